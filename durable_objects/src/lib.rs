@@ -1,0 +1,2 @@
+//! Keel's Durable Objects: thin adapters that hold state in SQLite storage, perform I/O, and let
+//! `keel-engine` decide everything else.

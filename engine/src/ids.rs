@@ -1,0 +1,140 @@
+//! Validated identifiers. A string that reaches the domain as an id has passed its constructor, so
+//! no handler needs to re-check it, and ids of different kinds cannot be swapped by mistake.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why an identifier was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The value was empty.
+    #[error("{kind} must not be empty")]
+    Empty {
+        /// Which id kind.
+        kind: &'static str,
+    },
+    /// The value was longer than allowed.
+    #[error("{kind} is longer than {max} characters")]
+    TooLong {
+        /// Which id kind.
+        kind: &'static str,
+        /// Maximum length.
+        max: usize,
+    },
+    /// The value held a character outside the allowed set.
+    #[error("{kind} contains the character {ch:?}; allowed: {allowed}")]
+    BadChar {
+        /// Which id kind.
+        kind: &'static str,
+        /// Offending character.
+        ch: char,
+        /// Human description of the allowed set.
+        allowed: &'static str,
+    },
+}
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $max:expr, $allowed_desc:literal, $allowed:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates and wraps the value.
+            ///
+            /// # Errors
+            /// [`IdError`] when empty, too long, or holding a disallowed character.
+            pub fn new(value: impl Into<String>) -> Result<Self, IdError> {
+                let value = value.into();
+                if value.is_empty() {
+                    return Err(IdError::Empty { kind: $kind });
+                }
+                if value.chars().count() > $max {
+                    return Err(IdError::TooLong { kind: $kind, max: $max });
+                }
+                let allowed: fn(char) -> bool = $allowed;
+                if let Some(ch) = value.chars().find(|c| !allowed(*c)) {
+                    return Err(IdError::BadChar { kind: $kind, ch, allowed: $allowed_desc });
+                }
+                Ok(Self(value))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+    };
+}
+
+fn slug_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'
+}
+
+fn signal_char(c: char) -> bool {
+    c.is_ascii_graphic()
+}
+
+fn client_order_char(c: char) -> bool {
+    // Intersection of Binance (`^[.A-Z:/a-z0-9_-]{1,36}$`) and Bybit (letters, digits, `-`, `_`).
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+fn symbol_char(c: char) -> bool {
+    c.is_ascii_uppercase() || c.is_ascii_digit()
+}
+
+string_id!(
+    /// A bot's id: lowercase slug, used in URLs (`/webhook/{bot_id}`) and as the Durable Object name.
+    BotId, "bot_id", 64, "a-z 0-9 - _", slug_char
+);
+string_id!(
+    /// A signal's id as sent by the alert (`id`), or derived from the canonical body hash.
+    SignalId, "signal_id", 128, "printable ASCII without spaces", signal_char
+);
+string_id!(
+    /// The client order id sent to the exchange; derived from `(bot_id, signal_id, leg)` so a retry
+    /// can never place a second order. Fits both Binance and Bybit rules (≤ 36 chars).
+    ClientOrderId, "client_order_id", 36, "A-Z a-z 0-9 - _", client_order_char
+);
+string_id!(
+    /// An exchange symbol as the venue spells it (`BTCUSDT`).
+    Symbol, "symbol", 32, "A-Z 0-9", symbol_char
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_validate() {
+        assert!(BotId::new("btc-trend").is_ok());
+        assert_eq!(BotId::new(""), Err(IdError::Empty { kind: "bot_id" }));
+        assert!(matches!(BotId::new("BTC"), Err(IdError::BadChar { ch: 'B', .. })));
+        assert!(ClientOrderId::new("a".repeat(37)).is_err());
+        assert!(Symbol::new("BTCUSDT").is_ok());
+        assert!(Symbol::new("btcusdt").is_err());
+        let parsed: Result<BotId, _> = serde_json::from_str("\"Bad Id\"");
+        assert!(parsed.is_err());
+    }
+}

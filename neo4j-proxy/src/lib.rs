@@ -1,0 +1,1 @@
+//! neo4j-proxy: the only holder of Neo4j credentials.

@@ -1,0 +1,2 @@
+//! Exchange simulator entry point.
+fn main() {}
