@@ -7,8 +7,25 @@
 //!
 //! Module map (each module's doc says why it exists):
 //! - [`ids`]: validated identifier types (bot, signal, client order id, symbol).
-//! - [`model`]: the shared vocabulary (side, order type, time in force, order status, exchange,
-//!   market, bot mode).
+//! - [`model`]: the shared vocabulary (side, order type, order request, fill, instrument rules).
+//! - [`venue`]: the one `Venue` trait and its Binance, Bybit and paper implementations (sans-IO).
+//! - [`signal`], [`config`], [`risk`], [`sizing`], [`order`], [`position`], [`ledger`]: from an
+//!   alert to an exact P&L.
+//! - [`audit`]: hash-chained audit events.
+//! - [`factor`], [`strategy`], [`backtest`]: custom strategies and the backtester that runs the
+//!   live code.
 
+pub mod audit;
+pub mod backtest;
+pub mod config;
+pub mod factor;
 pub mod ids;
+pub mod ledger;
 pub mod model;
+pub mod order;
+pub mod position;
+pub mod risk;
+pub mod signal;
+pub mod sizing;
+pub mod strategy;
+pub mod venue;
