@@ -1,0 +1,130 @@
+//! The internal JSON protocol between the edge Worker and the Durable Objects. Every answer is a
+//! JSON body with an HTTP status; errors carry `{code, message, field?}` so the edge forwards them
+//! unchanged and the mapping from domain error to status lives in [`ApiError`] only.
+
+use serde::Serialize;
+use worker::{Request, Response};
+
+/// An error answer: one variant per HTTP status the platform uses, with a machine `code`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Machine-readable code (`unknown_bot`, `bad_signature`, `risk_max_order_notional`, ...).
+    pub code: String,
+    /// Human explanation.
+    pub message: String,
+    /// Offending field, when one is to blame.
+    pub field: Option<String>,
+    /// Extra machine-readable detail (risk rule limit/observed, first outcome of a duplicate).
+    pub detail: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    /// Builds an error with status, code and message.
+    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { status, code: code.into(), message: message.into(), field: None, detail: None }
+    }
+
+    /// Names the offending field.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Attaches machine-readable detail.
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    /// 400 malformed input.
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(400, code, message)
+    }
+    /// 401 authentication failed.
+    pub fn unauthorized(code: &str, message: impl Into<String>) -> Self {
+        Self::new(401, code, message)
+    }
+    /// 403 authenticated but not allowed.
+    pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
+        Self::new(403, code, message)
+    }
+    /// 404 unknown resource.
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        Self::new(404, code, message)
+    }
+    /// 409 conflict / duplicate.
+    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self::new(409, code, message)
+    }
+    /// 422 refused by validation or risk.
+    pub fn unprocessable(code: &str, message: impl Into<String>) -> Self {
+        Self::new(422, code, message)
+    }
+    /// 423 paused or halted.
+    pub fn locked(code: &str, message: impl Into<String>) -> Self {
+        Self::new(423, code, message)
+    }
+    /// 500 our own failure.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, "internal", message)
+    }
+    /// 503 a dependency is unavailable.
+    pub fn unavailable(code: &str, message: impl Into<String>) -> Self {
+        Self::new(503, code, message)
+    }
+
+    /// The JSON body of this error.
+    pub fn body(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({"code": self.code, "message": self.message});
+        if let Some(f) = &self.field {
+            v["field"] = serde_json::Value::String(f.clone());
+        }
+        if let Some(d) = &self.detail {
+            v["detail"] = d.clone();
+        }
+        v
+    }
+
+    /// The HTTP response for this error.
+    pub fn to_response(&self) -> worker::Result<Response> {
+        Ok(Response::from_json(&self.body())?.with_status(self.status))
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        ApiError::unavailable("storage_unavailable", e.to_string())
+    }
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
+/// Serialises a value as a JSON response with the given status.
+pub fn json<T: Serialize>(status: u16, value: &T) -> worker::Result<Response> {
+    Ok(Response::from_json(value)?.with_status(status))
+}
+
+/// Turns a handler result into a response.
+pub fn respond(result: Result<Response, ApiError>) -> worker::Result<Response> {
+    match result {
+        Ok(r) => Ok(r),
+        Err(e) => e.to_response(),
+    }
+}
+
+/// Reads a JSON body, answering 400 with the parse error.
+///
+/// # Errors
+/// [`ApiError`] 400 `invalid_json`.
+pub async fn read_json<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    let bytes = req.bytes().await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))
+}

@@ -1,0 +1,77 @@
+//! `/api/v1/bots/...`: create, list, read, patch, delete, credentials, controls and reads. The
+//! ControlDO registry lists bots; each bot's data and decisions live in its BotDO.
+
+use super::{call_bot, call_control, ok, Call};
+use keel_durable_objects::http::ApiError;
+use serde_json::{json, Value};
+use worker::{Method, Response};
+
+/// Routes `/bots/...` (`segs` excludes the leading `bots`).
+///
+/// # Errors
+/// Any [`ApiError`] of the registry or the bot.
+pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Response, ApiError> {
+    let actor = ctx.principal.actor();
+    match (method, segs) {
+        (Method::Get, []) => list(ctx).await,
+        (Method::Post, []) => create(ctx).await,
+        (Method::Get, [id]) => ok(200, &call_bot(ctx.env, id, Method::Get, "/config", None).await?),
+        (Method::Patch, [id]) => {
+            let body = json!({"patch": ctx.body, "actor": actor});
+            ok(200, &call_bot(ctx.env, id, Method::Patch, "/config", Some(body)).await?)
+        }
+        (Method::Delete, [id]) => {
+            let force = ctx.query.as_deref().map(|q| q.split('&').any(|p| p == "force=true")).unwrap_or(false);
+            let body = json!({"force": force, "actor": actor});
+            let out = call_bot(ctx.env, id, Method::Delete, "/config", Some(body)).await?;
+            call_control(ctx.env, Method::Delete, &format!("/bots/{id}"), None).await?;
+            ok(200, &out)
+        }
+        (Method::Put, [id, "credentials"]) => {
+            let body = json!({"credentials": ctx.body, "actor": actor});
+            ok(200, &call_bot(ctx.env, id, Method::Put, "/credentials", Some(body)).await?)
+        }
+        (Method::Post, [id, action @ ("pause" | "resume" | "flatten" | "reconcile")]) => {
+            let body = json!({"actor": actor, "reason": ctx.body.get("reason").cloned().unwrap_or(Value::Null)});
+            ok(200, &call_bot(ctx.env, id, Method::Post, &format!("/control/{action}"), Some(body)).await?)
+        }
+        (Method::Get, [id, view]) => {
+            let path = match &ctx.query {
+                Some(q) => format!("/view/{view}?{q}"),
+                None => format!("/view/{view}"),
+            };
+            ok(200, &call_bot(ctx.env, id, Method::Get, &path, None).await?)
+        }
+        (Method::Get, [id, "pnl", "history"]) => {
+            ok(200, &call_bot(ctx.env, id, Method::Get, "/view/pnl_history", None).await?)
+        }
+        _ => Err(ApiError::not_found("no_route", "no such bots route")),
+    }
+}
+
+async fn list(ctx: &Call<'_>) -> Result<Response, ApiError> {
+    let rows = call_control(ctx.env, Method::Get, "/bots", None).await?;
+    let mut out = Vec::new();
+    for row in rows.as_array().cloned().unwrap_or_default() {
+        let id = row["id"].as_str().unwrap_or_default().to_string();
+        match call_bot(ctx.env, &id, Method::Get, "/view/summary", None).await {
+            Ok(summary) => out.push(summary),
+            Err(e) => out.push(json!({"id": id, "error": e.body()})),
+        }
+    }
+    ok(200, &Value::Array(out))
+}
+
+async fn create(ctx: &Call<'_>) -> Result<Response, ApiError> {
+    let id = ctx.body.get("id").and_then(Value::as_str).ok_or_else(|| {
+        ApiError::bad_request("invalid_config", "the bot config needs an `id`").with_field("id")
+    })?;
+    keel_engine::ids::BotId::new(id)
+        .map_err(|e| ApiError::bad_request("invalid_config", e.to_string()).with_field("id"))?;
+    let halt = call_control(ctx.env, Method::Get, "/halt", None).await?;
+    let body = json!({"config": ctx.body, "actor": ctx.principal.actor(), "halted": halt["halted"]});
+    // The bot validates and stores its config first; only a valid bot is registered.
+    let created = call_bot(ctx.env, id, Method::Post, "/config", Some(body)).await?;
+    call_control(ctx.env, Method::Post, "/bots", Some(json!({"id": id}))).await?;
+    ok(201, &created)
+}

@@ -1,0 +1,139 @@
+//! The admin API (`/api/v1`, design §4). Authenticates, checks the role, then forwards to the
+//! Durable Object that owns the data; bot-scoped calls go to that bot's `BotDO`, platform-wide
+//! ones to the `ControlDO`.
+
+mod bots;
+mod platform;
+
+use crate::auth::{authenticate, Principal};
+use crate::env;
+use keel_durable_objects::http::{json, ApiError};
+use serde_json::Value;
+use worker::{Env, Method, Request, RequestInit, Response};
+
+/// Routes one admin API request (`rest` is the path after `/api/v1`).
+///
+/// # Errors
+/// Any [`ApiError`]; the router turns it into the JSON error answer.
+pub async fn handle(mut req: Request, env: &Env, rest: &str) -> Result<Response, ApiError> {
+    if req.method() == Method::Options {
+        return Ok(Response::empty()?.with_status(204));
+    }
+    if rest == "/openapi.json" {
+        return platform::openapi();
+    }
+    let principal = authenticate(&req, env).await?;
+    let method = req.method();
+    if method != Method::Get {
+        principal.require_admin()?;
+    }
+    let body = read_body(&mut req, &method).await?;
+    let segments: Vec<String> =
+        rest.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let query = req.url().ok().and_then(|u| u.query().map(String::from));
+    let ctx = Call { env, principal: &principal, body, query };
+    match segs.as_slice() {
+        ["bots", ..] => bots::route(&ctx, &method, &segs[1..]).await,
+        _ => platform::route(&ctx, &method, &segs).await,
+    }
+}
+
+/// One authenticated API call, as handlers see it.
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// Worker environment.
+    pub env: &'a Env,
+    /// Caller.
+    pub principal: &'a Principal,
+    /// Parsed JSON body (`Null` for GET or empty bodies).
+    pub body: Value,
+    /// Raw query string.
+    pub query: Option<String>,
+}
+
+/// Largest admin request body.
+const MAX_ADMIN_BODY: usize = 64 * 1024;
+
+async fn read_body(req: &mut Request, method: &Method) -> Result<Value, ApiError> {
+    if *method == Method::Get || *method == Method::Head {
+        return Ok(Value::Null);
+    }
+    let bytes = req.bytes().await?;
+    if bytes.len() > MAX_ADMIN_BODY {
+        return Err(ApiError::new(413, "body_too_large", format!("admin bodies are capped at {MAX_ADMIN_BODY} bytes")));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))
+}
+
+/// Sends a JSON request to a Durable Object stub and returns its JSON answer, turning an error
+/// answer back into the same [`ApiError`].
+async fn call_stub(stub: worker::Stub, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    if let Some(b) = body {
+        init.with_body(Some(serde_json::to_string(&b).map_err(|e| ApiError::internal(e.to_string()))?.into()));
+    }
+    let req = Request::new_with_init(&format!("https://do{path}"), &init)?;
+    let mut resp = stub.fetch_with_request(req).await?;
+    let status = resp.status_code();
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    if status >= 400 {
+        return Err(error_from(status, &value));
+    }
+    Ok(value)
+}
+
+/// Rebuilds an [`ApiError`] from a Durable Object's error answer.
+pub fn error_from(status: u16, value: &Value) -> ApiError {
+    let mut err = ApiError::new(
+        status,
+        value["code"].as_str().unwrap_or("error"),
+        value["message"].as_str().unwrap_or("request failed"),
+    );
+    if let Some(f) = value["field"].as_str() {
+        err = err.with_field(f);
+    }
+    if !value["detail"].is_null() {
+        err = err.with_detail(value["detail"].clone());
+    }
+    err
+}
+
+/// Calls the ControlDO.
+///
+/// # Errors
+/// The ControlDO's error, or 500/503 when it cannot be reached.
+pub async fn call_control(env: &Env, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+    let ns = env.durable_object(env::CONTROL)?;
+    let stub = ns.get_by_name(env::CONTROL_NAME)?;
+    call_stub(stub, method, path, body).await
+}
+
+/// Calls a bot's BotDO.
+///
+/// # Errors
+/// The BotDO's error, or 500/503 when it cannot be reached.
+pub async fn call_bot(env: &Env, bot_id: &str, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+    let stub = bot_stub(env, bot_id)?;
+    call_stub(stub, method, path, body).await
+}
+
+/// The stub of a bot's Durable Object, placed near the exchanges (design §8).
+///
+/// # Errors
+/// 400 when the id is not a valid bot id.
+pub fn bot_stub(env: &Env, bot_id: &str) -> Result<worker::Stub, ApiError> {
+    keel_engine::ids::BotId::new(bot_id)
+        .map_err(|e| ApiError::not_found("unknown_bot", format!("no bot {bot_id:?}: {e}")))?;
+    let ns = env.durable_object(env::BOT)?;
+    Ok(ns.get_by_name(bot_id)?)
+}
+
+/// Answers with a JSON value.
+fn ok(status: u16, value: &Value) -> Result<Response, ApiError> {
+    Ok(json(status, value)?)
+}

@@ -1,0 +1,30 @@
+//! Names of the bindings, secrets and variables the Worker reads, in one place (see
+//! `wrangler.toml` and the README's deployment section).
+
+/// Durable Object namespace of `BotDO` (one object per bot, named by bot id).
+pub const BOT: &str = "BOT";
+/// Durable Object namespace of `ControlDO` (one object named [`CONTROL_NAME`]).
+pub const CONTROL: &str = "CONTROL";
+/// Name of the singleton ControlDO.
+pub const CONTROL_NAME: &str = "control";
+/// Service binding to the neo4j-proxy Worker.
+pub const NEO4J_PROXY: &str = "NEO4J_PROXY";
+/// Static assets binding (the dashboard).
+pub const ASSETS: &str = "ASSETS";
+/// Bootstrap admin token secret.
+pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+/// JSON map of exchange name to base URL probed by `/health` (default: the public endpoints).
+pub const EXCHANGE_URLS: &str = "KEEL_EXCHANGE_URLS";
+/// Version string reported by `/health`.
+pub const VERSION: &str = "KEEL_VERSION";
+/// Origin allowed by CORS (the dashboard's, when served elsewhere).
+pub const DASHBOARD_ORIGIN: &str = "KEEL_DASHBOARD_ORIGIN";
+
+/// Reads a plain variable or secret, `None` when unset or empty.
+pub fn get(env: &worker::Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+        .filter(|s| !s.is_empty())
+}

@@ -1,0 +1,97 @@
+//! `GET /health`: versions, Neo4j reachability (through neo4j-proxy) and each configured
+//! exchange's reachability and clock offset. Unauthenticated and secret-free, so load balancers
+//! and the local stack can poll it.
+
+use crate::env;
+use keel_durable_objects::http::{json, ApiError};
+use serde_json::{json, Value};
+use worker::{Env, Fetch, Method, Request, RequestInit, Response};
+
+/// Default public endpoints probed when `KEEL_EXCHANGE_URLS` is unset.
+const DEFAULT_EXCHANGES: &str =
+    r#"{"binance":"https://api.binance.com","bybit":"https://api.bybit.com"}"#;
+
+/// Builds the platform health document.
+///
+/// # Errors
+/// Only on a broken response builder; dependency failures are reported inside the document.
+pub async fn platform(env: &Env) -> Result<Response, ApiError> {
+    let neo4j = neo4j(env).await;
+    let exchanges = exchanges(env).await;
+    let halt = crate::api::call_control(env, Method::Get, "/halt", None).await.ok();
+    let exchanges_ok = exchanges
+        .as_object()
+        .map(|m| m.values().all(|v| v["reachable"] == Value::Bool(true)))
+        .unwrap_or(false);
+    let neo4j_ok = neo4j["reachable"] == Value::Bool(true) || neo4j["configured"] == Value::Bool(false);
+    let status = if exchanges_ok && neo4j_ok { "ok" } else { "degraded" };
+    Ok(json(
+        200,
+        &json!({
+            "status": status,
+            "version": env::get(env, env::VERSION).unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+            "engine_version": keel_engine_version(),
+            "neo4j": neo4j,
+            "exchanges": exchanges,
+            "halt": halt,
+            "time_ms": worker::Date::now().as_millis(),
+        }),
+    )?)
+}
+
+fn keel_engine_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+async fn neo4j(env: &Env) -> Value {
+    let Ok(proxy) = env.service(env::NEO4J_PROXY) else {
+        return json!({"configured": false, "reachable": false,
+            "message": "no NEO4J_PROXY service binding: audit stays in each bot's outbox; deploy neo4j-proxy and bind it"});
+    };
+    match proxy.fetch("https://neo4j-proxy/health", None).await {
+        Ok(mut resp) => {
+            let status = resp.status_code();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            let mut v = if body.is_object() { body } else { json!({}) };
+            if v.get("reachable").is_none() {
+                v["reachable"] = Value::Bool(status == 200);
+            }
+            v
+        }
+        Err(e) => json!({"configured": true, "reachable": false, "message": e.to_string()}),
+    }
+}
+
+async fn exchanges(env: &Env) -> Value {
+    let raw = env::get(env, env::EXCHANGE_URLS).unwrap_or_else(|| DEFAULT_EXCHANGES.to_string());
+    let urls: serde_json::Map<String, Value> = serde_json::from_str(&raw).unwrap_or_default();
+    let mut out = serde_json::Map::new();
+    for (name, url) in urls {
+        let base = url.as_str().unwrap_or_default().trim_end_matches('/').to_string();
+        let probe = match name.as_str() {
+            "bybit" => format!("{base}/v5/market/time"),
+            _ => format!("{base}/api/v3/time"),
+        };
+        out.insert(name, probe_time(&probe).await);
+    }
+    Value::Object(out)
+}
+
+async fn probe_time(url: &str) -> Value {
+    let started = worker::Date::now().as_millis() as i64;
+    let req = match Request::new_with_init(url, RequestInit::new().with_method(Method::Get)) {
+        Ok(r) => r,
+        Err(e) => return json!({"url": url, "reachable": false, "error": e.to_string()}),
+    };
+    match Fetch::Request(req).send().await {
+        Ok(mut resp) => {
+            let ended = worker::Date::now().as_millis() as i64;
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            let server_ms = body["serverTime"].as_i64().or_else(|| body["time"].as_i64());
+            let offset = server_ms.map(|s| s - (started + ended) / 2);
+            json!({"url": url, "reachable": resp.status_code() == 200, "status": resp.status_code(),
+                   "latency_ms": ended - started, "clock_offset_ms": offset})
+        }
+        Err(e) => json!({"url": url, "reachable": false, "error": e.to_string()}),
+    }
+}
