@@ -1,1 +1,0 @@
-//! (order: being built)

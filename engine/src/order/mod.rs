@@ -1,0 +1,8 @@
+//! Orders: the lifecycle state machine (one exhaustive table) and the per-order record that
+//! applies fills idempotently. Pure: the Durable Object feeds it events and stores the result.
+
+mod record;
+mod state;
+
+pub use record::{FillApplied, Order, OrderError};
+pub use state::{InvalidTransition, OrderEvent, OrderStatus};

@@ -1,1 +1,0 @@
-//! (risk: being built)

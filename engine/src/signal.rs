@@ -1,1 +1,0 @@
-//! (signal: being built)

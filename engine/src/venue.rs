@@ -1,1 +1,0 @@
-//! (venue: being built)

@@ -1,0 +1,349 @@
+/**
+ * The one typed client for Keel's admin API (`/api/v1`, same origin).
+ *
+ * Why one module: every request goes through `request()`, so auth, JSON decoding and the
+ * `{code, message, field}` error shape are handled in exactly one place, and the types below are
+ * the UI's single statement of the contract in design.md §4/§5. Every decimal is a string
+ * (`Decimal`): the UI never does arithmetic on money, it only formats it.
+ */
+
+/** An exact decimal as sent by the API (e.g. "12.34", "-0.12"). Never parsed for arithmetic. */
+export type Decimal = string;
+/** RFC 3339 timestamp string, e.g. "2026-11-24T12:00:00Z". */
+export type Timestamp = string;
+
+export type Role = 'admin' | 'viewer';
+export type BotMode = 'paper' | 'testnet' | 'live';
+export type BotState = 'running' | 'paused' | 'halted' | 'needs_attention';
+export type CircuitState = 'closed' | 'half_open' | 'open';
+export type Exchange = 'binance' | 'bybit';
+export type Market = 'spot' | 'linear';
+export type SizingMode = 'fixed_qty' | 'fixed_quote' | 'pct_equity' | 'risk_per_trade';
+export type Side = 'buy' | 'sell';
+
+/** `GET /whoami`: which token this is and what it may do. */
+export interface WhoAmI {
+  token_id: string;
+  role: Role;
+}
+
+/** Per-bot risk limits (design.md §5). */
+export interface RiskConfig {
+  max_order_notional: Decimal;
+  max_position_notional: Decimal;
+  max_open_positions: number;
+  max_leverage: Decimal;
+  max_daily_loss: Decimal;
+  max_drawdown_pct: Decimal;
+  max_trades_per_day: number;
+  cooldown_secs: number;
+  max_slippage_bps: number;
+  max_signal_age_secs: number;
+  require_stop_loss: boolean;
+}
+
+/** A bot's configuration exactly as `POST /bots` takes it (design.md §5; unknown fields are an error). */
+export interface BotConfig {
+  id: string;
+  name: string;
+  strategy: string;
+  exchange: Exchange;
+  market: Market;
+  mode: BotMode;
+  base_url: string | null;
+  instruments: string[];
+  sizing: { mode: SizingMode; value: Decimal };
+  risk: RiskConfig;
+  allowed_ips: string[];
+  alerts: { email?: string; webhook?: string };
+}
+
+/** One row of `GET /bots`: what the overview needs without a request per bot. */
+export interface BotSummary {
+  id: string;
+  name: string;
+  mode: BotMode;
+  exchange: Exchange;
+  market: Market;
+  state: BotState;
+  quote_asset: string;
+  /** Net P&L of the current UTC day, in the quote asset. */
+  today_pnl: Decimal;
+  open_positions: number;
+  last_signal_at: Timestamp | null;
+  circuit: CircuitState;
+  outbox_depth: number;
+}
+
+/** `GET /bots/{id}`. */
+export interface BotDetail {
+  config: BotConfig;
+  state: BotState;
+  config_version: number;
+}
+
+/** `POST /bots` answer (201). The webhook secret is returned only here, once. */
+export interface CreateBotResponse {
+  id: string;
+  webhook_secret: string;
+}
+
+/** `GET /health`: the platform view. */
+export interface PlatformHealth {
+  halted: boolean;
+  halted_at: Timestamp | null;
+  neo4j: { ok: boolean; outbox_depth: number };
+  exchanges: ExchangeHealth[];
+}
+
+export interface ExchangeHealth {
+  exchange: Exchange;
+  market: Market;
+  circuit: CircuitState;
+  clock_offset_ms: number;
+}
+
+/** `GET /bots/{id}/health`. `risk_usage` maps a risk rule name to its current use. */
+export interface BotHealth {
+  bot_id: string;
+  state: BotState;
+  circuit: CircuitState;
+  outbox_depth: number;
+  last_signal_at: Timestamp | null;
+  /** Why the bot needs attention (e.g. position drift); null otherwise. */
+  attention_reason: string | null;
+  risk_usage: Record<string, { used: Decimal | number; limit: Decimal | number }>;
+}
+
+/** `GET /bots/{id}/positions` item. `qty` is signed: negative is short. */
+export interface Position {
+  instrument: string;
+  qty: Decimal;
+  avg_entry_price: Decimal;
+  mark_price: Decimal | null;
+  unrealized: Decimal;
+}
+
+/** `GET /bots/{id}/orders?status=open` item. */
+export interface Order {
+  client_order_id: string;
+  signal_id: string | null;
+  instrument: string;
+  side: Side;
+  order_type: 'market' | 'limit';
+  qty: Decimal;
+  price: Decimal | null;
+  filled_qty: Decimal;
+  status: string;
+  created_at: Timestamp;
+}
+
+/** `GET /bots/{id}/fills?limit=` item, newest first. */
+export interface Fill {
+  trade_id: string;
+  client_order_id: string;
+  signal_id: string | null;
+  instrument: string;
+  side: Side;
+  qty: Decimal;
+  price: Decimal;
+  fee: Decimal;
+  fee_asset: string;
+  time: Timestamp;
+}
+
+export interface InstrumentPnl {
+  realized: Decimal;
+  unrealized: Decimal;
+  funding: Decimal;
+  fees_quote: Decimal;
+  position_qty: Decimal;
+  avg_entry_price: Decimal;
+}
+
+/** `GET /bots/{id}/pnl` (design.md §4, verbatim). */
+export interface Pnl {
+  bot_id: string;
+  quote_asset: string;
+  method: string;
+  as_of: Timestamp;
+  realized: Decimal;
+  unrealized: Decimal;
+  funding: Decimal;
+  fees: { total_quote: Decimal; by_asset: Record<string, Decimal> };
+  net: Decimal;
+  by_instrument: Record<string, InstrumentPnl>;
+  by_day: { date: string; realized: Decimal; fees_quote: Decimal; funding: Decimal }[];
+}
+
+/** `GET /bots/{id}/pnl/history` point: equity in quote, drawdown in percent below the running peak (>= 0). */
+export interface PnlPoint {
+  time: Timestamp;
+  equity: Decimal;
+  drawdown: Decimal;
+}
+
+/** `GET /bots/{id}/signals?limit=` item, newest first. */
+export interface SignalSummary {
+  signal_id: string;
+  received_at: Timestamp;
+  action: string;
+  symbol: string | null;
+  /** executed | accepted | rejected | duplicate | failed ... */
+  outcome: string;
+  http_status: number;
+  /** For rejections: the rule or field and why. */
+  reason: string | null;
+}
+
+/** `GET /bots/{id}/audit?after=&limit=` item, ascending by seq. */
+export interface AuditEvent {
+  seq: number;
+  time: Timestamp;
+  kind: string;
+  signal_id: string | null;
+  summary: string;
+  hash: string;
+}
+
+/** One risk/whitelist/validation check of a signal. */
+export interface Check {
+  rule: string;
+  outcome: 'pass' | 'fail';
+  limit: Decimal | number | null;
+  value: Decimal | number | null;
+  message: string | null;
+}
+
+/** `GET /signals/{signal_id}`: the whole causal chain of one signal. */
+export interface SignalChain {
+  signal: {
+    signal_id: string;
+    bot_id: string;
+    received_at: Timestamp;
+    outcome: string;
+    payload: Record<string, unknown>;
+  };
+  checks: Check[];
+  orders: Order[];
+  fills: Fill[];
+  pnl_effect: { realized: Decimal; fees_quote: Decimal } | null;
+}
+
+/** Answer of the per-bot and global emergency actions; shown to the operator as received. */
+export interface ActionResult {
+  /** For bot actions. */
+  bot_id?: string;
+  state?: BotState;
+  /** For global actions. */
+  halted?: boolean;
+  /** Orders placed (flatten / panic close). */
+  orders?: Order[];
+  message?: string;
+  [key: string]: unknown;
+}
+
+/** `POST /tokens` answer: the raw token is shown once. */
+export interface CreatedToken {
+  id: string;
+  token: string;
+}
+
+/** The API's error body for 4xx/5xx. `field` is a dotted path into the request (e.g. "risk.max_daily_loss"). */
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  field?: string | null;
+}
+
+/** A failed request: HTTP status plus the API's `{code, message, field}` (or a synthesized one). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | null;
+
+  constructor(status: number, body: ApiErrorBody) {
+    super(body.message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = body.code;
+    this.field = body.field ?? null;
+  }
+}
+
+/** What `request()` needs from the outside: the token and a fetch (injectable for tests). */
+export interface ClientOptions {
+  token: string;
+  baseUrl?: string;
+  fetchImpl?: typeof fetch;
+}
+
+function isErrorBody(v: unknown): v is ApiErrorBody {
+  return typeof v === 'object' && v !== null && typeof (v as ApiErrorBody).message === 'string';
+}
+
+const enc = encodeURIComponent;
+
+/** Build a client bound to one token. All paths are relative to `/api/v1`. */
+export function createClient(opts: ClientOptions) {
+  const base = (opts.baseUrl ?? '') + '/api/v1';
+  const doFetch = opts.fetchImpl ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+
+  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${opts.token}`, Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await doFetch(base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ApiError(0, { code: 'network', message: `network error: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        if (res.ok) throw new ApiError(res.status, { code: 'bad_json', message: 'the API answered with invalid JSON' });
+      }
+    }
+    if (!res.ok) {
+      if (isErrorBody(parsed)) throw new ApiError(res.status, parsed);
+      throw new ApiError(res.status, { code: `http_${res.status}`, message: text.trim() || res.statusText || `HTTP ${res.status}` });
+    }
+    return parsed as T;
+  }
+
+  return {
+    whoami: () => request<WhoAmI>('GET', '/whoami'),
+    health: () => request<PlatformHealth>('GET', '/health'),
+    listBots: () => request<BotSummary[]>('GET', '/bots'),
+    getBot: (id: string) => request<BotDetail>('GET', `/bots/${enc(id)}`),
+    createBot: (config: BotConfig) => request<CreateBotResponse>('POST', '/bots', config),
+    setCredentials: (id: string, api_key: string, api_secret: string) =>
+      request<unknown>('PUT', `/bots/${enc(id)}/credentials`, { api_key, api_secret }),
+    pauseBot: (id: string) => request<ActionResult>('POST', `/bots/${enc(id)}/pause`),
+    resumeBot: (id: string) => request<ActionResult>('POST', `/bots/${enc(id)}/resume`),
+    flattenBot: (id: string) => request<ActionResult>('POST', `/bots/${enc(id)}/flatten`),
+    halt: (flatten: boolean) => request<ActionResult>('POST', '/halt', { flatten }),
+    resumePlatform: () => request<ActionResult>('POST', '/resume'),
+    positions: (id: string) => request<Position[]>('GET', `/bots/${enc(id)}/positions`),
+    openOrders: (id: string) => request<Order[]>('GET', `/bots/${enc(id)}/orders?status=open`),
+    fills: (id: string, limit = 50) => request<Fill[]>('GET', `/bots/${enc(id)}/fills?limit=${limit}`),
+    pnl: (id: string) => request<Pnl>('GET', `/bots/${enc(id)}/pnl`),
+    pnlHistory: (id: string) => request<PnlPoint[]>('GET', `/bots/${enc(id)}/pnl/history`),
+    botHealth: (id: string) => request<BotHealth>('GET', `/bots/${enc(id)}/health`),
+    signals: (id: string, limit = 50) => request<SignalSummary[]>('GET', `/bots/${enc(id)}/signals?limit=${limit}`),
+    audit: (id: string, after: number, limit = 100) =>
+      request<AuditEvent[]>('GET', `/bots/${enc(id)}/audit?after=${after}&limit=${limit}`),
+    signalChain: (signalId: string) => request<SignalChain>('GET', `/signals/${enc(signalId)}`),
+    createToken: (role: Role, name: string) => request<CreatedToken>('POST', '/tokens', { role, name }),
+  };
+}
+
+/** The client type the components receive. */
+export type Client = ReturnType<typeof createClient>;

@@ -1,0 +1,60 @@
+/**
+ * A write control: button → confirmation naming the consequence → API call → the API's answer.
+ * Every emergency action uses this one component so none can skip the confirmation.
+ */
+import { useState } from 'react';
+import { ApiError, type ActionResult } from '../api';
+import { ActionResultView, type Outcome } from './ActionResultView';
+import { ConfirmDialog } from './ConfirmDialog';
+
+export interface ActionButtonProps {
+  label: string;
+  title: string;
+  consequence: string;
+  run: () => Promise<ActionResult>;
+  danger?: boolean;
+  testId?: string;
+  onDone?: () => void;
+}
+
+/** Renders the button, the dialog while confirming, and the last outcome underneath. */
+export function ActionButton(p: ActionButtonProps) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+
+  const confirm = async () => {
+    setBusy(true);
+    try {
+      const result = await p.run();
+      setOutcome({ ok: true, result });
+    } catch (e) {
+      const error = e instanceof ApiError ? e : new ApiError(0, { code: 'client', message: String(e) });
+      setOutcome({ ok: false, error });
+    } finally {
+      setBusy(false);
+      setConfirming(false);
+      p.onDone?.();
+    }
+  };
+
+  return (
+    <div className="action">
+      <button className={p.danger ? 'danger' : ''} onClick={() => setConfirming(true)} data-testid={p.testId}>
+        {p.label}
+      </button>
+      {confirming && (
+        <ConfirmDialog
+          title={p.title}
+          consequence={p.consequence}
+          confirmLabel={p.label}
+          danger={p.danger}
+          busy={busy}
+          onConfirm={() => void confirm()}
+          onCancel={() => setConfirming(false)}
+        />
+      )}
+      {outcome && <ActionResultView label={p.label} outcome={outcome} />}
+    </div>
+  );
+}

@@ -1,0 +1,46 @@
+/**
+ * Hash routing (`#/bots/btc-trend`). Why hash: the Worker serves static assets at `/` and the
+ * API at `/api/v1`; hash routes need no server fallback, and nothing secret is ever in the URL.
+ */
+import { useEffect, useState } from 'react';
+
+/** The pages of the dashboard. */
+export type Route =
+  | { page: 'overview' }
+  | { page: 'bot'; id: string }
+  | { page: 'new' }
+  | { page: 'signal'; id: string };
+
+/** Parse a `location.hash`. Unknown hashes land on the overview. */
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === 'bots' && parts[1]) return { page: 'bot', id: parts[1] };
+  if (parts[0] === 'new') return { page: 'new' };
+  if (parts[0] === 'signals' && parts[1]) return { page: 'signal', id: parts[1] };
+  return { page: 'overview' };
+}
+
+/** Link target for a route. */
+export function href(r: Route): string {
+  switch (r.page) {
+    case 'overview':
+      return '#/';
+    case 'bot':
+      return `#/bots/${encodeURIComponent(r.id)}`;
+    case 'new':
+      return '#/new';
+    case 'signal':
+      return `#/signals/${encodeURIComponent(r.id)}`;
+  }
+}
+
+/** The current route, following `hashchange`. */
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const on = () => setRoute(parseRoute(window.location.hash));
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
