@@ -11,7 +11,7 @@
 //! - [`venue`]: the one `Venue` trait and its Binance, Bybit and paper implementations (sans-IO).
 //! - [`signal`], [`config`], [`risk`], [`sizing`], [`order`], [`position`], [`ledger`]: from an
 //!   alert to an exact P&L.
-//! - [`audit`]: hash-chained audit events.
+//! - [`audit`]: hash-chained audit events; [`vault`]: credentials sealed at rest.
 //! - [`factor`], [`strategy`], [`backtest`]: custom strategies and the backtester that runs the
 //!   live code.
 
@@ -28,4 +28,5 @@ pub mod risk;
 pub mod signal;
 pub mod sizing;
 pub mod strategy;
+pub mod vault;
 pub mod venue;

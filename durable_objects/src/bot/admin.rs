@@ -1,0 +1,341 @@
+//! Operator actions on one bot: config create/read/patch/delete (versioned, every change audited
+//! with its diff), write-only credentials (sealed with the vault), pause/resume, the halt pushed by
+//! the ControlDO, and the audit of rejections decided at the edge.
+
+use super::{now_ms, BotDO, Flags};
+use crate::db::{int, text};
+use crate::http::{json, read_json, ApiError};
+use keel_engine::audit::{
+    config_diff, Actor, AuditDraft, AuditEvent, ControlAction, CredentialAction,
+};
+use keel_engine::config::BotConfig;
+use keel_engine::vault::{self, ApiCredentials, MasterKey, SealedCredentials};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use worker::{Request, Response};
+
+/// The stored config with its version (a new version on every change).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredConfig {
+    /// Version, from 1.
+    pub version: u64,
+    /// The validated config.
+    pub config: BotConfig,
+    /// When this version was written (ms).
+    pub updated_ms: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateBody {
+    config: Value,
+    actor: String,
+    #[serde(default)]
+    halted: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PatchBody {
+    patch: Value,
+    actor: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ActorBody {
+    actor: String,
+    #[serde(default)]
+    reason: Option<Value>,
+    #[serde(default)]
+    force: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct CredentialsBody {
+    credentials: Value,
+    actor: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct HaltBody {
+    halted: bool,
+    actor: String,
+    #[serde(default)]
+    flatten: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct EdgeRejection {
+    status: u16,
+    code: String,
+    message: String,
+    received_ms: i64,
+}
+
+/// Parses an actor string from the edge.
+pub fn actor(s: &str) -> Result<Actor, ApiError> {
+    Actor::try_from(s.to_string()).map_err(|e| ApiError::bad_request("invalid_actor", e.to_string()))
+}
+
+/// Maps a config validation failure to a 422 naming the first field (all fields in `detail`).
+pub fn config_error(e: &keel_engine::config::ConfigError) -> ApiError {
+    let fields = e.fields();
+    let first = fields.first().map(|f| f.field.clone()).unwrap_or_else(|| ".".into());
+    ApiError::unprocessable("invalid_config", e.to_string())
+        .with_field(first)
+        .with_detail(json!({"errors": fields}))
+}
+
+/// The current config, or 404 when the bot does not exist.
+pub fn load_config(bot: &BotDO) -> Result<StoredConfig, ApiError> {
+    super::store::kv_get::<StoredConfig>(&bot.db, "config")?
+        .ok_or_else(|| ApiError::not_found("unknown_bot", "no such bot"))
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
+    let mut buf = [0u8; N];
+    getrandom::getrandom(&mut buf).map_err(|e| ApiError::internal(format!("random: {e}")))?;
+    Ok(buf)
+}
+
+fn config_json(stored: &StoredConfig) -> Result<Value, ApiError> {
+    let mut v = stored.config.to_value().map_err(|e| ApiError::internal(e.to_string()))?;
+    v["version"] = json!(stored.version);
+    Ok(v)
+}
+
+/// `POST /config`: creates the bot. Answers the webhook secret once.
+pub async fn create(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
+    let body: CreateBody = read_json(req).await?;
+    let actor = actor(&body.actor)?;
+    if super::store::kv_get::<StoredConfig>(&bot.db, "config")?.is_some() {
+        return Err(ApiError::conflict("bot_exists", "a bot with this id already exists"));
+    }
+    let config = BotConfig::from_value(body.config).map_err(|e| config_error(&e))?;
+    if config.id != bot.bot_id()? {
+        return Err(ApiError::bad_request("invalid_config", "id does not match the bot").with_field("id"));
+    }
+    let now = now_ms();
+    let stored = StoredConfig { version: 1, config, updated_ms: now };
+    let secret = format!("whsec_{}", hex::encode(random_bytes::<24>()?));
+    let new_value = config_json(&stored)?;
+    let flags = Flags { halted: body.halted.unwrap_or(false), ..Flags::default() };
+    let mut j = bot.journal()?;
+    j.put("config", &stored)?.put("webhook_secret", &secret)?.put("flags", &flags)?;
+    j.put("config_history", &vec![stored.clone()])?;
+    j.audit(AuditDraft::new(
+        now,
+        actor,
+        AuditEvent::ConfigChange { old_version: None, new_version: 1, diff: config_diff(&Value::Null, &new_value) },
+    ))?;
+    bot.commit(j).await?;
+    let mut out = new_value;
+    out["webhook_secret"] = Value::String(secret);
+    out["webhook_path"] = Value::String(format!("/webhook/{}", stored.config.id));
+    Ok(json(201, &out)?)
+}
+
+/// `GET /config`.
+pub fn read(bot: &BotDO) -> Result<Response, ApiError> {
+    let stored = load_config(bot)?;
+    let mut v = config_json(&stored)?;
+    v["flags"] = serde_json::to_value(bot.flags()?).unwrap_or(Value::Null);
+    Ok(json(200, &v)?)
+}
+
+/// `PATCH /config`: JSON merge-patch → a new validated version, audited with its diff. Takes
+/// effect on the very next signal (the signal path reads the stored config).
+pub async fn patch(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
+    let body: PatchBody = read_json(req).await?;
+    let actor = actor(&body.actor)?;
+    let old = load_config(bot)?;
+    if body.patch.get("id").is_some_and(|id| id.as_str() != Some(old.config.id.as_str())) {
+        return Err(ApiError::unprocessable("invalid_config", "a bot's id cannot change").with_field("id"));
+    }
+    let (config, _changes) = old.config.apply_patch(&body.patch).map_err(|e| config_error(&e))?;
+    let now = now_ms();
+    let new = StoredConfig { version: old.version + 1, config, updated_ms: now };
+    let (old_v, new_v) = (config_json(&old)?, config_json(&new)?);
+    let diff = config_diff(&old_v, &new_v);
+    let mut history: Vec<StoredConfig> =
+        super::store::kv_get(&bot.db, "config_history")?.unwrap_or_default();
+    history.push(new.clone());
+    let mut j = bot.journal()?;
+    j.put("config", &new)?.put("config_history", &history)?;
+    j.audit(AuditDraft::new(
+        now,
+        actor,
+        AuditEvent::ConfigChange { old_version: Some(old.version), new_version: new.version, diff: diff.clone() },
+    ))?;
+    bot.commit(j).await?;
+    let mut out = new_v;
+    out["diff"] = serde_json::to_value(&diff).unwrap_or(Value::Null);
+    Ok(json(200, &out)?)
+}
+
+/// `DELETE /config`: only when flat (no open position or order), unless `force` (which the
+/// caller must have flattened first; the bot refuses while anything is open).
+pub async fn delete(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
+    let body: ActorBody = read_json(req).await?;
+    let actor = actor(&body.actor)?;
+    load_config(bot)?;
+    let open = super::views::open_exposure(bot)?;
+    if open > 0 && !body.force {
+        return Err(ApiError::conflict(
+            "bot_not_flat",
+            format!("the bot has {open} open positions/orders: flatten first or pass force=true"),
+        ));
+    }
+    let mut j = bot.journal()?;
+    j.exec("DELETE FROM kv WHERE key IN ('config', 'webhook_secret', 'credentials')", vec![]);
+    j.audit(AuditDraft::new(
+        now_ms(),
+        actor,
+        AuditEvent::Control { action: ControlAction::Pause, reason: Some("bot deleted".into()) },
+    ))?;
+    bot.commit(j).await?;
+    Ok(json(200, &json!({"deleted": bot.bot_id()?.to_string(), "forced": body.force}))?)
+}
+
+fn master_keys(bot: &BotDO) -> Result<(MasterKey, Option<MasterKey>), ApiError> {
+    let get = |name: &str| {
+        bot.env.secret(name).map(|s| s.to_string()).or_else(|_| bot.env.var(name).map(|v| v.to_string())).ok()
+    };
+    let current = get("MASTER_KEY").ok_or_else(|| {
+        ApiError::unavailable("master_key_missing", "set the MASTER_KEY secret (wrangler secret put MASTER_KEY)")
+    })?;
+    let current = MasterKey::derive(&current)
+        .map_err(|e| ApiError::unavailable("master_key_weak", e.to_string()))?;
+    let previous = get("MASTER_KEY_PREVIOUS").and_then(|p| MasterKey::derive(&p).ok());
+    Ok((current, previous))
+}
+
+/// Opens the bot's exchange credentials (for the exchange path only; never returned by the API).
+pub fn open_credentials(bot: &BotDO) -> Result<Option<ApiCredentials>, ApiError> {
+    let Some(sealed) = super::store::kv_get::<SealedCredentials>(&bot.db, "credentials")? else {
+        return Ok(None);
+    };
+    let (current, previous) = master_keys(bot)?;
+    let mut keys = vec![&current];
+    if let Some(p) = previous.as_ref() {
+        keys.push(p);
+    }
+    let id = bot.bot_id()?;
+    vault::open(&keys, id.as_str(), &sealed)
+        .map(Some)
+        .map_err(|e| ApiError::unavailable("credentials_unreadable", e.to_string()))
+}
+
+/// `PUT /credentials`: write-only; sealed with AES-256-GCM, the bot id as associated data.
+pub async fn credentials(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
+    let body: CredentialsBody = read_json(req).await?;
+    let actor = actor(&body.actor)?;
+    let stored = load_config(bot)?;
+    let creds: ApiCredentials = serde_json::from_value(body.credentials).map_err(|e| {
+        ApiError::bad_request("invalid_credentials", format!("expected {{api_key, api_secret}}: {e}"))
+    })?;
+    let (key, _) = master_keys(bot)?;
+    let sealed = vault::seal(&key, stored.config.id.as_str(), &creds, random_bytes::<12>()?)
+        .map_err(|e| ApiError::unprocessable("invalid_credentials", e.to_string()))?;
+    let existed = super::store::kv_get::<SealedCredentials>(&bot.db, "credentials")?.is_some();
+    let mut j = bot.journal()?;
+    j.put("credentials", &sealed)?;
+    j.audit(AuditDraft::new(
+        now_ms(),
+        actor,
+        AuditEvent::CredentialChange {
+            exchange: stored.config.exchange,
+            action: if existed { CredentialAction::Rotated } else { CredentialAction::Set },
+        },
+    ))?;
+    bot.commit(j).await?;
+    Ok(json(200, &json!({"stored": true, "key_id": sealed.key_id}))?)
+}
+
+/// `POST /control/rotate-credentials`: re-seals the credentials under the current `MASTER_KEY`
+/// (opening them with `MASTER_KEY_PREVIOUS` if that sealed them).
+pub async fn rotate_credentials(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
+    let body: ActorBody = read_json(req).await?;
+    let actor = actor(&body.actor)?;
+    let stored = load_config(bot)?;
+    let Some(creds) = open_credentials(bot)? else {
+        return Ok(json(200, &json!({"rotated": false, "reason": "no credentials stored"}))?);
+    };
+    let (key, _) = master_keys(bot)?;
+    let sealed = vault::seal(&key, stored.config.id.as_str(), &creds, random_bytes::<12>()?)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut j = bot.journal()?;
+    j.put("credentials", &sealed)?;
+    j.audit(AuditDraft::new(
+        now_ms(),
+        actor,
+        AuditEvent::CredentialChange { exchange: stored.config.exchange, action: CredentialAction::Rotated },
+    ))?;
+    bot.commit(j).await?;
+    Ok(json(200, &json!({"rotated": true, "key_id": sealed.key_id}))?)
+}
+
+/// `POST /control/pause|resume`.
+pub async fn pause(bot: &BotDO, req: &mut Request, paused: bool) -> Result<Response, ApiError> {
+    let body: ActorBody = read_json(req).await?;
+    let actor = actor(&body.actor)?;
+    load_config(bot)?;
+    let mut flags = bot.flags()?;
+    let reason = body.reason.as_ref().and_then(Value::as_str).map(String::from);
+    flags.paused = paused;
+    flags.pause_reason = if paused { reason.clone().or_else(|| Some("paused by operator".into())) } else { None };
+    if !paused {
+        flags.consecutive_rejections = 0;
+    }
+    let mut j = bot.journal()?;
+    j.put("flags", &flags)?;
+    j.audit(AuditDraft::new(
+        now_ms(),
+        actor,
+        AuditEvent::Control { action: if paused { ControlAction::Pause } else { ControlAction::Resume }, reason },
+    ))?;
+    bot.commit(j).await?;
+    Ok(json(200, &json!({"bot_id": bot.bot_id()?.to_string(), "flags": flags}))?)
+}
+
+/// `POST /control/halt`: the platform flag pushed by the ControlDO.
+pub async fn halt(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
+    let body: HaltBody = read_json(req).await?;
+    let actor = actor(&body.actor)?;
+    let mut flags = bot.flags()?;
+    flags.halted = body.halted;
+    let mut j = bot.journal()?;
+    j.put("flags", &flags)?;
+    j.audit(AuditDraft::new(
+        now_ms(),
+        actor,
+        AuditEvent::Control {
+            action: if body.halted { ControlAction::Halt } else { ControlAction::Unhalt },
+            reason: body.flatten.then(|| "platform halt with flatten".to_string()),
+        },
+    ))?;
+    bot.commit(j).await?;
+    Ok(json(200, &json!({"halted": flags.halted, "flatten_requested": body.flatten}))?)
+}
+
+/// `POST /edge-rejection`: a webhook refused at the edge (size, rate) is audited in the bot's
+/// chain. Unknown bots have no chain: they are answered 404 and logged by the edge.
+pub async fn edge_rejection(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
+    let body: EdgeRejection = read_json(req).await?;
+    load_config(bot)?;
+    let mut j = bot.journal()?;
+    j.exec(
+        "INSERT OR IGNORE INTO signals (id, received_ms, status, outcome) VALUES (?, ?, ?, ?)",
+        vec![
+            text(format!("edge-{}-{}", body.received_ms, body.code)),
+            int(body.received_ms),
+            int(i64::from(body.status)),
+            text(json!({"code": body.code, "message": body.message}).to_string()),
+        ],
+    );
+    j.audit(AuditDraft::new(
+        body.received_ms,
+        Actor::Webhook,
+        AuditEvent::SignalRejected { status: body.status, reason: format!("{}: {}", body.code, body.message), field: None },
+    ))?;
+    bot.commit(j).await?;
+    Ok(json(200, &json!({"audited": true}))?)
+}

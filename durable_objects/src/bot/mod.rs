@@ -1,0 +1,167 @@
+//! `BotDO`: one per bot. The only writer of the bot's state (config, flags, orders, fills,
+//! positions, ledger, audit chain). Requests arrive as `https://do/{bot_id}/{op}` from the edge.
+//! Every state change goes through a [`store::Journal`] so it commits together with its audit
+//! event; the alarm ships the audit outbox to neo4j-proxy.
+
+mod admin;
+mod outbox;
+pub mod store;
+mod views;
+
+use crate::db::Db;
+use crate::http::{respond, ApiError};
+use keel_engine::audit::{AuditChain, Redactor};
+use keel_engine::ids::BotId;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use store::{kv_get, load_chain, Journal, StoreError, SCHEMA};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
+
+/// Operational flags of a bot (design: pause/halt/needs_attention), kept under `flags`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Flags {
+    /// Paused: no new entries; cancels and reduce-only allowed.
+    pub paused: bool,
+    /// Why it is paused (operator reason or automatic rule).
+    pub pause_reason: Option<String>,
+    /// Platform halted (pushed by the ControlDO).
+    pub halted: bool,
+    /// A reconciliation mismatch or similar needs an operator.
+    pub needs_attention: bool,
+    /// Why attention is needed.
+    pub attention_reason: Option<String>,
+    /// Consecutive exchange rejections (auto-pause after a threshold).
+    pub consecutive_rejections: u32,
+}
+
+/// What the object keeps in memory between requests (rebuilt from storage on start).
+#[derive(Debug)]
+struct Loaded {
+    bot_id: BotId,
+    chain: AuditChain,
+}
+
+/// One bot's Durable Object.
+#[durable_object]
+pub struct BotDO {
+    state: State,
+    env: Env,
+    db: Db,
+    loaded: RefCell<Option<Loaded>>,
+}
+
+impl std::fmt::Debug for BotDO {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BotDO")
+    }
+}
+
+impl DurableObject for BotDO {
+    fn new(state: State, env: Env) -> Self {
+        let db = Db::new(&state.storage());
+        for ddl in SCHEMA {
+            if let Err(e) = db.exec(ddl, vec![]) {
+                worker::console_error!("BotDO schema: {e}");
+            }
+        }
+        Self { state, env, db, loaded: RefCell::new(None) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        let method = req.method();
+        let mut parts = path.trim_start_matches('/').splitn(2, '/');
+        let bot = parts.next().unwrap_or_default().to_string();
+        let op = format!("/{}", parts.next().unwrap_or_default());
+        let query = req.url().ok().and_then(|u| u.query().map(String::from));
+        let result = match BotId::new(bot.clone()) {
+            Ok(id) => self.route(&mut req, &method, &op, query.as_deref(), id).await,
+            Err(e) => Err(ApiError::not_found("unknown_bot", format!("no bot {bot:?}: {e}"))),
+        };
+        respond(result)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        if let Err(e) = outbox::ship(self).await {
+            worker::console_error!("outbox: {e}");
+        }
+        Response::ok("ok")
+    }
+}
+
+impl BotDO {
+    async fn route(
+        &self,
+        req: &mut Request,
+        method: &Method,
+        op: &str,
+        query: Option<&str>,
+        bot_id: BotId,
+    ) -> std::result::Result<Response, ApiError> {
+        self.ensure_loaded(&bot_id)?;
+        match (method, op) {
+            (Method::Post, "/config") => admin::create(self, req).await,
+            (Method::Get, "/config") => admin::read(self),
+            (Method::Patch, "/config") => admin::patch(self, req).await,
+            (Method::Delete, "/config") => admin::delete(self, req).await,
+            (Method::Put, "/credentials") => admin::credentials(self, req).await,
+            (Method::Post, "/control/rotate-credentials") => admin::rotate_credentials(self, req).await,
+            (Method::Post, "/control/pause") => admin::pause(self, req, true).await,
+            (Method::Post, "/control/resume") => admin::pause(self, req, false).await,
+            (Method::Post, "/control/halt") => admin::halt(self, req).await,
+            (Method::Post, "/edge-rejection") => admin::edge_rejection(self, req).await,
+            (Method::Get, view) if view.starts_with("/view/") => {
+                views::render(self, &view["/view/".len()..], query)
+            }
+            _ => Err(ApiError::not_found("no_route", format!("BotDO: no route {method:?} {op}"))),
+        }
+    }
+
+    fn ensure_loaded(&self, bot_id: &BotId) -> std::result::Result<(), ApiError> {
+        let mut slot = self.loaded.borrow_mut();
+        if slot.as_ref().map(|l| &l.bot_id) == Some(bot_id) {
+            return Ok(());
+        }
+        let chain = load_chain(&self.db, bot_id.clone())?;
+        *slot = Some(Loaded { bot_id: bot_id.clone(), chain });
+        Ok(())
+    }
+
+    fn bot_id(&self) -> std::result::Result<BotId, ApiError> {
+        self.loaded
+            .borrow()
+            .as_ref()
+            .map(|l| l.bot_id.clone())
+            .ok_or_else(|| ApiError::internal("bot not loaded"))
+    }
+
+    /// A journal on the current chain, redacting this bot's secrets.
+    fn journal(&self) -> std::result::Result<Journal, ApiError> {
+        let slot = self.loaded.borrow();
+        let loaded = slot.as_ref().ok_or_else(|| ApiError::internal("bot not loaded"))?;
+        let mut redactor = Redactor::new();
+        if let Some(secret) = kv_get::<String>(&self.db, "webhook_secret")? {
+            redactor = redactor.with_secret(secret);
+        }
+        Ok(Journal::new(&loaded.chain, redactor))
+    }
+
+    /// Commits a journal, advances the in-memory chain, and makes sure the outbox alarm runs.
+    async fn commit(&self, journal: Journal) -> std::result::Result<(), ApiError> {
+        let chain = journal.commit(&self.db).map_err(ApiError::from)?;
+        if let Some(l) = self.loaded.borrow_mut().as_mut() {
+            l.chain = chain;
+        }
+        outbox::schedule(self).await;
+        Ok(())
+    }
+
+    fn flags(&self) -> std::result::Result<Flags, StoreError> {
+        Ok(kv_get::<Flags>(&self.db, "flags")?.unwrap_or_default())
+    }
+}
+
+/// Milliseconds since the epoch, from the runtime clock (the only clock read of the bot).
+pub fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
