@@ -82,7 +82,9 @@ impl FifoLots {
 
     /// Signed open quantity.
     pub fn qty(&self) -> Decimal {
-        self.lots.iter().map(|l| l.qty).sum()
+        self.lots
+            .iter()
+            .fold(Decimal::ZERO, |acc, l| acc.saturating_add(l.qty))
     }
 
     /// Unrealized P&L at `mark`: Σ lot qty × (mark − lot price).

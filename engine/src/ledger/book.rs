@@ -1,0 +1,376 @@
+//! The books the ledger keeps (bot totals, per instrument, per strategy, per day) and how one
+//! entry changes them. Each `apply_*` computes every new value with checked arithmetic first and
+//! only then writes, so a refused entry leaves the ledger untouched.
+
+use super::entry::{Allocation, FillBooking, FundingPayment, LedgerEntry, MarkPrice, Transfer};
+use super::{DayOpen, Effect, Ledger, LedgerError};
+use crate::ids::Symbol;
+use crate::model::{Market, Side};
+use crate::position::{add, mul, FifoLots, Position, PositionError};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Strategy key for fills that carry no strategy tag.
+pub const UNTAGGED: &str = "untagged";
+
+/// Bot-wide running totals, in quote.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Totals {
+    /// Realized P&L, average cost (fees excluded).
+    pub realized: Decimal,
+    /// Realized P&L, FIFO lots.
+    pub realized_fifo: Decimal,
+    /// Funding: positive received, negative paid.
+    pub funding: Decimal,
+    /// Fees valued in quote at fill time (rebates negative).
+    pub fees_quote: Decimal,
+    /// Net capital transferred in.
+    pub transfers: Decimal,
+    /// Number of fills booked.
+    pub fills: u64,
+    /// Traded notional, Σ price × qty.
+    pub volume_quote: Decimal,
+}
+
+/// One instrument's position and totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstrumentBook {
+    /// Average-cost position.
+    pub position: Position,
+    /// FIFO lots of the same position.
+    pub lots: FifoLots,
+    /// Base asset (`BTC`); empty if only funding was booked.
+    pub base_asset: String,
+    /// Realized P&L, average cost.
+    pub realized: Decimal,
+    /// Realized P&L, FIFO.
+    pub realized_fifo: Decimal,
+    /// Funding.
+    pub funding: Decimal,
+    /// Fees in quote.
+    pub fees_quote: Decimal,
+    /// Fills booked.
+    pub fills: u64,
+    /// Traded notional.
+    pub volume_quote: Decimal,
+}
+
+impl InstrumentBook {
+    fn new(symbol: Symbol, base_asset: String) -> Self {
+        Self {
+            position: Position::flat(symbol),
+            lots: FifoLots::default(),
+            base_asset,
+            realized: Decimal::ZERO,
+            realized_fifo: Decimal::ZERO,
+            funding: Decimal::ZERO,
+            fees_quote: Decimal::ZERO,
+            fills: 0,
+            volume_quote: Decimal::ZERO,
+        }
+    }
+
+    /// Unrealized P&L at `mark` (zero when flat or no mark is known).
+    ///
+    /// # Errors
+    /// [`PositionError::Overflow`].
+    pub fn unrealized(&self, mark: Option<Decimal>) -> Result<Decimal, PositionError> {
+        match mark {
+            Some(m) if !self.position.is_flat() => self.position.unrealized(m),
+            _ => Ok(Decimal::ZERO),
+        }
+    }
+
+    /// FIFO unrealized P&L at `mark`.
+    ///
+    /// # Errors
+    /// [`PositionError::Overflow`].
+    pub fn unrealized_fifo(&self, mark: Option<Decimal>) -> Result<Decimal, PositionError> {
+        match mark {
+            Some(m) => self.lots.unrealized(m),
+            None => Ok(Decimal::ZERO),
+        }
+    }
+}
+
+/// One strategy's totals.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StrategyBook {
+    /// Realized P&L (average cost) of the strategy's closing fills.
+    pub realized: Decimal,
+    /// Realized P&L, FIFO.
+    pub realized_fifo: Decimal,
+    /// Fees in quote.
+    pub fees_quote: Decimal,
+    /// Fills booked.
+    pub fills: u64,
+    /// Traded notional.
+    pub volume_quote: Decimal,
+    /// Capital allocated.
+    pub allocated: Decimal,
+}
+
+/// One UTC day's totals.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DayBook {
+    /// Realized P&L, average cost.
+    pub realized: Decimal,
+    /// Realized P&L, FIFO.
+    pub realized_fifo: Decimal,
+    /// Fees in quote.
+    pub fees_quote: Decimal,
+    /// Funding.
+    pub funding: Decimal,
+    /// Fills booked.
+    pub fills: u64,
+    /// Net transfers.
+    pub transfers: Decimal,
+}
+
+fn opposite_of_fee(fee: Decimal) -> Side {
+    // Paying a fee in base gives base away (a sale); a rebate in base receives it (a purchase).
+    if fee.is_sign_positive() {
+        Side::Sell
+    } else {
+        Side::Buy
+    }
+}
+
+impl Ledger {
+    /// Applies one new (not duplicate) entry atomically.
+    pub(super) fn apply(
+        &mut self,
+        entry: &LedgerEntry,
+        day: i64,
+        new_open: Option<DayOpen>,
+    ) -> Result<Effect, LedgerError> {
+        match entry {
+            LedgerEntry::Fill(b) => self.apply_fill(b, day, new_open),
+            LedgerEntry::Funding(f) => self.apply_funding(f, day, new_open),
+            LedgerEntry::Transfer(t) => self.apply_transfer(t, day, new_open),
+            LedgerEntry::Allocation(a) => self.apply_allocation(a, new_open),
+            LedgerEntry::Mark(m) => self.apply_mark(m, new_open),
+        }
+    }
+
+    fn fee_price(&self, b: &FillBooking) -> Result<Decimal, LedgerError> {
+        let f = &b.fill;
+        let price = if f.fee_asset == self.config.quote_asset {
+            Decimal::ONE
+        } else if f.fee.is_zero() {
+            Decimal::ZERO
+        } else if f.fee_asset == b.base_asset {
+            b.fee_asset_price.unwrap_or(f.price)
+        } else {
+            b.fee_asset_price
+                .ok_or_else(|| LedgerError::MissingFeePrice {
+                    trade_id: f.trade_id.clone(),
+                    asset: f.fee_asset.clone(),
+                })?
+        };
+        if price.is_sign_negative() || (price.is_zero() && !f.fee.is_zero()) {
+            return Err(LedgerError::NonPositive {
+                field: "fee_asset_price",
+                value: price,
+            });
+        }
+        Ok(price)
+    }
+
+    fn apply_fill(
+        &mut self,
+        b: &FillBooking,
+        day: i64,
+        new_open: Option<DayOpen>,
+    ) -> Result<Effect, LedgerError> {
+        let f = &b.fill;
+        if b.quote_asset != self.config.quote_asset {
+            return Err(LedgerError::QuoteMismatch {
+                field: "quote_asset",
+                expected: self.config.quote_asset.clone(),
+                got: b.quote_asset.clone(),
+            });
+        }
+        let fee_price = self.fee_price(b)?;
+        let mut inst = match self.instruments.get(&f.symbol) {
+            Some(i) => i.clone(),
+            None => InstrumentBook::new(f.symbol.clone(), b.base_asset.clone()),
+        };
+        let mut realized = inst.position.apply(f.side, f.qty, f.price)?.realized;
+        let mut realized_fifo = inst.lots.apply(f.side, f.qty, f.price)?;
+        let fee_quote = mul(f.fee, fee_price, "fee_quote")?;
+        if self.config.market == Market::Spot && f.fee_asset == b.base_asset && !f.fee.is_zero() {
+            let side = opposite_of_fee(f.fee);
+            let r = inst.position.apply(side, f.fee.abs(), fee_price)?.realized;
+            realized = add(realized, r, "realized")?;
+            let r = inst.lots.apply(side, f.fee.abs(), fee_price)?;
+            realized_fifo = add(realized_fifo, r, "realized_fifo")?;
+        }
+        let notional = mul(f.price, f.qty, "volume_quote")?;
+        inst.realized = add(inst.realized, realized, "realized")?;
+        inst.realized_fifo = add(inst.realized_fifo, realized_fifo, "realized_fifo")?;
+        inst.fees_quote = add(inst.fees_quote, fee_quote, "fees_quote")?;
+        inst.volume_quote = add(inst.volume_quote, notional, "volume_quote")?;
+        inst.fills += 1;
+
+        let mut totals = self.totals.clone();
+        totals.realized = add(totals.realized, realized, "realized")?;
+        totals.realized_fifo = add(totals.realized_fifo, realized_fifo, "realized_fifo")?;
+        totals.fees_quote = add(totals.fees_quote, fee_quote, "fees_quote")?;
+        totals.volume_quote = add(totals.volume_quote, notional, "volume_quote")?;
+        totals.fills += 1;
+
+        let tag = b.strategy.clone().unwrap_or_else(|| UNTAGGED.to_string());
+        let mut strat = self.strategies.get(&tag).cloned().unwrap_or_default();
+        strat.realized = add(strat.realized, realized, "realized")?;
+        strat.realized_fifo = add(strat.realized_fifo, realized_fifo, "realized_fifo")?;
+        strat.fees_quote = add(strat.fees_quote, fee_quote, "fees_quote")?;
+        strat.volume_quote = add(strat.volume_quote, notional, "volume_quote")?;
+        strat.fills += 1;
+
+        let mut d = self.days.get(&day).cloned().unwrap_or_default();
+        d.realized = add(d.realized, realized, "realized")?;
+        d.realized_fifo = add(d.realized_fifo, realized_fifo, "realized_fifo")?;
+        d.fees_quote = add(d.fees_quote, fee_quote, "fees_quote")?;
+        d.fills += 1;
+
+        let fee_asset_total = add(
+            self.fees_by_asset
+                .get(&f.fee_asset)
+                .copied()
+                .unwrap_or_default(),
+            f.fee,
+            "fees_by_asset",
+        )?;
+        let mut open = new_open.or_else(|| self.day_open.clone());
+        if let Some(o) = open.as_mut().filter(|o| o.day == day) {
+            o.order_ids.insert(f.order_id.clone());
+        }
+
+        // Commit: nothing below can fail.
+        let position_qty = inst.position.qty;
+        if self
+            .marks
+            .get(&f.symbol)
+            .is_none_or(|(_, t)| f.time_ms >= *t)
+        {
+            self.marks.insert(f.symbol.clone(), (f.price, f.time_ms));
+        }
+        self.instruments.insert(f.symbol.clone(), inst);
+        self.totals = totals;
+        self.strategies.insert(tag, strat);
+        self.days.insert(day, d);
+        self.fees_by_asset
+            .insert(f.fee_asset.clone(), fee_asset_total);
+        self.day_open = open;
+        Ok(Effect {
+            realized,
+            fee_quote,
+            position_qty,
+            ..Effect::default()
+        })
+    }
+
+    fn apply_funding(
+        &mut self,
+        p: &FundingPayment,
+        day: i64,
+        new_open: Option<DayOpen>,
+    ) -> Result<Effect, LedgerError> {
+        if p.asset != self.config.quote_asset {
+            return Err(LedgerError::QuoteMismatch {
+                field: "asset",
+                expected: self.config.quote_asset.clone(),
+                got: p.asset.clone(),
+            });
+        }
+        let mut inst = match self.instruments.get(&p.symbol) {
+            Some(i) => i.clone(),
+            None => InstrumentBook::new(p.symbol.clone(), String::new()),
+        };
+        inst.funding = add(inst.funding, p.amount, "funding")?;
+        let funding = add(self.totals.funding, p.amount, "funding")?;
+        let mut d = self.days.get(&day).cloned().unwrap_or_default();
+        d.funding = add(d.funding, p.amount, "funding")?;
+        let position_qty = inst.position.qty;
+        self.instruments.insert(p.symbol.clone(), inst);
+        self.totals.funding = funding;
+        self.days.insert(day, d);
+        if new_open.is_some() {
+            self.day_open = new_open;
+        }
+        Ok(Effect {
+            funding: p.amount,
+            position_qty,
+            ..Effect::default()
+        })
+    }
+
+    fn apply_transfer(
+        &mut self,
+        t: &Transfer,
+        day: i64,
+        new_open: Option<DayOpen>,
+    ) -> Result<Effect, LedgerError> {
+        let transfers = add(self.totals.transfers, t.amount, "transfers")?;
+        let peak = add(self.peak_equity, t.amount, "peak_equity")?;
+        let mut d = self.days.get(&day).cloned().unwrap_or_default();
+        d.transfers = add(d.transfers, t.amount, "transfers")?;
+        let mut open = new_open.or_else(|| self.day_open.clone());
+        if let Some(o) = open.as_mut().filter(|o| o.day == day) {
+            o.transfers = add(o.transfers, t.amount, "transfers")?;
+        }
+        self.totals.transfers = transfers;
+        // A deposit is not a gain: the peak moves with capital so drawdown measures trading only.
+        self.peak_equity = peak;
+        self.days.insert(day, d);
+        self.day_open = open;
+        Ok(Effect::default())
+    }
+
+    fn apply_allocation(
+        &mut self,
+        a: &Allocation,
+        new_open: Option<DayOpen>,
+    ) -> Result<Effect, LedgerError> {
+        let mut strat = self
+            .strategies
+            .get(&a.strategy)
+            .cloned()
+            .unwrap_or_default();
+        strat.allocated = add(strat.allocated, a.amount, "allocated")?;
+        self.strategies.insert(a.strategy.clone(), strat);
+        if new_open.is_some() {
+            self.day_open = new_open;
+        }
+        Ok(Effect::default())
+    }
+
+    fn apply_mark(
+        &mut self,
+        m: &MarkPrice,
+        new_open: Option<DayOpen>,
+    ) -> Result<Effect, LedgerError> {
+        if m.price <= Decimal::ZERO {
+            return Err(LedgerError::NonPositive {
+                field: "price",
+                value: m.price,
+            });
+        }
+        if self
+            .marks
+            .get(&m.symbol)
+            .is_none_or(|(_, t)| m.time_ms >= *t)
+        {
+            self.marks.insert(m.symbol.clone(), (m.price, m.time_ms));
+        }
+        if new_open.is_some() {
+            self.day_open = new_open;
+        }
+        let position_qty = self.instruments.get(&m.symbol).map(|i| i.position.qty);
+        Ok(Effect {
+            position_qty: position_qty.unwrap_or_default(),
+            ..Effect::default()
+        })
+    }
+}

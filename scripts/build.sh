@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds everything the local stack serves: the dashboard (ui/dist), the edge Worker with its
+# Durable Objects (build/), the neo4j-proxy Worker (neo4j-proxy/build/) and the exchange simulator.
+#
+# Why ahead of wrangler: wrangler.toml has no [build] command, so `wrangler dev` starts in seconds
+# and tests never recompile per run. Each Worker is rebuilt only when a Rust input changed
+# (a content hash kept next to its output); `--force` rebuilds regardless.
+#
+# Usage: bash scripts/build.sh [--force]
+set -euo pipefail
+
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$KEEL_ROOT"
+keel_check_env
+
+force=0
+[ "${1:-}" = "--force" ] && force=1
+
+log() { printf 'build: %s\n' "$*" >&2; }
+
+# Content hash of the given files/folders (Rust sources and manifests), stable across checkouts.
+inputs_hash() {
+  find "$@" \( -name build -o -name target -o -name node_modules \) -prune -o \
+       -type f \( -name '*.rs' -o -name 'Cargo.toml' -o -name 'Cargo.lock' -o -name '*.json' \) \
+       -print 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -d' ' -f1
+}
+
+# worker_build <crate dir> <stamp inputs...>: worker-build --release unless the stamp matches.
+worker_build() {
+  local dir="$1"; shift
+  local sum stamp="$dir/build/.keel-inputs.sha256"
+  sum="$(inputs_hash "$@")"
+  if [ "$force" = 0 ] && [ -f "$dir/build/index.js" ] && [ -f "$dir/build/index_bg.wasm" ] \
+     && [ "$(cat "$stamp" 2>/dev/null || true)" = "$sum" ]; then
+    log "${dir#"$KEEL_ROOT"} up to date"
+    return 0
+  fi
+  log "worker-build --release in ${dir#"$KEEL_ROOT"}/"
+  local start=$SECONDS pkg
+  pkg="$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -1)"
+  # The root is also the workspace root, whose default-members are the native crates: name the
+  # package so cargo builds the Worker itself.
+  (cd "$dir" && worker-build --release . -p "$pkg") >&2
+  echo "$sum" > "$stamp"
+  log "${dir#"$KEEL_ROOT"}/build/index_bg.wasm $(stat -c %s "$dir/build/index_bg.wasm") bytes ($((SECONDS - start)) s)"
+}
+
+# 1. Dashboard assets: wrangler refuses a missing assets directory, so it always exists.
+if [ -f ui/package.json ] && grep -q '"build"' ui/package.json; then
+  if [ "$force" = 1 ] || [ ! -f ui/dist/index.html ] \
+     || [ -n "$(find ui/src ui/index.html ui/package.json ui/vite.config.* -newer ui/dist/index.html 2>/dev/null | head -1)" ]; then
+    log "npm --prefix ui run build"
+    npm --prefix ui run build >&2
+  else
+    log "ui/dist up to date"
+  fi
+fi
+mkdir -p ui/dist
+
+# 2. Workers (release, optimised for size by the workspace's release profile and wasm-opt).
+worker_build "$KEEL_ROOT" Cargo.toml Cargo.lock src durable_objects engine
+worker_build "$KEEL_ROOT/neo4j-proxy" Cargo.toml Cargo.lock neo4j-proxy/Cargo.toml neo4j-proxy/src engine
+
+# 3. Exchange simulator binary (native); the stack runs it directly.
+log "cargo build -p keel-exchange-sim --release"
+cargo build --quiet -p keel-exchange-sim --release >&2
+log "done"
