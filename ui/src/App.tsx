@@ -44,7 +44,9 @@ export function App() {
         if (!alive) return;
         clearToken();
         setToken(null);
-        setNotice(e instanceof ApiError && e.status === 401 ? 'Your token was refused; log in again.' : `Could not reach the API: ${String(e)}`);
+        setNotice(
+          e instanceof ApiError && e.status === 401 ? 'Your token was refused; log in again.' : `Could not reach the API: ${String(e)}`,
+        );
       },
     );
     return () => {

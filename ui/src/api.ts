@@ -338,8 +338,7 @@ export function createClient(opts: ClientOptions) {
     pnlHistory: (id: string) => request<PnlPoint[]>('GET', `/bots/${enc(id)}/pnl/history`),
     botHealth: (id: string) => request<BotHealth>('GET', `/bots/${enc(id)}/health`),
     signals: (id: string, limit = 50) => request<SignalSummary[]>('GET', `/bots/${enc(id)}/signals?limit=${limit}`),
-    audit: (id: string, after: number, limit = 100) =>
-      request<AuditEvent[]>('GET', `/bots/${enc(id)}/audit?after=${after}&limit=${limit}`),
+    audit: (id: string, after: number, limit = 100) => request<AuditEvent[]>('GET', `/bots/${enc(id)}/audit?after=${after}&limit=${limit}`),
     signalChain: (signalId: string) => request<SignalChain>('GET', `/signals/${enc(signalId)}`),
     createToken: (role: Role, name: string) => request<CreatedToken>('POST', '/tokens', { role, name }),
   };

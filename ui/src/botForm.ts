@@ -126,7 +126,16 @@ export function valuesToConfig(v: FormValues): { config: BotConfig; errors: Fiel
         setPath(out, f.path, raw === 'true');
         break;
       case 'list':
-        setPath(out, f.path, raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : []);
+        setPath(
+          out,
+          f.path,
+          raw
+            ? raw
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : [],
+        );
         break;
       case 'nullable':
         setPath(out, f.path, raw ? raw : null);

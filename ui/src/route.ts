@@ -5,11 +5,7 @@
 import { useEffect, useState } from 'react';
 
 /** The pages of the dashboard. */
-export type Route =
-  | { page: 'overview' }
-  | { page: 'bot'; id: string }
-  | { page: 'new' }
-  | { page: 'signal'; id: string };
+export type Route = { page: 'overview' } | { page: 'bot'; id: string } | { page: 'new' } | { page: 'signal'; id: string };
 
 /** Parse a `location.hash`. Unknown hashes land on the overview. */
 export function parseRoute(hash: string): Route {

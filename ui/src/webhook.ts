@@ -25,7 +25,23 @@ export function alertMessage(secret: string | null, style: AlertStyle): string {
   };
   const body =
     style === 'target'
-      ? { ...base, action: 'target', symbol: '{{ticker}}', target_position: '{{strategy.position_size}}', order_type: 'market', price: '{{close}}', time: '{{timenow}}' }
-      : { ...base, action: '{{strategy.order.action}}', symbol: '{{ticker}}', qty: '{{strategy.order.contracts}}', order_type: 'market', price: '{{close}}', time: '{{timenow}}' };
+      ? {
+          ...base,
+          action: 'target',
+          symbol: '{{ticker}}',
+          target_position: '{{strategy.position_size}}',
+          order_type: 'market',
+          price: '{{close}}',
+          time: '{{timenow}}',
+        }
+      : {
+          ...base,
+          action: '{{strategy.order.action}}',
+          symbol: '{{ticker}}',
+          qty: '{{strategy.order.contracts}}',
+          order_type: 'market',
+          price: '{{close}}',
+          time: '{{timenow}}',
+        };
   return JSON.stringify(body, null, 2);
 }

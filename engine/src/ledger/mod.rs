@@ -22,6 +22,13 @@ mod reconcile;
 mod report;
 mod time;
 
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod reconcile_tests;
+#[cfg(test)]
+mod scenarios;
+
 pub use book::{DayBook, InstrumentBook, StrategyBook, Totals, UNTAGGED};
 pub use entry::{
     Allocation, FillBooking, FundingPayment, LedgerConfig, LedgerEntry, MarkPrice, PnlMethod,

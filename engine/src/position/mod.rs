@@ -9,7 +9,7 @@
 //! | operation | result |
 //! |---|---|
 //! | increase (same side, or from flat) | `qty += q`, `cost += q × price`, realized 0 |
-//! | reduce by `c ≤ |qty|` | realized = `c × price × sign(qty) − cost × c / |qty|` |
+//! | reduce by `c ≤ |qty|` | realized = `c × price × sign(qty) − round16(cost × c / |qty|)` |
 //! | flip through zero | close the whole position as above, then open the rest at the fill price |
 //!
 //! For spot the quantity is the base asset the bot holds (never negative in practice; a sale of
@@ -24,8 +24,14 @@ pub use fifo::{FifoLots, Lot};
 
 use crate::ids::Symbol;
 use crate::model::Side;
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
+
+/// Decimals kept for the cost removed by a partial reduction. The pro-rata share of a cost basis
+/// is generally a non-terminating decimal; rounding it once, to a scale far below any exchange's
+/// printed precision (Binance prints 8), keeps every later sum exact (no 28-digit truncation),
+/// and the remaining cost absorbs the rounding so realized + unrealized still equals the cash.
+pub const COST_DP: u32 = 16;
 
 /// Why a position update was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -137,6 +143,7 @@ impl Position {
             self.cost
         } else {
             div(mul(self.cost, closed, "cost")?, held, "cost")?
+                .round_dp_with_strategy(COST_DP, RoundingStrategy::MidpointNearestEven)
         };
         let proceeds = mul(mul(closed, price, "realized")?, pos_sign, "realized")?;
         let realized = sub(proceeds, cost_removed, "realized")?;

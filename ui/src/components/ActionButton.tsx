@@ -1,10 +1,11 @@
 /**
- * A write control: button → confirmation naming the consequence → API call → the API's answer.
+ * A write control: button → confirmation naming the consequence → API call → the API's answer,
+ * handed to the group (`onOutcome`) so it stays visible when this button is swapped (pause ↔ resume).
  * Every emergency action uses this one component so none can skip the confirmation.
  */
 import { useState } from 'react';
 import { ApiError, type ActionResult } from '../api';
-import { ActionResultView, type Outcome } from './ActionResultView';
+import type { Outcome } from './ActionResultView';
 import { ConfirmDialog } from './ConfirmDialog';
 
 export interface ActionButtonProps {
@@ -14,23 +15,23 @@ export interface ActionButtonProps {
   run: () => Promise<ActionResult>;
   danger?: boolean;
   testId?: string;
+  onOutcome: (label: string, outcome: Outcome) => void;
   onDone?: () => void;
 }
 
-/** Renders the button, the dialog while confirming, and the last outcome underneath. */
+/** Renders the button and, while confirming, the dialog. */
 export function ActionButton(p: ActionButtonProps) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<Outcome | null>(null);
 
   const confirm = async () => {
     setBusy(true);
     try {
       const result = await p.run();
-      setOutcome({ ok: true, result });
+      p.onOutcome(p.label, { ok: true, result });
     } catch (e) {
       const error = e instanceof ApiError ? e : new ApiError(0, { code: 'client', message: String(e) });
-      setOutcome({ ok: false, error });
+      p.onOutcome(p.label, { ok: false, error });
     } finally {
       setBusy(false);
       setConfirming(false);
@@ -39,7 +40,7 @@ export function ActionButton(p: ActionButtonProps) {
   };
 
   return (
-    <div className="action">
+    <>
       <button className={p.danger ? 'danger' : ''} onClick={() => setConfirming(true)} data-testid={p.testId}>
         {p.label}
       </button>
@@ -54,7 +55,6 @@ export function ActionButton(p: ActionButtonProps) {
           onCancel={() => setConfirming(false)}
         />
       )}
-      {outcome && <ActionResultView label={p.label} outcome={outcome} />}
-    </div>
+    </>
   );
 }

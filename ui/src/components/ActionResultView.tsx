@@ -1,6 +1,6 @@
 /** Shows what the API answered to an action, so the operator sees the result, not an assumption. */
-import type { ActionResult } from '../api';
-import { ApiError } from '../api';
+import { useState } from 'react';
+import type { ActionResult, ApiError } from '../api';
 
 /** Either the API's success body or its error. */
 export type Outcome = { ok: true; result: ActionResult } | { ok: false; error: ApiError };
@@ -31,4 +31,12 @@ export function ActionResultView({ label, outcome }: { label: string; outcome: O
       </details>
     </div>
   );
+}
+
+/** The last outcome of a group of actions, so the answer survives the button that caused it. */
+export function useLastOutcome() {
+  const [last, setLast] = useState<{ label: string; outcome: Outcome } | null>(null);
+  const onOutcome = (label: string, outcome: Outcome) => setLast({ label, outcome });
+  const view = last ? <ActionResultView label={last.label} outcome={last.outcome} /> : null;
+  return { onOutcome, view };
 }

@@ -61,8 +61,8 @@ export function AuditTimeline({ botId }: { botId: string }) {
       <ol className="timeline" data-testid="audit-timeline">
         {shown.map((e) => (
           <li key={e.seq}>
-            <span className="muted small mono">#{e.seq}</span> <span className="small">{shortTime(e.time)}</span>{' '}
-            <strong>{e.kind}</strong> {e.summary}
+            <span className="muted small mono">#{e.seq}</span> <span className="small">{shortTime(e.time)}</span> <strong>{e.kind}</strong>{' '}
+            {e.summary}
             {e.signal_id && (
               <>
                 {' '}

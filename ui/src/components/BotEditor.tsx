@@ -99,7 +99,13 @@ export function BotEditor() {
         <button role="tab" aria-selected={tab === 'form'} className={tab === 'form' ? 'active' : ''} onClick={() => switchTab('form')}>
           Form
         </button>
-        <button role="tab" aria-selected={tab === 'json'} className={tab === 'json' ? 'active' : ''} onClick={() => switchTab('json')} data-testid="tab-json">
+        <button
+          role="tab"
+          aria-selected={tab === 'json'}
+          className={tab === 'json' ? 'active' : ''}
+          onClick={() => switchTab('json')}
+          data-testid="tab-json"
+        >
           Paste JSON
         </button>
       </div>
@@ -107,7 +113,15 @@ export function BotEditor() {
         {tab === 'form' ? (
           <BotForm values={values} errors={errors} onChange={(p, v) => setValues((old) => ({ ...old, [p]: v }))} />
         ) : (
-          <textarea className="json" rows={24} value={json} onChange={(e) => setJson(e.target.value)} spellCheck={false} data-testid="config-json" aria-label="Bot config JSON" />
+          <textarea
+            className="json"
+            rows={24}
+            value={json}
+            onChange={(e) => setJson(e.target.value)}
+            spellCheck={false}
+            data-testid="config-json"
+            aria-label="Bot config JSON"
+          />
         )}
         {errors[''] && (
           <div className="error" role="alert" data-testid="form-error">

@@ -28,7 +28,15 @@ function Input({ f, value, onChange }: { f: FieldSpec; value: string; onChange: 
 }
 
 /** Renders all fields in a responsive grid; `errors` keys are dotted field paths. */
-export function BotForm({ values, errors, onChange }: { values: FormValues; errors: FieldErrors; onChange: (path: string, v: string) => void }) {
+export function BotForm({
+  values,
+  errors,
+  onChange,
+}: {
+  values: FormValues;
+  errors: FieldErrors;
+  onChange: (path: string, v: string) => void;
+}) {
   return (
     <div className="form-grid">
       {FIELDS.map((f) => (

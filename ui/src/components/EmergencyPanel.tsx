@@ -29,7 +29,9 @@ export function EmergencyPanel({ onClose }: { onClose: () => void }) {
           </button>
         </div>
         <section>
-          <h3>Platform {halted ? <span className="badge state-halted">halted</span> : <span className="badge state-running">running</span>}</h3>
+          <h3>
+            Platform {halted ? <span className="badge state-halted">halted</span> : <span className="badge state-running">running</span>}
+          </h3>
           <Status loading={health.loading} error={health.error} hasData={!!health.data} />
           <GlobalActions halted={halted} botCount={bots.data?.length ?? 0} onDone={reload} />
         </section>

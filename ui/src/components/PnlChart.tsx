@@ -41,10 +41,23 @@ export function PnlChart({ points }: { points: PnlPoint[] }) {
       timeScale: { timeVisible: true, secondsVisible: false },
       rightPriceScale: { borderVisible: false },
     });
-    const eq = api.addSeries(AreaSeries, { lineColor: '#4da3ff', topColor: 'rgba(77,163,255,0.35)', bottomColor: 'rgba(77,163,255,0.02)', lineWidth: 2, title: 'equity' });
+    const eq = api.addSeries(AreaSeries, {
+      lineColor: '#4da3ff',
+      topColor: 'rgba(77,163,255,0.35)',
+      bottomColor: 'rgba(77,163,255,0.02)',
+      lineWidth: 2,
+      title: 'equity',
+    });
     const dd = api.addSeries(
       AreaSeries,
-      { lineColor: '#ff5c5c', topColor: 'rgba(255,92,92,0.05)', bottomColor: 'rgba(255,92,92,0.4)', lineWidth: 1, title: 'drawdown %', invertFilledArea: true },
+      {
+        lineColor: '#ff5c5c',
+        topColor: 'rgba(255,92,92,0.05)',
+        bottomColor: 'rgba(255,92,92,0.4)',
+        lineWidth: 1,
+        title: 'drawdown %',
+        invertFilledArea: true,
+      },
       1,
     );
     const panes = api.panes();

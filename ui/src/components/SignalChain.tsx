@@ -47,8 +47,12 @@ export function SignalChainPage({ id }: { id: string }) {
                       <td data-label="Outcome" className={k.outcome === 'pass' ? 'pos' : 'neg'}>
                         {k.outcome}
                       </td>
-                      <td data-label="Value" className="num">{formatDecimal(k.value)}</td>
-                      <td data-label="Limit" className="num">{formatDecimal(k.limit)}</td>
+                      <td data-label="Value" className="num">
+                        {formatDecimal(k.value)}
+                      </td>
+                      <td data-label="Limit" className="num">
+                        {formatDecimal(k.limit)}
+                      </td>
                       <td data-label="Note">{k.message ?? ''}</td>
                     </tr>
                   ))}

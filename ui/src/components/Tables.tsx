@@ -21,10 +21,18 @@ export function PositionsTable({ rows }: { rows: Position[] }) {
         {rows.map((p) => (
           <tr key={p.instrument}>
             <td data-label="Instrument">{p.instrument}</td>
-            <td data-label="Qty" className="num">{formatDecimal(p.qty)}</td>
-            <td data-label="Avg entry" className="num">{formatDecimal(p.avg_entry_price)}</td>
-            <td data-label="Mark" className="num">{formatDecimal(p.mark_price)}</td>
-            <td data-label="Unrealized" className={`num ${pnlClass(p.unrealized)}`}>{formatSigned(p.unrealized)}</td>
+            <td data-label="Qty" className="num">
+              {formatDecimal(p.qty)}
+            </td>
+            <td data-label="Avg entry" className="num">
+              {formatDecimal(p.avg_entry_price)}
+            </td>
+            <td data-label="Mark" className="num">
+              {formatDecimal(p.mark_price)}
+            </td>
+            <td data-label="Unrealized" className={`num ${pnlClass(p.unrealized)}`}>
+              {formatSigned(p.unrealized)}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -54,11 +62,19 @@ export function OrdersTable({ rows }: { rows: Order[] }) {
           <tr key={o.client_order_id} title={o.client_order_id}>
             <td data-label="Created">{shortTime(o.created_at)}</td>
             <td data-label="Instrument">{o.instrument}</td>
-            <td data-label="Side" className={o.side}>{o.side}</td>
+            <td data-label="Side" className={o.side}>
+              {o.side}
+            </td>
             <td data-label="Type">{o.order_type}</td>
-            <td data-label="Qty" className="num">{formatDecimal(o.qty)}</td>
-            <td data-label="Filled" className="num">{formatDecimal(o.filled_qty)}</td>
-            <td data-label="Price" className="num">{o.price ? formatDecimal(o.price) : 'market'}</td>
+            <td data-label="Qty" className="num">
+              {formatDecimal(o.qty)}
+            </td>
+            <td data-label="Filled" className="num">
+              {formatDecimal(o.filled_qty)}
+            </td>
+            <td data-label="Price" className="num">
+              {o.price ? formatDecimal(o.price) : 'market'}
+            </td>
             <td data-label="Status">{o.status}</td>
           </tr>
         ))}
@@ -88,15 +104,19 @@ export function FillsTable({ rows }: { rows: Fill[] }) {
           <tr key={f.trade_id} data-testid="fill-row">
             <td data-label="Time">{shortTime(f.time)}</td>
             <td data-label="Instrument">{f.instrument}</td>
-            <td data-label="Side" className={f.side}>{f.side}</td>
-            <td data-label="Qty" className="num">{formatDecimal(f.qty)}</td>
-            <td data-label="Price" className="num">{formatDecimal(f.price)}</td>
+            <td data-label="Side" className={f.side}>
+              {f.side}
+            </td>
+            <td data-label="Qty" className="num">
+              {formatDecimal(f.qty)}
+            </td>
+            <td data-label="Price" className="num">
+              {formatDecimal(f.price)}
+            </td>
             <td data-label="Fee" className="num">
               {formatDecimal(f.fee)} {f.fee_asset}
             </td>
-            <td data-label="Signal">
-              {f.signal_id ? <a href={href({ page: 'signal', id: f.signal_id })}>chain</a> : '—'}
-            </td>
+            <td data-label="Signal">{f.signal_id ? <a href={href({ page: 'signal', id: f.signal_id })}>chain</a> : '—'}</td>
           </tr>
         ))}
       </tbody>

@@ -1,0 +1,1 @@
+//! Bybit adapter tests (being written).

@@ -1,0 +1,149 @@
+//! The venue layer: one [`Venue`] trait and its Binance (Spot, USDⓈ-M), Bybit V5 (spot, linear)
+//! and paper implementations, **sans-IO**. An adapter turns a [`VenueOp`] into a signed
+//! [`HttpRequest`] (or, for paper, an immediate reply) and turns the [`HttpResponse`] back into a
+//! [`VenueReply`] or a typed [`VenueError`]. The Durable Object performs the fetch; nothing here
+//! sends, sleeps or reads a clock.
+//!
+//! Around the adapters sit pure state machines the DO keeps per exchange account:
+//! [`ServerClock`] (offset for signed timestamps), [`AccountLimiter`] (shared rate-limit budget),
+//! [`CircuitBreaker`] (refuse entries while the exchange is failing) and [`BaseUrls`] (failover).
+//!
+//! One call, as the DO drives it:
+//! ```text
+//! permit = circuit.permit(op.is_entry(), now)          -> Refuse => 503
+//! admit  = limiter.admit(&venue.cost(&op), now)        -> Wait / Banned
+//! if venue.needs_clock(&op) && clock.needs_sync(now)   -> run VenueOp::ServerTime first
+//! planned = venue.build(&op, &ctx)?                    -> Planned::Http(req) | Planned::Immediate(reply)
+//! resp   = fetch(req)                                  (DO)
+//! obs    = venue.observe(&op, &resp); clock/limiter/circuit absorb obs
+//! reply  = venue.parse(&op, &resp)                     -> Ok(reply) | Err(e) => retry_decision(&op, &e, n)
+//! ```
+
+pub mod binance;
+pub mod bybit;
+pub mod circuit;
+pub mod clock;
+pub mod endpoints;
+pub mod error;
+pub mod http;
+pub mod limiter;
+pub mod op;
+pub mod paper;
+pub mod rules;
+pub mod sign;
+pub mod wire;
+
+pub use circuit::{CallOutcome, CircuitBreaker, CircuitConfig, CircuitState, Permit};
+pub use clock::ServerClock;
+pub use endpoints::{BaseUrls, Environment};
+pub use error::{
+    retry_decision, AmbiguousOrder, ErrorClass, Resolution, RetryDecision, VenueError,
+};
+pub use http::{HttpRequest, HttpResponse, Method, SignedWindow};
+pub use limiter::{AccountLimiter, Admit, LimiterConfig, OpCost, Usage};
+pub use op::{
+    Balance, FundingEvent, FundingPage, OrderReport, OrderStatus, PositionReport, Ticker,
+    TradeCursor, TradePage, VenueOp, VenueReply,
+};
+pub use rules::{close_qty, prepare_order, round_price, round_to_step_down, CloseQty, RulesError};
+pub use sign::Credentials;
+
+use crate::model::{Exchange, Market};
+use serde::{Deserialize, Serialize};
+
+/// Inputs of [`Venue::build`] that are not the operation itself.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildCtx<'a> {
+    /// API key pair; `None` allowed for public operations.
+    pub creds: Option<&'a Credentials>,
+    /// Server clock of this exchange.
+    pub clock: &'a ServerClock,
+    /// Local time now, ms.
+    pub now_ms: i64,
+    /// Host to address ([`BaseUrls::current`]).
+    pub base_url: &'a str,
+}
+
+/// What [`Venue::build`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// Send this request, then call [`Venue::parse`] with the response.
+    Http(HttpRequest),
+    /// No I/O needed (paper): this is the answer.
+    Immediate(VenueReply),
+}
+
+/// Facts about the exchange a response carries besides its payload: server time (for the clock)
+/// and rate-limit usage (for the limiter). Produced by [`Venue::observe`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Server time the response reports, ms, if any.
+    pub server_time_ms: Option<i64>,
+    /// Rate-limit usage and bans.
+    pub usage: Usage,
+}
+
+/// The only exchange abstraction. Every exchange-specific decision lives in an implementation.
+pub trait Venue {
+    /// Which exchange this adapter speaks to (paper reports the exchange it imitates).
+    fn exchange(&self) -> Exchange;
+
+    /// Which market.
+    fn market(&self) -> Market;
+
+    /// Rate-limit cost of an operation (weight, orders, endpoint key, exit priority).
+    fn cost(&self, op: &VenueOp) -> OpCost;
+
+    /// Whether `op` is signed with a timestamp, so the clock must be in sync first.
+    fn needs_clock(&self, op: &VenueOp) -> bool {
+        op.is_signed()
+    }
+
+    /// Builds the request for `op` (signed with `ctx.creds` at `ctx.clock`'s server time), or
+    /// answers immediately (paper). Takes `&mut self` because the paper venue keeps its book.
+    ///
+    /// # Errors
+    /// [`VenueError::Unsupported`] when the venue cannot express `op`,
+    /// [`VenueError::MissingCredentials`] for a signed op without credentials.
+    fn build(&mut self, op: &VenueOp, ctx: &BuildCtx<'_>) -> Result<Planned, VenueError>;
+
+    /// Parses the response to a request built for `op`.
+    ///
+    /// # Errors
+    /// The exchange's refusal mapped to a typed [`VenueError`], or [`VenueError::Parse`].
+    fn parse(&self, op: &VenueOp, resp: &HttpResponse) -> Result<VenueReply, VenueError>;
+
+    /// Reads server time and rate-limit headers from any response (success or not).
+    fn observe(&self, op: &VenueOp, resp: &HttpResponse) -> Observation;
+}
+
+/// Which adapter a bot uses; the DO builds it once from the bot config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VenueSpec {
+    /// Exchange.
+    pub exchange: Exchange,
+    /// Market.
+    pub market: Market,
+    /// recvWindow for signed requests, ms (default 5000).
+    pub recv_window_ms: i64,
+}
+
+/// Creates the live adapter for a spec.
+pub fn live_venue(spec: &VenueSpec) -> Box<dyn Venue> {
+    match spec.exchange {
+        Exchange::Binance => Box::new(binance::Binance::new(spec.market, spec.recv_window_ms)),
+        Exchange::Bybit => Box::new(bybit::Bybit::new(spec.market, spec.recv_window_ms)),
+    }
+}
+
+/// Default limiter settings for a venue: one per exchange account.
+pub fn limiter_config(exchange: Exchange, market: Market) -> LimiterConfig {
+    match (exchange, market) {
+        (Exchange::Binance, Market::Spot) => LimiterConfig::binance_spot(),
+        (Exchange::Binance, Market::Linear) => LimiterConfig::binance_futures(),
+        (Exchange::Bybit, _) => LimiterConfig::bybit(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;

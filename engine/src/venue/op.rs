@@ -1,0 +1,314 @@
+//! What a caller can ask of a venue ([`VenueOp`]) and what it gets back ([`VenueReply`]), in
+//! Keel's own vocabulary. Every adapter accepts the same operations and returns the same reply
+//! types, so the bot engine never learns an exchange's spelling.
+
+use crate::ids::{ClientOrderId, Symbol};
+use crate::model::{Fill, InstrumentRules, OrderRequest, Side};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// One operation against an exchange account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "op")]
+pub enum VenueOp {
+    /// Place an order (its client order id makes a retry safe).
+    PlaceOrder(OrderRequest),
+    /// Cancel one order by client order id.
+    CancelOrder {
+        /// Symbol.
+        symbol: Symbol,
+        /// Our id of the order.
+        client_order_id: ClientOrderId,
+    },
+    /// Cancel every open order on one symbol.
+    CancelAll {
+        /// Symbol.
+        symbol: Symbol,
+    },
+    /// Look an order up by client order id (also how ambiguous outcomes are resolved).
+    QueryOrder {
+        /// Symbol.
+        symbol: Symbol,
+        /// Our id of the order.
+        client_order_id: ClientOrderId,
+    },
+    /// Second step of a lookup on venues whose recent-orders view can miss finished orders
+    /// (Bybit after a server restart): search the order history. Adapters ask for it themselves
+    /// through [`VenueReply::FollowUp`]; callers need not build it.
+    QueryOrderHistory {
+        /// Symbol.
+        symbol: Symbol,
+        /// Our id of the order.
+        client_order_id: ClientOrderId,
+    },
+    /// Open orders, of one symbol or (costlier) all.
+    OpenOrders {
+        /// Symbol filter.
+        symbol: Option<Symbol>,
+    },
+    /// Asset balances of the account (spot wallet, futures wallet, or Bybit unified wallet).
+    Balances,
+    /// Open positions (linear only).
+    Positions {
+        /// Symbol filter.
+        symbol: Option<Symbol>,
+    },
+    /// Our trades (executions) from a cursor on, with fee and fee asset.
+    Trades {
+        /// Symbol (both exchanges want one).
+        symbol: Symbol,
+        /// Where to resume.
+        cursor: TradeCursor,
+    },
+    /// Funding payments (linear only) from a time on.
+    Funding {
+        /// Symbol filter.
+        symbol: Option<Symbol>,
+        /// Resume point.
+        cursor: TradeCursor,
+    },
+    /// Trading rules of one symbol or all symbols of the market.
+    InstrumentRules {
+        /// Symbol filter.
+        symbol: Option<Symbol>,
+    },
+    /// Reference price: last price on spot, mark price on linear.
+    Ticker {
+        /// Symbol.
+        symbol: Symbol,
+    },
+    /// Server time (clock sync and health probe).
+    ServerTime,
+}
+
+impl VenueOp {
+    /// Whether the operation can change exchange state. A mutation whose outcome was not heard
+    /// is ambiguous and is resolved by a query, never by re-sending.
+    pub fn is_mutation(&self) -> bool {
+        matches!(
+            self,
+            VenueOp::PlaceOrder(_) | VenueOp::CancelOrder { .. } | VenueOp::CancelAll { .. }
+        )
+    }
+
+    /// Whether the operation opens or grows exposure. An open circuit and a tight rate-limit
+    /// budget refuse these first; cancels and reduce-only orders still go.
+    pub fn is_entry(&self) -> bool {
+        match self {
+            VenueOp::PlaceOrder(req) => !req.reduce_only,
+            _ => false,
+        }
+    }
+
+    /// Whether the operation needs API credentials.
+    pub fn is_signed(&self) -> bool {
+        !matches!(
+            self,
+            VenueOp::InstrumentRules { .. } | VenueOp::Ticker { .. } | VenueOp::ServerTime
+        )
+    }
+
+    /// Short stable name for logs, audit and rate-limit accounting.
+    pub fn name(&self) -> &'static str {
+        match self {
+            VenueOp::PlaceOrder(_) => "place_order",
+            VenueOp::CancelOrder { .. } => "cancel_order",
+            VenueOp::CancelAll { .. } => "cancel_all",
+            VenueOp::QueryOrder { .. } => "query_order",
+            VenueOp::QueryOrderHistory { .. } => "query_order_history",
+            VenueOp::OpenOrders { .. } => "open_orders",
+            VenueOp::Balances => "balances",
+            VenueOp::Positions { .. } => "positions",
+            VenueOp::Trades { .. } => "trades",
+            VenueOp::Funding { .. } => "funding",
+            VenueOp::InstrumentRules { .. } => "instrument_rules",
+            VenueOp::Ticker { .. } => "ticker",
+            VenueOp::ServerTime => "server_time",
+        }
+    }
+}
+
+/// Resume point of a paged history (trades, funding). `start_ms` is inclusive; `token` is the
+/// venue's own opaque continuation (Binance: next `fromId`; Bybit: `nextPageCursor` plus the
+/// window end). Callers store it and hand it back; they never interpret `token`. Pages may
+/// overlap at the edges: consumers dedupe on trade id (the ledger does).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradeCursor {
+    /// Earliest time of interest, ms since the Unix epoch.
+    pub start_ms: i64,
+    /// Venue continuation token, if inside a paged walk.
+    pub token: Option<String>,
+}
+
+impl TradeCursor {
+    /// A fresh cursor from a point in time.
+    pub fn from_time(start_ms: i64) -> Self {
+        Self {
+            start_ms,
+            token: None,
+        }
+    }
+}
+
+/// Order status in Keel's vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Accepted by the API; the venue acknowledges asynchronously (Bybit create/cancel), so the
+    /// real state must be queried.
+    Acknowledged,
+    /// Resting, nothing filled.
+    New,
+    /// Partly filled, still working.
+    PartiallyFilled,
+    /// Completely filled.
+    Filled,
+    /// Cancelled (possibly after partial fills).
+    Cancelled,
+    /// Refused by the matching engine.
+    Rejected,
+    /// Expired (IOC/FOK remainder, self-trade prevention, post-only that would take).
+    Expired,
+}
+
+impl OrderStatus {
+    /// Whether no further fills can happen.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Filled
+                | OrderStatus::Cancelled
+                | OrderStatus::Rejected
+                | OrderStatus::Expired
+        )
+    }
+}
+
+/// An order as the venue reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderReport {
+    /// Exchange order id.
+    pub order_id: String,
+    /// Our client order id, when the venue echoes it back.
+    pub client_order_id: Option<ClientOrderId>,
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Side, when reported.
+    pub side: Option<Side>,
+    /// Status.
+    pub status: OrderStatus,
+    /// Ordered quantity in base (zero when the order was sized in quote and not yet reported).
+    pub orig_qty: Decimal,
+    /// Filled quantity in base.
+    pub executed_qty: Decimal,
+    /// Filled value in quote (Σ price × qty), when reported.
+    pub cum_quote: Option<Decimal>,
+    /// Limit price (zero for market orders).
+    pub price: Decimal,
+    /// Fills carried in the response itself (Binance spot `FULL`); others arrive via [`VenueOp::Trades`].
+    pub fills: Vec<Fill>,
+    /// Last update time reported, ms (0 when the venue gives none).
+    pub updated_ms: i64,
+}
+
+/// One asset balance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    /// Asset (`USDT`).
+    pub asset: String,
+    /// Available to trade or sell.
+    pub free: Decimal,
+    /// Held by open orders (or margin).
+    pub locked: Decimal,
+}
+
+/// A linear position (one-way mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionReport {
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Signed size in base/contracts: positive long, negative short.
+    pub qty: Decimal,
+    /// Average entry price.
+    pub entry_price: Decimal,
+    /// Mark price at report time.
+    pub mark_price: Decimal,
+    /// Unrealized P&L in the settle asset.
+    pub unrealized_pnl: Decimal,
+    /// Leverage, when reported.
+    pub leverage: Option<Decimal>,
+}
+
+/// A page of our trades.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradePage {
+    /// Fills in this page, oldest first.
+    pub fills: Vec<Fill>,
+    /// Cursor for the next call.
+    pub next: TradeCursor,
+    /// True when the walk has reached the present (no need to call again right away).
+    pub caught_up: bool,
+}
+
+/// One funding payment; `amount` positive = received, negative = paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundingEvent {
+    /// Venue id of the payment (tranId / execId), for dedupe.
+    pub id: String,
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Signed amount from our point of view.
+    pub amount: Decimal,
+    /// Settlement asset.
+    pub asset: String,
+    /// Time, ms.
+    pub time_ms: i64,
+}
+
+/// A page of funding payments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundingPage {
+    /// Payments, oldest first.
+    pub events: Vec<FundingEvent>,
+    /// Cursor for the next call.
+    pub next: TradeCursor,
+    /// True when the walk has reached the present.
+    pub caught_up: bool,
+}
+
+/// Reference price of a symbol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticker {
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Last traded price (spot) or mark price (linear): the price sizing and notional checks use.
+    pub price: Decimal,
+    /// Mark price, on linear markets.
+    pub mark_price: Option<Decimal>,
+}
+
+/// A parsed answer to one [`VenueOp`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reply")]
+pub enum VenueReply {
+    /// One order (place, cancel, query).
+    Order(OrderReport),
+    /// Several orders (open orders, cancel all).
+    Orders(Vec<OrderReport>),
+    /// Balances.
+    Balances(Vec<Balance>),
+    /// Positions (non-zero only).
+    Positions(Vec<PositionReport>),
+    /// Trades page.
+    Trades(TradePage),
+    /// Funding page.
+    Funding(FundingPage),
+    /// Instrument rules.
+    Rules(Vec<InstrumentRules>),
+    /// Reference price.
+    Ticker(Ticker),
+    /// Server time, ms.
+    ServerTime(i64),
+    /// The answer is not known yet: run this operation next and use its reply instead.
+    FollowUp(Box<VenueOp>),
+}
