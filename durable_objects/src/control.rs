@@ -1,6 +1,7 @@
 //! `ControlDO`: the singleton that knows which bots exist, which admin tokens are valid (stored as
 //! SHA-256 hashes only), and whether the platform is halted. Bots keep their own state; this object
 //! only holds what spans bots.
+#![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.
 
 use crate::db::{int, text, Db, WriteBatch};
 use crate::http::{json, read_json, respond, ApiError};
@@ -91,6 +92,12 @@ pub fn token_hash(token: &str) -> String {
 #[durable_object]
 pub struct ControlDO {
     db: Db,
+}
+
+impl std::fmt::Debug for ControlDO {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ControlDO")
+    }
 }
 
 impl DurableObject for ControlDO {

@@ -4,6 +4,8 @@
 //! - [`control::ControlDO`]: singleton registry of bots, admin tokens and the global halt.
 //! - `BotDO`: one per bot; config, risk state, orders, positions, ledger, audit outbox.
 
+pub mod account;
+pub mod bot;
 pub mod control;
 pub mod db;
 pub mod http;

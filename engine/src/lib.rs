@@ -11,12 +11,14 @@
 //! - [`venue`]: the one `Venue` trait and its Binance, Bybit and paper implementations (sans-IO).
 //! - [`signal`], [`config`], [`risk`], [`sizing`], [`order`], [`position`], [`ledger`]: from an
 //!   alert to an exact P&L.
+//! - [`bot`]: the synchronous decision core composing all of the above (live and backtest).
 //! - [`audit`]: hash-chained audit events; [`vault`]: credentials sealed at rest.
 //! - [`factor`], [`strategy`], [`backtest`]: custom strategies and the backtester that runs the
 //!   live code.
 
 pub mod audit;
 pub mod backtest;
+pub mod bot;
 pub mod config;
 pub mod factor;
 pub mod ids;

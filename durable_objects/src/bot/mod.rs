@@ -2,9 +2,15 @@
 //! positions, ledger, audit chain). Requests arrive as `https://do/{bot_id}/{op}` from the edge.
 //! Every state change goes through a [`store::Journal`] so it commits together with its audit
 //! event; the alarm ships the audit outbox to neo4j-proxy.
+#![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.
 
 mod admin;
+mod book_views;
+mod exchange;
+mod ledger;
+mod orders;
 mod outbox;
+mod signal;
 pub mod store;
 mod views;
 
@@ -48,6 +54,7 @@ pub struct BotDO {
     env: Env,
     db: Db,
     loaded: RefCell<Option<Loaded>>,
+    ledger: RefCell<Option<keel_engine::ledger::Ledger>>,
 }
 
 impl std::fmt::Debug for BotDO {
@@ -64,7 +71,10 @@ impl DurableObject for BotDO {
                 worker::console_error!("BotDO schema: {e}");
             }
         }
-        Self { state, env, db, loaded: RefCell::new(None) }
+        if let Err(e) = db.exec(ledger::SCHEMA, vec![]) {
+            worker::console_error!("BotDO ledger schema: {e}");
+        }
+        Self { state, env, db, loaded: RefCell::new(None), ledger: RefCell::new(None) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -100,6 +110,7 @@ impl BotDO {
     ) -> std::result::Result<Response, ApiError> {
         self.ensure_loaded(&bot_id)?;
         match (method, op) {
+            (Method::Post, "/signal") => signal::handle(self, req).await,
             (Method::Post, "/config") => admin::create(self, req).await,
             (Method::Get, "/config") => admin::read(self),
             (Method::Patch, "/config") => admin::patch(self, req).await,

@@ -52,7 +52,7 @@ pub fn open_exposure(bot: &BotDO) -> Result<i64, ApiError> {
         "SELECT COUNT(*) AS n FROM orders WHERE status IN ('intent','sent','accepted','partially_filled','cancel_sent','unknown')",
         vec![],
     )?;
-    let positions = super::exec::open_positions(bot)?;
+    let positions = super::book_views::open_positions(bot)?;
     Ok(orders.map(|c| c.n).unwrap_or(0) + positions)
 }
 
@@ -66,7 +66,7 @@ pub fn render(bot: &BotDO, view: &str, query: Option<&str>) -> Result<Response, 
         "signals" => rows_json(bot, "signals", query)?,
         "orders" => bodies(bot, "SELECT body FROM orders ORDER BY updated_ms DESC LIMIT ?", query)?,
         "fills" => bodies(bot, "SELECT body FROM fills ORDER BY time_ms DESC LIMIT ?", query)?,
-        other => super::exec::view(bot, other, query)?,
+        other => super::book_views::view(bot, other, query)?,
     };
     Ok(json(200, &value)?)
 }

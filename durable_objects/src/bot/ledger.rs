@@ -1,0 +1,65 @@
+//! The bot's ledger: stored as its entries (table `ledger`), rebuilt by deterministic replay when
+//! the object starts, and kept in memory between requests.
+
+use super::BotDO;
+use crate::db::{int, text};
+use crate::http::ApiError;
+use keel_engine::config::BotConfig;
+use keel_engine::ledger::{Ledger, LedgerConfig, LedgerEntry, PnlMethod};
+use serde::Deserialize;
+
+/// Table of ledger entries.
+pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE, time_ms INTEGER NOT NULL, body TEXT NOT NULL)";
+
+#[derive(Debug, Deserialize)]
+struct Row {
+    body: String,
+}
+
+/// The quote asset the bot's P&L is kept in, from its instruments (`*USDT` → `USDT`).
+pub fn quote_asset(config: &BotConfig) -> String {
+    const QUOTES: [&str; 6] = ["USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH"];
+    let first = config.instruments.first().map(|p| p.to_string()).unwrap_or_default();
+    QUOTES
+        .iter()
+        .find(|q| first.ends_with(*q))
+        .map(|q| q.to_string())
+        .unwrap_or_else(|| "USDT".to_string())
+}
+
+/// Loads (or returns the cached) ledger.
+///
+/// # Errors
+/// Storage failures or a stored entry that no longer replays (reported, never ignored).
+pub fn load(bot: &BotDO, config: &BotConfig) -> Result<Ledger, ApiError> {
+    if let Some(l) = bot.ledger.borrow().as_ref() {
+        return Ok(l.clone());
+    }
+    let rows: Vec<Row> = bot.db.rows("SELECT body FROM ledger ORDER BY id", vec![])?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for r in rows {
+        let e: LedgerEntry = serde_json::from_str(&r.body).map_err(|e| ApiError::internal(format!("ledger row: {e}")))?;
+        entries.push(e);
+    }
+    let cfg = LedgerConfig {
+        bot_id: config.id.clone(),
+        quote_asset: quote_asset(config),
+        market: config.market,
+        method: PnlMethod::AverageCost,
+    };
+    let ledger = Ledger::replay(cfg, entries).map_err(|e| ApiError::internal(format!("ledger replay: {e:?}")))?;
+    *bot.ledger.borrow_mut() = Some(ledger.clone());
+    Ok(ledger)
+}
+
+/// Stages entries in a journal (same transaction as their audit events).
+pub fn stage(journal: &mut super::store::Journal, entries: &[LedgerEntry]) -> Result<(), ApiError> {
+    for e in entries {
+        let body = serde_json::to_string(e).map_err(|err| ApiError::internal(err.to_string()))?;
+        journal.exec(
+            "INSERT OR IGNORE INTO ledger (key, time_ms, body) VALUES (?, ?, ?)",
+            vec![e.key().into(), int(e.time_ms()), text(body)],
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Placing, cancelling and flattening, with the durable intent written before the request leaves
+//! and the exchange's answer (fills, position, P&L) committed with its audit events.
+
+use super::exchange::{CallError, Link};
+use super::signal::MAX_CONSECUTIVE_REJECTIONS;
+use super::store::Journal;
+use super::{ledger, now_ms, BotDO};
+use crate::db::{int, text};
+use crate::http::ApiError;
+use keel_engine::audit::{AuditDraft, AuditEvent, ControlAction};
+use keel_engine::config::BotConfig;
+use keel_engine::ids::{ClientOrderId, SignalId, Symbol};
+use keel_engine::model::{InstrumentRules, OrderRequest};
+use keel_engine::risk::{Approved, ProposedOrder, RiskCheck};
+use keel_engine::venue::{OrderReport, VenueError, VenueOp, VenueReply};
+use serde_json::{json, Value};
+
+/// What happened to one order.
+#[derive(Debug)]
+pub struct PlaceResult {
+    /// JSON summary for the webhook answer and the orders view.
+    pub summary: Value,
+    /// Set when the order was not placed (or its outcome is unknown).
+    pub failed: Option<ApiError>,
+}
+
+fn order_body(req: &OrderRequest, signal_id: Option<&SignalId>, status: &str, report: Option<&OrderReport>, error: Option<&str>) -> Value {
+    json!({
+        "client_order_id": req.client_order_id.as_str(),
+        "signal_id": signal_id.map(|s| s.as_str()),
+        "symbol": req.symbol.as_str(),
+        "side": req.side,
+        "type": req.order_type,
+        "qty": req.qty,
+        "price": req.price,
+        "reduce_only": req.reduce_only,
+        "status": status,
+        "order_id": report.map(|r| r.order_id.clone()),
+        "executed_qty": report.map(|r| r.executed_qty),
+        "avg_price": report.and_then(|r| r.cum_quote.and_then(|q| if r.executed_qty.is_zero() { None } else { Some((q / r.executed_qty).round_dp(8)) })),
+        "error": error,
+        "updated_ms": now_ms(),
+    })
+}
+
+fn upsert_order(j: &mut Journal, req: &OrderRequest, signal_id: Option<&SignalId>, status: &str, body: &Value) {
+    j.exec(
+        "INSERT INTO orders (client_order_id, signal_id, symbol, status, updated_ms, body) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, updated_ms = excluded.updated_ms, body = excluded.body",
+        vec![
+            text(req.client_order_id.as_str()),
+            signal_id.map(|s| s.to_string()).into(),
+            text(req.symbol.as_str()),
+            text(status),
+            int(now_ms()),
+            text(body.to_string()),
+        ],
+    );
+}
+
+fn status_name(report: &OrderReport) -> &'static str {
+    use keel_engine::venue::OrderStatus as S;
+    match report.status {
+        S::Acknowledged | S::New => "accepted",
+        S::PartiallyFilled => "partially_filled",
+        S::Filled => "filled",
+        S::Cancelled => "cancelled",
+        S::Rejected => "rejected",
+        S::Expired => "expired",
+    }
+}
+
+/// Moves the link's request/response drafts into the journal with correlation ids.
+fn drain_trail(j: &mut Journal, link: &mut Link<'_>, signal_id: Option<&SignalId>, coid: Option<&ClientOrderId>) -> Result<(), ApiError> {
+    for mut d in std::mem::take(&mut link.trail) {
+        if let Some(s) = signal_id {
+            d = d.signal(s.clone());
+        }
+        if let Some(c) = coid {
+            d = d.order(c.clone());
+        }
+        j.audit(d)?;
+    }
+    Ok(())
+}
+
+/// Persists the link's clock/circuit state (and any pending trail) on its own.
+pub async fn save_link(bot: &BotDO, link: &mut Link<'_>, signal_id: Option<&SignalId>) -> Result<(), ApiError> {
+    let mut j = bot.journal()?;
+    drain_trail(&mut j, link, signal_id, None)?;
+    j.put("venue_state", &link.state)?;
+    bot.commit(j).await
+}
+
+/// Places one approved order: intent first (durable), then the request, then the outcome.
+pub async fn place(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    approved: Approved<ProposedOrder>,
+    checks: &[RiskCheck],
+    rules: &InstrumentRules,
+    signal_id: &SignalId,
+    config: &BotConfig,
+) -> PlaceResult {
+    match place_inner(bot, link, approved, checks, rules, signal_id, config).await {
+        Ok(r) => r,
+        Err(e) => PlaceResult { summary: json!({"error": e.body()}), failed: Some(e) },
+    }
+}
+
+async fn place_inner(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    approved: Approved<ProposedOrder>,
+    checks: &[RiskCheck],
+    rules: &InstrumentRules,
+    signal_id: &SignalId,
+    config: &BotConfig,
+) -> Result<PlaceResult, ApiError> {
+    let req = approved.into_inner().request;
+    let coid = req.client_order_id.clone();
+    let mut j = bot.journal()?;
+    for d in keel_engine::bot::risk_drafts(&[checks.to_vec()], now_ms(), signal_id) {
+        j.audit(d.order(coid.clone()))?;
+    }
+    j.audit(
+        AuditDraft::new(now_ms(), link.actor.clone(), AuditEvent::OrderIntent { exchange: config.exchange, market: config.market, order: req.clone() })
+            .signal(signal_id.clone())
+            .order(coid.clone()),
+    )?;
+    upsert_order(&mut j, &req, Some(signal_id), "intent", &order_body(&req, Some(signal_id), "intent", None, None));
+    bot.commit(j).await?;
+
+    let outcome = link.call(&VenueOp::PlaceOrder(req.clone())).await;
+    apply_outcome(bot, link, &req, Some(signal_id), rules, config, outcome).await
+}
+
+/// Commits what an order request produced.
+pub async fn apply_outcome(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    req: &OrderRequest,
+    signal_id: Option<&SignalId>,
+    rules: &InstrumentRules,
+    config: &BotConfig,
+    outcome: Result<VenueReply, CallError>,
+) -> Result<PlaceResult, ApiError> {
+    let coid = req.client_order_id.clone();
+    let mut flags = bot.flags()?;
+    let mut booked_ledger = None;
+    let mut j = bot.journal()?;
+    drain_trail(&mut j, link, signal_id, Some(&coid))?;
+    let result = match outcome {
+        Ok(reply) => {
+            let report = match &reply {
+                VenueReply::Order(r) => Some(r.clone()),
+                _ => None,
+            };
+            let (new_ledger, booking) = super::signal::booking(bot, config, &reply, rules, &link.actor, signal_id)?;
+            for d in booking.drafts {
+                j.audit(d)?;
+            }
+            ledger::stage(&mut j, &booking.entries)?;
+            let status = report.as_ref().map(status_name).unwrap_or("accepted");
+            let body = order_body(req, signal_id, status, report.as_ref(), None);
+            upsert_order(&mut j, req, signal_id, status, &body);
+            flags.consecutive_rejections = 0;
+            booked_ledger = Some(new_ledger);
+            PlaceResult { summary: body, failed: None }
+        }
+        Err(e) => {
+            let unknown = matches!(e, CallError::Unknown { .. } | CallError::Venue(VenueError::Unavailable { .. }));
+            let rejected_by_exchange = matches!(e, CallError::Venue(_)) && !unknown;
+            let status = if unknown { "unknown" } else { "rejected" };
+            let api: ApiError = e.into();
+            let body = order_body(req, signal_id, status, None, Some(&api.message));
+            upsert_order(&mut j, req, signal_id, status, &body);
+            if rejected_by_exchange {
+                flags.consecutive_rejections += 1;
+                if flags.consecutive_rejections >= MAX_CONSECUTIVE_REJECTIONS && !flags.paused {
+                    flags.paused = true;
+                    flags.pause_reason = Some(format!("{} consecutive exchange rejections", flags.consecutive_rejections));
+                    j.audit(AuditDraft::new(now_ms(), keel_engine::audit::Actor::System, AuditEvent::Control { action: ControlAction::Pause, reason: flags.pause_reason.clone() }))?;
+                }
+            }
+            PlaceResult { summary: body, failed: Some(api) }
+        }
+    };
+    j.put("flags", &flags)?;
+    j.put("venue_state", &link.state)?;
+    bot.commit(j).await?;
+    if let Some(l) = booked_ledger {
+        *bot.ledger.borrow_mut() = Some(l);
+    }
+    Ok(result)
+}
+
+/// Cancels every open order of the bot (of one symbol, or of every whitelisted symbol traded).
+pub async fn cancel_all(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    symbol: Option<Symbol>,
+    signal_id: Option<&SignalId>,
+) -> Result<Value, CallError> {
+    #[derive(serde::Deserialize)]
+    struct Sym {
+        symbol: String,
+    }
+    let symbols: Vec<Symbol> = match symbol {
+        Some(s) => vec![s],
+        None => bot
+            .db
+            .rows::<Sym>("SELECT DISTINCT symbol FROM orders", vec![])
+            .map_err(|e| CallError::Internal(e.to_string()))?
+            .into_iter()
+            .filter_map(|s| Symbol::new(s.symbol).ok())
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for s in symbols {
+        let r = link.call(&VenueOp::CancelAll { symbol: s.clone() }).await;
+        out.push(json!({"symbol": s.as_str(), "ok": r.is_ok(), "error": r.err().map(|e| e.to_string())}));
+    }
+    let mut j = bot.journal().map_err(|e| CallError::Internal(e.message))?;
+    drain_trail(&mut j, link, signal_id, None).map_err(|e| CallError::Internal(e.message))?;
+    j.exec("UPDATE orders SET status = 'cancelled' WHERE status IN ('accepted','partially_filled')", vec![]);
+    j.put("venue_state", &link.state).map_err(|e| CallError::Internal(e.to_string()))?;
+    bot.commit(j).await.map_err(|e| CallError::Internal(e.message))?;
+    Ok(json!({"signal_id": signal_id.map(|s| s.as_str()), "status": "cancelled", "cancels": out, "orders": []}))
+}

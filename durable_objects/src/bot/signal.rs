@@ -1,0 +1,297 @@
+//! The signal path inside the bot: admit (auth, schema, freshness) → dedupe (24 h, never fails
+//! open) → market facts → decide (sizing + risk) → durable order intents → exchange → fills →
+//! ledger, each step's state change committed with its audit events.
+
+use super::admin::{load_config, StoredConfig};
+use super::exchange::{CallError, Link};
+use super::{ledger, now_ms, BotDO};
+use crate::db::{int, text};
+use crate::http::{json, read_json, ApiError};
+use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
+use keel_engine::bot::{self, book_fills, fills_of, BotState, Inbound, MarketFacts, Rejection};
+use keel_engine::ids::SignalId;
+use keel_engine::model::InstrumentRules;
+use keel_engine::signal::{Action, ParsedSignal};
+use keel_engine::venue::{VenueOp, VenueReply};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use worker::{Request, Response};
+
+/// How long a signal id is remembered.
+pub const DEDUPE_WINDOW_MS: i64 = 24 * 3_600 * 1_000;
+/// Consecutive exchange rejections that pause the bot.
+pub const MAX_CONSECUTIVE_REJECTIONS: u32 = 3;
+
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    body: String,
+    #[serde(default)]
+    signature: Option<String>,
+    #[serde(default)]
+    ip: Option<String>,
+    received_ms: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct SeenRow {
+    status: i64,
+    outcome: String,
+}
+
+fn rejection_error(r: &Rejection) -> ApiError {
+    let mut e = ApiError::new(r.status, r.code.clone(), r.message.clone());
+    e.field = r.field.clone();
+    e.detail = r.detail.clone();
+    e
+}
+
+/// `POST /signal`.
+///
+/// # Errors
+/// The rejection of design §3, as an [`ApiError`].
+pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
+    let env: Envelope = read_json(req).await?;
+    let stored = load_config(bot)?;
+    let config = &stored.config;
+    let secret: String = super::store::kv_get(&bot.db, "webhook_secret")?
+        .ok_or_else(|| ApiError::not_found("unknown_bot", "no such bot"))?;
+    let inbound = Inbound {
+        body: env.body.as_bytes(),
+        signature: env.signature.as_deref(),
+        ip: env.ip.as_deref(),
+        received_ms: env.received_ms,
+    };
+    let parsed = match bot::admit(&inbound, config, &secret) {
+        Ok(p) => p,
+        Err(rej) => return reject(bot, None, &rej, env.received_ms, Vec::new()).await,
+    };
+    let signal_id = parsed.signal_id.clone();
+    // Dedupe: a storage failure here refuses the signal (503) rather than risking a double.
+    let seen: Option<SeenRow> = bot
+        .db
+        .row(
+            "SELECT status, outcome FROM signals WHERE id = ? AND received_ms > ?",
+            vec![text(signal_id.as_str()), int(env.received_ms - DEDUPE_WINDOW_MS)],
+        )
+        .map_err(|e| ApiError::unavailable("dedupe_unavailable", format!("cannot prove the signal is new: {e}")))?;
+    if let Some(first) = seen {
+        let outcome: Value = serde_json::from_str(&first.outcome).unwrap_or(Value::Null);
+        let msg = if first.status == 0 { "this signal is still being executed" } else { "this signal was already handled" };
+        let mut j = bot.journal()?;
+        j.audit(
+            AuditDraft::new(now_ms(), Actor::Webhook, AuditEvent::SignalRejected { status: 409, reason: "duplicate".into(), field: Some("id".into()) })
+                .signal(signal_id.clone()),
+        )?;
+        bot.commit(j).await?;
+        return Err(ApiError::conflict("duplicate_signal", msg)
+            .with_detail(json!({"signal_id": signal_id.as_str(), "first_status": first.status, "first_outcome": outcome})));
+    }
+    // Claim the id durably before any exchange call, with the received/accepted events.
+    let mut j = bot.journal()?;
+    j.exec(
+        "INSERT INTO signals (id, received_ms, status, outcome) VALUES (?, ?, 0, ?)",
+        vec![text(signal_id.as_str()), int(env.received_ms), text(json!({"status": "processing"}).to_string())],
+    );
+    let payload = serde_json::to_value(&parsed.signal).unwrap_or(Value::Null);
+    j.audit(AuditDraft::new(env.received_ms, Actor::Webhook, AuditEvent::SignalReceived { payload, source: env.ip.clone().unwrap_or_else(|| "unknown".into()) }).signal(signal_id.clone()))?;
+    j.audit(
+        AuditDraft::new(now_ms(), Actor::Webhook, AuditEvent::SignalAccepted { action: parsed.signal.action.as_str().into(), symbol: parsed.signal.symbol.clone() })
+            .signal(signal_id.clone()),
+    )?;
+    bot.commit(j).await?;
+    match execute(bot, &stored, &parsed).await {
+        Ok(outcome) => {
+            finish(bot, &signal_id, 200, &outcome).await?;
+            Ok(json(200, &outcome)?)
+        }
+        Err((rej, drafts)) => reject(bot, Some(&signal_id), &rej, env.received_ms, drafts).await,
+    }
+}
+
+async fn finish(bot: &BotDO, id: &SignalId, status: u16, outcome: &Value) -> Result<(), ApiError> {
+    let mut j = bot.journal()?;
+    j.exec(
+        "UPDATE signals SET status = ?, outcome = ? WHERE id = ?",
+        vec![int(i64::from(status)), text(outcome.to_string()), text(id.as_str())],
+    );
+    bot.commit(j).await
+}
+
+/// Records a refusal (with the checks made) and answers it.
+async fn reject(
+    bot: &BotDO,
+    id: Option<&SignalId>,
+    rej: &Rejection,
+    received_ms: i64,
+    drafts: Vec<AuditDraft>,
+) -> Result<Response, ApiError> {
+    let now = now_ms();
+    let mut j = bot.journal()?;
+    for d in drafts {
+        j.audit(d)?;
+    }
+    if let Some(id) = id {
+        for d in bot::risk_drafts(&rej.checks, now, id) {
+            j.audit(d)?;
+        }
+    }
+    let mut draft = AuditDraft::new(now, Actor::Webhook, AuditEvent::SignalRejected { status: rej.status, reason: format!("{}: {}", rej.code, rej.message), field: rej.field.clone() });
+    if let Some(id) = id {
+        draft = draft.signal(id.clone());
+    }
+    j.audit(draft)?;
+    let outcome = json!({"status": "rejected", "code": rej.code, "message": rej.message, "field": rej.field, "detail": rej.detail});
+    match id {
+        Some(id) => j.exec(
+            "UPDATE signals SET status = ?, outcome = ? WHERE id = ?",
+            vec![int(i64::from(rej.status)), text(outcome.to_string()), text(id.as_str())],
+        ),
+        None => j.exec(
+            "INSERT OR IGNORE INTO signals (id, received_ms, status, outcome) VALUES (?, ?, ?, ?)",
+            vec![text(format!("rejected-{received_ms}-{}", rej.code)), int(received_ms), int(i64::from(rej.status)), text(outcome.to_string())],
+        ),
+    };
+    bot.commit(j).await?;
+    Err(rejection_error(rej))
+}
+
+type Failure = (Rejection, Vec<AuditDraft>);
+
+fn call_failure(e: CallError, trail: Vec<AuditDraft>) -> Failure {
+    let api: ApiError = e.into();
+    (Rejection::new(api.status, &api.code, api.message), trail)
+}
+
+/// Runs an admitted signal to its outcome.
+async fn execute(bot: &BotDO, stored: &StoredConfig, parsed: &ParsedSignal) -> Result<Value, Failure> {
+    let config = &stored.config;
+    let signal = &parsed.signal;
+    let flags = bot.flags().map_err(|e| (Rejection::new(503, "storage_unavailable", e.to_string()), vec![]))?;
+    let mut link = Link::open(bot, config, Actor::Webhook).map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
+    if signal.action == Action::CancelAll {
+        return super::orders::cancel_all(bot, &mut link, signal.symbol.clone(), Some(&parsed.signal_id)).await.map_err(|e| call_failure(e, std::mem::take(&mut link.trail)));
+    }
+    let Some(symbol) = signal.symbol.clone() else {
+        return Err((Rejection::new(422, "missing_symbol", "this action needs a symbol").with_field("symbol"), vec![]));
+    };
+    if !config.allows_symbol(&symbol) {
+        return Err((Rejection::new(422, "risk_whitelist", format!("{symbol} is not in the bot's instruments")).with_field("symbol")
+            .with_detail(json!({"rule": "whitelist", "limit": config.instruments.iter().map(|p| p.to_string()).collect::<Vec<_>>(), "observed": symbol.as_str()})), vec![]));
+    }
+    let facts = match market_facts(bot, &mut link, &symbol).await {
+        Ok(f) => f,
+        Err(e) => return Err(call_failure(e, std::mem::take(&mut link.trail))),
+    };
+    let ledger = ledger::load(bot, config).map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
+    let state = bot_state(bot, &flags).map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
+    let now = now_ms();
+    let bot_id = config.id.clone();
+    let decision = match bot::decide(&bot_id, config, parsed, &facts, &ledger, &state, now) {
+        Ok(d) => d,
+        Err(rej) => return Err((rej, std::mem::take(&mut link.trail))),
+    };
+    if decision.orders.is_empty() {
+        let _ = super::orders::save_link(bot, &mut link, None).await;
+        return Ok(json!({"signal_id": parsed.signal_id.as_str(), "status": "nothing_to_do",
+            "message": "already at the requested position", "orders": []}));
+    }
+    let mut results = Vec::new();
+    for (approved, checks) in decision.orders.into_iter().zip(decision.checks) {
+        let r = super::orders::place(bot, &mut link, approved, &checks, &facts.rules, &parsed.signal_id, config).await;
+        results.push(r);
+    }
+    let placed: Vec<Value> = results.iter().map(|r| r.summary.clone()).collect();
+    let all_failed = results.iter().all(|r| r.failed.is_some());
+    if all_failed {
+        if let Some(Some(err)) = results.into_iter().map(|r| r.failed).next() {
+            let mut rej = Rejection::new(err.status, &err.code, err.message.clone());
+            rej.detail = Some(json!({"orders": placed}));
+            return Err((rej, vec![]));
+        }
+    }
+    Ok(json!({"signal_id": parsed.signal_id.as_str(), "status": "executed", "orders": placed}))
+}
+
+fn bot_state(bot: &BotDO, flags: &super::Flags) -> Result<BotState, ApiError> {
+    #[derive(Deserialize)]
+    struct Last {
+        symbol: String,
+        t: i64,
+    }
+    #[derive(Deserialize)]
+    struct N {
+        n: i64,
+    }
+    let day_start = now_ms() - now_ms().rem_euclid(86_400_000);
+    let last: Vec<Last> = bot.db.rows(
+        "SELECT symbol, MAX(updated_ms) AS t FROM orders WHERE status NOT IN ('rejected','intent') GROUP BY symbol",
+        vec![],
+    )?;
+    let n: Option<N> = bot.db.row(
+        "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('rejected','intent') AND updated_ms >= ?",
+        vec![int(day_start)],
+    )?;
+    Ok(BotState {
+        paused: flags.paused,
+        halted: flags.halted,
+        last_trade_ms: last
+            .into_iter()
+            .filter_map(|l| keel_engine::ids::Symbol::new(l.symbol).ok().map(|s| (s, l.t)))
+            .collect::<BTreeMap<_, _>>(),
+        trades_today: n.map(|n| n.n as u32).unwrap_or(0),
+    })
+}
+
+/// Price and rules of a symbol (rules cached for an hour).
+pub async fn market_facts(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    symbol: &keel_engine::ids::Symbol,
+) -> Result<MarketFacts, CallError> {
+    let key = format!("rules:{symbol}");
+    let cached: Option<(i64, InstrumentRules)> = super::store::kv_get(&bot.db, &key).ok().flatten();
+    let rules = match cached {
+        Some((at, r)) if now_ms() - at < 3_600_000 => r,
+        _ => {
+            let reply = link.call(&VenueOp::InstrumentRules { symbol: Some(symbol.clone()) }).await?;
+            let VenueReply::Rules(list) = reply else {
+                return Err(CallError::Internal("instrument rules: unexpected reply".into()));
+            };
+            let r = list.into_iter().find(|r| &r.symbol == symbol).ok_or_else(|| {
+                CallError::Venue(keel_engine::venue::VenueError::Rejected { code: -1121, msg: format!("unknown symbol {symbol}") })
+            })?;
+            let mut b = crate::db::WriteBatch::new();
+            b.push(
+                "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                vec![text(key), text(serde_json::to_string(&(now_ms(), &r)).unwrap_or_default())],
+            );
+            if let Err(e) = bot.db.commit(b) {
+                worker::console_error!("rules cache: {e}");
+            }
+            r
+        }
+    };
+    let price = match link.call(&VenueOp::Ticker { symbol: symbol.clone() }).await? {
+        VenueReply::Ticker(t) => t.mark_price.unwrap_or(t.price),
+        _ => return Err(CallError::Internal("ticker: unexpected reply".into())),
+    };
+    Ok(MarketFacts { price, rules, free_base: None })
+}
+
+/// Books fills (used by orders and reconciliation).
+#[allow(clippy::too_many_arguments)]
+pub fn booking(
+    bot: &BotDO,
+    config: &keel_engine::config::BotConfig,
+    reply: &VenueReply,
+    rules: &InstrumentRules,
+    actor: &Actor,
+    signal_id: Option<&SignalId>,
+) -> Result<(keel_engine::ledger::Ledger, keel_engine::bot::Booking), ApiError> {
+    let mut ledger = ledger::load(bot, config)?;
+    let fills = fills_of(reply);
+    let booking = book_fills(&mut ledger, &fills, rules, &BTreeMap::new(), config.exchange, config.market, actor, signal_id, config.strategy.as_deref())
+        .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
+    Ok((ledger, booking))
+}

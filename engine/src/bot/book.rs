@@ -1,0 +1,126 @@
+//! Booking exchange fills into the ledger, with the audit drafts that describe each effect
+//! (fill, position change, P&L booked). Idempotent: a fill already booked yields nothing.
+
+use crate::audit::{Actor, AuditDraft, AuditEvent};
+use crate::ids::SignalId;
+use crate::ledger::{Booked, FillBooking, Ledger, LedgerEntry, LedgerError};
+use crate::model::{Exchange, Fill, InstrumentRules, Market};
+use crate::venue::VenueReply;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// The fills an exchange reply carries (orders may carry several).
+pub fn fills_of(reply: &VenueReply) -> Vec<Fill> {
+    match reply {
+        VenueReply::Order(report) => report.fills.clone(),
+        VenueReply::Orders(reports) => reports.iter().flat_map(|r| r.fills.clone()).collect(),
+        VenueReply::Trades(page) => page.fills.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// What booking produced: ledger entries to store and audit drafts to seal, in order.
+#[derive(Debug, Default, Clone)]
+pub struct Booking {
+    /// Entries newly applied (store them: the ledger is rebuilt by replay).
+    pub entries: Vec<LedgerEntry>,
+    /// Audit drafts, in order.
+    pub drafts: Vec<AuditDraft>,
+    /// Third assets whose quote price was missing: fees in them were not booked.
+    pub missing_prices: Vec<String>,
+}
+
+/// Books fills. `fee_prices` gives the quote price of any third fee asset (e.g. BNB) at the
+/// fill's time; base-asset fees are valued at the fill price, quote fees need nothing.
+///
+/// # Errors
+/// [`LedgerError`] when an entry cannot be applied (the ledger is unchanged for that entry).
+#[allow(clippy::too_many_arguments)] // each argument is a distinct fact of the booking
+pub fn book_fills(
+    ledger: &mut Ledger,
+    fills: &[Fill],
+    rules: &InstrumentRules,
+    fee_prices: &BTreeMap<String, Decimal>,
+    exchange: Exchange,
+    market: Market,
+    actor: &Actor,
+    signal_id: Option<&SignalId>,
+    strategy: Option<&str>,
+) -> Result<Booking, LedgerError> {
+    let mut out = Booking::default();
+    for fill in fills {
+        if ledger.has_fill(fill) {
+            continue;
+        }
+        let fee_asset_price = if fill.fee_asset == rules.quote_asset || fill.fee.is_zero() {
+            None
+        } else if fill.fee_asset == rules.base_asset {
+            Some(fill.price)
+        } else {
+            match fee_prices.get(&fill.fee_asset) {
+                Some(p) => Some(*p),
+                None => {
+                    out.missing_prices.push(fill.fee_asset.clone());
+                    None
+                }
+            }
+        };
+        let before = ledger
+            .risk_snapshot(fill.time_ms)
+            .ok()
+            .and_then(|s| s.positions.get(&fill.symbol).map(|p| p.qty))
+            .unwrap_or(Decimal::ZERO);
+        let entry = LedgerEntry::Fill(FillBooking {
+            fill: fill.clone(),
+            base_asset: rules.base_asset.clone(),
+            quote_asset: rules.quote_asset.clone(),
+            fee_asset_price,
+            strategy: strategy.map(String::from),
+        });
+        let Booked::Applied(effect) = ledger.book(&entry)? else { continue };
+        let with_ids = |d: AuditDraft| {
+            let d = match &fill.client_order_id {
+                Some(c) => d.order(c.clone()),
+                None => d,
+            };
+            match signal_id {
+                Some(s) => d.signal(s.clone()),
+                None => d,
+            }
+        };
+        out.drafts.push(with_ids(AuditDraft::new(
+            fill.time_ms,
+            actor.clone(),
+            AuditEvent::Fill { exchange, market, fill: fill.clone() },
+        )));
+        let avg = ledger
+            .risk_snapshot(fill.time_ms)
+            .ok()
+            .and_then(|s| s.positions.get(&fill.symbol).and_then(|p| p.avg_entry_price))
+            .unwrap_or(Decimal::ZERO);
+        out.drafts.push(with_ids(AuditDraft::new(
+            fill.time_ms,
+            actor.clone(),
+            AuditEvent::PositionChange {
+                symbol: fill.symbol.clone(),
+                old_qty: before,
+                new_qty: effect.position_qty,
+                avg_entry_price: avg,
+            },
+        )));
+        out.drafts.push(with_ids(AuditDraft::new(
+            fill.time_ms,
+            actor.clone(),
+            AuditEvent::PnlBooked {
+                symbol: fill.symbol.clone(),
+                trade_id: Some(fill.trade_id.clone()),
+                realized: effect.realized,
+                fees_quote: effect.fee_quote,
+                funding: effect.funding,
+                quote_asset: rules.quote_asset.clone(),
+            },
+        )));
+        out.entries.push(entry);
+    }
+    Ok(out)
+}

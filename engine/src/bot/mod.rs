@@ -1,0 +1,200 @@
+//! The synchronous decision core of one bot: from a raw webhook to approved orders, and from
+//! exchange replies to booked fills. The Durable Object performs the I/O around these functions;
+//! the backtester and tests drive them directly, so live and simulated trading share one path.
+//!
+//! Order of checks for a webhook (each refusal names its status and code):
+//! 1. [`admit`]: size and schema (413/400/422), source IP (403), secret or signature (401),
+//!    freshness (422). Dedupe happens in the object (it owns the remembered ids).
+//! 2. [`decide`]: sizing with exchange filters (422), then the risk engine for every leg
+//!    (423 for pause/halt, 422 for any other rule), yielding only `Approved` orders.
+//! 3. [`book`]: fills from exchange replies into the ledger, with audit drafts.
+
+mod book;
+mod rejection;
+
+pub use book::{book_fills, fills_of, Booking};
+pub use rejection::Rejection;
+
+use crate::audit::{Actor, AuditDraft, AuditEvent, DecisionOutcome};
+use crate::config::BotConfig;
+use crate::ids::{BotId, Symbol};
+use crate::ledger::Ledger;
+use crate::model::{InstrumentRules, Market};
+use crate::risk::{self, Approved, CheckOutcome, ProposedOrder, RiskCheck, RiskContext};
+use crate::signal::{
+    authenticate, check_freshness, parse_signal, Action, IpAllowlist, ParsedSignal,
+};
+use crate::sizing::{self, SizingContext};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// A webhook as the object received it.
+#[derive(Debug, Clone, Copy)]
+pub struct Inbound<'a> {
+    /// Raw body bytes.
+    pub body: &'a [u8],
+    /// `X-Keel-Signature` header, if sent.
+    pub signature: Option<&'a str>,
+    /// `CF-Connecting-IP`, if known.
+    pub ip: Option<&'a str>,
+    /// Receipt time (ms).
+    pub received_ms: i64,
+}
+
+/// Authenticates and validates a webhook against the bot's config and secret.
+///
+/// # Errors
+/// A [`Rejection`] with the status of design §3.
+pub fn admit(inbound: &Inbound<'_>, config: &BotConfig, secret: &str) -> Result<ParsedSignal, Rejection> {
+    let parsed = parse_signal(inbound.body).map_err(|e| Rejection::from_signal(&e))?;
+    if !config.allowed_ips.is_empty() {
+        let allow = IpAllowlist::parse(&config.allowed_ips)
+            .map_err(|e| Rejection::new(500, "bad_ip_allowlist", e.to_string()))?;
+        allow.check(inbound.ip).map_err(|e| Rejection::new(403, e.code(), e.to_string()))?;
+    }
+    authenticate(parsed.secret.as_ref(), inbound.signature, inbound.body, secret.as_bytes(), inbound.received_ms)
+        .map_err(|e| Rejection::new(401, e.code(), e.to_string()))?;
+    check_freshness(parsed.signal.time_ms, inbound.received_ms, config.risk.max_signal_age_secs)
+        .map_err(|e| Rejection::from_signal(&e))?;
+    Ok(parsed)
+}
+
+/// Market facts the decision needs, fetched by the object just before deciding.
+#[derive(Debug, Clone)]
+pub struct MarketFacts {
+    /// Last traded (or mark) price.
+    pub price: Decimal,
+    /// Instrument rules.
+    pub rules: InstrumentRules,
+    /// Free base balance (spot closes sell exactly this, rounded down to step).
+    pub free_base: Option<Decimal>,
+}
+
+/// Operational state of the bot that risk needs besides the ledger.
+#[derive(Debug, Clone, Default)]
+pub struct BotState {
+    /// Operator pause (or automatic).
+    pub paused: bool,
+    /// Platform halt.
+    pub halted: bool,
+    /// Last trade time per symbol (cooldown).
+    pub last_trade_ms: BTreeMap<Symbol, i64>,
+    /// Orders placed today (UTC) (trades-per-day rule).
+    pub trades_today: u32,
+}
+
+/// An approved plan for one signal.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Orders in the order they must be sent (reduce before open).
+    pub orders: Vec<Approved<ProposedOrder>>,
+    /// Every risk check per order, for the audit trail.
+    pub checks: Vec<Vec<RiskCheck>>,
+}
+
+/// Sizes the signal and runs the risk engine on every leg.
+///
+/// # Errors
+/// A [`Rejection`] (422 sizing/risk, 423 paused/halted) with the checks made so far.
+pub fn decide(
+    bot_id: &BotId,
+    config: &BotConfig,
+    parsed: &ParsedSignal,
+    market: &MarketFacts,
+    ledger: &Ledger,
+    state: &BotState,
+    now_ms: i64,
+) -> Result<Decision, Rejection> {
+    let signal = &parsed.signal;
+    let symbol = signal
+        .symbol
+        .clone()
+        .ok_or_else(|| Rejection::new(422, "missing_symbol", "this action needs a symbol").with_field("symbol"))?;
+    let snapshot = ledger
+        .risk_snapshot(now_ms)
+        .map_err(|e| Rejection::new(500, "ledger_error", e.to_string()))?;
+    let position_qty = snapshot.positions.get(&symbol).map(|p| p.qty).unwrap_or(Decimal::ZERO);
+    let ctx = SizingContext {
+        market: config.market,
+        market_price: market.price,
+        equity: snapshot.equity,
+        position_qty,
+        free_base_balance: market.free_base,
+        rules: &market.rules,
+    };
+    let legs = sizing::plan_orders(signal, &config.sizing, &ctx)
+        .map_err(|e| Rejection::new(422, e.code(), e.to_string()))?;
+    let risk_ctx = RiskContext {
+        now_ms,
+        positions: snapshot
+            .positions
+            .iter()
+            .map(|(s, p)| (s.clone(), risk::PositionSnapshot { qty: p.qty, notional: p.notional }))
+            .collect(),
+        equity: snapshot.equity,
+        peak_equity: snapshot.peak_equity,
+        pnl_today: snapshot.daily_pnl,
+        trades_today: state.trades_today,
+        last_trade_ms: state.last_trade_ms.clone(),
+        bot_paused: state.paused,
+        platform_halted: state.halted,
+        market_price: market.price,
+        leverage: match config.market {
+            Market::Spot => Decimal::ONE,
+            Market::Linear => config.risk.max_leverage.unwrap_or(Decimal::ONE),
+        },
+    };
+    let mut orders = Vec::new();
+    let mut checks = Vec::new();
+    for leg in &legs {
+        let request = sizing::order_request(leg, &symbol, bot_id, &parsed.signal_id)
+            .map_err(|e| Rejection::new(500, "client_order_id", e.to_string()))?;
+        let proposed = ProposedOrder {
+            request,
+            stop_loss: signal.stop_loss,
+            take_profit: signal.take_profit,
+            signal_price: signal.price,
+        };
+        let report = risk::evaluate(config, &risk_ctx, proposed);
+        checks.push(report.checks.clone());
+        match report.verdict {
+            Ok(approved) => orders.push(approved),
+            Err(refusal) => {
+                let status = if refusal.rule.is_stop() { 423 } else { 422 };
+                return Err(Rejection::new(status, &format!("risk_{}", refusal.rule.as_str()), refusal.message.clone())
+                    .with_detail(serde_json::json!({
+                        "rule": refusal.rule.as_str(), "limit": refusal.limit, "observed": refusal.observed
+                    }))
+                    .with_checks(checks));
+            }
+        }
+    }
+    Ok(Decision { orders, checks })
+}
+
+/// Audit drafts for the risk checks of a signal (every rule evaluated, with limit and value).
+pub fn risk_drafts(checks: &[Vec<RiskCheck>], now_ms: i64, signal_id: &crate::ids::SignalId) -> Vec<AuditDraft> {
+    checks
+        .iter()
+        .flatten()
+        .filter(|c| c.outcome != CheckOutcome::Skipped)
+        .map(|c| {
+            AuditDraft::new(
+                now_ms,
+                Actor::Webhook,
+                AuditEvent::RiskDecision {
+                    rule: c.rule.as_str().to_string(),
+                    limit: c.limit.clone().unwrap_or_default(),
+                    observed: c.observed.clone().unwrap_or_default(),
+                    outcome: if c.outcome == CheckOutcome::Passed { DecisionOutcome::Pass } else { DecisionOutcome::Refuse },
+                },
+            )
+            .signal(signal_id.clone())
+        })
+        .collect()
+}
+
+/// Whether an action trades (cancel_all does not size an order).
+pub fn places_orders(action: Action) -> bool {
+    !matches!(action, Action::CancelAll)
+}
