@@ -39,6 +39,7 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
         ("GET", "/fapi/v1/userTrades") => run(sim, req, ep(5, true), user_trades),
         ("GET", "/fapi/v1/income") => run(sim, req, ep(30, true), income),
         ("POST", "/fapi/v1/leverage") => run(sim, req, ep(1, true), leverage),
+        ("GET", "/fapi/v1/leverageBracket") => run(sim, req, ep(if has_symbol { 1 } else { 40 }, true), brackets),
         _ => err(404, -1, "Not found"),
     }
 }
@@ -382,4 +383,26 @@ fn leverage(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
         acc.leverage.insert(pos_key(V, &sym), lev);
     }
     Resp::json(200, &json!({"leverage": lev, "maxNotionalValue": "1000000", "symbol": sym}))
+}
+
+fn brackets(st: &mut State, _: usize, p: &Params, _: i64) -> Resp {
+    let sym = p.get("symbol");
+    if sym.is_some_and(|s| st.instrument(V, s).is_none()) {
+        return err(400, -1121, "Invalid symbol.");
+    }
+    let v: Vec<Value> = st
+        .instruments
+        .values()
+        .filter(|i| i.cfg.venue == V && sym.is_none_or(|s| s == i.cfg.symbol))
+        .map(|i| {
+            json!({"symbol": i.cfg.symbol, "brackets": [
+                {"bracket": 1, "initialLeverage": 125, "notionalCap": 50000, "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0},
+                {"bracket": 2, "initialLeverage": 100, "notionalCap": 600000, "notionalFloor": 50000, "maintMarginRatio": 0.005, "cum": 50.0},
+                {"bracket": 3, "initialLeverage": 20, "notionalCap": 1000000000, "notionalFloor": 600000, "maintMarginRatio": 0.025, "cum": 12050.0}]})
+        })
+        .collect();
+    if sym.is_some() {
+        return Resp::json(200, &v.into_iter().next().unwrap_or(Value::Null));
+    }
+    Resp::json(200, &arr(v))
 }

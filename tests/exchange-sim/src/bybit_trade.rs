@@ -300,10 +300,7 @@ pub fn orders(st: &mut State, account: usize, p: &Params, history: bool) -> R {
 pub fn executions(st: &mut State, account: usize, p: &Params, now: i64) -> R {
     let venue = category(p)?;
     let sym = p.get("symbol");
-    let oid = match p.get("orderId") {
-        Some(o) => Some(id_of_uuid(o).unwrap_or(u64::MAX)),
-        None => None,
-    };
+    let oid = p.get("orderId").map(|o| id_of_uuid(o).unwrap_or(u64::MAX));
     let link = p.get("orderLinkId");
     let num = |k: &str| p.get(k).map(|v| v.parse::<i64>().map_err(|_| (10001, format!("params error: {k} invalid")))).transpose();
     let start = num("startTime")?;

@@ -101,7 +101,8 @@ mod tests {
         let btc = cfg.instruments.iter().find(|i| i.symbol == "BTCUSDT").cloned().unwrap();
         let d = |s: &str| s.parse::<Decimal>().ok();
         let p = d("65000").unwrap();
-        let cases: [(OrdType, Option<Decimal>, Option<Decimal>, Result<(), FilterFail>); 8] = [
+        type Case = (OrdType, Option<Decimal>, Option<Decimal>, Result<(), FilterFail>);
+        let cases: [Case; 8] = [
             (OrdType::Limit, d("65000.01"), d("0.001"), Ok(())),
             (OrdType::Limit, d("65000.001"), d("0.001"), Err(FilterFail::PricePrecision)),
             (OrdType::Limit, d("65000"), d("0.000001"), Err(FilterFail::QtyPrecision)),
