@@ -108,7 +108,8 @@ pub fn private(
             (false, _) => rl.bybit_other_per_s,
         }
     };
-    let (headers, limited) = lock(&sim.limits).bybit(account, &req.path, limit, now);
+    let bucket = format!("{}:{}", req.path, p.get("category").unwrap_or_default());
+    let (headers, limited) = lock(&sim.limits).bybit(account, &bucket, limit, now);
     let mut resp = match limited {
         Some(l) => fail(l.code, l.msg, now),
         None => match f(&mut st, account, &p, now) {
