@@ -67,7 +67,9 @@ fn route(sim: &Sim, req: &Req) -> Result<Resp, Resp> {
     Ok(
         match (req.method.as_str(), req.path.trim_end_matches('/')) {
             ("GET", "/__admin/health") => ok(json!({"ok": true})),
-        ("GET", "/__admin/config") => ok(serde_json::to_value(&lock(&sim.state).cfg).map_err(|e| bad(e.to_string()))?),
+            ("GET", "/__admin/config") => {
+                ok(serde_json::to_value(&lock(&sim.state).cfg).map_err(|e| bad(e.to_string()))?)
+            }
             ("POST", "/__admin/reset") => {
                 let b = body(req)?;
                 let cfg: SimConfig = match b.get("config") {
