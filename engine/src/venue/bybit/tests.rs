@@ -245,7 +245,8 @@ fn error_mapping() {
             r#"{{"retCode":{code},"retMsg":"{msg}","result":{{}},"retExtInfo":{{}},"time":1700000000000}}"#
         )
     };
-    let cases: Vec<(u16, Vec<(&str, &str)>, String, VenueError)> = vec![
+    type Case = (u16, Vec<(&'static str, &'static str)>, String, VenueError);
+    let cases: Vec<Case> = vec![
         (
             200,
             vec![],
