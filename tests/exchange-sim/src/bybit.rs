@@ -98,7 +98,15 @@ pub fn private(
     let mut st = lock(&sim.state);
     let account = match auth::bybit(&st, req, now) {
         Ok(a) => a,
-        Err((c, m)) => return fail(c, m, now),
+        Err((c, m)) => {
+            let mut r = fail(c, m, now);
+            // A wrong or missing key is refused at the HTTP level (401); bad signatures and
+            // timestamps come back as retCode with HTTP 200.
+            if c == 10003 {
+                r.status = 401;
+            }
+            return r;
+        }
     };
     let limit = {
         let rl = &st.cfg.rate_limits;

@@ -239,7 +239,7 @@ async fn bybit_signature_key_and_window() {
     )
     .await
     .unwrap();
-    assert_eq!(unknown.ret(), 10003);
+    assert_eq!((unknown.status, unknown.ret()), (401, 10003));
     for (offset, code) in [(-4_000, 0), (-5_500, 10002), (999, 0), (1_200, 10002)] {
         let r = bybit_as(
             a,
