@@ -409,3 +409,20 @@ fn plan_target(
     }
     Ok(legs)
 }
+
+/// Invariant 7: compares the strategy's own position (`{{strategy.position_size}}`, sent as
+/// `target_position`) with the bot's real position after acting. Returns `strategy - bot` when
+/// they differ by at least one step (smaller gaps are rounding, not a missed alert).
+pub fn position_drift(
+    strategy_position: Decimal,
+    bot_position: Decimal,
+    step: Decimal,
+) -> Option<Decimal> {
+    let diff = strategy_position.checked_sub(bot_position)?;
+    let significant = if step > Decimal::ZERO {
+        diff.abs() >= step
+    } else {
+        !diff.is_zero()
+    };
+    significant.then_some(diff)
+}

@@ -449,3 +449,21 @@ fn client_order_ids_are_deterministic_and_valid() {
     assert_eq!(req.time_in_force, Some(crate::model::TimeInForce::Gtc));
     assert!(req.reduce_only);
 }
+
+#[test]
+fn drift() {
+    let cases = [
+        (dec!(0.5), dec!(0.5), dec!(0.001), None),
+        (dec!(0.5), dec!(0.4995), dec!(0.001), None),
+        (dec!(0.5), dec!(0.4), dec!(0.001), Some(dec!(0.1))),
+        (dec!(-0.2), dec!(0), dec!(0.001), Some(dec!(-0.2))),
+        (dec!(1), dec!(0.9999), dec!(0), Some(dec!(0.0001))),
+    ];
+    for (strategy, bot, step, expected) in cases {
+        assert_eq!(
+            position_drift(strategy, bot, step),
+            expected,
+            "{strategy} vs {bot}"
+        );
+    }
+}
