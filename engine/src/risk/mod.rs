@@ -242,6 +242,12 @@ pub struct RiskReport<T> {
     pub checks: Vec<RiskCheck>,
 }
 
+/// Milliseconds since the epoch of 00:00 UTC of the day containing `now_ms`: where
+/// `pnl_today` and `trades_today` start counting (the daily loss and trade-count windows).
+pub fn utc_day_start_ms(now_ms: i64) -> i64 {
+    now_ms - now_ms.rem_euclid(86_400_000)
+}
+
 /// Evaluates every rule for `order` and returns the verdict with all checks.
 pub fn evaluate(
     config: &BotConfig,

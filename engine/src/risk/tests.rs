@@ -330,3 +330,10 @@ fn cancels_are_always_approved() {
     let approved = approve_cancel("cancel BTCUSDT");
     assert_eq!(approved.into_inner(), "cancel BTCUSDT");
 }
+
+#[test]
+fn utc_day_start() {
+    assert_eq!(utc_day_start_ms(1_566_899_760_000), 1_566_864_000_000);
+    assert_eq!(utc_day_start_ms(1_566_864_000_000), 1_566_864_000_000);
+    assert_eq!(utc_day_start_ms(-1), -86_400_000);
+}

@@ -8,11 +8,13 @@
 //!
 //! The `secret` is split off into [`WebhookSecret`], which has no `Serialize` and a redacted
 //! `Debug`, so a logged or audited [`Signal`] never carries it. Authentication, the source-IP
-//! allowlist and freshness live in [`auth`]; the dedupe key in [`dedupe`].
+//! allowlist and freshness live in [`auth`]; the dedupe key in [`dedupe`]; the edge's whole
+//! check sequence in [`accept_webhook`].
 
 pub mod auth;
 pub mod dedupe;
 mod fields;
+pub mod intake;
 pub mod symbol;
 pub mod value;
 
@@ -26,6 +28,7 @@ pub use auth::{
     IpAllowlist, IpAllowlistError, SIGNATURE_HEADER, SIGNATURE_WINDOW_SECS, TRADINGVIEW_IPS,
 };
 pub use dedupe::{canonical_body, dedupe_key};
+pub use intake::{accept_webhook, WebhookRejection, WebhookRequest};
 pub use symbol::{normalize_symbol, SymbolError};
 
 use crate::ids::{SignalId, Symbol};

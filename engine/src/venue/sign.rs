@@ -83,6 +83,25 @@ impl QueryString {
         self
     }
 
+    /// Appends a value that is already percent-encoded (Bybit's `nextPageCursor` comes encoded
+    /// and is sent back verbatim, as Bybit's own SDK does). Anything outside the URL-safe set is
+    /// still encoded, so a hostile value cannot inject parameters.
+    pub fn push_encoded(&mut self, key: &str, value: &str) -> &mut Self {
+        let safe = value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '%' | '-' | '_' | '.' | '~'));
+        if !safe {
+            return self.push(key, value);
+        }
+        if !self.text.is_empty() {
+            self.text.push('&');
+        }
+        self.text.push_str(key);
+        self.text.push('=');
+        self.text.push_str(value);
+        self
+    }
+
     /// Appends when `value` is `Some`.
     pub fn push_opt(&mut self, key: &str, value: Option<&str>) -> &mut Self {
         if let Some(v) = value {
@@ -188,6 +207,12 @@ mod tests {
         assert_eq!(q.append_to("/x"), "/x");
         q.push("symbols", "[\"BTCUSDT\"]").push_opt("limit", None);
         assert_eq!(q.append_to("/x"), "/x?symbols=%5B%22BTCUSDT%22%5D");
+        q.push_encoded("cursor", "132766%3A2%2C1")
+            .push_encoded("evil", "a&b=c");
+        assert_eq!(
+            q.as_str(),
+            "symbols=%5B%22BTCUSDT%22%5D&cursor=132766%3A2%2C1&evil=a%26b%3Dc"
+        );
         let creds = Credentials::new("key", "very-secret");
         assert!(!format!("{creds:?}").contains("very-secret"));
     }

@@ -39,7 +39,18 @@ pub struct Insufficient {
 impl Wallet {
     /// Builds a wallet whose configured balances are all free.
     pub fn from_map(map: &BTreeMap<String, Decimal>) -> Self {
-        let assets = map.iter().map(|(a, v)| (a.clone(), Balance { free: *v, locked: Decimal::ZERO })).collect();
+        let assets = map
+            .iter()
+            .map(|(a, v)| {
+                (
+                    a.clone(),
+                    Balance {
+                        free: *v,
+                        locked: Decimal::ZERO,
+                    },
+                )
+            })
+            .collect();
         Wallet { assets }
     }
 
@@ -55,7 +66,11 @@ impl Wallet {
     pub fn lock(&mut self, asset: &str, amount: Decimal) -> Result<(), Insufficient> {
         let b = self.assets.entry(asset.to_string()).or_default();
         if b.free < amount {
-            return Err(Insufficient { asset: asset.to_string(), need: amount, have: b.free });
+            return Err(Insufficient {
+                asset: asset.to_string(),
+                need: amount,
+                have: b.free,
+            });
         }
         b.free -= amount;
         b.locked += amount;
@@ -88,7 +103,11 @@ impl Wallet {
     pub fn debit(&mut self, asset: &str, amount: Decimal) -> Result<(), Insufficient> {
         let b = self.assets.entry(asset.to_string()).or_default();
         if b.free < amount {
-            return Err(Insufficient { asset: asset.to_string(), need: amount, have: b.free });
+            return Err(Insufficient {
+                asset: asset.to_string(),
+                need: amount,
+                have: b.free,
+            });
         }
         b.free -= amount;
         Ok(())
@@ -158,12 +177,18 @@ impl Account {
 
     /// Leverage of a symbol (exchanges default to 20x on new symbols here).
     pub fn leverage_of(&self, venue: Venue, symbol: &str) -> u32 {
-        self.leverage.get(&pos_key(venue, symbol)).copied().unwrap_or(20)
+        self.leverage
+            .get(&pos_key(venue, symbol))
+            .copied()
+            .unwrap_or(20)
     }
 
     /// Position of a symbol, flat if none.
     pub fn position(&self, venue: Venue, symbol: &str) -> Position {
-        self.positions.get(&pos_key(venue, symbol)).cloned().unwrap_or_default()
+        self.positions
+            .get(&pos_key(venue, symbol))
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -182,6 +207,9 @@ mod tests {
         w.unlock("USDT", Decimal::from(100));
         assert_eq!(w.free("USDT"), Decimal::from(90));
         assert_eq!(w.assets["USDT"].locked, Decimal::ZERO);
-        assert_eq!(w.debit("BTC", Decimal::ONE).map_err(|e| e.asset), Err("BTC".to_string()));
+        assert_eq!(
+            w.debit("BTC", Decimal::ONE).map_err(|e| e.asset),
+            Err("BTC".to_string())
+        );
     }
 }

@@ -19,7 +19,11 @@ pub fn err(status: u16, code: i64, msg: impl Into<String>) -> Resp {
 
 /// `-1102` for a missing mandatory parameter.
 pub fn mandatory(name: &str) -> Resp {
-    err(400, -1102, format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."))
+    err(
+        400,
+        -1102,
+        format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."),
+    )
 }
 
 /// Required string parameter.
@@ -35,8 +39,12 @@ pub fn required<'a>(p: &'a Params, name: &str) -> Result<&'a str, Resp> {
 /// # Errors
 /// `-1100` when it is not a plain non-negative decimal.
 pub fn decimal(p: &Params, name: &str) -> Result<Option<Decimal>, Resp> {
-    let Some(v) = p.get(name) else { return Ok(None) };
-    let ok = !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.') && v.matches('.').count() <= 1;
+    let Some(v) = p.get(name) else {
+        return Ok(None);
+    };
+    let ok = !v.is_empty()
+        && v.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && v.matches('.').count() <= 1;
     match v.parse::<Decimal>() {
         Ok(d) if ok => Ok(Some(d)),
         _ => Err(err(400, -1100, format!("Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."))),
@@ -67,7 +75,12 @@ pub struct Endpoint {
 
 /// Runs an endpoint: counts weight (429/418 with `Retry-After`), verifies the signature and
 /// timestamp for SIGNED endpoints, then calls `f` with the state locked.
-pub fn run(sim: &Sim, req: &Req, ep: Endpoint, f: impl FnOnce(&mut State, usize, &Params, i64) -> Resp) -> Resp {
+pub fn run(
+    sim: &Sim,
+    req: &Req,
+    ep: Endpoint,
+    f: impl FnOnce(&mut State, usize, &Params, i64) -> Resp,
+) -> Resp {
     let params = Params::from_req(req);
     let now = sim.now_ms();
     let (headers, limited) = lock(&sim.limits).binance_weight(ep.futures, ep.weight, now);
@@ -75,7 +88,11 @@ pub fn run(sim: &Sim, req: &Req, ep: Endpoint, f: impl FnOnce(&mut State, usize,
         Some(l) => err(l.status, l.code, l.msg).with_header("Retry-After", l.retry_after),
         None => {
             let mut st = lock(&sim.state);
-            let account = if ep.signed { auth::binance(&st, req, &params, now) } else { Ok(usize::MAX) };
+            let account = if ep.signed {
+                auth::binance(&st, req, &params, now)
+            } else {
+                Ok(usize::MAX)
+            };
             match account {
                 Ok(a) => f(&mut st, a, &params, now),
                 Err((status, code, msg)) => err(status, code, msg),
@@ -99,36 +116,68 @@ pub fn symbol(st: &State, venue: Venue, p: &Params) -> Result<String, Resp> {
 }
 
 fn valid_client_id(s: &str) -> bool {
-    (1..=36).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-:/".contains(c))
+    (1..=36).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-:/".contains(c))
 }
 
 /// Generates a Binance-looking client order id when the client sent none.
 pub fn auto_client_id(st: &mut State) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    (0..22).map(|_| A[(st.next_rand() % A.len() as u64) as usize] as char).collect()
+    (0..22)
+        .map(|_| A[(st.next_rand() % A.len() as u64) as usize] as char)
+        .collect()
 }
 
-fn filter_error(venue: Venue, f: FilterFail, qty: Option<Decimal>, price: Option<Decimal>, min_notional: Decimal) -> Resp {
+fn filter_error(
+    venue: Venue,
+    f: FilterFail,
+    qty: Option<Decimal>,
+    price: Option<Decimal>,
+    min_notional: Decimal,
+) -> Resp {
     if venue == Venue::BinanceSpot {
         let over8 = |d: Option<Decimal>| d.is_some_and(|d| d.normalize().scale() > 8);
         let name = match f {
-            FilterFail::PricePrecision if over8(price) => return err(400, -1111, "Parameter 'price' has too much precision."),
-            FilterFail::QtyPrecision if over8(qty) => return err(400, -1111, "Parameter 'quantity' has too much precision."),
-            FilterFail::PricePrecision | FilterFail::PriceTick | FilterFail::PriceRange => "PRICE_FILTER",
-            FilterFail::QtyPrecision | FilterFail::QtyStep | FilterFail::QtyMin | FilterFail::QtyMax => "LOT_SIZE",
+            FilterFail::PricePrecision if over8(price) => {
+                return err(400, -1111, "Parameter 'price' has too much precision.")
+            }
+            FilterFail::QtyPrecision if over8(qty) => {
+                return err(400, -1111, "Parameter 'quantity' has too much precision.")
+            }
+            FilterFail::PricePrecision | FilterFail::PriceTick | FilterFail::PriceRange => {
+                "PRICE_FILTER"
+            }
+            FilterFail::QtyPrecision
+            | FilterFail::QtyStep
+            | FilterFail::QtyMin
+            | FilterFail::QtyMax => "LOT_SIZE",
             FilterFail::MarketQtyMax => "MARKET_LOT_SIZE",
             FilterFail::Notional => "NOTIONAL",
         };
         return err(400, -1013, format!("Filter failure: {name}"));
     }
     match f {
-        FilterFail::PricePrecision | FilterFail::QtyPrecision => err(400, -1111, "Precision is over the maximum defined for this asset."),
+        FilterFail::PricePrecision | FilterFail::QtyPrecision => err(
+            400,
+            -1111,
+            "Precision is over the maximum defined for this asset.",
+        ),
         FilterFail::PriceTick => err(400, -4014, "Price not increased by tick size."),
         FilterFail::PriceRange => err(400, -4013, "Price less than min price."),
         FilterFail::QtyStep => err(400, -4023, "Qty not increased by step size."),
         FilterFail::QtyMin => err(400, -4004, "Quantity less than min quantity."),
-        FilterFail::QtyMax | FilterFail::MarketQtyMax => err(400, -4005, "Quantity greater than max quantity."),
-        FilterFail::Notional => err(400, -4164, format!("Order's notional must be no smaller than {} (unless you choose reduce only).", min_notional.normalize())),
+        FilterFail::QtyMax | FilterFail::MarketQtyMax => {
+            err(400, -4005, "Quantity greater than max quantity.")
+        }
+        FilterFail::Notional => err(
+            400,
+            -4164,
+            format!(
+                "Order's notional must be no smaller than {} (unless you choose reduce only).",
+                min_notional.normalize()
+            ),
+        ),
     }
 }
 
@@ -137,7 +186,13 @@ fn filter_error(venue: Venue, f: FilterFail, qty: Option<Decimal>, price: Option
 /// # Errors
 /// The Binance error response (`-1102`, `-1100`, `-1106`, `-1116`, `-1117`, `-1115`, `-1121`,
 /// `-1013`/`-4xxx` filter failures, `-4061`).
-pub fn parse_new_order(st: &mut State, venue: Venue, account: usize, p: &Params, now: i64) -> Result<NewOrder, Resp> {
+pub fn parse_new_order(
+    st: &mut State,
+    venue: Venue,
+    account: usize,
+    p: &Params,
+    now: i64,
+) -> Result<NewOrder, Resp> {
     let symbol = symbol(st, venue, p)?;
     let side = match required(p, "side")? {
         "BUY" => Side::Buy,
@@ -153,25 +208,47 @@ pub fn parse_new_order(st: &mut State, venue: Venue, account: usize, p: &Params,
         _ => return Err(err(400, -1116, "Invalid orderType.")),
     };
     let qty = decimal(p, "quantity")?;
-    let quote_qty = if futures { None } else { decimal(p, "quoteOrderQty")? };
+    let quote_qty = if futures {
+        None
+    } else {
+        decimal(p, "quoteOrderQty")?
+    };
     let price = decimal(p, "price")?;
     let tif = match (kind, limit_maker) {
         (OrdType::Market, _) => {
             if !futures && p.get("timeInForce").is_some() {
-                return Err(err(400, -1106, "Parameter 'timeInForce' sent when not required."));
+                return Err(err(
+                    400,
+                    -1106,
+                    "Parameter 'timeInForce' sent when not required.",
+                ));
             }
             if !futures && price.is_some() {
                 return Err(err(400, -1106, "Parameter 'price' sent when not required."));
             }
             match (qty, quote_qty) {
-                (None, None) => return Err(err(400, -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")),
-                (Some(_), Some(_)) => return Err(err(400, -1106, "Parameter 'quoteOrderQty' sent when not required.")),
+                (None, None) => return Err(err(
+                    400,
+                    -1102,
+                    "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
+                )),
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        400,
+                        -1106,
+                        "Parameter 'quoteOrderQty' sent when not required.",
+                    ))
+                }
                 _ => Tif::Ioc,
             }
         }
         (OrdType::Limit, true) => {
             if p.get("timeInForce").is_some() {
-                return Err(err(400, -1106, "Parameter 'timeInForce' sent when not required."));
+                return Err(err(
+                    400,
+                    -1106,
+                    "Parameter 'timeInForce' sent when not required.",
+                ));
             }
             Tif::PostOnly
         }
@@ -199,14 +276,20 @@ pub fn parse_new_order(st: &mut State, venue: Venue, account: usize, p: &Params,
     }
     let reduce_only = futures && p.get("reduceOnly") == Some("true");
     if futures && p.get("positionSide").is_some_and(|s| s != "BOTH") {
-        return Err(err(400, -4061, "Order's position side does not match user's setting."));
+        return Err(err(
+            400,
+            -4061,
+            "Order's position side does not match user's setting.",
+        ));
     }
     let client_id = match p.get("newClientOrderId") {
         Some(c) if valid_client_id(c) => c.to_string(),
         Some(_) => return Err(err(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.")),
         None => auto_client_id(st),
     };
-    let Some(inst) = st.instrument(venue, &symbol) else { return Err(err(400, -1121, "Invalid symbol.")) };
+    let Some(inst) = st.instrument(venue, &symbol) else {
+        return Err(err(400, -1121, "Invalid symbol."));
+    };
     let ref_price = st.taker_price(venue, &symbol, side).unwrap_or(inst.price);
     let cfg = &inst.cfg;
     let mut check = filters::check(cfg, kind, price, qty, quote_qty, ref_price);
@@ -253,13 +336,27 @@ pub fn reject_error(venue: Venue, r: Reject) -> Resp {
 ///
 /// # Errors
 /// `-1102` when neither is sent; `not_found` when no such order belongs to the account.
-pub fn find_order(st: &State, venue: Venue, account: usize, symbol: &str, p: &Params, not_found: fn() -> Resp) -> Result<u64, Resp> {
+pub fn find_order(
+    st: &State,
+    venue: Venue,
+    account: usize,
+    symbol: &str,
+    p: &Params,
+    not_found: fn() -> Resp,
+) -> Result<u64, Resp> {
     let found = if let Some(id) = integer(p, "orderId")? {
-        st.order(id as u64).filter(|o| o.account == account && o.venue == venue && o.symbol == symbol).map(|o| o.id)
+        st.order(id as u64)
+            .filter(|o| o.account == account && o.venue == venue && o.symbol == symbol)
+            .map(|o| o.id)
     } else if let Some(c) = p.get("origClientOrderId") {
-        st.order_by_client_id(account, venue, c).filter(|id| st.order(*id).is_some_and(|o| o.symbol == symbol))
+        st.order_by_client_id(account, venue, c)
+            .filter(|id| st.order(*id).is_some_and(|o| o.symbol == symbol))
     } else {
-        return Err(err(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"));
+        return Err(err(
+            400,
+            -1102,
+            "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+        ));
     };
     found.ok_or_else(not_found)
 }
@@ -304,11 +401,22 @@ pub fn by_step(d: Decimal, step: Decimal) -> String {
 }
 
 /// Filters `[startTime, endTime]` and `limit` applied to a time-ordered list.
-pub fn window<T: Clone>(items: Vec<T>, time: impl Fn(&T) -> i64, p: &Params, default_limit: usize, max: usize) -> Result<Vec<T>, Resp> {
+pub fn window<T: Clone>(
+    items: Vec<T>,
+    time: impl Fn(&T) -> i64,
+    p: &Params,
+    default_limit: usize,
+    max: usize,
+) -> Result<Vec<T>, Resp> {
     let start = integer(p, "startTime")?;
     let end = integer(p, "endTime")?;
-    let limit = integer(p, "limit")?.map(|l| (l.max(1) as usize).min(max)).unwrap_or(default_limit);
-    let mut v: Vec<T> = items.into_iter().filter(|t| start.is_none_or(|s| time(t) >= s) && end.is_none_or(|e| time(t) <= e)).collect();
+    let limit = integer(p, "limit")?
+        .map(|l| (l.max(1) as usize).min(max))
+        .unwrap_or(default_limit);
+    let mut v: Vec<T> = items
+        .into_iter()
+        .filter(|t| start.is_none_or(|s| time(t) >= s) && end.is_none_or(|e| time(t) <= e))
+        .collect();
     if start.is_some() {
         v.truncate(limit);
     } else if v.len() > limit {

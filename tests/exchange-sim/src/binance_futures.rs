@@ -5,7 +5,9 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::accounts::pos_key;
-use crate::binance::{self, arr, by_step, err, fixed, run, side_str, status_str, tif_str, Endpoint};
+use crate::binance::{
+    self, arr, by_step, err, fixed, run, side_str, status_str, tif_str, Endpoint,
+};
 use crate::config::Venue;
 use crate::http::{Params, Req, Resp};
 use crate::model::{OrdType, Order, Side};
@@ -15,30 +17,66 @@ use crate::{lock, Sim};
 const V: Venue = Venue::BinanceFutures;
 
 fn ep(weight: u64, signed: bool) -> Endpoint {
-    Endpoint { futures: true, weight, signed }
+    Endpoint {
+        futures: true,
+        weight,
+        signed,
+    }
 }
 
 /// Routes one `/fapi/...` request.
 pub fn handle(sim: &Sim, req: &Req) -> Resp {
     let has_symbol = Params::from_req(req).get("symbol").is_some();
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET", "/fapi/v1/ping") => run(sim, req, ep(1, false), |_, _, _, _| Resp::json(200, &json!({}))),
-        ("GET", "/fapi/v1/time") => run(sim, req, ep(1, false), |_, _, _, now| Resp::json(200, &json!({"serverTime": now}))),
+        ("GET", "/fapi/v1/ping") => run(sim, req, ep(1, false), |_, _, _, _| {
+            Resp::json(200, &json!({}))
+        }),
+        ("GET", "/fapi/v1/time") => run(sim, req, ep(1, false), |_, _, _, now| {
+            Resp::json(200, &json!({"serverTime": now}))
+        }),
         ("GET", "/fapi/v1/exchangeInfo") => run(sim, req, ep(1, false), exchange_info),
-        ("GET", "/fapi/v1/ticker/price") | ("GET", "/fapi/v2/ticker/price") => run(sim, req, ep(if has_symbol { 1 } else { 2 }, false), ticker),
-        ("GET", "/fapi/v1/premiumIndex") => run(sim, req, ep(if has_symbol { 1 } else { 10 }, false), premium_index),
-        ("POST", "/fapi/v1/order") => run(sim, req, ep(0, true), |st, a, p, now| new_order(sim, st, a, p, now)),
+        ("GET", "/fapi/v1/ticker/price") | ("GET", "/fapi/v2/ticker/price") => {
+            run(sim, req, ep(if has_symbol { 1 } else { 2 }, false), ticker)
+        }
+        ("GET", "/fapi/v1/premiumIndex") => run(
+            sim,
+            req,
+            ep(if has_symbol { 1 } else { 10 }, false),
+            premium_index,
+        ),
+        ("POST", "/fapi/v1/order") => run(sim, req, ep(0, true), |st, a, p, now| {
+            new_order(sim, st, a, p, now)
+        }),
         ("DELETE", "/fapi/v1/order") => run(sim, req, ep(1, true), cancel),
         ("GET", "/fapi/v1/order") => run(sim, req, ep(1, true), query),
-        ("GET", "/fapi/v1/openOrders") => run(sim, req, ep(if has_symbol { 1 } else { 40 }, true), open_orders),
+        ("GET", "/fapi/v1/openOrders") => run(
+            sim,
+            req,
+            ep(if has_symbol { 1 } else { 40 }, true),
+            open_orders,
+        ),
         ("DELETE", "/fapi/v1/allOpenOrders") => run(sim, req, ep(1, true), cancel_all),
-        ("GET", "/fapi/v2/account") | ("GET", "/fapi/v3/account") => run(sim, req, ep(5, true), account),
-        ("GET", "/fapi/v2/balance") | ("GET", "/fapi/v3/balance") => run(sim, req, ep(5, true), balance),
-        ("GET", "/fapi/v2/positionRisk") => run(sim, req, ep(5, true), |st, a, p, now| position_risk(st, a, p, now, false)),
-        ("GET", "/fapi/v3/positionRisk") => run(sim, req, ep(5, true), |st, a, p, now| position_risk(st, a, p, now, true)),
+        ("GET", "/fapi/v2/account") | ("GET", "/fapi/v3/account") => {
+            run(sim, req, ep(5, true), account)
+        }
+        ("GET", "/fapi/v2/balance") | ("GET", "/fapi/v3/balance") => {
+            run(sim, req, ep(5, true), balance)
+        }
+        ("GET", "/fapi/v2/positionRisk") => run(sim, req, ep(5, true), |st, a, p, now| {
+            position_risk(st, a, p, now, false)
+        }),
+        ("GET", "/fapi/v3/positionRisk") => run(sim, req, ep(5, true), |st, a, p, now| {
+            position_risk(st, a, p, now, true)
+        }),
         ("GET", "/fapi/v1/userTrades") => run(sim, req, ep(5, true), user_trades),
         ("GET", "/fapi/v1/income") => run(sim, req, ep(30, true), income),
         ("POST", "/fapi/v1/leverage") => run(sim, req, ep(1, true), leverage),
+        ("GET", "/fapi/v1/leverageBracket") => run(
+            sim,
+            req,
+            ep(if has_symbol { 1 } else { 40 }, true),
+            brackets,
+        ),
         _ => err(404, -1, "Not found"),
     }
 }
@@ -69,24 +107,42 @@ fn exchange_info(st: &mut State, _: usize, _: &Params, now: i64) -> Resp {
                 "orderTypes": ["LIMIT", "MARKET"], "timeInForce": ["GTC", "IOC", "FOK", "GTX"]})
         })
         .collect();
-    Resp::json(200, &json!({"timezone": "UTC", "serverTime": now, "futuresType": "U_MARGINED",
+    Resp::json(
+        200,
+        &json!({"timezone": "UTC", "serverTime": now, "futuresType": "U_MARGINED",
         "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": rl.binance_futures_weight_1m},
             {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": rl.binance_futures_orders_1m},
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": rl.binance_futures_orders_10s}],
         "exchangeFilters": [], "assets": [{"asset": "USDT", "marginAvailable": true, "autoAssetExchange": "-10000"}],
-        "symbols": symbols}))
+        "symbols": symbols}),
+    )
 }
 
 fn each_symbol(st: &State, p: &Params, f: impl Fn(&crate::state::Instrument) -> Value) -> Resp {
     if let Some(s) = p.get("symbol") {
-        return st.instrument(V, s).map_or_else(|| err(400, -1121, "Invalid symbol."), |i| Resp::json(200, &f(i)));
+        return st.instrument(V, s).map_or_else(
+            || err(400, -1121, "Invalid symbol."),
+            |i| Resp::json(200, &f(i)),
+        );
     }
-    Resp::json(200, &arr(st.instruments.values().filter(|i| i.cfg.venue == V).map(f).collect()))
+    Resp::json(
+        200,
+        &arr(st
+            .instruments
+            .values()
+            .filter(|i| i.cfg.venue == V)
+            .map(f)
+            .collect()),
+    )
 }
 
 fn ticker(st: &mut State, _: usize, p: &Params, now: i64) -> Resp {
-    each_symbol(st, p, |i| json!({"symbol": i.cfg.symbol, "price": by_step(i.price, i.cfg.tick_size), "time": now}))
+    each_symbol(
+        st,
+        p,
+        |i| json!({"symbol": i.cfg.symbol, "price": by_step(i.price, i.cfg.tick_size), "time": now}),
+    )
 }
 
 fn premium_index(st: &mut State, _: usize, p: &Params, now: i64) -> Resp {
@@ -100,13 +156,25 @@ fn premium_index(st: &mut State, _: usize, p: &Params, now: i64) -> Resp {
 
 /// Order object as the futures endpoints return it; `ack` hides fills (RESP_TYPE=ACK is async).
 pub fn order_json(st: &State, o: &Order, ack: bool) -> Value {
-    let (tick, step) = st.instrument(V, &o.symbol).map(|i| (i.cfg.tick_size, i.cfg.step_size)).unwrap_or_default();
+    let (tick, step) = st
+        .instrument(V, &o.symbol)
+        .map(|i| (i.cfg.tick_size, i.cfg.step_size))
+        .unwrap_or_default();
     let (status, executed, cum_quote, avg) = if ack {
         ("NEW", Decimal::ZERO, Decimal::ZERO, Decimal::ZERO)
     } else {
-        (status_str(o.status), o.executed_qty, o.cum_quote, o.avg_price())
+        (
+            status_str(o.status),
+            o.executed_qty,
+            o.cum_quote,
+            o.avg_price(),
+        )
     };
-    let typ = if o.kind == OrdType::Market { "MARKET" } else { "LIMIT" };
+    let typ = if o.kind == OrdType::Market {
+        "MARKET"
+    } else {
+        "LIMIT"
+    };
     json!({"orderId": o.id, "symbol": o.symbol, "status": status, "clientOrderId": o.client_id,
         "price": if o.kind == OrdType::Market { "0".to_string() } else { by_step(o.price, tick) },
         "avgPrice": fixed(avg, 5), "origQty": by_step(o.orig_qty, step), "executedQty": by_step(executed, step),
@@ -118,7 +186,11 @@ pub fn order_json(st: &State, o: &Order, ack: bool) -> Value {
 
 fn new_order(sim: &Sim, st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
     if let Some((code, msg)) = lock(&sim.faults).take_reject("POST", "/fapi/v1/order") {
-        return err(400, code, msg.unwrap_or_else(|| "Order rejected by fault injection.".to_string()));
+        return err(
+            400,
+            code,
+            msg.unwrap_or_else(|| "Order rejected by fault injection.".to_string()),
+        );
     }
     let req = match binance::parse_new_order(st, V, account, p, now) {
         Ok(r) => r,
@@ -131,7 +203,11 @@ fn new_order(sim: &Sim, st: &mut State, account: usize, p: &Params, now: i64) ->
         None => match st.place(req) {
             Ok(id) => match st.order(id) {
                 Some(o) => Resp::json(200, &order_json(st, o, ack)),
-                None => err(500, -1000, "An unknown error occurred while processing the request."),
+                None => err(
+                    500,
+                    -1000,
+                    "An unknown error occurred while processing the request.",
+                ),
             },
             Err(e) => binance::reject_error(V, e),
         },
@@ -160,7 +236,9 @@ fn cancel(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
     if !st.cancel(id, now) {
         return unknown_cancel();
     }
-    st.order(id).map_or_else(unknown_cancel, |o| Resp::json(200, &order_json(st, o, false)))
+    st.order(id).map_or_else(unknown_cancel, |o| {
+        Resp::json(200, &order_json(st, o, false))
+    })
 }
 
 fn cancel_all(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
@@ -168,11 +246,19 @@ fn cancel_all(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let ids: Vec<u64> = st.orders.iter().filter(|o| o.account == account && o.venue == V && o.symbol == sym && o.status.is_open()).map(|o| o.id).collect();
+    let ids: Vec<u64> = st
+        .orders
+        .iter()
+        .filter(|o| o.account == account && o.venue == V && o.symbol == sym && o.status.is_open())
+        .map(|o| o.id)
+        .collect();
     for id in ids {
         st.cancel(id, now);
     }
-    Resp::json(200, &json!({"code": 200, "msg": "The operation of cancel all open order is done."}))
+    Resp::json(
+        200,
+        &json!({"code": 200, "msg": "The operation of cancel all open order is done."}),
+    )
 }
 
 fn query(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
@@ -181,7 +267,9 @@ fn query(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
         Err(e) => return e,
     };
     match binance::find_order(st, V, account, &sym, p, no_order) {
-        Ok(id) => st.order(id).map_or_else(no_order, |o| Resp::json(200, &order_json(st, o, false))),
+        Ok(id) => st
+            .order(id)
+            .map_or_else(no_order, |o| Resp::json(200, &order_json(st, o, false))),
         Err(e) => e,
     }
 }
@@ -194,7 +282,12 @@ fn open_orders(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
     let v: Vec<Value> = st
         .orders
         .iter()
-        .filter(|o| o.account == account && o.venue == V && o.status.is_open() && sym.is_none_or(|s| s == o.symbol))
+        .filter(|o| {
+            o.account == account
+                && o.venue == V
+                && o.status.is_open()
+                && sym.is_none_or(|s| s == o.symbol)
+        })
         .map(|o| order_json(st, o, false))
         .collect();
     Resp::json(200, &arr(v))
@@ -208,8 +301,15 @@ struct Margin {
 }
 
 fn margin(st: &State, account: usize) -> Margin {
-    let mut m = Margin { wallet: Decimal::ZERO, upnl: Decimal::ZERO, position_im: Decimal::ZERO, order_im: Decimal::ZERO };
-    let Some(acc) = st.accounts.get(account) else { return m };
+    let mut m = Margin {
+        wallet: Decimal::ZERO,
+        upnl: Decimal::ZERO,
+        position_im: Decimal::ZERO,
+        order_im: Decimal::ZERO,
+    };
+    let Some(acc) = st.accounts.get(account) else {
+        return m;
+    };
     m.wallet = acc.futures.free("USDT");
     for i in st.instruments.values().filter(|i| i.cfg.venue == V) {
         let pos = acc.position(V, &i.cfg.symbol);
@@ -217,7 +317,11 @@ fn margin(st: &State, account: usize) -> Margin {
         m.upnl += pos.amt * (i.price - pos.entry_price);
         m.position_im += pos.amt.abs() * i.price / lev;
     }
-    for o in st.orders.iter().filter(|o| o.account == account && o.venue == V && o.status.is_open() && !o.reduce_only) {
+    for o in st
+        .orders
+        .iter()
+        .filter(|o| o.account == account && o.venue == V && o.status.is_open() && !o.reduce_only)
+    {
         m.order_im += o.remaining() * o.price / Decimal::from(acc.leverage_of(V, &o.symbol));
     }
     m
@@ -242,7 +346,9 @@ fn account(st: &mut State, account: usize, _: &Params, now: i64) -> Resp {
                 "positionSide": "BOTH", "positionAmt": pos.amt.normalize().to_string(), "updateTime": pos.update_time}))
         })
         .collect();
-    Resp::json(200, &json!({"feeTier": 0, "canTrade": true, "canDeposit": true, "canWithdraw": true, "updateTime": 0,
+    Resp::json(
+        200,
+        &json!({"feeTier": 0, "canTrade": true, "canDeposit": true, "canWithdraw": true, "updateTime": 0,
         "multiAssetsMargin": false, "tradeGroupId": -1, "totalInitialMargin": f(m.position_im + m.order_im),
         "totalMaintMargin": f(m.position_im / Decimal::from(10)), "totalWalletBalance": f(m.wallet), "totalUnrealizedProfit": f(m.upnl),
         "totalMarginBalance": f(m.wallet + m.upnl), "totalPositionInitialMargin": f(m.position_im), "totalOpenOrderInitialMargin": f(m.order_im),
@@ -251,15 +357,21 @@ fn account(st: &mut State, account: usize, _: &Params, now: i64) -> Resp {
             "maintMargin": f(m.position_im / Decimal::from(10)), "initialMargin": f(m.position_im + m.order_im), "positionInitialMargin": f(m.position_im),
             "openOrderInitialMargin": f(m.order_im), "crossWalletBalance": f(m.wallet), "crossUnPnl": f(m.upnl), "availableBalance": f(avail),
             "maxWithdrawAmount": f(avail.min(m.wallet)), "marginAvailable": true, "updateTime": now}],
-        "positions": positions}))
+        "positions": positions}),
+    )
 }
 
 fn balance(st: &mut State, account: usize, _: &Params, now: i64) -> Resp {
     let m = margin(st, account);
     let avail = m.wallet + m.upnl - m.position_im - m.order_im;
-    Resp::json(200, &arr(vec![json!({"accountAlias": "SgsR", "asset": "USDT", "balance": fixed(m.wallet, 8),
+    Resp::json(
+        200,
+        &arr(vec![
+            json!({"accountAlias": "SgsR", "asset": "USDT", "balance": fixed(m.wallet, 8),
         "crossWalletBalance": fixed(m.wallet, 8), "crossUnPnl": fixed(m.upnl, 8), "availableBalance": fixed(avail, 8),
-        "maxWithdrawAmount": fixed(avail.min(m.wallet), 8), "marginAvailable": true, "updateTime": now})]))
+        "maxWithdrawAmount": fixed(avail.min(m.wallet), 8), "marginAvailable": true, "updateTime": now}),
+        ]),
+    )
 }
 
 fn position_risk(st: &mut State, account: usize, p: &Params, _: i64, v3: bool) -> Resp {
@@ -267,7 +379,13 @@ fn position_risk(st: &mut State, account: usize, p: &Params, _: i64, v3: bool) -
     if sym.is_some_and(|s| st.instrument(V, s).is_none()) {
         return err(400, -1121, "Invalid symbol.");
     }
-    let Some(acc) = st.accounts.get(account) else { return err(401, -2015, "Invalid API-key, IP, or permissions for action.") };
+    let Some(acc) = st.accounts.get(account) else {
+        return err(
+            401,
+            -2015,
+            "Invalid API-key, IP, or permissions for action.",
+        );
+    };
     let f = |d: Decimal| fixed(d, 8);
     let v: Vec<Value> = st
         .instruments
@@ -311,26 +429,43 @@ fn user_trades(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let (order_id, from_id) = match (binance::integer(p, "orderId"), binance::integer(p, "fromId")) {
+    let (order_id, from_id) = match (
+        binance::integer(p, "orderId"),
+        binance::integer(p, "fromId"),
+    ) {
         (Ok(o), Ok(f)) => (o, f),
         (Err(e), _) | (_, Err(e)) => return e,
     };
     let mut list: Vec<_> = st
         .trades
         .iter()
-        .filter(|t| t.account == account && t.venue == V && t.symbol == sym && order_id.is_none_or(|o| t.order_id == o as u64))
+        .filter(|t| {
+            t.account == account
+                && t.venue == V
+                && t.symbol == sym
+                && order_id.is_none_or(|o| t.order_id == o as u64)
+        })
         .cloned()
         .collect();
     if let Some(f) = from_id {
         list.retain(|t| t.id >= f as u64);
-        list.truncate(binance::integer(p, "limit").ok().flatten().map(|l| l.clamp(1, 1000) as usize).unwrap_or(500));
+        list.truncate(
+            binance::integer(p, "limit")
+                .ok()
+                .flatten()
+                .map(|l| l.clamp(1, 1000) as usize)
+                .unwrap_or(500),
+        );
     } else {
         list = match binance::window(list, |t| t.time, p, 500, 1000) {
             Ok(l) => l,
             Err(e) => return e,
         };
     }
-    let (tick, step) = st.instrument(V, &sym).map(|i| (i.cfg.tick_size, i.cfg.step_size)).unwrap_or_default();
+    let (tick, step) = st
+        .instrument(V, &sym)
+        .map(|i| (i.cfg.tick_size, i.cfg.step_size))
+        .unwrap_or_default();
     let v: Vec<Value> = list
         .iter()
         .map(|t| {
@@ -349,7 +484,12 @@ fn income(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
     let list: Vec<_> = st
         .income
         .iter()
-        .filter(|i| i.account == account && i.venue == V && sym.is_none_or(|s| s == i.symbol) && kind.is_none_or(|k| k == i.kind))
+        .filter(|i| {
+            i.account == account
+                && i.venue == V
+                && sym.is_none_or(|s| s == i.symbol)
+                && kind.is_none_or(|k| k == i.kind)
+        })
         .filter(|i| p.get("startTime").is_some() || i.time >= now - 7 * 86_400_000)
         .cloned()
         .collect();
@@ -381,5 +521,30 @@ fn leverage(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
     if let Some(acc) = st.accounts.get_mut(account) {
         acc.leverage.insert(pos_key(V, &sym), lev);
     }
-    Resp::json(200, &json!({"leverage": lev, "maxNotionalValue": "1000000", "symbol": sym}))
+    Resp::json(
+        200,
+        &json!({"leverage": lev, "maxNotionalValue": "1000000", "symbol": sym}),
+    )
+}
+
+fn brackets(st: &mut State, _: usize, p: &Params, _: i64) -> Resp {
+    let sym = p.get("symbol");
+    if sym.is_some_and(|s| st.instrument(V, s).is_none()) {
+        return err(400, -1121, "Invalid symbol.");
+    }
+    let v: Vec<Value> = st
+        .instruments
+        .values()
+        .filter(|i| i.cfg.venue == V && sym.is_none_or(|s| s == i.cfg.symbol))
+        .map(|i| {
+            json!({"symbol": i.cfg.symbol, "brackets": [
+                {"bracket": 1, "initialLeverage": 125, "notionalCap": 50000, "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0},
+                {"bracket": 2, "initialLeverage": 100, "notionalCap": 600000, "notionalFloor": 50000, "maintMarginRatio": 0.005, "cum": 50.0},
+                {"bracket": 3, "initialLeverage": 20, "notionalCap": 1000000000, "notionalFloor": 600000, "maintMarginRatio": 0.025, "cum": 12050.0}]})
+        })
+        .collect();
+    if sym.is_some() {
+        return Resp::json(200, &v.into_iter().next().unwrap_or(Value::Null));
+    }
+    Resp::json(200, &arr(v))
 }

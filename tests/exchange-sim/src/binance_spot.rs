@@ -13,7 +13,11 @@ use crate::{lock, Sim};
 const V: Venue = Venue::BinanceSpot;
 
 fn ep(weight: u64, signed: bool) -> Endpoint {
-    Endpoint { futures: false, weight, signed }
+    Endpoint {
+        futures: false,
+        weight,
+        signed,
+    }
 }
 
 /// Routes one `/api/v3/...` request.
@@ -21,18 +25,38 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
     let has_symbol = Params::from_req(req).get("symbol").is_some();
     let has_order_id = Params::from_req(req).get("orderId").is_some();
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET", "/api/v3/ping") => run(sim, req, ep(1, false), |_, _, _, _| Resp::json(200, &json!({}))),
-        ("GET", "/api/v3/time") => run(sim, req, ep(1, false), |_, _, _, now| Resp::json(200, &json!({"serverTime": now}))),
+        ("GET", "/api/v3/ping") => run(sim, req, ep(1, false), |_, _, _, _| {
+            Resp::json(200, &json!({}))
+        }),
+        ("GET", "/api/v3/time") => run(sim, req, ep(1, false), |_, _, _, now| {
+            Resp::json(200, &json!({"serverTime": now}))
+        }),
         ("GET", "/api/v3/exchangeInfo") => run(sim, req, ep(20, false), exchange_info),
-        ("GET", "/api/v3/ticker/price") => run(sim, req, ep(if has_symbol { 2 } else { 4 }, false), ticker),
-        ("POST", "/api/v3/order") => run(sim, req, ep(1, true), |st, a, p, now| new_order(sim, st, a, p, now, false)),
-        ("POST", "/api/v3/order/test") => run(sim, req, ep(1, true), |st, a, p, now| new_order(sim, st, a, p, now, true)),
+        ("GET", "/api/v3/ticker/price") => {
+            run(sim, req, ep(if has_symbol { 2 } else { 4 }, false), ticker)
+        }
+        ("POST", "/api/v3/order") => run(sim, req, ep(1, true), |st, a, p, now| {
+            new_order(sim, st, a, p, now, false)
+        }),
+        ("POST", "/api/v3/order/test") => run(sim, req, ep(1, true), |st, a, p, now| {
+            new_order(sim, st, a, p, now, true)
+        }),
         ("DELETE", "/api/v3/order") => run(sim, req, ep(1, true), cancel),
         ("GET", "/api/v3/order") => run(sim, req, ep(4, true), query),
-        ("GET", "/api/v3/openOrders") => run(sim, req, ep(if has_symbol { 6 } else { 80 }, true), open_orders),
+        ("GET", "/api/v3/openOrders") => run(
+            sim,
+            req,
+            ep(if has_symbol { 6 } else { 80 }, true),
+            open_orders,
+        ),
         ("DELETE", "/api/v3/openOrders") => run(sim, req, ep(1, true), cancel_all),
         ("GET", "/api/v3/account") => run(sim, req, ep(20, true), account),
-        ("GET", "/api/v3/myTrades") => run(sim, req, ep(if has_order_id { 5 } else { 20 }, true), my_trades),
+        ("GET", "/api/v3/myTrades") => run(
+            sim,
+            req,
+            ep(if has_order_id { 5 } else { 20 }, true),
+            my_trades,
+        ),
         _ => err(404, -1, "Not found"),
     }
 }
@@ -68,26 +92,43 @@ fn exchange_info(st: &mut State, _: usize, p: &Params, now: i64) -> Resp {
     if wanted.is_some() && symbols.is_empty() {
         return err(400, -1121, "Invalid symbol.");
     }
-    Resp::json(200, &json!({"timezone": "UTC", "serverTime": now,
+    Resp::json(
+        200,
+        &json!({"timezone": "UTC", "serverTime": now,
         "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": rl.binance_spot_weight_1m},
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": rl.binance_spot_orders_10s},
             {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": rl.binance_spot_orders_1d},
             {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000}],
-        "exchangeFilters": [], "symbols": symbols}))
+        "exchangeFilters": [], "symbols": symbols}),
+    )
 }
 
 fn ticker(st: &mut State, _: usize, p: &Params, _: i64) -> Resp {
-    let one = |s: &str| st.instrument(V, s).map(|i| json!({"symbol": s, "price": fixed(i.price, 8)}));
+    let one = |s: &str| {
+        st.instrument(V, s)
+            .map(|i| json!({"symbol": s, "price": fixed(i.price, 8)}))
+    };
     if let Some(s) = p.get("symbol") {
-        return one(s).map_or_else(|| err(400, -1121, "Invalid symbol."), |v| Resp::json(200, &v));
+        return one(s).map_or_else(
+            || err(400, -1121, "Invalid symbol."),
+            |v| Resp::json(200, &v),
+        );
     }
     let list: Vec<String> = match p.get("symbols") {
         Some(l) => serde_json::from_str(l).unwrap_or_default(),
-        None => st.instruments.keys().filter(|(v, _)| *v == V).map(|(_, s)| s.clone()).collect(),
+        None => st
+            .instruments
+            .keys()
+            .filter(|(v, _)| *v == V)
+            .map(|(_, s)| s.clone())
+            .collect(),
     };
     let out: Option<Vec<Value>> = list.iter().map(|s| one(s)).collect();
-    out.map_or_else(|| err(400, -1121, "Invalid symbol."), |v| Resp::json(200, &arr(v)))
+    out.map_or_else(
+        || err(400, -1121, "Invalid symbol."),
+        |v| Resp::json(200, &arr(v)),
+    )
 }
 
 /// Order object as GET /api/v3/order returns it.
@@ -111,7 +152,11 @@ fn type_str(o: &Order) -> &'static str {
 fn new_order(sim: &Sim, st: &mut State, account: usize, p: &Params, now: i64, test: bool) -> Resp {
     if !test {
         if let Some((code, msg)) = lock(&sim.faults).take_reject("POST", "/api/v3/order") {
-            return err(400, code, msg.unwrap_or_else(|| "Order rejected by fault injection.".to_string()));
+            return err(
+                400,
+                code,
+                msg.unwrap_or_else(|| "Order rejected by fault injection.".to_string()),
+            );
         }
     }
     let req = match binance::parse_new_order(st, V, account, p, now) {
@@ -121,7 +166,10 @@ fn new_order(sim: &Sim, st: &mut State, account: usize, p: &Params, now: i64, te
     if test {
         return Resp::json(200, &json!({}));
     }
-    let resp_type = p.get("newOrderRespType").unwrap_or(if req.limit_maker { "ACK" } else { "FULL" }).to_string();
+    let resp_type = p
+        .get("newOrderRespType")
+        .unwrap_or(if req.limit_maker { "ACK" } else { "FULL" })
+        .to_string();
     let (count_headers, limited) = lock(&sim.limits).binance_order(account, false, now);
     if let Some(l) = limited {
         let mut r = err(429, l.code, l.msg).with_header("Retry-After", l.retry_after);
@@ -132,11 +180,29 @@ fn new_order(sim: &Sim, st: &mut State, account: usize, p: &Params, now: i64, te
         Ok(id) => id,
         Err(r) => return binance::reject_error(V, r),
     };
-    let Some(o) = st.order(id).cloned() else { return err(500, -1000, "An unknown error occurred while processing the request.") };
+    let Some(o) = st.order(id).cloned() else {
+        return err(
+            500,
+            -1000,
+            "An unknown error occurred while processing the request.",
+        );
+    };
     let mut body = json!({"symbol": o.symbol, "orderId": o.id, "orderListId": -1, "clientOrderId": o.client_id, "transactTime": now});
     if resp_type != "ACK" {
         let full = order_json(&o);
-        for k in ["price", "origQty", "executedQty", "origQuoteOrderQty", "cummulativeQuoteQty", "status", "timeInForce", "type", "side", "workingTime", "selfTradePreventionMode"] {
+        for k in [
+            "price",
+            "origQty",
+            "executedQty",
+            "origQuoteOrderQty",
+            "cummulativeQuoteQty",
+            "status",
+            "timeInForce",
+            "type",
+            "side",
+            "workingTime",
+            "selfTradePreventionMode",
+        ] {
             body[k] = full[k].clone();
         }
     }
@@ -167,7 +233,15 @@ fn cancel_json(o: &Order, cancel_id: &str, now: i64) -> Value {
     v["origClientOrderId"] = json!(o.client_id);
     v["clientOrderId"] = json!(cancel_id);
     v["transactTime"] = json!(now);
-    for k in ["stopPrice", "icebergQty", "time", "updateTime", "isWorking", "workingTime", "origQuoteOrderQty"] {
+    for k in [
+        "stopPrice",
+        "icebergQty",
+        "time",
+        "updateTime",
+        "isWorking",
+        "workingTime",
+        "origQuoteOrderQty",
+    ] {
         if let Some(m) = v.as_object_mut() {
             m.remove(k);
         }
@@ -187,8 +261,13 @@ fn cancel(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
     if !st.cancel(id, now) {
         return unknown_cancel();
     }
-    let cancel_id = p.get("newClientOrderId").map(str::to_string).unwrap_or_else(|| binance::auto_client_id(st));
-    st.order(id).map_or_else(unknown_cancel, |o| Resp::json(200, &cancel_json(o, &cancel_id, now)))
+    let cancel_id = p
+        .get("newClientOrderId")
+        .map(str::to_string)
+        .unwrap_or_else(|| binance::auto_client_id(st));
+    st.order(id).map_or_else(unknown_cancel, |o| {
+        Resp::json(200, &cancel_json(o, &cancel_id, now))
+    })
 }
 
 fn cancel_all(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
@@ -196,7 +275,12 @@ fn cancel_all(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let ids: Vec<u64> = st.orders.iter().filter(|o| o.account == account && o.venue == V && o.symbol == sym && o.status.is_open()).map(|o| o.id).collect();
+    let ids: Vec<u64> = st
+        .orders
+        .iter()
+        .filter(|o| o.account == account && o.venue == V && o.symbol == sym && o.status.is_open())
+        .map(|o| o.id)
+        .collect();
     if ids.is_empty() {
         return unknown_cancel();
     }
@@ -217,7 +301,9 @@ fn query(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
         Err(e) => return e,
     };
     match binance::find_order(st, V, account, &sym, p, no_order) {
-        Ok(id) => st.order(id).map_or_else(no_order, |o| Resp::json(200, &order_json(o))),
+        Ok(id) => st
+            .order(id)
+            .map_or_else(no_order, |o| Resp::json(200, &order_json(o))),
         Err(e) => e,
     }
 }
@@ -230,14 +316,25 @@ fn open_orders(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
     let v: Vec<Value> = st
         .orders
         .iter()
-        .filter(|o| o.account == account && o.venue == V && o.status.is_open() && sym.is_none_or(|s| s == o.symbol))
+        .filter(|o| {
+            o.account == account
+                && o.venue == V
+                && o.status.is_open()
+                && sym.is_none_or(|s| s == o.symbol)
+        })
         .map(order_json)
         .collect();
     Resp::json(200, &arr(v))
 }
 
 fn account(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
-    let Some(acc) = st.accounts.get(account) else { return err(401, -2015, "Invalid API-key, IP, or permissions for action.") };
+    let Some(acc) = st.accounts.get(account) else {
+        return err(
+            401,
+            -2015,
+            "Invalid API-key, IP, or permissions for action.",
+        );
+    };
     let omit = p.get("omitZeroBalances") == Some("true");
     let balances: Vec<Value> = acc
         .spot
@@ -248,11 +345,20 @@ fn account(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
         .collect();
     let fee = st.cfg.fees.get(&V).copied();
     let (m, t) = fee.map(|f| (f.maker, f.taker)).unwrap_or_default();
-    let bps = |d: rust_decimal::Decimal| (d * rust_decimal::Decimal::from(10_000)).round().to_string().parse::<i64>().unwrap_or_default();
-    Resp::json(200, &json!({"makerCommission": bps(m), "takerCommission": bps(t), "buyerCommission": 0, "sellerCommission": 0,
+    let bps = |d: rust_decimal::Decimal| {
+        (d * rust_decimal::Decimal::from(10_000))
+            .round()
+            .to_string()
+            .parse::<i64>()
+            .unwrap_or_default()
+    };
+    Resp::json(
+        200,
+        &json!({"makerCommission": bps(m), "takerCommission": bps(t), "buyerCommission": 0, "sellerCommission": 0,
         "commissionRates": {"maker": fixed(m, 8), "taker": fixed(t, 8), "buyer": "0.00000000", "seller": "0.00000000"},
         "canTrade": true, "canWithdraw": true, "canDeposit": true, "brokered": false, "requireSelfTradePrevention": false,
-        "preventSor": false, "updateTime": now, "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": 354_937_868 + account as i64}))
+        "preventSor": false, "updateTime": now, "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": 354_937_868 + account as i64}),
+    )
 }
 
 fn my_trades(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
@@ -260,7 +366,10 @@ fn my_trades(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let (order_id, from_id) = match (binance::integer(p, "orderId"), binance::integer(p, "fromId")) {
+    let (order_id, from_id) = match (
+        binance::integer(p, "orderId"),
+        binance::integer(p, "fromId"),
+    ) {
         (Ok(o), Ok(f)) => (o, f),
         (Err(e), _) | (_, Err(e)) => return e,
     };
@@ -273,7 +382,11 @@ fn my_trades(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
         .collect();
     if let Some(f) = from_id {
         list.retain(|t| t.id >= f as u64);
-        let limit = binance::integer(p, "limit").ok().flatten().map(|l| l.clamp(1, 1000) as usize).unwrap_or(500);
+        let limit = binance::integer(p, "limit")
+            .ok()
+            .flatten()
+            .map(|l| l.clamp(1, 1000) as usize)
+            .unwrap_or(500);
         list.truncate(limit);
     } else {
         list = match binance::window(list, |t| t.time, p, 500, 1000) {

@@ -14,12 +14,18 @@ use crate::{auth, lock, Sim};
 
 /// Success envelope.
 pub fn ok(result: Value, now: i64) -> Resp {
-    Resp::json(200, &json!({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": now}))
+    Resp::json(
+        200,
+        &json!({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": now}),
+    )
 }
 
 /// Error envelope (Bybit answers business errors with HTTP 200).
 pub fn fail(code: i64, msg: impl Into<String>, now: i64) -> Resp {
-    Resp::json(200, &json!({"retCode": code, "retMsg": msg.into(), "result": {}, "retExtInfo": {}, "time": now}))
+    Resp::json(
+        200,
+        &json!({"retCode": code, "retMsg": msg.into(), "result": {}, "retExtInfo": {}, "time": now}),
+    )
 }
 
 /// Request parameters: the query string for GET, the JSON object body for POST.
@@ -30,16 +36,33 @@ pub fn params(req: &Req) -> Result<Params, (i64, String)> {
     if req.method == "GET" {
         return Ok(Params::parse(&req.query));
     }
-    let v: Value = serde_json::from_str(if req.body.trim().is_empty() { "{}" } else { &req.body })
-        .map_err(|_| (10001, "params error: request body is not valid json".to_string()))?;
-    let obj = v.as_object().ok_or((10001, "params error: request body is not a json object".to_string()))?;
+    let v: Value = serde_json::from_str(if req.body.trim().is_empty() {
+        "{}"
+    } else {
+        &req.body
+    })
+    .map_err(|_| {
+        (
+            10001,
+            "params error: request body is not valid json".to_string(),
+        )
+    })?;
+    let obj = v.as_object().ok_or((
+        10001,
+        "params error: request body is not a json object".to_string(),
+    ))?;
     Ok(Params(
         obj.iter()
-            .map(|(k, v)| (k.clone(), match v {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            }))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    match v {
+                        Value::String(s) => s.clone(),
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    },
+                )
+            })
             .collect(),
     ))
 }
@@ -52,13 +75,21 @@ pub fn category(p: &Params) -> Result<Venue, (i64, String)> {
     match p.get("category") {
         Some("spot") => Ok(Venue::BybitSpot),
         Some("linear") => Ok(Venue::BybitLinear),
-        Some(_) => Err((10001, "params error: category is invalid or not supported".to_string())),
+        Some(_) => Err((
+            10001,
+            "params error: category is invalid or not supported".to_string(),
+        )),
         None => Err((10001, "params error: category is required".to_string())),
     }
 }
 
 /// Runs a private endpoint: signature and recv window, rate-limit headers, then `f`.
-pub fn private(sim: &Sim, req: &Req, order_endpoint: bool, f: impl FnOnce(&mut State, usize, &Params, i64) -> Result<Value, (i64, String)>) -> Resp {
+pub fn private(
+    sim: &Sim,
+    req: &Req,
+    order_endpoint: bool,
+    f: impl FnOnce(&mut State, usize, &Params, i64) -> Result<Value, (i64, String)>,
+) -> Resp {
     let now = sim.now_ms();
     let p = match params(req) {
         Ok(p) => p,
@@ -67,7 +98,15 @@ pub fn private(sim: &Sim, req: &Req, order_endpoint: bool, f: impl FnOnce(&mut S
     let mut st = lock(&sim.state);
     let account = match auth::bybit(&st, req, now) {
         Ok(a) => a,
-        Err((c, m)) => return fail(c, m, now),
+        Err((c, m)) => {
+            let mut r = fail(c, m, now);
+            // A wrong or missing key is refused at the HTTP level (401); bad signatures and
+            // timestamps come back as retCode with HTTP 200.
+            if c == 10003 {
+                r.status = 401;
+            }
+            return r;
+        }
     };
     let limit = {
         let rl = &st.cfg.rate_limits;
@@ -77,7 +116,8 @@ pub fn private(sim: &Sim, req: &Req, order_endpoint: bool, f: impl FnOnce(&mut S
             (false, _) => rl.bybit_other_per_s,
         }
     };
-    let (headers, limited) = lock(&sim.limits).bybit(account, &req.path, limit, now);
+    let bucket = format!("{}:{}", req.path, p.get("category").unwrap_or_default());
+    let (headers, limited) = lock(&sim.limits).bybit(account, &bucket, limit, now);
     let mut resp = match limited {
         Some(l) => fail(l.code, l.msg, now),
         None => match f(&mut st, account, &p, now) {
@@ -89,7 +129,11 @@ pub fn private(sim: &Sim, req: &Req, order_endpoint: bool, f: impl FnOnce(&mut S
     resp
 }
 
-fn public(sim: &Sim, req: &Req, f: impl FnOnce(&State, &Params, i64) -> Result<Value, (i64, String)>) -> Resp {
+fn public(
+    sim: &Sim,
+    req: &Req,
+    f: impl FnOnce(&State, &Params, i64) -> Result<Value, (i64, String)>,
+) -> Resp {
     let now = sim.now_ms();
     let st = lock(&sim.state);
     match f(&st, &Params::parse(&req.query), now) {
@@ -103,26 +147,39 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
     match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/v5/market/time") => {
             let now = sim.now_ms();
-            ok(json!({"timeSecond": (now / 1000).to_string(), "timeNano": format!("{}000000", now)}), now)
+            ok(
+                json!({"timeSecond": (now / 1000).to_string(), "timeNano": format!("{}000000", now)}),
+                now,
+            )
         }
         ("GET", "/v5/market/instruments-info") => public(sim, req, instruments),
         ("GET", "/v5/market/tickers") => public(sim, req, tickers),
         ("POST", "/v5/order/create") => private(sim, req, true, |st, a, p, now| {
             if let Some((code, msg)) = lock(&sim.faults).take_reject("POST", "/v5/order/create") {
-                return Err((code, msg.unwrap_or_else(|| "Order rejected by fault injection.".to_string())));
+                return Err((
+                    code,
+                    msg.unwrap_or_else(|| "Order rejected by fault injection.".to_string()),
+                ));
             }
             bybit_trade::create(st, a, p, now)
         }),
         ("POST", "/v5/order/cancel") => private(sim, req, true, bybit_trade::cancel),
         ("POST", "/v5/order/cancel-all") => private(sim, req, true, bybit_trade::cancel_all),
-        ("GET", "/v5/order/realtime") => private(sim, req, false, |st, a, p, _| bybit_trade::orders(st, a, p, false)),
-        ("GET", "/v5/order/history") => private(sim, req, false, |st, a, p, _| bybit_trade::orders(st, a, p, true)),
+        ("GET", "/v5/order/realtime") => private(sim, req, false, |st, a, p, _| {
+            bybit_trade::orders(st, a, p, false)
+        }),
+        ("GET", "/v5/order/history") => private(sim, req, false, |st, a, p, _| {
+            bybit_trade::orders(st, a, p, true)
+        }),
         ("GET", "/v5/execution/list") => private(sim, req, false, bybit_trade::executions),
         ("GET", "/v5/position/closed-pnl") => private(sim, req, false, bybit_trade::closed_pnl),
         ("GET", "/v5/position/list") => private(sim, req, false, positions),
         ("POST", "/v5/position/set-leverage") => private(sim, req, false, set_leverage),
         ("GET", "/v5/account/wallet-balance") => private(sim, req, false, wallet_balance),
-        _ => Resp::json(404, &json!({"retCode": 10017, "retMsg": "route not found", "result": {}, "retExtInfo": {}, "time": sim.now_ms()})),
+        _ => Resp::json(
+            404,
+            &json!({"retCode": 10017, "retMsg": "route not found", "result": {}, "retExtInfo": {}, "time": sim.now_ms()}),
+        ),
     }
 }
 
@@ -166,7 +223,11 @@ fn tickers(st: &State, p: &Params, now: i64) -> Result<Value, (i64, String)> {
     let venue = category(p)?;
     let sym = p.get("symbol");
     if sym.is_some_and(|x| st.instrument(venue, x).is_none()) {
-        return Err(if venue == Venue::BybitSpot { (170121, "Invalid symbol.".to_string()) } else { (10001, "params error: symbol invalid".to_string()) });
+        return Err(if venue == Venue::BybitSpot {
+            (170121, "Invalid symbol.".to_string())
+        } else {
+            (10001, "params error: symbol invalid".to_string())
+        });
     }
     let next_funding = (now / 28_800_000 + 1) * 28_800_000;
     let list: Vec<Value> = st
@@ -198,13 +259,22 @@ fn tickers(st: &State, p: &Params, now: i64) -> Result<Value, (i64, String)> {
 
 fn positions(st: &mut State, account: usize, p: &Params, _: i64) -> Result<Value, (i64, String)> {
     if category(p)? != Venue::BybitLinear {
-        return Err((10001, "params error: category only support linear, inverse or option".to_string()));
+        return Err((
+            10001,
+            "params error: category only support linear, inverse or option".to_string(),
+        ));
     }
     let sym = p.get("symbol");
     if sym.is_none() && p.get("settleCoin").is_none() {
-        return Err((10001, "params error: symbol or settleCoin is required".to_string()));
+        return Err((
+            10001,
+            "params error: symbol or settleCoin is required".to_string(),
+        ));
     }
-    let acc = st.accounts.get(account).ok_or((10003, "API key is invalid.".to_string()))?;
+    let acc = st
+        .accounts
+        .get(account)
+        .ok_or((10003, "API key is invalid.".to_string()))?;
     let list: Vec<Value> = st
         .instruments
         .values()
@@ -230,23 +300,44 @@ fn positions(st: &mut State, account: usize, p: &Params, _: i64) -> Result<Value
     Ok(json!({"category": "linear", "list": list, "nextPageCursor": ""}))
 }
 
-fn set_leverage(st: &mut State, account: usize, p: &Params, _: i64) -> Result<Value, (i64, String)> {
+fn set_leverage(
+    st: &mut State,
+    account: usize,
+    p: &Params,
+    _: i64,
+) -> Result<Value, (i64, String)> {
     if category(p)? != Venue::BybitLinear {
-        return Err((10001, "params error: category only support linear, inverse".to_string()));
+        return Err((
+            10001,
+            "params error: category only support linear, inverse".to_string(),
+        ));
     }
-    let sym = p.get("symbol").ok_or((10001, "params error: symbol is required".to_string()))?.to_string();
+    let sym = p
+        .get("symbol")
+        .ok_or((10001, "params error: symbol is required".to_string()))?
+        .to_string();
     if st.instrument(Venue::BybitLinear, &sym).is_none() {
         return Err((10001, "params error: symbol invalid".to_string()));
     }
     let parse = |k: &str| p.get(k).and_then(|v| v.parse::<Decimal>().ok());
     let (Some(buy), Some(sell)) = (parse("buyLeverage"), parse("sellLeverage")) else {
-        return Err((10001, "params error: buyLeverage and sellLeverage are required".to_string()));
+        return Err((
+            10001,
+            "params error: buyLeverage and sellLeverage are required".to_string(),
+        ));
     };
     if buy != sell || buy < Decimal::ONE || buy > Decimal::from(100) || !buy.fract().is_zero() {
-        return Err((10001, "params error: buy leverage must equal sell leverage in one-way mode, 1..100".to_string()));
+        return Err((
+            10001,
+            "params error: buy leverage must equal sell leverage in one-way mode, 1..100"
+                .to_string(),
+        ));
     }
     let lev = buy.trunc().to_string().parse::<u32>().unwrap_or(1);
-    let acc = st.accounts.get_mut(account).ok_or((10003, "API key is invalid.".to_string()))?;
+    let acc = st
+        .accounts
+        .get_mut(account)
+        .ok_or((10003, "API key is invalid.".to_string()))?;
     if acc.leverage_of(Venue::BybitLinear, &sym) == lev {
         return Err((110043, "Set leverage not modified".to_string()));
     }
@@ -254,20 +345,38 @@ fn set_leverage(st: &mut State, account: usize, p: &Params, _: i64) -> Result<Va
     Ok(json!({}))
 }
 
-fn wallet_balance(st: &mut State, account: usize, p: &Params, _: i64) -> Result<Value, (i64, String)> {
+fn wallet_balance(
+    st: &mut State,
+    account: usize,
+    p: &Params,
+    _: i64,
+) -> Result<Value, (i64, String)> {
     match p.get("accountType") {
         Some("UNIFIED") => {}
-        Some(_) => return Err((10001, "params error: accountType only support UNIFIED".to_string())),
+        Some(_) => {
+            return Err((
+                10001,
+                "params error: accountType only support UNIFIED".to_string(),
+            ))
+        }
         None => return Err((10001, "params error: accountType is required".to_string())),
     }
     let coins: Option<Vec<&str>> = p.get("coin").map(|c| c.split(',').collect());
-    let acc = st.accounts.get(account).ok_or((10003, "API key is invalid.".to_string()))?;
+    let acc = st
+        .accounts
+        .get(account)
+        .ok_or((10003, "API key is invalid.".to_string()))?;
     let mut upl_total = Decimal::ZERO;
     let mut im_total = Decimal::ZERO;
-    for i in st.instruments.values().filter(|i| i.cfg.venue == Venue::BybitLinear) {
+    for i in st
+        .instruments
+        .values()
+        .filter(|i| i.cfg.venue == Venue::BybitLinear)
+    {
         let pos = acc.position(Venue::BybitLinear, &i.cfg.symbol);
         upl_total += pos.amt * (i.price - pos.entry_price);
-        im_total += pos.amt.abs() * i.price / Decimal::from(acc.leverage_of(Venue::BybitLinear, &i.cfg.symbol));
+        im_total += pos.amt.abs() * i.price
+            / Decimal::from(acc.leverage_of(Venue::BybitLinear, &i.cfg.symbol));
     }
     let mut equity_total = Decimal::ZERO;
     let coin_list: Vec<Value> = acc
@@ -289,8 +398,10 @@ fn wallet_balance(st: &mut State, account: usize, p: &Params, _: i64) -> Result<
         })
         .collect();
     let total = s(equity_total.round_dp(8));
-    Ok(json!({"list": [{"accountType": "UNIFIED", "accountIMRate": "0", "accountMMRate": "0", "totalEquity": total,
+    Ok(
+        json!({"list": [{"accountType": "UNIFIED", "accountIMRate": "0", "accountMMRate": "0", "totalEquity": total,
         "totalWalletBalance": total, "totalMarginBalance": total, "totalAvailableBalance": s((equity_total - im_total).round_dp(8)),
         "totalPerpUPL": s(upl_total.round_dp(8)), "totalInitialMargin": s(im_total.round_dp(8)),
-        "totalMaintenanceMargin": s((im_total / Decimal::from(10)).round_dp(8)), "accountLTV": "0", "coin": coin_list}]}))
+        "totalMaintenanceMargin": s((im_total / Decimal::from(10)).round_dp(8)), "accountLTV": "0", "coin": coin_list}]}),
+    )
 }

@@ -23,7 +23,8 @@ fn s(d: Decimal) -> String {
 }
 
 fn need<'a>(p: &'a Params, k: &str) -> Result<&'a str, (i64, String)> {
-    p.get(k).ok_or_else(|| (10001, format!("params error: {k} is required")))
+    p.get(k)
+        .ok_or_else(|| (10001, format!("params error: {k} is required")))
 }
 
 fn bad_symbol(venue: Venue) -> (i64, String) {
@@ -37,27 +38,50 @@ fn bad_symbol(venue: Venue) -> (i64, String) {
 fn filter_error(venue: Venue, f: FilterFail, min_notional: Decimal) -> (i64, String) {
     if venue == Venue::BybitSpot {
         return match f {
-            FilterFail::PricePrecision | FilterFail::PriceTick => e(170134, "Order price has too many decimals."),
+            FilterFail::PricePrecision | FilterFail::PriceTick => {
+                e(170134, "Order price has too many decimals.")
+            }
             FilterFail::PriceRange => e(170193, "Buy order price cannot be higher than 0USDT."),
-            FilterFail::QtyPrecision | FilterFail::QtyStep => e(170137, "Order quantity has too many decimals."),
+            FilterFail::QtyPrecision | FilterFail::QtyStep => {
+                e(170137, "Order quantity has too many decimals.")
+            }
             FilterFail::QtyMin => e(170136, "Order quantity exceeded lower limit."),
-            FilterFail::QtyMax | FilterFail::MarketQtyMax => e(170135, "Order quantity exceeded upper limit."),
+            FilterFail::QtyMax | FilterFail::MarketQtyMax => {
+                e(170135, "Order quantity exceeded upper limit.")
+            }
             FilterFail::Notional => e(170140, "Order value exceeded lower limit."),
         };
     }
     match f {
-        FilterFail::PricePrecision | FilterFail::PriceTick | FilterFail::PriceRange => e(10001, "params error: price invalid"),
+        FilterFail::PricePrecision | FilterFail::PriceTick | FilterFail::PriceRange => {
+            e(10001, "params error: price invalid")
+        }
         FilterFail::QtyPrecision | FilterFail::QtyStep => e(10001, "Qty invalid"),
-        FilterFail::QtyMin => e(10001, "The number of contracts exceeds minimum limit allowed"),
-        FilterFail::QtyMax | FilterFail::MarketQtyMax => e(10001, "The number of contracts exceeds maximum limit allowed"),
-        FilterFail::Notional => (110094, format!("Order does not meet minimum order value {}USDT", s(min_notional))),
+        FilterFail::QtyMin => e(
+            10001,
+            "The number of contracts exceeds minimum limit allowed",
+        ),
+        FilterFail::QtyMax | FilterFail::MarketQtyMax => e(
+            10001,
+            "The number of contracts exceeds maximum limit allowed",
+        ),
+        FilterFail::Notional => (
+            110094,
+            format!(
+                "Order does not meet minimum order value {}USDT",
+                s(min_notional)
+            ),
+        ),
     }
 }
 
 fn dec(p: &Params, k: &str) -> Result<Option<Decimal>, (i64, String)> {
     match p.get(k) {
         None => Ok(None),
-        Some(v) => v.parse::<Decimal>().map(Some).map_err(|_| (10001, format!("params error: {k} invalid"))),
+        Some(v) => v
+            .parse::<Decimal>()
+            .map(Some)
+            .map_err(|_| (10001, format!("params error: {k} invalid"))),
     }
 }
 
@@ -68,7 +92,11 @@ fn dec(p: &Params, k: &str) -> Result<Option<Decimal>, (i64, String)> {
 pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
     let venue = category(p)?;
     let symbol = need(p, "symbol")?.to_string();
-    let inst = st.instrument(venue, &symbol).ok_or_else(|| bad_symbol(venue))?.cfg.clone();
+    let inst = st
+        .instrument(venue, &symbol)
+        .ok_or_else(|| bad_symbol(venue))?
+        .cfg
+        .clone();
     let side = match need(p, "side")? {
         "Buy" => Side::Buy,
         "Sell" => Side::Sell,
@@ -80,7 +108,14 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
         _ => return Err(e(10001, "params error: orderType invalid")),
     };
     let qty_raw = dec(p, "qty")?.ok_or_else(|| e(10001, "params error: qty is required"))?;
-    let price = if kind == OrdType::Limit { Some(dec(p, "price")?.ok_or_else(|| e(10001, "params error: price is required for Limit order"))?) } else { None };
+    let price = if kind == OrdType::Limit {
+        Some(
+            dec(p, "price")?
+                .ok_or_else(|| e(10001, "params error: price is required for Limit order"))?,
+        )
+    } else {
+        None
+    };
     let tif = match (kind, p.get("timeInForce").unwrap_or("GTC")) {
         (OrdType::Market, _) => Tif::Ioc,
         (_, "GTC") => Tif::Gtc,
@@ -90,12 +125,19 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
         _ => return Err(e(10001, "params error: timeInForce invalid")),
     };
     let link = p.get("orderLinkId").unwrap_or_default().to_string();
-    if link.len() > 36 || !link.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if link.len() > 36
+        || !link
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err(e(10001, "params error: orderLinkId invalid"));
     }
     let reduce_only = venue == Venue::BybitLinear && p.get("reduceOnly") == Some("true");
     if venue == Venue::BybitLinear && p.get("positionIdx").is_some_and(|x| x != "0") {
-        return Err(e(10001, "params error: position idx not match position mode"));
+        return Err(e(
+            10001,
+            "params error: position idx not match position mode",
+        ));
     }
     let quote_unit = venue == Venue::BybitSpot
         && kind == OrdType::Market
@@ -105,12 +147,20 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
             Some(_) => return Err(e(10001, "params error: marketUnit invalid")),
             None => side == Side::Buy,
         };
-    let (qty, quote_qty) = if quote_unit { (None, Some(qty_raw)) } else { (Some(qty_raw), None) };
+    let (qty, quote_qty) = if quote_unit {
+        (None, Some(qty_raw))
+    } else {
+        (Some(qty_raw), None)
+    };
     if quote_unit && qty_raw.normalize().scale() > 8 {
         return Err(e(170148, "Market order amount decimals too long"));
     }
     if qty_raw.is_zero() {
-        return Err(if venue == Venue::BybitSpot { e(170136, "Order quantity exceeded lower limit.") } else { e(110017, "orderQty will be truncated to zero.") });
+        return Err(if venue == Venue::BybitSpot {
+            e(170136, "Order quantity exceeded lower limit.")
+        } else {
+            e(110017, "orderQty will be truncated to zero.")
+        });
     }
     let ref_price = st.taker_price(venue, &symbol, side).unwrap_or(inst.price);
     let mut check = filters::check(&inst, kind, price, qty, quote_qty, ref_price);
@@ -118,7 +168,11 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
         check = Ok(());
     }
     check.map_err(|f| filter_error(venue, f, inst.min_notional))?;
-    let client_id = if link.is_empty() && venue == Venue::BybitSpot { format!("{}{}", now, st.orders.len()) } else { link };
+    let client_id = if link.is_empty() && venue == Venue::BybitSpot {
+        format!("{}{}", now, st.orders.len())
+    } else {
+        link
+    };
     let req = NewOrder {
         venue,
         account,
@@ -139,22 +193,37 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
         (Reject::InsufficientBalance, _) => e(110007, "ab not enough for new order"),
         (Reject::DuplicateClientId, Venue::BybitSpot) => e(170141, "Duplicate clientOrderId."),
         (Reject::DuplicateClientId, _) => e(110072, "OrderLinkedID is duplicate"),
-        (Reject::ReduceOnly, _) => e(110017, "current position is zero, cannot fix reduce-only order qty"),
+        (Reject::ReduceOnly, _) => e(
+            110017,
+            "current position is zero, cannot fix reduce-only order qty",
+        ),
         (Reject::ZeroQty, _) => e(170136, "Order quantity exceeded lower limit."),
         (_, v) => bad_symbol(v),
     })?;
-    let link = st.order(id).map(|o| o.client_id.clone()).unwrap_or_default();
+    let link = st
+        .order(id)
+        .map(|o| o.client_id.clone())
+        .unwrap_or_default();
     Ok(json!({"orderId": uuid_of("5f3c1a2b", id), "orderLinkId": link}))
 }
 
 fn find(st: &State, venue: Venue, account: usize, p: &Params) -> Option<u64> {
     let sym = p.get("symbol");
-    let hit = |o: &&Order| o.account == account && o.venue == venue && sym.is_none_or(|x| x == o.symbol);
+    let hit =
+        |o: &&Order| o.account == account && o.venue == venue && sym.is_none_or(|x| x == o.symbol);
     if let Some(oid) = p.get("orderId") {
-        return id_of_uuid(oid).and_then(|id| st.order(id)).filter(hit).map(|o| o.id);
+        return id_of_uuid(oid)
+            .and_then(|id| st.order(id))
+            .filter(hit)
+            .map(|o| o.id);
     }
     let link = p.get("orderLinkId")?;
-    st.orders.iter().rev().filter(hit).find(|o| o.client_id == link).map(|o| o.id)
+    st.orders
+        .iter()
+        .rev()
+        .filter(hit)
+        .find(|o| o.client_id == link)
+        .map(|o| o.id)
 }
 
 fn not_found(venue: Venue) -> (i64, String) {
@@ -179,7 +248,10 @@ pub fn cancel(st: &mut State, account: usize, p: &Params, now: i64) -> R {
     if !st.cancel(id, now) {
         return Err(not_found(venue));
     }
-    let link = st.order(id).map(|o| o.client_id.clone()).unwrap_or_default();
+    let link = st
+        .order(id)
+        .map(|o| o.client_id.clone())
+        .unwrap_or_default();
     Ok(json!({"orderId": uuid_of("5f3c1a2b", id), "orderLinkId": link}))
 }
 
@@ -190,19 +262,34 @@ pub fn cancel(st: &mut State, account: usize, p: &Params, now: i64) -> R {
 pub fn cancel_all(st: &mut State, account: usize, p: &Params, now: i64) -> R {
     let venue = category(p)?;
     let sym = p.get("symbol");
-    if venue == Venue::BybitLinear && sym.is_none() && p.get("settleCoin").is_none() && p.get("baseCoin").is_none() {
-        return Err(e(10001, "params error: symbol, baseCoin or settleCoin is required"));
+    if venue == Venue::BybitLinear
+        && sym.is_none()
+        && p.get("settleCoin").is_none()
+        && p.get("baseCoin").is_none()
+    {
+        return Err(e(
+            10001,
+            "params error: symbol, baseCoin or settleCoin is required",
+        ));
     }
     let ids: Vec<u64> = st
         .orders
         .iter()
-        .filter(|o| o.account == account && o.venue == venue && o.status.is_open() && sym.is_none_or(|x| x == o.symbol))
+        .filter(|o| {
+            o.account == account
+                && o.venue == venue
+                && o.status.is_open()
+                && sym.is_none_or(|x| x == o.symbol)
+        })
         .map(|o| o.id)
         .collect();
     let mut list = Vec::new();
     for id in ids {
         st.cancel(id, now);
-        let link = st.order(id).map(|o| o.client_id.clone()).unwrap_or_default();
+        let link = st
+            .order(id)
+            .map(|o| o.client_id.clone())
+            .unwrap_or_default();
         list.push(json!({"orderId": uuid_of("5f3c1a2b", id), "orderLinkId": link}));
     }
     Ok(json!({"list": list, "success": "1"}))
@@ -213,7 +300,11 @@ fn status_str(o: &Order) -> &'static str {
         Status::New => "New",
         Status::PartiallyFilled => "PartiallyFilled",
         Status::Filled => "Filled",
-        Status::Canceled | Status::Expired if o.venue == Venue::BybitSpot && !o.executed_qty.is_zero() => "PartiallyFilledCanceled",
+        Status::Canceled | Status::Expired
+            if o.venue == Venue::BybitSpot && !o.executed_qty.is_zero() =>
+        {
+            "PartiallyFilledCanceled"
+        }
         Status::Canceled | Status::Expired => "Cancelled",
     }
 }
@@ -221,8 +312,18 @@ fn status_str(o: &Order) -> &'static str {
 fn order_json(st: &State, o: &Order) -> Value {
     let quote_unit = !o.quote_qty.is_zero();
     let qty = if quote_unit { o.quote_qty } else { o.orig_qty };
-    let leaves = if o.status.is_open() { o.remaining() } else { Decimal::ZERO };
-    let fee_coin = if o.fee_asset.is_empty() { st.instrument(o.venue, &o.symbol).map(|i| i.cfg.quote.clone()).unwrap_or_default() } else { o.fee_asset.clone() };
+    let leaves = if o.status.is_open() {
+        o.remaining()
+    } else {
+        Decimal::ZERO
+    };
+    let fee_coin = if o.fee_asset.is_empty() {
+        st.instrument(o.venue, &o.symbol)
+            .map(|i| i.cfg.quote.clone())
+            .unwrap_or_default()
+    } else {
+        o.fee_asset.clone()
+    };
     let cancel_type = match o.status {
         Status::Canceled if !o.reject_reason.is_empty() => "CancelByUser",
         Status::Canceled => "CancelByUser",
@@ -251,18 +352,36 @@ fn order_json(st: &State, o: &Order) -> Value {
         "createdTime": o.time.to_string(), "updatedTime": o.update_time.to_string()})
 }
 
-fn page<T: Clone>(items: Vec<T>, p: &Params, default: usize, max: usize) -> Result<(Vec<T>, String), (i64, String)> {
+fn page<T: Clone>(
+    items: Vec<T>,
+    p: &Params,
+    default: usize,
+    max: usize,
+) -> Result<(Vec<T>, String), (i64, String)> {
     let limit = match p.get("limit") {
-        Some(l) => l.parse::<usize>().map_err(|_| e(10001, "params error: limit invalid"))?.clamp(1, max),
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| e(10001, "params error: limit invalid"))?
+            .clamp(1, max),
         None => default,
     };
     let start: usize = match p.get("cursor") {
-        Some(c) => c.strip_prefix("page_").and_then(|n| n.parse().ok()).ok_or_else(|| e(10001, "params error: cursor invalid"))?,
+        Some(c) => c
+            .strip_prefix("page_")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| e(10001, "params error: cursor invalid"))?,
         None => 0,
     };
     let end = (start + limit).min(items.len());
-    let out = items.get(start.min(items.len())..end).map(<[T]>::to_vec).unwrap_or_default();
-    let next = if end < items.len() { format!("page_{end}") } else { String::new() };
+    let out = items
+        .get(start.min(items.len())..end)
+        .map(<[T]>::to_vec)
+        .unwrap_or_default();
+    let next = if end < items.len() {
+        format!("page_{end}")
+    } else {
+        String::new()
+    };
     Ok((out, next))
 }
 
@@ -273,18 +392,31 @@ fn page<T: Clone>(items: Vec<T>, p: &Params, default: usize, max: usize) -> Resu
 pub fn orders(st: &mut State, account: usize, p: &Params, history: bool) -> R {
     let venue = category(p)?;
     let sym = p.get("symbol");
-    if !history && venue == Venue::BybitLinear && sym.is_none() && p.get("settleCoin").is_none() && p.get("baseCoin").is_none() {
-        return Err(e(10001, "params error: symbol, baseCoin or settleCoin is required"));
+    if !history
+        && venue == Venue::BybitLinear
+        && sym.is_none()
+        && p.get("settleCoin").is_none()
+        && p.get("baseCoin").is_none()
+    {
+        return Err(e(
+            10001,
+            "params error: symbol, baseCoin or settleCoin is required",
+        ));
     }
     let by_id = p.get("orderId").is_some() || p.get("orderLinkId").is_some();
     let open_only = p.get("openOnly").unwrap_or("0") == "0";
     let list: Vec<&Order> = if by_id {
-        find(st, venue, account, p).and_then(|id| st.order(id)).into_iter().collect()
+        find(st, venue, account, p)
+            .and_then(|id| st.order(id))
+            .into_iter()
+            .collect()
     } else {
         st.orders
             .iter()
             .rev()
-            .filter(|o| o.account == account && o.venue == venue && sym.is_none_or(|x| x == o.symbol))
+            .filter(|o| {
+                o.account == account && o.venue == venue && sym.is_none_or(|x| x == o.symbol)
+            })
             .filter(|o| history || o.status.is_open() == open_only)
             .collect()
     };
@@ -300,12 +432,16 @@ pub fn orders(st: &mut State, account: usize, p: &Params, history: bool) -> R {
 pub fn executions(st: &mut State, account: usize, p: &Params, now: i64) -> R {
     let venue = category(p)?;
     let sym = p.get("symbol");
-    let oid = match p.get("orderId") {
-        Some(o) => Some(id_of_uuid(o).unwrap_or(u64::MAX)),
-        None => None,
-    };
+    let oid = p.get("orderId").map(|o| id_of_uuid(o).unwrap_or(u64::MAX));
     let link = p.get("orderLinkId");
-    let num = |k: &str| p.get(k).map(|v| v.parse::<i64>().map_err(|_| (10001, format!("params error: {k} invalid")))).transpose();
+    let num = |k: &str| {
+        p.get(k)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| (10001, format!("params error: {k} invalid")))
+            })
+            .transpose()
+    };
     let start = num("startTime")?;
     let end = num("endTime")?;
     let (from, to) = match (start, end) {
@@ -349,14 +485,22 @@ pub fn executions(st: &mut State, account: usize, p: &Params, now: i64) -> R {
 /// `10001` for a non-linear category.
 pub fn closed_pnl(st: &mut State, account: usize, p: &Params, _: i64) -> R {
     if category(p)? != Venue::BybitLinear {
-        return Err(e(10001, "params error: category only support linear, inverse"));
+        return Err(e(
+            10001,
+            "params error: category only support linear, inverse",
+        ));
     }
     let sym = p.get("symbol");
     let list: Vec<_> = st
         .trades
         .iter()
         .rev()
-        .filter(|t| t.account == account && t.venue == Venue::BybitLinear && sym.is_none_or(|x| x == t.symbol) && !t.closed_size.is_zero())
+        .filter(|t| {
+            t.account == account
+                && t.venue == Venue::BybitLinear
+                && sym.is_none_or(|x| x == t.symbol)
+                && !t.closed_size.is_zero()
+        })
         .collect();
     let (list, next) = page(list, p, 50, 100)?;
     let items: Vec<Value> = list

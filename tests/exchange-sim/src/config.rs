@@ -189,31 +189,89 @@ fn d(s: &str) -> Decimal {
 
 /// Compact row for the built-in instrument table:
 /// symbol, base, tick, step, minQty, maxQty, maxMarketQty, minNotional, price.
-type Row = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
 
 const BINANCE_SPOT: [Row; 4] = [
-    ("BTCUSDT", "BTC", "0.01", "0.00001", "0.00001", "9000", "120", "5", "65000.00"),
-    ("ETHUSDT", "ETH", "0.01", "0.0001", "0.0001", "9000", "2000", "5", "3200.00"),
-    ("SOLUSDT", "SOL", "0.01", "0.001", "0.001", "90000", "30000", "5", "150.00"),
-    ("BNBUSDT", "BNB", "0.01", "0.001", "0.001", "9000", "3000", "5", "600.00"),
+    (
+        "BTCUSDT", "BTC", "0.01", "0.00001", "0.00001", "9000", "120", "5", "65000.00",
+    ),
+    (
+        "ETHUSDT", "ETH", "0.01", "0.0001", "0.0001", "9000", "2000", "5", "3200.00",
+    ),
+    (
+        "SOLUSDT", "SOL", "0.01", "0.001", "0.001", "90000", "30000", "5", "150.00",
+    ),
+    (
+        "BNBUSDT", "BNB", "0.01", "0.001", "0.001", "9000", "3000", "5", "600.00",
+    ),
 ];
 const BINANCE_FUTURES: [Row; 4] = [
-    ("BTCUSDT", "BTC", "0.10", "0.001", "0.001", "1000", "120", "100", "65000.00"),
-    ("ETHUSDT", "ETH", "0.01", "0.001", "0.001", "10000", "2000", "20", "3200.00"),
-    ("SOLUSDT", "SOL", "0.0100", "1", "1", "1000000", "5000", "5", "150.00"),
-    ("BNBUSDT", "BNB", "0.010", "0.01", "0.01", "100000", "2000", "5", "600.00"),
+    (
+        "BTCUSDT", "BTC", "0.10", "0.001", "0.001", "1000", "120", "100", "65000.00",
+    ),
+    (
+        "ETHUSDT", "ETH", "0.01", "0.001", "0.001", "10000", "2000", "20", "3200.00",
+    ),
+    (
+        "SOLUSDT", "SOL", "0.0100", "1", "1", "1000000", "5000", "5", "150.00",
+    ),
+    (
+        "BNBUSDT", "BNB", "0.010", "0.01", "0.01", "100000", "2000", "5", "600.00",
+    ),
 ];
 const BYBIT_SPOT: [Row; 4] = [
-    ("BTCUSDT", "BTC", "0.01", "0.000001", "0.000048", "71.73956243", "71.73956243", "5", "65000.00"),
-    ("ETHUSDT", "ETH", "0.01", "0.00001", "0.00062", "1229.2336343", "1229.2336343", "5", "3200.00"),
-    ("SOLUSDT", "SOL", "0.01", "0.001", "0.023", "30000", "30000", "5", "150.00"),
-    ("BNBUSDT", "BNB", "0.1", "0.001", "0.004", "5000", "5000", "5", "600.0"),
+    (
+        "BTCUSDT",
+        "BTC",
+        "0.01",
+        "0.000001",
+        "0.000048",
+        "71.73956243",
+        "71.73956243",
+        "5",
+        "65000.00",
+    ),
+    (
+        "ETHUSDT",
+        "ETH",
+        "0.01",
+        "0.00001",
+        "0.00062",
+        "1229.2336343",
+        "1229.2336343",
+        "5",
+        "3200.00",
+    ),
+    (
+        "SOLUSDT", "SOL", "0.01", "0.001", "0.023", "30000", "30000", "5", "150.00",
+    ),
+    (
+        "BNBUSDT", "BNB", "0.1", "0.001", "0.004", "5000", "5000", "5", "600.0",
+    ),
 ];
 const BYBIT_LINEAR: [Row; 4] = [
-    ("BTCUSDT", "BTC", "0.10", "0.001", "0.001", "1190", "119", "5", "65000.00"),
-    ("ETHUSDT", "ETH", "0.01", "0.01", "0.01", "7240", "724", "5", "3200.00"),
-    ("SOLUSDT", "SOL", "0.010", "0.1", "0.1", "79770", "7977", "5", "150.00"),
-    ("BNBUSDT", "BNB", "0.05", "0.01", "0.01", "1800", "180", "5", "600.00"),
+    (
+        "BTCUSDT", "BTC", "0.10", "0.001", "0.001", "1190", "119", "5", "65000.00",
+    ),
+    (
+        "ETHUSDT", "ETH", "0.01", "0.01", "0.01", "7240", "724", "5", "3200.00",
+    ),
+    (
+        "SOLUSDT", "SOL", "0.010", "0.1", "0.1", "79770", "7977", "5", "150.00",
+    ),
+    (
+        "BNBUSDT", "BNB", "0.05", "0.01", "0.01", "1800", "180", "5", "600.00",
+    ),
 ];
 
 fn instruments(venue: Venue, rows: &[Row]) -> Vec<InstrumentConfig> {
@@ -247,7 +305,13 @@ impl Default for SimConfig {
         all.extend(instruments(Venue::BinanceFutures, &BINANCE_FUTURES));
         all.extend(instruments(Venue::BybitSpot, &BYBIT_SPOT));
         all.extend(instruments(Venue::BybitLinear, &BYBIT_LINEAR));
-        let spot = wallet(&[("USDT", "100000"), ("BTC", "1"), ("ETH", "10"), ("SOL", "100"), ("BNB", "10")]);
+        let spot = wallet(&[
+            ("USDT", "100000"),
+            ("BTC", "1"),
+            ("ETH", "10"),
+            ("SOL", "100"),
+            ("BNB", "10"),
+        ]);
         let futures = wallet(&[("USDT", "100000")]);
         let account = |name: &str, exchange, key: &str, secret: &str, bnb| AccountConfig {
             name: name.to_string(),
@@ -256,13 +320,41 @@ impl Default for SimConfig {
             api_secret: secret.to_string(),
             bnb_fee_discount: bnb,
             spot: spot.clone(),
-            futures: if exchange == Exchange::Binance { futures.clone() } else { BTreeMap::new() },
+            futures: if exchange == Exchange::Binance {
+                futures.clone()
+            } else {
+                BTreeMap::new()
+            },
         };
         let accounts = vec![
-            account("binance-main", Exchange::Binance, "simBinanceKeyMain0001", "simBinanceSecretMain0001", false),
-            account("binance-bnb", Exchange::Binance, "simBinanceKeyBnb0002", "simBinanceSecretBnb0002", true),
-            account("bybit-main", Exchange::Bybit, "simBybitKeyMain0001", "simBybitSecretMain0001", false),
-            account("bybit-second", Exchange::Bybit, "simBybitKeySecond0002", "simBybitSecretSecond0002", false),
+            account(
+                "binance-main",
+                Exchange::Binance,
+                "simBinanceKeyMain0001",
+                "simBinanceSecretMain0001",
+                false,
+            ),
+            account(
+                "binance-bnb",
+                Exchange::Binance,
+                "simBinanceKeyBnb0002",
+                "simBinanceSecretBnb0002",
+                true,
+            ),
+            account(
+                "bybit-main",
+                Exchange::Bybit,
+                "simBybitKeyMain0001",
+                "simBybitSecretMain0001",
+                false,
+            ),
+            account(
+                "bybit-second",
+                Exchange::Bybit,
+                "simBybitKeySecond0002",
+                "simBybitSecretSecond0002",
+                false,
+            ),
         ];
         let fees = [
             (Venue::BinanceSpot, "0.001", "0.001"),
@@ -271,7 +363,15 @@ impl Default for SimConfig {
             (Venue::BybitLinear, "0.0002", "0.00055"),
         ]
         .into_iter()
-        .map(|(v, m, t)| (v, FeeRates { maker: d(m), taker: d(t) }))
+        .map(|(v, m, t)| {
+            (
+                v,
+                FeeRates {
+                    maker: d(m),
+                    taker: d(t),
+                },
+            )
+        })
         .collect();
         SimConfig {
             instruments: all,
@@ -295,11 +395,24 @@ mod tests {
         assert_eq!(cfg.instruments.len(), 16);
         assert_eq!(cfg.fees.len(), 4);
         for i in &cfg.instruments {
-            assert!(i.tick_size > Decimal::ZERO && i.step_size > Decimal::ZERO, "{}", i.symbol);
-            assert_eq!(i.price % i.tick_size, Decimal::ZERO, "{} {:?}", i.symbol, i.venue);
+            assert!(
+                i.tick_size > Decimal::ZERO && i.step_size > Decimal::ZERO,
+                "{}",
+                i.symbol
+            );
+            assert_eq!(
+                i.price % i.tick_size,
+                Decimal::ZERO,
+                "{} {:?}",
+                i.symbol,
+                i.venue
+            );
         }
         let json = serde_json::to_string(&cfg).unwrap_or_default();
-        let back: SimConfig = serde_json::from_str(&json).unwrap_or_else(|_| SimConfig { instruments: vec![], ..SimConfig::default() });
+        let back: SimConfig = serde_json::from_str(&json).unwrap_or_else(|_| SimConfig {
+            instruments: vec![],
+            ..SimConfig::default()
+        });
         assert_eq!(back.instruments.len(), 16);
     }
 }

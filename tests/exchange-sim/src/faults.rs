@@ -75,12 +75,20 @@ pub struct Faults {
 
 /// True for the order-placement endpoints a `Reject` fault applies to by default.
 pub fn is_order_placement(method: &str, path: &str) -> bool {
-    method == "POST" && matches!(path, "/api/v3/order" | "/fapi/v1/order" | "/v5/order/create")
+    method == "POST"
+        && matches!(
+            path,
+            "/api/v3/order" | "/fapi/v1/order" | "/v5/order/create"
+        )
 }
 
 impl Faults {
     fn matches(f: &Fault, method: &str, path: &str) -> bool {
-        f.count > 0 && f.path.as_deref().is_none_or(|p| p == path) && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+        f.count > 0
+            && f.path.as_deref().is_none_or(|p| p == path)
+            && f.method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
     }
 
     /// Consumes the delay/error/drop faults matching this request.
@@ -92,7 +100,9 @@ impl Faults {
             }
             match f.kind {
                 FaultKind::Delay { ms } => a.delay_ms += ms,
-                FaultKind::Error { status, process } if a.error.is_none() => a.error = Some((status, process)),
+                FaultKind::Error { status, process } if a.error.is_none() => {
+                    a.error = Some((status, process))
+                }
                 FaultKind::Drop if !a.drop => a.drop = true,
                 _ => continue,
             }
@@ -105,7 +115,9 @@ impl Faults {
     /// Consumes a reject fault for an order placement, if one matches.
     pub fn take_reject(&mut self, method: &str, path: &str) -> Option<(i64, Option<String>)> {
         let found = self.armed.iter_mut().find(|f| {
-            matches!(f.kind, FaultKind::Reject { .. }) && Self::matches(f, method, path) && (f.path.is_some() || is_order_placement(method, path))
+            matches!(f.kind, FaultKind::Reject { .. })
+                && Self::matches(f, method, path)
+                && (f.path.is_some() || is_order_placement(method, path))
         })?;
         found.count -= 1;
         let out = match &found.kind {
@@ -124,12 +136,28 @@ mod tests {
     #[test]
     fn faults_count_down_and_match_paths() {
         let mut f = Faults::default();
-        f.armed.push(Fault { kind: FaultKind::Delay { ms: 50 }, path: Some("/api/v3/order".into()), method: None, count: 2 });
-        f.armed.push(Fault { kind: FaultKind::Reject { code: -2010, msg: None }, path: None, method: None, count: 1 });
+        f.armed.push(Fault {
+            kind: FaultKind::Delay { ms: 50 },
+            path: Some("/api/v3/order".into()),
+            method: None,
+            count: 2,
+        });
+        f.armed.push(Fault {
+            kind: FaultKind::Reject {
+                code: -2010,
+                msg: None,
+            },
+            path: None,
+            method: None,
+            count: 1,
+        });
         assert_eq!(f.take("GET", "/api/v3/time").delay_ms, 0);
         assert_eq!(f.take("POST", "/api/v3/order").delay_ms, 50);
         assert_eq!(f.take_reject("GET", "/api/v3/time"), None);
-        assert_eq!(f.take_reject("POST", "/v5/order/create"), Some((-2010, None)));
+        assert_eq!(
+            f.take_reject("POST", "/v5/order/create"),
+            Some((-2010, None))
+        );
         assert_eq!(f.take_reject("POST", "/v5/order/create"), None);
         assert_eq!(f.take("POST", "/api/v3/order").delay_ms, 50);
         assert!(f.armed.is_empty());

@@ -80,7 +80,11 @@ pub fn check(
         }
     }
     let value = match (qty, quote_value) {
-        (Some(q), _) => q * price.filter(|_| kind == OrdType::Limit).unwrap_or(ref_price),
+        (Some(q), _) => {
+            q * price
+                .filter(|_| kind == OrdType::Limit)
+                .unwrap_or(ref_price)
+        }
         (None, Some(v)) => v,
         (None, None) => Decimal::ZERO,
     };
@@ -98,21 +102,66 @@ mod tests {
     #[test]
     fn table() {
         let cfg = SimConfig::default();
-        let btc = cfg.instruments.iter().find(|i| i.symbol == "BTCUSDT").cloned().unwrap();
+        let btc = cfg
+            .instruments
+            .iter()
+            .find(|i| i.symbol == "BTCUSDT")
+            .cloned()
+            .unwrap();
         let d = |s: &str| s.parse::<Decimal>().ok();
         let p = d("65000").unwrap();
-        let cases: [(OrdType, Option<Decimal>, Option<Decimal>, Result<(), FilterFail>); 8] = [
+        type Case = (
+            OrdType,
+            Option<Decimal>,
+            Option<Decimal>,
+            Result<(), FilterFail>,
+        );
+        let cases: [Case; 8] = [
             (OrdType::Limit, d("65000.01"), d("0.001"), Ok(())),
-            (OrdType::Limit, d("65000.001"), d("0.001"), Err(FilterFail::PricePrecision)),
-            (OrdType::Limit, d("65000"), d("0.000001"), Err(FilterFail::QtyPrecision)),
-            (OrdType::Limit, d("0.001"), d("0.001"), Err(FilterFail::PriceRange)),
-            (OrdType::Limit, d("65000"), d("0.00005"), Err(FilterFail::Notional)),
-            (OrdType::Market, None, d("121"), Err(FilterFail::MarketQtyMax)),
-            (OrdType::Limit, d("65000"), d("9001"), Err(FilterFail::QtyMax)),
+            (
+                OrdType::Limit,
+                d("65000.001"),
+                d("0.001"),
+                Err(FilterFail::PricePrecision),
+            ),
+            (
+                OrdType::Limit,
+                d("65000"),
+                d("0.000001"),
+                Err(FilterFail::QtyPrecision),
+            ),
+            (
+                OrdType::Limit,
+                d("0.001"),
+                d("0.001"),
+                Err(FilterFail::PriceRange),
+            ),
+            (
+                OrdType::Limit,
+                d("65000"),
+                d("0.00005"),
+                Err(FilterFail::Notional),
+            ),
+            (
+                OrdType::Market,
+                None,
+                d("121"),
+                Err(FilterFail::MarketQtyMax),
+            ),
+            (
+                OrdType::Limit,
+                d("65000"),
+                d("9001"),
+                Err(FilterFail::QtyMax),
+            ),
             (OrdType::Market, None, d("0.0001"), Ok(())),
         ];
         for (kind, price, qty, want) in cases {
-            assert_eq!(check(&btc, kind, price, qty, None, p), want, "{price:?} {qty:?}");
+            assert_eq!(
+                check(&btc, kind, price, qty, None, p),
+                want,
+                "{price:?} {qty:?}"
+            );
         }
     }
 }

@@ -27,7 +27,10 @@ impl Req {
     /// First header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -47,7 +50,12 @@ pub struct Resp {
 impl Resp {
     /// JSON response with a status.
     pub fn json(status: u16, v: &Value) -> Resp {
-        Resp { status, headers: Vec::new(), body: v.to_string(), drop_connection: false }
+        Resp {
+            status,
+            headers: Vec::new(),
+            body: v.to_string(),
+            drop_connection: false,
+        }
     }
 
     /// Adds a header.
@@ -64,7 +72,11 @@ pub struct Params(pub Vec<(String, String)>);
 impl Params {
     /// Parses an `application/x-www-form-urlencoded` string (`+` is a space).
     pub fn parse(s: &str) -> Params {
-        let dec = |x: &str| percent_decode_str(&x.replace('+', " ")).decode_utf8_lossy().into_owned();
+        let dec = |x: &str| {
+            percent_decode_str(&x.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         Params(
             s.split('&')
                 .filter(|p| !p.is_empty())
@@ -79,7 +91,9 @@ impl Params {
     /// Query parameters followed by form-body parameters (query wins on duplicates).
     pub fn from_req(req: &Req) -> Params {
         let mut p = Params::parse(&req.query);
-        let form = req.header("content-type").is_none_or(|c| c.contains("x-www-form-urlencoded"));
+        let form = req
+            .header("content-type")
+            .is_none_or(|c| c.contains("x-www-form-urlencoded"));
         if form && !req.body.trim_start().starts_with('{') {
             p.0.extend(Params::parse(&req.body).0);
         }
@@ -88,7 +102,11 @@ impl Params {
 
     /// First value of a parameter, if present and non-empty.
     pub fn get(&self, k: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        self.0
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 }
 

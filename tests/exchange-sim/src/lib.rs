@@ -23,6 +23,7 @@ pub mod http;
 pub mod log;
 pub mod matching;
 pub mod model;
+pub mod positions;
 pub mod ratelimit;
 pub mod server;
 pub mod state;
@@ -61,7 +62,10 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Real wall-clock time in µs since the epoch.
 pub fn real_now_us() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or_default()
 }
 
 impl Sim {

@@ -38,7 +38,11 @@ pub struct RequestLog {
 
 impl Default for RequestLog {
     fn default() -> Self {
-        RequestLog { entries: Vec::new(), next: 1, cap: 100_000 }
+        RequestLog {
+            entries: Vec::new(),
+            next: 1,
+            cap: 100_000,
+        }
     }
 }
 
@@ -73,7 +77,11 @@ impl RequestLog {
 
     /// Entries with `seq > since`.
     pub fn since(&self, since: u64) -> Vec<Entry> {
-        self.entries.iter().filter(|e| e.seq > since).cloned().collect()
+        self.entries
+            .iter()
+            .filter(|e| e.seq > since)
+            .cloned()
+            .collect()
     }
 
     /// Forgets every entry (sequence numbers keep increasing).

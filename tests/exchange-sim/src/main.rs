@@ -30,7 +30,12 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, CliError> {
-    let mut a = Args { port: 0, config: None, seed: 42, walk: false };
+    let mut a = Args {
+        port: 0,
+        config: None,
+        seed: 42,
+        walk: false,
+    };
     let mut it = std::env::args().skip(1);
     let mut port_set = false;
     while let Some(arg) = it.next() {
@@ -59,16 +64,24 @@ fn run() -> Result<(), CliError> {
     let args = parse_args()?;
     let cfg = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| CliError::Config(path.clone(), e.to_string()))?;
-            serde_json::from_str::<SimConfig>(&text).map_err(|e| CliError::Config(path.clone(), e.to_string()))?
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Config(path.clone(), e.to_string()))?;
+            serde_json::from_str::<SimConfig>(&text)
+                .map_err(|e| CliError::Config(path.clone(), e.to_string()))?
         }
         None => SimConfig::default(),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(CliError::Runtime)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
     rt.block_on(async move {
         let sim = Arc::new(Sim::new(cfg, args.seed));
         sim.walk.store(args.walk, Ordering::Relaxed);
-        let (addr, handle) = server::start(sim, args.port).await.map_err(|e| CliError::Bind(args.port, e))?;
+        let (addr, handle) = server::start(sim, args.port)
+            .await
+            .map_err(|e| CliError::Bind(args.port, e))?;
         println!("SIM_READY http://{addr}");
         let _ = std::io::stdout().flush();
         let _ = handle.await;

@@ -7,9 +7,10 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::accounts::{pos_key, Position};
+use crate::accounts::pos_key;
 use crate::config::{Exchange, Venue};
 use crate::model::{Income, OrdType, Order, Side, Status, Tif, Trade, FIRST_ORDER_ID};
+use crate::positions::apply_to_position;
 use crate::state::State;
 
 /// A validated order request (filters already checked by the protocol layer).
@@ -83,8 +84,10 @@ fn round_to(v: Decimal, step: Decimal, up: bool) -> Decimal {
     (q * step).normalize()
 }
 
-fn fee_round(v: Decimal) -> Decimal {
-    v.round_dp_with_strategy(8, RoundingStrategy::MidpointAwayFromZero).normalize()
+/// Rounds a fee or payment to 8 decimals (exchanges keep 8).
+pub fn fee_round(v: Decimal) -> Decimal {
+    v.round_dp_with_strategy(8, RoundingStrategy::MidpointAwayFromZero)
+        .normalize()
 }
 
 impl State {
@@ -100,7 +103,9 @@ impl State {
     }
 
     fn used_margin(&self, account: usize, venue: Venue) -> Decimal {
-        let Some(acc) = self.accounts.get(account) else { return Decimal::ZERO };
+        let Some(acc) = self.accounts.get(account) else {
+            return Decimal::ZERO;
+        };
         let mut used = Decimal::ZERO;
         for (key, p) in &acc.positions {
             if key.starts_with(&format!("{venue:?}:")) {
@@ -108,7 +113,9 @@ impl State {
                 used += p.amt.abs() * p.entry_price / Decimal::from(acc.leverage_of(venue, sym));
             }
         }
-        for o in self.orders.iter().filter(|o| o.account == account && o.venue == venue && o.status.is_open() && !o.reduce_only) {
+        for o in self.orders.iter().filter(|o| {
+            o.account == account && o.venue == venue && o.status.is_open() && !o.reduce_only
+        }) {
             used += o.remaining() * o.price / Decimal::from(acc.leverage_of(venue, &o.symbol));
         }
         used
@@ -119,18 +126,25 @@ impl State {
     /// # Errors
     /// A [`Reject`] saying why the engine refused it (no order is created).
     pub fn place(&mut self, req: NewOrder) -> Result<u64, Reject> {
-        let inst = self.instrument(req.venue, &req.symbol).ok_or(Reject::UnknownSymbol)?.cfg.clone();
+        let inst = self
+            .instrument(req.venue, &req.symbol)
+            .ok_or(Reject::UnknownSymbol)?
+            .cfg
+            .clone();
         let exchange = req.venue.exchange();
-        let dup = !req.client_id.is_empty() && self.orders.iter().any(|o| {
-            o.account == req.account
-                && o.venue == req.venue
-                && o.client_id == req.client_id
-                && (exchange == Exchange::Bybit || o.status.is_open())
-        });
+        let dup = !req.client_id.is_empty()
+            && self.orders.iter().any(|o| {
+                o.account == req.account
+                    && o.venue == req.venue
+                    && o.client_id == req.client_id
+                    && (exchange == Exchange::Bybit || o.status.is_open())
+            });
         if dup {
             return Err(Reject::DuplicateClientId);
         }
-        let taker = self.taker_price(req.venue, &req.symbol, req.side).ok_or(Reject::UnknownSymbol)?;
+        let taker = self
+            .taker_price(req.venue, &req.symbol, req.side)
+            .ok_or(Reject::UnknownSymbol)?;
         let mut qty = req.qty;
         if let Some(quote) = req.quote_qty {
             qty = floor_to(quote / taker, inst.step_size);
@@ -139,8 +153,13 @@ impl State {
             }
         }
         if req.reduce_only {
-            let pos = self.accounts.get(req.account).map(|a| a.position(req.venue, &req.symbol)).unwrap_or_default();
-            let reduces = (pos.amt > Decimal::ZERO && req.side == Side::Sell) || (pos.amt < Decimal::ZERO && req.side == Side::Buy);
+            let pos = self
+                .accounts
+                .get(req.account)
+                .map(|a| a.position(req.venue, &req.symbol))
+                .unwrap_or_default();
+            let reduces = (pos.amt > Decimal::ZERO && req.side == Side::Sell)
+                || (pos.amt < Decimal::ZERO && req.side == Side::Buy);
             if !reduces {
                 return Err(Reject::ReduceOnly);
             }
@@ -150,7 +169,11 @@ impl State {
         let crosses = req.kind == OrdType::Market
             || (req.side == Side::Buy && limit >= taker)
             || (req.side == Side::Sell && limit <= taker);
-        let ref_price = if req.kind == OrdType::Market { taker } else { limit };
+        let ref_price = if req.kind == OrdType::Market {
+            taker
+        } else {
+            limit
+        };
         let mut status = Status::New;
         let mut reject_reason = String::new();
         if crosses && req.tif == Tif::PostOnly && req.kind == OrdType::Limit {
@@ -164,13 +187,22 @@ impl State {
         if status == Status::New {
             if req.venue.is_futures() {
                 if !req.reduce_only {
-                    let acc = self.accounts.get(req.account).ok_or(Reject::InsufficientBalance)?;
+                    let acc = self
+                        .accounts
+                        .get(req.account)
+                        .ok_or(Reject::InsufficientBalance)?;
                     let pos = acc.position(req.venue, &req.symbol);
-                    let opposite = (pos.amt > Decimal::ZERO && req.side == Side::Sell) || (pos.amt < Decimal::ZERO && req.side == Side::Buy);
-                    let opening = if opposite { (qty - pos.amt.abs()).max(Decimal::ZERO) } else { qty };
+                    let opposite = (pos.amt > Decimal::ZERO && req.side == Side::Sell)
+                        || (pos.amt < Decimal::ZERO && req.side == Side::Buy);
+                    let opening = if opposite {
+                        (qty - pos.amt.abs()).max(Decimal::ZERO)
+                    } else {
+                        qty
+                    };
                     let lev = Decimal::from(acc.leverage_of(req.venue, &req.symbol));
                     let need = opening * ref_price / lev;
-                    let free = acc.wallet(req.venue).free(&inst.quote) - self.used_margin(req.account, req.venue);
+                    let free = acc.wallet(req.venue).free(&inst.quote)
+                        - self.used_margin(req.account, req.venue);
                     if need > free {
                         return Err(Reject::InsufficientBalance);
                     }
@@ -181,8 +213,13 @@ impl State {
                     (Side::Buy, None) => (qty * ref_price, inst.quote.clone()),
                     (Side::Sell, _) => (qty, inst.base.clone()),
                 };
-                let acc = self.accounts.get_mut(req.account).ok_or(Reject::InsufficientBalance)?;
-                acc.spot.lock(&lock_asset, locked).map_err(|_| Reject::InsufficientBalance)?;
+                let acc = self
+                    .accounts
+                    .get_mut(req.account)
+                    .ok_or(Reject::InsufficientBalance)?;
+                acc.spot
+                    .lock(&lock_asset, locked)
+                    .map_err(|_| Reject::InsufficientBalance)?;
             }
         }
         let id = FIRST_ORDER_ID + self.orders.len() as u64;
@@ -196,7 +233,11 @@ impl State {
             kind: req.kind,
             tif: req.tif,
             limit_maker: req.limit_maker,
-            price: if req.kind == OrdType::Limit { limit } else { Decimal::ZERO },
+            price: if req.kind == OrdType::Limit {
+                limit
+            } else {
+                Decimal::ZERO
+            },
             orig_qty: qty,
             quote_qty: req.quote_qty.unwrap_or_default(),
             executed_qty: Decimal::ZERO,
@@ -220,8 +261,12 @@ impl State {
     /// Fills a marketable order as taker within the tick's liquidity, then ends IOC/FOK/market
     /// remainders.
     fn take(&mut self, id: u64, price: Decimal, now: i64) {
-        let Some(o) = self.order(id).cloned() else { return };
-        let avail = self.instrument(o.venue, &o.symbol).and_then(|i| i.liquidity_left);
+        let Some(o) = self.order(id).cloned() else {
+            return;
+        };
+        let avail = self
+            .instrument(o.venue, &o.symbol)
+            .and_then(|i| i.liquidity_left);
         let want = o.remaining();
         let fill = avail.map_or(want, |a| a.min(want));
         let fok_short = o.tif == Tif::Fok && fill < want;
@@ -236,8 +281,12 @@ impl State {
 
     /// Ends an open order: releases held funds and sets the final status.
     pub fn finish(&mut self, id: u64, status: Status, now: i64) {
-        let Some(idx) = id.checked_sub(FIRST_ORDER_ID).map(|i| i as usize) else { return };
-        let Some(o) = self.orders.get_mut(idx) else { return };
+        let Some(idx) = id.checked_sub(FIRST_ORDER_ID).map(|i| i as usize) else {
+            return;
+        };
+        let Some(o) = self.orders.get_mut(idx) else {
+            return;
+        };
         let (account, asset, locked) = (o.account, o.lock_asset.clone(), o.locked);
         o.status = status;
         o.update_time = now;
@@ -261,11 +310,22 @@ impl State {
     }
 
     /// Commission asset and amount for a spot fill.
-    fn spot_fee(&self, o: &Order, qty: Decimal, quote: Decimal, rate: Decimal) -> (String, Decimal) {
-        let Some(inst) = self.instrument(o.venue, &o.symbol) else { return (String::new(), Decimal::ZERO) };
+    fn spot_fee(
+        &self,
+        o: &Order,
+        qty: Decimal,
+        quote: Decimal,
+        rate: Decimal,
+    ) -> (String, Decimal) {
+        let Some(inst) = self.instrument(o.venue, &o.symbol) else {
+            return (String::new(), Decimal::ZERO);
+        };
         let acc = self.accounts.get(o.account);
         if o.venue == Venue::BinanceSpot && acc.is_some_and(|a| a.cfg.bnb_fee_discount) {
-            let bnb_price = self.instrument(Venue::BinanceSpot, "BNBUSDT").map(|i| i.price).unwrap_or_default();
+            let bnb_price = self
+                .instrument(Venue::BinanceSpot, "BNBUSDT")
+                .map(|i| i.price)
+                .unwrap_or_default();
             if bnb_price > Decimal::ZERO {
                 let bnb = fee_round(quote * rate * Decimal::new(75, 2) / bnb_price);
                 if acc.is_some_and(|a| a.spot.free("BNB") >= bnb) {
@@ -281,8 +341,12 @@ impl State {
 
     /// Applies one fill: balances or position, fee, ledger, trade record, order progress.
     fn apply_fill(&mut self, id: u64, price: Decimal, qty: Decimal, maker: bool, now: i64) {
-        let Some(o) = self.order(id).cloned() else { return };
-        let Some(inst) = self.instruments.get_mut(&(o.venue, o.symbol.clone())) else { return };
+        let Some(o) = self.order(id).cloned() else {
+            return;
+        };
+        let Some(inst) = self.instruments.get_mut(&(o.venue, o.symbol.clone())) else {
+            return;
+        };
         let (base, quote_asset) = (inst.cfg.base.clone(), inst.cfg.quote.clone());
         let trade_id = inst.next_trade_id;
         inst.next_trade_id += 1;
@@ -290,7 +354,9 @@ impl State {
             *left = (*left - qty).max(Decimal::ZERO);
         }
         let rates = self.cfg.fees.get(&o.venue).copied();
-        let rate = rates.map(|r| if maker { r.maker } else { r.taker }).unwrap_or_default();
+        let rate = rates
+            .map(|r| if maker { r.maker } else { r.taker })
+            .unwrap_or_default();
         let quote = (price * qty).normalize();
         let (mut realized, mut closed) = (Decimal::ZERO, Decimal::ZERO);
         let (fee_asset, fee);
@@ -298,19 +364,33 @@ impl State {
         if o.venue.is_futures() {
             fee_asset = quote_asset.clone();
             fee = fee_round(quote * rate);
-            let Some(acc) = self.accounts.get_mut(o.account) else { return };
-            let pos = acc.positions.entry(pos_key(o.venue, &o.symbol)).or_default();
+            let Some(acc) = self.accounts.get_mut(o.account) else {
+                return;
+            };
+            let pos = acc
+                .positions
+                .entry(pos_key(o.venue, &o.symbol))
+                .or_default();
             (realized, closed) = apply_to_position(pos, o.side, qty, price, now);
             acc.wallet_mut(o.venue).credit(&quote_asset, realized - fee);
             if o.venue == Venue::BinanceFutures {
                 if !realized.is_zero() {
-                    self.push_income(&o, "REALIZED_PNL", realized, &quote_asset, now, Some(trade_id));
+                    self.push_income(
+                        &o,
+                        "REALIZED_PNL",
+                        realized,
+                        &quote_asset,
+                        now,
+                        Some(trade_id),
+                    );
                 }
                 self.push_income(&o, "COMMISSION", -fee, &quote_asset, now, Some(trade_id));
             }
         } else {
             (fee_asset, fee) = self.spot_fee(&o, qty, quote, rate);
-            let Some(acc) = self.accounts.get_mut(o.account) else { return };
+            let Some(acc) = self.accounts.get_mut(o.account) else {
+                return;
+            };
             let w = &mut acc.spot;
             match o.side {
                 Side::Buy => {
@@ -362,14 +442,26 @@ impl State {
             m.fee_asset = fee_asset;
             m.update_time = now;
             m.locked = locked_left.max(Decimal::ZERO);
-            m.status = if m.remaining().is_zero() { Status::Filled } else { Status::PartiallyFilled };
+            m.status = if m.remaining().is_zero() {
+                Status::Filled
+            } else {
+                Status::PartiallyFilled
+            };
         }
         if remaining_after.is_zero() {
             self.finish(id, Status::Filled, now);
         }
     }
 
-    fn push_income(&mut self, o: &Order, kind: &'static str, amount: Decimal, asset: &str, now: i64, trade: Option<u64>) {
+    fn push_income(
+        &mut self,
+        o: &Order,
+        kind: &'static str,
+        amount: Decimal,
+        asset: &str,
+        now: i64,
+        trade: Option<u64>,
+    ) {
         let tran_id = self.next_tran_id;
         self.next_tran_id += 1;
         self.income.push(Income {
@@ -387,86 +479,38 @@ impl State {
 
     /// Sets a symbol's price, opens a new liquidity tick and fills resting orders it crosses.
     pub fn set_price(&mut self, venue: Venue, symbol: &str, price: Decimal, now: i64) {
-        let Some(inst) = self.instruments.get_mut(&(venue, symbol.to_string())) else { return };
+        let Some(inst) = self.instruments.get_mut(&(venue, symbol.to_string())) else {
+            return;
+        };
         inst.price = round_to(price, inst.cfg.tick_size, false).max(inst.cfg.tick_size);
         inst.liquidity_left = inst.liquidity;
         let mkt = inst.price;
         let resting: Vec<u64> = self
             .orders
             .iter()
-            .filter(|o| o.venue == venue && o.symbol == symbol && o.status.is_open() && o.kind == OrdType::Limit)
-            .filter(|o| (o.side == Side::Buy && mkt <= o.price) || (o.side == Side::Sell && mkt >= o.price))
+            .filter(|o| {
+                o.venue == venue
+                    && o.symbol == symbol
+                    && o.status.is_open()
+                    && o.kind == OrdType::Limit
+            })
+            .filter(|o| {
+                (o.side == Side::Buy && mkt <= o.price) || (o.side == Side::Sell && mkt >= o.price)
+            })
             .map(|o| o.id)
             .collect();
         for id in resting {
             let Some(o) = self.order(id) else { continue };
             let (price, want) = (o.price, o.remaining());
-            let left = self.instrument(venue, symbol).and_then(|i| i.liquidity_left);
+            let left = self
+                .instrument(venue, symbol)
+                .and_then(|i| i.liquidity_left);
             let fill = left.map_or(want, |l| l.min(want));
             if fill > Decimal::ZERO {
                 self.apply_fill(id, price, fill, true, now);
             }
         }
     }
-
-    /// Applies a funding payment to every position on a futures symbol: longs pay a positive
-    /// rate, shorts receive it (`payment = -size × mark × rate`).
-    pub fn funding(&mut self, venue: Venue, symbol: &str, rate: Decimal, now: i64) -> usize {
-        let Some(inst) = self.instruments.get_mut(&(venue, symbol.to_string())) else { return 0 };
-        inst.funding_rate = rate;
-        let (mark, quote) = (inst.price, inst.cfg.quote.clone());
-        let key = pos_key(venue, symbol);
-        let mut paid = Vec::new();
-        for (i, acc) in self.accounts.iter_mut().enumerate() {
-            let Some(pos) = acc.positions.get(&key) else { continue };
-            if pos.amt.is_zero() {
-                continue;
-            }
-            let pay = fee_round(-pos.amt * mark * rate);
-            acc.wallet_mut(venue).credit(&quote, pay);
-            paid.push((i, pay));
-        }
-        let n = paid.len();
-        for (account, pay) in paid {
-            let tran_id = self.next_tran_id;
-            self.next_tran_id += 1;
-            self.income.push(Income {
-                tran_id,
-                venue,
-                account,
-                symbol: symbol.to_string(),
-                kind: "FUNDING_FEE",
-                income: pay,
-                asset: quote.clone(),
-                time: now,
-                trade_id: None,
-            });
-        }
-        n
-    }
-}
-
-/// Updates a one-way position with a fill; returns (realised P&L, size closed).
-pub fn apply_to_position(pos: &mut Position, side: Side, qty: Decimal, price: Decimal, now: i64) -> (Decimal, Decimal) {
-    let signed = if side == Side::Buy { qty } else { -qty };
-    pos.update_time = now;
-    if pos.amt.is_zero() || pos.amt.is_sign_positive() == signed.is_sign_positive() {
-        let size = pos.amt.abs();
-        pos.entry_price = ((size * pos.entry_price + qty * price) / (size + qty)).normalize();
-        pos.amt += signed;
-        return (Decimal::ZERO, Decimal::ZERO);
-    }
-    let close = qty.min(pos.amt.abs());
-    let dir = if pos.amt > Decimal::ZERO { Decimal::ONE } else { -Decimal::ONE };
-    let realized = (close * (price - pos.entry_price) * dir).normalize();
-    pos.amt += signed;
-    pos.realized_pnl += realized;
-    if pos.amt.is_zero() {
-        pos.entry_price = Decimal::ZERO;
-    } else if (pos.amt > Decimal::ZERO) != (dir > Decimal::ZERO) {
-        pos.entry_price = price;
-    }
-    (realized, close)
 }
 
 #[cfg(test)]
@@ -475,30 +519,6 @@ mod tests {
 
     fn dec(s: &str) -> Decimal {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn position_average_close_and_flip() {
-        struct Case {
-            side: Side,
-            qty: &'static str,
-            price: &'static str,
-            amt: &'static str,
-            entry: &'static str,
-            realized: &'static str,
-        }
-        let cases = [
-            Case { side: Side::Buy, qty: "1", price: "100", amt: "1", entry: "100", realized: "0" },
-            Case { side: Side::Buy, qty: "1", price: "200", amt: "2", entry: "150", realized: "0" },
-            Case { side: Side::Sell, qty: "1", price: "170", amt: "1", entry: "150", realized: "20" },
-            Case { side: Side::Sell, qty: "3", price: "140", amt: "-2", entry: "140", realized: "-10" },
-            Case { side: Side::Buy, qty: "2", price: "130", amt: "0", entry: "0", realized: "20" },
-        ];
-        let mut pos = Position::default();
-        for c in cases {
-            let (r, _) = apply_to_position(&mut pos, c.side, dec(c.qty), dec(c.price), 1);
-            assert_eq!((pos.amt, pos.entry_price, r), (dec(c.amt), dec(c.entry), dec(c.realized)));
-        }
     }
 
     #[test]

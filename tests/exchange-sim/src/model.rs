@@ -196,7 +196,10 @@ pub fn uuid_of(prefix: &str, id: u64) -> String {
 
 /// Inverse of [`uuid_of`]; `None` if the string is not one of ours.
 pub fn id_of_uuid(s: &str) -> Option<u64> {
-    s.rsplit('-').next().and_then(|t| t.parse().ok()).filter(|_| s.len() == 36)
+    s.rsplit('-')
+        .next()
+        .and_then(|t| t.parse().ok())
+        .filter(|_| s.len() == 36)
 }
 
 #[cfg(test)]

@@ -45,11 +45,15 @@ pub async fn start(sim: Arc<Sim>, port: u16) -> std::io::Result<(SocketAddr, Joi
     });
     let handle = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let sim = sim.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |r| handle(sim.clone(), r));
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
             });
         }
     });
@@ -64,28 +68,50 @@ async fn read(req: Request<Incoming>) -> Req {
     let headers = req
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body = match req.into_body().collect().await {
         Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
         Err(_) => String::new(),
     };
-    Req { method, path, query, headers, body, recv_ms: recv_us / 1000, recv_us }
+    Req {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        recv_ms: recv_us / 1000,
+        recv_us,
+    }
 }
 
 fn to_hyper(r: Resp) -> Response<Full<Bytes>> {
-    let mut b = Response::builder().status(r.status).header("content-type", "application/json;charset=UTF-8");
+    let mut b = Response::builder()
+        .status(r.status)
+        .header("content-type", "application/json;charset=UTF-8");
     for (k, v) in &r.headers {
         b = b.header(k.as_str(), v.as_str());
     }
-    b.body(Full::new(Bytes::from(r.body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    b.body(Full::new(Bytes::from(r.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 fn server_error(path: &str, status: u16) -> Resp {
     if path.starts_with("/v5/") {
-        Resp::json(status, &json!({"retCode": 10016, "retMsg": "Internal server error.", "result": {}, "retExtInfo": {}, "time": real_now_us() / 1000}))
+        Resp::json(
+            status,
+            &json!({"retCode": 10016, "retMsg": "Internal server error.", "result": {}, "retExtInfo": {}, "time": real_now_us() / 1000}),
+        )
     } else {
-        Resp::json(status, &json!({"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}))
+        Resp::json(
+            status,
+            &json!({"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}),
+        )
     }
 }
 
@@ -126,4 +152,3 @@ async fn handle(sim: Arc<Sim>, raw: Request<Incoming>) -> Result<Response<Full<B
     lock(&sim.log).set_status(seq, resp.status);
     Ok(to_hyper(resp))
 }
-

@@ -99,7 +99,8 @@ impl State {
 
     /// Order by exchange id.
     pub fn order(&self, id: u64) -> Option<&Order> {
-        id.checked_sub(FIRST_ORDER_ID).and_then(|i| self.orders.get(i as usize))
+        id.checked_sub(FIRST_ORDER_ID)
+            .and_then(|i| self.orders.get(i as usize))
     }
 
     /// Order id by client id for an account on a venue; the newest wins (ids may be reused).
@@ -134,7 +135,12 @@ impl State {
         for sym in symbols {
             let r = (self.next_rand() % (2 * max_bps as u64 + 1)) as i64 - max_bps;
             let factor = Decimal::ONE + Decimal::new(r, 4);
-            let venues: Vec<Venue> = self.instruments.keys().filter(|(_, s)| *s == sym).map(|(v, _)| *v).collect();
+            let venues: Vec<Venue> = self
+                .instruments
+                .keys()
+                .filter(|(_, s)| *s == sym)
+                .map(|(v, _)| *v)
+                .collect();
             for v in venues {
                 if let Some(inst) = self.instruments.get(&(v, sym.clone())) {
                     let p = inst.price * factor;
@@ -162,7 +168,12 @@ impl State {
             .values()
             .map(|i| json!({"venue": i.cfg.venue, "symbol": i.cfg.symbol, "price": i.price, "liquidity": i.liquidity, "funding_rate": i.funding_rate}))
             .collect();
-        let name = |a: usize| self.accounts.get(a).map(|x| x.cfg.name.clone()).unwrap_or_default();
+        let name = |a: usize| {
+            self.accounts
+                .get(a)
+                .map(|x| x.cfg.name.clone())
+                .unwrap_or_default()
+        };
         let orders: Vec<Value> = self
             .orders
             .iter()

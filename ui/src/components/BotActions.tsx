@@ -8,11 +8,14 @@ import { useLastOutcome } from './ActionResultView';
 export function BotActions({ botId, state, onDone }: { botId: string; state?: BotState; onDone?: () => void }) {
   const { client, canWrite } = useSession();
   const last = useLastOutcome();
+  // A halted platform or a bot needing attention hides whether the bot itself is paused: offer both.
+  const showPause = state !== 'paused';
+  const showResume = state !== 'running';
   if (!canWrite) return null;
   return (
     <div className="action-group" data-testid={`bot-actions-${botId}`}>
       <div className="row wrap">
-        {state !== 'paused' ? (
+        {showPause && (
           <ActionButton
             label="Pause"
             title={`Pause bot ${botId}?`}
@@ -22,7 +25,8 @@ export function BotActions({ botId, state, onDone }: { botId: string; state?: Bo
             onOutcome={last.onOutcome}
             onDone={onDone}
           />
-        ) : (
+        )}
+        {showResume && (
           <ActionButton
             label="Resume"
             title={`Resume bot ${botId}?`}

@@ -1,17 +1,20 @@
 /** One bot in depth: controls, P&L chart, risk usage, positions, orders, fills, signals, audit. */
+import { lazy, Suspense } from 'react';
 import { useSession } from '../context';
 import { usePoll } from '../hooks';
 import { AuditTimeline } from './AuditTimeline';
 import { CircuitBadge, ModeBadge, StateBadge } from './Badges';
 import { BotActions } from './BotActions';
 import { CredentialsForm } from './CredentialsForm';
-import { PnlChart } from './PnlChart';
 import { PnlSummary } from './PnlSummary';
 import { RiskUsage } from './RiskUsage';
 import { SignalsList } from './SignalsList';
 import { Status } from './Status';
 import { FillsTable, OrdersTable, PositionsTable } from './Tables';
 import { WebhookInfo } from './WebhookInfo';
+
+/** The chart library is the largest dependency: loaded only when a bot page is opened. */
+const PnlChart = lazy(() => import('./PnlChart').then((m) => ({ default: m.PnlChart })));
 
 /** A titled panel; `wide` spans both grid columns. */
 function Panel({ title, wide, children }: { title: string; wide?: boolean; children: React.ReactNode }) {
@@ -74,7 +77,9 @@ export function BotPage({ id }: { id: string }) {
           <Status loading={pnl.loading} error={pnl.error} hasData={!!pnl.data} />
           {pnl.data && <PnlSummary pnl={pnl.data} />}
           <Status loading={history.loading} error={history.error} hasData={!!history.data} />
-          <PnlChart points={history.data ?? []} />
+          <Suspense fallback={<div className="muted">Loading chart…</div>}>
+            <PnlChart points={history.data ?? []} />
+          </Suspense>
         </Panel>
         <Panel title="Positions">
           <Status loading={positions.loading} error={positions.error} hasData={!!positions.data} />

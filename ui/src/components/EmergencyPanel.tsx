@@ -43,7 +43,9 @@ export function EmergencyPanel({ onClose }: { onClose: () => void }) {
             {bots.data?.map((b) => (
               <li key={b.id} className="card">
                 <div className="row between">
-                  <strong>{b.name || b.id}</strong>
+                  <span>
+                    <strong>{b.name || b.id}</strong> <span className="muted small">{b.id}</span>
+                  </span>
                   <StateBadge state={b.state} />
                 </div>
                 <BotActions botId={b.id} state={b.state} onDone={reload} />

@@ -236,7 +236,7 @@ fn exec_query(q: &mut QueryString, category: &str, symbol: Option<&str>, cursor:
         .push("endTime", &end.to_string())
         .push("limit", &EXEC_PAGE_LIMIT.to_string());
     if let Some(t) = token.filter(|t| !t.page.is_empty()) {
-        q.push("cursor", &t.page);
+        q.push_encoded("cursor", &t.page);
     }
 }
 

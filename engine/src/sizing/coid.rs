@@ -1,0 +1,59 @@
+//! Deterministic client order ids (design invariant 3): the id of an order is a function of
+//! `(bot_id, signal_id, leg)`, so a retry after a timeout resends the same id, which the exchange
+//! refuses as a duplicate instead of placing a second order, and an ambiguous outcome is resolved
+//! by querying that id.
+
+use super::Leg;
+use crate::ids::{BotId, ClientOrderId, IdError, SignalId, Symbol};
+use crate::model::{OrderQty, OrderRequest, OrderType, TimeInForce};
+use sha2::{Digest, Sha256};
+
+/// `k` + the first 35 hex digits (140 bits) of `sha256(bot_id \0 signal_id \0 leg)`: 36
+/// characters of `[a-z0-9]`, valid for Binance (`^[.A-Z:/a-z0-9_-]{1,36}$`) and Bybit
+/// (`orderLinkId`, ≤ 36, letters, digits, `-`, `_`). The NUL separators keep
+/// `("a", "bc")` and `("ab", "c")` apart.
+///
+/// # Errors
+/// Never in practice (the shape is fixed); the `Result` keeps a future id rule from panicking.
+pub fn client_order_id(
+    bot_id: &BotId,
+    signal_id: &SignalId,
+    leg: &str,
+) -> Result<ClientOrderId, IdError> {
+    let mut h = Sha256::new();
+    h.update(bot_id.as_str().as_bytes());
+    h.update([0u8]);
+    h.update(signal_id.as_str().as_bytes());
+    h.update([0u8]);
+    h.update(leg.as_bytes());
+    let hex = hex::encode(h.finalize());
+    ClientOrderId::new(format!("k{}", &hex[..35]))
+}
+
+/// Builds the exchange request for a planned leg, with its deterministic client order id
+/// (limit orders are good-till-cancelled).
+///
+/// # Errors
+/// [`IdError`] from [`client_order_id`] (not expected).
+pub fn order_request(
+    leg: &Leg,
+    symbol: &Symbol,
+    bot_id: &BotId,
+    signal_id: &SignalId,
+) -> Result<OrderRequest, IdError> {
+    let order_type = if leg.price.is_some() {
+        OrderType::Limit
+    } else {
+        OrderType::Market
+    };
+    Ok(OrderRequest {
+        client_order_id: client_order_id(bot_id, signal_id, leg.kind.as_str())?,
+        symbol: symbol.clone(),
+        side: leg.side,
+        order_type,
+        qty: OrderQty::Base(leg.qty),
+        price: leg.price,
+        time_in_force: leg.price.map(|_| TimeInForce::Gtc),
+        reduce_only: leg.reduce_only,
+    })
+}

@@ -1,0 +1,444 @@
+//! The paper venue's book: resting orders, balances, linear positions, and the matching rules.
+//! Deterministic: ids come from counters, times from the caller.
+
+use crate::ids::{ClientOrderId, Symbol};
+use crate::model::{
+    Fill, InstrumentRules, Market, OrderQty, OrderRequest, OrderType, Side, TimeInForce,
+};
+use crate::venue::error::VenueError;
+use crate::venue::op::{Balance, OrderReport, OrderStatus, PositionReport};
+use crate::venue::rules::round_to_step_down;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One paper order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaperOrder {
+    /// The request as placed (qty resolved to base).
+    pub req: OrderRequest,
+    /// Base qty.
+    pub qty: Decimal,
+    /// Report kept up to date.
+    pub report: OrderReport,
+}
+
+/// A linear position (one-way).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaperPosition {
+    /// Signed qty.
+    pub qty: Decimal,
+    /// Average entry price.
+    pub entry: Decimal,
+}
+
+/// Asset holdings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holding {
+    /// Free.
+    pub free: Decimal,
+    /// Locked by resting orders.
+    pub locked: Decimal,
+}
+
+/// The whole book.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Book {
+    /// Orders by client id (all, including finished: queries must find them).
+    pub orders: BTreeMap<ClientOrderId, PaperOrder>,
+    /// Every fill, in order.
+    pub fills: Vec<Fill>,
+    /// Balances per asset.
+    pub holdings: BTreeMap<String, Holding>,
+    /// Linear positions.
+    pub positions: BTreeMap<Symbol, PaperPosition>,
+    /// Next trade sequence number.
+    pub next_trade: u64,
+    /// Next order sequence number.
+    pub next_order: u64,
+}
+
+fn rejected(code: i64, msg: &str) -> VenueError {
+    VenueError::Rejected {
+        code,
+        msg: msg.to_string(),
+    }
+}
+
+fn holding<'a>(h: &'a mut BTreeMap<String, Holding>, asset: &str) -> &'a mut Holding {
+    h.entry(asset.to_string()).or_default()
+}
+
+/// Fee parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Fees {
+    /// Taker rate.
+    pub taker: Decimal,
+    /// Maker rate.
+    pub maker: Decimal,
+}
+
+impl Book {
+    /// Balances, non-zero only.
+    pub fn balances(&self) -> Vec<Balance> {
+        self.holdings
+            .iter()
+            .filter(|(_, h)| !h.free.is_zero() || !h.locked.is_zero())
+            .map(|(a, h)| Balance {
+                asset: a.clone(),
+                free: h.free,
+                locked: h.locked,
+            })
+            .collect()
+    }
+
+    /// Non-zero positions at the given marks.
+    pub fn position_reports(&self, marks: &BTreeMap<Symbol, Decimal>) -> Vec<PositionReport> {
+        self.positions
+            .iter()
+            .filter(|(_, p)| !p.qty.is_zero())
+            .map(|(s, p)| {
+                let mark = marks.get(s).copied().unwrap_or(p.entry);
+                PositionReport {
+                    symbol: s.clone(),
+                    qty: p.qty,
+                    entry_price: p.entry,
+                    mark_price: mark,
+                    unrealized_pnl: (mark - p.entry) * p.qty,
+                    leverage: None,
+                }
+            })
+            .collect()
+    }
+
+    /// Places an order at market price `price`.
+    ///
+    /// # Errors
+    /// Duplicate id, insufficient balance, reduce-only that would not reduce.
+    pub fn place(
+        &mut self,
+        market: Market,
+        rules: &InstrumentRules,
+        req: &OrderRequest,
+        price: Decimal,
+        fees: Fees,
+        now_ms: i64,
+    ) -> Result<OrderReport, VenueError> {
+        if self.orders.contains_key(&req.client_order_id) {
+            return Err(VenueError::DuplicateClientOrderId {
+                msg: "Duplicate order sent.".into(),
+            });
+        }
+        let qty = match req.qty {
+            OrderQty::Base(q) => q,
+            OrderQty::Quote(amount) => amount
+                .checked_div(price)
+                .map(|q| round_to_step_down(q, rules.step_size))
+                .unwrap_or(Decimal::ZERO),
+        };
+        if qty <= Decimal::ZERO {
+            return Err(VenueError::Filter {
+                which: "LOT_SIZE".into(),
+                msg: format!("quantity {qty} is not positive"),
+            });
+        }
+        let mut qty = qty;
+        if req.reduce_only {
+            let pos = self
+                .positions
+                .get(&req.symbol)
+                .map_or(Decimal::ZERO, |p| p.qty);
+            let reducible = match req.side {
+                Side::Buy if pos < Decimal::ZERO => -pos,
+                Side::Sell if pos > Decimal::ZERO => pos,
+                _ => Decimal::ZERO,
+            };
+            if reducible.is_zero() {
+                return Err(rejected(-2022, "ReduceOnly Order is rejected."));
+            }
+            qty = qty.min(reducible);
+        }
+        let limit = req.price.unwrap_or(price);
+        let marketable = match (req.order_type, req.side) {
+            (OrderType::Market, _) => true,
+            (OrderType::Limit, Side::Buy) => limit >= price,
+            (OrderType::Limit, Side::Sell) => limit <= price,
+        };
+        let tif = req.time_in_force.unwrap_or(TimeInForce::Gtc);
+        let order_id = format!("PO{}", self.next_order);
+        self.next_order += 1;
+        let mut report = OrderReport {
+            order_id,
+            client_order_id: Some(req.client_order_id.clone()),
+            symbol: req.symbol.clone(),
+            side: Some(req.side),
+            status: OrderStatus::New,
+            orig_qty: qty,
+            executed_qty: Decimal::ZERO,
+            cum_quote: Some(Decimal::ZERO),
+            price: req.price.unwrap_or(Decimal::ZERO),
+            fills: Vec::new(),
+            updated_ms: now_ms,
+        };
+        if marketable && tif == TimeInForce::PostOnly {
+            // A post-only order that would take is expired, never filled.
+            report.status = OrderStatus::Expired;
+        } else if marketable {
+            // Takers fill at the market price, never worse than their limit.
+            let px = match (req.order_type, req.side) {
+                (OrderType::Market, _) => price,
+                (OrderType::Limit, Side::Buy) => price.min(limit),
+                (OrderType::Limit, Side::Sell) => price.max(limit),
+            };
+            self.check_funds(market, rules, req.side, qty, px)?;
+            let fill = self.execute(
+                market,
+                rules,
+                req,
+                &report.order_id,
+                qty,
+                px,
+                fees.taker,
+                false,
+                now_ms,
+            );
+            report.status = OrderStatus::Filled;
+            report.executed_qty = qty;
+            report.cum_quote = Some(qty * px);
+            report.fills.push(fill);
+        } else if matches!(tif, TimeInForce::Ioc | TimeInForce::Fok) {
+            report.status = OrderStatus::Expired;
+        } else {
+            self.check_funds(market, rules, req.side, qty, limit)?;
+            self.lock(market, rules, req.side, qty, limit, true);
+        }
+        self.orders.insert(
+            req.client_order_id.clone(),
+            PaperOrder {
+                req: req.clone(),
+                qty,
+                report: report.clone(),
+            },
+        );
+        Ok(report)
+    }
+
+    fn check_funds(
+        &self,
+        market: Market,
+        r: &InstrumentRules,
+        side: Side,
+        qty: Decimal,
+        px: Decimal,
+    ) -> Result<(), VenueError> {
+        if market == Market::Linear {
+            return Ok(());
+        }
+        let (asset, need) = match side {
+            Side::Buy => (&r.quote_asset, qty * px),
+            Side::Sell => (&r.base_asset, qty),
+        };
+        let free = self.holdings.get(asset).map_or(Decimal::ZERO, |h| h.free);
+        if free < need {
+            return Err(VenueError::InsufficientBalance {
+                msg: "Account has insufficient balance for requested action.".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn lock(
+        &mut self,
+        market: Market,
+        r: &InstrumentRules,
+        side: Side,
+        qty: Decimal,
+        px: Decimal,
+        lock: bool,
+    ) {
+        if market == Market::Linear {
+            return;
+        }
+        let (asset, amount) = match side {
+            Side::Buy => (&r.quote_asset, qty * px),
+            Side::Sell => (&r.base_asset, qty),
+        };
+        let h = holding(&mut self.holdings, asset);
+        if lock {
+            h.free -= amount;
+            h.locked += amount;
+        } else {
+            h.free += amount;
+            h.locked -= amount;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // one private call site per fill path; a struct would only rename them
+    fn execute(
+        &mut self,
+        market: Market,
+        r: &InstrumentRules,
+        req: &OrderRequest,
+        order_id: &str,
+        qty: Decimal,
+        px: Decimal,
+        rate: Decimal,
+        is_maker: bool,
+        now_ms: i64,
+    ) -> Fill {
+        let notional = qty * px;
+        // Spot: fee in the asset received (Binance default without BNB); linear: in quote.
+        let (fee, fee_asset) = match (market, req.side) {
+            (Market::Spot, Side::Buy) => (qty * rate, r.base_asset.clone()),
+            _ => (notional * rate, r.quote_asset.clone()),
+        };
+        match market {
+            Market::Spot => {
+                let (base, quote) = (r.base_asset.clone(), r.quote_asset.clone());
+                match req.side {
+                    Side::Buy => {
+                        holding(&mut self.holdings, &quote).free -= notional;
+                        holding(&mut self.holdings, &base).free += qty - fee;
+                    }
+                    Side::Sell => {
+                        holding(&mut self.holdings, &base).free -= qty;
+                        holding(&mut self.holdings, &quote).free += notional - fee;
+                    }
+                }
+            }
+            Market::Linear => {
+                let pnl = self.apply_position(&req.symbol, req.side.sign() * qty, px);
+                holding(&mut self.holdings, &r.quote_asset).free += pnl - fee;
+            }
+        }
+        let fill = Fill {
+            trade_id: format!("P{}", self.next_trade),
+            order_id: order_id.to_string(),
+            client_order_id: Some(req.client_order_id.clone()),
+            symbol: req.symbol.clone(),
+            side: req.side,
+            price: px,
+            qty,
+            fee,
+            fee_asset,
+            time_ms: now_ms,
+            is_maker,
+        };
+        self.next_trade += 1;
+        self.fills.push(fill.clone());
+        fill
+    }
+
+    /// Applies a signed trade to a position (average-cost); returns realized P&L.
+    fn apply_position(&mut self, symbol: &Symbol, delta: Decimal, px: Decimal) -> Decimal {
+        let p = self.positions.entry(symbol.clone()).or_default();
+        let same_direction = p.qty.is_zero() || (p.qty > Decimal::ZERO) == (delta > Decimal::ZERO);
+        if same_direction {
+            let new_qty = p.qty + delta;
+            let cost = p.entry * p.qty.abs() + px * delta.abs();
+            p.entry = cost.checked_div(new_qty.abs()).unwrap_or(px);
+            p.qty = new_qty;
+            return Decimal::ZERO;
+        }
+        let closed = delta.abs().min(p.qty.abs());
+        let sign = if p.qty > Decimal::ZERO {
+            Decimal::ONE
+        } else {
+            Decimal::NEGATIVE_ONE
+        };
+        let realized = (px - p.entry) * closed * sign;
+        let new_qty = p.qty + delta;
+        if new_qty.is_zero() {
+            p.entry = Decimal::ZERO;
+        } else if (new_qty > Decimal::ZERO) != (p.qty > Decimal::ZERO) {
+            p.entry = px; // flipped: the remainder opened at this price
+        }
+        p.qty = new_qty;
+        realized
+    }
+
+    /// Fills resting orders of `symbol` that `price` now crosses (maker fills at their limit).
+    pub fn on_price(
+        &mut self,
+        market: Market,
+        rules: &InstrumentRules,
+        price: Decimal,
+        fees: Fees,
+        now_ms: i64,
+    ) -> Vec<Fill> {
+        let crossing: Vec<ClientOrderId> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.req.symbol == rules.symbol && o.report.status == OrderStatus::New)
+            .filter(|(_, o)| {
+                let limit = o.req.price.unwrap_or(Decimal::ZERO);
+                match o.req.side {
+                    Side::Buy => price <= limit,
+                    Side::Sell => price >= limit,
+                }
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut out = Vec::new();
+        for id in crossing {
+            let Some(o) = self.orders.get(&id).cloned() else {
+                continue;
+            };
+            let limit = o.req.price.unwrap_or(price);
+            self.lock(market, rules, o.req.side, o.qty, limit, false);
+            let fill = self.execute(
+                market,
+                rules,
+                &o.req,
+                &o.report.order_id,
+                o.qty,
+                limit,
+                fees.maker,
+                true,
+                now_ms,
+            );
+            if let Some(stored) = self.orders.get_mut(&id) {
+                stored.report.status = OrderStatus::Filled;
+                stored.report.executed_qty = o.qty;
+                stored.report.cum_quote = Some(o.qty * limit);
+                stored.report.updated_ms = now_ms;
+            }
+            out.push(fill);
+        }
+        out
+    }
+
+    /// Cancels a resting order.
+    ///
+    /// # Errors
+    /// [`VenueError::UnknownOrder`] when it does not exist or is finished.
+    pub fn cancel(
+        &mut self,
+        market: Market,
+        rules: Option<&InstrumentRules>,
+        id: &ClientOrderId,
+        now_ms: i64,
+    ) -> Result<OrderReport, VenueError> {
+        let unknown = || VenueError::UnknownOrder {
+            msg: "Unknown order sent.".into(),
+        };
+        let o = self.orders.get(id).cloned().ok_or_else(unknown)?;
+        if o.report.status.is_final() {
+            return Err(unknown());
+        }
+        if let Some(r) = rules {
+            self.lock(
+                market,
+                r,
+                o.req.side,
+                o.qty,
+                o.req.price.unwrap_or(Decimal::ZERO),
+                false,
+            );
+        }
+        let stored = self.orders.get_mut(id).ok_or_else(unknown)?;
+        stored.report.status = OrderStatus::Cancelled;
+        stored.report.updated_ms = now_ms;
+        Ok(stored.report.clone())
+    }
+}

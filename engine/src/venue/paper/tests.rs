@@ -1,0 +1,514 @@
+//! Paper venue scenarios on a virtual clock.
+
+use super::*;
+use crate::ids::ClientOrderId;
+use crate::model::{OrderRequest, OrderType, Side, TimeInForce};
+use crate::venue::clock::ServerClock;
+use crate::venue::op::{Balance, OrderReport, OrderStatus};
+use crate::venue::rules::close_qty;
+use rust_decimal_macros::dec;
+
+fn btc() -> Symbol {
+    Symbol::new("BTCUSDT").unwrap()
+}
+
+fn rules() -> InstrumentRules {
+    InstrumentRules {
+        symbol: btc(),
+        base_asset: "BTC".into(),
+        quote_asset: "USDT".into(),
+        tick_size: dec!(0.01),
+        step_size: dec!(0.00001),
+        min_qty: dec!(0.00001),
+        max_qty: dec!(9000),
+        max_market_qty: dec!(0),
+        min_notional: dec!(5),
+        min_price: dec!(0),
+        max_price: dec!(0),
+    }
+}
+
+fn venue(market: Market) -> PaperVenue {
+    let mut v = PaperVenue::new(PaperConfig {
+        exchange: Exchange::Binance,
+        market,
+        taker_fee_rate: dec!(0.001),
+        maker_fee_rate: dec!(0.0002),
+    });
+    v.set_rules(rules());
+    v.deposit("USDT", dec!(1000));
+    v.set_price(&btc(), dec!(50000), 0);
+    v
+}
+
+fn req(
+    id: &str,
+    side: Side,
+    order_type: OrderType,
+    qty: OrderQty,
+    price: Option<Decimal>,
+    tif: Option<TimeInForce>,
+    reduce_only: bool,
+) -> OrderRequest {
+    OrderRequest {
+        client_order_id: ClientOrderId::new(id).unwrap(),
+        symbol: btc(),
+        side,
+        order_type,
+        qty,
+        price,
+        time_in_force: tif,
+        reduce_only,
+    }
+}
+
+fn run(v: &mut PaperVenue, op: VenueOp, now_ms: i64) -> Result<VenueReply, VenueError> {
+    let clock = ServerClock::new();
+    let ctx = BuildCtx {
+        creds: None,
+        clock: &clock,
+        now_ms,
+        base_url: "",
+    };
+    match v.build(&op, &ctx)? {
+        Planned::Immediate(r) => Ok(r),
+        Planned::Http(r) => panic!("paper sent {r:?}"),
+    }
+}
+
+fn place(v: &mut PaperVenue, r: OrderRequest, now_ms: i64) -> Result<OrderReport, VenueError> {
+    match run(v, VenueOp::PlaceOrder(r), now_ms)? {
+        VenueReply::Order(o) => Ok(o),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn balances(v: &mut PaperVenue) -> Vec<Balance> {
+    match run(v, VenueOp::Balances, 0) {
+        Ok(VenueReply::Balances(b)) => b,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn spot_round_trip_leaves_no_sellable_dust() {
+    let mut v = venue(Market::Spot);
+    let buy = place(
+        &mut v,
+        req(
+            "b1",
+            Side::Buy,
+            OrderType::Market,
+            OrderQty::Quote(dec!(100)),
+            None,
+            None,
+            false,
+        ),
+        10,
+    )
+    .unwrap();
+    assert_eq!(
+        (buy.status, buy.executed_qty),
+        (OrderStatus::Filled, dec!(0.002))
+    );
+    assert_eq!(
+        (
+            buy.fills[0].trade_id.as_str(),
+            buy.fills[0].fee,
+            buy.fills[0].fee_asset.as_str()
+        ),
+        ("P0", dec!(0.000002), "BTC")
+    );
+    let held = balances(&mut v)
+        .into_iter()
+        .find(|b| b.asset == "BTC")
+        .unwrap()
+        .free;
+    assert_eq!(held, dec!(0.001998));
+    let close = close_qty(&rules(), held, dec!(50000)).unwrap();
+    let sell = place(
+        &mut v,
+        req(
+            "s1",
+            Side::Sell,
+            OrderType::Market,
+            OrderQty::Base(close.qty),
+            None,
+            None,
+            false,
+        ),
+        20,
+    )
+    .unwrap();
+    assert_eq!(sell.status, OrderStatus::Filled);
+    let b = balances(&mut v);
+    assert_eq!(
+        b.iter().find(|b| b.asset == "BTC").map(|b| b.free),
+        Some(dec!(0.000008)),
+        "only sub-step dust remains"
+    );
+    // 1000 − 100 + 99.5 × (1 − 0.001) = 999.4005
+    assert_eq!(
+        b.iter().find(|b| b.asset == "USDT").map(|b| b.free),
+        Some(dec!(999.4005))
+    );
+}
+
+#[test]
+fn limit_rests_locks_then_fills_as_maker() {
+    let mut v = venue(Market::Spot);
+    let o = place(
+        &mut v,
+        req(
+            "l1",
+            Side::Buy,
+            OrderType::Limit,
+            OrderQty::Base(dec!(0.01)),
+            Some(dec!(49000)),
+            Some(TimeInForce::Gtc),
+            false,
+        ),
+        1,
+    )
+    .unwrap();
+    assert_eq!(o.status, OrderStatus::New);
+    assert_eq!(
+        balances(&mut v)[0],
+        Balance {
+            asset: "USDT".into(),
+            free: dec!(510),
+            locked: dec!(490)
+        }
+    );
+    assert!(v.set_price(&btc(), dec!(49500), 2).is_empty());
+    let fills = v.set_price(&btc(), dec!(48900), 3);
+    assert_eq!(
+        (fills.len(), fills[0].price, fills[0].is_maker, fills[0].fee),
+        (1, dec!(49000), true, dec!(0.000002))
+    );
+    let q = run(
+        &mut v,
+        VenueOp::QueryOrder {
+            symbol: btc(),
+            client_order_id: ClientOrderId::new("l1").unwrap(),
+        },
+        4,
+    )
+    .unwrap();
+    assert!(matches!(
+        q,
+        VenueReply::Order(OrderReport {
+            status: OrderStatus::Filled,
+            ..
+        })
+    ));
+    let page = run(
+        &mut v,
+        VenueOp::Trades {
+            symbol: btc(),
+            cursor: TradeCursor::from_time(0),
+        },
+        5,
+    )
+    .unwrap();
+    let VenueReply::Trades(page) = page else {
+        panic!()
+    };
+    assert_eq!(
+        (page.fills.len(), page.next.token.as_deref()),
+        (1, Some("1"))
+    );
+    let again = run(
+        &mut v,
+        VenueOp::Trades {
+            symbol: btc(),
+            cursor: page.next,
+        },
+        6,
+    )
+    .unwrap();
+    assert!(matches!(again, VenueReply::Trades(TradePage { ref fills, .. }) if fills.is_empty()));
+}
+
+struct Case {
+    name: &'static str,
+    req: OrderRequest,
+    expected: Result<OrderStatus, &'static str>,
+}
+
+#[test]
+fn order_outcomes() {
+    let cases = vec![
+        Case {
+            name: "post-only that would take",
+            req: req(
+                "p",
+                Side::Buy,
+                OrderType::Limit,
+                OrderQty::Base(dec!(0.001)),
+                Some(dec!(51000)),
+                Some(TimeInForce::PostOnly),
+                false,
+            ),
+            expected: Ok(OrderStatus::Expired),
+        },
+        Case {
+            name: "ioc that cannot fill",
+            req: req(
+                "i",
+                Side::Buy,
+                OrderType::Limit,
+                OrderQty::Base(dec!(0.001)),
+                Some(dec!(49000)),
+                Some(TimeInForce::Ioc),
+                false,
+            ),
+            expected: Ok(OrderStatus::Expired),
+        },
+        Case {
+            name: "marketable limit",
+            req: req(
+                "m",
+                Side::Buy,
+                OrderType::Limit,
+                OrderQty::Base(dec!(0.001)),
+                Some(dec!(51000)),
+                Some(TimeInForce::Gtc),
+                false,
+            ),
+            expected: Ok(OrderStatus::Filled),
+        },
+        Case {
+            name: "too expensive",
+            req: req(
+                "x",
+                Side::Buy,
+                OrderType::Market,
+                OrderQty::Base(dec!(1)),
+                None,
+                None,
+                false,
+            ),
+            expected: Err("insufficient"),
+        },
+        Case {
+            name: "off-step qty",
+            req: req(
+                "y",
+                Side::Buy,
+                OrderType::Market,
+                OrderQty::Base(dec!(0.0010001)),
+                None,
+                None,
+                false,
+            ),
+            expected: Err("filter"),
+        },
+        Case {
+            name: "below min notional",
+            req: req(
+                "z",
+                Side::Buy,
+                OrderType::Market,
+                OrderQty::Base(dec!(0.00001)),
+                None,
+                None,
+                false,
+            ),
+            expected: Err("rules"),
+        },
+        Case {
+            name: "reduce-only on spot",
+            req: req(
+                "r",
+                Side::Sell,
+                OrderType::Market,
+                OrderQty::Base(dec!(0.001)),
+                None,
+                None,
+                true,
+            ),
+            expected: Err("unsupported"),
+        },
+    ];
+    for c in cases {
+        let mut v = venue(Market::Spot);
+        let got = place(&mut v, c.req, 1)
+            .map(|o| o.status)
+            .map_err(|e| match e {
+                VenueError::InsufficientBalance { .. } => "insufficient",
+                VenueError::Filter { .. } => "filter",
+                VenueError::Rules(_) => "rules",
+                VenueError::Unsupported { .. } => "unsupported",
+                _ => "other",
+            });
+        assert_eq!(got, c.expected, "{}", c.name);
+    }
+}
+
+#[test]
+fn duplicates_and_cancels() {
+    let mut v = venue(Market::Spot);
+    let r = req(
+        "d1",
+        Side::Buy,
+        OrderType::Limit,
+        OrderQty::Base(dec!(0.01)),
+        Some(dec!(40000)),
+        None,
+        false,
+    );
+    place(&mut v, r.clone(), 1).unwrap();
+    assert!(matches!(
+        place(&mut v, r, 2),
+        Err(VenueError::DuplicateClientOrderId { .. })
+    ));
+    let open = run(&mut v, VenueOp::OpenOrders { symbol: None }, 3).unwrap();
+    assert!(matches!(open, VenueReply::Orders(ref o) if o.len() == 1));
+    let all = run(&mut v, VenueOp::CancelAll { symbol: btc() }, 4).unwrap();
+    assert!(matches!(all, VenueReply::Orders(ref o) if o[0].status == OrderStatus::Cancelled));
+    assert_eq!(
+        balances(&mut v)[0],
+        Balance {
+            asset: "USDT".into(),
+            free: dec!(1000),
+            locked: dec!(0)
+        }
+    );
+    let again = run(
+        &mut v,
+        VenueOp::CancelOrder {
+            symbol: btc(),
+            client_order_id: ClientOrderId::new("d1").unwrap(),
+        },
+        5,
+    );
+    assert!(matches!(again, Err(VenueError::UnknownOrder { .. })));
+    let missing = run(
+        &mut v,
+        VenueOp::QueryOrder {
+            symbol: btc(),
+            client_order_id: ClientOrderId::new("nope").unwrap(),
+        },
+        6,
+    );
+    assert!(matches!(missing, Err(VenueError::UnknownOrder { .. })));
+}
+
+#[test]
+fn linear_positions_pnl_reduce_only_and_funding() {
+    let mut v = venue(Market::Linear);
+    place(
+        &mut v,
+        req(
+            "o1",
+            Side::Buy,
+            OrderType::Market,
+            OrderQty::Base(dec!(0.02)),
+            None,
+            None,
+            false,
+        ),
+        1,
+    )
+    .unwrap();
+    v.set_price(&btc(), dec!(51000), 2);
+    // Reduce-only bigger than the position is capped to it.
+    let close = place(
+        &mut v,
+        req(
+            "c1",
+            Side::Sell,
+            OrderType::Market,
+            OrderQty::Base(dec!(0.05)),
+            None,
+            None,
+            true,
+        ),
+        3,
+    )
+    .unwrap();
+    assert_eq!(close.executed_qty, dec!(0.02));
+    let pos = run(&mut v, VenueOp::Positions { symbol: None }, 4).unwrap();
+    assert_eq!(pos, VenueReply::Positions(vec![]));
+    // +20 realized − fees (1.00 + 1.02) = 1017.98
+    assert_eq!(balances(&mut v)[0].free, dec!(1017.98));
+    assert!(matches!(
+        place(
+            &mut v,
+            req(
+                "c2",
+                Side::Sell,
+                OrderType::Market,
+                OrderQty::Base(dec!(0.01)),
+                None,
+                None,
+                true
+            ),
+            5
+        ),
+        Err(VenueError::Rejected { code: -2022, .. })
+    ));
+    place(
+        &mut v,
+        req(
+            "o2",
+            Side::Sell,
+            OrderType::Market,
+            OrderQty::Base(dec!(0.01)),
+            None,
+            None,
+            false,
+        ),
+        6,
+    )
+    .unwrap();
+    let ev = v.apply_funding(&btc(), dec!(0.0001), 7).unwrap();
+    assert_eq!(ev.amount, dec!(0.051), "shorts receive a positive rate");
+    let page = run(
+        &mut v,
+        VenueOp::Funding {
+            symbol: Some(btc()),
+            cursor: TradeCursor::from_time(0),
+        },
+        8,
+    )
+    .unwrap();
+    assert!(
+        matches!(page, VenueReply::Funding(FundingPage { ref events, .. }) if events == &vec![ev.clone()])
+    );
+    let pos = run(
+        &mut v,
+        VenueOp::Positions {
+            symbol: Some(btc()),
+        },
+        9,
+    )
+    .unwrap();
+    let VenueReply::Positions(p) = pos else {
+        panic!()
+    };
+    assert_eq!((p[0].qty, p[0].entry_price), (dec!(-0.01), dec!(51000)));
+}
+
+#[test]
+fn serialises_for_storage() {
+    let mut v = venue(Market::Linear);
+    place(
+        &mut v,
+        req(
+            "o1",
+            Side::Buy,
+            OrderType::Market,
+            OrderQty::Base(dec!(0.02)),
+            None,
+            None,
+            false,
+        ),
+        1,
+    )
+    .unwrap();
+    let text = serde_json::to_string(&v).unwrap();
+    let back: PaperVenue = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, v);
+}
