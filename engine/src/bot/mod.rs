@@ -21,9 +21,8 @@ use crate::ids::{BotId, Symbol};
 use crate::ledger::Ledger;
 use crate::model::{InstrumentRules, Market};
 use crate::risk::{self, Approved, CheckOutcome, ProposedOrder, RiskCheck, RiskContext};
-use crate::signal::{
-    authenticate, check_freshness, parse_signal, Action, IpAllowlist, ParsedSignal,
-};
+use crate::signal::intake::{accept_webhook, WebhookRejection, WebhookRequest};
+use crate::signal::{Action, ParsedSignal};
 use crate::sizing::{self, SizingContext};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -41,22 +40,21 @@ pub struct Inbound<'a> {
     pub received_ms: i64,
 }
 
-/// Authenticates and validates a webhook against the bot's config and secret.
+/// Authenticates and validates a webhook against the bot's config and secret (the check
+/// sequence of [`accept_webhook`]), mapping a refusal to its status.
 ///
 /// # Errors
 /// A [`Rejection`] with the status of design §3.
 pub fn admit(inbound: &Inbound<'_>, config: &BotConfig, secret: &str) -> Result<ParsedSignal, Rejection> {
-    let parsed = parse_signal(inbound.body).map_err(|e| Rejection::from_signal(&e))?;
-    if !config.allowed_ips.is_empty() {
-        let allow = IpAllowlist::parse(&config.allowed_ips)
-            .map_err(|e| Rejection::new(500, "bad_ip_allowlist", e.to_string()))?;
-        allow.check(inbound.ip).map_err(|e| Rejection::new(403, e.code(), e.to_string()))?;
+    let request = WebhookRequest { body: inbound.body, signature: inbound.signature, client_ip: inbound.ip };
+    match accept_webhook(&request, config, secret.as_bytes(), inbound.received_ms) {
+        Ok((parsed, _method)) => Ok(parsed),
+        Err(WebhookRejection::Signal(e)) => Err(Rejection::from_signal(&e)),
+        Err(WebhookRejection::Auth(e)) => {
+            let status = if e.is_forbidden_source() { 403 } else { 401 };
+            Err(Rejection::new(status, e.code(), e.to_string()))
+        }
     }
-    authenticate(parsed.secret.as_ref(), inbound.signature, inbound.body, secret.as_bytes(), inbound.received_ms)
-        .map_err(|e| Rejection::new(401, e.code(), e.to_string()))?;
-    check_freshness(parsed.signal.time_ms, inbound.received_ms, config.risk.max_signal_age_secs)
-        .map_err(|e| Rejection::from_signal(&e))?;
-    Ok(parsed)
 }
 
 /// Market facts the decision needs, fetched by the object just before deciding.
