@@ -121,6 +121,15 @@ pub async fn create(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
     let mut j = bot.journal()?;
     j.put("config", &stored)?.put("webhook_secret", &secret)?.put("flags", &flags)?;
     j.put("config_history", &vec![stored.clone()])?;
+    if stored.config.mode == keel_engine::model::BotMode::Paper {
+        // A paper bot starts with simulated capital, booked so equity and sizing see it.
+        let capital = keel_engine::ledger::LedgerEntry::Transfer(keel_engine::ledger::Transfer {
+            id: "paper-capital".into(),
+            amount: super::exchange::PAPER_CAPITAL,
+            time_ms: now,
+        });
+        super::ledger::stage(&mut j, &[capital])?;
+    }
     j.audit(AuditDraft::new(
         now,
         actor,

@@ -17,6 +17,7 @@ use keel_engine::venue::{
     CircuitConfig, Credentials, Environment, HttpRequest, Permit, Planned, Resolution,
     RetryDecision, ServerClock, Venue, VenueError, VenueOp, VenueReply, VenueSpec,
 };
+use keel_engine::venue::paper::{PaperConfig, PaperVenue};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -90,6 +91,11 @@ pub struct Link<'a> {
     pub trail: Vec<AuditDraft>,
     /// Correlation for the drafts.
     pub actor: Actor,
+    /// Paper mode: the in-process venue that fills orders (market data still comes from the
+    /// exchange's public endpoints).
+    pub paper: Option<PaperVenue>,
+    /// Fills the paper venue produced while its prices moved (resting limits), to be booked.
+    pub pending_fills: Vec<keel_engine::model::Fill>,
 }
 
 impl std::fmt::Debug for Link<'_> {
@@ -131,7 +137,23 @@ impl<'a> Link<'a> {
             None => "public".to_string(),
         };
         let account = format!("{:?}-{:?}-{}-{}", spec.exchange, spec.market, state.urls.current(), key_part);
-        Ok(Self { bot, venue: live_venue(&spec), spec, creds, account, state, trail: Vec::new(), actor })
+        let paper = match config.mode {
+            BotMode::Paper => Some(match super::store::kv_get::<PaperVenue>(&bot.db, "paper")? {
+                Some(p) => p,
+                None => {
+                    let mut p = PaperVenue::new(PaperConfig {
+                        exchange: spec.exchange,
+                        market: spec.market,
+                        taker_fee_rate: PAPER_TAKER_FEE,
+                        maker_fee_rate: PAPER_MAKER_FEE,
+                    });
+                    p.deposit(&super::ledger::quote_asset(config), PAPER_CAPITAL);
+                    p
+                }
+            }),
+            _ => None,
+        };
+        Ok(Self { bot, venue: live_venue(&spec), spec, creds, account, state, trail: Vec::new(), actor, paper, pending_fills: Vec::new() })
     }
 
     /// The exchange's notion of now.
@@ -139,11 +161,30 @@ impl<'a> Link<'a> {
         self.state.clock.server_now(now_ms())
     }
 
+    /// Feeds the paper venue the latest rules and price (resting paper orders may fill).
+    pub fn prime_paper(&mut self, rules: &keel_engine::model::InstrumentRules, price: rust_decimal::Decimal) {
+        if let Some(p) = self.paper.as_mut() {
+            p.set_rules(rules.clone());
+            let fills = p.set_price(&rules.symbol, price, now_ms());
+            self.pending_fills.extend(fills);
+        }
+    }
+
     /// Performs one operation with the full retry policy.
     ///
     /// # Errors
     /// [`CallError`].
     pub async fn call(&mut self, op: &VenueOp) -> Result<VenueReply, CallError> {
+        if let Some(paper) = self.paper.as_mut() {
+            if routes_to_paper(op) {
+                let base = self.state.urls.current().to_string();
+                let ctx = BuildCtx { creds: None, clock: &self.state.clock, now_ms: now_ms(), base_url: &base };
+                return match paper.build(op, &ctx)? {
+                    Planned::Immediate(reply) => Ok(reply),
+                    Planned::Http(_) => Err(CallError::Internal("paper venue asked for I/O".into())),
+                };
+            }
+        }
         let mut attempt = 0;
         let mut host_tries = 0;
         loop {
@@ -310,6 +351,18 @@ impl<'a> Link<'a> {
         }
         resp.json::<SendOutcome>().await.map_err(|e| CallError::Internal(e.to_string()))
     }
+}
+
+/// Paper fees (Binance's default taker/maker rate for regular accounts).
+const PAPER_TAKER_FEE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts(1, 0, 0, false, 3);
+/// Paper maker fee.
+const PAPER_MAKER_FEE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts(1, 0, 0, false, 3);
+/// Quote capital a new paper bot starts with (booked in its ledger as a transfer too).
+pub const PAPER_CAPITAL: rust_decimal::Decimal = rust_decimal::Decimal::from_parts(10_000, 0, 0, false, 0);
+
+/// Operations a paper bot answers in-process (everything but public market data).
+fn routes_to_paper(op: &VenueOp) -> bool {
+    !matches!(op, VenueOp::Ticker { .. } | VenueOp::InstrumentRules { .. } | VenueOp::ServerTime)
 }
 
 async fn sleep(ms: i64) {

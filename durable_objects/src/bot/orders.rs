@@ -89,6 +89,9 @@ pub async fn save_link(bot: &BotDO, link: &mut Link<'_>, signal_id: Option<&Sign
     let mut j = bot.journal()?;
     drain_trail(&mut j, link, signal_id, None)?;
     j.put("venue_state", &link.state)?;
+    if let Some(p) = &link.paper {
+        j.put("paper", p)?;
+    }
     bot.commit(j).await
 }
 
@@ -156,7 +159,9 @@ pub async fn apply_outcome(
                 VenueReply::Order(r) => Some(r.clone()),
                 _ => None,
             };
-            let (new_ledger, booking) = super::signal::booking(bot, config, &reply, rules, &link.actor, signal_id)?;
+            let mut fills = keel_engine::bot::fills_of(&reply);
+            fills.append(&mut link.pending_fills);
+            let (new_ledger, booking) = super::signal::booking(bot, config, &fills, rules, &link.actor, signal_id)?;
             for d in booking.drafts {
                 j.audit(d)?;
             }
@@ -188,6 +193,9 @@ pub async fn apply_outcome(
     };
     j.put("flags", &flags)?;
     j.put("venue_state", &link.state)?;
+    if let Some(p) = &link.paper {
+        j.put("paper", p)?;
+    }
     bot.commit(j).await?;
     if let Some(l) = booked_ledger {
         *bot.ledger.borrow_mut() = Some(l);
@@ -225,6 +233,9 @@ pub async fn cancel_all(
     drain_trail(&mut j, link, signal_id, None).map_err(|e| CallError::Internal(e.message))?;
     j.exec("UPDATE orders SET status = 'cancelled' WHERE status IN ('accepted','partially_filled')", vec![]);
     j.put("venue_state", &link.state).map_err(|e| CallError::Internal(e.to_string()))?;
+    if let Some(p) = &link.paper {
+        j.put("paper", p).map_err(|e| CallError::Internal(e.to_string()))?;
+    }
     bot.commit(j).await.map_err(|e| CallError::Internal(e.message))?;
     Ok(json!({"signal_id": signal_id.map(|s| s.as_str()), "status": "cancelled", "cancels": out, "orders": []}))
 }

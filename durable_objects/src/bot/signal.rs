@@ -8,7 +8,7 @@ use super::{ledger, now_ms, BotDO};
 use crate::db::{int, text};
 use crate::http::{json, read_json, ApiError};
 use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
-use keel_engine::bot::{self, book_fills, fills_of, BotState, Inbound, MarketFacts, Rejection};
+use keel_engine::bot::{self, book_fills, BotState, Inbound, MarketFacts, Rejection};
 use keel_engine::ids::SignalId;
 use keel_engine::model::InstrumentRules;
 use keel_engine::signal::{Action, ParsedSignal};
@@ -276,6 +276,7 @@ pub async fn market_facts(
         VenueReply::Ticker(t) => t.mark_price.unwrap_or(t.price),
         _ => return Err(CallError::Internal("ticker: unexpected reply".into())),
     };
+    link.prime_paper(&rules, price);
     Ok(MarketFacts { price, rules, free_base: None })
 }
 
@@ -284,14 +285,13 @@ pub async fn market_facts(
 pub fn booking(
     bot: &BotDO,
     config: &keel_engine::config::BotConfig,
-    reply: &VenueReply,
+    fills: &[keel_engine::model::Fill],
     rules: &InstrumentRules,
     actor: &Actor,
     signal_id: Option<&SignalId>,
 ) -> Result<(keel_engine::ledger::Ledger, keel_engine::bot::Booking), ApiError> {
     let mut ledger = ledger::load(bot, config)?;
-    let fills = fills_of(reply);
-    let booking = book_fills(&mut ledger, &fills, rules, &BTreeMap::new(), config.exchange, config.market, actor, signal_id, config.strategy.as_deref())
+    let booking = book_fills(&mut ledger, fills, rules, &BTreeMap::new(), config.exchange, config.market, actor, signal_id, config.strategy.as_deref())
         .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
     Ok((ledger, booking))
 }
