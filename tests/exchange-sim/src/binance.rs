@@ -322,9 +322,9 @@ pub fn reject_error(venue: Venue, r: Reject) -> Resp {
     match r {
         Reject::InsufficientBalance if futures => err(400, -2019, "Margin is insufficient."),
         Reject::InsufficientBalance => err(400, -2010, "Account has insufficient balance for requested action."),
-        Reject::DuplicateClientId if futures => err(400, -4116, "ClientOrderId is duplicated."),
+        Reject::DuplicateClientId if futures => err(400, -4116, "clientOrderId is duplicated"),
         Reject::DuplicateClientId => err(400, -2010, "Duplicate order sent."),
-        Reject::WouldTake if futures => err(400, -5022, "Due to the order could not be executed as maker, the Post Only order will be rejected. The order will not be recorded in the order history"),
+        Reject::WouldTake if futures => err(400, -5022, "Due to the order could not be executed as maker, the Post Only order will be rejected."),
         Reject::WouldTake => err(400, -2010, "Order would immediately match and take."),
         Reject::ReduceOnly => err(400, -2022, "ReduceOnly Order is rejected."),
         Reject::UnknownSymbol => err(400, -1121, "Invalid symbol."),
