@@ -15,6 +15,10 @@ pub const ASSETS: &str = "ASSETS";
 pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 /// JSON map of exchange name to base URL probed by `/health` (default: the public endpoints).
 pub const EXCHANGE_URLS: &str = "KEEL_EXCHANGE_URLS";
+/// Base URL of the local exchange simulator: when set, `/health` probes it for both exchanges.
+pub const EXCHANGE_SIM_URL: &str = "EXCHANGE_SIM_URL";
+/// Location hint for new bot Durable Objects (design §8).
+pub const DEFAULT_LOCATION_HINT: &str = "KEEL_DEFAULT_LOCATION_HINT";
 /// Version string reported by `/health`.
 pub const VERSION: &str = "KEEL_VERSION";
 /// Origin allowed by CORS (the dashboard's, when served elsewhere).

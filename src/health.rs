@@ -63,7 +63,11 @@ async fn neo4j(env: &Env) -> Value {
 }
 
 async fn exchanges(env: &Env) -> Value {
-    let raw = env::get(env, env::EXCHANGE_URLS).unwrap_or_else(|| DEFAULT_EXCHANGES.to_string());
+    let raw = match (env::get(env, env::EXCHANGE_URLS), env::get(env, env::EXCHANGE_SIM_URL)) {
+        (Some(urls), _) => urls,
+        (None, Some(sim)) => serde_json::json!({"binance": sim, "bybit": sim}).to_string(),
+        (None, None) => DEFAULT_EXCHANGES.to_string(),
+    };
     let urls: serde_json::Map<String, Value> = serde_json::from_str(&raw).unwrap_or_default();
     let mut out = serde_json::Map::new();
     for (name, url) in urls {

@@ -54,13 +54,13 @@ pub async fn handle(mut req: Request, env: &Env, bot_id: &str) -> Result<Respons
         }
     };
     if let Err(e) = rate_limit(env, bot_id, ip.as_deref()).await {
-        report_edge_rejection(&stub, &e, received_ms, ip.as_deref()).await;
+        report_edge_rejection(&stub, bot_id, &e, received_ms, ip.as_deref()).await;
         return Err(e);
     }
     let body = match body {
         Ok(b) => b,
         Err(e) => {
-            report_edge_rejection(&stub, &e, received_ms, ip.as_deref()).await;
+            report_edge_rejection(&stub, bot_id, &e, received_ms, ip.as_deref()).await;
             return Err(e);
         }
     };
@@ -71,7 +71,8 @@ pub async fn handle(mut req: Request, env: &Env, bot_id: &str) -> Result<Respons
         "ip": ip,
         "received_ms": received_ms,
     });
-    let call = forward(&stub, "/signal", &envelope);
+    let signal_path = format!("/{bot_id}/signal");
+    let call = forward(&stub, &signal_path, &envelope);
     let timeout = Delay::from(ANSWER_WITHIN);
     futures_util::pin_mut!(call);
     futures_util::pin_mut!(timeout);
@@ -99,10 +100,10 @@ async fn forward(stub: &worker::Stub, path: &str, body: &Value) -> Result<Respon
 }
 
 /// Rejections decided here (size, rate) still belong in the bot's audit trail.
-async fn report_edge_rejection(stub: &worker::Stub, err: &ApiError, received_ms: i64, ip: Option<&str>) {
+async fn report_edge_rejection(stub: &worker::Stub, bot_id: &str, err: &ApiError, received_ms: i64, ip: Option<&str>) {
     let body = json!({"status": err.status, "code": err.code, "message": err.message,
                       "received_ms": received_ms, "ip": ip});
-    if let Err(e) = forward(stub, "/edge-rejection", &body).await {
+    if let Err(e) = forward(stub, &format!("/{bot_id}/edge-rejection"), &body).await {
         worker::console_error!("could not audit edge rejection: {e}");
     }
 }

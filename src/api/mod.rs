@@ -119,7 +119,7 @@ pub async fn call_control(env: &Env, method: Method, path: &str, body: Option<Va
 /// The BotDO's error, or 500/503 when it cannot be reached.
 pub async fn call_bot(env: &Env, bot_id: &str, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
     let stub = bot_stub(env, bot_id)?;
-    call_stub(stub, method, path, body).await
+    call_stub(stub, method, &format!("/{bot_id}{path}"), body).await
 }
 
 /// The stub of a bot's Durable Object, placed near the exchanges (design §8).
@@ -130,7 +130,10 @@ pub fn bot_stub(env: &Env, bot_id: &str) -> Result<worker::Stub, ApiError> {
     keel_engine::ids::BotId::new(bot_id)
         .map_err(|e| ApiError::not_found("unknown_bot", format!("no bot {bot_id:?}: {e}")))?;
     let ns = env.durable_object(env::BOT)?;
-    Ok(ns.get_by_name(bot_id)?)
+    match env::get(env, env::DEFAULT_LOCATION_HINT) {
+        Some(hint) => Ok(ns.get_by_name_with_location_hint(bot_id, &hint)?),
+        None => Ok(ns.get_by_name(bot_id)?),
+    }
 }
 
 /// Answers with a JSON value.

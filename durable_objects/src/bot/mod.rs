@@ -65,15 +65,9 @@ impl std::fmt::Debug for BotDO {
 
 impl DurableObject for BotDO {
     fn new(state: State, env: Env) -> Self {
+        // The schema is created by the first config write only, so requests naming unknown bots
+        // (typos, scans) leave no storage behind.
         let db = Db::new(&state.storage());
-        for ddl in SCHEMA {
-            if let Err(e) = db.exec(ddl, vec![]) {
-                worker::console_error!("BotDO schema: {e}");
-            }
-        }
-        if let Err(e) = db.exec(ledger::SCHEMA, vec![]) {
-            worker::console_error!("BotDO ledger schema: {e}");
-        }
         Self { state, env, db, loaded: RefCell::new(None), ledger: RefCell::new(None) }
     }
 
@@ -108,6 +102,14 @@ impl BotDO {
         query: Option<&str>,
         bot_id: BotId,
     ) -> std::result::Result<Response, ApiError> {
+        if !self.initialized()? {
+            if (method, op) != (&Method::Post, "/config") {
+                return Err(ApiError::not_found("unknown_bot", format!("no bot {:?}", bot_id.as_str())));
+            }
+            for ddl in SCHEMA.iter().chain(std::iter::once(&ledger::SCHEMA)) {
+                self.db.exec(ddl, vec![])?;
+            }
+        }
         self.ensure_loaded(&bot_id)?;
         match (method, op) {
             (Method::Post, "/signal") => signal::handle(self, req).await,
@@ -126,6 +128,15 @@ impl BotDO {
             }
             _ => Err(ApiError::not_found("no_route", format!("BotDO: no route {method:?} {op}"))),
         }
+    }
+
+    fn initialized(&self) -> std::result::Result<bool, ApiError> {
+        #[derive(Deserialize)]
+        struct N {
+            n: i64,
+        }
+        let n: Option<N> = self.db.row("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'kv'", vec![])?;
+        Ok(n.map(|n| n.n > 0).unwrap_or(false))
     }
 
     fn ensure_loaded(&self, bot_id: &BotId) -> std::result::Result<(), ApiError> {

@@ -54,6 +54,9 @@ fn jitter() -> u64 {
 /// # Errors
 /// Storage failures; shipping failures are recorded in the outbox state instead.
 pub async fn ship(bot: &BotDO) -> Result<(), ApiError> {
+    if !bot.initialized()? {
+        return Ok(());
+    }
     let Some(bot_id) = stored_bot_id(bot)? else { return Ok(()) };
     bot.ensure_loaded(&bot_id)?;
     let policy = OutboxPolicy::default();
