@@ -240,9 +240,11 @@ pub enum CircuitState {
 pub struct ConfigDiffEntry {
     /// JSON pointer of the field (`/risk/max_daily_loss`).
     pub path: String,
-    /// Value before.
+    /// Value before (canonical JSON drops nulls, so absent reads back as `null`).
+    #[serde(default)]
     pub old: serde_json::Value,
     /// Value after.
+    #[serde(default)]
     pub new: serde_json::Value,
 }
 
