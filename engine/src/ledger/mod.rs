@@ -158,6 +158,9 @@ pub struct Ledger {
     pub totals: Totals,
     /// Per instrument.
     pub instruments: BTreeMap<crate::ids::Symbol, InstrumentBook>,
+    /// FIFO lots per instrument (kept apart from [`InstrumentBook`] so booking a fill never
+    /// copies them).
+    pub lots: BTreeMap<crate::ids::Symbol, crate::position::FifoLots>,
     /// Per strategy tag ([`UNTAGGED`] for fills without one).
     pub strategies: BTreeMap<String, StrategyBook>,
     /// Per UTC day index.
@@ -183,6 +186,7 @@ impl Ledger {
             config,
             totals: Totals::default(),
             instruments: BTreeMap::new(),
+            lots: BTreeMap::new(),
             strategies: BTreeMap::new(),
             days: BTreeMap::new(),
             fees_by_asset: BTreeMap::new(),
