@@ -18,6 +18,7 @@
 
 mod book;
 mod entry;
+mod funding;
 mod reconcile;
 mod report;
 mod time;
@@ -34,6 +35,7 @@ pub use entry::{
     Allocation, FillBooking, FundingPayment, LedgerConfig, LedgerEntry, MarkPrice, PnlMethod,
     Transfer,
 };
+pub use funding::{split_funding, FundingSplitError};
 pub use reconcile::{
     reconcile, ExchangeTrade, FieldDiff, FundingDiff, OwnedOrders, ReconcileInput, ReconcileReport,
     TradeDiff, Verdict,
