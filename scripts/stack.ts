@@ -352,7 +352,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const edgeToml = writeWorkerConfig(path.join(ROOT, "wrangler.toml"), path.join(o.runDir, "keel"), {
       ADMIN_TOKEN: o.adminToken,
       MASTER_KEY: o.masterKey,
-      EXCHANGE_SIM_URL: simUrl,
+      // /health probes each configured exchange; locally both venues are the simulator.
+      KEEL_EXCHANGE_URLS: JSON.stringify({ binance: simUrl, bybit: simUrl }),
     });
     const proxyToml = writeWorkerConfig(path.join(ROOT, "neo4j-proxy/wrangler.toml"), path.join(o.runDir, "neo4j-proxy"), {
       NEO4J_URL: neo4jUrl ?? "",
