@@ -300,6 +300,12 @@ impl Ledger {
         )?)
     }
 
+    /// The bot's position in an instrument (average cost), if it ever traded it. Cheaper than a
+    /// risk snapshot when only the position is needed (e.g. audit of a position change).
+    pub fn position(&self, symbol: &crate::ids::Symbol) -> Option<&crate::position::Position> {
+        self.instruments.get(symbol).map(|i| &i.position)
+    }
+
     /// The mark used for an instrument: the latest mark or fill price.
     pub fn mark(&self, symbol: &crate::ids::Symbol) -> Option<Decimal> {
         self.marks.get(symbol).map(|(p, _)| *p)
