@@ -122,9 +122,14 @@ do_run() {
   if [[ -n "${KEEL_NEO4J_JVM_OPTS:-}" ]]; then
     read -r -a extra <<<"$KEEL_NEO4J_JVM_OPTS"
   fi
+  # The JVM refuses two collectors, so a GC chosen in KEEL_NEO4J_JVM_OPTS replaces ours.
+  local gc=(-XX:+UseSerialGC)
+  if [[ " ${KEEL_NEO4J_JVM_OPTS:-} " =~ \ -XX:\+Use[A-Za-z0-9]+GC\  ]]; then
+    gc=()
+  fi
   exec java \
     -Xms128m -Xmx"${KEEL_NEO4J_HEAP:-512m}" \
-    -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -XX:TieredStopAtLevel=1 "${gc[@]}" \
     -XX:-OmitStackTraceInFastThrow -XX:+ExitOnOutOfMemoryError \
     --add-opens=java.base/java.nio=ALL-UNNAMED \
     --add-opens=java.base/java.io=ALL-UNNAMED \
