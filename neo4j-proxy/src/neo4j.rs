@@ -7,7 +7,15 @@ use crate::query::{
 };
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
-use worker::{wasm_bindgen::JsValue, Env, Fetch, Headers, Method, Request, RequestInit};
+use std::time::Duration;
+use worker::{
+    wasm_bindgen::JsValue, AbortController, Delay, Env, Fetch, Headers, Method, Request,
+    RequestInit,
+};
+
+/// How long one Neo4j call may take before it is aborted and reported as a transient network
+/// failure (a hung server must not hold a bot's outbox alarm forever).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Set once the constraints exist; an isolate re-checks them after a restart (cheap: `IF NOT EXISTS`).
 static SCHEMA_READY: AtomicBool = AtomicBool::new(false);
@@ -112,7 +120,25 @@ async fn send(req: &HttpRequest) -> Result<(u16, String), QueryFailure> {
         init.with_body(Some(JsValue::from_str(&req.body)));
     }
     let request = Request::new_with_init(&req.url, &init).map_err(net)?;
-    let mut response = Fetch::Request(request).send().await.map_err(net)?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    worker::wasm_bindgen_futures::spawn_local(async move {
+        Delay::from(CALL_TIMEOUT).await;
+        controller.abort();
+    });
+    let mut response = Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(|e| {
+            if signal.aborted() {
+                network_failure(&format!(
+                    "Neo4j did not answer within {} s",
+                    CALL_TIMEOUT.as_secs()
+                ))
+            } else {
+                net(e)
+            }
+        })?;
     let status = response.status_code();
     let body = response.text().await.map_err(net)?;
     Ok((status, body))
