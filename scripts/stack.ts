@@ -5,9 +5,10 @@
 // stop kills grandchildren such as workerd and the JVM too). Callers choose ports and folders:
 // `npm start` keeps state under .keel/, the tests use temp folders and free ports.
 //
+// Plain TypeScript that Node 22 runs directly (type stripping): no enums, no parameter properties.
 // Requires the environment of scripts/env.sh (PATH with Node 22 first, WRANGLER_* variables).
 
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
@@ -17,11 +18,8 @@ import { fileURLToPath } from "node:url";
 /** Repository root (scripts/..). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/**
- * A port the OS reports free on 127.0.0.1 right now.
- * @returns {Promise<number>}
- */
-export function freePort() {
+/** A port the OS reports free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -34,28 +32,28 @@ export function freePort() {
 }
 
 /** A random URL-safe secret of `bytes` bytes. */
-export function randomToken(bytes = 24) {
+export function randomToken(bytes = 24): string {
   return randomBytes(bytes).toString("base64url");
 }
 
 /** Whether `cmd` resolves on PATH. */
-function onPath(cmd) {
+function onPath(cmd: string): boolean {
   return (process.env.PATH ?? "")
     .split(path.delimiter)
-    .some((dir) => dir && fs.existsSync(path.join(dir, cmd)));
+    .some((dir) => dir !== "" && fs.existsSync(path.join(dir, cmd)));
 }
 
 /** Whether this machine can run the local Neo4j (a JDK, Maven and the project's launcher). */
-export function neo4jAvailable() {
-  return onPath("java") && onPath("mvn") && fs.existsSync(path.join(ROOT, "scripts/neo4j.sh"));
+export function neo4jAvailable(): boolean {
+  return onPath("java") && onPath("javac") && onPath("mvn") && fs.existsSync(path.join(ROOT, "scripts/neo4j.sh"));
 }
 
-/** Lines of `KEY=value` for a .dev.vars file; values are quoted for dotenv. */
-function devVars(vars) {
+/** Lines of `KEY="value"` for a .dev.vars file; empty values are left out. */
+function devVars(vars: Record<string, string>): string {
   return (
     Object.entries(vars)
-      .filter(([, v]) => v !== undefined && v !== null && v !== "")
-      .map(([k, v]) => `${k}=${JSON.stringify(String(v))}`)
+      .filter(([, v]) => v !== "")
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join("\n") + "\n"
   );
 }
@@ -65,12 +63,13 @@ function devVars(vars) {
  * Why: wrangler reads .dev.vars beside the config file, so a generated copy per run keeps secrets
  * out of the work tree and lets `npm start` and a test run live side by side.
  */
-function writeWorkerConfig(srcToml, dir, vars) {
+function writeWorkerConfig(srcToml: string, dir: string, vars: Record<string, string>): string {
   const srcDir = path.dirname(srcToml);
-  let text = fs.readFileSync(srcToml, "utf8");
-  const abs = (rel) => JSON.stringify(path.resolve(srcDir, rel));
-  text = text.replace(/^main\s*=\s*"([^"]+)"/m, (_, rel) => `main = ${abs(rel)}`);
-  text = text.replace(/^directory\s*=\s*"([^"]+)"/m, (_, rel) => `directory = ${abs(rel)}`);
+  const abs = (rel: string): string => JSON.stringify(path.resolve(srcDir, rel));
+  const text = fs
+    .readFileSync(srcToml, "utf8")
+    .replace(/^main\s*=\s*"([^"]+)"/m, (_m, rel: string) => `main = ${abs(rel)}`)
+    .replace(/^directory\s*=\s*"([^"]+)"/m, (_m, rel: string) => `directory = ${abs(rel)}`);
   fs.mkdirSync(dir, { recursive: true });
   const out = path.join(dir, "wrangler.toml");
   fs.writeFileSync(out, text);
@@ -78,40 +77,58 @@ function writeWorkerConfig(srcToml, dir, vars) {
   return out;
 }
 
+function prefixLines(prefix: string, text: string): string {
+  return text.replace(/^(?=.)/gm, prefix);
+}
+
+/** Options of one child process. */
+interface ChildOptions {
+  logDir: string;
+  /** Copy output to our stdout with a `[name]` prefix. */
+  echo?: boolean;
+  cwd?: string;
+  /**
+   * Give the child a stdin pipe. A child that watches its stdin (Neo4j with --exit-on-stdin-eof)
+   * then ends with us even when we are killed outright: the pipe closes with our process.
+   */
+  stdinPipe?: boolean;
+}
+
 /** A started child process in its own process group, its output appended to a log file. */
 class Child {
-  /**
-   * @param {string} name short label
-   * @param {string} cmd executable
-   * @param {string[]} args arguments
-   * @param {{logDir: string, echo?: boolean, cwd?: string, env?: NodeJS.ProcessEnv}} opts
-   */
-  constructor(name, cmd, args, opts) {
+  readonly name: string;
+  readonly logFile: string;
+  exited = false;
+  exitCode: number | string | null = null;
+  readonly exitPromise: Promise<number | string | null>;
+  private readonly log: fs.WriteStream;
+  private readonly proc: ChildProcess;
+  private readonly lines: string[] = [];
+  private listeners: ((line: string) => void)[] = [];
+
+  constructor(name: string, cmd: string, args: string[], opts: ChildOptions) {
     this.name = name;
     this.logFile = path.join(opts.logDir, `${name}.log`);
     this.log = fs.createWriteStream(this.logFile, { flags: "a" });
-    this.lines = [];
-    this.listeners = [];
-    this.exited = false;
-    this.exitCode = null;
     this.proc = spawn(cmd, args, {
       cwd: opts.cwd ?? ROOT,
-      env: opts.env ?? process.env,
-      stdio: ["ignore", "pipe", "pipe"],
+      env: process.env,
+      stdio: [opts.stdinPipe ? "pipe" : "ignore", "pipe", "pipe"],
       detached: true,
     });
-    const onData = (chunk) => {
+    const onData = (chunk: Buffer): void => {
       this.log.write(chunk);
-      if (opts.echo) process.stdout.write(prefixLines(`[${name}] `, chunk.toString()));
-      for (const line of chunk.toString().split("\n")) {
+      const text = chunk.toString();
+      if (opts.echo) process.stdout.write(prefixLines(`[${name}] `, text));
+      for (const line of text.split("\n")) {
         if (!line) continue;
         this.lines.push(line);
         if (this.lines.length > 200) this.lines.shift();
         for (const l of this.listeners) l(line);
       }
     };
-    this.proc.stdout.on("data", onData);
-    this.proc.stderr.on("data", onData);
+    this.proc.stdout?.on("data", onData);
+    this.proc.stderr?.on("data", onData);
     this.exitPromise = new Promise((resolve) => {
       this.proc.on("exit", (code, signal) => {
         this.exited = true;
@@ -128,34 +145,44 @@ class Child {
   }
 
   /** The last lines of output, for error messages. */
-  tail(n = 30) {
+  tail(n = 30): string {
     return this.lines.slice(-n).join("\n");
   }
 
-  /** Resolves with the first output line matching `re` (its match), or rejects on exit/timeout. */
-  waitForLine(re, timeoutMs) {
+  /** Resolves with the first output line matching `re`, or rejects on exit or timeout. */
+  waitForLine(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
-      const existing = this.lines.map((l) => l.match(re)).find(Boolean);
-      if (existing) return resolve(existing);
-      const timer = setTimeout(() => done(new Error(`${this.name}: no line matching ${re} within ${timeoutMs} ms\n${this.tail()}`)), timeoutMs);
-      const listener = (line) => {
+      for (const l of this.lines) {
+        const m = l.match(re);
+        if (m) return resolve(m);
+      }
+      let settled = false;
+      const done = (err: Error | null, m?: RegExpMatchArray): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.listeners = this.listeners.filter((l) => l !== listener);
+        if (err || !m) reject(err ?? new Error("no match"));
+        else resolve(m);
+      };
+      const listener = (line: string): void => {
         const m = line.match(re);
         if (m) done(null, m);
       };
-      const done = (err, m) => {
-        clearTimeout(timer);
-        this.listeners = this.listeners.filter((l) => l !== listener);
-        if (err) reject(err);
-        else resolve(m);
-      };
+      const timer = setTimeout(
+        () => done(new Error(`${this.name}: no line matching ${re} within ${timeoutMs} ms; log ${this.logFile}\n${this.tail()}`)),
+        timeoutMs,
+      );
       this.listeners.push(listener);
-      this.exitPromise.then((code) => done(new Error(`${this.name} exited (${code}) before it was ready; log ${this.logFile}\n${this.tail()}`)));
+      void this.exitPromise.then((code) =>
+        done(new Error(`${this.name} exited (${code}) before it was ready; log ${this.logFile}\n${this.tail()}`)),
+      );
     });
   }
 
   /** Signals the whole process group. */
-  signal(sig) {
-    if (this.exited || !this.proc.pid) return;
+  signal(sig: NodeJS.Signals): void {
+    if (this.exited || this.proc.pid === undefined) return;
     try {
       process.kill(-this.proc.pid, sig);
     } catch {
@@ -164,30 +191,30 @@ class Child {
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
-  async stop(graceMs = 10_000) {
-    if (this.exited) return;
-    this.signal("SIGTERM");
-    const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
-    await this.exitPromise;
-    clearTimeout(timer);
-    // Grandchildren that ignored SIGTERM (none expected) go with the group.
-    this.signal("SIGKILL");
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.exited) {
+      this.signal("SIGTERM");
+      const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
+      await this.exitPromise;
+      clearTimeout(timer);
+    }
     this.log.end();
   }
 }
 
-function prefixLines(prefix, text) {
-  return text.replace(/^(?=.)/gm, prefix);
-}
-
 /**
  * Polls `url` until it answers with a status accepted by `ok`, or rejects after `timeoutMs` or when
- * `child` exits. Returns the last response's status and text.
+ * `child` exits. Returns the accepted response's status and text.
  */
-export async function waitForHttp(url, { timeoutMs, child, ok = (s) => s > 0 }) {
-  const deadline = Date.now() + timeoutMs;
+export async function waitForHttp(
+  url: string,
+  opts: { timeoutMs: number; child?: Child; ok?: (status: number) => boolean },
+): Promise<{ status: number; text: string }> {
+  const ok = opts.ok ?? ((): boolean => true);
+  const deadline = Date.now() + opts.timeoutMs;
   let last = "no answer";
   while (Date.now() < deadline) {
+    const child = opts.child;
     if (child?.exited) {
       throw new Error(`${child.name} exited (${child.exitCode}) before ${url} answered; log ${child.logFile}\n${child.tail()}`);
     }
@@ -197,64 +224,89 @@ export async function waitForHttp(url, { timeoutMs, child, ok = (s) => s > 0 }) 
       if (ok(res.status)) return { status: res.status, text };
       last = `HTTP ${res.status}: ${text.slice(0, 300)}`;
     } catch (err) {
-      last = String(err?.cause?.code ?? err?.message ?? err);
+      const e = err as { cause?: { code?: string }; message?: string };
+      last = String(e.cause?.code ?? e.message ?? err);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${url} not ready within ${timeoutMs} ms (last: ${last})${child ? `\n${child.tail()}` : ""}`);
+  throw new Error(`${url} not ready within ${opts.timeoutMs} ms (last: ${last})${opts.child ? `\n${opts.child.tail()}` : ""}`);
 }
 
-/**
- * @typedef {object} StackOptions
- * @property {number} port Worker port (127.0.0.1)
- * @property {number} simPort exchange simulator port
- * @property {number} neo4jPort Neo4j HTTP port
- * @property {string} neo4jPassword password of user `neo4j`
- * @property {string} adminToken ADMIN_TOKEN for the Worker
- * @property {string} masterKey MASTER_KEY (base64 of 32 bytes)
- * @property {string} neo4jDataDir Neo4j data folder
- * @property {string} stateDir wrangler --persist-to folder (Durable Object storage)
- * @property {string} runDir folder for the generated wrangler configs and .dev.vars
- * @property {string} logDir folder for one log file per process
- * @property {boolean} [withNeo4j] start Neo4j (default: when java, mvn and scripts/neo4j.sh exist)
- * @property {boolean} [echo] copy child output to stdout with a [name] prefix
- * @property {(msg: string) => void} [info] progress messages
- */
+/** What to start, where. */
+export interface StackOptions {
+  /** Edge Worker port (127.0.0.1). */
+  port: number;
+  /** Exchange simulator port. */
+  simPort: number;
+  /** Neo4j HTTP port. */
+  neo4jPort: number;
+  /** Password of Neo4j user `neo4j` (at least 8 characters). */
+  neo4jPassword: string;
+  /** ADMIN_TOKEN of the edge Worker. */
+  adminToken: string;
+  /** MASTER_KEY of the edge Worker (base64 of 32 bytes). */
+  masterKey: string;
+  /** Neo4j data folder. */
+  neo4jDataDir: string;
+  /** wrangler --persist-to folder (Durable Object storage). */
+  stateDir: string;
+  /** Folder for the generated wrangler configs and .dev.vars. */
+  runDir: string;
+  /** Folder for one log file per process. */
+  logDir: string;
+  /** Start Neo4j (default: when java, javac, mvn and scripts/neo4j.sh exist). */
+  withNeo4j?: boolean;
+  /**
+   * Also serve neo4j-proxy alone on this port: tests call it directly, while in the stack it is
+   * reachable only through the edge Worker's service binding.
+   */
+  proxyPort?: number;
+  /** Copy wrangler's output to stdout. */
+  echo?: boolean;
+  /** Progress messages. */
+  info?: (msg: string) => void;
+}
 
-/**
- * @typedef {object} Stack
- * @property {string} baseUrl the edge Worker, e.g. http://127.0.0.1:8787
- * @property {string} simUrl the exchange simulator
- * @property {string|null} neo4jUrl Neo4j HTTP URL, or null when Neo4j is not running
- * @property {string} neo4jUser
- * @property {string} neo4jPassword
- * @property {string} adminToken
- * @property {{sim: number, neo4j: number|null, wrangler: number}} startupMs
- * @property {() => Promise<void>} stop stops every process (idempotent)
- * @property {() => void} killNow synchronous SIGKILL of every process group (for exit handlers)
- */
+/** A running stack. */
+export interface Stack {
+  /** The edge Worker, e.g. http://127.0.0.1:8787. */
+  baseUrl: string;
+  /** The exchange simulator. */
+  simUrl: string;
+  /** Neo4j's HTTP URL, or null when Neo4j is not running. */
+  neo4jUrl: string | null;
+  /** The standalone neo4j-proxy (only with `proxyPort`). */
+  proxyUrl: string | null;
+  neo4jUser: string;
+  neo4jPassword: string;
+  adminToken: string;
+  /** Time each part took to become ready, in ms. */
+  startupMs: { sim: number; neo4j: number | null; wrangler: number };
+  logDir: string;
+  /** Stops every process, last started first (idempotent). */
+  stop: () => Promise<void>;
+  /** Synchronous SIGKILL of every process group, for exit handlers. */
+  killNow: () => void;
+}
 
 /**
  * Starts simulator, Neo4j (when available) and wrangler dev; resolves once /health answers.
  * On any failure every process already started is stopped before the error propagates.
- * @param {StackOptions} o
- * @returns {Promise<Stack>}
  */
-export async function startStack(o) {
-  const info = o.info ?? (() => {});
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const info = o.info ?? ((): void => {});
   for (const d of [o.stateDir, o.runDir, o.logDir, o.neo4jDataDir]) fs.mkdirSync(d, { recursive: true });
-  /** @type {Child[]} */
-  const children = [];
+  const children: Child[] = [];
   let stopped = false;
-  const stop = async () => {
+  const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     for (const c of [...children].reverse()) await c.stop();
   };
-  const killNow = () => {
+  const killNow = (): void => {
     for (const c of children) c.signal("SIGKILL");
   };
-  const startupMs = { sim: 0, neo4j: null, wrangler: 0 };
+  const startupMs: Stack["startupMs"] = { sim: 0, neo4j: null, wrangler: 0 };
 
   try {
     // 1. Exchange simulator.
@@ -269,30 +321,39 @@ export async function startStack(o) {
     info(`exchange simulator ready at ${simUrl} (${startupMs.sim} ms)`);
 
     // 2. Neo4j (optional: without it audit stays in the bots' outboxes).
-    const withNeo4j = o.withNeo4j ?? neo4jAvailable();
-    let neo4jUrl = null;
-    if (withNeo4j) {
+    let neo4jUrl: string | null = null;
+    if (o.withNeo4j ?? neo4jAvailable()) {
       t = Date.now();
       const neo = new Child(
         "neo4j",
         "bash",
-        [path.join(ROOT, "scripts/neo4j.sh"), "run", "--data", o.neo4jDataDir, "--port", String(o.neo4jPort), "--password", o.neo4jPassword],
-        { logDir: o.logDir },
+        [
+          path.join(ROOT, "scripts/neo4j.sh"), "run",
+          "--data", o.neo4jDataDir,
+          "--port", String(o.neo4jPort),
+          "--password", o.neo4jPassword,
+          "--exit-on-stdin-eof",
+        ],
+        { logDir: o.logDir, stdinPipe: true },
       );
       children.push(neo);
       const m = await neo.waitForLine(/NEO4J_READY\s+(\S+)/, 240_000);
-      neo4jUrl = m[1];
+      neo4jUrl = m[1] ?? null;
       startupMs.neo4j = Date.now() - t;
       info(`Neo4j ready at ${neo4jUrl} (${startupMs.neo4j} ms)`);
     } else {
-      info("Neo4j not started (needs java, mvn and scripts/neo4j.sh); audit stays in the bots' outboxes");
+      info("Neo4j not started (needs java, javac, mvn and scripts/neo4j.sh); audit stays in the bots' outboxes");
     }
 
     // 3. Both Workers in one wrangler dev (multi-config, so the service binding works locally).
+    for (const f of [path.join(ROOT, "build/index.js"), path.join(ROOT, "neo4j-proxy/build/index.js")]) {
+      if (!fs.existsSync(f)) throw new Error(`Worker not built: ${f} (run: bash scripts/build.sh)`);
+    }
     const edgeToml = writeWorkerConfig(path.join(ROOT, "wrangler.toml"), path.join(o.runDir, "keel"), {
       ADMIN_TOKEN: o.adminToken,
       MASTER_KEY: o.masterKey,
-      EXCHANGE_SIM_URL: simUrl,
+      // /health probes each configured exchange; locally both venues are the simulator.
+      KEEL_EXCHANGE_URLS: JSON.stringify({ binance: simUrl, bybit: simUrl }),
     });
     const proxyToml = writeWorkerConfig(path.join(ROOT, "neo4j-proxy/wrangler.toml"), path.join(o.runDir, "neo4j-proxy"), {
       NEO4J_URL: neo4jUrl ?? "",
@@ -300,32 +361,37 @@ export async function startStack(o) {
       NEO4J_PASSWORD: neo4jUrl ? o.neo4jPassword : "",
       NEO4J_DATABASE: "neo4j",
     });
-    for (const f of [path.join(ROOT, "build/index.js"), path.join(ROOT, "neo4j-proxy/build/index.js")]) {
-      if (!fs.existsSync(f)) throw new Error(`Worker not built: ${f} (run: bash scripts/build.sh)`);
-    }
-    const inspectorPort = await freePort();
+    const wranglerDev = async (name: string, configs: string[], port: number, persistTo: string, echo: boolean): Promise<Child> =>
+      new Child(
+        name,
+        process.execPath,
+        [
+          path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+          "dev",
+          ...configs.flatMap((c) => ["-c", c]),
+          "--port", String(port),
+          "--ip", "127.0.0.1",
+          "--inspector-port", String(await freePort()),
+          "--persist-to", persistTo,
+          "--test-scheduled",
+          "--show-interactive-dev-session=false",
+          "--log-level", "info",
+        ],
+        { logDir: o.logDir, echo, cwd: o.runDir },
+      );
     t = Date.now();
-    const wrangler = new Child(
-      "wrangler",
-      process.execPath,
-      [
-        path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
-        "dev",
-        "-c", edgeToml,
-        "-c", proxyToml,
-        "--port", String(o.port),
-        "--ip", "127.0.0.1",
-        "--inspector-port", String(inspectorPort),
-        "--persist-to", o.stateDir,
-        "--test-scheduled",
-        "--show-interactive-dev-session=false",
-        "--log-level", "info",
-      ],
-      { logDir: o.logDir, echo: o.echo, cwd: o.runDir },
-    );
+    const wrangler = await wranglerDev("wrangler", [edgeToml, proxyToml], o.port, o.stateDir, o.echo ?? false);
     children.push(wrangler);
     const baseUrl = `http://127.0.0.1:${o.port}`;
-    await waitForHttp(`${baseUrl}/health`, { timeoutMs: 120_000, child: wrangler });
+    let proxyUrl: string | null = null;
+    const waits = [waitForHttp(`${baseUrl}/health`, { timeoutMs: 120_000, child: wrangler })];
+    if (o.proxyPort) {
+      const proxy = await wranglerDev("wrangler-proxy", [proxyToml], o.proxyPort, path.join(o.stateDir, "proxy-alone"), false);
+      children.push(proxy);
+      proxyUrl = `http://127.0.0.1:${o.proxyPort}`;
+      waits.push(waitForHttp(`${proxyUrl}/`, { timeoutMs: 120_000, child: proxy }));
+    }
+    await Promise.all(waits);
     startupMs.wrangler = Date.now() - t;
     info(`wrangler dev ready at ${baseUrl} (${startupMs.wrangler} ms)`);
 
@@ -333,6 +399,7 @@ export async function startStack(o) {
       baseUrl,
       simUrl,
       neo4jUrl,
+      proxyUrl,
       neo4jUser: "neo4j",
       neo4jPassword: o.neo4jPassword,
       adminToken: o.adminToken,

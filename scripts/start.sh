@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$KEEL_ROOT"
 bash scripts/bootstrap.sh
 bash scripts/build.sh
-exec node scripts/start.mjs
+exec node scripts/start.ts

@@ -1,6 +1,6 @@
 // `npm start`: the whole Keel platform on this machine, until Ctrl-C (or SIGTERM).
 //
-// Runs after scripts/start.sh has bootstrapped and built. State lives under .keel/ so bots, audit
+// Runs after scripts/start.sh has bootstrapped and built (Node 22 runs this TypeScript directly). State lives under .keel/ so bots, audit
 // outboxes and the Neo4j graph survive a restart; the admin token, master key and Neo4j password
 // are generated once and kept there unless given by environment.
 //
@@ -10,12 +10,12 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, randomToken, startStack } from "./stack.mjs";
+import { ROOT, type Stack, randomToken, startStack } from "./stack.ts";
 
 const stateRoot = path.join(ROOT, ".keel");
 
 /** Reads `.keel/<name>`, creating it with `make()` the first time. */
-function keptSecret(name, make) {
+function keptSecret(name: string, make: () => string): string {
   const file = path.join(stateRoot, name);
   if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
   const value = make();
@@ -24,7 +24,7 @@ function keptSecret(name, make) {
   return value;
 }
 
-function portFromEnv(name, dflt) {
+function portFromEnv(name: string, dflt: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return dflt;
   const n = Number(raw);
@@ -45,11 +45,11 @@ const masterKey = keptSecret("master-key", () => randomBytes(32).toString("base6
 const logDir = path.join(stateRoot, "logs");
 fs.rmSync(logDir, { recursive: true, force: true });
 
-const info = (msg) => console.log(`keel: ${msg}`);
-let stack = null;
+const info = (msg: string): void => console.log(`keel: ${msg}`);
+let stack: Stack | null = null;
 let stopping = false;
 
-async function shutdown(code) {
+async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   info("stopping every process…");
@@ -78,12 +78,15 @@ try {
     info,
   });
 } catch (err) {
-  console.error(`keel: failed to start: ${err?.message ?? err}`);
+  console.error(`keel: failed to start: ${err instanceof Error ? err.message : String(err)}`);
   console.error(`keel: logs in ${logDir}`);
   await shutdown(1);
 }
+if (!stack) process.exit(1);
 
-const health = await fetch(`${stack.baseUrl}/health`).then((r) => r.text()).catch((e) => String(e));
+const health = await fetch(`${stack.baseUrl}/health`)
+  .then((r) => r.text())
+  .catch((e: unknown) => String(e));
 const b = stack.baseUrl;
 console.log(`
 ──────────────────────────────────────────────────────────────────────────────

@@ -3,9 +3,12 @@
  *
  * Why one module: every request goes through `request()`, so auth, JSON decoding and the
  * `{code, message, field}` error shape are handled in exactly one place, and the types below are
- * the UI's single statement of the contract in design.md §4/§5. Every decimal is a string
+ * the UI's single statement of the contract in design.md §4/§5 (answers pass through
+ * `normalize.ts`, which also reads the backend's storage-shaped views). Every decimal is a string
  * (`Decimal`): the UI never does arithmetic on money, it only formats it.
  */
+
+import * as N from './normalize';
 
 /** An exact decimal as sent by the API (e.g. "12.34", "-0.12"). Never parsed for arithmetic. */
 export type Decimal = string;
@@ -73,6 +76,8 @@ export interface BotSummary {
   last_signal_at: Timestamp | null;
   circuit: CircuitState;
   outbox_depth: number;
+  /** Set when the backend could not read this bot. */
+  error?: string;
 }
 
 /** `GET /bots/{id}`. */
@@ -92,8 +97,9 @@ export interface CreateBotResponse {
 export interface PlatformHealth {
   halted: boolean;
   halted_at: Timestamp | null;
-  neo4j: { ok: boolean; outbox_depth: number };
-  exchanges: ExchangeHealth[];
+  /** Shown raw when present; the dashboard reads only `halted`. */
+  neo4j?: unknown;
+  exchanges?: ExchangeHealth[] | Record<string, unknown>;
 }
 
 export interface ExchangeHealth {
@@ -283,13 +289,17 @@ function isErrorBody(v: unknown): v is ApiErrorBody {
 }
 
 const enc = encodeURIComponent;
+const list =
+  <T>(f: (v: unknown) => T) =>
+  (v: unknown): T[] =>
+    Array.isArray(v) ? v.map(f) : [];
 
 /** Build a client bound to one token. All paths are relative to `/api/v1`. */
 export function createClient(opts: ClientOptions) {
   const base = (opts.baseUrl ?? '') + '/api/v1';
   const doFetch = opts.fetchImpl ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function request<T>(method: string, path: string, body?: unknown, convert?: (v: unknown) => T): Promise<T> {
     const headers: Record<string, string> = { Authorization: `Bearer ${opts.token}`, Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res: Response;
@@ -315,31 +325,32 @@ export function createClient(opts: ClientOptions) {
       if (isErrorBody(parsed)) throw new ApiError(res.status, parsed);
       throw new ApiError(res.status, { code: `http_${res.status}`, message: text.trim() || res.statusText || `HTTP ${res.status}` });
     }
-    return parsed as T;
+    return convert ? convert(parsed) : (parsed as T);
   }
 
   return {
     whoami: () => request<WhoAmI>('GET', '/whoami'),
-    health: () => request<PlatformHealth>('GET', '/health'),
-    listBots: () => request<BotSummary[]>('GET', '/bots'),
-    getBot: (id: string) => request<BotDetail>('GET', `/bots/${enc(id)}`),
-    createBot: (config: BotConfig) => request<CreateBotResponse>('POST', '/bots', config),
+    health: () => request('GET', '/health', undefined, N.platformHealth),
+    listBots: () => request('GET', '/bots', undefined, list(N.botSummary)),
+    getBot: (id: string) => request('GET', `/bots/${enc(id)}`, undefined, N.botDetail),
+    createBot: (config: BotConfig) => request('POST', '/bots', config, N.created),
     setCredentials: (id: string, api_key: string, api_secret: string) =>
       request<unknown>('PUT', `/bots/${enc(id)}/credentials`, { api_key, api_secret }),
-    pauseBot: (id: string) => request<ActionResult>('POST', `/bots/${enc(id)}/pause`),
-    resumeBot: (id: string) => request<ActionResult>('POST', `/bots/${enc(id)}/resume`),
-    flattenBot: (id: string) => request<ActionResult>('POST', `/bots/${enc(id)}/flatten`),
-    halt: (flatten: boolean) => request<ActionResult>('POST', '/halt', { flatten }),
-    resumePlatform: () => request<ActionResult>('POST', '/resume'),
-    positions: (id: string) => request<Position[]>('GET', `/bots/${enc(id)}/positions`),
-    openOrders: (id: string) => request<Order[]>('GET', `/bots/${enc(id)}/orders?status=open`),
-    fills: (id: string, limit = 50) => request<Fill[]>('GET', `/bots/${enc(id)}/fills?limit=${limit}`),
+    pauseBot: (id: string) => request('POST', `/bots/${enc(id)}/pause`, undefined, N.action),
+    resumeBot: (id: string) => request('POST', `/bots/${enc(id)}/resume`, undefined, N.action),
+    flattenBot: (id: string) => request('POST', `/bots/${enc(id)}/flatten`, undefined, N.action),
+    halt: (flatten: boolean) => request('POST', '/halt', { flatten }, N.action),
+    resumePlatform: () => request('POST', '/resume', undefined, N.action),
+    positions: (id: string) => request('GET', `/bots/${enc(id)}/positions`, undefined, list(N.position)),
+    openOrders: (id: string) => request('GET', `/bots/${enc(id)}/orders?status=open`, undefined, N.openOrders),
+    fills: (id: string, limit = 50) => request('GET', `/bots/${enc(id)}/fills?limit=${limit}`, undefined, list(N.fill)),
     pnl: (id: string) => request<Pnl>('GET', `/bots/${enc(id)}/pnl`),
-    pnlHistory: (id: string) => request<PnlPoint[]>('GET', `/bots/${enc(id)}/pnl/history`),
-    botHealth: (id: string) => request<BotHealth>('GET', `/bots/${enc(id)}/health`),
-    signals: (id: string, limit = 50) => request<SignalSummary[]>('GET', `/bots/${enc(id)}/signals?limit=${limit}`),
-    audit: (id: string, after: number, limit = 100) => request<AuditEvent[]>('GET', `/bots/${enc(id)}/audit?after=${after}&limit=${limit}`),
-    signalChain: (signalId: string) => request<SignalChain>('GET', `/signals/${enc(signalId)}`),
+    pnlHistory: (id: string) => request('GET', `/bots/${enc(id)}/pnl/history`, undefined, list(N.pnlPoint)),
+    botHealth: (id: string) => request('GET', `/bots/${enc(id)}/health`, undefined, N.botHealth),
+    signals: (id: string, limit = 50) => request('GET', `/bots/${enc(id)}/signals?limit=${limit}`, undefined, list(N.signal)),
+    audit: (id: string, after: number, limit = 100) =>
+      request('GET', `/bots/${enc(id)}/audit?after=${after}&limit=${limit}`, undefined, N.auditEvents),
+    signalChain: (signalId: string) => request('GET', `/signals/${enc(signalId)}`, undefined, N.signalChain),
     createToken: (role: Role, name: string) => request<CreatedToken>('POST', '/tokens', { role, name }),
   };
 }

@@ -36,3 +36,20 @@ describe('bot form model', () => {
     });
   }
 });
+
+describe('optional limits', () => {
+  it('an empty risk limit or strategy is left out (not enforced), not sent as ""', () => {
+    const v = {
+      ...configToValues({ ...DEFAULT_CONFIG, id: 'a', name: 'a' }),
+      'risk.max_leverage': '',
+      'risk.cooldown_secs': ' ',
+      strategy: '',
+    };
+    const { config, errors } = valuesToConfig(v);
+    expect(errors).toEqual({});
+    expect('max_leverage' in config.risk).toBe(false);
+    expect('cooldown_secs' in config.risk).toBe(false);
+    expect('strategy' in config).toBe(false);
+    expect(config.risk.max_daily_loss).toBe('100');
+  });
+});

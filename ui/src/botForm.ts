@@ -15,13 +15,15 @@ export interface FieldSpec {
   kind: FieldKind;
   options?: string[];
   help?: string;
+  /** Empty means "leave out": the API then applies no such limit (design §5: absent = not enforced). */
+  optional?: boolean;
 }
 
 /** Every field of the config, in form order. */
 export const FIELDS: FieldSpec[] = [
   { path: 'id', label: 'Bot id', kind: 'text', help: 'lowercase letters, digits and dashes; part of the webhook URL' },
   { path: 'name', label: 'Name', kind: 'text' },
-  { path: 'strategy', label: 'Strategy', kind: 'text' },
+  { path: 'strategy', label: 'Strategy', kind: 'text', optional: true },
   { path: 'exchange', label: 'Exchange', kind: 'select', options: ['binance', 'bybit'] },
   { path: 'market', label: 'Market', kind: 'select', options: ['spot', 'linear'] },
   { path: 'mode', label: 'Mode', kind: 'select', options: ['paper', 'testnet', 'live'] },
@@ -29,16 +31,16 @@ export const FIELDS: FieldSpec[] = [
   { path: 'instruments', label: 'Instruments (comma separated)', kind: 'list' },
   { path: 'sizing.mode', label: 'Sizing mode', kind: 'select', options: ['fixed_qty', 'fixed_quote', 'pct_equity', 'risk_per_trade'] },
   { path: 'sizing.value', label: 'Sizing value', kind: 'decimal' },
-  { path: 'risk.max_order_notional', label: 'Max order notional', kind: 'decimal' },
-  { path: 'risk.max_position_notional', label: 'Max position notional', kind: 'decimal' },
-  { path: 'risk.max_open_positions', label: 'Max open positions', kind: 'int' },
-  { path: 'risk.max_leverage', label: 'Max leverage', kind: 'decimal' },
-  { path: 'risk.max_daily_loss', label: 'Max daily loss', kind: 'decimal' },
-  { path: 'risk.max_drawdown_pct', label: 'Max drawdown %', kind: 'decimal' },
-  { path: 'risk.max_trades_per_day', label: 'Max trades per day', kind: 'int' },
-  { path: 'risk.cooldown_secs', label: 'Cooldown (s)', kind: 'int' },
-  { path: 'risk.max_slippage_bps', label: 'Max slippage (bps)', kind: 'int' },
-  { path: 'risk.max_signal_age_secs', label: 'Max signal age (s)', kind: 'int' },
+  { path: 'risk.max_order_notional', label: 'Max order notional', kind: 'decimal', optional: true },
+  { path: 'risk.max_position_notional', label: 'Max position notional', kind: 'decimal', optional: true },
+  { path: 'risk.max_open_positions', label: 'Max open positions', kind: 'int', optional: true },
+  { path: 'risk.max_leverage', label: 'Max leverage', kind: 'decimal', optional: true },
+  { path: 'risk.max_daily_loss', label: 'Max daily loss', kind: 'decimal', optional: true },
+  { path: 'risk.max_drawdown_pct', label: 'Max drawdown %', kind: 'decimal', optional: true },
+  { path: 'risk.max_trades_per_day', label: 'Max trades per day', kind: 'int', optional: true },
+  { path: 'risk.cooldown_secs', label: 'Cooldown (s)', kind: 'int', optional: true },
+  { path: 'risk.max_slippage_bps', label: 'Max slippage (bps)', kind: 'int', optional: true },
+  { path: 'risk.max_signal_age_secs', label: 'Max signal age (s)', kind: 'int', optional: true },
   { path: 'risk.require_stop_loss', label: 'Require stop loss', kind: 'bool' },
   { path: 'allowed_ips', label: 'Allowed source IPs (comma separated; "tradingview" preset)', kind: 'list' },
   { path: 'alerts.email', label: 'Alert email', kind: 'text' },
@@ -113,6 +115,10 @@ export function valuesToConfig(v: FormValues): { config: BotConfig; errors: Fiel
   const errors: FieldErrors = {};
   for (const f of FIELDS) {
     const raw = (v[f.path] ?? '').trim();
+    if (f.optional && raw === '') {
+      if (f.path.startsWith('risk.')) setPath(out, 'risk', (out.risk as object) ?? {});
+      continue;
+    }
     switch (f.kind) {
       case 'int':
         if (!INT_RE.test(raw)) errors[f.path] = 'must be a whole number';

@@ -165,20 +165,9 @@ impl SealedEvent {
 
     /// Size this event takes on the wire to the proxy (its JSON), for batch limits.
     pub fn wire_len(&self) -> usize {
-        // Fixed member names and punctuation (~90 bytes) plus the variable parts; `body` is
-        // escaped inside a JSON string, which grows it by its quotes and backslashes.
-        let escapes = self
-            .body
-            .bytes()
-            .filter(|b| *b == b'"' || *b == b'\\')
-            .count();
-        96 + self.bot_id.as_str().len()
-            + 20
-            + 20
-            + self.kind.len()
-            + 128
-            + self.body.len()
-            + escapes
+        // Exact: the serialized form is what the batch carries. Serializing these plain strings
+        // and integers cannot fail; the fallback only keeps the function total.
+        serde_json::to_vec(self).map_or(2 * self.body.len() + 512, |v| v.len())
     }
 }
 

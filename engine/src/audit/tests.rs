@@ -59,6 +59,8 @@ fn canonical_body_and_hash_are_stable() {
         "31d9d0e3cfb00c6f108d6d9dcf0573bfcc82713473d77ee6ddcfd6bcdec45d2b"
     );
     assert_eq!(ev.kind, "risk_decision");
+    let wire = serde_json::to_string(ev).unwrap_or_default();
+    assert_eq!(ev.wire_len(), wire.len());
 }
 
 #[test]

@@ -37,8 +37,6 @@ pub struct Totals {
 pub struct InstrumentBook {
     /// Average-cost position.
     pub position: Position,
-    /// FIFO lots of the same position.
-    pub lots: FifoLots,
     /// Base asset (`BTC`); empty if only funding was booked.
     pub base_asset: String,
     /// Realized P&L, average cost.
@@ -59,7 +57,6 @@ impl InstrumentBook {
     fn new(symbol: Symbol, base_asset: String) -> Self {
         Self {
             position: Position::flat(symbol),
-            lots: FifoLots::default(),
             base_asset,
             realized: Decimal::ZERO,
             realized_fifo: Decimal::ZERO,
@@ -78,17 +75,6 @@ impl InstrumentBook {
         match mark {
             Some(m) if !self.position.is_flat() => self.position.unrealized(m),
             _ => Ok(Decimal::ZERO),
-        }
-    }
-
-    /// FIFO unrealized P&L at `mark`.
-    ///
-    /// # Errors
-    /// [`PositionError::Overflow`].
-    pub fn unrealized_fifo(&self, mark: Option<Decimal>) -> Result<Decimal, PositionError> {
-        match mark {
-            Some(m) => self.lots.unrealized(m),
-            None => Ok(Decimal::ZERO),
         }
     }
 }
@@ -125,6 +111,28 @@ pub struct DayBook {
     pub fills: u64,
     /// Net transfers.
     pub transfers: Decimal,
+}
+
+/// What one fill adds to every book it touches.
+struct Sums {
+    realized: Decimal,
+    realized_fifo: Decimal,
+    fee_quote: Decimal,
+}
+
+impl Sums {
+    fn add_to(
+        &self,
+        realized: &mut Decimal,
+        realized_fifo: &mut Decimal,
+        fees_quote: &mut Decimal,
+    ) -> Result<(), PositionError> {
+        let r = add(*realized, self.realized, "realized")?;
+        let rf = add(*realized_fifo, self.realized_fifo, "realized_fifo")?;
+        let fq = add(*fees_quote, self.fee_quote, "fees_quote")?;
+        (*realized, *realized_fifo, *fees_quote) = (r, rf, fq);
+        Ok(())
+    }
 }
 
 fn opposite_of_fee(fee: Decimal) -> Side {
@@ -192,62 +200,92 @@ impl Ledger {
             });
         }
         let fee_price = self.fee_price(b)?;
+        let base_fee =
+            self.config.market == Market::Spot && f.fee_asset == b.base_asset && !f.fee.is_zero();
+        let fee_side = opposite_of_fee(f.fee);
         let mut inst = match self.instruments.get(&f.symbol) {
             Some(i) => i.clone(),
             None => InstrumentBook::new(f.symbol.clone(), b.base_asset.clone()),
         };
         let mut realized = inst.position.apply(f.side, f.qty, f.price)?.realized;
-        let mut realized_fifo = inst.lots.apply(f.side, f.qty, f.price)?;
-        let fee_quote = mul(f.fee, fee_price, "fee_quote")?;
-        if self.config.market == Market::Spot && f.fee_asset == b.base_asset && !f.fee.is_zero() {
-            let side = opposite_of_fee(f.fee);
-            let r = inst.position.apply(side, f.fee.abs(), fee_price)?.realized;
+        if base_fee {
+            let r = inst
+                .position
+                .apply(fee_side, f.fee.abs(), fee_price)?
+                .realized;
             realized = add(realized, r, "realized")?;
-            let r = inst.lots.apply(side, f.fee.abs(), fee_price)?;
-            realized_fifo = add(realized_fifo, r, "realized_fifo")?;
         }
+        let fee_quote = mul(f.fee, fee_price, "fee_quote")?;
         let notional = mul(f.price, f.qty, "volume_quote")?;
-        inst.realized = add(inst.realized, realized, "realized")?;
-        inst.realized_fifo = add(inst.realized_fifo, realized_fifo, "realized_fifo")?;
-        inst.fees_quote = add(inst.fees_quote, fee_quote, "fees_quote")?;
-        inst.volume_quote = add(inst.volume_quote, notional, "volume_quote")?;
-        inst.fills += 1;
-
-        let mut totals = self.totals.clone();
-        totals.realized = add(totals.realized, realized, "realized")?;
-        totals.realized_fifo = add(totals.realized_fifo, realized_fifo, "realized_fifo")?;
-        totals.fees_quote = add(totals.fees_quote, fee_quote, "fees_quote")?;
-        totals.volume_quote = add(totals.volume_quote, notional, "volume_quote")?;
-        totals.fills += 1;
-
         let tag = b.strategy.clone().unwrap_or_else(|| UNTAGGED.to_string());
-        let mut strat = self.strategies.get(&tag).cloned().unwrap_or_default();
-        strat.realized = add(strat.realized, realized, "realized")?;
-        strat.realized_fifo = add(strat.realized_fifo, realized_fifo, "realized_fifo")?;
-        strat.fees_quote = add(strat.fees_quote, fee_quote, "fees_quote")?;
-        strat.volume_quote = add(strat.volume_quote, notional, "volume_quote")?;
-        strat.fills += 1;
 
-        let mut d = self.days.get(&day).cloned().unwrap_or_default();
-        d.realized = add(d.realized, realized, "realized")?;
-        d.realized_fifo = add(d.realized_fifo, realized_fifo, "realized_fifo")?;
-        d.fees_quote = add(d.fees_quote, fee_quote, "fees_quote")?;
-        d.fills += 1;
-
-        let fee_asset_total = add(
-            self.fees_by_asset
+        // FIFO lots can be long (spot accumulation): they change in place, and are undone if
+        // anything after fails, instead of being cloned for every fill.
+        let mut fresh = FifoLots::default();
+        let known = self.lots.contains_key(&f.symbol);
+        let lots = self.lots.get_mut(&f.symbol).unwrap_or(&mut fresh);
+        let (r, undo) = lots.apply_undoable(f.side, f.qty, f.price)?;
+        let mut undos = vec![undo];
+        let planned = (|| {
+            let mut realized_fifo = r;
+            if base_fee {
+                let (r, undo) = lots.apply_undoable(fee_side, f.fee.abs(), fee_price)?;
+                undos.push(undo);
+                realized_fifo = add(realized_fifo, r, "realized_fifo")?;
+            }
+            let sums = Sums {
+                realized,
+                realized_fifo,
+                fee_quote,
+            };
+            sums.add_to(
+                &mut inst.realized,
+                &mut inst.realized_fifo,
+                &mut inst.fees_quote,
+            )?;
+            inst.volume_quote = add(inst.volume_quote, notional, "volume_quote")?;
+            inst.fills += 1;
+            let mut totals = self.totals.clone();
+            sums.add_to(
+                &mut totals.realized,
+                &mut totals.realized_fifo,
+                &mut totals.fees_quote,
+            )?;
+            totals.volume_quote = add(totals.volume_quote, notional, "volume_quote")?;
+            totals.fills += 1;
+            let mut strat = self.strategies.get(&tag).cloned().unwrap_or_default();
+            sums.add_to(
+                &mut strat.realized,
+                &mut strat.realized_fifo,
+                &mut strat.fees_quote,
+            )?;
+            strat.volume_quote = add(strat.volume_quote, notional, "volume_quote")?;
+            strat.fills += 1;
+            let mut d = self.days.get(&day).cloned().unwrap_or_default();
+            sums.add_to(&mut d.realized, &mut d.realized_fifo, &mut d.fees_quote)?;
+            d.fills += 1;
+            let prior_fee = self
+                .fees_by_asset
                 .get(&f.fee_asset)
                 .copied()
-                .unwrap_or_default(),
-            f.fee,
-            "fees_by_asset",
-        )?;
-        let mut open = new_open.or_else(|| self.day_open.clone());
-        if let Some(o) = open.as_mut().filter(|o| o.day == day) {
-            o.order_ids.insert(f.order_id.clone());
-        }
+                .unwrap_or_default();
+            let fee_asset_total = add(prior_fee, f.fee, "fees_by_asset")?;
+            Ok::<_, LedgerError>((totals, strat, d, fee_asset_total))
+        })();
+        let (totals, strat, d, fee_asset_total) = match planned {
+            Ok(p) => p,
+            Err(e) => {
+                for undo in undos.into_iter().rev() {
+                    lots.undo(undo);
+                }
+                return Err(e);
+            }
+        };
 
         // Commit: nothing below can fail.
+        if !known {
+            self.lots.insert(f.symbol.clone(), fresh);
+        }
         let position_qty = inst.position.qty;
         if self
             .marks
@@ -262,7 +300,12 @@ impl Ledger {
         self.days.insert(day, d);
         self.fees_by_asset
             .insert(f.fee_asset.clone(), fee_asset_total);
-        self.day_open = open;
+        if new_open.is_some() {
+            self.day_open = new_open;
+        }
+        if let Some(o) = self.day_open.as_mut().filter(|o| o.day == day) {
+            o.order_ids.insert(f.order_id.clone());
+        }
         Ok(Effect {
             realized,
             fee_quote,

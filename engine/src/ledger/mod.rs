@@ -18,6 +18,7 @@
 
 mod book;
 mod entry;
+mod funding;
 mod reconcile;
 mod report;
 mod time;
@@ -34,6 +35,7 @@ pub use entry::{
     Allocation, FillBooking, FundingPayment, LedgerConfig, LedgerEntry, MarkPrice, PnlMethod,
     Transfer,
 };
+pub use funding::{split_funding, FundingSplitError};
 pub use reconcile::{
     reconcile, ExchangeTrade, FieldDiff, FundingDiff, OwnedOrders, ReconcileInput, ReconcileReport,
     TradeDiff, Verdict,
@@ -158,6 +160,9 @@ pub struct Ledger {
     pub totals: Totals,
     /// Per instrument.
     pub instruments: BTreeMap<crate::ids::Symbol, InstrumentBook>,
+    /// FIFO lots per instrument (kept apart from [`InstrumentBook`] so booking a fill never
+    /// copies them).
+    pub lots: BTreeMap<crate::ids::Symbol, crate::position::FifoLots>,
     /// Per strategy tag ([`UNTAGGED`] for fills without one).
     pub strategies: BTreeMap<String, StrategyBook>,
     /// Per UTC day index.
@@ -183,6 +188,7 @@ impl Ledger {
             config,
             totals: Totals::default(),
             instruments: BTreeMap::new(),
+            lots: BTreeMap::new(),
             strategies: BTreeMap::new(),
             days: BTreeMap::new(),
             fees_by_asset: BTreeMap::new(),
@@ -292,6 +298,12 @@ impl Ledger {
             self.unrealized()?,
             "equity",
         )?)
+    }
+
+    /// The bot's position in an instrument (average cost), if it ever traded it. Cheaper than a
+    /// risk snapshot when only the position is needed (e.g. audit of a position change).
+    pub fn position(&self, symbol: &crate::ids::Symbol) -> Option<&crate::position::Position> {
+        self.instruments.get(symbol).map(|i| &i.position)
     }
 
     /// The mark used for an instrument: the latest mark or fill price.

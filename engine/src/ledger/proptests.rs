@@ -194,7 +194,7 @@ proptest! {
             // position qty = Σ signed fills − base fees, after every step
             for (s, inst) in &ledger.instruments {
                 prop_assert_eq!(inst.position.qty, model.qty.get(s).copied().unwrap_or_default());
-                prop_assert_eq!(inst.lots.qty(), inst.position.qty);
+                prop_assert_eq!(ledger.lots.get(s).map_or(Decimal::ZERO, |l| l.qty()), inst.position.qty);
             }
             // realized + unrealized + funding − fees = equity change − deposits
             let r = ledger.pnl_report(0).unwrap();
@@ -257,4 +257,35 @@ proptest! {
         once.book(e).unwrap();
         prop_assert_eq!(&once, &before);
     }
+}
+
+/// Measures replay of 100 000 fills (run with `--ignored --nocapture`); not a pass/fail test.
+#[test]
+#[ignore]
+fn replay_speed_100k_fills() {
+    let ops: Vec<Op> = (0..100_000u32)
+        .map(|i| Op::Fill {
+            sym: (i % 2) as usize,
+            buy: i % 3 != 0,
+            qty: 1 + i % 997,
+            price: 100_000 + (i * 7919) % 20_000,
+            fee_kind: (i % 3) as u8,
+            fee: 1 + i % 500,
+            fee_px: 60_000,
+            dt: i % 2,
+        })
+        .collect();
+    let entries = entries(&ops);
+    let started = std::time::Instant::now();
+    let ledger = Ledger::replay(config("bench", Market::Spot), entries).unwrap();
+    let replay = started.elapsed();
+    let json = serde_json::to_string(&ledger).unwrap();
+    let started = std::time::Instant::now();
+    let back: Ledger = serde_json::from_str(&json).unwrap();
+    println!(
+        "replay 100k fills: {replay:?}; snapshot {} bytes, parse {:?}",
+        json.len(),
+        started.elapsed()
+    );
+    assert_eq!(back, ledger);
 }

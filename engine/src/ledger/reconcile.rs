@@ -12,7 +12,7 @@
 //! exchange printed, equals the exchange's figure (Binance prints `realizedPnl` to 8 decimals
 //! while its average entry price carries more).
 
-use super::entry::{fill_key, FundingPayment};
+use super::entry::{fill_key, FillBooking, FundingPayment, LedgerEntry};
 use super::BookedFill;
 use crate::ids::ClientOrderId;
 use crate::model::Fill;
@@ -27,6 +27,27 @@ pub struct ExchangeTrade {
     pub fill: Fill,
     /// The exchange's realized P&L for it, when it reports one (Binance futures `realizedPnl`).
     pub realized_pnl: Option<Decimal>,
+}
+
+impl ExchangeTrade {
+    /// The ledger entry that books this trade (a missed fill found by reconciliation), with what
+    /// the exchange's trade list does not carry: the instrument's assets, the fee asset's quote
+    /// price at the trade's time (required for third-asset fees such as BNB), the strategy tag.
+    pub fn to_entry(
+        &self,
+        base_asset: &str,
+        quote_asset: &str,
+        fee_asset_price: Option<Decimal>,
+        strategy: Option<String>,
+    ) -> LedgerEntry {
+        LedgerEntry::Fill(FillBooking {
+            fill: self.fill.clone(),
+            base_asset: base_asset.to_string(),
+            quote_asset: quote_asset.to_string(),
+            fee_asset_price,
+            strategy,
+        })
+    }
 }
 
 /// The orders that belong to this bot (from its own order records), so other bots' and manual
@@ -63,7 +84,8 @@ pub struct ReconcileInput<'a> {
     pub theirs: &'a [ExchangeTrade],
     /// Our booked funding.
     pub our_funding: &'a [FundingPayment],
-    /// The exchange's funding attributable to this bot.
+    /// The exchange's funding attributable to this bot: on a shared account, the bot's shares
+    /// from [`super::split_funding`] (ids `"{exchange id}:{bot}"`, as the bot booked them).
     pub their_funding: &'a [FundingPayment],
 }
 

@@ -83,6 +83,26 @@ fn reconciliation_verdicts() {
     assert_eq!(r.missing.len(), 1);
     assert_eq!(r.missing[0].fill.trade_id, "102");
     assert_eq!(r.fee_differences.get("USDT"), Some(&dec!(-0.1324)));
+    // Booking what reconciliation found makes the next run clean.
+    let (ledger, _, _, _) = exchange_view();
+    let mut partial = Ledger::new(ledger.config.clone());
+    let mut rows: Vec<LedgerEntry> = Vec::new();
+    for b in &lost {
+        rows.push(LedgerEntry::Fill(FillBooking {
+            fill: b.fill.clone(),
+            base_asset: "BTC".into(),
+            quote_asset: "USDT".into(),
+            fee_asset_price: (b.fill.fee_asset == "BNB").then_some(dec!(600)),
+            strategy: None,
+        }));
+    }
+    rows.push(r.missing[0].to_entry("BTC", "USDT", None, None));
+    for row in &rows {
+        partial.book(row).unwrap();
+    }
+    let rebuilt = Ledger::replay(ledger.config.clone(), rows).unwrap();
+    assert_eq!(rebuilt.totals.realized, dec!(5.8));
+    assert_eq!(rebuilt.totals.fees_quote, ledger.totals.fees_quote);
 
     // We booked something the exchange never did, and a price differs.
     let mut wrong = ours.clone();

@@ -185,7 +185,10 @@ impl Ledger {
         let mark = self.mark(symbol);
         Ok(match self.config.method {
             PnlMethod::AverageCost => inst.unrealized(mark)?,
-            PnlMethod::Fifo => inst.unrealized_fifo(mark)?,
+            PnlMethod::Fifo => match (self.lots.get(symbol), mark) {
+                (Some(lots), Some(m)) => lots.unrealized(m)?,
+                _ => Decimal::ZERO,
+            },
         })
     }
 

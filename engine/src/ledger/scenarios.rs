@@ -283,7 +283,7 @@ fn binance_spot_sequence_with_bnb_base_and_quote_fees() {
         };
         assert_eq!(effect.realized, expected_realized[i], "fill {i}");
         if i == 1 {
-            let p = &ledger.instruments[&Symbol::new("ETHUSDT").unwrap()].position;
+            let p = ledger.position(&Symbol::new("ETHUSDT").unwrap()).unwrap();
             assert_eq!(
                 (p.qty, p.avg_entry_price()),
                 (dec!(1.9992), Some(dec!(3040)))
@@ -464,4 +464,16 @@ fn ledger_round_trips_through_json() {
         .map(|r| serde_json::from_str(r).unwrap())
         .collect();
     assert_eq!(parsed, entries);
+    let applied = Booked::Applied(Effect {
+        realized: dec!(4.8),
+        ..Effect::default()
+    });
+    for booked in [applied, Booked::Duplicate] {
+        let text = serde_json::to_string(&booked).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Booked>(&text).unwrap(),
+            booked,
+            "{text}"
+        );
+    }
 }

@@ -25,6 +25,15 @@ pub struct FifoLots {
     pub lots: VecDeque<Lot>,
 }
 
+/// How to take back one [`FifoLots::apply_undoable`], so a caller that fails later in the same
+/// booking can restore the lots without having cloned them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FifoUndo {
+    popped: Vec<Lot>,
+    front_before: Option<Lot>,
+    pushed: bool,
+}
+
 impl FifoLots {
     /// Applies a trade; returns the FIFO realized P&L of its closing part.
     ///
@@ -36,6 +45,21 @@ impl FifoLots {
         qty: Decimal,
         price: Decimal,
     ) -> Result<Decimal, PositionError> {
+        self.apply_undoable(side, qty, price)
+            .map(|(realized, _)| realized)
+    }
+
+    /// Like [`FifoLots::apply`], also returning how to undo it. Costs O(lots touched): the plan
+    /// is computed read-only, then written.
+    ///
+    /// # Errors
+    /// [`PositionError`] for non-positive inputs or overflow (lots unchanged then).
+    pub fn apply_undoable(
+        &mut self,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+    ) -> Result<(Decimal, FifoUndo), PositionError> {
         if qty <= Decimal::ZERO {
             return Err(PositionError::NonPositive {
                 field: "qty",
@@ -49,35 +73,70 @@ impl FifoLots {
             });
         }
         let dir = side.sign();
-        let mut next = self.lots.clone();
+        // Plan: how many whole lots close, what is left of the next one, what opens.
         let mut rest = qty;
         let mut realized = Decimal::ZERO;
-        while rest > Decimal::ZERO {
-            let Some(front) = next.front_mut() else { break };
-            if front.qty.is_sign_positive() == dir.is_sign_positive() {
+        let mut closed_lots = 0;
+        let mut front_left = None;
+        for lot in &self.lots {
+            if rest.is_zero() || lot.qty.is_sign_positive() == dir.is_sign_positive() {
                 break;
             }
-            let take = rest.min(front.qty.abs());
+            let take = rest.min(lot.qty.abs());
             let pnl = mul(
-                mul(take, sub(price, front.price, "realized")?, "realized")?,
+                mul(take, sub(price, lot.price, "realized")?, "realized")?,
                 -dir,
                 "realized",
             )?;
             realized = add(realized, pnl, "realized")?;
-            front.qty = add(front.qty, mul(dir, take, "qty")?, "qty")?;
             rest = sub(rest, take, "qty")?;
-            if front.qty.is_zero() {
-                next.pop_front();
+            let left = add(lot.qty, mul(dir, take, "qty")?, "qty")?;
+            if left.is_zero() {
+                closed_lots += 1;
+            } else {
+                front_left = Some(left);
             }
         }
-        if rest > Decimal::ZERO {
-            next.push_back(Lot {
+        let opened = if rest > Decimal::ZERO {
+            Some(Lot {
                 qty: mul(dir, rest, "qty")?,
                 price,
-            });
+            })
+        } else {
+            None
+        };
+        // Commit: nothing below can fail.
+        let popped: Vec<Lot> = self.lots.drain(..closed_lots).collect();
+        let mut front_before = None;
+        if let (Some(q), Some(front)) = (front_left, self.lots.front_mut()) {
+            front_before = Some(*front);
+            front.qty = q;
         }
-        self.lots = next;
-        Ok(realized)
+        let pushed = opened.is_some();
+        if let Some(lot) = opened {
+            self.lots.push_back(lot);
+        }
+        Ok((
+            realized,
+            FifoUndo {
+                popped,
+                front_before,
+                pushed,
+            },
+        ))
+    }
+
+    /// Takes back the most recent [`FifoLots::apply_undoable`] (undo in reverse order).
+    pub fn undo(&mut self, undo: FifoUndo) {
+        if undo.pushed {
+            self.lots.pop_back();
+        }
+        if let (Some(before), Some(front)) = (undo.front_before, self.lots.front_mut()) {
+            *front = before;
+        }
+        for lot in undo.popped.into_iter().rev() {
+            self.lots.push_front(lot);
+        }
     }
 
     /// Signed open quantity.
@@ -128,5 +187,24 @@ mod tests {
         );
         assert_eq!(f.apply(Buy, dec!(1), dec!(100)), Ok(dec!(10)));
         assert!(f.lots.is_empty());
+    }
+
+    #[test]
+    fn undo_restores_exactly() {
+        let mut f = FifoLots::default();
+        f.apply(Buy, dec!(1), dec!(100)).unwrap();
+        f.apply(Buy, dec!(1), dec!(120)).unwrap();
+        f.apply(Buy, dec!(1), dec!(130)).unwrap();
+        let before = f.clone();
+        for (side, qty) in [
+            (Sell, dec!(1.5)),
+            (Sell, dec!(4)),
+            (Buy, dec!(1)),
+            (Sell, dec!(1)),
+        ] {
+            let (_, undo) = f.apply_undoable(side, qty, dec!(110)).unwrap();
+            f.undo(undo);
+            assert_eq!(f, before, "{side:?} {qty}");
+        }
     }
 }

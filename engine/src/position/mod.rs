@@ -20,7 +20,7 @@ mod arith;
 mod fifo;
 
 pub(crate) use arith::{add, div, mul, sub};
-pub use fifo::{FifoLots, Lot};
+pub use fifo::{FifoLots, FifoUndo, Lot};
 
 use crate::ids::Symbol;
 use crate::model::Side;

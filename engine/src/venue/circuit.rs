@@ -48,8 +48,9 @@ pub enum CircuitState {
     },
     /// Trying one probe.
     HalfOpen {
-        /// Whether the probe is in flight.
-        probe_in_flight: bool,
+        /// When the probe in flight was let through (`None`: no probe yet). A probe whose
+        /// outcome was never recorded (the caller crashed) stops blocking after `open_ms`.
+        probe_started_ms: Option<i64>,
     },
 }
 
@@ -101,7 +102,7 @@ impl CircuitBreaker {
     pub fn state(&self, now_ms: i64) -> CircuitState {
         match self.state {
             CircuitState::Open { until_ms } if now_ms >= until_ms => CircuitState::HalfOpen {
-                probe_in_flight: false,
+                probe_started_ms: None,
             },
             s => s,
         }
@@ -119,15 +120,13 @@ impl CircuitBreaker {
                 retry_at_ms: until_ms,
             },
             CircuitState::HalfOpen {
-                probe_in_flight: true,
-            } => Permit::Refuse {
-                retry_at_ms: now_ms.saturating_add(1_000),
+                probe_started_ms: Some(t),
+            } if now_ms < t.saturating_add(self.config.open_ms) => Permit::Refuse {
+                retry_at_ms: t.saturating_add(self.config.open_ms),
             },
-            CircuitState::HalfOpen {
-                probe_in_flight: false,
-            } => {
+            CircuitState::HalfOpen { .. } => {
                 self.state = CircuitState::HalfOpen {
-                    probe_in_flight: true,
+                    probe_started_ms: Some(now_ms),
                 };
                 Permit::Allow
             }
@@ -174,6 +173,26 @@ impl CircuitBreaker {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_lost_probe_does_not_block_forever() {
+        let mut cb = CircuitBreaker::new(cfg());
+        for t in 0..3 {
+            cb.record(CallOutcome::Failed, t);
+        }
+        assert_eq!(cb.permit(true, 10_002), Permit::Allow);
+        assert_eq!(
+            cb.permit(true, 10_003),
+            Permit::Refuse {
+                retry_at_ms: 20_002
+            }
+        );
+        assert_eq!(
+            cb.permit(true, 20_002),
+            Permit::Allow,
+            "probe outcome never recorded: probe again"
+        );
+    }
+
     use super::*;
 
     fn cfg() -> CircuitConfig {

@@ -11,6 +11,7 @@
 //! | `Ambiguous` | an order may or may not exist | query the client order id; never resend blindly |
 
 use crate::ids::{ClientOrderId, Symbol};
+use crate::venue::http::SignedWindow;
 use crate::venue::op::{OrderReport, VenueOp};
 use crate::venue::rules::RulesError;
 use serde::{Deserialize, Serialize};
@@ -262,8 +263,8 @@ pub struct AmbiguousOrder {
     pub symbol: Symbol,
     /// Client order id sent.
     pub client_order_id: ClientOrderId,
-    /// Server time after which the original request can no longer be accepted
-    /// ([`crate::venue::http::SignedWindow::expires_at_ms`]).
+    /// Server time after which the original request can no longer be accepted or still be
+    /// invisible ([`SignedWindow::expires_at_ms`] plus [`SETTLE_MARGIN_MS`]).
     pub settles_at_server_ms: i64,
 }
 
@@ -282,7 +283,20 @@ pub enum Resolution {
     },
 }
 
+/// Extra time after a signed request's receive window before "unknown order" is believed:
+/// Bybit acknowledges asynchronously, so an accepted order can take a moment to become visible.
+pub const SETTLE_MARGIN_MS: i64 = 3_000;
+
 impl AmbiguousOrder {
+    /// The ambiguity left by a request sent with `window` (from [`crate::venue::HttpRequest::signed`]).
+    pub fn new(symbol: Symbol, client_order_id: ClientOrderId, window: SignedWindow) -> Self {
+        Self {
+            symbol,
+            client_order_id,
+            settles_at_server_ms: window.expires_at_ms().saturating_add(SETTLE_MARGIN_MS),
+        }
+    }
+
     /// Judges a query result (`Ok(report)` or `Err(UnknownOrder)`) at server time `server_now_ms`.
     ///
     /// # Errors

@@ -8,15 +8,23 @@
 //! [`ServerClock`] (offset for signed timestamps), [`AccountLimiter`] (shared rate-limit budget),
 //! [`CircuitBreaker`] (refuse entries while the exchange is failing) and [`BaseUrls`] (failover).
 //!
-//! One call, as the DO drives it:
+//! One call, as the DO drives it ([`Guards`] bundles the state updates; see its tests):
 //! ```text
-//! permit = circuit.permit(op.is_entry(), now)          -> Refuse => 503
-//! admit  = limiter.admit(&venue.cost(&op), now)        -> Wait / Banned
-//! if venue.needs_clock(&op) && clock.needs_sync(now)   -> run VenueOp::ServerTime first
-//! planned = venue.build(&op, &ctx)?                    -> Planned::Http(req) | Planned::Immediate(reply)
-//! resp   = fetch(req)                                  (DO)
-//! obs    = venue.observe(&op, &resp); clock/limiter/circuit absorb obs
-//! reply  = venue.parse(&op, &resp)                     -> Ok(reply) | Err(e) => retry_decision(&op, &e, n)
+//! let mut g = Guards { clock, limiter, circuit };          // borrowed from DO storage
+//! match g.gate(venue, &op, now) {                          // circuit -> clock -> rate limit
+//!     Gate::Send => {}
+//!     Gate::SyncClockFirst => run VenueOp::ServerTime the same way, then retry
+//!     Gate::Wait { ms } | Gate::Banned { until_ms: .. } | Gate::CircuitOpen { .. } => defer / 503
+//! }
+//! match venue.build(&op, &BuildCtx { creds, clock, now_ms: now, base_url: urls.current() })? {
+//!     Planned::Immediate(reply) => reply,                  // paper
+//!     Planned::Http(req) => match fetch(req) {             // the DO's only I/O
+//!         Ok(resp) => g.absorb(venue, &op, sent_ms, &resp)?,   // clock + limiter + circuit + parse
+//!         Err(_) => Err(g.connection_failed(now)),
+//!     },
+//! }
+//! on Err(e): retry_decision(&op, &e, retries) -> resync | wait | ResolveByQuery (AmbiguousOrder)
+//! on Ok(VenueReply::FollowUp(next)): run `next` and use its reply
 //! ```
 
 pub mod binance;
@@ -25,6 +33,7 @@ pub mod circuit;
 pub mod clock;
 pub mod endpoints;
 pub mod error;
+pub mod guards;
 pub mod http;
 pub mod limiter;
 pub mod op;
@@ -39,6 +48,7 @@ pub use endpoints::{BaseUrls, Environment};
 pub use error::{
     retry_decision, AmbiguousOrder, ErrorClass, Resolution, RetryDecision, VenueError,
 };
+pub use guards::{Gate, Guards};
 pub use http::{HttpRequest, HttpResponse, Method, SignedWindow};
 pub use limiter::{AccountLimiter, Admit, LimiterConfig, OpCost, Usage};
 pub use op::{

@@ -176,6 +176,7 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
         ("GET", "/v5/position/list") => private(sim, req, false, positions),
         ("POST", "/v5/position/set-leverage") => private(sim, req, false, set_leverage),
         ("GET", "/v5/account/wallet-balance") => private(sim, req, false, wallet_balance),
+        ("GET", "/v5/account/transaction-log") => private(sim, req, false, transaction_log),
         _ => Resp::json(
             404,
             &json!({"retCode": 10017, "retMsg": "route not found", "result": {}, "retExtInfo": {}, "time": sim.now_ms()}),
@@ -404,4 +405,90 @@ fn wallet_balance(
         "totalPerpUPL": s(upl_total.round_dp(8)), "totalInitialMargin": s(im_total.round_dp(8)),
         "totalMaintenanceMargin": s((im_total / Decimal::from(10)).round_dp(8)), "accountLTV": "0", "coin": coin_list}]}),
     )
+}
+
+/// `GET /v5/account/transaction-log`: linear `TRADE` rows (fee, realised cash flow) and funding
+/// `SETTLEMENT` rows, newest first, with the USDT cash balance each one left.
+fn transaction_log(
+    st: &mut State,
+    account: usize,
+    p: &Params,
+    now: i64,
+) -> Result<Value, (i64, String)> {
+    if category(p)? != Venue::BybitLinear {
+        return Err((
+            10001,
+            "params error: only category=linear is simulated".to_string(),
+        ));
+    }
+    if p.get("accountType").is_some_and(|t| t != "UNIFIED") {
+        return Err((
+            10001,
+            "params error: accountType only support UNIFIED".to_string(),
+        ));
+    }
+    let num = |k: &str| {
+        p.get(k)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| (10001, format!("params error: {k} invalid")))
+            })
+            .transpose()
+    };
+    let (start, end) = (num("startTime")?, num("endTime")?);
+    let from = start.unwrap_or_else(|| end.unwrap_or(now) - 7 * 86_400_000);
+    let to = end.unwrap_or(i64::MAX);
+    let currency = p.get("currency");
+    let kind = p.get("type");
+    let rows: Vec<_> = st
+        .income
+        .iter()
+        .rev()
+        .filter(|i| {
+            i.account == account && i.venue == Venue::BybitLinear && i.time >= from && i.time <= to
+        })
+        .filter(|i| currency.is_none_or(|c| c == i.asset) && kind.is_none_or(|k| k == i.kind))
+        .collect();
+    let (rows, next) = bybit_trade::page(rows, p, 20, 50)?;
+    let list: Vec<Value> = rows
+        .into_iter()
+        .map(|i| {
+            let trade = i.trade_id.and_then(|t| st.trades.iter().rev().find(|x| x.id == t && x.symbol == i.symbol && x.venue == Venue::BybitLinear));
+            let mut v = json!({"symbol": i.symbol, "category": "linear", "transactionTime": i.time.to_string(), "type": i.kind,
+                "currency": i.asset, "change": s(i.income), "cashBalance": s(i.balance_after), "bonusChange": "", "extraFees": ""});
+            match trade {
+                Some(t) => {
+                    let o = st.order(t.order_id);
+                    for (k, val) in [("side", if t.side == crate::model::Side::Buy { "Buy" } else { "Sell" }.to_string()),
+                        ("qty", s(t.qty)), ("size", s(t.position_after.abs())), ("tradePrice", s(t.price)), ("funding", String::new()),
+                        ("fee", s(t.commission)), ("cashFlow", s(t.realized_pnl)), ("feeRate", s(t.fee_rate)),
+                        ("tradeId", crate::model::uuid_of("e0e0e0e0", t.id)), ("orderId", crate::model::uuid_of("5f3c1a2b", t.order_id)),
+                        ("orderLinkId", o.map(|o| o.client_id.clone()).unwrap_or_default())] {
+                        v[k] = json!(val);
+                    }
+                }
+                None => {
+                    let (amt, mark, rate) = i.funding_basis.unwrap_or_default();
+                    let side = if amt > Decimal::ZERO { "Buy" } else if amt < Decimal::ZERO { "Sell" } else { "None" };
+                    for (k, val) in [
+                        ("side", side.to_string()),
+                        ("qty", s(amt.abs())),
+                        ("size", s(amt.abs())),
+                        ("tradePrice", s(mark)),
+                        ("funding", s(i.income)),
+                        ("fee", "0".to_string()),
+                        ("cashFlow", "0".to_string()),
+                        ("feeRate", s(rate)),
+                        ("tradeId", String::new()),
+                        ("orderId", String::new()),
+                        ("orderLinkId", String::new()),
+                    ] {
+                        v[k] = json!(val);
+                    }
+                }
+            }
+            v
+        })
+        .collect();
+    Ok(json!({"list": list, "nextPageCursor": next}))
 }

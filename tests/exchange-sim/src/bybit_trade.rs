@@ -352,7 +352,11 @@ fn order_json(st: &State, o: &Order) -> Value {
         "createdTime": o.time.to_string(), "updatedTime": o.update_time.to_string()})
 }
 
-fn page<T: Clone>(
+/// One page of `items` per Bybit `limit`/`cursor` (cursor `page_N`, empty when done).
+///
+/// # Errors
+/// `10001` for a bad limit or cursor.
+pub fn page<T: Clone>(
     items: Vec<T>,
     p: &Params,
     default: usize,

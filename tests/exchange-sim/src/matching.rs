@@ -358,7 +358,8 @@ impl State {
             .map(|r| if maker { r.maker } else { r.taker })
             .unwrap_or_default();
         let quote = (price * qty).normalize();
-        let (mut realized, mut closed) = (Decimal::ZERO, Decimal::ZERO);
+        let (mut realized, mut closed, mut position_after) =
+            (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
         let (fee_asset, fee);
         let mut locked_left = o.locked;
         if o.venue.is_futures() {
@@ -372,6 +373,7 @@ impl State {
                 .entry(pos_key(o.venue, &o.symbol))
                 .or_default();
             (realized, closed) = apply_to_position(pos, o.side, qty, price, now);
+            position_after = pos.amt;
             acc.wallet_mut(o.venue).credit(&quote_asset, realized - fee);
             if o.venue == Venue::BinanceFutures {
                 if !realized.is_zero() {
@@ -385,6 +387,15 @@ impl State {
                     );
                 }
                 self.push_income(&o, "COMMISSION", -fee, &quote_asset, now, Some(trade_id));
+            } else {
+                self.push_income(
+                    &o,
+                    "TRADE",
+                    realized - fee,
+                    &quote_asset,
+                    now,
+                    Some(trade_id),
+                );
             }
         } else {
             (fee_asset, fee) = self.spot_fee(&o, qty, quote, rate);
@@ -431,6 +442,7 @@ impl State {
             fee_rate: rate,
             realized_pnl: realized,
             closed_size: closed,
+            position_after,
             time: now,
             is_maker: maker,
         });
@@ -462,18 +474,44 @@ impl State {
         now: i64,
         trade: Option<u64>,
     ) {
+        self.push_ledger(
+            o.venue, o.account, &o.symbol, kind, amount, asset, now, trade,
+        );
+    }
+
+    /// Appends a ledger row, recording the wallet balance it leaves.
+    #[allow(clippy::too_many_arguments)] // one flat row; a builder would only rename the fields
+    pub fn push_ledger(
+        &mut self,
+        venue: Venue,
+        account: usize,
+        symbol: &str,
+        kind: &'static str,
+        amount: Decimal,
+        asset: &str,
+        now: i64,
+        trade_id: Option<u64>,
+    ) {
         let tran_id = self.next_tran_id;
         self.next_tran_id += 1;
+        let balance_after = self
+            .accounts
+            .get(account)
+            .and_then(|a| a.wallet(venue).assets.get(asset))
+            .map(|b| b.free + b.locked)
+            .unwrap_or_default();
         self.income.push(Income {
             tran_id,
-            venue: o.venue,
-            account: o.account,
-            symbol: o.symbol.clone(),
+            venue,
+            account,
+            symbol: symbol.to_string(),
             kind,
             income: amount.normalize(),
             asset: asset.to_string(),
             time: now,
-            trade_id: trade,
+            trade_id,
+            balance_after,
+            funding_basis: None,
         });
     }
 

@@ -160,6 +160,8 @@ pub struct Trade {
     pub realized_pnl: Decimal,
     /// Size closed by this fill (futures).
     pub closed_size: Decimal,
+    /// Signed position size after this fill (futures; zero for spot).
+    pub position_after: Decimal,
     /// Time, ms.
     pub time: i64,
     /// True if the order was resting.
@@ -177,7 +179,7 @@ pub struct Income {
     pub account: usize,
     /// Symbol.
     pub symbol: String,
-    /// `REALIZED_PNL`, `FUNDING_FEE` or `COMMISSION`.
+    /// Binance `REALIZED_PNL` / `FUNDING_FEE` / `COMMISSION`; Bybit `TRADE` / `SETTLEMENT`.
     pub kind: &'static str,
     /// Signed amount credited.
     pub income: Decimal,
@@ -187,6 +189,10 @@ pub struct Income {
     pub time: i64,
     /// Trade that caused it, if any.
     pub trade_id: Option<u64>,
+    /// Wallet balance of `asset` (free + locked) right after this row (Bybit `cashBalance`).
+    pub balance_after: Decimal,
+    /// Funding rows: signed position size, mark price and rate at settlement.
+    pub funding_basis: Option<(Decimal, Decimal, Decimal)>,
 }
 
 /// Bybit-style UUID rendering of a numeric id (orderId, execId).

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use crate::accounts::{pos_key, Position};
 use crate::config::Venue;
 use crate::matching::fee_round;
-use crate::model::{Income, Side};
+use crate::model::Side;
 use crate::state::State;
 
 impl State {
@@ -21,31 +21,27 @@ impl State {
         let key = pos_key(venue, symbol);
         let mut paid = Vec::new();
         for (i, acc) in self.accounts.iter_mut().enumerate() {
-            let Some(pos) = acc.positions.get(&key) else {
+            let Some(amt) = acc.positions.get(&key).map(|p| p.amt) else {
                 continue;
             };
-            if pos.amt.is_zero() {
+            if amt.is_zero() {
                 continue;
             }
-            let pay = fee_round(-pos.amt * mark * rate);
+            let pay = fee_round(-amt * mark * rate);
             acc.wallet_mut(venue).credit(&quote, pay);
-            paid.push((i, pay));
+            paid.push((i, pay, amt));
         }
         let n = paid.len();
-        for (account, pay) in paid {
-            let tran_id = self.next_tran_id;
-            self.next_tran_id += 1;
-            self.income.push(Income {
-                tran_id,
-                venue,
-                account,
-                symbol: symbol.to_string(),
-                kind: "FUNDING_FEE",
-                income: pay,
-                asset: quote.clone(),
-                time: now,
-                trade_id: None,
-            });
+        let kind = if venue == Venue::BybitLinear {
+            "SETTLEMENT"
+        } else {
+            "FUNDING_FEE"
+        };
+        for (account, pay, amt) in paid {
+            self.push_ledger(venue, account, symbol, kind, pay, &quote, now, None);
+            if let Some(row) = self.income.last_mut() {
+                row.funding_basis = Some((amt, mark, rate));
+            }
         }
         n
     }

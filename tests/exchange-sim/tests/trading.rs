@@ -719,3 +719,65 @@ async fn bybit_spot_and_linear_orders_fees_and_errors() {
     let tick = get(a, "/v5/market/tickers?category=spot&symbol=ETHUSDT").await;
     assert_eq!(tick.body["result"]["list"][0]["lastPrice"], "3200");
 }
+
+#[tokio::test]
+async fn bybit_transaction_log_trades_and_funding() {
+    let a = start().await;
+    bybit(a, "POST", "/v5/order/create", r#"{"category":"linear","symbol":"ETHUSDT","side":"Buy","orderType":"Market","qty":"1","orderLinkId":"t1"}"#).await;
+    let paid = admin(
+        a,
+        "POST",
+        "/__admin/funding",
+        json!({"symbol": "ETHUSDT", "rate": "0.0001", "venue": "bybit_linear"}),
+    )
+    .await;
+    assert_eq!(paid["positions_paid"], 1);
+    admin(
+        a,
+        "POST",
+        "/__admin/price",
+        json!({"symbol": "ETHUSDT", "price": "3300", "venue": "bybit_linear"}),
+    )
+    .await;
+    bybit(a, "POST", "/v5/order/create", r#"{"category":"linear","symbol":"ETHUSDT","side":"Sell","orderType":"Market","qty":"1","reduceOnly":true}"#).await;
+    let log = bybit(
+        a,
+        "GET",
+        "/v5/account/transaction-log",
+        "accountType=UNIFIED&category=linear&currency=USDT",
+    )
+    .await;
+    assert_eq!(log.ret(), 0, "{:?}", log.body);
+    let rows = log.body["result"]["list"].as_array().unwrap();
+    let got: Vec<[&str; 6]> = rows
+        .iter()
+        .map(|r| {
+            ["type", "change", "cashFlow", "fee", "size", "cashBalance"]
+                .map(|k| r[k].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ["TRADE", "98.185", "100", "1.815", "0", "100096.105"],
+            ["SETTLEMENT", "-0.32", "0", "0", "1", "99997.92"],
+            ["TRADE", "-1.76", "0", "1.76", "1", "99998.24"],
+        ]
+    );
+    assert_eq!(
+        (rows[1]["funding"].as_str(), rows[1]["side"].as_str()),
+        (Some("-0.32"), Some("Buy"))
+    );
+    assert_eq!(rows[2]["orderLinkId"], "t1");
+    let only = bybit(
+        a,
+        "GET",
+        "/v5/account/transaction-log",
+        "category=linear&type=SETTLEMENT",
+    )
+    .await;
+    assert_eq!(
+        only.body["result"]["list"].as_array().map(Vec::len),
+        Some(1)
+    );
+}

@@ -3,7 +3,7 @@
  * field}`) is shown at the field it names; on success the webhook secret is shown once with the
  * URL and a ready TradingView message.
  */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, type BotConfig, type CreateBotResponse } from '../api';
 import { DEFAULT_CONFIG, FIELDS, configToValues, valuesToConfig, type FieldErrors, type FormValues } from '../botForm';
 import { useSession } from '../context';
@@ -45,6 +45,13 @@ export function BotEditor() {
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<{ res: CreateBotResponse; mode: BotConfig['mode'] } | null>(null);
+
+  // Bring the first field in error (or the form-level error) into view: on a phone it is off-screen.
+  useEffect(() => {
+    const first = document.querySelector<HTMLElement>('.field.has-error input, .field.has-error select, [data-testid="form-error"]');
+    first?.scrollIntoView?.({ block: 'center' });
+    if (first instanceof HTMLInputElement || first instanceof HTMLSelectElement) first.focus();
+  }, [errors]);
 
   const switchTab = (t: Tab) => {
     if (t === tab) return;

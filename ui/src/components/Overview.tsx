@@ -16,6 +16,7 @@ export function BotRow({ bot, now }: { bot: BotSummary; now: number }) {
         <div className="muted small">
           {bot.id} · {bot.exchange} {bot.market}
         </div>
+        {bot.error && <div className="neg small">{bot.error}</div>}
       </td>
       <td data-label="Mode">
         <ModeBadge mode={bot.mode} />

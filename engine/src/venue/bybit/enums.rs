@@ -57,8 +57,9 @@ pub fn bybit_tif(tif: TimeInForce) -> &'static str {
 /// [`VenueError::Parse`] for an unknown value.
 pub fn parse_bybit_status(value: &str) -> Result<OrderStatus, VenueError> {
     match value {
-        // Conditional orders waiting or just triggered are working orders.
-        "New" | "Untriggered" | "Triggered" => Ok(OrderStatus::New),
+        // Conditional orders waiting or just triggered are working orders; "Created" (accepted,
+        // not yet in the book) and "Active" appear in Bybit's own SDK types.
+        "Created" | "New" | "Active" | "Untriggered" | "Triggered" => Ok(OrderStatus::New),
         "PartiallyFilled" => Ok(OrderStatus::PartiallyFilled),
         "Filled" => Ok(OrderStatus::Filled),
         // Spot "PartiallyFilledCanceled" is a cancel after partial fills.

@@ -140,4 +140,6 @@ impl Venue for Bybit {
 }
 
 #[cfg(test)]
+mod parse_tests;
+#[cfg(test)]
 mod tests;

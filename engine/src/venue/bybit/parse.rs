@@ -192,7 +192,11 @@ pub fn parse_trades(resp: &HttpResponse, cursor: &TradeCursor) -> Result<TradePa
         .max();
     let mut fills = Vec::new();
     for e in &list.list {
-        if !matches!(e.exec_type.as_str(), "Trade" | "AdlTrade" | "BustTrade") {
+        // An absent execType is a plain trade (older spot rows); funding and settlement rows are not.
+        if !matches!(
+            e.exec_type.as_str(),
+            "Trade" | "AdlTrade" | "BustTrade" | ""
+        ) {
             continue;
         }
         let side: Side =

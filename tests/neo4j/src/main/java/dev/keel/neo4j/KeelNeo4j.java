@@ -47,8 +47,11 @@ public final class KeelNeo4j {
     private static final String USER = "neo4j";
     /** Neo4j's default minimum password length; kept so local behaves like production. */
     private static final int MIN_PASSWORD_LENGTH = 8;
-    /** Upper bound for the Query API to answer after the DBMS reports started. */
-    private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * Upper bound for the Query API to answer after the DBMS reports started; generous because
+     * the first query (driver set-up, Cypher compilation) took tens of seconds on 2 busy cores.
+     */
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
     /** Sub-directory for the harness's throw-away folder (it holds only neo4j.log). */
     private static final String HARNESS_DIR = "harness";
 

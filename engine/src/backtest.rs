@@ -1,1 +1,0 @@
-//! (backtest: being built)

@@ -1,1 +1,0 @@
-//! (factor: being built)

@@ -1,0 +1,155 @@
+//! Splitting one account-level funding payment between the bots that share the account.
+//!
+//! In one-way mode the exchange holds ONE net position per symbol for the account and charges
+//! funding on it (`net qty × mark × rate`). Funding is linear in quantity, so each bot's share is
+//! `total × its signed qty / Σ signed qty`: the shares sum to the exchange's figure, and a bot
+//! that is short while the account is net long receives the opposite sign, as it would alone.
+//! Shares are rounded to the exchange's printed decimals; the last bot takes the remainder so
+//! the sum is exact.
+
+use super::entry::FundingPayment;
+use crate::ids::BotId;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Why a funding payment could not be split.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FundingSplitError {
+    /// The bots' positions net to zero but the exchange charged funding: the positions given
+    /// are not the account's position at funding time.
+    #[error("funding {id} of {amount} charged on a net position the bots' positions sum to zero")]
+    NetZero {
+        /// Funding id.
+        id: String,
+        /// Amount charged.
+        amount: Decimal,
+    },
+    /// A decimal operation overflowed.
+    #[error("arithmetic overflow splitting funding {id}")]
+    Overflow {
+        /// Funding id.
+        id: String,
+    },
+}
+
+/// Splits `total` between bots by their signed positions in `total.symbol` at the funding time.
+/// Bots with a zero position get nothing (and are omitted). Each share keeps the exchange id with
+/// the bot id appended, so every bot's ledger books it idempotently.
+///
+/// # Errors
+/// [`FundingSplitError`] when positions net to zero under a non-zero charge, or on overflow.
+pub fn split_funding(
+    total: &FundingPayment,
+    positions: &[(BotId, Decimal)],
+) -> Result<Vec<(BotId, FundingPayment)>, FundingSplitError> {
+    let overflow = || FundingSplitError::Overflow {
+        id: total.id.clone(),
+    };
+    let holders: Vec<&(BotId, Decimal)> = positions.iter().filter(|(_, q)| !q.is_zero()).collect();
+    let net = holders
+        .iter()
+        .try_fold(Decimal::ZERO, |acc, (_, q)| acc.checked_add(*q));
+    let net = net.ok_or_else(overflow)?;
+    if net.is_zero() {
+        if total.amount.is_zero() {
+            return Ok(Vec::new());
+        }
+        return Err(FundingSplitError::NetZero {
+            id: total.id.clone(),
+            amount: total.amount,
+        });
+    }
+    let dp = total.amount.scale();
+    let mut out = Vec::with_capacity(holders.len());
+    let mut given = Decimal::ZERO;
+    for (i, (bot, qty)) in holders.iter().enumerate() {
+        let share = if i + 1 == holders.len() {
+            total.amount.checked_sub(given).ok_or_else(overflow)?
+        } else {
+            total
+                .amount
+                .checked_mul(*qty)
+                .and_then(|x| x.checked_div(net))
+                .ok_or_else(overflow)?
+                .round_dp_with_strategy(dp, RoundingStrategy::MidpointNearestEven)
+        };
+        given = given.checked_add(share).ok_or_else(overflow)?;
+        let mut payment = total.clone();
+        payment.id = format!("{}:{}", total.id, bot);
+        payment.amount = share;
+        out.push((bot.clone(), payment));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Symbol;
+    use rust_decimal_macros::dec;
+
+    fn payment(amount: Decimal) -> FundingPayment {
+        FundingPayment {
+            id: "777".into(),
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            asset: "USDT".into(),
+            amount,
+            time_ms: 0,
+        }
+    }
+
+    fn bot(s: &str) -> BotId {
+        BotId::new(s).unwrap()
+    }
+
+    #[test]
+    fn shares_follow_signed_positions_and_sum_exactly() {
+        struct Case {
+            amount: Decimal,
+            positions: Vec<(BotId, Decimal)>,
+            expected: Vec<Decimal>,
+        }
+        let cases = [
+            Case {
+                amount: dec!(-0.30000000),
+                positions: vec![(bot("a"), dec!(0.010)), (bot("b"), dec!(0.020))],
+                expected: vec![dec!(-0.1), dec!(-0.2)],
+            },
+            Case {
+                // Net long 0.01: the short bot receives what the long bot pays beyond the net.
+                amount: dec!(-0.1000),
+                positions: vec![
+                    (bot("a"), dec!(0.02)),
+                    (bot("b"), dec!(-0.01)),
+                    (bot("c"), dec!(0)),
+                ],
+                expected: vec![dec!(-0.2), dec!(0.1)],
+            },
+            Case {
+                amount: dec!(-0.10000000),
+                positions: vec![
+                    (bot("a"), dec!(1)),
+                    (bot("b"), dec!(1)),
+                    (bot("c"), dec!(1)),
+                ],
+                expected: vec![dec!(-0.03333333), dec!(-0.03333333), dec!(-0.03333334)],
+            },
+        ];
+        for c in cases {
+            let got = split_funding(&payment(c.amount), &c.positions).unwrap();
+            let amounts: Vec<Decimal> = got.iter().map(|(_, p)| p.amount).collect();
+            assert_eq!(amounts, c.expected);
+            assert_eq!(amounts.iter().copied().sum::<Decimal>(), c.amount);
+            assert!(got.iter().all(|(b, p)| p.id == format!("777:{b}")));
+        }
+    }
+
+    #[test]
+    fn net_zero_with_a_charge_is_an_error() {
+        let positions = [(bot("a"), dec!(1)), (bot("b"), dec!(-1))];
+        assert!(matches!(
+            split_funding(&payment(dec!(-0.1)), &positions),
+            Err(FundingSplitError::NetZero { .. })
+        ));
+        assert_eq!(split_funding(&payment(dec!(0)), &positions), Ok(Vec::new()));
+    }
+}

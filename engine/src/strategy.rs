@@ -1,1 +1,0 @@
-//! (strategy: being built)

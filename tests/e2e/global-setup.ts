@@ -1,0 +1,60 @@
+// Starts the whole Keel stack ONCE for the end-to-end run and stops it afterwards, even when tests
+// fail or the run is interrupted. Ports are free ports, Neo4j data and Durable Object storage live
+// in a temp folder, the admin token is fresh. Logs are kept in .keel/e2e-logs/ for post-mortems.
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { ROOT, freePort, randomToken, startStack } from "../../scripts/stack.ts";
+import type { KeelStackInfo } from "./harness.js";
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keel-e2e-"));
+  const logDir = path.join(ROOT, ".keel", "e2e-logs");
+  fs.rmSync(logDir, { recursive: true, force: true });
+  const info = (msg: string): void => console.log(`e2e: ${msg}`);
+
+  const started = Date.now();
+  const stack = await startStack({
+    port: await freePort(),
+    simPort: await freePort(),
+    neo4jPort: await freePort(),
+    proxyPort: await freePort(),
+    neo4jPassword: randomToken(18),
+    adminToken: randomToken(24),
+    masterKey: randomBytes(32).toString("base64"),
+    neo4jDataDir: path.join(tmp, "neo4j"),
+    stateDir: path.join(tmp, "wrangler-state"),
+    runDir: path.join(tmp, "run"),
+    logDir,
+    info,
+  }).catch((err: unknown) => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  });
+  info(`stack up in ${Date.now() - started} ms (logs: ${logDir})`);
+
+  // A hard exit of this process must not leave servers behind.
+  const onExit = (): void => stack.killNow();
+  process.on("exit", onExit);
+
+  const provided: KeelStackInfo = {
+    baseUrl: stack.baseUrl,
+    adminToken: stack.adminToken,
+    simUrl: stack.simUrl,
+    proxyUrl: stack.proxyUrl,
+    neo4jUrl: stack.neo4jUrl,
+    neo4jUser: stack.neo4jUser,
+    neo4jPassword: stack.neo4jPassword,
+    startupMs: stack.startupMs,
+  };
+  project.provide("keel", provided);
+
+  return async () => {
+    await stack.stop();
+    process.off("exit", onExit);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    info("stack stopped");
+  };
+}

@@ -1,0 +1,36 @@
+// GET /health: the platform answers with its version and says that Neo4j (through neo4j-proxy)
+// and the configured exchanges (here: the local simulator) are reachable.
+import { describe, expect, it } from "vitest";
+import { fetchJson, keel } from "./harness.js";
+
+interface Health {
+  status: string;
+  version: string;
+  neo4j: { configured: boolean; reachable: boolean; message?: string };
+  exchanges: Record<string, { reachable: boolean }>;
+}
+
+describe("GET /health", () => {
+  it("is green: version, Neo4j and the exchange simulator reachable", async () => {
+    const res = await fetchJson<Health>("/health");
+    expect(res.status, res.text).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/application\/json/);
+    const h = res.body;
+    expect(h, res.text).not.toBeNull();
+    expect(h?.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(h?.status, res.text).toBe("ok");
+    if (keel().neo4jUrl) {
+      expect(h?.neo4j, res.text).toMatchObject({ configured: true, reachable: true });
+    }
+    const exchanges = Object.entries(h?.exchanges ?? {});
+    expect(exchanges.length, res.text).toBeGreaterThan(0);
+    for (const [name, state] of exchanges) {
+      expect(state.reachable, `${name}: ${res.text}`).toBe(true);
+    }
+  });
+
+  it("the exchange simulator the stack points at answers directly", async () => {
+    const res = await fetchJson(`${keel().simUrl}/api/v3/ping`);
+    expect(res.status).toBe(200);
+  });
+});

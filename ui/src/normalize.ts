@@ -1,0 +1,301 @@
+/**
+ * Converts API answers into the view types of `api.ts`. Why: the backend's read views carry the
+ * storage's own names (`symbol`, `*_ms` times, `flags`, wrapped lists), and the dashboard should
+ * not break on either spelling. Each function accepts the documented shape and the backend's
+ * current one; decimals stay strings (numbers are turned into their exact text, never summed).
+ */
+import type {
+  ActionResult,
+  AuditEvent,
+  BotDetail,
+  BotHealth,
+  BotState,
+  BotSummary,
+  Check,
+  CircuitState,
+  CreateBotResponse,
+  Fill,
+  Order,
+  PlatformHealth,
+  PnlPoint,
+  Position,
+  SignalChain,
+  SignalSummary,
+} from './api';
+
+type Obj = Record<string, unknown>;
+
+const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const text = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : fallback);
+const textOrNull = (v: unknown): string | null => (v == null ? null : text(v));
+const num = (v: unknown, fallback = 0): number =>
+  typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !isNaN(Number(v)) ? Number(v) : fallback;
+
+/** A decimal as sent: strings untouched, numbers as their JSON text, missing as "0". */
+export function dec(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '0';
+}
+
+/** An RFC 3339 time from either a string or milliseconds since the epoch. */
+export function time(iso: unknown, ms?: unknown): string | null {
+  if (typeof iso === 'string') return iso;
+  const m = typeof iso === 'number' ? iso : ms;
+  if (typeof m === 'number' && Number.isFinite(m)) return new Date(m).toISOString();
+  return null;
+}
+
+const STATES: BotState[] = ['running', 'paused', 'halted', 'needs_attention'];
+
+/** The bot state from a `state` string or from `flags` (halted > paused > needs attention). */
+export function botState(v: Obj): BotState {
+  if (STATES.includes(v.state as BotState)) return v.state as BotState;
+  const f = obj(v.flags);
+  if (f.halted) return 'halted';
+  if (f.paused) return 'paused';
+  if (f.needs_attention) return 'needs_attention';
+  return 'running';
+}
+
+/** `"closed"` or `{state: "closed", …}`; null (no exchange call yet) reads as closed. */
+export function circuit(v: unknown): CircuitState {
+  const s = typeof v === 'string' ? v : text(obj(v).state, 'closed');
+  return s === 'open' || s === 'half_open' ? s : 'closed';
+}
+
+/** `GET /bots` row. A row the backend could not read (`{id, error}`) is kept and marked. */
+export function botSummary(raw: unknown): BotSummary {
+  const v = obj(raw);
+  const err = v.error === undefined ? undefined : text(obj(v.error).message, JSON.stringify(v.error));
+  return {
+    id: text(v.id),
+    name: text(v.name),
+    mode: (text(v.mode, 'paper') as BotSummary['mode']) || 'paper',
+    exchange: text(v.exchange) as BotSummary['exchange'],
+    market: text(v.market) as BotSummary['market'],
+    state: err ? 'needs_attention' : botState(v),
+    quote_asset: text(v.quote_asset),
+    today_pnl: dec(v.today_pnl ?? v.pnl_today),
+    open_positions: num(v.open_positions),
+    last_signal_at: time(v.last_signal_at, v.last_signal_ms),
+    circuit: circuit(v.circuit),
+    outbox_depth: num(v.outbox_depth ?? obj(v.outbox).depth),
+    ...(err ? { error: err } : {}),
+  };
+}
+
+/** `GET /bots/{id}`: `{config, state, config_version}` or the config itself with `version`, `flags`. */
+export function botDetail(raw: unknown): BotDetail {
+  const v = obj(raw);
+  if (v.config && typeof v.config === 'object') {
+    return { config: v.config as BotDetail['config'], state: botState(v), config_version: num(v.config_version ?? v.version, 1) };
+  }
+  const config = { ...v };
+  for (const k of ['flags', 'version', 'state', 'diff', 'webhook_secret', 'webhook_path']) delete config[k];
+  return { config: config as unknown as BotDetail['config'], state: botState(v), config_version: num(v.version, 1) };
+}
+
+/** `POST /bots` answer. */
+export function created(raw: unknown): CreateBotResponse {
+  const v = obj(raw);
+  return { id: text(v.id), webhook_secret: text(v.webhook_secret) };
+}
+
+/** `GET /health` (platform): `halted` at the top or inside `halt`. */
+export function platformHealth(raw: unknown): PlatformHealth {
+  const v = obj(raw);
+  const h = obj(v.halt);
+  return {
+    halted: Boolean(v.halted ?? h.halted),
+    halted_at: time(v.halted_at, h.since_ms),
+    neo4j: v.neo4j as PlatformHealth['neo4j'],
+    exchanges: v.exchanges as PlatformHealth['exchanges'],
+  };
+}
+
+/** `GET /bots/{id}/health`. */
+export function botHealth(raw: unknown): BotHealth {
+  const v = obj(raw);
+  const f = obj(v.flags);
+  const usage: BotHealth['risk_usage'] = {};
+  for (const [rule, u] of Object.entries(obj(v.risk_usage))) {
+    const o = obj(u);
+    usage[rule] = { used: typeof o.used === 'number' ? o.used : dec(o.used), limit: typeof o.limit === 'number' ? o.limit : dec(o.limit) };
+  }
+  return {
+    bot_id: text(v.bot_id),
+    state: botState(v),
+    circuit: circuit(v.circuit),
+    outbox_depth: num(v.outbox_depth ?? obj(v.outbox).depth),
+    last_signal_at: time(v.last_signal_at, v.last_signal_ms),
+    attention_reason: textOrNull(v.attention_reason ?? (f.needs_attention ? f.attention_reason : null)),
+    risk_usage: usage,
+  };
+}
+
+/** A position row (`instrument` or `symbol`). */
+export function position(raw: unknown): Position {
+  const v = obj(raw);
+  return {
+    instrument: text(v.instrument ?? v.symbol),
+    qty: dec(v.qty),
+    avg_entry_price: dec(v.avg_entry_price),
+    mark_price: v.mark_price == null ? null : dec(v.mark_price),
+    unrealized: dec(v.unrealized),
+  };
+}
+
+/** Order statuses that still rest on (or may reach) the exchange. */
+export const OPEN_ORDER_STATUSES = ['intent', 'sent', 'new', 'open', 'accepted', 'partially_filled', 'cancel_sent', 'unknown'];
+
+/** An order row (`instrument`/`symbol`, `order_type`/`type`, `filled_qty`/`executed_qty`). */
+export function order(raw: unknown): Order {
+  const v = obj(raw);
+  return {
+    client_order_id: text(v.client_order_id),
+    signal_id: textOrNull(v.signal_id),
+    instrument: text(v.instrument ?? v.symbol),
+    side: text(v.side) as Order['side'],
+    order_type: text(v.order_type ?? v.type, 'market') as Order['order_type'],
+    qty: dec(v.qty),
+    price: v.price == null ? null : dec(v.price),
+    filled_qty: dec(v.filled_qty ?? v.executed_qty),
+    status: text(v.status),
+    created_at: time(v.created_at, v.updated_ms ?? v.created_ms) ?? '',
+  };
+}
+
+/** Open orders only, whether or not the server honoured `?status=open`. */
+export function openOrders(raw: unknown): Order[] {
+  return arr(raw)
+    .map(order)
+    .filter((o) => OPEN_ORDER_STATUSES.includes(o.status));
+}
+
+/** A fill row (`time` or `time_ms`). */
+export function fill(raw: unknown): Fill {
+  const v = obj(raw);
+  return {
+    trade_id: text(v.trade_id),
+    client_order_id: text(v.client_order_id),
+    signal_id: textOrNull(v.signal_id),
+    instrument: text(v.instrument ?? v.symbol),
+    side: text(v.side) as Fill['side'],
+    qty: dec(v.qty),
+    price: dec(v.price),
+    fee: dec(v.fee),
+    fee_asset: text(v.fee_asset),
+    time: time(v.time, v.time_ms) ?? '',
+  };
+}
+
+/** Equity history point (`time` as RFC 3339 or ms). */
+export function pnlPoint(raw: unknown): PnlPoint {
+  const v = obj(raw);
+  return { time: time(v.time, v.time_ms) ?? '', equity: dec(v.equity), drawdown: dec(v.drawdown) };
+}
+
+/** Recent signal: `outcome` is a word or the stored outcome object `{status, code, message}`. */
+export function signal(raw: unknown): SignalSummary {
+  const v = obj(raw);
+  const o = obj(v.outcome);
+  const httpStatus = num(v.http_status ?? (typeof v.status === 'number' ? v.status : undefined));
+  const reason = v.reason ?? (o.code || o.message ? [o.code, o.message].filter(Boolean).join(': ') : null);
+  return {
+    signal_id: text(v.signal_id ?? v.id),
+    received_at: time(v.received_at, v.received_ms) ?? '',
+    action: text(v.action ?? obj(o.payload).action, '—'),
+    symbol: textOrNull(v.symbol ?? obj(o.payload).symbol),
+    outcome: typeof v.outcome === 'string' ? v.outcome : text(o.status, typeof v.status === 'string' ? v.status : ''),
+    http_status: httpStatus,
+    reason: textOrNull(reason),
+  };
+}
+
+/** Compact one-line summary of an audit event body (its fields other than `kind`). */
+function summarize(event: Obj): string {
+  const parts = Object.entries(event)
+    .filter(([k, val]) => k !== 'kind' && val != null && k !== 'payload')
+    .map(([k, val]) => `${k}=${typeof val === 'object' ? JSON.stringify(val) : String(val)}`);
+  const s = parts.join(' ');
+  return s.length > 200 ? `${s.slice(0, 197)}…` : s;
+}
+
+/** Audit page: a plain list or `{events: [...]}`; each event may carry its sealed `record`. */
+export function auditEvents(raw: unknown): AuditEvent[] {
+  const list = Array.isArray(raw) ? raw : arr(obj(raw).events);
+  return list.map((e) => {
+    const v = obj(e);
+    const rec = obj(v.record);
+    const ev = obj(rec.event);
+    return {
+      seq: num(v.seq),
+      time: time(v.time, v.time_ms) ?? '',
+      kind: text(v.kind ?? ev.kind),
+      signal_id: textOrNull(v.signal_id ?? rec.signal_id),
+      summary: typeof v.summary === 'string' ? v.summary : summarize(ev),
+      hash: text(v.hash),
+    };
+  });
+}
+
+function check(raw: unknown): Check {
+  const v = obj(raw);
+  const outcome = text(v.outcome ?? v.verdict ?? v.result);
+  const passed = ['pass', 'passed', 'approved', 'ok', 'allow'].includes(outcome.toLowerCase());
+  const lim = v.limit ?? null;
+  const val = v.value ?? v.observed ?? null;
+  return {
+    rule: text(v.rule),
+    outcome: passed ? 'pass' : 'fail',
+    limit: typeof lim === 'number' || typeof lim === 'string' ? lim : lim == null ? null : JSON.stringify(lim),
+    value: typeof val === 'number' || typeof val === 'string' ? val : val == null ? null : JSON.stringify(val),
+    message: textOrNull(v.message ?? v.reason),
+  };
+}
+
+/** `GET /signals/{id}`: the flat documented shape or the graph's `{signal_id, chains: [...]}`. */
+export function signalChain(raw: unknown): SignalChain {
+  const v = obj(raw);
+  if (!Array.isArray(v.chains)) {
+    const s = obj(v.signal);
+    return {
+      signal: { ...(s as SignalChain['signal']), received_at: time(s.received_at, s.received_ms) ?? '' },
+      checks: arr(v.checks).map(check),
+      orders: arr(v.orders).map(order),
+      fills: arr(v.fills).map(fill),
+      pnl_effect: (v.pnl_effect as SignalChain['pnl_effect']) ?? null,
+    };
+  }
+  const c = obj(v.chains[0]);
+  const s = obj(c.signal);
+  const orders = arr(c.orders);
+  const pnl = obj(c.pnl);
+  return {
+    signal: {
+      signal_id: text(v.signal_id ?? s.id),
+      bot_id: text(c.bot_id),
+      received_at: time(s.received_at, s.received_ms ?? s.time_ms) ?? '',
+      outcome: text(s.status ?? s.outcome),
+      payload: obj(s.payload ?? s),
+    },
+    checks: arr(c.decisions).map(check),
+    orders: orders.map(order),
+    fills: orders.flatMap((o) => arr(obj(o).fills).map(fill)),
+    pnl_effect: c.pnl ? { realized: dec(pnl.realized), fees_quote: dec(pnl.fees_quote) } : null,
+  };
+}
+
+/** Answer of an emergency action, with `state` derived from `flags` and a per-bot halt roll-up. */
+export function action(raw: unknown): ActionResult {
+  const v = obj(raw);
+  const out: ActionResult = { ...v };
+  if (!out.state && v.flags) out.state = botState(v);
+  if (out.halted === undefined && v.halt && typeof obj(v.halt).halted === 'boolean') out.halted = obj(v.halt).halted as boolean;
+  if (!out.message && v.bots && typeof v.bots === 'object') {
+    const entries = Object.entries(obj(v.bots));
+    const failed = entries.filter(([, r]) => obj(r).error !== undefined).map(([id]) => id);
+    out.message = `${entries.length - failed.length} of ${entries.length} bot(s) confirmed${failed.length ? `; failed: ${failed.join(', ')}` : ''}`;
+  }
+  return out;
+}
