@@ -7,8 +7,8 @@ use crate::cypher::{CHAIN_GAPS, CHAIN_STATS, EVENTS_PAGE, PING, SIGNAL_CHAIN, WR
 use crate::neo4j::{env_text, schema_ready, Neo4jClient};
 use crate::query::{FailureClass, QueryFailure};
 use crate::reads::{
-    events_page_json, links_from_rows, page_params, signal_chain_json, verify_json, verify_page,
-    PAGE_DEFAULT, PAGE_MAX, VERIFY_MAX, VERIFY_PAGE,
+    events_page_json, links_from_rows, page_params, percent_decode, signal_chain_json, verify_json,
+    verify_page, PAGE_DEFAULT, PAGE_MAX, VERIFY_MAX, VERIFY_PAGE,
 };
 use crate::rows::batch_rows;
 use crate::token_ok;
@@ -222,7 +222,11 @@ async fn health(_req: Request, ctx: Ctx) -> Result<Response> {
 }
 
 async fn signal_chain(req: Request, ctx: Ctx) -> Result<Response> {
-    let signal_id = ctx.param("signal_id").cloned().unwrap_or_default();
+    let signal_id = percent_decode(
+        ctx.param("signal_id")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    );
     let bot_id = req
         .url()?
         .query_pairs()

@@ -46,6 +46,32 @@ pub fn page_params(
     Ok((after, limit.clamp(1, max)))
 }
 
+/// Decodes `%XX` escapes of a path segment (the edge percent-encodes signal ids, which may hold
+/// any printable ASCII). Invalid escapes are kept as written.
+pub fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn u64_of(row: &Map<String, Value>, k: &'static str) -> Result<u64, RowError> {
     row.get(k).and_then(Value::as_u64).ok_or(RowError(k))
 }
@@ -236,6 +262,13 @@ mod tests {
 
     fn row(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("tv%7B1%7D-%3A%2F"), "tv{1}-:/");
+        assert_eq!(percent_decode("plain-id"), "plain-id");
+        assert_eq!(percent_decode("bad%zz%4"), "bad%zz%4");
     }
 
     #[test]

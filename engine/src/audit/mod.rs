@@ -35,7 +35,9 @@ pub use outbox::{
     backoff_delay_ms, outbox_depth, outbox_health, prunable, select_batch, BatchPlan, FailureKind,
     OutboxError, OutboxHealth, OutboxPolicy, OutboxState, OutboxStatus, DEFAULT_RETENTION_MS,
 };
-pub use record::{chain_hash, Actor, AuditDraft, AuditRecord, SealedEvent, GENESIS_HASH};
+pub use record::{
+    chain_hash, to_ndjson, Actor, AuditDraft, AuditRecord, SealedEvent, GENESIS_HASH,
+};
 pub use redact::Redactor;
 pub use verify::{
     first_divergence, verify_links, ChainBreak, StoredLink, VerifyAnchor, VerifyReport,

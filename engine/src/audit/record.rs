@@ -171,6 +171,19 @@ impl SealedEvent {
     }
 }
 
+/// Events as NDJSON (one sealed event per line, `\n`-terminated): the retention export written
+/// (to R2 when bound) before events are pruned from DO storage; re-importable and verifiable.
+pub fn to_ndjson(events: &[SealedEvent]) -> String {
+    let mut out = String::new();
+    for ev in events {
+        if let Ok(line) = serde_json::to_string(ev) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// `hex(SHA-256(prev_hash ‖ body))`, the chain's link function.
 pub fn chain_hash(prev_hash: &str, body: &str) -> String {
     let mut h = Sha256::new();

@@ -248,6 +248,19 @@ fn verifier_reports_the_first_break() {
 }
 
 #[test]
+fn ndjson_export_round_trips() {
+    let events = chain_of(3);
+    let text = to_ndjson(&events);
+    assert_eq!(text.lines().count(), 3);
+    assert!(text.ends_with('\n'));
+    let back: Vec<SealedEvent> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(back, events);
+}
+
+#[test]
 fn divergence_between_copies() {
     let a: Vec<(u64, String)> = (1..=5).map(|i| (i, format!("h{i}"))).collect();
     let mut b = a.clone();
