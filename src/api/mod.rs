@@ -3,36 +3,57 @@
 //! ones to the `ControlDO`.
 
 mod bots;
+mod gateway;
 mod platform;
 
 use crate::auth::{authenticate, Principal};
 use crate::env;
-use keel_durable_objects::http::{json, ApiError};
+use keel_durable_objects::http::{json, respond, ApiError};
 use serde_json::Value;
 use worker::{Env, Method, Request, RequestInit, Response};
 
-/// Routes one admin API request (`rest` is the path after `/api/v1`).
+/// Routes one admin API request (`rest` is the path after `/api/v1`), adding the gateway's
+/// headers to every answer, errors included.
 ///
 /// # Errors
-/// Any [`ApiError`]; the router turns it into the JSON error answer.
-pub async fn handle(mut req: Request, env: &Env, rest: &str) -> Result<Response, ApiError> {
+/// Only when an answer cannot be built at all (handler errors become JSON answers here).
+pub async fn handle(req: Request, env: &Env, rest: &str) -> Result<Response, ApiError> {
+    let origin = gateway::request_origin(&req);
+    let resp = respond(dispatch(req, env, rest).await)?;
+    Ok(gateway::finish(resp, origin.as_deref(), env))
+}
+
+async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, ApiError> {
     if req.method() == Method::Options {
-        return Ok(Response::empty()?.with_status(204));
+        return gateway::preflight(&req, env);
     }
-    if rest == "/openapi.json" {
+    gateway::check_origin(&req, env)?;
+    if rest == "/openapi.json" && req.method() == Method::Get {
         return platform::openapi();
     }
+    // Per IP before authentication (throttles token guessing), per token after it.
+    gateway::rate_limit(env, &format!("ip:{}", gateway::client_ip(&req))).await?;
     let principal = authenticate(&req, env).await?;
+    gateway::rate_limit(env, &format!("token:{}", principal.id)).await?;
     let method = req.method();
-    if method != Method::Get {
+    if method != Method::Get && method != Method::Head {
         principal.require_admin()?;
     }
     let body = read_body(&mut req, &method).await?;
-    let segments: Vec<String> =
-        rest.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+    let segments: Vec<String> = rest
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let query = req.url().ok().and_then(|u| u.query().map(String::from));
-    let ctx = Call { env, principal: &principal, body, query };
+    let ctx = Call {
+        env,
+        principal: &principal,
+        body,
+        query,
+    };
     match segs.as_slice() {
         ["bots", ..] => bots::route(&ctx, &method, &segs[1..]).await,
         _ => platform::route(&ctx, &method, &segs).await,
@@ -59,23 +80,49 @@ async fn read_body(req: &mut Request, method: &Method) -> Result<Value, ApiError
     if *method == Method::Get || *method == Method::Head {
         return Ok(Value::Null);
     }
+    let declared = req
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || {
+        ApiError::new(
+            413,
+            "body_too_large",
+            format!("admin bodies are capped at {MAX_ADMIN_BODY} bytes"),
+        )
+    };
+    if declared.is_some_and(|n| n > MAX_ADMIN_BODY) {
+        return Err(too_large());
+    }
     let bytes = req.bytes().await?;
     if bytes.len() > MAX_ADMIN_BODY {
-        return Err(ApiError::new(413, "body_too_large", format!("admin bodies are capped at {MAX_ADMIN_BODY} bytes")));
+        return Err(too_large());
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))
 }
 
 /// Sends a JSON request to a Durable Object stub and returns its JSON answer, turning an error
 /// answer back into the same [`ApiError`].
-async fn call_stub(stub: worker::Stub, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+async fn call_stub(
+    stub: worker::Stub,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, ApiError> {
     let mut init = RequestInit::new();
     init.with_method(method);
     if let Some(b) = body {
-        init.with_body(Some(serde_json::to_string(&b).map_err(|e| ApiError::internal(e.to_string()))?.into()));
+        init.with_body(Some(
+            serde_json::to_string(&b)
+                .map_err(|e| ApiError::internal(e.to_string()))?
+                .into(),
+        ));
     }
     let req = Request::new_with_init(&format!("https://do{path}"), &init)?;
     let mut resp = stub.fetch_with_request(req).await?;
@@ -107,7 +154,12 @@ pub fn error_from(status: u16, value: &Value) -> ApiError {
 ///
 /// # Errors
 /// The ControlDO's error, or 500/503 when it cannot be reached.
-pub async fn call_control(env: &Env, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+pub async fn call_control(
+    env: &Env,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, ApiError> {
     let ns = env.durable_object(env::CONTROL)?;
     let stub = ns.get_by_name(env::CONTROL_NAME)?;
     call_stub(stub, method, path, body).await
@@ -117,7 +169,13 @@ pub async fn call_control(env: &Env, method: Method, path: &str, body: Option<Va
 ///
 /// # Errors
 /// The BotDO's error, or 500/503 when it cannot be reached.
-pub async fn call_bot(env: &Env, bot_id: &str, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+pub async fn call_bot(
+    env: &Env,
+    bot_id: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, ApiError> {
     let stub = bot_stub(env, bot_id)?;
     call_stub(stub, method, &format!("/{bot_id}{path}"), body).await
 }

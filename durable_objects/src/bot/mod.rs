@@ -115,6 +115,7 @@ impl BotDO {
             (Method::Post, "/signal") => signal::handle(self, req).await,
             (Method::Post, "/config") => admin::create(self, req).await,
             (Method::Get, "/config") => admin::read(self),
+            (Method::Get, "/config/versions") => admin::versions(self),
             (Method::Patch, "/config") => admin::patch(self, req).await,
             (Method::Delete, "/config") => admin::delete(self, req).await,
             (Method::Put, "/credentials") => admin::credentials(self, req).await,
