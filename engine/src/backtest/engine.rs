@@ -7,7 +7,9 @@ use crate::audit::Actor;
 use crate::bot::{self, BotState, MarketFacts};
 use crate::config::BotConfig;
 use crate::ids::{IdError, SignalId, Symbol};
-use crate::ledger::{Ledger, LedgerConfig, LedgerEntry, LedgerError, MarkPrice, PnlMethod, PnlReport, Transfer};
+use crate::ledger::{
+    Ledger, LedgerConfig, LedgerEntry, LedgerError, MarkPrice, PnlMethod, PnlReport, Transfer,
+};
 use crate::model::{Fill, InstrumentRules, Market, OrderType};
 use crate::signal::{Action, ParsedSignal, Signal};
 use crate::strategy::{Context, Intent, Strategy, Target};
@@ -145,7 +147,13 @@ struct Sim<'a> {
 }
 
 fn to_dec(x: f64, index: usize, field: &'static str) -> Result<Decimal, BacktestError> {
-    Decimal::from_f64(x).filter(|d| *d > Decimal::ZERO).ok_or(BacktestError::BadPrice { index, field, value: x })
+    Decimal::from_f64(x)
+        .filter(|d| *d > Decimal::ZERO)
+        .ok_or(BacktestError::BadPrice {
+            index,
+            field,
+            value: x,
+        })
 }
 
 fn on_tick(p: Decimal, tick: Decimal) -> Decimal {
@@ -162,26 +170,47 @@ impl Sim<'_> {
             Target::Qty(q) => q,
             Target::Exposure(e) => {
                 let e = Decimal::from_f64(e).ok_or(BacktestError::Overflow("exposure"))?;
-                e.checked_mul(self.equity).and_then(|x| x.checked_div(price)).ok_or(BacktestError::Overflow("target"))?
+                e.checked_mul(self.equity)
+                    .and_then(|x| x.checked_div(price))
+                    .ok_or(BacktestError::Overflow("target"))?
             }
         };
         let step = self.cfg.rules.step_size;
-        Ok(if step > Decimal::ZERO { ((raw / step).trunc() * step).normalize() } else { raw })
+        Ok(if step > Decimal::ZERO {
+            ((raw / step).trunc() * step).normalize()
+        } else {
+            raw
+        })
     }
 
     /// Trades to `target` at `price` (before slippage), through the live path.
-    fn execute(&mut self, strategy: &mut dyn Strategy, target: Target, price: f64, index: usize, now_ms: i64) -> Result<(), BacktestError> {
+    fn execute(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        target: Target,
+        price: f64,
+        index: usize,
+        now_ms: i64,
+    ) -> Result<(), BacktestError> {
         let tick = self.cfg.rules.tick_size;
         let reference = on_tick(to_dec(price, index, "price")?, tick);
         // Equity for sizing is marked at this bar's price, not at the last fill's.
-        self.ledger.book(&LedgerEntry::Mark(MarkPrice { symbol: self.symbol.clone(), price: reference, time_ms: now_ms }))?;
+        self.ledger.book(&LedgerEntry::Mark(MarkPrice {
+            symbol: self.symbol.clone(),
+            price: reference,
+            time_ms: now_ms,
+        }))?;
         self.refresh(reference)?;
         let direction = self.target_qty(target, reference)?;
         if direction == self.position {
             return Ok(());
         }
         let slip = self.cfg.slippage_bps / Decimal::from(10_000);
-        let factor = if direction > self.position { Decimal::ONE + slip } else { Decimal::ONE - slip };
+        let factor = if direction > self.position {
+            Decimal::ONE + slip
+        } else {
+            Decimal::ONE - slip
+        };
         let fill_price = on_tick(reference * factor, tick);
         // Size at the price actually paid, so a fully invested spot buy fits the cash.
         let qty = self.target_qty(target, fill_price)?;
@@ -193,7 +222,11 @@ impl Sim<'_> {
             self.day = day;
             self.state.trades_today = 0;
         }
-        self.ledger.book(&LedgerEntry::Mark(MarkPrice { symbol: self.symbol.clone(), price: fill_price, time_ms: now_ms }))?;
+        self.ledger.book(&LedgerEntry::Mark(MarkPrice {
+            symbol: self.symbol.clone(),
+            price: fill_price,
+            time_ms: now_ms,
+        }))?;
         self.venue.set_price(&self.symbol, fill_price, now_ms);
         let signal_id = SignalId::new(format!("bt-{index}"))?;
         let parsed = ParsedSignal {
@@ -216,11 +249,27 @@ impl Sim<'_> {
             Market::Spot => Some(self.free(&self.cfg.rules.base_asset, now_ms)?),
             Market::Linear => None,
         };
-        let facts = MarketFacts { price: fill_price, rules: self.cfg.rules.clone(), free_base };
-        let decision = match bot::decide(&self.cfg.bot.id, &self.cfg.bot, &parsed, &facts, &self.ledger, &self.state, now_ms) {
+        let facts = MarketFacts {
+            price: fill_price,
+            rules: self.cfg.rules.clone(),
+            free_base,
+        };
+        let decision = match bot::decide(
+            &self.cfg.bot.id,
+            &self.cfg.bot,
+            &parsed,
+            &facts,
+            &self.ledger,
+            &self.state,
+            now_ms,
+        ) {
             Ok(d) => d,
             Err(r) => {
-                self.rejected.push(Rejected { time_ms: now_ms, status: r.status, code: r.code.clone() });
+                self.rejected.push(Rejected {
+                    time_ms: now_ms,
+                    status: r.status,
+                    code: r.code.clone(),
+                });
                 return Ok(());
             }
         };
@@ -231,13 +280,27 @@ impl Sim<'_> {
                 Ok(r) => r,
                 // The exchange refusing an approved order is recorded, as the live bot does.
                 Err(BacktestError::Venue(e)) => {
-                    self.rejected.push(Rejected { time_ms: now_ms, status: 502, code: format!("venue: {e}") });
+                    self.rejected.push(Rejected {
+                        time_ms: now_ms,
+                        status: 502,
+                        code: format!("venue: {e}"),
+                    });
                     break;
                 }
                 Err(e) => return Err(e),
             };
             let fills = bot::fills_of(&reply);
-            bot::book_fills(&mut self.ledger, &fills, &self.cfg.rules, &BTreeMap::new(), self.cfg.bot.exchange, self.cfg.bot.market, &Actor::System, Some(&signal_id), Some(&tag))?;
+            bot::book_fills(
+                &mut self.ledger,
+                &fills,
+                &self.cfg.rules,
+                &BTreeMap::new(),
+                self.cfg.bot.exchange,
+                self.cfg.bot.market,
+                &Actor::System,
+                Some(&signal_id),
+                Some(&tag),
+            )?;
             self.state.trades_today += 1;
             for f in &fills {
                 strategy.on_fill(f);
@@ -251,23 +314,37 @@ impl Sim<'_> {
     }
 
     fn place(&mut self, op: VenueOp, now_ms: i64) -> Result<VenueReply, BacktestError> {
-        let ctx = BuildCtx { creds: None, clock: &self.clock, now_ms, base_url: "" };
+        let ctx = BuildCtx {
+            creds: None,
+            clock: &self.clock,
+            now_ms,
+            base_url: "",
+        };
         match self.venue.build(&op, &ctx)? {
             Planned::Immediate(reply) => Ok(reply),
-            Planned::Http(_) => Err(BacktestError::Venue(VenueError::Unsupported { op: op.name(), reason: "paper venue asked for HTTP".into() })),
+            Planned::Http(_) => Err(BacktestError::Venue(VenueError::Unsupported {
+                op: op.name(),
+                reason: "paper venue asked for HTTP".into(),
+            })),
         }
     }
 
     fn free(&mut self, asset: &str, now_ms: i64) -> Result<Decimal, BacktestError> {
         Ok(match self.place(VenueOp::Balances, now_ms)? {
-            VenueReply::Balances(b) => b.iter().find(|x| x.asset == asset).map_or(Decimal::ZERO, |x| x.free),
+            VenueReply::Balances(b) => b
+                .iter()
+                .find(|x| x.asset == asset)
+                .map_or(Decimal::ZERO, |x| x.free),
             _ => Decimal::ZERO,
         })
     }
 
     fn refresh(&mut self, mark: Decimal) -> Result<(), BacktestError> {
         self.equity = self.ledger.equity()?;
-        self.position = self.ledger.position(&self.symbol).map_or(Decimal::ZERO, |p| p.qty);
+        self.position = self
+            .ledger
+            .position(&self.symbol)
+            .map_or(Decimal::ZERO, |p| p.qty);
         self.eq0 = self.equity.to_f64().unwrap_or(f64::NAN);
         self.qty = self.position.to_f64().unwrap_or(f64::NAN);
         self.mark = mark.to_f64().unwrap_or(f64::NAN);
@@ -279,19 +356,49 @@ impl Sim<'_> {
 ///
 /// # Errors
 /// [`BacktestError`]: no bars, an unusable price, or a ledger/venue failure (never skipped).
-pub fn run(config: &BacktestConfig, strategy: &mut dyn Strategy, bars: &[Bar]) -> Result<BacktestReport, BacktestError> {
+pub fn run(
+    config: &BacktestConfig,
+    strategy: &mut dyn Strategy,
+    bars: &[Bar],
+) -> Result<BacktestReport, BacktestError> {
     let first = bars.first().ok_or(BacktestError::NoBars)?;
     let symbol = config.rules.symbol.clone();
     let quote = config.rules.quote_asset.clone();
-    let mut ledger = Ledger::new(LedgerConfig { bot_id: config.bot.id.clone(), quote_asset: quote.clone(), market: config.bot.market, method: PnlMethod::AverageCost });
-    ledger.book(&LedgerEntry::Transfer(Transfer { id: "backtest-capital".into(), amount: config.initial_capital, time_ms: first.open_time_ms }))?;
-    let mut venue = PaperVenue::new(PaperConfig { exchange: config.bot.exchange, market: config.bot.market, taker_fee_rate: config.taker_fee_rate, maker_fee_rate: config.maker_fee_rate });
+    let mut ledger = Ledger::new(LedgerConfig {
+        bot_id: config.bot.id.clone(),
+        quote_asset: quote.clone(),
+        market: config.bot.market,
+        method: PnlMethod::AverageCost,
+    });
+    ledger.book(&LedgerEntry::Transfer(Transfer {
+        id: "backtest-capital".into(),
+        amount: config.initial_capital,
+        time_ms: first.open_time_ms,
+    }))?;
+    let mut venue = PaperVenue::new(PaperConfig {
+        exchange: config.bot.exchange,
+        market: config.bot.market,
+        taker_fee_rate: config.taker_fee_rate,
+        maker_fee_rate: config.maker_fee_rate,
+    });
     venue.set_rules(config.rules.clone());
     venue.deposit(&quote, config.initial_capital);
     let mut sim = Sim {
-        cfg: config, symbol: symbol.clone(), ledger, venue, clock: ServerClock::new(), state: BotState::default(), day: i64::MIN,
-        fills: Vec::new(), rejected: Vec::new(), realized_trades: Vec::new(), position: Decimal::ZERO, equity: config.initial_capital,
-        eq0: config.initial_capital.to_f64().unwrap_or(f64::NAN), mark: first.open, qty: 0.0,
+        cfg: config,
+        symbol: symbol.clone(),
+        ledger,
+        venue,
+        clock: ServerClock::new(),
+        state: BotState::default(),
+        day: i64::MIN,
+        fills: Vec::new(),
+        rejected: Vec::new(),
+        realized_trades: Vec::new(),
+        position: Decimal::ZERO,
+        equity: config.initial_capital,
+        eq0: config.initial_capital.to_f64().unwrap_or(f64::NAN),
+        mark: first.open,
+        qty: 0.0,
     };
     let tf = config.timeframe.ms();
     let mut curve = Vec::with_capacity(bars.len());
@@ -302,7 +409,12 @@ pub fn run(config: &BacktestConfig, strategy: &mut dyn Strategy, bars: &[Bar]) -
         if let Some(t) = pending.take() {
             sim.execute(strategy, t, bar.open, i, bar.open_time_ms)?;
         }
-        let ctx = Context { symbol: &symbol, bars: &bars[..=i], position: sim.position, equity: sim.equity };
+        let ctx = Context {
+            symbol: &symbol,
+            bars: &bars[..=i],
+            position: sim.position,
+            equity: sim.equity,
+        };
         let mut changed = false;
         for intent in strategy.on_bar(&ctx) {
             match intent {
@@ -310,9 +422,20 @@ pub fn run(config: &BacktestConfig, strategy: &mut dyn Strategy, bars: &[Bar]) -
                     changed |= wanted != Some(target);
                     wanted = Some(target);
                 }
-                Intent::Order { symbol: s, side, qty } if s == symbol => {
-                    let base = match wanted { Some(Target::Qty(q)) => q, _ => sim.position };
-                    let t = Target::Qty(if side == crate::model::Side::Buy { base + qty } else { base - qty });
+                Intent::Order {
+                    symbol: s,
+                    side,
+                    qty,
+                } if s == symbol => {
+                    let base = match wanted {
+                        Some(Target::Qty(q)) => q,
+                        _ => sim.position,
+                    };
+                    let t = Target::Qty(if side == crate::model::Side::Buy {
+                        base + qty
+                    } else {
+                        base - qty
+                    });
                     wanted = Some(t);
                     changed = true;
                 }
@@ -322,7 +445,11 @@ pub fn run(config: &BacktestConfig, strategy: &mut dyn Strategy, bars: &[Bar]) -
         if let (false, Some(Target::Exposure(e))) = (changed, wanted) {
             if config.rebalance_band > 0.0 {
                 let eq = sim.eq0 + sim.qty * (bar.close - sim.mark);
-                let held = if eq > 0.0 { sim.qty * bar.close / eq } else { 0.0 };
+                let held = if eq > 0.0 {
+                    sim.qty * bar.close / eq
+                } else {
+                    0.0
+                };
                 changed = (held - e).abs() > config.rebalance_band;
             }
         }
@@ -330,22 +457,38 @@ pub fn run(config: &BacktestConfig, strategy: &mut dyn Strategy, bars: &[Bar]) -
             if let Some(t) = wanted {
                 match config.fill_at {
                     FillAt::NextOpen => pending = Some(t),
-                    FillAt::Close => sim.execute(strategy, t, bar.close, i, bar.open_time_ms + tf)?,
+                    FillAt::Close => {
+                        sim.execute(strategy, t, bar.close, i, bar.open_time_ms + tf)?
+                    }
                 }
             }
         }
         if sim.qty != 0.0 {
             exposed_bars += 1;
         }
-        curve.push((bar.open_time_ms + tf, sim.eq0 + sim.qty * (bar.close - sim.mark)));
+        curve.push((
+            bar.open_time_ms + tf,
+            sim.eq0 + sim.qty * (bar.close - sim.mark),
+        ));
     }
     let (last_i, last) = (bars.len() - 1, bars[bars.len() - 1]);
     let close = on_tick(to_dec(last.close, last_i, "close")?, config.rules.tick_size);
     let end_ms = last.open_time_ms + tf;
-    sim.ledger.book(&LedgerEntry::Mark(MarkPrice { symbol, price: close, time_ms: end_ms }))?;
+    sim.ledger.book(&LedgerEntry::Mark(MarkPrice {
+        symbol,
+        price: close,
+        time_ms: end_ms,
+    }))?;
     let pnl = sim.ledger.pnl_report(end_ms)?;
     let final_equity = sim.ledger.equity()?;
-    let metrics = metrics::compute(&curve, config.timeframe, &sim.realized_trades, sim.ledger.totals.volume_quote, sim.ledger.totals.fees_quote, exposed_bars);
+    let metrics = metrics::compute(
+        &curve,
+        config.timeframe,
+        &sim.realized_trades,
+        sim.ledger.totals.volume_quote,
+        sim.ledger.totals.fees_quote,
+        exposed_bars,
+    );
     Ok(BacktestReport {
         strategy: strategy.version().id.clone(),
         fill_at: config.fill_at,

@@ -49,7 +49,11 @@ fn config(market: &str, risk: serde_json::Value) -> BacktestConfig {
 }
 
 fn ma(short: f64) -> MaCrossover {
-    let p = BTreeMap::from([("fast".to_string(), 10.0), ("slow".to_string(), 30.0), ("short".to_string(), short)]);
+    let p = BTreeMap::from([
+        ("fast".to_string(), 10.0),
+        ("slow".to_string(), 30.0),
+        ("short".to_string(), short),
+    ]);
     MaCrossover::from_params(&p).unwrap()
 }
 
@@ -60,13 +64,23 @@ fn golden_ma_crossover_linear() {
     assert_eq!(r.pnl.net.to_string(), GOLDEN_NET, "net P&L");
     assert_eq!(r.final_equity.to_string(), GOLDEN_EQUITY);
     assert_eq!(r.fills.len(), GOLDEN_FILLS);
-    assert_eq!(r.final_equity, cfg.initial_capital + r.pnl.net, "equity = capital + net");
+    assert_eq!(
+        r.final_equity,
+        cfg.initial_capital + r.pnl.net,
+        "equity = capital + net"
+    );
     // The curve's last point is the ledger's equity at the last close.
     let last = r.equity_curve.last().unwrap().1;
-    assert!((last - GOLDEN_EQUITY.parse::<f64>().unwrap()).abs() < 1e-6, "{last}");
+    assert!(
+        (last - GOLDEN_EQUITY.parse::<f64>().unwrap()).abs() < 1e-6,
+        "{last}"
+    );
     // Determinism: same inputs, same report.
     let again = run(&cfg, &mut ma(1.0), &bars()).unwrap();
-    assert_eq!(serde_json::to_string(&again).unwrap(), serde_json::to_string(&r).unwrap());
+    assert_eq!(
+        serde_json::to_string(&again).unwrap(),
+        serde_json::to_string(&r).unwrap()
+    );
 }
 
 /// Pinned; reproduced independently (plain Python `decimal`, same fill model and average-cost
@@ -81,24 +95,45 @@ fn fills_at_next_open_with_slippage_and_fee() {
     let cfg = config("linear", json!({}));
     let r = run(&cfg, &mut ma(0.0), &data).unwrap();
     let first = &r.fills[0];
-    let bar = data.iter().find(|b| b.open_time_ms == first.time_ms).expect("fill time is a bar open");
+    let bar = data
+        .iter()
+        .find(|b| b.open_time_ms == first.time_ms)
+        .expect("fill time is a bar open");
     let open = Decimal::try_from(bar.open).unwrap().round_dp(2);
     assert_eq!(first.side, Side::Buy);
-    assert_eq!(first.price, (open * dec!(1.0005)).round_dp(2), "next open + 5 bps");
-    assert_eq!(first.fee, (first.price * first.qty * dec!(0.0004)).normalize());
+    assert_eq!(
+        first.price,
+        (open * dec!(1.0005)).round_dp(2),
+        "next open + 5 bps"
+    );
+    assert_eq!(
+        first.fee,
+        (first.price * first.qty * dec!(0.0004)).normalize()
+    );
     // The decision came from the previous bar's close: no look-ahead.
-    let idx = data.iter().position(|b| b.open_time_ms == first.time_ms).unwrap();
+    let idx = data
+        .iter()
+        .position(|b| b.open_time_ms == first.time_ms)
+        .unwrap();
     let mut s = ma(0.0);
     let sym = cfg.rules.symbol.clone();
     let mut decided_at = None;
     for i in 0..data.len() {
-        let ctx = crate::strategy::Context { symbol: &sym, bars: &data[..=i], position: dec!(0), equity: dec!(10000) };
+        let ctx = crate::strategy::Context {
+            symbol: &sym,
+            bars: &data[..=i],
+            position: dec!(0),
+            equity: dec!(10000),
+        };
         let said = s.on_bar(&ctx);
         if decided_at.is_none() && said.iter().any(|x| matches!(x, crate::strategy::Intent::Target { target: crate::strategy::Target::Exposure(e), .. } if *e > 0.0)) {
             decided_at = Some(i);
         }
     }
-    assert!(decided_at.is_some_and(|d| d + 1 == idx), "decided at {decided_at:?}, filled at {idx}");
+    assert!(
+        decided_at.is_some_and(|d| d + 1 == idx),
+        "decided at {decided_at:?}, filled at {idx}"
+    );
     // Fill at close instead: same decisions, fills timed at the deciding bar's close.
     let mut close_cfg = cfg.clone();
     close_cfg.fill_at = FillAt::Close;
@@ -113,7 +148,13 @@ fn risk_limits_apply_as_live() {
     let r = run(&cfg, &mut ma(1.0), &bars()).unwrap();
     assert!(r.fills.is_empty(), "every order is over the limit");
     assert!(!r.rejected.is_empty());
-    assert!(r.rejected.iter().all(|x| x.code == "risk_max_order_notional" && x.status == 422), "{:?}", r.rejected);
+    assert!(
+        r.rejected
+            .iter()
+            .all(|x| x.code == "risk_max_order_notional" && x.status == 422),
+        "{:?}",
+        r.rejected
+    );
     assert_eq!(r.pnl.net, Decimal::ZERO);
 }
 
@@ -129,11 +170,35 @@ fn spot_long_only_runs_and_stays_within_cash() {
 #[test]
 fn walk_forward_reports_both_spans_and_invalid_points() {
     let cfg = config("linear", json!({}));
-    let ranges = BTreeMap::from([("fast".to_string(), vec![5.0, 10.0, 40.0]), ("slow".to_string(), vec![20.0, 30.0])]);
-    let wf = walk_forward(&cfg, &Registry::builtin(), "ma_crossover", &ranges, &bars(), 0.7).unwrap();
+    let ranges = BTreeMap::from([
+        ("fast".to_string(), vec![5.0, 10.0, 40.0]),
+        ("slow".to_string(), vec![20.0, 30.0]),
+    ]);
+    let wf = walk_forward(
+        &cfg,
+        &Registry::builtin(),
+        "ma_crossover",
+        &ranges,
+        &bars(),
+        0.7,
+    )
+    .unwrap();
     assert_eq!(wf.in_sample_bars, 350);
     assert_eq!(wf.points.len(), 4);
     assert_eq!(wf.invalid.len(), 2, "fast 40 ≥ slow");
-    assert!(wf.points.windows(2).all(|w| w[0].in_sample.sharpe >= w[1].in_sample.sharpe));
-    assert!(matches!(walk_forward(&cfg, &Registry::builtin(), "ma_crossover", &ranges, &bars(), 1.0), Err(OptimizeError::Split(_))));
+    assert!(wf
+        .points
+        .windows(2)
+        .all(|w| w[0].in_sample.sharpe >= w[1].in_sample.sharpe));
+    assert!(matches!(
+        walk_forward(
+            &cfg,
+            &Registry::builtin(),
+            "ma_crossover",
+            &ranges,
+            &bars(),
+            1.0
+        ),
+        Err(OptimizeError::Split(_))
+    ));
 }

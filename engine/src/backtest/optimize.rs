@@ -14,11 +14,13 @@ pub fn grid(ranges: &BTreeMap<String, Vec<f64>>) -> Vec<BTreeMap<String, f64>> {
     for (name, values) in ranges {
         out = out
             .into_iter()
-            .flat_map(|p| values.iter().map(move |v| {
-                let mut q = p.clone();
-                q.insert(name.clone(), *v);
-                q
-            }))
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.insert(name.clone(), *v);
+                    q
+                })
+            })
             .collect();
     }
     out
@@ -72,12 +74,21 @@ pub enum OptimizeError {
 ///
 /// # Errors
 /// [`OptimizeError`] for a bad split, an unknown strategy or a failed backtest.
-pub fn walk_forward(config: &BacktestConfig, registry: &Registry, strategy: &str, ranges: &BTreeMap<String, Vec<f64>>, bars: &[Bar], in_sample: f64) -> Result<WalkForward, OptimizeError> {
+pub fn walk_forward(
+    config: &BacktestConfig,
+    registry: &Registry,
+    strategy: &str,
+    ranges: &BTreeMap<String, Vec<f64>>,
+    bars: &[Bar],
+    in_sample: f64,
+) -> Result<WalkForward, OptimizeError> {
     let cut = (bars.len() as f64 * in_sample).floor() as usize;
     if !(in_sample > 0.0 && in_sample < 1.0) || cut == 0 || cut >= bars.len() {
         return Err(OptimizeError::Split(in_sample));
     }
-    registry.describe(strategy).ok_or_else(|| StrategyError::Unknown(strategy.to_string()))?;
+    registry
+        .describe(strategy)
+        .ok_or_else(|| StrategyError::Unknown(strategy.to_string()))?;
     let (is, oos) = bars.split_at(cut);
     let mut points = Vec::new();
     let mut invalid = Vec::new();
@@ -92,8 +103,19 @@ pub fn walk_forward(config: &BacktestConfig, registry: &Registry, strategy: &str
         let ra = run(config, a.as_mut(), is)?;
         let mut b = registry.build(strategy, &params)?;
         let rb = run(config, b.as_mut(), oos)?;
-        points.push(GridPoint { params, strategy: ra.strategy, in_sample: ra.metrics, in_sample_net: ra.pnl.net, out_of_sample: rb.metrics, out_of_sample_net: rb.pnl.net });
+        points.push(GridPoint {
+            params,
+            strategy: ra.strategy,
+            in_sample: ra.metrics,
+            in_sample_net: ra.pnl.net,
+            out_of_sample: rb.metrics,
+            out_of_sample_net: rb.pnl.net,
+        });
     }
     points.sort_by(|x, y| y.in_sample.sharpe.total_cmp(&x.in_sample.sharpe));
-    Ok(WalkForward { in_sample_bars: cut, points, invalid })
+    Ok(WalkForward {
+        in_sample_bars: cut,
+        points,
+        invalid,
+    })
 }
