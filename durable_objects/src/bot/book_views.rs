@@ -66,7 +66,7 @@ pub fn view(bot: &BotDO, name: &str, _query: Option<&str>) -> Result<Value, ApiE
             Ok(Value::Array(rows.into_iter().map(|r| json!({"time": r.time_ms, "equity": r.equity, "drawdown": r.drawdown})).collect()))
         }
         "reconciliation" => Ok(super::store::kv_get::<Value>(&bot.db, "reconciliation")?.unwrap_or(json!({"status": "never_run"}))),
-        "metrics" => metrics(bot),
+        "metrics" => super::metrics::view(bot),
         other => Err(ApiError::not_found("no_view", format!("no view {other:?}"))),
     }
 }
@@ -128,25 +128,5 @@ fn health(bot: &BotDO, stored: &super::admin::StoredConfig, l: &keel_engine::led
             "max_open_positions": {"used": snap.open_positions, "limit": risk.max_open_positions},
             "max_trades_per_day": {"used": snap.orders_today, "limit": risk.max_trades_per_day},
         },
-    }))
-}
-
-fn metrics(bot: &BotDO) -> Result<Value, ApiError> {
-    #[derive(serde::Deserialize)]
-    struct C {
-        status: i64,
-        n: i64,
-    }
-    let signals: Vec<C> = bot.db.rows("SELECT status, COUNT(*) AS n FROM signals GROUP BY status", vec![])?;
-    #[derive(serde::Deserialize)]
-    struct O {
-        status: String,
-        n: i64,
-    }
-    let orders: Vec<O> = bot.db.rows("SELECT status, COUNT(*) AS n FROM orders GROUP BY status", vec![])?;
-    Ok(json!({
-        "signals_by_status": signals.iter().map(|c| (c.status.to_string(), c.n)).collect::<std::collections::BTreeMap<_, _>>(),
-        "orders_by_status": orders.iter().map(|o| (o.status.clone(), o.n)).collect::<std::collections::BTreeMap<_, _>>(),
-        "audit_events": outbox::last_seq(bot),
     }))
 }

@@ -5,9 +5,12 @@
 #![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.
 
 mod admin;
+pub mod alerts;
 mod book_views;
+pub mod controls;
 mod exchange;
 mod ledger;
+mod metrics;
 mod orders;
 mod outbox;
 mod signal;
@@ -89,6 +92,16 @@ impl DurableObject for BotDO {
         if let Err(e) = outbox::ship(self).await {
             worker::console_error!("outbox: {e}");
         }
+        match alerts::deliver(self).await {
+            Ok(Some(retry_ms)) => {
+                let storage = self.state.storage();
+                if !matches!(storage.get_alarm().await, Ok(Some(_))) {
+                    let _ = storage.set_alarm(std::time::Duration::from_millis(retry_ms)).await;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => worker::console_error!("alerts: {}", e.message),
+        }
         Response::ok("ok")
     }
 }
@@ -123,6 +136,8 @@ impl BotDO {
             (Method::Post, "/control/pause") => admin::pause(self, req, true).await,
             (Method::Post, "/control/resume") => admin::pause(self, req, false).await,
             (Method::Post, "/control/halt") => admin::halt(self, req).await,
+            (Method::Post, "/control/flatten") => controls::flatten_route(self, req).await,
+            (Method::Post, "/control/tick") => controls::tick(self, req).await,
             (Method::Post, "/edge-rejection") => admin::edge_rejection(self, req).await,
             (Method::Get, view) if view.starts_with("/view/") => {
                 views::render(self, &view["/view/".len()..], query)
