@@ -307,6 +307,11 @@ pub async fn pause(bot: &BotDO, req: &mut Request, paused: bool) -> Result<Respo
     }
     let mut j = bot.journal()?;
     j.put("flags", &flags)?;
+    if !paused {
+        // Resuming ends an automatic pause's alert episode (a "resolved" message).
+        let resolve = super::alerts::Signal::Resolve(keel_engine::alert::AlertKind::AutoPaused, String::new());
+        super::alerts::stage(bot, &mut j, vec![resolve])?;
+    }
     j.audit(AuditDraft::new(
         now_ms(),
         actor,

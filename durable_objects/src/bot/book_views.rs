@@ -93,6 +93,19 @@ fn last_signal_ms(bot: &BotDO) -> Result<Option<i64>, ApiError> {
     Ok(r.and_then(|r| r.t))
 }
 
+fn last_signal(bot: &BotDO) -> Result<Option<Value>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct R {
+        id: String,
+        received_ms: i64,
+        status: i64,
+        outcome: String,
+    }
+    let r: Option<R> = bot.db.row("SELECT id, received_ms, status, outcome FROM signals ORDER BY received_ms DESC LIMIT 1", vec![])?;
+    Ok(r.map(|r| json!({"signal_id": r.id, "received_ms": r.received_ms, "status": r.status,
+        "outcome": serde_json::from_str::<Value>(&r.outcome).unwrap_or(Value::Null)})))
+}
+
 fn health(bot: &BotDO, stored: &super::admin::StoredConfig, l: &keel_engine::ledger::Ledger) -> Result<Value, ApiError> {
     #[derive(serde::Deserialize)]
     struct Body {
@@ -115,6 +128,7 @@ fn health(bot: &BotDO, stored: &super::admin::StoredConfig, l: &keel_engine::led
         "state": state_name(&flags),
         "flags": flags,
         "last_signal_ms": last_signal_ms(bot)?,
+        "last_signal": last_signal(bot)?,
         "last_order": parse(&last_order),
         "last_error": parse(&last_error),
         "open_orders": open_orders.len(),
@@ -122,6 +136,8 @@ fn health(bot: &BotDO, stored: &super::admin::StoredConfig, l: &keel_engine::led
         "clock_offset_ms": venue.as_ref().map(|v| v.clock.offset_ms()),
         "outbox": {"depth": depth, "shipped_seq": out.shipped_seq, "failures": out.failures, "last_error": out.last_error, "parked": out.parked},
         "reconciliation": super::store::kv_get::<Value>(&bot.db, "reconciliation")?.unwrap_or(json!({"status": "never_run"})),
+        "why": {"paused": flags.pause_reason, "halted": flags.halted.then_some("platform halted by an operator (see the platform audit)"), "needs_attention": flags.attention_reason},
+        "alerts": {"open": super::alerts::load(bot)?.book.open.values().map(|e| json!({"kind": e.alert.kind, "subject": e.alert.subject, "since_ms": e.first_ms, "count": e.count})).collect::<Vec<_>>()},
         "risk_usage": {
             "max_daily_loss": {"used": used_loss, "limit": risk.max_daily_loss},
             "max_drawdown_pct": {"used": snap.drawdown_pct, "limit": risk.max_drawdown_pct},
