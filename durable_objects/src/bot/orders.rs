@@ -161,7 +161,8 @@ pub async fn apply_outcome(
             };
             let mut fills = keel_engine::bot::fills_of(&reply);
             fills.append(&mut link.pending_fills);
-            let (new_ledger, booking) = super::signal::booking(bot, config, &fills, rules, &link.actor, signal_id)?;
+            let fee_prices = fee_asset_prices(link, &fills, rules).await;
+            let (new_ledger, booking) = super::signal::booking(bot, config, &fills, rules, &link.actor, signal_id, &fee_prices)?;
             for d in booking.drafts {
                 j.audit(d)?;
             }
@@ -201,6 +202,27 @@ pub async fn apply_outcome(
         *bot.ledger.borrow_mut() = Some(l);
     }
     Ok(result)
+}
+
+/// Quote prices of fee assets that are neither base nor quote (e.g. BNB), taken now: the fill
+/// just happened, so this is the price at the fill's time that the ledger records. A price that
+/// cannot be fetched leaves the fee unbooked and the ledger refuses the fill (never a guess).
+pub async fn fee_asset_prices(
+    link: &mut Link<'_>,
+    fills: &[keel_engine::model::Fill],
+    rules: &InstrumentRules,
+) -> std::collections::BTreeMap<String, rust_decimal::Decimal> {
+    let mut out = std::collections::BTreeMap::new();
+    for f in fills {
+        if f.fee.is_zero() || f.fee_asset == rules.base_asset || f.fee_asset == rules.quote_asset || out.contains_key(&f.fee_asset) {
+            continue;
+        }
+        let Ok(symbol) = Symbol::new(format!("{}{}", f.fee_asset, rules.quote_asset)) else { continue };
+        if let Ok(VenueReply::Ticker(t)) = link.call(&VenueOp::Ticker { symbol }).await {
+            out.insert(f.fee_asset.clone(), t.price);
+        }
+    }
+    out
 }
 
 /// Cancels every open order of the bot (of one symbol, or of every whitelisted symbol traded).

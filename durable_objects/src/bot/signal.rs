@@ -289,9 +289,10 @@ pub fn booking(
     rules: &InstrumentRules,
     actor: &Actor,
     signal_id: Option<&SignalId>,
+    fee_prices: &BTreeMap<String, rust_decimal::Decimal>,
 ) -> Result<(keel_engine::ledger::Ledger, keel_engine::bot::Booking), ApiError> {
     let mut ledger = ledger::load(bot, config)?;
-    let booking = book_fills(&mut ledger, fills, rules, &BTreeMap::new(), config.exchange, config.market, actor, signal_id, config.strategy.as_deref())
+    let booking = book_fills(&mut ledger, fills, rules, fee_prices, config.exchange, config.market, actor, signal_id, config.strategy.as_deref())
         .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
     Ok((ledger, booking))
 }
