@@ -293,6 +293,8 @@ pub async fn pause(bot: &BotDO, req: &mut Request, paused: bool) -> Result<Respo
     flags.pause_reason = if paused { reason.clone().or_else(|| Some("paused by operator".into())) } else { None };
     if !paused {
         flags.consecutive_rejections = 0;
+        flags.needs_attention = false;
+        flags.attention_reason = None;
     }
     let mut j = bot.journal()?;
     j.put("flags", &flags)?;

@@ -63,3 +63,26 @@ pub fn stage(journal: &mut super::store::Journal, entries: &[LedgerEntry]) -> Re
     }
     Ok(())
 }
+
+/// Stages booked fills in the `fills` table (the fills view and reconciliation read them).
+pub fn stage_fills(
+    journal: &mut super::store::Journal,
+    fills: &[keel_engine::ledger::BookedFill],
+    signal_id: Option<&keel_engine::ids::SignalId>,
+) -> Result<(), ApiError> {
+    for b in fills {
+        let mut body = serde_json::to_value(b).map_err(|e| ApiError::internal(e.to_string()))?;
+        body["signal_id"] = serde_json::json!(signal_id.map(|s| s.as_str()));
+        journal.exec(
+            "INSERT OR IGNORE INTO fills (trade_id, client_order_id, symbol, time_ms, body) VALUES (?, ?, ?, ?, ?)",
+            vec![
+                text(format!("{}:{}", b.fill.symbol, b.fill.trade_id)),
+                b.fill.client_order_id.as_ref().map(|c| c.to_string()).into(),
+                text(b.fill.symbol.as_str()),
+                int(b.fill.time_ms),
+                text(body.to_string()),
+            ],
+        );
+    }
+    Ok(())
+}

@@ -10,6 +10,7 @@ mod exchange;
 mod ledger;
 mod orders;
 mod outbox;
+mod reconcile;
 mod signal;
 pub mod store;
 mod views;
@@ -119,6 +120,7 @@ impl BotDO {
             (Method::Delete, "/config") => admin::delete(self, req).await,
             (Method::Put, "/credentials") => admin::credentials(self, req).await,
             (Method::Post, "/control/rotate-credentials") => admin::rotate_credentials(self, req).await,
+            (Method::Post, "/control/reconcile") => reconcile::handle(self, req).await,
             (Method::Post, "/control/pause") => admin::pause(self, req, true).await,
             (Method::Post, "/control/resume") => admin::pause(self, req, false).await,
             (Method::Post, "/control/halt") => admin::halt(self, req).await,

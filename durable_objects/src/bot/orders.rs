@@ -167,6 +167,7 @@ pub async fn apply_outcome(
                 j.audit(d)?;
             }
             ledger::stage(&mut j, &booking.entries)?;
+            ledger::stage_fills(&mut j, &booking.booked, signal_id)?;
             let status = report.as_ref().map(status_name).unwrap_or("accepted");
             let body = order_body(req, signal_id, status, report.as_ref(), None);
             upsert_order(&mut j, req, signal_id, status, &body);

@@ -167,7 +167,6 @@ fn call_failure(e: CallError, trail: Vec<AuditDraft>) -> Failure {
 async fn execute(bot: &BotDO, stored: &StoredConfig, parsed: &ParsedSignal) -> Result<Value, Failure> {
     let config = &stored.config;
     let signal = &parsed.signal;
-    let flags = bot.flags().map_err(|e| (Rejection::new(503, "storage_unavailable", e.to_string()), vec![]))?;
     let mut link = Link::open(bot, config, Actor::Webhook).map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
     if signal.action == Action::CancelAll {
         return super::orders::cancel_all(bot, &mut link, signal.symbol.clone(), Some(&parsed.signal_id)).await.map_err(|e| call_failure(e, std::mem::take(&mut link.trail)));
@@ -183,6 +182,17 @@ async fn execute(bot: &BotDO, stored: &StoredConfig, parsed: &ParsedSignal) -> R
         Ok(f) => f,
         Err(e) => return Err(call_failure(e, std::mem::take(&mut link.trail))),
     };
+    // After a long outage (or never), reconcile with the exchange before trading again.
+    if config.mode != keel_engine::model::BotMode::Paper {
+        let stale = super::reconcile::last_run_ms(bot)
+            .map(|t| t.is_none_or(|t| now_ms() - t > super::reconcile::STALE_AFTER_MS))
+            .unwrap_or(true);
+        let has_history = bot.db.row::<Value>("SELECT client_order_id FROM orders LIMIT 1", vec![]).ok().flatten().is_some();
+        if stale && has_history {
+            super::reconcile::run(bot, Actor::System).await.map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
+        }
+    }
+    let flags = bot.flags().map_err(|e| (Rejection::new(503, "storage_unavailable", e.to_string()), vec![]))?;
     let ledger = ledger::load(bot, config).map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
     let state = bot_state(bot, &flags).map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
     let now = now_ms();
@@ -233,7 +243,9 @@ fn bot_state(bot: &BotDO, flags: &super::Flags) -> Result<BotState, ApiError> {
         vec![int(day_start)],
     )?;
     Ok(BotState {
-        paused: flags.paused,
+        // A bot that needs attention (reconciliation mismatch) opens nothing new until an operator
+        // resumes it; closes still go through.
+        paused: flags.paused || flags.needs_attention,
         halted: flags.halted,
         last_trade_ms: last
             .into_iter()

@@ -3,7 +3,7 @@
 
 use crate::audit::{Actor, AuditDraft, AuditEvent};
 use crate::ids::SignalId;
-use crate::ledger::{Booked, FillBooking, Ledger, LedgerEntry, LedgerError};
+use crate::ledger::{Booked, BookedFill, FillBooking, Ledger, LedgerEntry, LedgerError};
 use crate::model::{Exchange, Fill, InstrumentRules, Market};
 use crate::venue::VenueReply;
 use rust_decimal::Decimal;
@@ -26,6 +26,9 @@ pub struct Booking {
     pub entries: Vec<LedgerEntry>,
     /// Audit drafts, in order.
     pub drafts: Vec<AuditDraft>,
+    /// The fills booked, with their realized P&L and quote-valued fee (for the fills table and
+    /// reconciliation).
+    pub booked: Vec<BookedFill>,
     /// Third assets whose quote price was missing: fees in them were not booked.
     pub missing_prices: Vec<String>,
 }
@@ -120,6 +123,7 @@ pub fn book_fills(
                 quote_asset: rules.quote_asset.clone(),
             },
         )));
+        out.booked.push(BookedFill { fill: fill.clone(), realized: effect.realized, fee_quote: effect.fee_quote });
         out.entries.push(entry);
     }
     Ok(out)
