@@ -48,12 +48,18 @@ export function neo4jAvailable(): boolean {
   return onPath("java") && onPath("javac") && onPath("mvn") && fs.existsSync(path.join(ROOT, "scripts/neo4j.sh"));
 }
 
-/** Lines of `KEY="value"` for a .dev.vars file; empty values are left out. */
+/**
+ * Lines of `KEY='value'` for a .dev.vars file (dotenv: single quotes keep the value literal, so a
+ * JSON value survives); empty values are left out.
+ */
 function devVars(vars: Record<string, string>): string {
   return (
     Object.entries(vars)
       .filter(([, v]) => v !== "")
-      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .map(([k, v]) => {
+        if (/['\n]/.test(v)) throw new Error(`${k}: a local secret may not contain a quote or newline`);
+        return `${k}='${v}'`;
+      })
       .join("\n") + "\n"
   );
 }

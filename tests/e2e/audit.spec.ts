@@ -58,8 +58,7 @@ function seal(bot: string, drafts: Draft[], after = { seq: 0, hash: GENESIS }): 
 }
 
 /** The seven events of one traded signal: received → accepted → decision → order → request → fill → P&L. */
-function tradedSignal(bot: string, i: number, t: number): Draft[] {
-  const sid = `tv-${i}`;
+function tradedSignal(bot: string, i: number, t: number, sid = `tv-${i}`): Draft[] {
   const cid = `k-${i}-0`;
   const order = { client_order_id: cid, symbol: "BTCUSDT", side: "buy", order_type: "market", qty: { unit: "base", value: "0.001" }, reduce_only: false };
   const fill = { trade_id: `${bot}-t${i}`, order_id: `o${i}`, client_order_id: cid, symbol: "BTCUSDT", side: "buy", price: "65000.10", qty: "0.001", fee: "0.065", fee_asset: "USDT", time_ms: t + 5, is_maker: false };
@@ -172,6 +171,14 @@ describe.runIf(needsNeo4j())("neo4j-proxy against Neo4j", () => {
     expect(c?.orders[0]?.fills[0]).toMatchObject({ trade_id: `${bot}-t1`, price: "65000.10" });
     expect(c?.pnl).toMatchObject({ realized: "1.25", fees_quote: "0.065" });
     expect(c?.events.map((e) => e.kind)).toEqual(["signal_received", "signal_accepted", "risk_decision", "order_intent", "request_sent", "fill", "pnl_booked"]);
+
+    // Signal ids may hold any printable ASCII; the path carries them percent-encoded.
+    const odd = "strat/{1}:x?y";
+    expect((await ship(seal(bot, tradedSignal(bot, 9, 9, odd), events[events.length - 1]))).status).toBe(200);
+    const oddChain = await fetchJson<{ signal_id: string; chains: Chain[] }>(`${proxy()}/signals/${encodeURIComponent(odd)}?bot_id=${bot}`);
+    expect(oddChain.status, oddChain.text).toBe(200);
+    expect(oddChain.body?.signal_id).toBe(odd);
+    expect(oddChain.body?.chains[0]?.orders[0]?.client_order_id).toBe("k-9-0");
 
     const missing = await fetchJson<ProxyError>(`${proxy()}/signals/${uniqueId("nope")}`);
     expect(missing.status).toBe(404);
