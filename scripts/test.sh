@@ -2,7 +2,7 @@
 # `npm test` (and CI's .ci/run): the whole test suite, from a fresh clone.
 #
 #   bootstrap → cargo fmt --check → tsc + eslint (tests/e2e, scripts) → clippy (native crates; wasm32 for the Workers) -D warnings →
-#   cargo test (native crates) → build (both Workers, release) → end-to-end tests against the real
+#   cargo test (native crates) → tests/python/check_*.sh → build (both Workers, release) → end-to-end tests against the real
 #   stack (vitest, tests/e2e) → dashboard unit tests (ui) when ui defines them.
 #
 # Every step runs even when an earlier independent one failed, so one report shows everything; the
@@ -68,6 +68,12 @@ step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
   -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy -p keel-engine -- -D warnings
 step cargo-test cargo test -p keel-engine -p keel-exchange-sim --locked
 count_cargo "$logs/cargo-test.log"
+
+# Cross-checks against Python reference implementations (pinned in tests/python/requirements.txt).
+for check in tests/python/check_*.sh; do
+  [ -f "$check" ] || continue
+  step "py-$(basename "$check" .sh)" bash "$check"
+done
 
 if step build bash scripts/build.sh; then
   step e2e node node_modules/vitest/vitest.mjs run --config tests/e2e/vitest.config.ts \

@@ -16,6 +16,7 @@
 //! - [`factor`], [`strategy`], [`backtest`]: custom strategies and the backtester that runs the
 //!   live code.
 
+pub mod alert;
 pub mod audit;
 pub mod backtest;
 pub mod bot;

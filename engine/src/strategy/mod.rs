@@ -1,1 +1,121 @@
-//! Strategies (being built).
+//! Custom strategies: a [`Strategy`] reads closed bars through a read-only [`Context`] and
+//! answers with [`Intent`]s (a target position, or an explicit order that the driver turns into
+//! one). The same object runs in the backtester and in a strategy bot, and its intents always
+//! go through the live sizing → risk → execution → ledger path as a `target` signal, so a
+//! strategy has no way to trade around the bot's limits.
+//!
+//! Parameters are typed and validated against [`ParamSpec`]s (defaults and ranges); a
+//! strategy's identity is its [`StrategyVersion`], whose id hashes name + code version +
+//! parameters, so a parameter change is a new, separately attributable version.
+
+mod composer;
+mod params;
+mod registry;
+mod templates;
+
+pub use composer::{Composer, Leg};
+pub use params::{ParamSpec, Params, StrategyVersion};
+pub use registry::{Constructor, Registry};
+pub use templates::{BollingerReversion, DonchianBreakout, MaCrossover, RsiReversion, VolTargetTrend};
+
+use crate::backtest::Bar;
+use crate::ids::Symbol;
+use crate::model::{Fill, Side};
+use rust_decimal::Decimal;
+
+/// What a strategy sees on a bar close. Read-only: it cannot change the bot's state.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The instrument traded.
+    pub symbol: &'a Symbol,
+    /// Every closed bar so far, the current one last.
+    pub bars: &'a [Bar],
+    /// The bot's position (base quantity, signed) as the ledger has it.
+    pub position: Decimal,
+    /// The bot's equity in quote as the ledger has it (at the last booked price).
+    pub equity: Decimal,
+}
+
+impl Context<'_> {
+    /// The bar that just closed.
+    pub fn bar(&self) -> Option<&Bar> {
+        self.bars.last()
+    }
+}
+
+/// Where a strategy wants to be.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// Signed fraction of equity as notional (1.0 = fully long, −0.5 = half short). Weight maths,
+    /// not money: the driver converts it to an exact quantity with `Decimal`.
+    Exposure(f64),
+    /// Exact signed base quantity.
+    Qty(Decimal),
+}
+
+/// A strategy's answer for one instrument.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intent {
+    /// Trade to this position.
+    Target {
+        /// Instrument.
+        symbol: Symbol,
+        /// Target.
+        target: Target,
+    },
+    /// Trade this quantity now; the driver sends it as `target = position ± qty`.
+    Order {
+        /// Instrument.
+        symbol: Symbol,
+        /// Direction.
+        side: Side,
+        /// Base quantity, positive.
+        qty: Decimal,
+    },
+}
+
+/// Why a strategy could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StrategyError {
+    /// No strategy registered under this name.
+    #[error("strategy {0:?} is not registered")]
+    Unknown(String),
+    /// A parameter the strategy does not have.
+    #[error("params.{name}: unknown parameter of {strategy}")]
+    UnknownParam {
+        /// Strategy name.
+        strategy: String,
+        /// Parameter.
+        name: String,
+    },
+    /// A parameter outside its range, not finite, or not a whole number where one is needed.
+    #[error("params.{name}: {value} {reason}")]
+    BadParam {
+        /// Parameter.
+        name: String,
+        /// Value given.
+        value: f64,
+        /// Why.
+        reason: String,
+    },
+    /// A composer without legs or with unusable weights.
+    #[error("composer.{field}: {reason}")]
+    Composer {
+        /// Field.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A trading strategy. Implementations keep their factors as state (O(1) per bar).
+pub trait Strategy: std::fmt::Debug {
+    /// Its immutable identity (name, code version, parameters, id).
+    fn version(&self) -> &StrategyVersion;
+
+    /// Called once per closed bar; returns intents (empty = keep the current target).
+    fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent>;
+
+    /// Called for each fill booked for this strategy's orders.
+    fn on_fill(&mut self, _fill: &Fill) {}
+}
