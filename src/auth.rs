@@ -53,20 +53,33 @@ mod subtle_eq {
 /// # Errors
 /// 401 `missing_token` / `invalid_token`.
 pub async fn authenticate(req: &Request, env: &Env) -> Result<Principal, ApiError> {
-    let header = req.headers().get("Authorization").ok().flatten().unwrap_or_default();
+    let header = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let token = header
         .strip_prefix("Bearer ")
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::unauthorized("missing_token", "send Authorization: Bearer <token>"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("missing_token", "send Authorization: Bearer <token>")
+        })?;
     if let Some(admin) = env::get(env, env::ADMIN_TOKEN) {
         if ct_eq(admin.as_bytes(), token.as_bytes()) {
-            return Ok(Principal { id: "bootstrap".into(), role: Role::Admin });
+            return Ok(Principal {
+                id: "bootstrap".into(),
+                role: Role::Admin,
+            });
         }
     }
     let body = serde_json::json!({ "token": token });
     let resp = crate::api::call_control(env, worker::Method::Post, "/auth", Some(body)).await?;
-    let row: TokenRow = serde_json::from_value(resp)
-        .map_err(|e| ApiError::internal(format!("auth reply: {e}")))?;
-    Ok(Principal { id: row.id, role: row.role })
+    let row: TokenRow =
+        serde_json::from_value(resp).map_err(|e| ApiError::internal(format!("auth reply: {e}")))?;
+    Ok(Principal {
+        id: row.id,
+        role: row.role,
+    })
 }

@@ -15,13 +15,23 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
     match (method, segs) {
         (Method::Get, []) => list(ctx).await,
         (Method::Post, []) => create(ctx).await,
-        (Method::Get, [id]) => ok(200, &call_bot(ctx.env, id, Method::Get, "/config", None).await?),
+        (Method::Get, [id]) => ok(
+            200,
+            &call_bot(ctx.env, id, Method::Get, "/config", None).await?,
+        ),
         (Method::Patch, [id]) => {
             let body = json!({"patch": ctx.body, "actor": actor});
-            ok(200, &call_bot(ctx.env, id, Method::Patch, "/config", Some(body)).await?)
+            ok(
+                200,
+                &call_bot(ctx.env, id, Method::Patch, "/config", Some(body)).await?,
+            )
         }
         (Method::Delete, [id]) => {
-            let force = ctx.query.as_deref().map(|q| q.split('&').any(|p| p == "force=true")).unwrap_or(false);
+            let force = ctx
+                .query
+                .as_deref()
+                .map(|q| q.split('&').any(|p| p == "force=true"))
+                .unwrap_or(false);
             let body = json!({"force": force, "actor": actor});
             let out = call_bot(ctx.env, id, Method::Delete, "/config", Some(body)).await?;
             call_control(ctx.env, Method::Delete, &format!("/bots/{id}"), None).await?;
@@ -29,11 +39,32 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
         }
         (Method::Put, [id, "credentials"]) => {
             let body = json!({"credentials": ctx.body, "actor": actor});
-            ok(200, &call_bot(ctx.env, id, Method::Put, "/credentials", Some(body)).await?)
+            ok(
+                200,
+                &call_bot(ctx.env, id, Method::Put, "/credentials", Some(body)).await?,
+            )
+        }
+        (Method::Post, [id, "capital"]) => {
+            let mut body = ctx.body.clone();
+            body["actor"] = Value::String(actor);
+            ok(
+                200,
+                &call_bot(ctx.env, id, Method::Post, "/capital", Some(body)).await?,
+            )
         }
         (Method::Post, [id, action @ ("pause" | "resume" | "flatten" | "reconcile")]) => {
             let body = json!({"actor": actor, "reason": ctx.body.get("reason").cloned().unwrap_or(Value::Null)});
-            ok(200, &call_bot(ctx.env, id, Method::Post, &format!("/control/{action}"), Some(body)).await?)
+            ok(
+                200,
+                &call_bot(
+                    ctx.env,
+                    id,
+                    Method::Post,
+                    &format!("/control/{action}"),
+                    Some(body),
+                )
+                .await?,
+            )
         }
         (Method::Get, [id, view]) => {
             let path = match &ctx.query {
@@ -42,9 +73,10 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
             };
             ok(200, &call_bot(ctx.env, id, Method::Get, &path, None).await?)
         }
-        (Method::Get, [id, "pnl", "history"]) => {
-            ok(200, &call_bot(ctx.env, id, Method::Get, "/view/pnl_history", None).await?)
-        }
+        (Method::Get, [id, "pnl", "history"]) => ok(
+            200,
+            &call_bot(ctx.env, id, Method::Get, "/view/pnl_history", None).await?,
+        ),
         _ => Err(ApiError::not_found("no_route", "no such bots route")),
     }
 }
@@ -69,7 +101,8 @@ async fn create(ctx: &Call<'_>) -> Result<Response, ApiError> {
     keel_engine::ids::BotId::new(id)
         .map_err(|e| ApiError::bad_request("invalid_config", e.to_string()).with_field("id"))?;
     let halt = call_control(ctx.env, Method::Get, "/halt", None).await?;
-    let body = json!({"config": ctx.body, "actor": ctx.principal.actor(), "halted": halt["halted"]});
+    let body =
+        json!({"config": ctx.body, "actor": ctx.principal.actor(), "halted": halt["halted"]});
     // The bot validates and stores its config first; only a valid bot is registered.
     let created = call_bot(ctx.env, id, Method::Post, "/config", Some(body)).await?;
     call_control(ctx.env, Method::Post, "/bots", Some(json!({"id": id}))).await?;

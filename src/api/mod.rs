@@ -28,11 +28,20 @@ pub async fn handle(mut req: Request, env: &Env, rest: &str) -> Result<Response,
         principal.require_admin()?;
     }
     let body = read_body(&mut req, &method).await?;
-    let segments: Vec<String> =
-        rest.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+    let segments: Vec<String> = rest
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let query = req.url().ok().and_then(|u| u.query().map(String::from));
-    let ctx = Call { env, principal: &principal, body, query };
+    let ctx = Call {
+        env,
+        principal: &principal,
+        body,
+        query,
+    };
     match segs.as_slice() {
         ["bots", ..] => bots::route(&ctx, &method, &segs[1..]).await,
         _ => platform::route(&ctx, &method, &segs).await,
@@ -61,21 +70,35 @@ async fn read_body(req: &mut Request, method: &Method) -> Result<Value, ApiError
     }
     let bytes = req.bytes().await?;
     if bytes.len() > MAX_ADMIN_BODY {
-        return Err(ApiError::new(413, "body_too_large", format!("admin bodies are capped at {MAX_ADMIN_BODY} bytes")));
+        return Err(ApiError::new(
+            413,
+            "body_too_large",
+            format!("admin bodies are capped at {MAX_ADMIN_BODY} bytes"),
+        ));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))
 }
 
 /// Sends a JSON request to a Durable Object stub and returns its JSON answer, turning an error
 /// answer back into the same [`ApiError`].
-async fn call_stub(stub: worker::Stub, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+async fn call_stub(
+    stub: worker::Stub,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, ApiError> {
     let mut init = RequestInit::new();
     init.with_method(method);
     if let Some(b) = body {
-        init.with_body(Some(serde_json::to_string(&b).map_err(|e| ApiError::internal(e.to_string()))?.into()));
+        init.with_body(Some(
+            serde_json::to_string(&b)
+                .map_err(|e| ApiError::internal(e.to_string()))?
+                .into(),
+        ));
     }
     let req = Request::new_with_init(&format!("https://do{path}"), &init)?;
     let mut resp = stub.fetch_with_request(req).await?;
@@ -107,7 +130,12 @@ pub fn error_from(status: u16, value: &Value) -> ApiError {
 ///
 /// # Errors
 /// The ControlDO's error, or 500/503 when it cannot be reached.
-pub async fn call_control(env: &Env, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+pub async fn call_control(
+    env: &Env,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, ApiError> {
     let ns = env.durable_object(env::CONTROL)?;
     let stub = ns.get_by_name(env::CONTROL_NAME)?;
     call_stub(stub, method, path, body).await
@@ -117,7 +145,13 @@ pub async fn call_control(env: &Env, method: Method, path: &str, body: Option<Va
 ///
 /// # Errors
 /// The BotDO's error, or 500/503 when it cannot be reached.
-pub async fn call_bot(env: &Env, bot_id: &str, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+pub async fn call_bot(
+    env: &Env,
+    bot_id: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, ApiError> {
     let stub = bot_stub(env, bot_id)?;
     call_stub(stub, method, &format!("/{bot_id}{path}"), body).await
 }

@@ -19,7 +19,11 @@ struct Row {
 /// The quote asset the bot's P&L is kept in, from its instruments (`*USDT` → `USDT`).
 pub fn quote_asset(config: &BotConfig) -> String {
     const QUOTES: [&str; 6] = ["USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH"];
-    let first = config.instruments.first().map(|p| p.to_string()).unwrap_or_default();
+    let first = config
+        .instruments
+        .first()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     QUOTES
         .iter()
         .find(|q| first.ends_with(*q))
@@ -38,7 +42,8 @@ pub fn load(bot: &BotDO, config: &BotConfig) -> Result<Ledger, ApiError> {
     let rows: Vec<Row> = bot.db.rows("SELECT body FROM ledger ORDER BY id", vec![])?;
     let mut entries = Vec::with_capacity(rows.len());
     for r in rows {
-        let e: LedgerEntry = serde_json::from_str(&r.body).map_err(|e| ApiError::internal(format!("ledger row: {e}")))?;
+        let e: LedgerEntry = serde_json::from_str(&r.body)
+            .map_err(|e| ApiError::internal(format!("ledger row: {e}")))?;
         entries.push(e);
     }
     let cfg = LedgerConfig {
@@ -47,7 +52,8 @@ pub fn load(bot: &BotDO, config: &BotConfig) -> Result<Ledger, ApiError> {
         market: config.market,
         method: PnlMethod::AverageCost,
     };
-    let ledger = Ledger::replay(cfg, entries).map_err(|e| ApiError::internal(format!("ledger replay: {e:?}")))?;
+    let ledger = Ledger::replay(cfg, entries)
+        .map_err(|e| ApiError::internal(format!("ledger replay: {e:?}")))?;
     *bot.ledger.borrow_mut() = Some(ledger.clone());
     Ok(ledger)
 }

@@ -12,7 +12,10 @@ use crate::http::{json, read_json, ApiError};
 use keel_engine::audit::{Actor, AuditDraft, AuditEvent, Mismatch};
 use keel_engine::bot::book_fills;
 use keel_engine::ids::{ClientOrderId, Symbol};
-use keel_engine::ledger::{reconcile, BookedFill, ExchangeTrade, FundingPayment, LedgerEntry, OwnedOrders, ReconcileInput, Verdict};
+use keel_engine::ledger::{
+    reconcile, BookedFill, ExchangeTrade, FundingPayment, LedgerEntry, OwnedOrders, ReconcileInput,
+    Verdict,
+};
 use keel_engine::model::{Fill, Market};
 use keel_engine::venue::{TradeCursor, VenueOp, VenueReply};
 use serde::Deserialize;
@@ -68,7 +71,9 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     let stored = load_config(bot)?;
     let config = &stored.config;
     let mut link = Link::open(bot, config, actor.clone())?;
-    let rows: Vec<OrderRow> = bot.db.rows("SELECT client_order_id, symbol, body FROM orders", vec![])?;
+    let rows: Vec<OrderRow> = bot
+        .db
+        .rows("SELECT client_order_id, symbol, body FROM orders", vec![])?;
     let mut owned = OwnedOrders::default();
     let mut symbols = BTreeSet::new();
     for r in &rows {
@@ -76,11 +81,15 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
         if let Ok(c) = ClientOrderId::new(r.client_order_id.clone()) {
             owned.client_order_ids.insert(c);
         }
-        if let Some(id) = serde_json::from_str::<Value>(&r.body).ok().and_then(|b| b["order_id"].as_str().map(String::from)) {
+        if let Some(id) = serde_json::from_str::<Value>(&r.body)
+            .ok()
+            .and_then(|b| b["order_id"].as_str().map(String::from))
+        {
             owned.order_ids.insert(id);
         }
     }
-    let mut cursors: BTreeMap<String, i64> = super::store::kv_get(&bot.db, "recon_cursor")?.unwrap_or_default();
+    let mut cursors: BTreeMap<String, i64> =
+        super::store::kv_get(&bot.db, "recon_cursor")?.unwrap_or_default();
     let created = stored.updated_ms.min(now_ms());
     let now = now_ms();
     let mut reports = Vec::new();
@@ -90,18 +99,39 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     let mut checked = 0u64;
     let mut missing_funding: Vec<LedgerEntry> = Vec::new();
     for s in &symbols {
-        let Ok(symbol) = Symbol::new(s.clone()) else { continue };
-        let start = cursors.get(s).copied().unwrap_or(created - CURSOR_OVERLAP_MS);
-        let theirs = fetch_trades(&mut link, &symbol, start).await.map_err(ApiError::from)?;
+        let Ok(symbol) = Symbol::new(s.clone()) else {
+            continue;
+        };
+        let start = cursors
+            .get(s)
+            .copied()
+            .unwrap_or(created - CURSOR_OVERLAP_MS);
+        let theirs = fetch_trades(&mut link, &symbol, start)
+            .await
+            .map_err(ApiError::from)?;
         let ours: Vec<BookedFill> = bot
             .db
-            .rows::<FillRow>("SELECT body FROM fills WHERE symbol = ? AND time_ms >= ?", vec![text(s.as_str()), crate::db::int(start)])?
+            .rows::<FillRow>(
+                "SELECT body FROM fills WHERE symbol = ? AND time_ms >= ?",
+                vec![text(s.as_str()), crate::db::int(start)],
+            )?
             .into_iter()
             .filter_map(|r| serde_json::from_str(&r.body).ok())
             .collect();
-        let theirs: Vec<ExchangeTrade> = theirs.into_iter().map(|fill| ExchangeTrade { fill, realized_pnl: None }).collect();
+        let theirs: Vec<ExchangeTrade> = theirs
+            .into_iter()
+            .map(|fill| ExchangeTrade {
+                fill,
+                realized_pnl: None,
+            })
+            .collect();
         let (our_funding, their_funding) = if config.market == Market::Linear {
-            (stored_funding(bot, &symbol, start)?, fetch_funding(&mut link, &symbol, start).await.map_err(ApiError::from)?)
+            (
+                stored_funding(bot, &symbol, start)?,
+                fetch_funding(&mut link, &symbol, start)
+                    .await
+                    .map_err(ApiError::from)?,
+            )
         } else {
             (Vec::new(), Vec::new())
         };
@@ -114,30 +144,64 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
             our_funding: &our_funding,
             their_funding: &their_funding,
         });
-        missing_funding.extend(report.funding_missing.iter().cloned().map(LedgerEntry::Funding));
+        missing_funding.extend(
+            report
+                .funding_missing
+                .iter()
+                .cloned()
+                .map(LedgerEntry::Funding),
+        );
         for f in &report.funding_extra {
-            mismatches.push(Mismatch { subject: "extra_funding".into(), trade_id: Some(f.id.clone()), ours: f.amount.to_string(), theirs: "absent".into() });
+            mismatches.push(Mismatch {
+                subject: "extra_funding".into(),
+                trade_id: Some(f.id.clone()),
+                ours: f.amount.to_string(),
+                theirs: "absent".into(),
+            });
         }
         for f in &report.funding_differences {
-            mismatches.push(Mismatch { subject: "funding".into(), trade_id: Some(f.id.clone()), ours: f.ours.to_string(), theirs: f.theirs.to_string() });
+            mismatches.push(Mismatch {
+                subject: "funding".into(),
+                trade_id: Some(f.id.clone()),
+                ours: f.ours.to_string(),
+                theirs: f.theirs.to_string(),
+            });
         }
         checked += (report.matched + report.missing.len() + report.extra.len()) as u64;
         if report.verdict == Verdict::Mismatch {
             needs_attention = true;
         }
         for e in &report.extra {
-            mismatches.push(Mismatch { subject: "extra_trade".into(), trade_id: Some(e.fill.trade_id.clone()), ours: e.fill.qty.to_string(), theirs: "absent".into() });
+            mismatches.push(Mismatch {
+                subject: "extra_trade".into(),
+                trade_id: Some(e.fill.trade_id.clone()),
+                ours: e.fill.qty.to_string(),
+                theirs: "absent".into(),
+            });
         }
         for d in &report.differences {
             for f in &d.fields {
-                mismatches.push(Mismatch { subject: f.field.clone(), trade_id: Some(d.trade_id.clone()), ours: f.ours.clone(), theirs: f.theirs.clone() });
+                mismatches.push(Mismatch {
+                    subject: f.field.clone(),
+                    trade_id: Some(d.trade_id.clone()),
+                    ours: f.ours.clone(),
+                    theirs: f.theirs.clone(),
+                });
             }
         }
         for m in &report.missing {
-            mismatches.push(Mismatch { subject: "missing_trade_booked".into(), trade_id: Some(m.fill.trade_id.clone()), ours: "absent".into(), theirs: m.fill.qty.to_string() });
+            mismatches.push(Mismatch {
+                subject: "missing_trade_booked".into(),
+                trade_id: Some(m.fill.trade_id.clone()),
+                ours: "absent".into(),
+                theirs: m.fill.qty.to_string(),
+            });
         }
         if !report.missing.is_empty() {
-            missing_fills.push((symbol.clone(), report.missing.iter().map(|m| m.fill.clone()).collect()));
+            missing_fills.push((
+                symbol.clone(),
+                report.missing.iter().map(|m| m.fill.clone()).collect(),
+            ));
         }
         cursors.insert(s.clone(), (now - CURSOR_OVERLAP_MS).max(start));
         reports.push(serde_json::to_value(&report).unwrap_or(Value::Null));
@@ -146,17 +210,34 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     if !unknown_open.is_empty() {
         needs_attention = true;
         for o in &unknown_open {
-            mismatches.push(Mismatch { subject: "unknown_open_order".into(), trade_id: None, ours: "absent".into(), theirs: o.clone() });
+            mismatches.push(Mismatch {
+                subject: "unknown_open_order".into(),
+                trade_id: None,
+                ours: "absent".into(),
+                theirs: o.clone(),
+            });
         }
     }
     // Book what we missed (fills whose ack was lost), valued like any other fill.
     let mut ledger_now = ledger::load(bot, config)?;
     let mut j = bot.journal()?;
     for (symbol, fills) in &missing_fills {
-        let facts = super::signal::market_facts(bot, &mut link, symbol).await.map_err(ApiError::from)?;
+        let facts = super::signal::market_facts(bot, &mut link, symbol)
+            .await
+            .map_err(ApiError::from)?;
         let fee_prices = super::orders::fee_asset_prices(&mut link, fills, &facts.rules).await;
-        let booking = book_fills(&mut ledger_now, fills, &facts.rules, &fee_prices, config.exchange, config.market, &actor, None, config.strategy.as_deref())
-            .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
+        let booking = book_fills(
+            &mut ledger_now,
+            fills,
+            &facts.rules,
+            &fee_prices,
+            config.exchange,
+            config.market,
+            &actor,
+            None,
+            config.strategy.as_deref(),
+        )
+        .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
         for d in booking.drafts {
             j.audit(d)?;
         }
@@ -164,11 +245,21 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
         ledger::stage_fills(&mut j, &booking.booked, None)?;
     }
     for entry in &missing_funding {
-        if let (LedgerEntry::Funding(f), Ok(keel_engine::ledger::Booked::Applied(effect))) = (entry, ledger_now.book(entry)) {
-            j.audit(AuditDraft::new(f.time_ms, actor.clone(), AuditEvent::PnlBooked {
-                symbol: f.symbol.clone(), trade_id: None, realized: rust_decimal::Decimal::ZERO,
-                fees_quote: rust_decimal::Decimal::ZERO, funding: effect.funding, quote_asset: f.asset.clone(),
-            }))?;
+        if let (LedgerEntry::Funding(f), Ok(keel_engine::ledger::Booked::Applied(effect))) =
+            (entry, ledger_now.book(entry))
+        {
+            j.audit(AuditDraft::new(
+                f.time_ms,
+                actor.clone(),
+                AuditEvent::PnlBooked {
+                    symbol: f.symbol.clone(),
+                    trade_id: None,
+                    realized: rust_decimal::Decimal::ZERO,
+                    fees_quote: rust_decimal::Decimal::ZERO,
+                    funding: effect.funding,
+                    quote_asset: f.asset.clone(),
+                },
+            ))?;
             ledger::stage(&mut j, std::slice::from_ref(entry))?;
         }
     }
@@ -182,18 +273,30 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     } else {
         "booked_missing"
     };
-    j.audit(AuditDraft::new(now_ms(), actor, AuditEvent::Reconciliation { checked, mismatches: mismatches.clone() }))?;
+    j.audit(AuditDraft::new(
+        now_ms(),
+        actor,
+        AuditEvent::Reconciliation {
+            checked,
+            mismatches: mismatches.clone(),
+        },
+    ))?;
     let mut flags = bot.flags()?;
     if needs_attention {
         flags.needs_attention = true;
-        flags.attention_reason = Some(format!("reconciliation found {} difference(s)", mismatches.len()));
+        flags.attention_reason = Some(format!(
+            "reconciliation found {} difference(s)",
+            mismatches.len()
+        ));
     }
     let summary = json!({
         "last_run_ms": now, "status": verdict, "needs_attention": needs_attention,
         "checked": checked, "mismatches": mismatches, "unknown_open_orders": unknown_open,
         "market": config.market == Market::Linear, "reports": reports,
     });
-    j.put("reconciliation", &summary)?.put("recon_cursor", &cursors)?.put("flags", &flags)?;
+    j.put("reconciliation", &summary)?
+        .put("recon_cursor", &cursors)?
+        .put("flags", &flags)?;
     j.put("venue_state", &link.state)?;
     if let Some(p) = &link.paper {
         j.put("paper", p)?;
@@ -203,12 +306,22 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     Ok(summary)
 }
 
-async fn fetch_trades(link: &mut Link<'_>, symbol: &Symbol, start: i64) -> Result<Vec<Fill>, CallError> {
+async fn fetch_trades(
+    link: &mut Link<'_>,
+    symbol: &Symbol,
+    start: i64,
+) -> Result<Vec<Fill>, CallError> {
     let mut cursor = TradeCursor::from_time(start);
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for _ in 0..MAX_PAGES {
-        let VenueReply::Trades(page) = link.call(&VenueOp::Trades { symbol: symbol.clone(), cursor: cursor.clone() }).await? else {
+        let VenueReply::Trades(page) = link
+            .call(&VenueOp::Trades {
+                symbol: symbol.clone(),
+                cursor: cursor.clone(),
+            })
+            .await?
+        else {
             return Err(CallError::Internal("trades: unexpected reply".into()));
         };
         for f in page.fills {
@@ -230,25 +343,51 @@ async fn unknown_open_orders(link: &mut Link<'_>, owned: &OwnedOrders) -> Vec<St
             .into_iter()
             .filter(|o| {
                 !owned.order_ids.contains(&o.order_id)
-                    && !o.client_order_id.as_ref().is_some_and(|c| owned.client_order_ids.contains(c))
+                    && !o
+                        .client_order_id
+                        .as_ref()
+                        .is_some_and(|c| owned.client_order_ids.contains(c))
             })
-            .map(|o| format!("{} {} ({})", o.symbol, o.order_id, o.client_order_id.map(|c| c.to_string()).unwrap_or_default()))
+            .map(|o| {
+                format!(
+                    "{} {} ({})",
+                    o.symbol,
+                    o.order_id,
+                    o.client_order_id.map(|c| c.to_string()).unwrap_or_default()
+                )
+            })
             .collect(),
         _ => Vec::new(),
     }
 }
 
-async fn fetch_funding(link: &mut Link<'_>, symbol: &Symbol, start: i64) -> Result<Vec<FundingPayment>, CallError> {
+async fn fetch_funding(
+    link: &mut Link<'_>,
+    symbol: &Symbol,
+    start: i64,
+) -> Result<Vec<FundingPayment>, CallError> {
     let mut cursor = TradeCursor::from_time(start);
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for _ in 0..MAX_PAGES {
-        let VenueReply::Funding(page) = link.call(&VenueOp::Funding { symbol: Some(symbol.clone()), cursor: cursor.clone() }).await? else {
+        let VenueReply::Funding(page) = link
+            .call(&VenueOp::Funding {
+                symbol: Some(symbol.clone()),
+                cursor: cursor.clone(),
+            })
+            .await?
+        else {
             return Err(CallError::Internal("funding: unexpected reply".into()));
         };
         for e in page.events {
             if seen.insert(e.id.clone()) {
-                out.push(FundingPayment { id: e.id, symbol: e.symbol, asset: e.asset, amount: e.amount, time_ms: e.time_ms });
+                out.push(FundingPayment {
+                    id: e.id,
+                    symbol: e.symbol,
+                    asset: e.asset,
+                    amount: e.amount,
+                    time_ms: e.time_ms,
+                });
             }
         }
         if page.caught_up || page.next == cursor {
@@ -259,7 +398,11 @@ async fn fetch_funding(link: &mut Link<'_>, symbol: &Symbol, start: i64) -> Resu
     Ok(out)
 }
 
-fn stored_funding(bot: &BotDO, symbol: &Symbol, start: i64) -> Result<Vec<FundingPayment>, ApiError> {
+fn stored_funding(
+    bot: &BotDO,
+    symbol: &Symbol,
+    start: i64,
+) -> Result<Vec<FundingPayment>, ApiError> {
     #[derive(Deserialize)]
     struct Row {
         body: String,

@@ -134,8 +134,9 @@ impl ControlDO {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
             (Method::Get, ["bots"]) => {
-                let rows: Vec<BotRow> =
-                    self.db.rows("SELECT id, created_ms FROM bots ORDER BY id", vec![])?;
+                let rows: Vec<BotRow> = self
+                    .db
+                    .rows("SELECT id, created_ms FROM bots ORDER BY id", vec![])?;
                 Ok(json(200, &rows)?)
             }
             (Method::Post, ["bots"]) => {
@@ -145,12 +146,24 @@ impl ControlDO {
                     vec![text(body.id.clone())],
                 )?;
                 if exists.is_some() {
-                    return Err(ApiError::conflict("bot_exists", format!("bot {} already exists", body.id)));
+                    return Err(ApiError::conflict(
+                        "bot_exists",
+                        format!("bot {} already exists", body.id),
+                    ));
                 }
                 let mut batch = WriteBatch::new();
-                batch.push("INSERT INTO bots (id, created_ms) VALUES (?, ?)", vec![text(body.id.clone()), int(now)]);
+                batch.push(
+                    "INSERT INTO bots (id, created_ms) VALUES (?, ?)",
+                    vec![text(body.id.clone()), int(now)],
+                );
                 self.db.commit(batch)?;
-                Ok(json(201, &BotRow { id: body.id, created_ms: now })?)
+                Ok(json(
+                    201,
+                    &BotRow {
+                        id: body.id,
+                        created_ms: now,
+                    },
+                )?)
             }
             (Method::Delete, ["bots", id]) => {
                 let mut batch = WriteBatch::new();
@@ -176,10 +189,24 @@ impl ControlDO {
                 let mut batch = WriteBatch::new();
                 batch.push(
                     "INSERT INTO tokens (id, name, role, hash, created_ms) VALUES (?, ?, ?, ?, ?)",
-                    vec![text(id.clone()), text(body.name.clone()), text(role), text(hash), int(now)],
+                    vec![
+                        text(id.clone()),
+                        text(body.name.clone()),
+                        text(role),
+                        text(hash),
+                        int(now),
+                    ],
                 );
                 self.db.commit(batch)?;
-                Ok(json(201, &TokenRow { id, name: body.name, role: body.role, created_ms: now })?)
+                Ok(json(
+                    201,
+                    &TokenRow {
+                        id,
+                        name: body.name,
+                        role: body.role,
+                        created_ms: now,
+                    },
+                )?)
             }
             (Method::Delete, ["tokens", id]) => {
                 let mut batch = WriteBatch::new();
@@ -195,7 +222,10 @@ impl ControlDO {
                 )?;
                 match row {
                     Some(r) => Ok(json(200, &r)?),
-                    None => Err(ApiError::unauthorized("invalid_token", "unknown or revoked token")),
+                    None => Err(ApiError::unauthorized(
+                        "invalid_token",
+                        "unknown or revoked token",
+                    )),
                 }
             }
             (Method::Get, ["halt"]) => Ok(json(200, &self.halt_state()?)?),
@@ -207,7 +237,8 @@ impl ControlDO {
                     actor: Some(body.actor),
                     since_ms: Some(now),
                 };
-                let value = serde_json::to_string(&state).map_err(|e| ApiError::internal(e.to_string()))?;
+                let value =
+                    serde_json::to_string(&state).map_err(|e| ApiError::internal(e.to_string()))?;
                 let mut batch = WriteBatch::new();
                 batch.push(
                     "INSERT INTO kv (key, value) VALUES ('halt', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -216,14 +247,21 @@ impl ControlDO {
                 self.db.commit(batch)?;
                 Ok(json(200, &state)?)
             }
-            _ => Err(ApiError::not_found("no_route", format!("ControlDO: no route {method:?} {path}"))),
+            _ => Err(ApiError::not_found(
+                "no_route",
+                format!("ControlDO: no route {method:?} {path}"),
+            )),
         }
     }
 
     fn halt_state(&self) -> std::result::Result<HaltState, ApiError> {
-        let row: Option<KvRow> = self.db.row("SELECT value FROM kv WHERE key = 'halt'", vec![])?;
+        let row: Option<KvRow> = self
+            .db
+            .row("SELECT value FROM kv WHERE key = 'halt'", vec![])?;
         match row {
-            Some(r) => serde_json::from_str(&r.value).map_err(|e| ApiError::internal(e.to_string())),
+            Some(r) => {
+                serde_json::from_str(&r.value).map_err(|e| ApiError::internal(e.to_string()))
+            }
             None => Ok(HaltState::default()),
         }
     }
