@@ -7,6 +7,9 @@
 # (a content hash kept next to its output); `--force` rebuilds regardless.
 #
 # Usage: bash scripts/build.sh [--force]
+# KEEL_NO_WASM_OPT=1 skips wasm-opt (binaryen's JavaScript build takes most of an incremental
+# build's time) for a quicker edit-run loop; the stamp records it, so the next normal build
+# optimises again. Tests and deploys use the optimised build.
 set -euo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -29,7 +32,7 @@ inputs_hash() {
 worker_build() {
   local dir="$1"; shift
   local sum stamp="$dir/build/.keel-inputs.sha256"
-  sum="$(inputs_hash "$@")"
+  sum="$(inputs_hash "$@")-opt${KEEL_NO_WASM_OPT:-0}"
   if [ "$force" = 0 ] && [ -f "$dir/build/index.js" ] && [ -f "$dir/build/index_bg.wasm" ] \
      && [ "$(cat "$stamp" 2>/dev/null || true)" = "$sum" ]; then
     log "${dir#"$KEEL_ROOT"} up to date"
@@ -40,7 +43,9 @@ worker_build() {
   pkg="$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -1)"
   # The root is also the workspace root, whose default-members are the native crates: name the
   # package so cargo builds the Worker itself.
-  (cd "$dir" && worker-build --release . -p "$pkg") >&2
+  local opt=()
+  [ "${KEEL_NO_WASM_OPT:-0}" = 1 ] && opt=(--no-opt)
+  (cd "$dir" && worker-build --release "${opt[@]}" . -p "$pkg") >&2
   echo "$sum" > "$stamp"
   log "${dir#"$KEEL_ROOT"}/build/index_bg.wasm $(stat -c %s "$dir/build/index_bg.wasm") bytes ($((SECONDS - start)) s)"
 }

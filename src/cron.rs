@@ -28,4 +28,5 @@ pub async fn run(cron: String, env: &Env) {
             worker::console_error!("cron: bot {id} tick failed: {e}");
         }
     }
+    crate::metrics::write_analytics(env).await;
 }

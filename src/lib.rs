@@ -10,6 +10,7 @@ mod auth;
 mod cron;
 mod env;
 mod health;
+mod metrics;
 mod router;
 mod webhook;
 

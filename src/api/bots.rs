@@ -26,17 +26,11 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
                 &call_bot(ctx.env, id, Method::Patch, "/config", Some(body)).await?,
             )
         }
-        (Method::Delete, [id]) => {
-            let force = ctx
-                .query
-                .as_deref()
-                .map(|q| q.split('&').any(|p| p == "force=true"))
-                .unwrap_or(false);
-            let body = json!({"force": force, "actor": actor});
-            let out = call_bot(ctx.env, id, Method::Delete, "/config", Some(body)).await?;
-            call_control(ctx.env, Method::Delete, &format!("/bots/{id}"), None).await?;
-            ok(200, &out)
-        }
+        (Method::Get, [id, "versions"]) => ok(
+            200,
+            &call_bot(ctx.env, id, Method::Get, "/config/versions", None).await?,
+        ),
+        (Method::Delete, [id]) => delete(ctx, id).await,
         (Method::Put, [id, "credentials"]) => {
             let body = json!({"credentials": ctx.body, "actor": actor});
             ok(
@@ -47,10 +41,7 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
         (Method::Post, [id, "capital"]) => {
             let mut body = ctx.body.clone();
             body["actor"] = Value::String(actor);
-            ok(
-                200,
-                &call_bot(ctx.env, id, Method::Post, "/capital", Some(body)).await?,
-            )
+            ok(200, &call_bot(ctx.env, id, Method::Post, "/capital", Some(body)).await?)
         }
         (Method::Post, [id, action @ ("pause" | "resume" | "flatten" | "reconcile")]) => {
             let body = json!({"actor": actor, "reason": ctx.body.get("reason").cloned().unwrap_or(Value::Null)});
@@ -79,6 +70,42 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
         ),
         _ => Err(ApiError::not_found("no_route", "no such bots route")),
     }
+}
+
+/// `DELETE ?force=true` flattens first. Returns whether a flatten ran; a bot without the flatten
+/// operation refuses the forced delete while anything is open rather than abandon a position.
+async fn flatten_before_delete(ctx: &Call<'_>, id: &str) -> Result<bool, ApiError> {
+    let body = json!({"actor": ctx.principal.actor(), "reason": "delete with force=true"});
+    match call_bot(ctx.env, id, Method::Post, "/control/flatten", Some(body)).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.code == "no_route" => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+async fn delete(ctx: &Call<'_>, id: &str) -> Result<Response, ApiError> {
+    let force = ctx
+        .query
+        .as_deref()
+        .map(|q| q.split('&').any(|p| p == "force=true"))
+        .unwrap_or(false);
+    let flattened = if force {
+        flatten_before_delete(ctx, id).await?
+    } else {
+        false
+    };
+    let body = json!({"force": force, "actor": ctx.principal.actor()});
+    let out = match call_bot(ctx.env, id, Method::Delete, "/config", Some(body)).await {
+        Err(e) if force && !flattened && e.code == "bot_not_flat" => {
+            return Err(ApiError::conflict(
+                "flatten_unavailable",
+                format!("{}; force=true flattens first, but this bot has no flatten operation: close its positions and orders, then delete", e.message),
+            ));
+        }
+        other => other?,
+    };
+    call_control(ctx.env, Method::Delete, &format!("/bots/{id}"), None).await?;
+    ok(200, &out)
 }
 
 async fn list(ctx: &Call<'_>) -> Result<Response, ApiError> {

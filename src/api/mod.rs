@@ -3,28 +3,40 @@
 //! ones to the `ControlDO`.
 
 mod bots;
+mod gateway;
 mod platform;
 
 use crate::auth::{authenticate, Principal};
 use crate::env;
-use keel_durable_objects::http::{json, ApiError};
+use keel_durable_objects::http::{json, respond, ApiError};
 use serde_json::Value;
 use worker::{Env, Method, Request, RequestInit, Response};
 
-/// Routes one admin API request (`rest` is the path after `/api/v1`).
+/// Routes one admin API request (`rest` is the path after `/api/v1`), adding the gateway's
+/// headers to every answer, errors included.
 ///
 /// # Errors
-/// Any [`ApiError`]; the router turns it into the JSON error answer.
-pub async fn handle(mut req: Request, env: &Env, rest: &str) -> Result<Response, ApiError> {
+/// Only when an answer cannot be built at all (handler errors become JSON answers here).
+pub async fn handle(req: Request, env: &Env, rest: &str) -> Result<Response, ApiError> {
+    let origin = gateway::request_origin(&req);
+    let resp = respond(dispatch(req, env, rest).await)?;
+    Ok(gateway::finish(resp, origin.as_deref(), env))
+}
+
+async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, ApiError> {
     if req.method() == Method::Options {
-        return Ok(Response::empty()?.with_status(204));
+        return gateway::preflight(&req, env);
     }
-    if rest == "/openapi.json" {
+    gateway::check_origin(&req, env)?;
+    if rest == "/openapi.json" && req.method() == Method::Get {
         return platform::openapi();
     }
+    // Per IP before authentication (throttles token guessing), per token after it.
+    gateway::rate_limit(env, &format!("ip:{}", gateway::client_ip(&req))).await?;
     let principal = authenticate(&req, env).await?;
+    gateway::rate_limit(env, &format!("token:{}", principal.id)).await?;
     let method = req.method();
-    if method != Method::Get {
+    if method != Method::Get && method != Method::Head {
         principal.require_admin()?;
     }
     let body = read_body(&mut req, &method).await?;
@@ -68,13 +80,25 @@ async fn read_body(req: &mut Request, method: &Method) -> Result<Value, ApiError
     if *method == Method::Get || *method == Method::Head {
         return Ok(Value::Null);
     }
-    let bytes = req.bytes().await?;
-    if bytes.len() > MAX_ADMIN_BODY {
-        return Err(ApiError::new(
+    let declared = req
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || {
+        ApiError::new(
             413,
             "body_too_large",
             format!("admin bodies are capped at {MAX_ADMIN_BODY} bytes"),
-        ));
+        )
+    };
+    if declared.is_some_and(|n| n > MAX_ADMIN_BODY) {
+        return Err(too_large());
+    }
+    let bytes = req.bytes().await?;
+    if bytes.len() > MAX_ADMIN_BODY {
+        return Err(too_large());
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);

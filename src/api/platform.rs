@@ -1,4 +1,5 @@
-//! Platform-wide admin routes: whoami, tokens, global halt/resume, P&L across bots,
+//! Platform-wide admin routes: whoami, tokens, the platform audit chain, credential re-encryption,
+//! global halt/resume, P&L across bots,
 //! reconciliation, signal causal chains (from Neo4j), health, metrics and the OpenAPI document.
 
 use super::{call_bot, call_control, ok, Call};
@@ -35,39 +36,83 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
             &call_control(ctx.env, Method::Get, "/tokens", None).await?,
         ),
         (Method::Post, ["tokens"]) => create_token(ctx).await,
-        (Method::Delete, ["tokens", id]) => ok(
-            200,
-            &call_control(ctx.env, Method::Delete, &format!("/tokens/{id}"), None).await?,
-        ),
+        (Method::Delete, ["tokens", id]) => {
+            let body = json!({"actor": ctx.principal.actor()});
+            ok(
+                200,
+                &call_control(
+                    ctx.env,
+                    Method::Post,
+                    &format!("/tokens/{id}/revoke"),
+                    Some(body),
+                )
+                .await?,
+            )
+        }
+        (Method::Get, ["audit"]) => {
+            let path = match &ctx.query {
+                Some(q) => format!("/audit?{q}"),
+                None => "/audit".to_string(),
+            };
+            ok(200, &call_control(ctx.env, Method::Get, &path, None).await?)
+        }
+        (Method::Post, ["credentials", "rotate"]) => rotate_credentials(ctx).await,
         (Method::Post, ["halt"]) => halt(ctx, true).await,
         (Method::Post, ["resume"]) => halt(ctx, false).await,
         (Method::Get, ["health"]) => crate::health::platform(ctx.env).await,
         (Method::Get, ["pnl"]) => fan_out(ctx, "/view/pnl").await,
         (Method::Get, ["reconciliation"]) => fan_out(ctx, "/view/reconciliation").await,
         (Method::Post, ["reconcile"]) => fan_out_post(ctx, "/control/reconcile").await,
-        (Method::Get, ["metrics"]) => fan_out(ctx, "/view/metrics").await,
+        (Method::Get, ["metrics"]) => crate::metrics::handle(ctx, "").await,
         (Method::Get, ["signals", id]) => signal_chain(ctx, id).await,
         _ => Err(ApiError::not_found("no_route", "no such API route")),
     }
 }
 
+/// Longest token label.
+const MAX_TOKEN_NAME: usize = 64;
+
 async fn create_token(ctx: &Call<'_>) -> Result<Response, ApiError> {
-    let role = ctx
-        .body
-        .get("role")
-        .and_then(Value::as_str)
-        .unwrap_or("viewer");
-    if role != "admin" && role != "viewer" {
+    let body = if ctx.body.is_null() {
+        json!({})
+    } else {
+        ctx.body.clone()
+    };
+    let Some(fields) = body.as_object() else {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "expected {\"name\", \"role\"}",
+        ));
+    };
+    if let Some(unknown) = fields.keys().find(|k| *k != "name" && *k != "role") {
         return Err(
-            ApiError::bad_request("invalid_role", "role must be admin or viewer")
-                .with_field("role"),
+            ApiError::bad_request("unknown_field", format!("unknown field {unknown:?}"))
+                .with_field(unknown.clone()),
         );
     }
-    let name = ctx
-        .body
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("unnamed");
+    let role = match fields.get("role") {
+        None => "viewer",
+        Some(Value::String(r)) if r == "admin" || r == "viewer" => r.as_str(),
+        Some(_) => {
+            return Err(
+                ApiError::bad_request("invalid_role", "role must be admin or viewer")
+                    .with_field("role"),
+            )
+        }
+    };
+    let name = match fields.get("name") {
+        None => "unnamed",
+        Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= MAX_TOKEN_NAME => {
+            n.as_str()
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_name",
+                format!("name must be 1..={MAX_TOKEN_NAME} characters"),
+            )
+            .with_field("name"))
+        }
+    };
     let mut raw = [0u8; 32];
     getrandom::getrandom(&mut raw).map_err(|e| ApiError::internal(format!("random: {e}")))?;
     let token = format!("keel_{}", hex::encode(raw));
@@ -75,12 +120,52 @@ async fn create_token(ctx: &Call<'_>) -> Result<Response, ApiError> {
         ctx.env,
         Method::Post,
         "/tokens",
-        Some(json!({"name": name, "role": role, "token": token})),
+        Some(json!({"name": name, "role": role, "token": token, "actor": ctx.principal.actor()})),
     )
     .await?;
     let mut out = row;
+    // The only time the token is ever shown: the ControlDO keeps its SHA-256 only.
     out["token"] = Value::String(token);
     ok(201, &out)
+}
+
+/// `POST /credentials/rotate`: re-seals every bot's credentials under the current `MASTER_KEY`
+/// (each bot opens them with `MASTER_KEY_PREVIOUS` when that sealed them), then records the
+/// outcome in the platform audit chain. Safe to repeat.
+async fn rotate_credentials(ctx: &Call<'_>) -> Result<Response, ApiError> {
+    let (mut rotated, mut skipped, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    let mut bots = serde_json::Map::new();
+    for id in bot_ids(ctx).await? {
+        let body = json!({"actor": ctx.principal.actor()});
+        let res = call_bot(
+            ctx.env,
+            &id,
+            Method::Post,
+            "/control/rotate-credentials",
+            Some(body),
+        )
+        .await;
+        match &res {
+            Ok(v) if v["rotated"].as_bool() == Some(true) => rotated.push(id.clone()),
+            Ok(_) => skipped.push(id.clone()),
+            Err(e) => failed.push(format!("{id}: {}", e.code)),
+        }
+        bots.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
+    }
+    let record = json!({"actor": ctx.principal.actor(), "rotated": rotated, "skipped": skipped, "failed": failed});
+    let audit = call_control(
+        ctx.env,
+        Method::Post,
+        "/audit/credentials-rotated",
+        Some(record),
+    )
+    .await?;
+    let status = if failed.is_empty() { 200 } else { 207 };
+    ok(
+        status,
+        &json!({"rotated": rotated.len(), "skipped": skipped.len(), "failed": failed,
+                "audit_seq": audit["audit_seq"], "bots": bots}),
+    )
 }
 
 async fn bot_ids(ctx: &Call<'_>) -> Result<Vec<String>, ApiError> {
@@ -108,7 +193,7 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
         ctx.env,
         Method::Post,
         "/halt",
-        Some(json!({"halted": halted, "reason": reason, "actor": actor})),
+        Some(json!({"halted": halted, "reason": reason, "actor": actor, "flatten": flatten})),
     )
     .await?;
     let mut bots = serde_json::Map::new();
@@ -117,9 +202,19 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
         let res = call_bot(ctx.env, &id, Method::Post, "/control/halt", Some(body)).await;
         bots.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
     }
+    // Panic close: every bot is halted first (entries stop everywhere at once), then each one
+    // cancels and closes; the answer carries each bot's per-instrument result.
+    let mut flattened = serde_json::Map::new();
+    if flatten {
+        for id in bots.keys().cloned().collect::<Vec<_>>() {
+            let body = json!({"actor": actor, "reason": "platform halt with flatten"});
+            let res = call_bot(ctx.env, &id, Method::Post, "/control/flatten", Some(body)).await;
+            flattened.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
+        }
+    }
     ok(
         200,
-        &json!({"halt": state, "flatten": flatten, "bots": bots}),
+        &json!({"halt": state, "flatten": flatten, "bots": bots, "flattened": flattened}),
     )
 }
 

@@ -175,6 +175,17 @@ pub fn read(bot: &BotDO) -> Result<Response, ApiError> {
     Ok(json(200, &v)?)
 }
 
+/// `GET /config/versions`: every version of the config, oldest first (the diffs are in the audit).
+pub fn versions(bot: &BotDO) -> Result<Response, ApiError> {
+    let current = load_config(bot)?;
+    let history: Vec<StoredConfig> = super::store::kv_get(&bot.db, "config_history")?.unwrap_or_default();
+    let versions = history
+        .iter()
+        .map(|v| Ok(json!({"version": v.version, "updated_ms": v.updated_ms, "config": config_json(v)?})))
+        .collect::<Result<Vec<Value>, ApiError>>()?;
+    Ok(json(200, &json!({"bot_id": current.config.id.to_string(), "current_version": current.version, "versions": versions}))?)
+}
+
 /// `PATCH /config`: JSON merge-patch → a new validated version, audited with its diff. Takes
 /// effect on the very next signal (the signal path reads the stored config).
 pub async fn patch(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
@@ -222,18 +233,18 @@ pub async fn patch(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError>
     Ok(json(200, &out)?)
 }
 
-/// `DELETE /config`: only when flat (no open position or order), unless `force` (which the
-/// caller must have flattened first; the bot refuses while anything is open).
+/// `DELETE /config`: only when flat (no open position or order). `force` means the edge asked the
+/// bot to flatten first; deletion still waits until the flatten has closed everything, so a forced
+/// delete never abandons a live position.
 pub async fn delete(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
     let body: ActorBody = read_json(req).await?;
     let actor = actor(&body.actor)?;
     load_config(bot)?;
     let open = super::views::open_exposure(bot)?;
-    if open > 0 && !body.force {
-        return Err(ApiError::conflict(
-            "bot_not_flat",
-            format!("the bot has {open} open positions/orders: flatten first or pass force=true"),
-        ));
+    if open > 0 {
+        let hint = if body.force { "the flatten has not closed everything yet; retry when flat" } else { "flatten first or pass force=true" };
+        return Err(ApiError::conflict("bot_not_flat", format!("the bot has {open} open positions/orders: {hint}"))
+            .with_detail(json!({"open": open})));
     }
     let mut j = bot.journal()?;
     j.exec(

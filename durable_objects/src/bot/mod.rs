@@ -5,9 +5,12 @@
 #![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.
 
 mod admin;
+pub mod alerts;
 mod book_views;
+pub mod controls;
 mod exchange;
 mod ledger;
+mod metrics;
 mod orders;
 mod outbox;
 mod reconcile;
@@ -102,6 +105,16 @@ impl DurableObject for BotDO {
         if let Err(e) = outbox::ship(self).await {
             worker::console_error!("outbox: {e}");
         }
+        match alerts::deliver(self).await {
+            Ok(Some(retry_ms)) => {
+                let storage = self.state.storage();
+                if !matches!(storage.get_alarm().await, Ok(Some(_))) {
+                    let _ = storage.set_alarm(std::time::Duration::from_millis(retry_ms)).await;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => worker::console_error!("alerts: {}", e.message),
+        }
         Response::ok("ok")
     }
 }
@@ -131,6 +144,7 @@ impl BotDO {
             (Method::Post, "/signal") => signal::handle(self, req).await,
             (Method::Post, "/config") => admin::create(self, req).await,
             (Method::Get, "/config") => admin::read(self),
+            (Method::Get, "/config/versions") => admin::versions(self),
             (Method::Patch, "/config") => admin::patch(self, req).await,
             (Method::Delete, "/config") => admin::delete(self, req).await,
             (Method::Put, "/credentials") => admin::credentials(self, req).await,
@@ -142,6 +156,8 @@ impl BotDO {
             (Method::Post, "/control/pause") => admin::pause(self, req, true).await,
             (Method::Post, "/control/resume") => admin::pause(self, req, false).await,
             (Method::Post, "/control/halt") => admin::halt(self, req).await,
+            (Method::Post, "/control/flatten") => controls::flatten_route(self, req).await,
+            (Method::Post, "/control/tick") => controls::tick(self, req).await,
             (Method::Post, "/edge-rejection") => admin::edge_rejection(self, req).await,
             (Method::Get, view) if view.starts_with("/view/") => {
                 views::render(self, &view["/view/".len()..], query)

@@ -1,12 +1,14 @@
 //! Placing, cancelling and flattening, with the durable intent written before the request leaves
 //! and the exchange's answer (fills, position, P&L) committed with its audit events.
 
+use super::alerts::Signal;
 use super::exchange::{CallError, Link};
 use super::signal::MAX_CONSECUTIVE_REJECTIONS;
 use super::store::Journal;
 use super::{ledger, now_ms, BotDO};
 use crate::db::{int, text};
 use crate::http::ApiError;
+use keel_engine::alert::{Alert, AlertKind};
 use keel_engine::audit::{AuditDraft, AuditEvent, ControlAction};
 use keel_engine::config::BotConfig;
 use keel_engine::ids::{ClientOrderId, SignalId, Symbol};
@@ -172,8 +174,11 @@ async fn place_inner(
     );
     bot.commit(j).await?;
 
+    let sent_ms = now_ms();
     let outcome = link.call(&VenueOp::PlaceOrder(req.clone())).await;
-    apply_outcome(bot, link, &req, Some(signal_id), rules, config, outcome).await
+    let result = apply_outcome(bot, link, &req, Some(signal_id), rules, config, outcome).await;
+    super::metrics::record_order(bot, Some(signal_id), sent_ms, now_ms());
+    result
 }
 
 /// Commits what an order request produced.
@@ -189,6 +194,7 @@ pub async fn apply_outcome(
     let coid = req.client_order_id.clone();
     let mut flags = bot.flags()?;
     let mut booked_ledger = None;
+    let mut alert_signals = Vec::new();
     let mut j = bot.journal()?;
     drain_trail(&mut j, link, signal_id, Some(&coid))?;
     let result = match outcome {
@@ -218,6 +224,7 @@ pub async fn apply_outcome(
             let body = order_body(req, signal_id, status, report.as_ref(), None);
             upsert_order(&mut j, req, signal_id, status, &body);
             flags.consecutive_rejections = 0;
+            alert_signals.push(Signal::Resolve(AlertKind::OrderRejected, req.symbol.to_string()));
             booked_ledger = Some(new_ledger);
             PlaceResult {
                 summary: body,
@@ -235,21 +242,13 @@ pub async fn apply_outcome(
             let body = order_body(req, signal_id, status, None, Some(&api.message));
             upsert_order(&mut j, req, signal_id, status, &body);
             if rejected_by_exchange {
+                alert_signals.push(Signal::Raise(Alert::new(config.id.as_str(), AlertKind::OrderRejected, req.symbol.as_str(), api.message.clone())));
                 flags.consecutive_rejections += 1;
                 if flags.consecutive_rejections >= MAX_CONSECUTIVE_REJECTIONS && !flags.paused {
                     flags.paused = true;
-                    flags.pause_reason = Some(format!(
-                        "{} consecutive exchange rejections",
-                        flags.consecutive_rejections
-                    ));
-                    j.audit(AuditDraft::new(
-                        now_ms(),
-                        keel_engine::audit::Actor::System,
-                        AuditEvent::Control {
-                            action: ControlAction::Pause,
-                            reason: flags.pause_reason.clone(),
-                        },
-                    ))?;
+                    flags.pause_reason = Some(format!("{} consecutive exchange rejections", flags.consecutive_rejections));
+                    j.audit(AuditDraft::new(now_ms(), keel_engine::audit::Actor::System, AuditEvent::Control { action: ControlAction::Pause, reason: flags.pause_reason.clone() }))?;
+                    alert_signals.push(Signal::Raise(Alert::new(config.id.as_str(), AlertKind::AutoPaused, "", flags.pause_reason.clone().unwrap_or_default())));
                 }
             }
             PlaceResult {
@@ -263,9 +262,13 @@ pub async fn apply_outcome(
     if let Some(p) = &link.paper {
         j.put("paper", p)?;
     }
+    super::alerts::stage(bot, &mut j, alert_signals)?;
     bot.commit(j).await?;
     if let Some(l) = booked_ledger {
         *bot.ledger.borrow_mut() = Some(l);
+        if let Err(e) = super::controls::check_limits(bot, config).await {
+            worker::console_error!("auto-pause check: {}", e.message);
+        }
     }
     Ok(result)
 }

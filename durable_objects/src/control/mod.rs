@@ -1,12 +1,18 @@
 //! `ControlDO`: the singleton that knows which bots exist, which admin tokens are valid (stored as
 //! SHA-256 hashes only), and whether the platform is halted. Bots keep their own state; this object
-//! only holds what spans bots.
+//! only holds what spans bots, and the platform audit chain ([`audit`]) of the actions on it.
 #![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.
+
+pub mod audit;
+pub mod bucket;
 
 use crate::db::{int, text, Db, WriteBatch};
 use crate::http::{json, read_json, respond, ApiError};
+use audit::PlatformEvent;
+use bucket::{Buckets, Policy};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
 /// Role of an admin API token.
@@ -59,6 +65,27 @@ struct CreateToken {
     name: String,
     role: Role,
     token: String,
+    actor: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ActorOnly {
+    actor: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RecordRotation {
+    actor: String,
+    rotated: Vec<String>,
+    skipped: Vec<String>,
+    failed: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RateQuery {
+    key: String,
+    capacity: i64,
+    period_ms: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,11 +103,21 @@ struct SetHalt {
     halted: bool,
     reason: Option<String>,
     actor: String,
+    #[serde(default)]
+    flatten: bool,
 }
 
 #[derive(Debug, Deserialize)]
 struct KvRow {
     value: String,
+}
+
+/// Stored name of a role.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Viewer => "viewer",
+    }
 }
 
 /// SHA-256 hex of a token; tokens are only ever stored and compared in this form.
@@ -92,6 +129,7 @@ pub fn token_hash(token: &str) -> String {
 #[durable_object]
 pub struct ControlDO {
     db: Db,
+    buckets: RefCell<Buckets>,
 }
 
 impl std::fmt::Debug for ControlDO {
@@ -107,12 +145,16 @@ impl DurableObject for ControlDO {
             "CREATE TABLE IF NOT EXISTS bots (id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            audit::SCHEMA,
         ] {
             if let Err(e) = db.exec(ddl, vec![]) {
                 worker::console_error!("ControlDO schema: {e}");
             }
         }
-        Self { db }
+        Self {
+            db,
+            buckets: RefCell::new(Buckets::default()),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -181,11 +223,11 @@ impl ControlDO {
             (Method::Post, ["tokens"]) => {
                 let body: CreateToken = read_json(req).await?;
                 let hash = token_hash(&body.token);
-                let id = format!("tok_{}", &hash[..12]);
-                let role = match body.role {
-                    Role::Admin => "admin",
-                    Role::Viewer => "viewer",
-                };
+                let mut raw = [0u8; 8];
+                getrandom::getrandom(&mut raw)
+                    .map_err(|e| ApiError::internal(format!("random: {e}")))?;
+                let id = format!("tok_{}", hex::encode(raw));
+                let role = role_name(body.role);
                 let mut batch = WriteBatch::new();
                 batch.push(
                     "INSERT INTO tokens (id, name, role, hash, created_ms) VALUES (?, ?, ?, ?, ?)",
@@ -197,6 +239,12 @@ impl ControlDO {
                         int(now),
                     ],
                 );
+                let event = PlatformEvent::TokenCreated {
+                    token_id: id.clone(),
+                    name: body.name.clone(),
+                    role: role.into(),
+                };
+                audit::stage(&self.db, &mut batch, now, &body.actor, &event)?;
                 self.db.commit(batch)?;
                 Ok(json(
                     201,
@@ -208,9 +256,29 @@ impl ControlDO {
                     },
                 )?)
             }
-            (Method::Delete, ["tokens", id]) => {
+            (Method::Post, ["tokens", id, "revoke"]) => {
+                let body: ActorOnly = read_json(req).await?;
+                let row: Option<TokenRow> = self.db.row(
+                    "SELECT id, name, role, created_ms FROM tokens WHERE id = ?",
+                    vec![text(*id)],
+                )?;
+                if row.is_none() {
+                    return Err(ApiError::not_found(
+                        "unknown_token",
+                        format!("no token {id:?}"),
+                    ));
+                }
                 let mut batch = WriteBatch::new();
                 batch.push("DELETE FROM tokens WHERE id = ?", vec![text(*id)]);
+                audit::stage(
+                    &self.db,
+                    &mut batch,
+                    now,
+                    &body.actor,
+                    &PlatformEvent::TokenRevoked {
+                        token_id: id.to_string(),
+                    },
+                )?;
                 self.db.commit(batch)?;
                 Ok(json(200, &serde_json::json!({"revoked": id}))?)
             }
@@ -231,10 +299,20 @@ impl ControlDO {
             (Method::Get, ["halt"]) => Ok(json(200, &self.halt_state()?)?),
             (Method::Post, ["halt"]) => {
                 let body: SetHalt = read_json(req).await?;
+                let event = if body.halted {
+                    PlatformEvent::Halt {
+                        reason: body.reason.clone(),
+                        flatten: body.flatten,
+                    }
+                } else {
+                    PlatformEvent::Resume {
+                        reason: body.reason.clone(),
+                    }
+                };
                 let state = HaltState {
                     halted: body.halted,
                     reason: body.reason,
-                    actor: Some(body.actor),
+                    actor: Some(body.actor.clone()),
                     since_ms: Some(now),
                 };
                 let value =
@@ -244,8 +322,50 @@ impl ControlDO {
                     "INSERT INTO kv (key, value) VALUES ('halt', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     vec![text(value)],
                 );
+                audit::stage(&self.db, &mut batch, now, &body.actor, &event)?;
                 self.db.commit(batch)?;
                 Ok(json(200, &state)?)
+            }
+            (Method::Post, ["audit", "credentials-rotated"]) => {
+                let body: RecordRotation = read_json(req).await?;
+                let event = PlatformEvent::CredentialsRotated {
+                    rotated: body.rotated,
+                    skipped: body.skipped,
+                    failed: body.failed,
+                };
+                let mut batch = WriteBatch::new();
+                let seq = audit::stage(&self.db, &mut batch, now, &body.actor, &event)?;
+                self.db.commit(batch)?;
+                Ok(json(200, &serde_json::json!({"audit_seq": seq}))?)
+            }
+            (Method::Get, ["audit"]) => {
+                let query = req.url().ok().and_then(|u| u.query().map(String::from));
+                let param = |name: &str| -> Option<i64> {
+                    query.as_deref()?.split('&').find_map(|kv| {
+                        let (k, v) = kv.split_once('=')?;
+                        (k == name).then(|| v.parse().ok()).flatten()
+                    })
+                };
+                Ok(json(
+                    200,
+                    &audit::page(
+                        &self.db,
+                        param("after").unwrap_or(0),
+                        param("limit").unwrap_or(100),
+                    )?,
+                )?)
+            }
+            (Method::Post, ["ratelimit"]) => {
+                let body: RateQuery = read_json(req).await?;
+                let policy = Policy {
+                    capacity: body.capacity,
+                    period_ms: body.period_ms,
+                };
+                let verdict = self.buckets.borrow_mut().take(&body.key, policy, now);
+                Ok(json(
+                    200,
+                    &serde_json::json!({"allowed": verdict.allowed, "retry_after_ms": verdict.retry_after_ms}),
+                )?)
             }
             _ => Err(ApiError::not_found(
                 "no_route",
@@ -254,6 +374,7 @@ impl ControlDO {
         }
     }
 
+    /// The platform's halt state.
     fn halt_state(&self) -> std::result::Result<HaltState, ApiError> {
         let row: Option<KvRow> = self
             .db

@@ -121,13 +121,24 @@ pub fn gaps(bars: &[Bar], tf: Timeframe) -> Result<Vec<Gap>, DataError> {
         let (a, b) = (pair[0].open_time_ms, pair[1].open_time_ms);
         let step = b - a;
         if step <= 0 {
-            return Err(DataError::Order { index: index + 1, time_ms: b, reason: "not after the previous bar" });
+            return Err(DataError::Order {
+                index: index + 1,
+                time_ms: b,
+                reason: "not after the previous bar",
+            });
         }
         if step % tf.ms() != 0 {
-            return Err(DataError::Order { index: index + 1, time_ms: b, reason: "off the timeframe grid" });
+            return Err(DataError::Order {
+                index: index + 1,
+                time_ms: b,
+                reason: "off the timeframe grid",
+            });
         }
         if step > tf.ms() {
-            out.push(Gap { from_ms: a + tf.ms(), missing: step / tf.ms() - 1 });
+            out.push(Gap {
+                from_ms: a + tf.ms(),
+                missing: step / tf.ms() - 1,
+            });
         }
     }
     Ok(out)
@@ -141,7 +152,10 @@ pub fn gaps(bars: &[Bar], tf: Timeframe) -> Result<Vec<Gap>, DataError> {
 /// [`DataError::Resample`] when `to` is not a multiple of `from`.
 pub fn resample(bars: &[Bar], from: Timeframe, to: Timeframe) -> Result<Vec<Bar>, DataError> {
     if to.ms() < from.ms() || to.ms() % from.ms() != 0 {
-        return Err(DataError::Resample { from: from.ms(), to: to.ms() });
+        return Err(DataError::Resample {
+            from: from.ms(),
+            to: to.ms(),
+        });
     }
     let mut out: Vec<Bar> = Vec::with_capacity(bars.len() / (to.ms() / from.ms()) as usize + 1);
     for bar in bars {
@@ -153,7 +167,10 @@ pub fn resample(bars: &[Bar], from: Timeframe, to: Timeframe) -> Result<Vec<Bar>
                 last.close = bar.close;
                 last.volume += bar.volume;
             }
-            _ => out.push(Bar { open_time_ms: bucket, ..*bar }),
+            _ => out.push(Bar {
+                open_time_ms: bucket,
+                ..*bar
+            }),
         }
     }
     Ok(out)
@@ -184,11 +201,19 @@ pub fn load_csv(bytes: &[u8]) -> Result<Vec<Bar>, DataError> {
                 field: name,
                 reason: "is missing".into(),
             })?;
-            let bad = |e: String| DataError::Csv { line: i + 1, field: name, reason: e };
+            let bad = |e: String| DataError::Csv {
+                line: i + 1,
+                field: name,
+                reason: e,
+            };
             if k == 0 {
-                time = cell.parse::<i64>().map_err(|e| bad(format!("{cell:?}: {e}")))?;
+                time = cell
+                    .parse::<i64>()
+                    .map_err(|e| bad(format!("{cell:?}: {e}")))?;
             } else {
-                vals[k] = cell.parse::<f64>().map_err(|e| bad(format!("{cell:?}: {e}")))?;
+                vals[k] = cell
+                    .parse::<f64>()
+                    .map_err(|e| bad(format!("{cell:?}: {e}")))?;
                 if !vals[k].is_finite() {
                     return Err(bad(format!("{cell:?} is not finite")));
                 }
@@ -197,7 +222,14 @@ pub fn load_csv(bytes: &[u8]) -> Result<Vec<Bar>, DataError> {
         if time > 100_000_000_000_000 {
             time /= 1000;
         }
-        out.push(Bar { open_time_ms: time, open: vals[1], high: vals[2], low: vals[3], close: vals[4], volume: vals[5] });
+        out.push(Bar {
+            open_time_ms: time,
+            open: vals[1],
+            high: vals[2],
+            low: vals[3],
+            close: vals[4],
+            volume: vals[5],
+        });
     }
     Ok(out)
 }
@@ -207,7 +239,14 @@ mod tests {
     use super::*;
 
     fn bar(t: i64, o: f64, h: f64, l: f64, c: f64, v: f64) -> Bar {
-        Bar { open_time_ms: t, open: o, high: h, low: l, close: c, volume: v }
+        Bar {
+            open_time_ms: t,
+            open: o,
+            high: h,
+            low: l,
+            close: c,
+            volume: v,
+        }
     }
 
     #[test]
@@ -215,16 +254,40 @@ mod tests {
         let csv = b"open_time,open,high,low,close,volume,close_time\n\
             1700000000000,1,2,0.5,1.5,10,1700000059999\n1700000060000000,1.5,3,1,2,5,x\n";
         let bars = load_csv(csv).unwrap();
-        assert_eq!(bars, vec![bar(1_700_000_000_000, 1.0, 2.0, 0.5, 1.5, 10.0), bar(1_700_000_060_000, 1.5, 3.0, 1.0, 2.0, 5.0)]);
-        struct Case { csv: &'static [u8], line: usize, field: &'static str }
+        assert_eq!(
+            bars,
+            vec![
+                bar(1_700_000_000_000, 1.0, 2.0, 0.5, 1.5, 10.0),
+                bar(1_700_000_060_000, 1.5, 3.0, 1.0, 2.0, 5.0)
+            ]
+        );
+        struct Case {
+            csv: &'static [u8],
+            line: usize,
+            field: &'static str,
+        }
         let cases = [
-            Case { csv: b"1,2,3,4,5\n", line: 1, field: "volume" },
-            Case { csv: b"1,2,3,4,5,6\n2,x,3,4,5,6\n", line: 2, field: "open" },
-            Case { csv: b"1,2,3,4,inf,6\n", line: 1, field: "close" },
+            Case {
+                csv: b"1,2,3,4,5\n",
+                line: 1,
+                field: "volume",
+            },
+            Case {
+                csv: b"1,2,3,4,5,6\n2,x,3,4,5,6\n",
+                line: 2,
+                field: "open",
+            },
+            Case {
+                csv: b"1,2,3,4,inf,6\n",
+                line: 1,
+                field: "close",
+            },
         ];
         for c in cases {
             match load_csv(c.csv) {
-                Err(DataError::Csv { line, field, .. }) => assert_eq!((line, field), (c.line, c.field)),
+                Err(DataError::Csv { line, field, .. }) => {
+                    assert_eq!((line, field), (c.line, c.field))
+                }
                 other => panic!("expected csv error, got {other:?}"),
             }
         }
@@ -233,24 +296,54 @@ mod tests {
     #[test]
     fn gaps_and_order_errors() {
         let m = 60_000;
-        let bars = [bar(0, 1.0, 1.0, 1.0, 1.0, 1.0), bar(m, 1.0, 1.0, 1.0, 1.0, 1.0), bar(4 * m, 1.0, 1.0, 1.0, 1.0, 1.0)];
-        assert_eq!(gaps(&bars, Timeframe::M1).unwrap(), vec![Gap { from_ms: 2 * m, missing: 2 }]);
+        let bars = [
+            bar(0, 1.0, 1.0, 1.0, 1.0, 1.0),
+            bar(m, 1.0, 1.0, 1.0, 1.0, 1.0),
+            bar(4 * m, 1.0, 1.0, 1.0, 1.0, 1.0),
+        ];
+        assert_eq!(
+            gaps(&bars, Timeframe::M1).unwrap(),
+            vec![Gap {
+                from_ms: 2 * m,
+                missing: 2
+            }]
+        );
         let dup = [bars[1], bars[1]];
-        assert!(matches!(gaps(&dup, Timeframe::M1), Err(DataError::Order { index: 1, .. })));
+        assert!(matches!(
+            gaps(&dup, Timeframe::M1),
+            Err(DataError::Order { index: 1, .. })
+        ));
         let off = [bars[0], bar(m + 5, 1.0, 1.0, 1.0, 1.0, 1.0)];
-        assert!(matches!(gaps(&off, Timeframe::M1), Err(DataError::Order { reason: "off the timeframe grid", .. })));
+        assert!(matches!(
+            gaps(&off, Timeframe::M1),
+            Err(DataError::Order {
+                reason: "off the timeframe grid",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn resample_minutes_to_hours_exactly() {
         let m = 60_000;
-        let bars: Vec<Bar> = (0..120).map(|i| {
-            let p = i as f64;
-            bar(i * m, p, p + 2.0, p - 1.0, p + 1.0, 1.0)
-        }).collect();
+        let bars: Vec<Bar> = (0..120)
+            .map(|i| {
+                let p = i as f64;
+                bar(i * m, p, p + 2.0, p - 1.0, p + 1.0, 1.0)
+            })
+            .collect();
         let h = resample(&bars, Timeframe::M1, Timeframe::parse("1h").unwrap()).unwrap();
-        assert_eq!(h, vec![bar(0, 0.0, 61.0, -1.0, 60.0, 60.0), bar(3_600_000, 60.0, 121.0, 59.0, 120.0, 60.0)]);
+        assert_eq!(
+            h,
+            vec![
+                bar(0, 0.0, 61.0, -1.0, 60.0, 60.0),
+                bar(3_600_000, 60.0, 121.0, 59.0, 120.0, 60.0)
+            ]
+        );
         assert!(resample(&bars, Timeframe::H1, Timeframe::M1).is_err());
-        assert!(matches!(Timeframe::parse("7m"), Err(DataError::Timeframe(_))));
+        assert!(matches!(
+            Timeframe::parse("7m"),
+            Err(DataError::Timeframe(_))
+        ));
     }
 }

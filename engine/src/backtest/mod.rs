@@ -1,5 +1,30 @@
-//! Backtesting over historical bars with the live code path (being built).
+//! Backtesting over historical bars **with the live code path**: every target a strategy emits
+//! becomes a `target` [`Signal`](crate::signal::Signal) that goes through [`bot::decide`]
+//! (sizing with exchange filters, the risk engine), each approved order is placed on the
+//! [`PaperVenue`](crate::venue::paper::PaperVenue) exactly as the bot Durable Object does
+//! (`venue.build(VenueOp::PlaceOrder)`), and its fills are booked by [`bot::book_fills`] into a
+//! [`Ledger`](crate::ledger::Ledger) whose `pnl_report` is the backtest's P&L. Nothing here
+//! re-implements sizing, fees, risk or P&L.
+//!
+//! Fill model (stated in every report): an intent decided on bar `t`'s close fills at bar
+//! `t+1`'s open ([`FillAt::NextOpen`], the default: no look-ahead) or at bar `t`'s close
+//! ([`FillAt::Close`]), at that price moved against the order by `slippage_bps` and rounded to
+//! the tick; market orders pay the paper venue's taker fee.
+//!
+//! The engine is deterministic: a virtual clock (bar times), no randomness, ordered maps.
+//!
+//! [`bot::decide`]: crate::bot::decide
+//! [`bot::book_fills`]: crate::bot::book_fills
 
 mod data;
+mod engine;
+mod metrics;
+mod optimize;
+
+#[cfg(test)]
+mod golden_tests;
 
 pub use data::{gaps, load_csv, resample, Bar, DataError, Gap, Timeframe};
+pub use engine::{run, BacktestConfig, BacktestError, BacktestReport, FillAt, Rejected};
+pub use metrics::Metrics;
+pub use optimize::{grid, walk_forward, GridPoint, OptimizeError, WalkForward};

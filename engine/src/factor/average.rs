@@ -15,7 +15,10 @@ pub struct Sma {
 impl Sma {
     /// SMA over `n` (at least 1) values.
     pub fn new(n: usize) -> Self {
-        Self { win: Rolling::new(n), last: None }
+        Self {
+            win: Rolling::new(n),
+            last: None,
+        }
     }
 
     /// Feeds a value.
@@ -59,12 +62,22 @@ impl Ema {
 
     /// Smoothing with an explicit `alpha`, reported after `n` values (Wilder: `alpha = 1/n`).
     pub fn with_alpha(n: usize, alpha: f64) -> Self {
-        Self { n: n.max(1), alpha, seen: 0, state: 0.0, last: None }
+        Self {
+            n: n.max(1),
+            alpha,
+            seen: 0,
+            state: 0.0,
+            last: None,
+        }
     }
 
     /// Feeds a value.
     pub fn push(&mut self, x: f64) -> Option<f64> {
-        self.state = if self.seen == 0 { x } else { self.state + self.alpha * (x - self.state) };
+        self.state = if self.seen == 0 {
+            x
+        } else {
+            self.state + self.alpha * (x - self.state)
+        };
         self.seen += 1;
         self.last = (self.seen >= self.n).then_some(self.state);
         self.last
@@ -96,7 +109,12 @@ pub struct Wma {
 impl Wma {
     /// WMA over `n` (at least 1) values.
     pub fn new(n: usize) -> Self {
-        Self { win: Rolling::new(n), count: 0, weighted: 0.0, last: None }
+        Self {
+            win: Rolling::new(n),
+            count: 0,
+            weighted: 0.0,
+            last: None,
+        }
     }
 
     /// Feeds a value.
@@ -110,7 +128,10 @@ impl Wma {
             self.weighted += self.count as f64 * x;
         }
         self.win.push(x);
-        self.last = self.win.full().then(|| self.weighted / (n * (n + 1.0) / 2.0));
+        self.last = self
+            .win
+            .full()
+            .then(|| self.weighted / (n * (n + 1.0) / 2.0));
         self.last
     }
 }
@@ -134,15 +155,28 @@ mod tests {
 
     #[test]
     fn warm_up_and_values() {
-        struct Case { name: &'static str, out: Vec<Option<f64>> }
+        struct Case {
+            name: &'static str,
+            out: Vec<Option<f64>>,
+        }
         let xs = [1.0, 2.0, 3.0, 4.0];
-        let run = |f: &mut dyn FnMut(f64) -> Option<f64>| xs.iter().map(|x| f(*x)).collect::<Vec<_>>();
+        let run =
+            |f: &mut dyn FnMut(f64) -> Option<f64>| xs.iter().map(|x| f(*x)).collect::<Vec<_>>();
         let (mut s, mut e, mut w) = (Sma::new(3), Ema::new(3), Wma::new(3));
         let cases = [
-            Case { name: "sma", out: run(&mut |x| s.push(x)) },
+            Case {
+                name: "sma",
+                out: run(&mut |x| s.push(x)),
+            },
             // alpha 0.5 seeded with 1: 1, 1.5, 2.25, 3.125
-            Case { name: "ema", out: run(&mut |x| e.push(x)) },
-            Case { name: "wma", out: run(&mut |x| w.push(x)) },
+            Case {
+                name: "ema",
+                out: run(&mut |x| e.push(x)),
+            },
+            Case {
+                name: "wma",
+                out: run(&mut |x| w.push(x)),
+            },
         ];
         let want = [
             vec![None, None, Some(2.0), Some(3.0)],

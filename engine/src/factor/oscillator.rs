@@ -20,7 +20,12 @@ impl Rsi {
     pub fn new(n: usize) -> Self {
         let n = n.max(1);
         let alpha = 1.0 / n as f64;
-        Self { up: Ema::with_alpha(n, alpha), down: Ema::with_alpha(n, alpha), prev: None, last: None }
+        Self {
+            up: Ema::with_alpha(n, alpha),
+            down: Ema::with_alpha(n, alpha),
+            prev: None,
+            last: None,
+        }
     }
 
     /// Feeds a close.
@@ -30,7 +35,7 @@ impl Rsi {
         let up = self.up.push(d.max(0.0));
         let down = self.down.push((-d).max(0.0));
         self.last = match (up, down) {
-            (Some(_), Some(dn)) if dn == 0.0 => Some(100.0),
+            (Some(_), Some(0.0)) => Some(100.0),
             (Some(u), Some(dn)) => Some(100.0 - 100.0 / (1.0 + u / dn)),
             _ => None,
         };
@@ -74,7 +79,12 @@ pub struct Macd {
 impl Macd {
     /// MACD with fast, slow and signal spans.
     pub fn new(fast: usize, slow: usize, signal: usize) -> Self {
-        Self { fast: Ema::new(fast), slow: Ema::new(slow), signal: Ema::new(signal), last: None }
+        Self {
+            fast: Ema::new(fast),
+            slow: Ema::new(slow),
+            signal: Ema::new(signal),
+            last: None,
+        }
     }
 
     /// Feeds a close.
@@ -85,7 +95,11 @@ impl Macd {
             (Some(f), Some(s)) => {
                 let macd = f - s;
                 let signal = self.signal.push(macd);
-                Some(MacdValue { macd, signal, histogram: signal.map(|g| macd - g) })
+                Some(MacdValue {
+                    macd,
+                    signal,
+                    histogram: signal.map(|g| macd - g),
+                })
             }
             _ => None,
         };
@@ -128,7 +142,13 @@ pub struct Stochastic {
 impl Stochastic {
     /// Stochastic with window `n` and %D window `d` (`ta` defaults 14, 3).
     pub fn new(n: usize, d: usize) -> Self {
-        Self { hi: Extreme::new(n, true), lo: Extreme::new(n, false), d: Sma::new(d), n: n.max(1), last: None }
+        Self {
+            hi: Extreme::new(n, true),
+            lo: Extreme::new(n, false),
+            d: Sma::new(d),
+            n: n.max(1),
+            last: None,
+        }
     }
 }
 
@@ -140,7 +160,10 @@ impl Factor for Stochastic {
         self.last = match (h, l) {
             (Some(h), Some(l)) => {
                 let k = 100.0 * (bar.close - l) / (h - l);
-                Some(StochValue { k, d: self.d.push(k) })
+                Some(StochValue {
+                    k,
+                    d: self.d.push(k),
+                })
             }
             _ => None,
         };
@@ -194,11 +217,23 @@ mod tests {
 
     #[test]
     fn rsi_extremes_and_returns() {
-        struct Case { closes: Vec<f64>, want: Option<f64> }
+        struct Case {
+            closes: Vec<f64>,
+            want: Option<f64>,
+        }
         let cases = [
-            Case { closes: vec![1.0, 2.0, 3.0], want: Some(100.0) },
-            Case { closes: vec![3.0, 2.0, 1.0], want: Some(0.0) },
-            Case { closes: vec![1.0, 2.0], want: None },
+            Case {
+                closes: vec![1.0, 2.0, 3.0],
+                want: Some(100.0),
+            },
+            Case {
+                closes: vec![3.0, 2.0, 1.0],
+                want: Some(0.0),
+            },
+            Case {
+                closes: vec![1.0, 2.0],
+                want: None,
+            },
         ];
         for c in cases {
             let mut r = Rsi::new(3);

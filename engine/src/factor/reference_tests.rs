@@ -20,7 +20,11 @@ fn reference() -> Vec<(String, Column)> {
     let mut cols: Vec<Column> = vec![Vec::new(); header.len()];
     for line in lines {
         for (k, cell) in line.split(',').enumerate() {
-            cols[k].push(if cell.is_empty() { None } else { Some(cell.parse().unwrap()) });
+            cols[k].push(if cell.is_empty() {
+                None
+            } else {
+                Some(cell.parse().unwrap())
+            });
         }
     }
     header.into_iter().zip(cols).collect()
@@ -40,38 +44,104 @@ fn ours(bars: &[Bar]) -> Vec<(&'static str, Column)> {
     run("wma20", &mut |b| wma.update(b));
     let mut rsi = Rsi::new(14);
     run("rsi14", &mut |b| rsi.update(b));
-    let macd: Vec<_> = { let mut m = Macd::new(12, 26, 9); bars.iter().map(|b| m.update(b)).collect() };
-    run("macd", &mut { let mut i = 0; move |_| { i += 1; macd[i - 1].map(|v| v.macd) } });
+    let macd: Vec<_> = {
+        let mut m = Macd::new(12, 26, 9);
+        bars.iter().map(|b| m.update(b)).collect()
+    };
+    run("macd", &mut {
+        let mut i = 0;
+        move |_| {
+            i += 1;
+            macd[i - 1].map(|v| v.macd)
+        }
+    });
     let macd2 = macd_all(bars);
-    run("macd_signal", &mut { let mut i = 0; let m = macd2.clone(); move |_| { i += 1; m[i - 1].and_then(|v| v.signal) } });
-    run("macd_hist", &mut { let mut i = 0; move |_| { i += 1; macd2[i - 1].and_then(|v| v.histogram) } });
+    run("macd_signal", &mut {
+        let mut i = 0;
+        let m = macd2.clone();
+        move |_| {
+            i += 1;
+            m[i - 1].and_then(|v| v.signal)
+        }
+    });
+    run("macd_hist", &mut {
+        let mut i = 0;
+        move |_| {
+            i += 1;
+            macd2[i - 1].and_then(|v| v.histogram)
+        }
+    });
     let mut atr = Atr::new(14);
     run("atr14", &mut |b| atr.update(b));
     for (prefix, mut f) in [
-        ("bb", Box::new(Bollinger::new(20, 2.0)) as Box<dyn Factor<Output = Band>>),
+        (
+            "bb",
+            Box::new(Bollinger::new(20, 2.0)) as Box<dyn Factor<Output = Band>>,
+        ),
         ("dc", Box::new(Donchian::new(20))),
         ("kc", Box::new(Keltner::new(20, 10, 2.0))),
     ] {
         let bands: Vec<_> = bars.iter().map(|b| f.update(b)).collect();
-        let name = |s: &str| -> &'static str { Box::leak(format!("{prefix}_{s}").into_boxed_str()) };
-        out_push(&mut out, name("lower"), bands.iter().map(|v| v.map(|b| b.lower)).collect());
-        out_push(&mut out, name("middle"), bands.iter().map(|v| v.map(|b| b.middle)).collect());
-        out_push(&mut out, name("upper"), bands.iter().map(|v| v.map(|b| b.upper)).collect());
+        let name =
+            |s: &str| -> &'static str { Box::leak(format!("{prefix}_{s}").into_boxed_str()) };
+        out_push(
+            &mut out,
+            name("lower"),
+            bands.iter().map(|v| v.map(|b| b.lower)).collect(),
+        );
+        out_push(
+            &mut out,
+            name("middle"),
+            bands.iter().map(|v| v.map(|b| b.middle)).collect(),
+        );
+        out_push(
+            &mut out,
+            name("upper"),
+            bands.iter().map(|v| v.map(|b| b.upper)).collect(),
+        );
     }
     let mut st = Stochastic::new(14, 3);
     let stoch: Vec<_> = bars.iter().map(|b| st.update(b)).collect();
-    out_push(&mut out, "stoch_k", stoch.iter().map(|v| v.map(|s| s.k)).collect());
-    out_push(&mut out, "stoch_d", stoch.iter().map(|v| v.and_then(|s| s.d)).collect());
+    out_push(
+        &mut out,
+        "stoch_k",
+        stoch.iter().map(|v| v.map(|s| s.k)).collect(),
+    );
+    out_push(
+        &mut out,
+        "stoch_d",
+        stoch.iter().map(|v| v.and_then(|s| s.d)).collect(),
+    );
     let mut vw = Vwap::new(14);
-    out_push(&mut out, "vwap14", bars.iter().map(|b| vw.update(b)).collect());
+    out_push(
+        &mut out,
+        "vwap14",
+        bars.iter().map(|b| vw.update(b)).collect(),
+    );
     let mut obv = Obv::new();
-    out_push(&mut out, "obv", bars.iter().map(|b| obv.update(b)).collect());
+    out_push(
+        &mut out,
+        "obv",
+        bars.iter().map(|b| obv.update(b)).collect(),
+    );
     let mut z = ZScore::new(20);
-    out_push(&mut out, "zscore20", bars.iter().map(|b| z.update(b)).collect());
+    out_push(
+        &mut out,
+        "zscore20",
+        bars.iter().map(|b| z.update(b)).collect(),
+    );
     let mut r = Returns::new();
-    out_push(&mut out, "returns", bars.iter().map(|b| r.update(b)).collect());
+    out_push(
+        &mut out,
+        "returns",
+        bars.iter().map(|b| r.update(b)).collect(),
+    );
     let mut vol = RollingVol::new(20);
-    out_push(&mut out, "vol20", bars.iter().map(|b| vol.update(b)).collect());
+    out_push(
+        &mut out,
+        "vol20",
+        bars.iter().map(|b| vol.update(b)).collect(),
+    );
     out
 }
 
@@ -90,15 +160,26 @@ fn every_factor_matches_ta_reference() {
     assert_eq!(bars.len(), 500);
     let refs = reference();
     let ours = ours(&bars);
-    assert_eq!(ours.len(), refs.len(), "one Rust series per reference column");
+    assert_eq!(
+        ours.len(),
+        refs.len(),
+        "one Rust series per reference column"
+    );
     for (name, want) in &refs {
-        let got = &ours.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no Rust series {name}")).1;
+        let got = &ours
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no Rust series {name}"))
+            .1;
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             match (g, w) {
                 (None, None) => {}
                 (Some(g), None) if g.is_nan() => {}
                 (Some(g), Some(w)) => {
-                    assert!((g - w).abs() <= TOL * w.abs().max(1.0), "{name}[{i}]: rust {g} vs ta {w}");
+                    assert!(
+                        (g - w).abs() <= TOL * w.abs().max(1.0),
+                        "{name}[{i}]: rust {g} vs ta {w}"
+                    );
                 }
                 _ => panic!("{name}[{i}]: warm-up differs: rust {g:?} vs ta {w:?}"),
             }
@@ -106,18 +187,58 @@ fn every_factor_matches_ta_reference() {
     }
 }
 
+/// A factor fed one bar, answering whether it is warm.
+type WarmProbe = Box<dyn FnMut(&Bar) -> bool>;
+
 #[test]
 fn warm_up_counts_match_first_value() {
     let bars = load_csv(OHLCV.as_bytes()).unwrap();
-    let mut factors: Vec<(&str, Box<dyn FnMut(&Bar) -> bool>, usize)> = vec![
-        ("sma", { let mut f = Sma::new(5); let w = f.warm_up(); (Box::new(move |b: &Bar| f.update(b).is_some()), w) }.0, 5),
-        ("atr", { let mut f = Atr::new(7); Box::new(move |b: &Bar| f.update(b).is_some()) }, 7),
-        ("adx", { let mut f = Adx::new(5); Box::new(move |b: &Bar| f.update(b).is_some()) }, 10),
-        ("vol", { let mut f = RollingVol::new(4); Box::new(move |b: &Bar| f.update(b).is_some()) }, 5),
-        ("obv", { let mut f = Obv::new(); Box::new(move |b: &Bar| f.update(b).is_some()) }, 1),
+    let mut factors: Vec<(&str, WarmProbe, usize)> = vec![
+        (
+            "sma",
+            {
+                let mut f = Sma::new(5);
+                let w = f.warm_up();
+                (Box::new(move |b: &Bar| f.update(b).is_some()), w)
+            }
+            .0,
+            5,
+        ),
+        (
+            "atr",
+            {
+                let mut f = Atr::new(7);
+                Box::new(move |b: &Bar| f.update(b).is_some())
+            },
+            7,
+        ),
+        (
+            "adx",
+            {
+                let mut f = Adx::new(5);
+                Box::new(move |b: &Bar| f.update(b).is_some())
+            },
+            10,
+        ),
+        (
+            "vol",
+            {
+                let mut f = RollingVol::new(4);
+                Box::new(move |b: &Bar| f.update(b).is_some())
+            },
+            5,
+        ),
+        (
+            "obv",
+            {
+                let mut f = Obv::new();
+                Box::new(move |b: &Bar| f.update(b).is_some())
+            },
+            1,
+        ),
     ];
     for (name, f, warm) in factors.iter_mut() {
-        let first = bars.iter().position(|b| f(b)).unwrap();
+        let first = bars.iter().position(f.as_mut()).unwrap();
         assert_eq!(first + 1, *warm, "{name}");
     }
 }

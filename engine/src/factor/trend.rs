@@ -38,14 +38,25 @@ pub struct Adx {
 impl Adx {
     /// ADX over `n` (at least 1) bars.
     pub fn new(n: usize) -> Self {
-        Self { n: n.max(1), prev: None, moves: 0, tr: 0.0, plus: 0.0, minus: 0.0, dx_count: 0, dx_sum: 0.0, adx: None, last: None }
+        Self {
+            n: n.max(1),
+            prev: None,
+            moves: 0,
+            tr: 0.0,
+            plus: 0.0,
+            minus: 0.0,
+            dx_count: 0,
+            dx_sum: 0.0,
+            adx: None,
+            last: None,
+        }
     }
 }
 
 impl Factor for Adx {
     type Output = AdxValue;
     fn update(&mut self, bar: &Bar) -> Option<AdxValue> {
-        let Some(prev) = self.prev.replace(*bar) else { return None };
+        let prev = self.prev.replace(*bar)?;
         let up = bar.high - prev.high;
         let down = prev.low - bar.low;
         let pdm = if up > down && up > 0.0 { up } else { 0.0 };
@@ -65,8 +76,16 @@ impl Factor for Adx {
             self.plus += pdm - self.plus / n;
             self.minus += mdm - self.minus / n;
         }
-        let (pdi, mdi) = if self.tr == 0.0 { (0.0, 0.0) } else { (100.0 * self.plus / self.tr, 100.0 * self.minus / self.tr) };
-        let dx = if pdi + mdi == 0.0 { 0.0 } else { 100.0 * (pdi - mdi).abs() / (pdi + mdi) };
+        let (pdi, mdi) = if self.tr == 0.0 {
+            (0.0, 0.0)
+        } else {
+            (100.0 * self.plus / self.tr, 100.0 * self.minus / self.tr)
+        };
+        let dx = if pdi + mdi == 0.0 {
+            0.0
+        } else {
+            100.0 * (pdi - mdi).abs() / (pdi + mdi)
+        };
         self.adx = match self.adx {
             Some(a) => Some((a * (n - 1.0) + dx) / n),
             None => {
@@ -75,7 +94,11 @@ impl Factor for Adx {
                 (self.dx_count == self.n).then(|| self.dx_sum / n)
             }
         };
-        self.last = self.adx.map(|adx| AdxValue { plus_di: pdi, minus_di: mdi, adx });
+        self.last = self.adx.map(|adx| AdxValue {
+            plus_di: pdi,
+            minus_di: mdi,
+            adx,
+        });
         self.last
     }
     fn value(&self) -> Option<AdxValue> {
@@ -91,18 +114,35 @@ mod tests {
     use super::*;
 
     fn bar(h: f64, l: f64, c: f64) -> Bar {
-        Bar { open_time_ms: 0, open: c, high: h, low: l, close: c, volume: 1.0 }
+        Bar {
+            open_time_ms: 0,
+            open: c,
+            high: h,
+            low: l,
+            close: c,
+            volume: 1.0,
+        }
     }
 
     #[test]
     fn steady_uptrend_is_all_plus_di() {
         let mut adx = Adx::new(2);
-        let bars = [bar(10.0, 9.0, 9.5), bar(11.0, 10.0, 10.5), bar(12.0, 11.0, 11.5), bar(13.0, 12.0, 12.5)];
+        let bars = [
+            bar(10.0, 9.0, 9.5),
+            bar(11.0, 10.0, 10.5),
+            bar(12.0, 11.0, 11.5),
+            bar(13.0, 12.0, 12.5),
+        ];
         let out: Vec<_> = bars.iter().map(|b| adx.update(b)).collect();
         assert_eq!(out[..3], [None, None, None]);
         // Each move: +DM 1, −DM 0, TR 1.5 → +DI 66.67, −DI 0, DX 100, ADX 100.
         let v = out[3].unwrap();
-        assert!((v.plus_di - 200.0 / 3.0).abs() < 1e-9 && v.minus_di == 0.0 && (v.adx - 100.0).abs() < 1e-9, "{v:?}");
+        assert!(
+            (v.plus_di - 200.0 / 3.0).abs() < 1e-9
+                && v.minus_di == 0.0
+                && (v.adx - 100.0).abs() < 1e-9,
+            "{v:?}"
+        );
         assert_eq!(adx.warm_up(), 4);
     }
 }

@@ -32,7 +32,13 @@ pub struct Atr {
 impl Atr {
     /// ATR over `n` (at least 1) bars.
     pub fn new(n: usize) -> Self {
-        Self { n: n.max(1), seen: 0, seed_sum: 0.0, prev_close: None, last: None }
+        Self {
+            n: n.max(1),
+            seen: 0,
+            seed_sum: 0.0,
+            prev_close: None,
+            last: None,
+        }
     }
 }
 
@@ -80,7 +86,11 @@ pub struct Bollinger {
 impl Bollinger {
     /// Bands over `n` bars at `k` deviations (`ta` defaults 20, 2).
     pub fn new(n: usize, k: f64) -> Self {
-        Self { win: Rolling::new(n), k, last: None }
+        Self {
+            win: Rolling::new(n),
+            k,
+            last: None,
+        }
     }
 }
 
@@ -91,7 +101,11 @@ impl Factor for Bollinger {
         self.last = self.win.full().then(|| {
             let m = self.win.mean();
             let sd = self.win.var(0).sqrt();
-            Band { lower: m - self.k * sd, middle: m, upper: m + self.k * sd }
+            Band {
+                lower: m - self.k * sd,
+                middle: m,
+                upper: m + self.k * sd,
+            }
         });
         self.last
     }
@@ -115,7 +129,12 @@ pub struct Donchian {
 impl Donchian {
     /// Channel over `n` bars.
     pub fn new(n: usize) -> Self {
-        Self { hi: Extreme::new(n, true), lo: Extreme::new(n, false), n: n.max(1), last: None }
+        Self {
+            hi: Extreme::new(n, true),
+            lo: Extreme::new(n, false),
+            n: n.max(1),
+            last: None,
+        }
     }
 }
 
@@ -124,7 +143,11 @@ impl Factor for Donchian {
     fn update(&mut self, bar: &Bar) -> Option<Band> {
         let h = self.hi.push(bar.high);
         let l = self.lo.push(bar.low);
-        self.last = h.zip(l).map(|(h, l)| Band { lower: l, middle: (h - l) / 2.0 + l, upper: h });
+        self.last = h.zip(l).map(|(h, l)| Band {
+            lower: l,
+            middle: (h - l) / 2.0 + l,
+            upper: h,
+        });
         self.last
     }
     fn value(&self) -> Option<Band> {
@@ -147,7 +170,12 @@ pub struct Keltner {
 impl Keltner {
     /// Channel with EMA span `n`, ATR window `n_atr`, multiplier `mult` (`ta`: 20, 10, 2).
     pub fn new(n: usize, n_atr: usize, mult: f64) -> Self {
-        Self { ema: Ema::new(n), atr: Atr::new(n_atr), mult, last: None }
+        Self {
+            ema: Ema::new(n),
+            atr: Atr::new(n_atr),
+            mult,
+            last: None,
+        }
     }
 }
 
@@ -156,7 +184,11 @@ impl Factor for Keltner {
     fn update(&mut self, bar: &Bar) -> Option<Band> {
         let m = self.ema.push(bar.close);
         let a = self.atr.update(bar);
-        self.last = m.zip(a).map(|(m, a)| Band { lower: m - self.mult * a, middle: m, upper: m + self.mult * a });
+        self.last = m.zip(a).map(|(m, a)| Band {
+            lower: m - self.mult * a,
+            middle: m,
+            upper: m + self.mult * a,
+        });
         self.last
     }
     fn value(&self) -> Option<Band> {
@@ -178,7 +210,11 @@ pub struct RollingVol {
 impl RollingVol {
     /// Volatility over `n` (at least 2) returns.
     pub fn new(n: usize) -> Self {
-        Self { ret: Returns::new(), win: Rolling::new(n.max(2)), last: None }
+        Self {
+            ret: Returns::new(),
+            win: Rolling::new(n.max(2)),
+            last: None,
+        }
     }
 
     /// Feeds a close.
@@ -214,7 +250,10 @@ pub struct ZScore {
 impl ZScore {
     /// Z-score over `n` bars.
     pub fn new(n: usize) -> Self {
-        Self { win: Rolling::new(n), last: None }
+        Self {
+            win: Rolling::new(n),
+            last: None,
+        }
     }
 }
 
@@ -222,7 +261,10 @@ impl Factor for ZScore {
     type Output = f64;
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         self.win.push(bar.close);
-        self.last = self.win.full().then(|| (bar.close - self.win.mean()) / self.win.var(0).sqrt());
+        self.last = self
+            .win
+            .full()
+            .then(|| (bar.close - self.win.mean()) / self.win.var(0).sqrt());
         self.last
     }
     fn value(&self) -> Option<f64> {

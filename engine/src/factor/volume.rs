@@ -15,7 +15,11 @@ pub struct Vwap {
 impl Vwap {
     /// VWAP over `n` bars.
     pub fn new(n: usize) -> Self {
-        Self { pv: Rolling::new(n), vol: Rolling::new(n), last: None }
+        Self {
+            pv: Rolling::new(n),
+            vol: Rolling::new(n),
+            last: None,
+        }
     }
 }
 

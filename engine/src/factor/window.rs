@@ -16,13 +16,23 @@ pub(crate) struct Rolling {
 impl Rolling {
     /// A window of `n` (at least 1) values.
     pub(crate) fn new(n: usize) -> Self {
-        Self { buf: vec![0.0; n.max(1)], head: 0, len: 0, sum: 0.0, sumsq: 0.0 }
+        Self {
+            buf: vec![0.0; n.max(1)],
+            head: 0,
+            len: 0,
+            sum: 0.0,
+            sumsq: 0.0,
+        }
     }
 
     /// Adds a value, dropping the oldest once full; returns the dropped value.
     pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
         let cap = self.buf.len();
-        let old = if self.len == cap { Some(self.buf[self.head]) } else { None };
+        let old = if self.len == cap {
+            Some(self.buf[self.head])
+        } else {
+            None
+        };
         if let Some(o) = old {
             self.sum -= o;
             self.sumsq -= o * o;
@@ -79,7 +89,12 @@ pub(crate) struct Extreme {
 impl Extreme {
     /// A rolling max (`max = true`) or min over `n` values.
     pub(crate) fn new(n: usize, max: bool) -> Self {
-        Self { n: n.max(1), max, seen: 0, deque: VecDeque::with_capacity(n.max(1) + 1) }
+        Self {
+            n: n.max(1),
+            max,
+            seen: 0,
+            deque: VecDeque::with_capacity(n.max(1) + 1),
+        }
     }
 
     /// Adds a value; returns the extreme once `n` values were seen.

@@ -33,7 +33,13 @@ struct LegVol {
 
 impl LegVol {
     fn new(n: usize) -> Self {
-        Self { buf: vec![0.0; n.max(2)], head: 0, len: 0, sum: 0.0, sumsq: 0.0 }
+        Self {
+            buf: vec![0.0; n.max(2)],
+            head: 0,
+            len: 0,
+            sum: 0.0,
+            sumsq: 0.0,
+        }
     }
     fn push(&mut self, x: f64) -> Option<f64> {
         let cap = self.buf.len();
@@ -49,7 +55,11 @@ impl LegVol {
         self.sum += x;
         self.sumsq += x * x;
         let n = self.len as f64;
-        (self.len == cap).then(|| ((self.sumsq - self.sum * self.sum / n) / (n - 1.0)).max(0.0).sqrt())
+        (self.len == cap).then(|| {
+            ((self.sumsq - self.sum * self.sum / n) / (n - 1.0))
+                .max(0.0)
+                .sqrt()
+        })
     }
 }
 
@@ -79,8 +89,15 @@ impl Composer {
     /// # Errors
     /// [`StrategyError::Composer`] for no legs, non-finite weights, all-zero weights, or a bad
     /// `step`/`vol_window`.
-    pub fn new(legs: Vec<Leg>, vol_window: Option<usize>, step: f64) -> Result<Self, StrategyError> {
-        let bad = |field: &str, reason: &str| StrategyError::Composer { field: field.into(), reason: reason.into() };
+    pub fn new(
+        legs: Vec<Leg>,
+        vol_window: Option<usize>,
+        step: f64,
+    ) -> Result<Self, StrategyError> {
+        let bad = |field: &str, reason: &str| StrategyError::Composer {
+            field: field.into(),
+            reason: reason.into(),
+        };
         if legs.is_empty() {
             return Err(bad("legs", "needs at least one strategy"));
         }
@@ -102,8 +119,12 @@ impl Composer {
         }
         params.insert("step".into(), step);
         params.insert("vol_window".into(), vol_window.unwrap_or(0) as f64);
-        let ids: Vec<&str> = legs.iter().map(|l| l.strategy.version().id.as_str()).collect();
-        let version = StrategyVersion::composite(Self::NAME, Self::VERSION, Params::from_map(params), &ids);
+        let ids: Vec<&str> = legs
+            .iter()
+            .map(|l| l.strategy.version().id.as_str())
+            .collect();
+        let version =
+            StrategyVersion::composite(Self::NAME, Self::VERSION, Params::from_map(params), &ids);
         let n = legs.len();
         Ok(Self {
             version,
@@ -122,7 +143,12 @@ impl Composer {
         let total: f64 = self.legs.iter().map(|l| l.weight.abs()).sum();
         let eff: Vec<f64> = match &self.vols {
             Some(_) if self.sigma.iter().all(|s| s.is_some_and(|s| s > 0.0)) => {
-                let raw: Vec<f64> = self.legs.iter().zip(&self.sigma).map(|(l, s)| l.weight / s.unwrap_or(1.0)).collect();
+                let raw: Vec<f64> = self
+                    .legs
+                    .iter()
+                    .zip(&self.sigma)
+                    .map(|(l, s)| l.weight / s.unwrap_or(1.0))
+                    .collect();
                 let scale = total / raw.iter().map(|w| w.abs()).sum::<f64>();
                 raw.iter().map(|w| w * scale).collect()
             }
@@ -142,7 +168,11 @@ fn exposure_of(target: &Target, ctx: &Context<'_>, close: f64) -> f64 {
         Target::Exposure(e) => *e,
         Target::Qty(q) => {
             let eq = ctx.equity.to_f64().unwrap_or(0.0);
-            if eq > 0.0 { q.to_f64().unwrap_or(0.0) * close / eq } else { 0.0 }
+            if eq > 0.0 {
+                q.to_f64().unwrap_or(0.0) * close / eq
+            } else {
+                0.0
+            }
         }
     }
 }
@@ -153,7 +183,9 @@ impl Strategy for Composer {
     }
 
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
-        let Some(bar) = ctx.bar() else { return Vec::new() };
+        let Some(bar) = ctx.bar() else {
+            return Vec::new();
+        };
         let ret = self.returns.push(bar.close);
         if let (Some(vols), Some(r)) = (&mut self.vols, ret) {
             for (i, v) in vols.iter_mut().enumerate() {
@@ -182,7 +214,10 @@ impl Strategy for Composer {
             return Vec::new();
         }
         self.last = Some(net);
-        vec![Intent::Target { symbol: ctx.symbol.clone(), target: Target::Exposure(net) }]
+        vec![Intent::Target {
+            symbol: ctx.symbol.clone(),
+            target: Target::Exposure(net),
+        }]
     }
 
     fn on_fill(&mut self, fill: &crate::model::Fill) {

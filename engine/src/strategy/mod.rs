@@ -16,7 +16,9 @@ mod templates;
 pub use composer::{Composer, Leg};
 pub use params::{ParamSpec, Params, StrategyVersion};
 pub use registry::{Constructor, Registry};
-pub use templates::{BollingerReversion, DonchianBreakout, MaCrossover, RsiReversion, VolTargetTrend};
+pub use templates::{
+    BollingerReversion, DonchianBreakout, MaCrossover, RsiReversion, VolTargetTrend,
+};
 
 use crate::backtest::Bar;
 use crate::ids::Symbol;

@@ -23,12 +23,24 @@ pub struct ParamSpec {
 impl ParamSpec {
     /// A whole-number parameter (a window length).
     pub const fn int(name: &'static str, default: f64, min: f64, max: f64) -> Self {
-        Self { name, default, min, max, integer: true }
+        Self {
+            name,
+            default,
+            min,
+            max,
+            integer: true,
+        }
     }
 
     /// A real-valued parameter (a threshold, a multiplier).
     pub const fn real(name: &'static str, default: f64, min: f64, max: f64) -> Self {
-        Self { name, default, min, max, integer: false }
+        Self {
+            name,
+            default,
+            min,
+            max,
+            integer: false,
+        }
     }
 }
 
@@ -42,14 +54,28 @@ impl Params {
     ///
     /// # Errors
     /// [`StrategyError::UnknownParam`] or [`StrategyError::BadParam`] naming the parameter.
-    pub fn validate(strategy: &str, specs: &[ParamSpec], given: &BTreeMap<String, f64>) -> Result<Self, StrategyError> {
-        if let Some(name) = given.keys().find(|k| !specs.iter().any(|s| s.name == k.as_str())) {
-            return Err(StrategyError::UnknownParam { strategy: strategy.to_string(), name: name.clone() });
+    pub fn validate(
+        strategy: &str,
+        specs: &[ParamSpec],
+        given: &BTreeMap<String, f64>,
+    ) -> Result<Self, StrategyError> {
+        if let Some(name) = given
+            .keys()
+            .find(|k| !specs.iter().any(|s| s.name == k.as_str()))
+        {
+            return Err(StrategyError::UnknownParam {
+                strategy: strategy.to_string(),
+                name: name.clone(),
+            });
         }
         let mut out = BTreeMap::new();
         for spec in specs {
             let value = given.get(spec.name).copied().unwrap_or(spec.default);
-            let bad = |reason: String| StrategyError::BadParam { name: spec.name.to_string(), value, reason };
+            let bad = |reason: String| StrategyError::BadParam {
+                name: spec.name.to_string(),
+                value,
+                reason,
+            };
             if !value.is_finite() {
                 return Err(bad("is not a finite number".into()));
             }
@@ -118,7 +144,12 @@ impl StrategyVersion {
         }
         let digest = hex::encode(h.finalize());
         let id = format!("{name}@{version}#{}", &digest[..16]);
-        Self { name: name.to_string(), version, params, id }
+        Self {
+            name: name.to_string(),
+            version,
+            params,
+            id,
+        }
     }
 }
 
@@ -126,7 +157,10 @@ impl StrategyVersion {
 mod tests {
     use super::*;
 
-    const SPECS: [ParamSpec; 2] = [ParamSpec::int("n", 10.0, 2.0, 100.0), ParamSpec::real("k", 2.0, 0.5, 4.0)];
+    const SPECS: [ParamSpec; 2] = [
+        ParamSpec::int("n", 10.0, 2.0, 100.0),
+        ParamSpec::real("k", 2.0, 0.5, 4.0),
+    ];
 
     fn map(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
         pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
@@ -134,20 +168,45 @@ mod tests {
 
     #[test]
     fn validation_table() {
-        struct Case { given: Vec<(&'static str, f64)>, err: Option<&'static str> }
+        struct Case {
+            given: Vec<(&'static str, f64)>,
+            err: Option<&'static str>,
+        }
         let cases = [
-            Case { given: vec![], err: None },
-            Case { given: vec![("n", 20.0)], err: None },
-            Case { given: vec![("n", 1.0)], err: Some("n") },
-            Case { given: vec![("n", 2.5)], err: Some("n") },
-            Case { given: vec![("k", f64::NAN)], err: Some("k") },
-            Case { given: vec![("z", 1.0)], err: Some("z") },
+            Case {
+                given: vec![],
+                err: None,
+            },
+            Case {
+                given: vec![("n", 20.0)],
+                err: None,
+            },
+            Case {
+                given: vec![("n", 1.0)],
+                err: Some("n"),
+            },
+            Case {
+                given: vec![("n", 2.5)],
+                err: Some("n"),
+            },
+            Case {
+                given: vec![("k", f64::NAN)],
+                err: Some("k"),
+            },
+            Case {
+                given: vec![("z", 1.0)],
+                err: Some("z"),
+            },
         ];
         for c in cases {
             let got = Params::validate("s", &SPECS, &map(&c.given));
             match (got, c.err) {
-                (Ok(p), None) => assert_eq!(p.get("k"), c.given.iter().find(|g| g.0 == "k").map_or(2.0, |g| g.1)),
-                (Err(StrategyError::BadParam { name, .. }), Some(e)) | (Err(StrategyError::UnknownParam { name, .. }), Some(e)) => assert_eq!(name, e),
+                (Ok(p), None) => assert_eq!(
+                    p.get("k"),
+                    c.given.iter().find(|g| g.0 == "k").map_or(2.0, |g| g.1)
+                ),
+                (Err(StrategyError::BadParam { name, .. }), Some(e))
+                | (Err(StrategyError::UnknownParam { name, .. }), Some(e)) => assert_eq!(name, e),
                 (other, e) => panic!("{:?}: got {other:?}, want {e:?}", c.given),
             }
         }
@@ -157,7 +216,10 @@ mod tests {
     fn version_id_changes_with_params_and_version_only() {
         let p = |n: f64| Params::validate("s", &SPECS, &map(&[("n", n)])).unwrap();
         let a = StrategyVersion::new("s", 1, p(10.0));
-        assert_eq!(a, StrategyVersion::new("s", 1, Params::validate("s", &SPECS, &map(&[])).unwrap()));
+        assert_eq!(
+            a,
+            StrategyVersion::new("s", 1, Params::validate("s", &SPECS, &map(&[])).unwrap())
+        );
         assert_ne!(a.id, StrategyVersion::new("s", 1, p(11.0)).id);
         assert_ne!(a.id, StrategyVersion::new("s", 2, p(10.0)).id);
         assert!(a.id.starts_with("s@1#") && a.id.len() == "s@1#".len() + 16);

@@ -1,7 +1,9 @@
 //! Strategies registered by name, so a bot config (`"source": "strategy"`, `"strategy": name`,
 //! `params`) and a backtest build the same object from the same words.
 
-use super::templates::{BollingerReversion, DonchianBreakout, MaCrossover, RsiReversion, VolTargetTrend};
+use super::templates::{
+    BollingerReversion, DonchianBreakout, MaCrossover, RsiReversion, VolTargetTrend,
+};
 use super::{Composer, Leg, ParamSpec, Strategy, StrategyError};
 use std::collections::BTreeMap;
 
@@ -22,7 +24,9 @@ pub struct Registry {
     entries: BTreeMap<String, Entry>,
 }
 
-fn boxed<S: Strategy + 'static>(r: Result<S, StrategyError>) -> Result<Box<dyn Strategy>, StrategyError> {
+fn boxed<S: Strategy + 'static>(
+    r: Result<S, StrategyError>,
+) -> Result<Box<dyn Strategy>, StrategyError> {
     r.map(|s| Box::new(s) as Box<dyn Strategy>)
 }
 
@@ -31,17 +35,55 @@ impl Registry {
     /// `bollinger_reversion`, `vol_target_trend`.
     pub fn builtin() -> Self {
         let mut r = Self::default();
-        r.register(MaCrossover::NAME, MaCrossover::VERSION, MaCrossover::SPECS, |p| boxed(MaCrossover::from_params(p)));
-        r.register(RsiReversion::NAME, RsiReversion::VERSION, RsiReversion::SPECS, |p| boxed(RsiReversion::from_params(p)));
-        r.register(DonchianBreakout::NAME, DonchianBreakout::VERSION, DonchianBreakout::SPECS, |p| boxed(DonchianBreakout::from_params(p)));
-        r.register(BollingerReversion::NAME, BollingerReversion::VERSION, BollingerReversion::SPECS, |p| boxed(BollingerReversion::from_params(p)));
-        r.register(VolTargetTrend::NAME, VolTargetTrend::VERSION, VolTargetTrend::SPECS, |p| boxed(VolTargetTrend::from_params(p)));
+        r.register(
+            MaCrossover::NAME,
+            MaCrossover::VERSION,
+            MaCrossover::SPECS,
+            |p| boxed(MaCrossover::from_params(p)),
+        );
+        r.register(
+            RsiReversion::NAME,
+            RsiReversion::VERSION,
+            RsiReversion::SPECS,
+            |p| boxed(RsiReversion::from_params(p)),
+        );
+        r.register(
+            DonchianBreakout::NAME,
+            DonchianBreakout::VERSION,
+            DonchianBreakout::SPECS,
+            |p| boxed(DonchianBreakout::from_params(p)),
+        );
+        r.register(
+            BollingerReversion::NAME,
+            BollingerReversion::VERSION,
+            BollingerReversion::SPECS,
+            |p| boxed(BollingerReversion::from_params(p)),
+        );
+        r.register(
+            VolTargetTrend::NAME,
+            VolTargetTrend::VERSION,
+            VolTargetTrend::SPECS,
+            |p| boxed(VolTargetTrend::from_params(p)),
+        );
         r
     }
 
     /// Adds (or replaces) a strategy under `name`.
-    pub fn register(&mut self, name: &str, version: u32, specs: &'static [ParamSpec], build: Constructor) {
-        self.entries.insert(name.to_string(), Entry { version, specs, build });
+    pub fn register(
+        &mut self,
+        name: &str,
+        version: u32,
+        specs: &'static [ParamSpec],
+        build: Constructor,
+    ) {
+        self.entries.insert(
+            name.to_string(),
+            Entry {
+                version,
+                specs,
+                build,
+            },
+        );
     }
 
     /// Registered names, sorted.
@@ -58,8 +100,15 @@ impl Registry {
     ///
     /// # Errors
     /// [`StrategyError::Unknown`] or the strategy's parameter error.
-    pub fn build(&self, name: &str, params: &BTreeMap<String, f64>) -> Result<Box<dyn Strategy>, StrategyError> {
-        let e = self.entries.get(name).ok_or_else(|| StrategyError::Unknown(name.to_string()))?;
+    pub fn build(
+        &self,
+        name: &str,
+        params: &BTreeMap<String, f64>,
+    ) -> Result<Box<dyn Strategy>, StrategyError> {
+        let e = self
+            .entries
+            .get(name)
+            .ok_or_else(|| StrategyError::Unknown(name.to_string()))?;
         (e.build)(params)
     }
 
@@ -67,10 +116,20 @@ impl Registry {
     ///
     /// # Errors
     /// The first leg's [`StrategyError`], or the composer's.
-    pub fn compose(&self, legs: &[(&str, BTreeMap<String, f64>, f64)], vol_window: Option<usize>, step: f64) -> Result<Composer, StrategyError> {
+    pub fn compose(
+        &self,
+        legs: &[(&str, BTreeMap<String, f64>, f64)],
+        vol_window: Option<usize>,
+        step: f64,
+    ) -> Result<Composer, StrategyError> {
         let built = legs
             .iter()
-            .map(|(name, params, weight)| Ok(Leg { strategy: self.build(name, params)?, weight: *weight }))
+            .map(|(name, params, weight)| {
+                Ok(Leg {
+                    strategy: self.build(name, params)?,
+                    weight: *weight,
+                })
+            })
             .collect::<Result<Vec<_>, StrategyError>>()?;
         Composer::new(built, vol_window, step)
     }
@@ -85,19 +144,37 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn bars(n: usize) -> Vec<Bar> {
-        (0..n).map(|i| {
-            let p = 100.0 + 10.0 * ((i as f64) / 15.0).sin() + (i as f64) * 0.05;
-            Bar { open_time_ms: i as i64 * 60_000, open: p, high: p + 0.01, low: p - 0.01, close: p, volume: 1.0 }
-        }).collect()
+        (0..n)
+            .map(|i| {
+                let p = 100.0 + 10.0 * ((i as f64) / 15.0).sin() + (i as f64) * 0.05;
+                Bar {
+                    open_time_ms: i as i64 * 60_000,
+                    open: p,
+                    high: p + 0.01,
+                    low: p - 0.01,
+                    close: p,
+                    volume: 1.0,
+                }
+            })
+            .collect()
     }
 
     fn run(s: &mut dyn Strategy, data: &[Bar]) -> Vec<(usize, f64)> {
         let sym = Symbol::new("BTCUSDT").unwrap();
         let mut out = Vec::new();
         for i in 0..data.len() {
-            let ctx = Context { symbol: &sym, bars: &data[..=i], position: dec!(0), equity: dec!(1000) };
+            let ctx = Context {
+                symbol: &sym,
+                bars: &data[..=i],
+                position: dec!(0),
+                equity: dec!(1000),
+            };
             for intent in s.on_bar(&ctx) {
-                if let Intent::Target { target: Target::Exposure(e), .. } = intent {
+                if let Intent::Target {
+                    target: Target::Exposure(e),
+                    ..
+                } = intent
+                {
                     out.push((i, e));
                 }
             }
@@ -112,29 +189,60 @@ mod tests {
         for name in reg.names() {
             let mut s = reg.build(name, &BTreeMap::new()).unwrap();
             let targets = run(s.as_mut(), &data);
-            assert!(targets.iter().any(|t| t.1 > 0.0), "{name} never went long: {targets:?}");
+            assert!(
+                targets.iter().any(|t| t.1 > 0.0),
+                "{name} never went long: {targets:?}"
+            );
             assert!(s.version().id.starts_with(&format!("{name}@1#")));
         }
-        assert!(matches!(reg.build("nope", &BTreeMap::new()), Err(StrategyError::Unknown(_))));
+        assert!(matches!(
+            reg.build("nope", &BTreeMap::new()),
+            Err(StrategyError::Unknown(_))
+        ));
         let bad = BTreeMap::from([("fast".to_string(), 40.0)]);
-        assert!(matches!(reg.build("ma_crossover", &bad), Err(StrategyError::BadParam { name, .. }) if name == "fast"));
+        assert!(
+            matches!(reg.build("ma_crossover", &bad), Err(StrategyError::BadParam { name, .. }) if name == "fast")
+        );
     }
 
     #[test]
     fn composer_nets_weighted_targets() {
         let reg = Registry::builtin();
         let fast = BTreeMap::from([("fast".to_string(), 5.0), ("slow".to_string(), 20.0)]);
-        let mut c = reg.compose(&[("ma_crossover", fast.clone(), 0.5), ("ma_crossover", fast.clone(), 0.25)], None, 0.0).unwrap();
+        let mut c = reg
+            .compose(
+                &[
+                    ("ma_crossover", fast.clone(), 0.5),
+                    ("ma_crossover", fast.clone(), 0.25),
+                ],
+                None,
+                0.0,
+            )
+            .unwrap();
         let mut single = reg.build("ma_crossover", &fast).unwrap();
         let data = bars(300);
         let composed = run(&mut c, &data);
         let alone = run(single.as_mut(), &data);
         let scaled: Vec<_> = alone.iter().map(|(i, e)| (*i, e * 0.75)).collect();
         assert_eq!(composed, scaled);
-        let other = reg.compose(&[("ma_crossover", fast, 0.5)], None, 0.0).unwrap();
+        let other = reg
+            .compose(&[("ma_crossover", fast, 0.5)], None, 0.0)
+            .unwrap();
         assert_ne!(c.version().id, other.version().id);
-        assert!(matches!(Composer::new(vec![], None, 0.0), Err(StrategyError::Composer { .. })));
-        let vn = reg.compose(&[("ma_crossover", BTreeMap::new(), 1.0), ("rsi_reversion", BTreeMap::new(), 1.0)], Some(50), 0.1).unwrap();
+        assert!(matches!(
+            Composer::new(vec![], None, 0.0),
+            Err(StrategyError::Composer { .. })
+        ));
+        let vn = reg
+            .compose(
+                &[
+                    ("ma_crossover", BTreeMap::new(), 1.0),
+                    ("rsi_reversion", BTreeMap::new(), 1.0),
+                ],
+                Some(50),
+                0.1,
+            )
+            .unwrap();
         let mut vn = vn;
         let t = run(&mut vn, &bars(600));
         assert!(t.iter().all(|(_, e)| (e * 10.0 - (e * 10.0).round()).abs() < 1e-9 && e.abs() <= 2.0 + 1e-9), "{t:?}");

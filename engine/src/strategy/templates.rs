@@ -19,7 +19,10 @@ impl Emitter {
             return Vec::new();
         }
         self.last = Some(exposure);
-        vec![Intent::Target { symbol: ctx.symbol.clone(), target: Target::Exposure(exposure) }]
+        vec![Intent::Target {
+            symbol: ctx.symbol.clone(),
+            target: Target::Exposure(exposure),
+        }]
     }
 }
 
@@ -27,7 +30,11 @@ fn order_check(name: &str, value: f64, ok: bool, reason: &str) -> Result<(), Str
     if ok {
         Ok(())
     } else {
-        Err(StrategyError::BadParam { name: name.to_string(), value, reason: reason.to_string() })
+        Err(StrategyError::BadParam {
+            name: name.to_string(),
+            value,
+            reason: reason.to_string(),
+        })
     }
 }
 
@@ -70,11 +77,16 @@ pub struct MaCrossover {
     out: Emitter,
 }
 
-template!(MaCrossover, "ma_crossover", 1, &[
-    ParamSpec::int("fast", 10.0, 1.0, 1000.0),
-    ParamSpec::int("slow", 30.0, 2.0, 5000.0),
-    ParamSpec::int("short", 0.0, 0.0, 1.0),
-]);
+template!(
+    MaCrossover,
+    "ma_crossover",
+    1,
+    &[
+        ParamSpec::int("fast", 10.0, 1.0, 1000.0),
+        ParamSpec::int("slow", 30.0, 2.0, 5000.0),
+        ParamSpec::int("short", 0.0, 0.0, 1.0),
+    ]
+);
 
 impl MaCrossover {
     /// Builds from validated parameters; `fast` must be below `slow`.
@@ -82,7 +94,12 @@ impl MaCrossover {
     /// # Errors
     /// [`StrategyError::BadParam`] for `fast >= slow`.
     pub fn new(params: Params) -> Result<Self, StrategyError> {
-        order_check("fast", params.get("fast"), params.get("fast") < params.get("slow"), "must be below slow")?;
+        order_check(
+            "fast",
+            params.get("fast"),
+            params.get("fast") < params.get("slow"),
+            "must be below slow",
+        )?;
         Ok(Self {
             fast: Sma::new(params.window("fast")),
             slow: Sma::new(params.window("slow")),
@@ -98,7 +115,9 @@ impl Strategy for MaCrossover {
         &self.version
     }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
-        let Some(bar) = ctx.bar() else { return Vec::new() };
+        let Some(bar) = ctx.bar() else {
+            return Vec::new();
+        };
         let (f, s) = (self.fast.update(bar), self.slow.update(bar));
         match f.zip(s) {
             Some((f, s)) => self.out.emit(ctx, if f > s { 1.0 } else { self.short }),
@@ -120,13 +139,18 @@ pub struct RsiReversion {
     out: Emitter,
 }
 
-template!(RsiReversion, "rsi_reversion", 1, &[
-    ParamSpec::int("period", 14.0, 2.0, 500.0),
-    ParamSpec::real("lower", 30.0, 1.0, 99.0),
-    ParamSpec::real("upper", 70.0, 1.0, 99.0),
-    ParamSpec::real("exit", 50.0, 1.0, 99.0),
-    ParamSpec::int("short", 0.0, 0.0, 1.0),
-]);
+template!(
+    RsiReversion,
+    "rsi_reversion",
+    1,
+    &[
+        ParamSpec::int("period", 14.0, 2.0, 500.0),
+        ParamSpec::real("lower", 30.0, 1.0, 99.0),
+        ParamSpec::real("upper", 70.0, 1.0, 99.0),
+        ParamSpec::real("exit", 50.0, 1.0, 99.0),
+        ParamSpec::int("short", 0.0, 0.0, 1.0),
+    ]
+);
 
 impl RsiReversion {
     /// Builds from validated parameters; needs `lower < exit < upper`.
@@ -155,7 +179,9 @@ impl Strategy for RsiReversion {
         &self.version
     }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
-        let Some(r) = ctx.bar().and_then(|b| self.rsi.update(b)) else { return Vec::new() };
+        let Some(r) = ctx.bar().and_then(|b| self.rsi.update(b)) else {
+            return Vec::new();
+        };
         self.state = match self.state {
             s if s > 0.0 && r >= self.exit => 0.0,
             s if s < 0.0 && r <= self.exit => 0.0,
@@ -178,11 +204,16 @@ pub struct DonchianBreakout {
     out: Emitter,
 }
 
-template!(DonchianBreakout, "donchian_breakout", 1, &[
-    ParamSpec::int("entry", 20.0, 2.0, 1000.0),
-    ParamSpec::int("exit", 10.0, 1.0, 1000.0),
-    ParamSpec::int("short", 0.0, 0.0, 1.0),
-]);
+template!(
+    DonchianBreakout,
+    "donchian_breakout",
+    1,
+    &[
+        ParamSpec::int("entry", 20.0, 2.0, 1000.0),
+        ParamSpec::int("exit", 10.0, 1.0, 1000.0),
+        ParamSpec::int("short", 0.0, 0.0, 1.0),
+    ]
+);
 
 impl DonchianBreakout {
     /// Builds from validated parameters.
@@ -206,12 +237,16 @@ impl Strategy for DonchianBreakout {
         &self.version
     }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
-        let Some(bar) = ctx.bar() else { return Vec::new() };
+        let Some(bar) = ctx.bar() else {
+            return Vec::new();
+        };
         // Compare with the channels of the bars before this one (no look-ahead).
         let (entry, exit) = (self.entry.value(), self.exit.value());
         self.entry.update(bar);
         self.exit.update(bar);
-        let (Some(entry), Some(exit)) = (entry, exit) else { return Vec::new() };
+        let (Some(entry), Some(exit)) = (entry, exit) else {
+            return Vec::new();
+        };
         let c = bar.close;
         self.state = match self.state {
             s if s > 0.0 && c < exit.lower => 0.0,
@@ -234,11 +269,16 @@ pub struct BollingerReversion {
     out: Emitter,
 }
 
-template!(BollingerReversion, "bollinger_reversion", 1, &[
-    ParamSpec::int("period", 20.0, 2.0, 1000.0),
-    ParamSpec::real("k", 2.0, 0.1, 10.0),
-    ParamSpec::int("short", 0.0, 0.0, 1.0),
-]);
+template!(
+    BollingerReversion,
+    "bollinger_reversion",
+    1,
+    &[
+        ParamSpec::int("period", 20.0, 2.0, 1000.0),
+        ParamSpec::real("k", 2.0, 0.1, 10.0),
+        ParamSpec::int("short", 0.0, 0.0, 1.0),
+    ]
+);
 
 impl BollingerReversion {
     /// Builds from validated parameters.
@@ -261,8 +301,12 @@ impl Strategy for BollingerReversion {
         &self.version
     }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
-        let Some(bar) = ctx.bar() else { return Vec::new() };
-        let Some(b) = self.bands.update(bar) else { return Vec::new() };
+        let Some(bar) = ctx.bar() else {
+            return Vec::new();
+        };
+        let Some(b) = self.bands.update(bar) else {
+            return Vec::new();
+        };
         let c = bar.close;
         self.state = match self.state {
             s if s > 0.0 && c >= b.middle => 0.0,
@@ -290,15 +334,20 @@ pub struct VolTargetTrend {
     out: Emitter,
 }
 
-template!(VolTargetTrend, "vol_target_trend", 1, &[
-    ParamSpec::int("fast", 50.0, 1.0, 5000.0),
-    ParamSpec::int("slow", 200.0, 2.0, 20000.0),
-    ParamSpec::int("vol_window", 50.0, 2.0, 5000.0),
-    ParamSpec::real("target_vol", 0.001, 0.00001, 1.0),
-    ParamSpec::real("max_exposure", 1.0, 0.01, 10.0),
-    ParamSpec::real("step", 0.25, 0.01, 1.0),
-    ParamSpec::int("short", 0.0, 0.0, 1.0),
-]);
+template!(
+    VolTargetTrend,
+    "vol_target_trend",
+    1,
+    &[
+        ParamSpec::int("fast", 50.0, 1.0, 5000.0),
+        ParamSpec::int("slow", 200.0, 2.0, 20000.0),
+        ParamSpec::int("vol_window", 50.0, 2.0, 5000.0),
+        ParamSpec::real("target_vol", 0.001, 0.00001, 1.0),
+        ParamSpec::real("max_exposure", 1.0, 0.01, 10.0),
+        ParamSpec::real("step", 0.25, 0.01, 1.0),
+        ParamSpec::int("short", 0.0, 0.0, 1.0),
+    ]
+);
 
 impl VolTargetTrend {
     /// Builds from validated parameters; `fast` must be below `slow`.
@@ -306,7 +355,12 @@ impl VolTargetTrend {
     /// # Errors
     /// [`StrategyError::BadParam`] for `fast >= slow`.
     pub fn new(params: Params) -> Result<Self, StrategyError> {
-        order_check("fast", params.get("fast"), params.get("fast") < params.get("slow"), "must be below slow")?;
+        order_check(
+            "fast",
+            params.get("fast"),
+            params.get("fast") < params.get("slow"),
+            "must be below slow",
+        )?;
         Ok(Self {
             fast: Ema::new(params.window("fast")),
             slow: Ema::new(params.window("slow")),
@@ -326,10 +380,22 @@ impl Strategy for VolTargetTrend {
         &self.version
     }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
-        let Some(bar) = ctx.bar() else { return Vec::new() };
-        let (f, s, v) = (self.fast.update(bar), self.slow.update(bar), self.vol.update(bar));
-        let (Some(f), Some(s), Some(v)) = (f, s, v) else { return Vec::new() };
-        let size = if v > 0.0 { (self.target_vol / v).min(self.max_exposure) } else { self.max_exposure };
+        let Some(bar) = ctx.bar() else {
+            return Vec::new();
+        };
+        let (f, s, v) = (
+            self.fast.update(bar),
+            self.slow.update(bar),
+            self.vol.update(bar),
+        );
+        let (Some(f), Some(s), Some(v)) = (f, s, v) else {
+            return Vec::new();
+        };
+        let size = if v > 0.0 {
+            (self.target_vol / v).min(self.max_exposure)
+        } else {
+            self.max_exposure
+        };
         let size = (size / self.step).floor() * self.step;
         let exposure = if f > s { size } else { self.short * size };
         self.out.emit(ctx, exposure)

@@ -1,0 +1,505 @@
+//! The bar loop: strategy on each close → target signal → `bot::decide` → paper venue →
+//! `bot::book_fills` → ledger.
+
+use super::metrics::{self, Metrics};
+use super::{Bar, Timeframe};
+use crate::audit::Actor;
+use crate::bot::{self, BotState, MarketFacts};
+use crate::config::BotConfig;
+use crate::ids::{IdError, SignalId, Symbol};
+use crate::ledger::{
+    Ledger, LedgerConfig, LedgerEntry, LedgerError, MarkPrice, PnlMethod, PnlReport, Transfer,
+};
+use crate::model::{Fill, InstrumentRules, Market, OrderType};
+use crate::signal::{Action, ParsedSignal, Signal};
+use crate::strategy::{Context, Intent, Strategy, Target};
+use crate::venue::clock::ServerClock;
+use crate::venue::error::VenueError;
+use crate::venue::op::{VenueOp, VenueReply};
+use crate::venue::paper::{PaperConfig, PaperVenue};
+use crate::venue::{BuildCtx, Planned, Venue};
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// When an intent decided on a bar's close is filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillAt {
+    /// At the next bar's open (no look-ahead; the default).
+    NextOpen,
+    /// At the same bar's close (optimistic: assumes trading at the price just seen).
+    Close,
+}
+
+/// Everything a backtest needs besides the strategy and the bars.
+#[derive(Debug, Clone)]
+pub struct BacktestConfig {
+    /// The bot's config: market, sizing and **risk limits** apply as live.
+    pub bot: BotConfig,
+    /// Instrument rules (tick, step, minimums), as the exchange publishes them.
+    pub rules: InstrumentRules,
+    /// Paper venue fee rates (taker for market orders).
+    pub taker_fee_rate: Decimal,
+    /// Maker fee rate.
+    pub maker_fee_rate: Decimal,
+    /// Starting capital in quote, booked as a transfer.
+    pub initial_capital: Decimal,
+    /// Fill timing.
+    pub fill_at: FillAt,
+    /// Adverse price move applied to every fill, in basis points.
+    pub slippage_bps: Decimal,
+    /// Bar interval (for annualising and close times).
+    pub timeframe: Timeframe,
+    /// Rebalance when the held exposure drifts this far from the target (fraction of equity;
+    /// 0 = only when the strategy changes its target).
+    pub rebalance_band: f64,
+}
+
+/// A signal the live path refused (risk limit, sizing filter), as it would be audited.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejected {
+    /// When.
+    pub time_ms: i64,
+    /// HTTP status the live bot would answer.
+    pub status: u16,
+    /// Rejection code (`risk_max_drawdown`, `below_min_notional`…).
+    pub code: String,
+}
+
+/// A backtest's results.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestReport {
+    /// Strategy version id every fill is attributed to.
+    pub strategy: String,
+    /// Fill model: timing.
+    pub fill_at: FillAt,
+    /// Fill model: slippage in bps.
+    pub slippage_bps: Decimal,
+    /// Fill model: taker fee rate.
+    pub taker_fee_rate: Decimal,
+    /// Bars processed.
+    pub bars: usize,
+    /// Every fill, in order (exact).
+    pub fills: Vec<Fill>,
+    /// Signals refused by the live path.
+    pub rejected: Vec<Rejected>,
+    /// Equity after each bar's close, in quote (`f64`, for charts and ratios; exact at each
+    /// booking, interpolated with the position at the close between them).
+    pub equity_curve: Vec<(i64, f64)>,
+    /// The ledger's P&L document at the last close (exact).
+    pub pnl: PnlReport,
+    /// Final equity from the ledger (exact).
+    pub final_equity: Decimal,
+    /// Ratios.
+    pub metrics: Metrics,
+}
+
+/// Why a backtest stopped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BacktestError {
+    /// No bars.
+    #[error("bars: at least one bar is needed")]
+    NoBars,
+    /// A price that cannot be represented exactly (NaN, infinite, out of range).
+    #[error("bar {index}: field {field} = {value} is not a usable price")]
+    BadPrice {
+        /// Bar index.
+        index: usize,
+        /// Field.
+        field: &'static str,
+        /// Value.
+        value: f64,
+    },
+    /// The ledger refused an entry (a bug in the data or the engine: never silently skipped).
+    #[error("ledger: {0}")]
+    Ledger(#[from] LedgerError),
+    /// The paper venue refused an approved order.
+    #[error("paper venue: {0}")]
+    Venue(#[from] VenueError),
+    /// An identifier could not be built.
+    #[error("id: {0}")]
+    Id(#[from] IdError),
+    /// Decimal overflow converting a target.
+    #[error("field {0} overflowed")]
+    Overflow(&'static str),
+}
+
+/// What the loop carries between bars.
+struct Sim<'a> {
+    cfg: &'a BacktestConfig,
+    symbol: Symbol,
+    ledger: Ledger,
+    venue: PaperVenue,
+    clock: ServerClock,
+    state: BotState,
+    day: i64,
+    fills: Vec<Fill>,
+    rejected: Vec<Rejected>,
+    realized_trades: Vec<Decimal>,
+    position: Decimal,
+    equity: Decimal,
+    /// f64 view for the curve: equity at `mark`, position.
+    eq0: f64,
+    mark: f64,
+    qty: f64,
+}
+
+fn to_dec(x: f64, index: usize, field: &'static str) -> Result<Decimal, BacktestError> {
+    Decimal::from_f64(x)
+        .filter(|d| *d > Decimal::ZERO)
+        .ok_or(BacktestError::BadPrice {
+            index,
+            field,
+            value: x,
+        })
+}
+
+fn on_tick(p: Decimal, tick: Decimal) -> Decimal {
+    if tick > Decimal::ZERO {
+        ((p / tick).round() * tick).normalize()
+    } else {
+        p
+    }
+}
+
+impl Sim<'_> {
+    fn target_qty(&self, target: Target, price: Decimal) -> Result<Decimal, BacktestError> {
+        let raw = match target {
+            Target::Qty(q) => q,
+            Target::Exposure(e) => {
+                let e = Decimal::from_f64(e).ok_or(BacktestError::Overflow("exposure"))?;
+                e.checked_mul(self.equity)
+                    .and_then(|x| x.checked_div(price))
+                    .ok_or(BacktestError::Overflow("target"))?
+            }
+        };
+        let step = self.cfg.rules.step_size;
+        Ok(if step > Decimal::ZERO {
+            ((raw / step).trunc() * step).normalize()
+        } else {
+            raw
+        })
+    }
+
+    /// Trades to `target` at `price` (before slippage), through the live path.
+    fn execute(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        target: Target,
+        price: f64,
+        index: usize,
+        now_ms: i64,
+    ) -> Result<(), BacktestError> {
+        let tick = self.cfg.rules.tick_size;
+        let reference = on_tick(to_dec(price, index, "price")?, tick);
+        // Equity for sizing is marked at this bar's price, not at the last fill's.
+        self.ledger.book(&LedgerEntry::Mark(MarkPrice {
+            symbol: self.symbol.clone(),
+            price: reference,
+            time_ms: now_ms,
+        }))?;
+        self.refresh(reference)?;
+        let direction = self.target_qty(target, reference)?;
+        if direction == self.position {
+            return Ok(());
+        }
+        let slip = self.cfg.slippage_bps / Decimal::from(10_000);
+        let factor = if direction > self.position {
+            Decimal::ONE + slip
+        } else {
+            Decimal::ONE - slip
+        };
+        let fill_price = on_tick(reference * factor, tick);
+        // Size at the price actually paid, so a fully invested spot buy fits the cash.
+        let qty = self.target_qty(target, fill_price)?;
+        if qty == self.position {
+            return Ok(());
+        }
+        let day = now_ms.div_euclid(86_400_000);
+        if day != self.day {
+            self.day = day;
+            self.state.trades_today = 0;
+        }
+        self.ledger.book(&LedgerEntry::Mark(MarkPrice {
+            symbol: self.symbol.clone(),
+            price: fill_price,
+            time_ms: now_ms,
+        }))?;
+        self.venue.set_price(&self.symbol, fill_price, now_ms);
+        let signal_id = SignalId::new(format!("bt-{index}"))?;
+        let parsed = ParsedSignal {
+            signal: Signal {
+                id: None,
+                action: Action::Target,
+                symbol: Some(self.symbol.clone()),
+                sizing: None,
+                target_position: Some(qty),
+                order_type: OrderType::Market,
+                price: Some(fill_price),
+                stop_loss: None,
+                take_profit: None,
+                time_ms: Some(now_ms),
+            },
+            secret: None,
+            signal_id: signal_id.clone(),
+        };
+        let free_base = match self.cfg.bot.market {
+            Market::Spot => Some(self.free(&self.cfg.rules.base_asset, now_ms)?),
+            Market::Linear => None,
+        };
+        let facts = MarketFacts {
+            price: fill_price,
+            rules: self.cfg.rules.clone(),
+            free_base,
+        };
+        let decision = match bot::decide(
+            &self.cfg.bot.id,
+            &self.cfg.bot,
+            &parsed,
+            &facts,
+            &self.ledger,
+            &self.state,
+            now_ms,
+        ) {
+            Ok(d) => d,
+            Err(r) => {
+                self.rejected.push(Rejected {
+                    time_ms: now_ms,
+                    status: r.status,
+                    code: r.code.clone(),
+                });
+                return Ok(());
+            }
+        };
+        let realized_before = self.ledger.totals.realized - self.ledger.totals.fees_quote;
+        let tag = strategy.version().id.clone();
+        for order in decision.orders {
+            let reply = match self.place(VenueOp::PlaceOrder(order.into_inner().request), now_ms) {
+                Ok(r) => r,
+                // The exchange refusing an approved order is recorded, as the live bot does.
+                Err(BacktestError::Venue(e)) => {
+                    self.rejected.push(Rejected {
+                        time_ms: now_ms,
+                        status: 502,
+                        code: format!("venue: {e}"),
+                    });
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            let fills = bot::fills_of(&reply);
+            bot::book_fills(
+                &mut self.ledger,
+                &fills,
+                &self.cfg.rules,
+                &BTreeMap::new(),
+                self.cfg.bot.exchange,
+                self.cfg.bot.market,
+                &Actor::System,
+                Some(&signal_id),
+                Some(&tag),
+            )?;
+            self.state.trades_today += 1;
+            for f in &fills {
+                strategy.on_fill(f);
+            }
+            self.fills.extend(fills);
+        }
+        self.state.last_trade_ms.insert(self.symbol.clone(), now_ms);
+        let realized_after = self.ledger.totals.realized - self.ledger.totals.fees_quote;
+        self.realized_trades.push(realized_after - realized_before);
+        self.refresh(fill_price)
+    }
+
+    fn place(&mut self, op: VenueOp, now_ms: i64) -> Result<VenueReply, BacktestError> {
+        let ctx = BuildCtx {
+            creds: None,
+            clock: &self.clock,
+            now_ms,
+            base_url: "",
+        };
+        match self.venue.build(&op, &ctx)? {
+            Planned::Immediate(reply) => Ok(reply),
+            Planned::Http(_) => Err(BacktestError::Venue(VenueError::Unsupported {
+                op: op.name(),
+                reason: "paper venue asked for HTTP".into(),
+            })),
+        }
+    }
+
+    fn free(&mut self, asset: &str, now_ms: i64) -> Result<Decimal, BacktestError> {
+        Ok(match self.place(VenueOp::Balances, now_ms)? {
+            VenueReply::Balances(b) => b
+                .iter()
+                .find(|x| x.asset == asset)
+                .map_or(Decimal::ZERO, |x| x.free),
+            _ => Decimal::ZERO,
+        })
+    }
+
+    fn refresh(&mut self, mark: Decimal) -> Result<(), BacktestError> {
+        self.equity = self.ledger.equity()?;
+        self.position = self
+            .ledger
+            .position(&self.symbol)
+            .map_or(Decimal::ZERO, |p| p.qty);
+        self.eq0 = self.equity.to_f64().unwrap_or(f64::NAN);
+        self.qty = self.position.to_f64().unwrap_or(f64::NAN);
+        self.mark = mark.to_f64().unwrap_or(f64::NAN);
+        Ok(())
+    }
+}
+
+/// Runs `strategy` over `bars` (one instrument: `config.rules.symbol`).
+///
+/// # Errors
+/// [`BacktestError`]: no bars, an unusable price, or a ledger/venue failure (never skipped).
+pub fn run(
+    config: &BacktestConfig,
+    strategy: &mut dyn Strategy,
+    bars: &[Bar],
+) -> Result<BacktestReport, BacktestError> {
+    let first = bars.first().ok_or(BacktestError::NoBars)?;
+    let symbol = config.rules.symbol.clone();
+    let quote = config.rules.quote_asset.clone();
+    let mut ledger = Ledger::new(LedgerConfig {
+        bot_id: config.bot.id.clone(),
+        quote_asset: quote.clone(),
+        market: config.bot.market,
+        method: PnlMethod::AverageCost,
+    });
+    ledger.book(&LedgerEntry::Transfer(Transfer {
+        id: "backtest-capital".into(),
+        amount: config.initial_capital,
+        time_ms: first.open_time_ms,
+    }))?;
+    let mut venue = PaperVenue::new(PaperConfig {
+        exchange: config.bot.exchange,
+        market: config.bot.market,
+        taker_fee_rate: config.taker_fee_rate,
+        maker_fee_rate: config.maker_fee_rate,
+    });
+    venue.set_rules(config.rules.clone());
+    venue.deposit(&quote, config.initial_capital);
+    let mut sim = Sim {
+        cfg: config,
+        symbol: symbol.clone(),
+        ledger,
+        venue,
+        clock: ServerClock::new(),
+        state: BotState::default(),
+        day: i64::MIN,
+        fills: Vec::new(),
+        rejected: Vec::new(),
+        realized_trades: Vec::new(),
+        position: Decimal::ZERO,
+        equity: config.initial_capital,
+        eq0: config.initial_capital.to_f64().unwrap_or(f64::NAN),
+        mark: first.open,
+        qty: 0.0,
+    };
+    let tf = config.timeframe.ms();
+    let mut curve = Vec::with_capacity(bars.len());
+    let mut exposed_bars = 0usize;
+    let mut wanted: Option<Target> = None;
+    let mut pending: Option<Target> = None;
+    for (i, bar) in bars.iter().enumerate() {
+        if let Some(t) = pending.take() {
+            sim.execute(strategy, t, bar.open, i, bar.open_time_ms)?;
+        }
+        let ctx = Context {
+            symbol: &symbol,
+            bars: &bars[..=i],
+            position: sim.position,
+            equity: sim.equity,
+        };
+        let mut changed = false;
+        for intent in strategy.on_bar(&ctx) {
+            match intent {
+                Intent::Target { symbol: s, target } if s == symbol => {
+                    changed |= wanted != Some(target);
+                    wanted = Some(target);
+                }
+                Intent::Order {
+                    symbol: s,
+                    side,
+                    qty,
+                } if s == symbol => {
+                    let base = match wanted {
+                        Some(Target::Qty(q)) => q,
+                        _ => sim.position,
+                    };
+                    let t = Target::Qty(if side == crate::model::Side::Buy {
+                        base + qty
+                    } else {
+                        base - qty
+                    });
+                    wanted = Some(t);
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        if let (false, Some(Target::Exposure(e))) = (changed, wanted) {
+            if config.rebalance_band > 0.0 {
+                let eq = sim.eq0 + sim.qty * (bar.close - sim.mark);
+                let held = if eq > 0.0 {
+                    sim.qty * bar.close / eq
+                } else {
+                    0.0
+                };
+                changed = (held - e).abs() > config.rebalance_band;
+            }
+        }
+        if changed {
+            if let Some(t) = wanted {
+                match config.fill_at {
+                    FillAt::NextOpen => pending = Some(t),
+                    FillAt::Close => {
+                        sim.execute(strategy, t, bar.close, i, bar.open_time_ms + tf)?
+                    }
+                }
+            }
+        }
+        if sim.qty != 0.0 {
+            exposed_bars += 1;
+        }
+        curve.push((
+            bar.open_time_ms + tf,
+            sim.eq0 + sim.qty * (bar.close - sim.mark),
+        ));
+    }
+    let (last_i, last) = (bars.len() - 1, bars[bars.len() - 1]);
+    let close = on_tick(to_dec(last.close, last_i, "close")?, config.rules.tick_size);
+    let end_ms = last.open_time_ms + tf;
+    sim.ledger.book(&LedgerEntry::Mark(MarkPrice {
+        symbol,
+        price: close,
+        time_ms: end_ms,
+    }))?;
+    let pnl = sim.ledger.pnl_report(end_ms)?;
+    let final_equity = sim.ledger.equity()?;
+    let metrics = metrics::compute(
+        &curve,
+        config.timeframe,
+        &sim.realized_trades,
+        sim.ledger.totals.volume_quote,
+        sim.ledger.totals.fees_quote,
+        exposed_bars,
+    );
+    Ok(BacktestReport {
+        strategy: strategy.version().id.clone(),
+        fill_at: config.fill_at,
+        slippage_bps: config.slippage_bps,
+        taker_fee_rate: config.taker_fee_rate,
+        bars: bars.len(),
+        fills: sim.fills,
+        rejected: sim.rejected,
+        equity_curve: curve,
+        pnl,
+        final_equity,
+        metrics,
+    })
+}

@@ -1,0 +1,175 @@
+//! Performance ratios of a backtest. `f64` is fine here: these are ratios of an equity curve,
+//! not money (the exact P&L is the ledger's report beside them).
+
+use super::Timeframe;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// Ratios over the equity curve (per-bar returns, annualised with the bar timeframe, risk-free
+/// rate 0).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Final / initial equity − 1.
+    pub total_return: f64,
+    /// Compounded per 365-day year.
+    pub annual_return: f64,
+    /// Annualised standard deviation of bar returns.
+    pub volatility: f64,
+    /// Annualised mean / std of bar returns.
+    pub sharpe: f64,
+    /// Annualised mean / downside deviation.
+    pub sortino: f64,
+    /// Annual return / max drawdown.
+    pub calmar: f64,
+    /// Largest peak-to-trough fall, as a fraction of the peak.
+    pub max_drawdown: f64,
+    /// Longest time under a previous peak, in bars.
+    pub max_drawdown_bars: usize,
+    /// Executions that realized P&L net of fees > 0, over those that realized any.
+    pub win_rate: f64,
+    /// Gross realized gains / gross realized losses (net of fees).
+    pub profit_factor: f64,
+    /// Fraction of bars holding a position.
+    pub exposure: f64,
+    /// Traded notional / average equity.
+    pub turnover: f64,
+    /// Executions (signals that traded).
+    pub executions: usize,
+    /// Fees paid, quote (exact, from the ledger).
+    pub fees: Decimal,
+}
+
+/// Computes [`Metrics`]; empty or flat curves give zeros, never NaN from a division by zero.
+pub(crate) fn compute(
+    curve: &[(i64, f64)],
+    tf: Timeframe,
+    trades: &[Decimal],
+    volume: Decimal,
+    fees: Decimal,
+    exposed_bars: usize,
+) -> Metrics {
+    let eq: Vec<f64> = curve.iter().map(|c| c.1).collect();
+    let (Some(&first), Some(&last)) = (eq.first(), eq.last()) else {
+        return Metrics::default();
+    };
+    let per_year = tf.per_year();
+    let rets: Vec<f64> = eq
+        .windows(2)
+        .map(|w| if w[0] != 0.0 { w[1] / w[0] - 1.0 } else { 0.0 })
+        .collect();
+    let n = rets.len().max(1) as f64;
+    let mean = rets.iter().sum::<f64>() / n;
+    let var = if rets.len() > 1 {
+        rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    let down = (rets.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n).sqrt();
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let total_return = ratio(last, first) - 1.0;
+    let annual_return = if last > 0.0 && first > 0.0 {
+        (last / first).powf(per_year / n) - 1.0
+    } else {
+        -1.0
+    };
+    let (mut peak, mut mdd, mut since, mut longest) = (f64::MIN, 0.0f64, 0usize, 0usize);
+    for &e in &eq {
+        if e >= peak {
+            peak = e;
+            since = 0;
+        } else {
+            since += 1;
+            longest = longest.max(since);
+            mdd = mdd.max(ratio(peak - e, peak));
+        }
+    }
+    let realized: Vec<f64> = trades
+        .iter()
+        .filter(|t| !t.is_zero())
+        .map(|t| t.to_f64().unwrap_or(0.0))
+        .collect();
+    let gains: f64 = realized.iter().filter(|x| **x > 0.0).sum();
+    let losses: f64 = -realized.iter().filter(|x| **x < 0.0).sum::<f64>();
+    let avg_equity = eq.iter().sum::<f64>() / eq.len() as f64;
+    Metrics {
+        total_return,
+        annual_return,
+        volatility: var.sqrt() * per_year.sqrt(),
+        sharpe: ratio(mean, var.sqrt()) * per_year.sqrt(),
+        sortino: ratio(mean, down) * per_year.sqrt(),
+        calmar: ratio(annual_return, mdd),
+        max_drawdown: mdd,
+        max_drawdown_bars: longest,
+        win_rate: ratio(
+            realized.iter().filter(|x| **x > 0.0).count() as f64,
+            realized.len() as f64,
+        ),
+        profit_factor: ratio(gains, losses),
+        exposure: exposed_bars as f64 / eq.len() as f64,
+        turnover: ratio(volume.to_f64().unwrap_or(0.0), avg_equity),
+        executions: trades.len(),
+        fees,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn drawdown_and_ratios_table() {
+        struct Case {
+            eq: Vec<f64>,
+            mdd: f64,
+            bars: usize,
+            total: f64,
+        }
+        let cases = [
+            Case {
+                eq: vec![100.0, 110.0, 99.0, 120.0],
+                mdd: 0.1,
+                bars: 1,
+                total: 0.2,
+            },
+            Case {
+                eq: vec![100.0, 90.0, 80.0, 85.0],
+                mdd: 0.2,
+                bars: 3,
+                total: -0.15,
+            },
+            Case {
+                eq: vec![100.0, 100.0],
+                mdd: 0.0,
+                bars: 0,
+                total: 0.0,
+            },
+        ];
+        for c in cases {
+            let curve: Vec<(i64, f64)> =
+                c.eq.iter()
+                    .enumerate()
+                    .map(|(i, e)| (i as i64, *e))
+                    .collect();
+            let m = compute(
+                &curve,
+                Timeframe::M1,
+                &[dec!(5), dec!(-2), dec!(0)],
+                dec!(1000),
+                dec!(1),
+                2,
+            );
+            assert!(
+                (m.max_drawdown - c.mdd).abs() < 1e-12,
+                "{:?}: {}",
+                c.eq,
+                m.max_drawdown
+            );
+            assert_eq!(m.max_drawdown_bars, c.bars);
+            assert!((m.total_return - c.total).abs() < 1e-12);
+            assert!((m.win_rate - 0.5).abs() < 1e-12 && (m.profit_factor - 2.5).abs() < 1e-12);
+            assert!(m.sharpe.is_finite() && m.sortino.is_finite());
+        }
+    }
+}
