@@ -16,7 +16,11 @@ pub async fn run(cron: String, env: &Env) {
     };
     let ids: Vec<String> = bots
         .as_array()
-        .map(|a| a.iter().filter_map(|r| r["id"].as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["id"].as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     for id in ids {
         let body = json!({"cron": cron, "actor": "cron"});

@@ -18,13 +18,20 @@ const DEFAULT_EXCHANGES: &str =
 pub async fn platform(env: &Env) -> Result<Response, ApiError> {
     let neo4j = neo4j(env).await;
     let exchanges = exchanges(env).await;
-    let halt = crate::api::call_control(env, Method::Get, "/halt", None).await.ok();
+    let halt = crate::api::call_control(env, Method::Get, "/halt", None)
+        .await
+        .ok();
     let exchanges_ok = exchanges
         .as_object()
         .map(|m| m.values().all(|v| v["reachable"] == Value::Bool(true)))
         .unwrap_or(false);
-    let neo4j_ok = neo4j["reachable"] == Value::Bool(true) || neo4j["configured"] == Value::Bool(false);
-    let status = if exchanges_ok && neo4j_ok { "ok" } else { "degraded" };
+    let neo4j_ok =
+        neo4j["reachable"] == Value::Bool(true) || neo4j["configured"] == Value::Bool(false);
+    let status = if exchanges_ok && neo4j_ok {
+        "ok"
+    } else {
+        "degraded"
+    };
     Ok(json(
         200,
         &json!({
@@ -63,7 +70,10 @@ async fn neo4j(env: &Env) -> Value {
 }
 
 async fn exchanges(env: &Env) -> Value {
-    let raw = match (env::get(env, env::EXCHANGE_URLS), env::get(env, env::EXCHANGE_SIM_URL)) {
+    let raw = match (
+        env::get(env, env::EXCHANGE_URLS),
+        env::get(env, env::EXCHANGE_SIM_URL),
+    ) {
         (Some(urls), _) => urls,
         (None, Some(sim)) => serde_json::json!({"binance": sim, "bybit": sim}).to_string(),
         (None, None) => DEFAULT_EXCHANGES.to_string(),
@@ -71,7 +81,11 @@ async fn exchanges(env: &Env) -> Value {
     let urls: serde_json::Map<String, Value> = serde_json::from_str(&raw).unwrap_or_default();
     let mut out = serde_json::Map::new();
     for (name, url) in urls {
-        let base = url.as_str().unwrap_or_default().trim_end_matches('/').to_string();
+        let base = url
+            .as_str()
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string();
         let probe = match name.as_str() {
             "bybit" => format!("{base}/v5/market/time"),
             _ => format!("{base}/api/v3/time"),
@@ -91,7 +105,9 @@ async fn probe_time(url: &str) -> Value {
         Ok(mut resp) => {
             let ended = worker::Date::now().as_millis() as i64;
             let body: Value = resp.json().await.unwrap_or(Value::Null);
-            let server_ms = body["serverTime"].as_i64().or_else(|| body["time"].as_i64());
+            let server_ms = body["serverTime"]
+                .as_i64()
+                .or_else(|| body["time"].as_i64());
             let offset = server_ms.map(|s| s - (started + ended) / 2);
             json!({"url": url, "reachable": resp.status_code() == 200, "status": resp.status_code(),
                    "latency_ms": ended - started, "clock_offset_ms": offset})

@@ -100,7 +100,13 @@ async fn forward(stub: &worker::Stub, path: &str, body: &Value) -> Result<Respon
 }
 
 /// Rejections decided here (size, rate) still belong in the bot's audit trail.
-async fn report_edge_rejection(stub: &worker::Stub, bot_id: &str, err: &ApiError, received_ms: i64, ip: Option<&str>) {
+async fn report_edge_rejection(
+    stub: &worker::Stub,
+    bot_id: &str,
+    err: &ApiError,
+    received_ms: i64,
+    ip: Option<&str>,
+) {
     let body = json!({"status": err.status, "code": err.code, "message": err.message,
                       "received_ms": received_ms, "ip": ip});
     if let Err(e) = forward(stub, &format!("/{bot_id}/edge-rejection"), &body).await {
@@ -120,7 +126,11 @@ async fn rate_limit(env: &Env, bot_id: &str, ip: Option<&str>) -> Result<(), Api
     for key in keys {
         let outcome = limiter.limit(key.clone()).await?;
         if !outcome.success {
-            return Err(ApiError::new(429, "rate_limited", format!("too many webhooks for {key}")));
+            return Err(ApiError::new(
+                429,
+                "rate_limited",
+                format!("too many webhooks for {key}"),
+            ));
         }
     }
     let _ = env::get(env, env::VERSION);

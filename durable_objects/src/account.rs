@@ -9,12 +9,16 @@ use crate::db::{text, Db, WriteBatch};
 use crate::http::{json, read_json, respond, ApiError};
 use futures_util::future::{select, Either};
 use keel_engine::venue::{
-    limiter_config, live_venue, AccountLimiter, Admit, HttpRequest, HttpResponse, VenueOp, VenueSpec,
+    limiter_config, live_venue, AccountLimiter, Admit, HttpRequest, HttpResponse, VenueOp,
+    VenueSpec,
 };
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::time::Duration;
-use worker::{durable_object, DurableObject, Env, Fetch, Method, Request, RequestInit, Response, Result, State};
+use worker::{
+    durable_object, DurableObject, Env, Fetch, Method, Request, RequestInit, Response, Result,
+    State,
+};
 
 /// Longest the account waits for budget before telling the bot to come back later.
 const MAX_INLINE_WAIT_MS: i64 = 1_000;
@@ -83,10 +87,16 @@ struct KvRow {
 impl DurableObject for AccountDO {
     fn new(state: State, _env: Env) -> Self {
         let db = Db::new(&state.storage());
-        if let Err(e) = db.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)", vec![]) {
+        if let Err(e) = db.exec(
+            "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            vec![],
+        ) {
             worker::console_error!("AccountDO schema: {e}");
         }
-        Self { db, limiter: RefCell::new(None) }
+        Self {
+            db,
+            limiter: RefCell::new(None),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -108,15 +118,20 @@ impl AccountDO {
         if let Some(l) = self.limiter.borrow().as_ref() {
             return Ok(l.clone());
         }
-        let row: Option<KvRow> = self.db.row("SELECT value FROM kv WHERE key = 'limiter'", vec![])?;
-        Ok(match row.and_then(|r| serde_json::from_str(&r.value).ok()) {
-            Some(l) => l,
-            None => AccountLimiter::new(limiter_config(spec.exchange, spec.market)),
-        })
+        let row: Option<KvRow> = self
+            .db
+            .row("SELECT value FROM kv WHERE key = 'limiter'", vec![])?;
+        Ok(
+            match row.and_then(|r| serde_json::from_str(&r.value).ok()) {
+                Some(l) => l,
+                None => AccountLimiter::new(limiter_config(spec.exchange, spec.market)),
+            },
+        )
     }
 
     fn save(&self, limiter: AccountLimiter) -> std::result::Result<(), ApiError> {
-        let value = serde_json::to_string(&limiter).map_err(|e| ApiError::internal(e.to_string()))?;
+        let value =
+            serde_json::to_string(&limiter).map_err(|e| ApiError::internal(e.to_string()))?;
         let mut b = WriteBatch::new();
         b.push(
             "INSERT INTO kv (key, value) VALUES ('limiter', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -130,7 +145,10 @@ impl AccountDO {
     fn state_view(&self) -> std::result::Result<Response, ApiError> {
         let l = self.limiter.borrow().clone();
         let banned = l.as_ref().and_then(|l| l.banned_until(now_ms()));
-        Ok(json(200, &serde_json::json!({"banned_until_ms": banned, "limiter": l}))?)
+        Ok(json(
+            200,
+            &serde_json::json!({"banned_until_ms": banned, "limiter": l}),
+        )?)
     }
 
     async fn send(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
@@ -165,7 +183,10 @@ impl AccountDO {
                 let mut limiter = self.limiter_for(&body.spec)?;
                 limiter.observe(&obs.usage, response.received_ms);
                 self.save(limiter)?;
-                SendOutcome::Answered { latency_ms: (response.received_ms - sent).max(0) as u64, response }
+                SendOutcome::Answered {
+                    latency_ms: (response.received_ms - sent).max(0) as u64,
+                    response,
+                }
             }
             Ok(None) => SendOutcome::TimedOut,
             Err(message) => SendOutcome::ConnectFailed { message },
@@ -202,7 +223,12 @@ async fn send_http(request: &HttpRequest) -> std::result::Result<Option<HttpResp
             let status = resp.status_code();
             let headers: Vec<(String, String)> = resp.headers().entries().collect();
             let body = resp.text().await.map_err(|e| e.to_string())?;
-            Ok(Some(HttpResponse { status, headers, body, received_ms: now_ms() }))
+            Ok(Some(HttpResponse {
+                status,
+                headers,
+                body,
+                received_ms: now_ms(),
+            }))
         }
         Either::Left((Err(e), _)) => {
             let msg = e.to_string();

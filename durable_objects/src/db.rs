@@ -48,7 +48,10 @@ impl WriteBatch {
 
     /// Adds a statement.
     pub fn push(&mut self, sql: impl Into<String>, bindings: Vec<SqlStorageValue>) -> &mut Self {
-        self.statements.push(Statement { sql: sql.into(), bindings });
+        self.statements.push(Statement {
+            sql: sql.into(),
+            bindings,
+        });
         self
     }
 
@@ -75,7 +78,10 @@ impl Db {
     /// Wraps the object's storage.
     pub fn new(storage: &Storage) -> Self {
         let raw: &JsValue = storage.as_raw().as_ref();
-        Self { sql: storage.sql(), raw: raw.clone() }
+        Self {
+            sql: storage.sql(),
+            raw: raw.clone(),
+        }
     }
 
     /// Runs one statement outside any batch (schema creation, reads).
@@ -97,7 +103,9 @@ impl Db {
         bindings: Vec<SqlStorageValue>,
     ) -> Result<Vec<T>, DbError> {
         let cursor = self.sql.exec(sql, bindings)?;
-        cursor.to_array::<T>().map_err(|e| DbError::Decode(e.to_string()))
+        cursor
+            .to_array::<T>()
+            .map_err(|e| DbError::Decode(e.to_string()))
     }
 
     /// Reads at most one row.
@@ -135,13 +143,14 @@ impl Db {
             }
             Ok(())
         });
-        func.call1(&self.raw, body.as_ref().unchecked_ref()).map_err(|e| {
-            let msg = e
-                .dyn_ref::<js_sys::Error>()
-                .map(|err| String::from(err.message()))
-                .unwrap_or_else(|| format!("{e:?}"));
-            DbError::Sql(msg)
-        })?;
+        func.call1(&self.raw, body.as_ref().unchecked_ref())
+            .map_err(|e| {
+                let msg = e
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|err| String::from(err.message()))
+                    .unwrap_or_else(|| format!("{e:?}"));
+                DbError::Sql(msg)
+            })?;
         Ok(())
     }
 }

@@ -24,7 +24,13 @@ pub struct ApiError {
 impl ApiError {
     /// Builds an error with status, code and message.
     pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { status, code: code.into(), message: message.into(), field: None, detail: None }
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            field: None,
+            detail: None,
+        }
     }
 
     /// Names the offending field.

@@ -111,7 +111,9 @@ pub fn seal(
     nonce: [u8; 12],
 ) -> Result<SealedCredentials, VaultError> {
     if creds.api_key.trim().is_empty() || creds.api_secret.trim().is_empty() {
-        return Err(VaultError::Invalid("api_key and api_secret must not be empty"));
+        return Err(VaultError::Invalid(
+            "api_key and api_secret must not be empty",
+        ));
     }
     if creds.api_key.len() > 512 || creds.api_secret.len() > 4096 {
         return Err(VaultError::Invalid("api_key or api_secret too long"));
@@ -119,16 +121,31 @@ pub fn seal(
     let plain = serde_json::to_vec(creds).map_err(|e| VaultError::Malformed(e.to_string()))?;
     let cipher = Aes256Gcm::new_from_slice(&key.key).map_err(|_| VaultError::WeakMasterKey)?;
     let ct = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: bot_id.as_bytes() })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: &plain,
+                aad: bot_id.as_bytes(),
+            },
+        )
         .map_err(|_| VaultError::Decrypt)?;
-    Ok(SealedCredentials { v: 1, key_id: key.id.clone(), nonce: hex::encode(nonce), ciphertext: hex::encode(ct) })
+    Ok(SealedCredentials {
+        v: 1,
+        key_id: key.id.clone(),
+        nonce: hex::encode(nonce),
+        ciphertext: hex::encode(ct),
+    })
 }
 
 /// Opens a blob with whichever of the given keys sealed it.
 ///
 /// # Errors
 /// [`VaultError`] when no key matches or the blob does not decrypt for this bot.
-pub fn open(keys: &[&MasterKey], bot_id: &str, sealed: &SealedCredentials) -> Result<ApiCredentials, VaultError> {
+pub fn open(
+    keys: &[&MasterKey],
+    bot_id: &str,
+    sealed: &SealedCredentials,
+) -> Result<ApiCredentials, VaultError> {
     let key = keys
         .iter()
         .find(|k| k.id == sealed.key_id)
@@ -140,7 +157,13 @@ pub fn open(keys: &[&MasterKey], bot_id: &str, sealed: &SealedCredentials) -> Re
     let ct = hex::decode(&sealed.ciphertext).map_err(|e| VaultError::Malformed(e.to_string()))?;
     let cipher = Aes256Gcm::new_from_slice(&key.key).map_err(|_| VaultError::WeakMasterKey)?;
     let plain = cipher
-        .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ct, aad: bot_id.as_bytes() })
+        .decrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: &ct,
+                aad: bot_id.as_bytes(),
+            },
+        )
         .map_err(|_| VaultError::Decrypt)?;
     serde_json::from_slice(&plain).map_err(|e| VaultError::Malformed(e.to_string()))
 }
@@ -150,7 +173,10 @@ mod tests {
     use super::*;
 
     fn creds() -> ApiCredentials {
-        ApiCredentials { api_key: "key-123".into(), api_secret: "secret-456".into() }
+        ApiCredentials {
+            api_key: "key-123".into(),
+            api_secret: "secret-456".into(),
+        }
     }
 
     #[test]
@@ -167,7 +193,10 @@ mod tests {
         let old = MasterKey::derive(&"o".repeat(40)).unwrap();
         let new = MasterKey::derive(&"n".repeat(40)).unwrap();
         let s = seal(&old, "bot", &creds(), [1; 12]).unwrap();
-        assert_eq!(open(&[&new], "bot", &s), Err(VaultError::UnknownKey(old.id().to_string())));
+        assert_eq!(
+            open(&[&new], "bot", &s),
+            Err(VaultError::UnknownKey(old.id().to_string()))
+        );
         let opened = open(&[&new, &old], "bot", &s).unwrap();
         let resealed = seal(&new, "bot", &opened, [2; 12]).unwrap();
         assert_eq!(resealed.key_id, new.id());
@@ -176,12 +205,28 @@ mod tests {
 
     #[test]
     fn tampering_and_weak_keys_are_refused() {
-        assert_eq!(MasterKey::derive("short").unwrap_err(), VaultError::WeakMasterKey);
+        assert_eq!(
+            MasterKey::derive("short").unwrap_err(),
+            VaultError::WeakMasterKey
+        );
         let k = MasterKey::derive(&"m".repeat(40)).unwrap();
         let mut s = seal(&k, "bot", &creds(), [3; 12]).unwrap();
-        s.ciphertext.replace_range(0..2, if &s.ciphertext[0..2] == "00" { "01" } else { "00" });
+        s.ciphertext.replace_range(
+            0..2,
+            if &s.ciphertext[0..2] == "00" {
+                "01"
+            } else {
+                "00"
+            },
+        );
         assert_eq!(open(&[&k], "bot", &s), Err(VaultError::Decrypt));
-        let empty = ApiCredentials { api_key: " ".into(), api_secret: "x".into() };
-        assert!(matches!(seal(&k, "bot", &empty, [0; 12]), Err(VaultError::Invalid(_))));
+        let empty = ApiCredentials {
+            api_key: " ".into(),
+            api_secret: "x".into(),
+        };
+        assert!(matches!(
+            seal(&k, "bot", &empty, [0; 12]),
+            Err(VaultError::Invalid(_))
+        ));
     }
 }

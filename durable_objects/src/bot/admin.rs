@@ -72,13 +72,17 @@ struct EdgeRejection {
 
 /// Parses an actor string from the edge.
 pub fn actor(s: &str) -> Result<Actor, ApiError> {
-    Actor::try_from(s.to_string()).map_err(|e| ApiError::bad_request("invalid_actor", e.to_string()))
+    Actor::try_from(s.to_string())
+        .map_err(|e| ApiError::bad_request("invalid_actor", e.to_string()))
 }
 
 /// Maps a config validation failure to a 422 naming the first field (all fields in `detail`).
 pub fn config_error(e: &keel_engine::config::ConfigError) -> ApiError {
     let fields = e.fields();
-    let first = fields.first().map(|f| f.field.clone()).unwrap_or_else(|| ".".into());
+    let first = fields
+        .first()
+        .map(|f| f.field.clone())
+        .unwrap_or_else(|| ".".into());
     ApiError::unprocessable("invalid_config", e.to_string())
         .with_field(first)
         .with_detail(json!({"errors": fields}))
@@ -97,7 +101,10 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
 }
 
 fn config_json(stored: &StoredConfig) -> Result<Value, ApiError> {
-    let mut v = stored.config.to_value().map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut v = stored
+        .config
+        .to_value()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     v["version"] = json!(stored.version);
     Ok(v)
 }
@@ -107,19 +114,33 @@ pub async fn create(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
     let body: CreateBody = read_json(req).await?;
     let actor = actor(&body.actor)?;
     if super::store::kv_get::<StoredConfig>(&bot.db, "config")?.is_some() {
-        return Err(ApiError::conflict("bot_exists", "a bot with this id already exists"));
+        return Err(ApiError::conflict(
+            "bot_exists",
+            "a bot with this id already exists",
+        ));
     }
     let config = BotConfig::from_value(body.config).map_err(|e| config_error(&e))?;
     if config.id != bot.bot_id()? {
-        return Err(ApiError::bad_request("invalid_config", "id does not match the bot").with_field("id"));
+        return Err(
+            ApiError::bad_request("invalid_config", "id does not match the bot").with_field("id"),
+        );
     }
     let now = now_ms();
-    let stored = StoredConfig { version: 1, config, updated_ms: now };
+    let stored = StoredConfig {
+        version: 1,
+        config,
+        updated_ms: now,
+    };
     let secret = format!("whsec_{}", hex::encode(random_bytes::<24>()?));
     let new_value = config_json(&stored)?;
-    let flags = Flags { halted: body.halted.unwrap_or(false), ..Flags::default() };
+    let flags = Flags {
+        halted: body.halted.unwrap_or(false),
+        ..Flags::default()
+    };
     let mut j = bot.journal()?;
-    j.put("config", &stored)?.put("webhook_secret", &secret)?.put("flags", &flags)?;
+    j.put("config", &stored)?
+        .put("webhook_secret", &secret)?
+        .put("flags", &flags)?;
     j.put("config_history", &vec![stored.clone()])?;
     if stored.config.mode == keel_engine::model::BotMode::Paper {
         // A paper bot starts with simulated capital, booked so equity and sizing see it.
@@ -133,7 +154,11 @@ pub async fn create(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
     j.audit(AuditDraft::new(
         now,
         actor,
-        AuditEvent::ConfigChange { old_version: None, new_version: 1, diff: config_diff(&Value::Null, &new_value) },
+        AuditEvent::ConfigChange {
+            old_version: None,
+            new_version: 1,
+            diff: config_diff(&Value::Null, &new_value),
+        },
     ))?;
     bot.commit(j).await?;
     let mut out = new_value;
@@ -167,12 +192,25 @@ pub async fn patch(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError>
     let body: PatchBody = read_json(req).await?;
     let actor = actor(&body.actor)?;
     let old = load_config(bot)?;
-    if body.patch.get("id").is_some_and(|id| id.as_str() != Some(old.config.id.as_str())) {
-        return Err(ApiError::unprocessable("invalid_config", "a bot's id cannot change").with_field("id"));
+    if body
+        .patch
+        .get("id")
+        .is_some_and(|id| id.as_str() != Some(old.config.id.as_str()))
+    {
+        return Err(
+            ApiError::unprocessable("invalid_config", "a bot's id cannot change").with_field("id"),
+        );
     }
-    let (config, _changes) = old.config.apply_patch(&body.patch).map_err(|e| config_error(&e))?;
+    let (config, _changes) = old
+        .config
+        .apply_patch(&body.patch)
+        .map_err(|e| config_error(&e))?;
     let now = now_ms();
-    let new = StoredConfig { version: old.version + 1, config, updated_ms: now };
+    let new = StoredConfig {
+        version: old.version + 1,
+        config,
+        updated_ms: now,
+    };
     let (old_v, new_v) = (config_json(&old)?, config_json(&new)?);
     let diff = config_diff(&old_v, &new_v);
     let mut history: Vec<StoredConfig> =
@@ -183,7 +221,11 @@ pub async fn patch(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError>
     j.audit(AuditDraft::new(
         now,
         actor,
-        AuditEvent::ConfigChange { old_version: Some(old.version), new_version: new.version, diff: diff.clone() },
+        AuditEvent::ConfigChange {
+            old_version: Some(old.version),
+            new_version: new.version,
+            diff: diff.clone(),
+        },
     ))?;
     bot.commit(j).await?;
     let mut out = new_v;
@@ -205,22 +247,38 @@ pub async fn delete(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
             .with_detail(json!({"open": open})));
     }
     let mut j = bot.journal()?;
-    j.exec("DELETE FROM kv WHERE key IN ('config', 'webhook_secret', 'credentials')", vec![]);
+    j.exec(
+        "DELETE FROM kv WHERE key IN ('config', 'webhook_secret', 'credentials')",
+        vec![],
+    );
     j.audit(AuditDraft::new(
         now_ms(),
         actor,
-        AuditEvent::Control { action: ControlAction::Pause, reason: Some("bot deleted".into()) },
+        AuditEvent::Control {
+            action: ControlAction::Pause,
+            reason: Some("bot deleted".into()),
+        },
     ))?;
     bot.commit(j).await?;
-    Ok(json(200, &json!({"deleted": bot.bot_id()?.to_string(), "forced": body.force}))?)
+    Ok(json(
+        200,
+        &json!({"deleted": bot.bot_id()?.to_string(), "forced": body.force}),
+    )?)
 }
 
 fn master_keys(bot: &BotDO) -> Result<(MasterKey, Option<MasterKey>), ApiError> {
     let get = |name: &str| {
-        bot.env.secret(name).map(|s| s.to_string()).or_else(|_| bot.env.var(name).map(|v| v.to_string())).ok()
+        bot.env
+            .secret(name)
+            .map(|s| s.to_string())
+            .or_else(|_| bot.env.var(name).map(|v| v.to_string()))
+            .ok()
     };
     let current = get("MASTER_KEY").ok_or_else(|| {
-        ApiError::unavailable("master_key_missing", "set the MASTER_KEY secret (wrangler secret put MASTER_KEY)")
+        ApiError::unavailable(
+            "master_key_missing",
+            "set the MASTER_KEY secret (wrangler secret put MASTER_KEY)",
+        )
     })?;
     let current = MasterKey::derive(&current)
         .map_err(|e| ApiError::unavailable("master_key_weak", e.to_string()))?;
@@ -250,11 +308,19 @@ pub async fn credentials(bot: &BotDO, req: &mut Request) -> Result<Response, Api
     let actor = actor(&body.actor)?;
     let stored = load_config(bot)?;
     let creds: ApiCredentials = serde_json::from_value(body.credentials).map_err(|e| {
-        ApiError::bad_request("invalid_credentials", format!("expected {{api_key, api_secret}}: {e}"))
+        ApiError::bad_request(
+            "invalid_credentials",
+            format!("expected {{api_key, api_secret}}: {e}"),
+        )
     })?;
     let (key, _) = master_keys(bot)?;
-    let sealed = vault::seal(&key, stored.config.id.as_str(), &creds, random_bytes::<12>()?)
-        .map_err(|e| ApiError::unprocessable("invalid_credentials", e.to_string()))?;
+    let sealed = vault::seal(
+        &key,
+        stored.config.id.as_str(),
+        &creds,
+        random_bytes::<12>()?,
+    )
+    .map_err(|e| ApiError::unprocessable("invalid_credentials", e.to_string()))?;
     let existed = super::store::kv_get::<SealedCredentials>(&bot.db, "credentials")?.is_some();
     let mut j = bot.journal()?;
     j.put("credentials", &sealed)?;
@@ -263,11 +329,18 @@ pub async fn credentials(bot: &BotDO, req: &mut Request) -> Result<Response, Api
         actor,
         AuditEvent::CredentialChange {
             exchange: stored.config.exchange,
-            action: if existed { CredentialAction::Rotated } else { CredentialAction::Set },
+            action: if existed {
+                CredentialAction::Rotated
+            } else {
+                CredentialAction::Set
+            },
         },
     ))?;
     bot.commit(j).await?;
-    Ok(json(200, &json!({"stored": true, "key_id": sealed.key_id}))?)
+    Ok(json(
+        200,
+        &json!({"stored": true, "key_id": sealed.key_id}),
+    )?)
 }
 
 /// `POST /control/rotate-credentials`: re-seals the credentials under the current `MASTER_KEY`
@@ -277,20 +350,34 @@ pub async fn rotate_credentials(bot: &BotDO, req: &mut Request) -> Result<Respon
     let actor = actor(&body.actor)?;
     let stored = load_config(bot)?;
     let Some(creds) = open_credentials(bot)? else {
-        return Ok(json(200, &json!({"rotated": false, "reason": "no credentials stored"}))?);
+        return Ok(json(
+            200,
+            &json!({"rotated": false, "reason": "no credentials stored"}),
+        )?);
     };
     let (key, _) = master_keys(bot)?;
-    let sealed = vault::seal(&key, stored.config.id.as_str(), &creds, random_bytes::<12>()?)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let sealed = vault::seal(
+        &key,
+        stored.config.id.as_str(),
+        &creds,
+        random_bytes::<12>()?,
+    )
+    .map_err(|e| ApiError::internal(e.to_string()))?;
     let mut j = bot.journal()?;
     j.put("credentials", &sealed)?;
     j.audit(AuditDraft::new(
         now_ms(),
         actor,
-        AuditEvent::CredentialChange { exchange: stored.config.exchange, action: CredentialAction::Rotated },
+        AuditEvent::CredentialChange {
+            exchange: stored.config.exchange,
+            action: CredentialAction::Rotated,
+        },
     ))?;
     bot.commit(j).await?;
-    Ok(json(200, &json!({"rotated": true, "key_id": sealed.key_id}))?)
+    Ok(json(
+        200,
+        &json!({"rotated": true, "key_id": sealed.key_id}),
+    )?)
 }
 
 /// `POST /control/pause|resume`.
@@ -299,11 +386,21 @@ pub async fn pause(bot: &BotDO, req: &mut Request, paused: bool) -> Result<Respo
     let actor = actor(&body.actor)?;
     load_config(bot)?;
     let mut flags = bot.flags()?;
-    let reason = body.reason.as_ref().and_then(Value::as_str).map(String::from);
+    let reason = body
+        .reason
+        .as_ref()
+        .and_then(Value::as_str)
+        .map(String::from);
     flags.paused = paused;
-    flags.pause_reason = if paused { reason.clone().or_else(|| Some("paused by operator".into())) } else { None };
+    flags.pause_reason = if paused {
+        reason.clone().or_else(|| Some("paused by operator".into()))
+    } else {
+        None
+    };
     if !paused {
         flags.consecutive_rejections = 0;
+        flags.needs_attention = false;
+        flags.attention_reason = None;
     }
     let mut j = bot.journal()?;
     j.put("flags", &flags)?;
@@ -315,10 +412,20 @@ pub async fn pause(bot: &BotDO, req: &mut Request, paused: bool) -> Result<Respo
     j.audit(AuditDraft::new(
         now_ms(),
         actor,
-        AuditEvent::Control { action: if paused { ControlAction::Pause } else { ControlAction::Resume }, reason },
+        AuditEvent::Control {
+            action: if paused {
+                ControlAction::Pause
+            } else {
+                ControlAction::Resume
+            },
+            reason,
+        },
     ))?;
     bot.commit(j).await?;
-    Ok(json(200, &json!({"bot_id": bot.bot_id()?.to_string(), "flags": flags}))?)
+    Ok(json(
+        200,
+        &json!({"bot_id": bot.bot_id()?.to_string(), "flags": flags}),
+    )?)
 }
 
 /// `POST /control/halt`: the platform flag pushed by the ControlDO.
@@ -333,12 +440,21 @@ pub async fn halt(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> 
         now_ms(),
         actor,
         AuditEvent::Control {
-            action: if body.halted { ControlAction::Halt } else { ControlAction::Unhalt },
-            reason: body.flatten.then(|| "platform halt with flatten".to_string()),
+            action: if body.halted {
+                ControlAction::Halt
+            } else {
+                ControlAction::Unhalt
+            },
+            reason: body
+                .flatten
+                .then(|| "platform halt with flatten".to_string()),
         },
     ))?;
     bot.commit(j).await?;
-    Ok(json(200, &json!({"halted": flags.halted, "flatten_requested": body.flatten}))?)
+    Ok(json(
+        200,
+        &json!({"halted": flags.halted, "flatten_requested": body.flatten}),
+    )?)
 }
 
 /// `POST /edge-rejection`: a webhook refused at the edge (size, rate) is audited in the bot's
@@ -359,8 +475,75 @@ pub async fn edge_rejection(bot: &BotDO, req: &mut Request) -> Result<Response, 
     j.audit(AuditDraft::new(
         body.received_ms,
         Actor::Webhook,
-        AuditEvent::SignalRejected { status: body.status, reason: format!("{}: {}", body.code, body.message), field: None },
+        AuditEvent::SignalRejected {
+            status: body.status,
+            reason: format!("{}: {}", body.code, body.message),
+            field: None,
+        },
     ))?;
     bot.commit(j).await?;
     Ok(json(200, &json!({"audited": true}))?)
+}
+
+#[derive(Debug, Deserialize)]
+struct CapitalBody {
+    actor: String,
+    amount: rust_decimal::Decimal,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// `POST /capital`: records capital moved into (positive) or out of (negative) the bot, as a
+/// ledger transfer. Equity, drawdown and percentage sizing of testnet and live bots start from
+/// it (the exchange account may be shared by several bots, so its balance is not the bot's).
+pub async fn capital(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
+    let body: CapitalBody = read_json(req).await?;
+    let actor = actor(&body.actor)?;
+    let stored = load_config(bot)?;
+    if body.amount.is_zero() {
+        return Err(
+            ApiError::unprocessable("invalid_amount", "amount must not be zero")
+                .with_field("amount"),
+        );
+    }
+    let now = now_ms();
+    let id = body.id.unwrap_or_else(|| format!("capital-{now}"));
+    let entry = keel_engine::ledger::LedgerEntry::Transfer(keel_engine::ledger::Transfer {
+        id: id.clone(),
+        amount: body.amount,
+        time_ms: now,
+    });
+    let mut ledger = super::ledger::load(bot, &stored.config)?;
+    match ledger
+        .book(&entry)
+        .map_err(|e| ApiError::unprocessable("ledger_refused", e.to_string()))?
+    {
+        keel_engine::ledger::Booked::Duplicate => {
+            return Err(ApiError::conflict(
+                "duplicate_transfer",
+                format!("transfer {id} was already booked"),
+            ));
+        }
+        keel_engine::ledger::Booked::Applied(_) => {}
+    }
+    let mut j = bot.journal()?;
+    super::ledger::stage(&mut j, std::slice::from_ref(&entry))?;
+    j.audit(AuditDraft::new(
+        now,
+        actor,
+        AuditEvent::CapitalTransfer {
+            transfer_id: id.clone(),
+            amount: body.amount,
+            quote_asset: super::ledger::quote_asset(&stored.config),
+        },
+    ))?;
+    bot.commit(j).await?;
+    let equity = ledger
+        .equity()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    *bot.ledger.borrow_mut() = Some(ledger);
+    Ok(json(
+        200,
+        &json!({"transfer_id": id, "amount": body.amount, "equity": equity}),
+    )?)
 }

@@ -12,12 +12,12 @@ use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
 use keel_engine::config::BotConfig;
 use keel_engine::ids::{ClientOrderId, Symbol};
 use keel_engine::model::BotMode;
+use keel_engine::venue::paper::{PaperConfig, PaperVenue};
 use keel_engine::venue::{
     live_venue, retry_decision, AmbiguousOrder, BaseUrls, BuildCtx, CallOutcome, CircuitBreaker,
     CircuitConfig, Credentials, Environment, HttpRequest, Permit, Planned, Resolution,
     RetryDecision, ServerClock, Venue, VenueError, VenueOp, VenueReply, VenueSpec,
 };
-use keel_engine::venue::paper::{PaperConfig, PaperVenue};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -68,11 +68,15 @@ impl From<CallError> for ApiError {
     fn from(e: CallError) -> Self {
         match &e {
             CallError::CircuitOpen { .. } => ApiError::unavailable("circuit_open", e.to_string()),
-            CallError::Venue(VenueError::Unavailable { .. } | VenueError::Banned { .. } | VenueError::RateLimited { .. }) => {
-                ApiError::unavailable("exchange_unavailable", e.to_string())
-            }
+            CallError::Venue(
+                VenueError::Unavailable { .. }
+                | VenueError::Banned { .. }
+                | VenueError::RateLimited { .. },
+            ) => ApiError::unavailable("exchange_unavailable", e.to_string()),
             CallError::Venue(v) => ApiError::unprocessable("exchange_rejected", v.to_string()),
-            CallError::Unknown { .. } => ApiError::unavailable("order_outcome_unknown", e.to_string()),
+            CallError::Unknown { .. } => {
+                ApiError::unavailable("order_outcome_unknown", e.to_string())
+            }
             CallError::Internal(m) => ApiError::internal(m.clone()),
         }
     }
@@ -113,7 +117,11 @@ fn environment(mode: BotMode) -> Environment {
 
 /// The venue spec of a bot.
 pub fn spec_of(config: &BotConfig) -> VenueSpec {
-    VenueSpec { exchange: config.exchange, market: config.market, recv_window_ms: 5_000 }
+    VenueSpec {
+        exchange: config.exchange,
+        market: config.market,
+        recv_window_ms: 5_000,
+    }
 }
 
 impl<'a> Link<'a> {
@@ -128,32 +136,57 @@ impl<'a> Link<'a> {
             None => VenueState {
                 clock: ServerClock::new(),
                 circuit: CircuitBreaker::new(CircuitConfig::default()),
-                urls: BaseUrls::resolve(config.exchange, config.market, environment(config.mode), config.base_url.as_deref()),
+                urls: BaseUrls::resolve(
+                    config.exchange,
+                    config.market,
+                    environment(config.mode),
+                    config.base_url.as_deref(),
+                ),
             },
         };
-        let creds = super::admin::open_credentials(bot)?.map(|c| Credentials::new(c.api_key, c.api_secret));
+        let creds =
+            super::admin::open_credentials(bot)?.map(|c| Credentials::new(c.api_key, c.api_secret));
         let key_part = match &creds {
             Some(c) => hex::encode(&Sha256::digest(c.api_key.as_bytes())[..8]),
             None => "public".to_string(),
         };
-        let account = format!("{:?}-{:?}-{}-{}", spec.exchange, spec.market, state.urls.current(), key_part);
+        let account = format!(
+            "{:?}-{:?}-{}-{}",
+            spec.exchange,
+            spec.market,
+            state.urls.current(),
+            key_part
+        );
         let paper = match config.mode {
-            BotMode::Paper => Some(match super::store::kv_get::<PaperVenue>(&bot.db, "paper")? {
-                Some(p) => p,
-                None => {
-                    let mut p = PaperVenue::new(PaperConfig {
-                        exchange: spec.exchange,
-                        market: spec.market,
-                        taker_fee_rate: PAPER_TAKER_FEE,
-                        maker_fee_rate: PAPER_MAKER_FEE,
-                    });
-                    p.deposit(&super::ledger::quote_asset(config), PAPER_CAPITAL);
-                    p
-                }
-            }),
+            BotMode::Paper => Some(
+                match super::store::kv_get::<PaperVenue>(&bot.db, "paper")? {
+                    Some(p) => p,
+                    None => {
+                        let mut p = PaperVenue::new(PaperConfig {
+                            exchange: spec.exchange,
+                            market: spec.market,
+                            taker_fee_rate: PAPER_TAKER_FEE,
+                            maker_fee_rate: PAPER_MAKER_FEE,
+                        });
+                        p.deposit(&super::ledger::quote_asset(config), PAPER_CAPITAL);
+                        p
+                    }
+                },
+            ),
             _ => None,
         };
-        Ok(Self { bot, venue: live_venue(&spec), spec, creds, account, state, trail: Vec::new(), actor, paper, pending_fills: Vec::new() })
+        Ok(Self {
+            bot,
+            venue: live_venue(&spec),
+            spec,
+            creds,
+            account,
+            state,
+            trail: Vec::new(),
+            actor,
+            paper,
+            pending_fills: Vec::new(),
+        })
     }
 
     /// The exchange's notion of now.
@@ -162,7 +195,11 @@ impl<'a> Link<'a> {
     }
 
     /// Feeds the paper venue the latest rules and price (resting paper orders may fill).
-    pub fn prime_paper(&mut self, rules: &keel_engine::model::InstrumentRules, price: rust_decimal::Decimal) {
+    pub fn prime_paper(
+        &mut self,
+        rules: &keel_engine::model::InstrumentRules,
+        price: rust_decimal::Decimal,
+    ) {
         if let Some(p) = self.paper.as_mut() {
             p.set_rules(rules.clone());
             let fills = p.set_price(&rules.symbol, price, now_ms());
@@ -178,10 +215,17 @@ impl<'a> Link<'a> {
         if let Some(paper) = self.paper.as_mut() {
             if routes_to_paper(op) {
                 let base = self.state.urls.current().to_string();
-                let ctx = BuildCtx { creds: None, clock: &self.state.clock, now_ms: now_ms(), base_url: &base };
+                let ctx = BuildCtx {
+                    creds: None,
+                    clock: &self.state.clock,
+                    now_ms: now_ms(),
+                    base_url: &base,
+                };
                 return match paper.build(op, &ctx)? {
                     Planned::Immediate(reply) => Ok(reply),
-                    Planned::Http(_) => Err(CallError::Internal("paper venue asked for I/O".into())),
+                    Planned::Http(_) => {
+                        Err(CallError::Internal("paper venue asked for I/O".into()))
+                    }
                 };
             }
         }
@@ -197,7 +241,12 @@ impl<'a> Link<'a> {
                 self.sync_clock().await?;
             }
             let base = self.state.urls.current().to_string();
-            let ctx = BuildCtx { creds: self.creds.as_ref(), clock: &self.state.clock, now_ms: now_ms(), base_url: &base };
+            let ctx = BuildCtx {
+                creds: self.creds.as_ref(),
+                clock: &self.state.clock,
+                now_ms: now_ms(),
+                base_url: &base,
+            };
             let request = match self.venue.build(op, &ctx)? {
                 Planned::Immediate(reply) => return Ok(reply),
                 Planned::Http(r) => r,
@@ -205,22 +254,42 @@ impl<'a> Link<'a> {
             self.record_request(&request);
             let sent = now_ms();
             match self.send(op, &request).await? {
-                SendOutcome::Answered { response, latency_ms } => {
+                SendOutcome::Answered {
+                    response,
+                    latency_ms,
+                } => {
                     let failed = response.status >= 500;
                     self.state.circuit.record(
-                        if failed { CallOutcome::Failed } else { CallOutcome::Answered { latency_ms: i64::try_from(latency_ms).unwrap_or(i64::MAX) } },
+                        if failed {
+                            CallOutcome::Failed
+                        } else {
+                            CallOutcome::Answered {
+                                latency_ms: i64::try_from(latency_ms).unwrap_or(i64::MAX),
+                            }
+                        },
                         response.received_ms,
                     );
                     let obs = self.venue.observe(op, &response);
                     if let Some(server) = obs.server_time_ms {
-                        self.state.clock.observe_passive(server, sent, response.received_ms);
+                        self.state
+                            .clock
+                            .observe_passive(server, sent, response.received_ms);
                     }
                     let parsed = self.venue.parse(op, &response);
-                    let code = parsed.as_ref().err().map(|e| format!("{e:?}").chars().take(80).collect());
+                    let code = parsed
+                        .as_ref()
+                        .err()
+                        .map(|e| format!("{e:?}").chars().take(80).collect());
                     self.trail.push(AuditDraft::new(
                         response.received_ms,
                         self.actor.clone(),
-                        AuditEvent::exchange_response(self.spec.exchange, response.status, code, &response.body, Some(latency_ms)),
+                        AuditEvent::exchange_response(
+                            self.spec.exchange,
+                            response.status,
+                            code,
+                            &response.body,
+                            Some(latency_ms),
+                        ),
                     ));
                     match parsed {
                         Ok(VenueReply::FollowUp(next)) => return Box::pin(self.call(&next)).await,
@@ -235,7 +304,10 @@ impl<'a> Link<'a> {
                                 sleep(ms).await;
                                 continue;
                             }
-                            RetryDecision::ResolveByQuery { symbol, client_order_id } => {
+                            RetryDecision::ResolveByQuery {
+                                symbol,
+                                client_order_id,
+                            } => {
                                 return self.resolve(symbol, client_order_id, &request).await;
                             }
                             _ => return Err(e.into()),
@@ -245,19 +317,33 @@ impl<'a> Link<'a> {
                 SendOutcome::ConnectFailed { message } => {
                     self.state.circuit.record(CallOutcome::Failed, now_ms());
                     host_tries += 1;
-                    if attempt < MAX_ATTEMPTS && self.state.urls.next_after_failure(host_tries).is_some() {
+                    if attempt < MAX_ATTEMPTS
+                        && self.state.urls.next_after_failure(host_tries).is_some()
+                    {
                         continue;
                     }
-                    return Err(VenueError::Unavailable { status: 0, msg: message }.into());
+                    return Err(VenueError::Unavailable {
+                        status: 0,
+                        msg: message,
+                    }
+                    .into());
                 }
                 SendOutcome::TimedOut => {
                     self.state.circuit.record(CallOutcome::Failed, now_ms());
-                    let err = VenueError::Unavailable { status: 0, msg: "no answer in time".into() };
+                    let err = VenueError::Unavailable {
+                        status: 0,
+                        msg: "no answer in time".into(),
+                    };
                     match retry_decision(op, &err, attempt - 1) {
-                        RetryDecision::ResolveByQuery { symbol, client_order_id } => {
+                        RetryDecision::ResolveByQuery {
+                            symbol,
+                            client_order_id,
+                        } => {
                             return self.resolve(symbol, client_order_id, &request).await;
                         }
-                        RetryDecision::RetryAfter { ms } if attempt < MAX_ATTEMPTS && ms <= MAX_INLINE_SLEEP_MS => {
+                        RetryDecision::RetryAfter { ms }
+                            if attempt < MAX_ATTEMPTS && ms <= MAX_INLINE_SLEEP_MS =>
+                        {
                             sleep(ms).await;
                         }
                         _ => return Err(err.into()),
@@ -270,7 +356,9 @@ impl<'a> Link<'a> {
                     }
                     return Err(VenueError::RateLimited { retry_after_ms: ms }.into());
                 }
-                SendOutcome::Banned { until_ms } => return Err(VenueError::Banned { until_ms }.into()),
+                SendOutcome::Banned { until_ms } => {
+                    return Err(VenueError::Banned { until_ms }.into())
+                }
             }
         }
     }
@@ -288,9 +376,16 @@ impl<'a> Link<'a> {
             .signed
             .map(|w| w.expires_at_ms())
             .unwrap_or_else(|| self.server_now() + 5_000);
-        let ambiguous = AmbiguousOrder { symbol: symbol.clone(), client_order_id: client_order_id.clone(), settles_at_server_ms: settles };
+        let ambiguous = AmbiguousOrder {
+            symbol: symbol.clone(),
+            client_order_id: client_order_id.clone(),
+            settles_at_server_ms: settles,
+        };
         for _ in 0..4 {
-            let query = VenueOp::QueryOrder { symbol: symbol.clone(), client_order_id: client_order_id.clone() };
+            let query = VenueOp::QueryOrder {
+                symbol: symbol.clone(),
+                client_order_id: client_order_id.clone(),
+            };
             let result = match Box::pin(self.call(&query)).await {
                 Ok(VenueReply::Order(report)) => Ok(report),
                 Ok(other) => return Err(CallError::Internal(format!("query answered {other:?}"))),
@@ -299,57 +394,108 @@ impl<'a> Link<'a> {
             };
             match ambiguous.resolve(result, self.server_now()) {
                 Ok(Resolution::Placed(report)) => return Ok(VenueReply::Order(report)),
-                Ok(Resolution::NotPlaced) => {
-                    return Err(VenueError::Rejected { code: 0, msg: "the order never reached the exchange (confirmed after its receive window)".into() }.into())
+                Ok(Resolution::NotPlaced) => return Err(VenueError::Rejected {
+                    code: 0,
+                    msg:
+                        "the order never reached the exchange (confirmed after its receive window)"
+                            .into(),
                 }
+                .into()),
                 Ok(Resolution::QueryAgainAt { server_ms }) => {
                     let wait = (server_ms - self.server_now()).clamp(50, 6_000);
                     sleep(wait).await;
                 }
                 Err(e) => {
-                    return Err(CallError::Unknown { client_order_id, reason: e.to_string() });
+                    return Err(CallError::Unknown {
+                        client_order_id,
+                        reason: e.to_string(),
+                    });
                 }
             }
         }
-        Err(CallError::Unknown { client_order_id, reason: "still unknown after repeated queries".into() })
+        Err(CallError::Unknown {
+            client_order_id,
+            reason: "still unknown after repeated queries".into(),
+        })
     }
 
     async fn sync_clock(&mut self) -> Result<(), CallError> {
         let base = self.state.urls.current().to_string();
-        let ctx = BuildCtx { creds: None, clock: &self.state.clock, now_ms: now_ms(), base_url: &base };
-        let Planned::Http(request) = self.venue.build(&VenueOp::ServerTime, &ctx)? else { return Ok(()) };
+        let ctx = BuildCtx {
+            creds: None,
+            clock: &self.state.clock,
+            now_ms: now_ms(),
+            base_url: &base,
+        };
+        let Planned::Http(request) = self.venue.build(&VenueOp::ServerTime, &ctx)? else {
+            return Ok(());
+        };
         let sent = now_ms();
-        if let SendOutcome::Answered { response, .. } = self.send(&VenueOp::ServerTime, &request).await? {
-            if let Ok(VenueReply::ServerTime(server)) = self.venue.parse(&VenueOp::ServerTime, &response) {
-                self.state.clock.observe_sync(server, sent, response.received_ms);
+        if let SendOutcome::Answered { response, .. } =
+            self.send(&VenueOp::ServerTime, &request).await?
+        {
+            if let Ok(VenueReply::ServerTime(server)) =
+                self.venue.parse(&VenueOp::ServerTime, &response)
+            {
+                self.state
+                    .clock
+                    .observe_sync(server, sent, response.received_ms);
             }
         }
         Ok(())
     }
 
     fn record_request(&mut self, request: &HttpRequest) {
-        let (path, query) = request.path_and_query.split_once('?').unwrap_or((&request.path_and_query, ""));
+        let (path, query) = request
+            .path_and_query
+            .split_once('?')
+            .unwrap_or((&request.path_and_query, ""));
         self.trail.push(AuditDraft::new(
             now_ms(),
             self.actor.clone(),
-            AuditEvent::request_sent(self.spec.exchange, request.method.as_str(), path, query, &request.body),
+            AuditEvent::request_sent(
+                self.spec.exchange,
+                request.method.as_str(),
+                path,
+                query,
+                &request.body,
+            ),
         ));
     }
 
     async fn send(&self, op: &VenueOp, request: &HttpRequest) -> Result<SendOutcome, CallError> {
-        let body = SendRequest { spec: self.spec.clone(), op: op.clone(), request: request.clone() };
+        let body = SendRequest {
+            spec: self.spec.clone(),
+            op: op.clone(),
+            request: request.clone(),
+        };
         let text = serde_json::to_string(&body).map_err(|e| CallError::Internal(e.to_string()))?;
-        let ns = self.bot.env.durable_object("ACCOUNT").map_err(|e| CallError::Internal(e.to_string()))?;
-        let stub = ns.get_by_name(&self.account).map_err(|e| CallError::Internal(e.to_string()))?;
+        let ns = self
+            .bot
+            .env
+            .durable_object("ACCOUNT")
+            .map_err(|e| CallError::Internal(e.to_string()))?;
+        let stub = ns
+            .get_by_name(&self.account)
+            .map_err(|e| CallError::Internal(e.to_string()))?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_body(Some(text.into()));
-        let req = Request::new_with_init("https://account/send", &init).map_err(|e| CallError::Internal(e.to_string()))?;
-        let mut resp = stub.fetch_with_request(req).await.map_err(|e| CallError::Internal(e.to_string()))?;
+        let req = Request::new_with_init("https://account/send", &init)
+            .map_err(|e| CallError::Internal(e.to_string()))?;
+        let mut resp = stub
+            .fetch_with_request(req)
+            .await
+            .map_err(|e| CallError::Internal(e.to_string()))?;
         if resp.status_code() != 200 {
             let t = resp.text().await.unwrap_or_default();
-            return Err(CallError::Internal(format!("AccountDO {}: {t}", resp.status_code())));
+            return Err(CallError::Internal(format!(
+                "AccountDO {}: {t}",
+                resp.status_code()
+            )));
         }
-        resp.json::<SendOutcome>().await.map_err(|e| CallError::Internal(e.to_string()))
+        resp.json::<SendOutcome>()
+            .await
+            .map_err(|e| CallError::Internal(e.to_string()))
     }
 }
 
@@ -358,11 +504,15 @@ const PAPER_TAKER_FEE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts
 /// Paper maker fee.
 const PAPER_MAKER_FEE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts(1, 0, 0, false, 3);
 /// Quote capital a new paper bot starts with (booked in its ledger as a transfer too).
-pub const PAPER_CAPITAL: rust_decimal::Decimal = rust_decimal::Decimal::from_parts(10_000, 0, 0, false, 0);
+pub const PAPER_CAPITAL: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(10_000, 0, 0, false, 0);
 
 /// Operations a paper bot answers in-process (everything but public market data).
 fn routes_to_paper(op: &VenueOp) -> bool {
-    !matches!(op, VenueOp::Ticker { .. } | VenueOp::InstrumentRules { .. } | VenueOp::ServerTime)
+    !matches!(
+        op,
+        VenueOp::Ticker { .. } | VenueOp::InstrumentRules { .. } | VenueOp::ServerTime
+    )
 }
 
 async fn sleep(ms: i64) {

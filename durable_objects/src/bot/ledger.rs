@@ -19,7 +19,11 @@ struct Row {
 /// The quote asset the bot's P&L is kept in, from its instruments (`*USDT` → `USDT`).
 pub fn quote_asset(config: &BotConfig) -> String {
     const QUOTES: [&str; 6] = ["USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH"];
-    let first = config.instruments.first().map(|p| p.to_string()).unwrap_or_default();
+    let first = config
+        .instruments
+        .first()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     QUOTES
         .iter()
         .find(|q| first.ends_with(*q))
@@ -38,7 +42,8 @@ pub fn load(bot: &BotDO, config: &BotConfig) -> Result<Ledger, ApiError> {
     let rows: Vec<Row> = bot.db.rows("SELECT body FROM ledger ORDER BY id", vec![])?;
     let mut entries = Vec::with_capacity(rows.len());
     for r in rows {
-        let e: LedgerEntry = serde_json::from_str(&r.body).map_err(|e| ApiError::internal(format!("ledger row: {e}")))?;
+        let e: LedgerEntry = serde_json::from_str(&r.body)
+            .map_err(|e| ApiError::internal(format!("ledger row: {e}")))?;
         entries.push(e);
     }
     let cfg = LedgerConfig {
@@ -47,7 +52,8 @@ pub fn load(bot: &BotDO, config: &BotConfig) -> Result<Ledger, ApiError> {
         market: config.market,
         method: PnlMethod::AverageCost,
     };
-    let ledger = Ledger::replay(cfg, entries).map_err(|e| ApiError::internal(format!("ledger replay: {e:?}")))?;
+    let ledger = Ledger::replay(cfg, entries)
+        .map_err(|e| ApiError::internal(format!("ledger replay: {e:?}")))?;
     *bot.ledger.borrow_mut() = Some(ledger.clone());
     Ok(ledger)
 }
@@ -59,6 +65,29 @@ pub fn stage(journal: &mut super::store::Journal, entries: &[LedgerEntry]) -> Re
         journal.exec(
             "INSERT OR IGNORE INTO ledger (key, time_ms, body) VALUES (?, ?, ?)",
             vec![e.key().into(), int(e.time_ms()), text(body)],
+        );
+    }
+    Ok(())
+}
+
+/// Stages booked fills in the `fills` table (the fills view and reconciliation read them).
+pub fn stage_fills(
+    journal: &mut super::store::Journal,
+    fills: &[keel_engine::ledger::BookedFill],
+    signal_id: Option<&keel_engine::ids::SignalId>,
+) -> Result<(), ApiError> {
+    for b in fills {
+        let mut body = serde_json::to_value(b).map_err(|e| ApiError::internal(e.to_string()))?;
+        body["signal_id"] = serde_json::json!(signal_id.map(|s| s.as_str()));
+        journal.exec(
+            "INSERT OR IGNORE INTO fills (trade_id, client_order_id, symbol, time_ms, body) VALUES (?, ?, ?, ?, ?)",
+            vec![
+                text(format!("{}:{}", b.fill.symbol, b.fill.trade_id)),
+                b.fill.client_order_id.as_ref().map(|c| c.to_string()).into(),
+                text(b.fill.symbol.as_str()),
+                int(b.fill.time_ms),
+                text(body.to_string()),
+            ],
         );
     }
     Ok(())

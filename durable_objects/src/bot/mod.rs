@@ -13,6 +13,7 @@ mod ledger;
 mod metrics;
 mod orders;
 mod outbox;
+mod reconcile;
 mod signal;
 pub mod store;
 mod views;
@@ -71,7 +72,13 @@ impl DurableObject for BotDO {
         // The schema is created by the first config write only, so requests naming unknown bots
         // (typos, scans) leave no storage behind.
         let db = Db::new(&state.storage());
-        Self { state, env, db, loaded: RefCell::new(None), ledger: RefCell::new(None) }
+        Self {
+            state,
+            env,
+            db,
+            loaded: RefCell::new(None),
+            ledger: RefCell::new(None),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -82,8 +89,14 @@ impl DurableObject for BotDO {
         let op = format!("/{}", parts.next().unwrap_or_default());
         let query = req.url().ok().and_then(|u| u.query().map(String::from));
         let result = match BotId::new(bot.clone()) {
-            Ok(id) => self.route(&mut req, &method, &op, query.as_deref(), id).await,
-            Err(e) => Err(ApiError::not_found("unknown_bot", format!("no bot {bot:?}: {e}"))),
+            Ok(id) => {
+                self.route(&mut req, &method, &op, query.as_deref(), id)
+                    .await
+            }
+            Err(e) => Err(ApiError::not_found(
+                "unknown_bot",
+                format!("no bot {bot:?}: {e}"),
+            )),
         };
         respond(result)
     }
@@ -117,7 +130,10 @@ impl BotDO {
     ) -> std::result::Result<Response, ApiError> {
         if !self.initialized()? {
             if (method, op) != (&Method::Post, "/config") {
-                return Err(ApiError::not_found("unknown_bot", format!("no bot {:?}", bot_id.as_str())));
+                return Err(ApiError::not_found(
+                    "unknown_bot",
+                    format!("no bot {:?}", bot_id.as_str()),
+                ));
             }
             for ddl in SCHEMA.iter().chain(std::iter::once(&ledger::SCHEMA)) {
                 self.db.exec(ddl, vec![])?;
@@ -132,7 +148,11 @@ impl BotDO {
             (Method::Patch, "/config") => admin::patch(self, req).await,
             (Method::Delete, "/config") => admin::delete(self, req).await,
             (Method::Put, "/credentials") => admin::credentials(self, req).await,
-            (Method::Post, "/control/rotate-credentials") => admin::rotate_credentials(self, req).await,
+            (Method::Post, "/control/rotate-credentials") => {
+                admin::rotate_credentials(self, req).await
+            }
+            (Method::Post, "/capital") => admin::capital(self, req).await,
+            (Method::Post, "/control/reconcile") => reconcile::handle(self, req).await,
             (Method::Post, "/control/pause") => admin::pause(self, req, true).await,
             (Method::Post, "/control/resume") => admin::pause(self, req, false).await,
             (Method::Post, "/control/halt") => admin::halt(self, req).await,
@@ -142,7 +162,10 @@ impl BotDO {
             (Method::Get, view) if view.starts_with("/view/") => {
                 views::render(self, &view["/view/".len()..], query)
             }
-            _ => Err(ApiError::not_found("no_route", format!("BotDO: no route {method:?} {op}"))),
+            _ => Err(ApiError::not_found(
+                "no_route",
+                format!("BotDO: no route {method:?} {op}"),
+            )),
         }
     }
 
@@ -151,7 +174,10 @@ impl BotDO {
         struct N {
             n: i64,
         }
-        let n: Option<N> = self.db.row("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'kv'", vec![])?;
+        let n: Option<N> = self.db.row(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'kv'",
+            vec![],
+        )?;
         Ok(n.map(|n| n.n > 0).unwrap_or(false))
     }
 
@@ -161,7 +187,10 @@ impl BotDO {
             return Ok(());
         }
         let chain = load_chain(&self.db, bot_id.clone())?;
-        *slot = Some(Loaded { bot_id: bot_id.clone(), chain });
+        *slot = Some(Loaded {
+            bot_id: bot_id.clone(),
+            chain,
+        });
         Ok(())
     }
 
@@ -176,7 +205,9 @@ impl BotDO {
     /// A journal on the current chain, redacting this bot's secrets.
     fn journal(&self) -> std::result::Result<Journal, ApiError> {
         let slot = self.loaded.borrow();
-        let loaded = slot.as_ref().ok_or_else(|| ApiError::internal("bot not loaded"))?;
+        let loaded = slot
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("bot not loaded"))?;
         let mut redactor = Redactor::new();
         if let Some(secret) = kv_get::<String>(&self.db, "webhook_secret")? {
             redactor = redactor.with_secret(secret);

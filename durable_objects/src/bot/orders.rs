@@ -26,7 +26,13 @@ pub struct PlaceResult {
     pub failed: Option<ApiError>,
 }
 
-fn order_body(req: &OrderRequest, signal_id: Option<&SignalId>, status: &str, report: Option<&OrderReport>, error: Option<&str>) -> Value {
+fn order_body(
+    req: &OrderRequest,
+    signal_id: Option<&SignalId>,
+    status: &str,
+    report: Option<&OrderReport>,
+    error: Option<&str>,
+) -> Value {
     json!({
         "client_order_id": req.client_order_id.as_str(),
         "signal_id": signal_id.map(|s| s.as_str()),
@@ -45,7 +51,13 @@ fn order_body(req: &OrderRequest, signal_id: Option<&SignalId>, status: &str, re
     })
 }
 
-fn upsert_order(j: &mut Journal, req: &OrderRequest, signal_id: Option<&SignalId>, status: &str, body: &Value) {
+fn upsert_order(
+    j: &mut Journal,
+    req: &OrderRequest,
+    signal_id: Option<&SignalId>,
+    status: &str,
+    body: &Value,
+) {
     j.exec(
         "INSERT INTO orders (client_order_id, signal_id, symbol, status, updated_ms, body) VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, updated_ms = excluded.updated_ms, body = excluded.body",
@@ -73,7 +85,12 @@ fn status_name(report: &OrderReport) -> &'static str {
 }
 
 /// Moves the link's request/response drafts into the journal with correlation ids.
-fn drain_trail(j: &mut Journal, link: &mut Link<'_>, signal_id: Option<&SignalId>, coid: Option<&ClientOrderId>) -> Result<(), ApiError> {
+fn drain_trail(
+    j: &mut Journal,
+    link: &mut Link<'_>,
+    signal_id: Option<&SignalId>,
+    coid: Option<&ClientOrderId>,
+) -> Result<(), ApiError> {
     for mut d in std::mem::take(&mut link.trail) {
         if let Some(s) = signal_id {
             d = d.signal(s.clone());
@@ -87,7 +104,11 @@ fn drain_trail(j: &mut Journal, link: &mut Link<'_>, signal_id: Option<&SignalId
 }
 
 /// Persists the link's clock/circuit state (and any pending trail) on its own.
-pub async fn save_link(bot: &BotDO, link: &mut Link<'_>, signal_id: Option<&SignalId>) -> Result<(), ApiError> {
+pub async fn save_link(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    signal_id: Option<&SignalId>,
+) -> Result<(), ApiError> {
     let mut j = bot.journal()?;
     drain_trail(&mut j, link, signal_id, None)?;
     j.put("venue_state", &link.state)?;
@@ -109,7 +130,10 @@ pub async fn place(
 ) -> PlaceResult {
     match place_inner(bot, link, approved, checks, rules, signal_id, config).await {
         Ok(r) => r,
-        Err(e) => PlaceResult { summary: json!({"error": e.body()}), failed: Some(e) },
+        Err(e) => PlaceResult {
+            summary: json!({"error": e.body()}),
+            failed: Some(e),
+        },
     }
 }
 
@@ -129,11 +153,25 @@ async fn place_inner(
         j.audit(d.order(coid.clone()))?;
     }
     j.audit(
-        AuditDraft::new(now_ms(), link.actor.clone(), AuditEvent::OrderIntent { exchange: config.exchange, market: config.market, order: req.clone() })
-            .signal(signal_id.clone())
-            .order(coid.clone()),
+        AuditDraft::new(
+            now_ms(),
+            link.actor.clone(),
+            AuditEvent::OrderIntent {
+                exchange: config.exchange,
+                market: config.market,
+                order: req.clone(),
+            },
+        )
+        .signal(signal_id.clone())
+        .order(coid.clone()),
     )?;
-    upsert_order(&mut j, &req, Some(signal_id), "intent", &order_body(&req, Some(signal_id), "intent", None, None));
+    upsert_order(
+        &mut j,
+        &req,
+        Some(signal_id),
+        "intent",
+        &order_body(&req, Some(signal_id), "intent", None, None),
+    );
     bot.commit(j).await?;
 
     let sent_ms = now_ms();
@@ -167,21 +205,37 @@ pub async fn apply_outcome(
             };
             let mut fills = keel_engine::bot::fills_of(&reply);
             fills.append(&mut link.pending_fills);
-            let (new_ledger, booking) = super::signal::booking(bot, config, &fills, rules, &link.actor, signal_id)?;
+            let fee_prices = fee_asset_prices(link, &fills, rules).await;
+            let (new_ledger, booking) = super::signal::booking(
+                bot,
+                config,
+                &fills,
+                rules,
+                &link.actor,
+                signal_id,
+                &fee_prices,
+            )?;
             for d in booking.drafts {
                 j.audit(d)?;
             }
             ledger::stage(&mut j, &booking.entries)?;
+            ledger::stage_fills(&mut j, &booking.booked, signal_id)?;
             let status = report.as_ref().map(status_name).unwrap_or("accepted");
             let body = order_body(req, signal_id, status, report.as_ref(), None);
             upsert_order(&mut j, req, signal_id, status, &body);
             flags.consecutive_rejections = 0;
             alert_signals.push(Signal::Resolve(AlertKind::OrderRejected, req.symbol.to_string()));
             booked_ledger = Some(new_ledger);
-            PlaceResult { summary: body, failed: None }
+            PlaceResult {
+                summary: body,
+                failed: None,
+            }
         }
         Err(e) => {
-            let unknown = matches!(e, CallError::Unknown { .. } | CallError::Venue(VenueError::Unavailable { .. }));
+            let unknown = matches!(
+                e,
+                CallError::Unknown { .. } | CallError::Venue(VenueError::Unavailable { .. })
+            );
             let rejected_by_exchange = matches!(e, CallError::Venue(_)) && !unknown;
             let status = if unknown { "unknown" } else { "rejected" };
             let api: ApiError = e.into();
@@ -197,7 +251,10 @@ pub async fn apply_outcome(
                     alert_signals.push(Signal::Raise(Alert::new(config.id.as_str(), AlertKind::AutoPaused, "", flags.pause_reason.clone().unwrap_or_default())));
                 }
             }
-            PlaceResult { summary: body, failed: Some(api) }
+            PlaceResult {
+                summary: body,
+                failed: Some(api),
+            }
         }
     };
     j.put("flags", &flags)?;
@@ -214,6 +271,33 @@ pub async fn apply_outcome(
         }
     }
     Ok(result)
+}
+
+/// Quote prices of fee assets that are neither base nor quote (e.g. BNB), taken now: the fill
+/// just happened, so this is the price at the fill's time that the ledger records. A price that
+/// cannot be fetched leaves the fee unbooked and the ledger refuses the fill (never a guess).
+pub async fn fee_asset_prices(
+    link: &mut Link<'_>,
+    fills: &[keel_engine::model::Fill],
+    rules: &InstrumentRules,
+) -> std::collections::BTreeMap<String, rust_decimal::Decimal> {
+    let mut out = std::collections::BTreeMap::new();
+    for f in fills {
+        if f.fee.is_zero()
+            || f.fee_asset == rules.base_asset
+            || f.fee_asset == rules.quote_asset
+            || out.contains_key(&f.fee_asset)
+        {
+            continue;
+        }
+        let Ok(symbol) = Symbol::new(format!("{}{}", f.fee_asset, rules.quote_asset)) else {
+            continue;
+        };
+        if let Ok(VenueReply::Ticker(t)) = link.call(&VenueOp::Ticker { symbol }).await {
+            out.insert(f.fee_asset.clone(), t.price);
+        }
+    }
+    out
 }
 
 /// Cancels every open order of the bot (of one symbol, or of every whitelisted symbol traded).
@@ -240,15 +324,26 @@ pub async fn cancel_all(
     let mut out = Vec::new();
     for s in symbols {
         let r = link.call(&VenueOp::CancelAll { symbol: s.clone() }).await;
-        out.push(json!({"symbol": s.as_str(), "ok": r.is_ok(), "error": r.err().map(|e| e.to_string())}));
+        out.push(
+            json!({"symbol": s.as_str(), "ok": r.is_ok(), "error": r.err().map(|e| e.to_string())}),
+        );
     }
     let mut j = bot.journal().map_err(|e| CallError::Internal(e.message))?;
     drain_trail(&mut j, link, signal_id, None).map_err(|e| CallError::Internal(e.message))?;
-    j.exec("UPDATE orders SET status = 'cancelled' WHERE status IN ('accepted','partially_filled')", vec![]);
-    j.put("venue_state", &link.state).map_err(|e| CallError::Internal(e.to_string()))?;
+    j.exec(
+        "UPDATE orders SET status = 'cancelled' WHERE status IN ('accepted','partially_filled')",
+        vec![],
+    );
+    j.put("venue_state", &link.state)
+        .map_err(|e| CallError::Internal(e.to_string()))?;
     if let Some(p) = &link.paper {
-        j.put("paper", p).map_err(|e| CallError::Internal(e.to_string()))?;
+        j.put("paper", p)
+            .map_err(|e| CallError::Internal(e.to_string()))?;
     }
-    bot.commit(j).await.map_err(|e| CallError::Internal(e.message))?;
-    Ok(json!({"signal_id": signal_id.map(|s| s.as_str()), "status": "cancelled", "cancels": out, "orders": []}))
+    bot.commit(j)
+        .await
+        .map_err(|e| CallError::Internal(e.message))?;
+    Ok(
+        json!({"signal_id": signal_id.map(|s| s.as_str()), "status": "cancelled", "cancels": out, "orders": []}),
+    )
 }

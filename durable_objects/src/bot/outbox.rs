@@ -24,7 +24,10 @@ pub async fn schedule(bot: &BotDO) {
     match storage.get_alarm().await {
         Ok(Some(_)) => {}
         _ => {
-            if let Err(e) = storage.set_alarm(std::time::Duration::from_millis(50)).await {
+            if let Err(e) = storage
+                .set_alarm(std::time::Duration::from_millis(50))
+                .await
+            {
                 worker::console_error!("outbox: cannot set alarm: {e}");
             }
         }
@@ -38,7 +41,11 @@ pub fn state(bot: &BotDO) -> Result<OutboxState, ApiError> {
 
 /// Last sealed seq.
 pub fn last_seq(bot: &BotDO) -> u64 {
-    bot.loaded.borrow().as_ref().map(|l| l.chain.last_seq()).unwrap_or(0)
+    bot.loaded
+        .borrow()
+        .as_ref()
+        .map(|l| l.chain.last_seq())
+        .unwrap_or(0)
 }
 
 fn jitter() -> u64 {
@@ -57,7 +64,9 @@ pub async fn ship(bot: &BotDO) -> Result<(), ApiError> {
     if !bot.initialized()? {
         return Ok(());
     }
-    let Some(bot_id) = stored_bot_id(bot)? else { return Ok(()) };
+    let Some(bot_id) = stored_bot_id(bot)? else {
+        return Ok(());
+    };
     bot.ensure_loaded(&bot_id)?;
     let policy = OutboxPolicy::default();
     let mut st = state(bot)?;
@@ -69,8 +78,10 @@ pub async fn ship(bot: &BotDO) -> Result<(), ApiError> {
         "SELECT seq, length(body) AS bytes FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
         vec![int(st.shipped_seq as i64), int(policy.max_events as i64)],
     )?;
-    let pairs: Vec<(u64, usize)> =
-        pending.iter().map(|p| (p.seq as u64, p.bytes as usize)).collect();
+    let pairs: Vec<(u64, usize)> = pending
+        .iter()
+        .map(|p| (p.seq as u64, p.bytes as usize))
+        .collect();
     let plan = select_batch(st.shipped_seq, &pairs, &policy)
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let Some(plan) = plan else { return Ok(()) };
@@ -80,12 +91,20 @@ pub async fn ship(bot: &BotDO) -> Result<(), ApiError> {
     )?;
     let outcome = match post(bot, &ShipRequest { events }).await {
         Ok((status, body)) => classify_ship_response(status, &body, bot_id.as_str(), plan.last_seq),
-        Err(message) => ShipOutcome::Failed { kind: FailureKind::Transient, message },
+        Err(message) => ShipOutcome::Failed {
+            kind: FailureKind::Transient,
+            message,
+        },
     };
     let delay = match outcome {
         ShipOutcome::Confirmed { last_seq } => {
-            st.on_success(&plan, last_seq).map_err(|e| ApiError::internal(e.to_string()))?;
-            if (st.shipped_seq) < last_seq_stored(bot)? { 10 } else { -1 }
+            st.on_success(&plan, last_seq)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            if (st.shipped_seq) < last_seq_stored(bot)? {
+                10
+            } else {
+                -1
+            }
         }
         ShipOutcome::Failed { kind, message } => {
             let next = st.on_failure(kind, &message, now, jitter(), &policy);
@@ -106,7 +125,9 @@ pub async fn ship(bot: &BotDO) -> Result<(), ApiError> {
 
 fn stored_bot_id(bot: &BotDO) -> Result<Option<keel_engine::ids::BotId>, ApiError> {
     let cfg: Option<super::admin::StoredConfig> = super::store::kv_get(&bot.db, "config")?;
-    Ok(cfg.map(|c| c.config.id).or_else(|| bot.loaded.borrow().as_ref().map(|l| l.bot_id.clone())))
+    Ok(cfg
+        .map(|c| c.config.id)
+        .or_else(|| bot.loaded.borrow().as_ref().map(|l| l.bot_id.clone())))
 }
 
 fn last_seq_stored(bot: &BotDO) -> Result<u64, ApiError> {
@@ -130,7 +151,8 @@ async fn post(bot: &BotDO, request: &ShipRequest) -> Result<(u16, String), Strin
     let headers = worker::Headers::new();
     let _ = headers.set("Content-Type", "application/json");
     init.with_headers(headers);
-    let req = Request::new_with_init("https://neo4j-proxy/events", &init).map_err(|e| e.to_string())?;
+    let req =
+        Request::new_with_init("https://neo4j-proxy/events", &init).map_err(|e| e.to_string())?;
     let mut resp = proxy.fetch_request(req).await.map_err(|e| e.to_string())?;
     let status = resp.status_code();
     let text = resp.text().await.map_err(|e| e.to_string())?;

@@ -72,16 +72,36 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         .db
         .row(
             "SELECT status, outcome FROM signals WHERE id = ? AND received_ms > ?",
-            vec![text(signal_id.as_str()), int(env.received_ms - DEDUPE_WINDOW_MS)],
+            vec![
+                text(signal_id.as_str()),
+                int(env.received_ms - DEDUPE_WINDOW_MS),
+            ],
         )
-        .map_err(|e| ApiError::unavailable("dedupe_unavailable", format!("cannot prove the signal is new: {e}")))?;
+        .map_err(|e| {
+            ApiError::unavailable(
+                "dedupe_unavailable",
+                format!("cannot prove the signal is new: {e}"),
+            )
+        })?;
     if let Some(first) = seen {
         let outcome: Value = serde_json::from_str(&first.outcome).unwrap_or(Value::Null);
-        let msg = if first.status == 0 { "this signal is still being executed" } else { "this signal was already handled" };
+        let msg = if first.status == 0 {
+            "this signal is still being executed"
+        } else {
+            "this signal was already handled"
+        };
         let mut j = bot.journal()?;
         j.audit(
-            AuditDraft::new(now_ms(), Actor::Webhook, AuditEvent::SignalRejected { status: 409, reason: "duplicate".into(), field: Some("id".into()) })
-                .signal(signal_id.clone()),
+            AuditDraft::new(
+                now_ms(),
+                Actor::Webhook,
+                AuditEvent::SignalRejected {
+                    status: 409,
+                    reason: "duplicate".into(),
+                    field: Some("id".into()),
+                },
+            )
+            .signal(signal_id.clone()),
         )?;
         bot.commit(j).await?;
         return Err(ApiError::conflict("duplicate_signal", msg)
@@ -91,13 +111,34 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
     let mut j = bot.journal()?;
     j.exec(
         "INSERT INTO signals (id, received_ms, status, outcome) VALUES (?, ?, 0, ?)",
-        vec![text(signal_id.as_str()), int(env.received_ms), text(json!({"status": "processing"}).to_string())],
+        vec![
+            text(signal_id.as_str()),
+            int(env.received_ms),
+            text(json!({"status": "processing"}).to_string()),
+        ],
     );
     let payload = serde_json::to_value(&parsed.signal).unwrap_or(Value::Null);
-    j.audit(AuditDraft::new(env.received_ms, Actor::Webhook, AuditEvent::SignalReceived { payload, source: env.ip.clone().unwrap_or_else(|| "unknown".into()) }).signal(signal_id.clone()))?;
     j.audit(
-        AuditDraft::new(now_ms(), Actor::Webhook, AuditEvent::SignalAccepted { action: parsed.signal.action.as_str().into(), symbol: parsed.signal.symbol.clone() })
-            .signal(signal_id.clone()),
+        AuditDraft::new(
+            env.received_ms,
+            Actor::Webhook,
+            AuditEvent::SignalReceived {
+                payload,
+                source: env.ip.clone().unwrap_or_else(|| "unknown".into()),
+            },
+        )
+        .signal(signal_id.clone()),
+    )?;
+    j.audit(
+        AuditDraft::new(
+            now_ms(),
+            Actor::Webhook,
+            AuditEvent::SignalAccepted {
+                action: parsed.signal.action.as_str().into(),
+                symbol: parsed.signal.symbol.clone(),
+            },
+        )
+        .signal(signal_id.clone()),
     )?;
     bot.commit(j).await?;
     match execute(bot, &stored, &parsed).await {
@@ -113,7 +154,11 @@ async fn finish(bot: &BotDO, id: &SignalId, status: u16, outcome: &Value) -> Res
     let mut j = bot.journal()?;
     j.exec(
         "UPDATE signals SET status = ?, outcome = ? WHERE id = ?",
-        vec![int(i64::from(status)), text(outcome.to_string()), text(id.as_str())],
+        vec![
+            int(i64::from(status)),
+            text(outcome.to_string()),
+            text(id.as_str()),
+        ],
     );
     bot.commit(j).await
 }
@@ -136,7 +181,15 @@ async fn reject(
             j.audit(d)?;
         }
     }
-    let mut draft = AuditDraft::new(now, Actor::Webhook, AuditEvent::SignalRejected { status: rej.status, reason: format!("{}: {}", rej.code, rej.message), field: rej.field.clone() });
+    let mut draft = AuditDraft::new(
+        now,
+        Actor::Webhook,
+        AuditEvent::SignalRejected {
+            status: rej.status,
+            reason: format!("{}: {}", rej.code, rej.message),
+            field: rej.field.clone(),
+        },
+    );
     if let Some(id) = id {
         draft = draft.signal(id.clone());
     }
@@ -145,11 +198,20 @@ async fn reject(
     match id {
         Some(id) => j.exec(
             "UPDATE signals SET status = ?, outcome = ? WHERE id = ?",
-            vec![int(i64::from(rej.status)), text(outcome.to_string()), text(id.as_str())],
+            vec![
+                int(i64::from(rej.status)),
+                text(outcome.to_string()),
+                text(id.as_str()),
+            ],
         ),
         None => j.exec(
             "INSERT OR IGNORE INTO signals (id, received_ms, status, outcome) VALUES (?, ?, ?, ?)",
-            vec![text(format!("rejected-{received_ms}-{}", rej.code)), int(received_ms), int(i64::from(rej.status)), text(outcome.to_string())],
+            vec![
+                text(format!("rejected-{received_ms}-{}", rej.code)),
+                int(received_ms),
+                int(i64::from(rej.status)),
+                text(outcome.to_string()),
+            ],
         ),
     };
     bot.commit(j).await?;
@@ -164,16 +226,31 @@ fn call_failure(e: CallError, trail: Vec<AuditDraft>) -> Failure {
 }
 
 /// Runs an admitted signal to its outcome.
-async fn execute(bot: &BotDO, stored: &StoredConfig, parsed: &ParsedSignal) -> Result<Value, Failure> {
+async fn execute(
+    bot: &BotDO,
+    stored: &StoredConfig,
+    parsed: &ParsedSignal,
+) -> Result<Value, Failure> {
     let config = &stored.config;
     let signal = &parsed.signal;
-    let flags = bot.flags().map_err(|e| (Rejection::new(503, "storage_unavailable", e.to_string()), vec![]))?;
-    let mut link = Link::open(bot, config, Actor::Webhook).map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
+    let mut link = Link::open(bot, config, Actor::Webhook)
+        .map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
     if signal.action == Action::CancelAll {
-        return super::orders::cancel_all(bot, &mut link, signal.symbol.clone(), Some(&parsed.signal_id)).await.map_err(|e| call_failure(e, std::mem::take(&mut link.trail)));
+        return super::orders::cancel_all(
+            bot,
+            &mut link,
+            signal.symbol.clone(),
+            Some(&parsed.signal_id),
+        )
+        .await
+        .map_err(|e| call_failure(e, std::mem::take(&mut link.trail)));
     }
     let Some(symbol) = signal.symbol.clone() else {
-        return Err((Rejection::new(422, "missing_symbol", "this action needs a symbol").with_field("symbol"), vec![]));
+        return Err((
+            Rejection::new(422, "missing_symbol", "this action needs a symbol")
+                .with_field("symbol"),
+            vec![],
+        ));
     };
     if !config.allows_symbol(&symbol) {
         return Err((Rejection::new(422, "risk_whitelist", format!("{symbol} is not in the bot's instruments")).with_field("symbol")
@@ -183,8 +260,33 @@ async fn execute(bot: &BotDO, stored: &StoredConfig, parsed: &ParsedSignal) -> R
         Ok(f) => f,
         Err(e) => return Err(call_failure(e, std::mem::take(&mut link.trail))),
     };
-    let ledger = ledger::load(bot, config).map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
-    let state = bot_state(bot, &flags).map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
+    // After a long outage (or never), reconcile with the exchange before trading again.
+    if config.mode != keel_engine::model::BotMode::Paper {
+        let stale = super::reconcile::last_run_ms(bot)
+            .map(|t| t.is_none_or(|t| now_ms() - t > super::reconcile::STALE_AFTER_MS))
+            .unwrap_or(true);
+        let has_history = bot
+            .db
+            .row::<Value>("SELECT client_order_id FROM orders LIMIT 1", vec![])
+            .ok()
+            .flatten()
+            .is_some();
+        if stale && has_history {
+            super::reconcile::run(bot, Actor::System)
+                .await
+                .map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
+        }
+    }
+    let flags = bot.flags().map_err(|e| {
+        (
+            Rejection::new(503, "storage_unavailable", e.to_string()),
+            vec![],
+        )
+    })?;
+    let ledger = ledger::load(bot, config)
+        .map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
+    let state = bot_state(bot, &flags)
+        .map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
     let now = now_ms();
     let bot_id = config.id.clone();
     let decision = match bot::decide(&bot_id, config, parsed, &facts, &ledger, &state, now) {
@@ -193,12 +295,23 @@ async fn execute(bot: &BotDO, stored: &StoredConfig, parsed: &ParsedSignal) -> R
     };
     if decision.orders.is_empty() {
         let _ = super::orders::save_link(bot, &mut link, None).await;
-        return Ok(json!({"signal_id": parsed.signal_id.as_str(), "status": "nothing_to_do",
-            "message": "already at the requested position", "orders": []}));
+        return Ok(
+            json!({"signal_id": parsed.signal_id.as_str(), "status": "nothing_to_do",
+            "message": "already at the requested position", "orders": []}),
+        );
     }
     let mut results = Vec::new();
     for (approved, checks) in decision.orders.into_iter().zip(decision.checks) {
-        let r = super::orders::place(bot, &mut link, approved, &checks, &facts.rules, &parsed.signal_id, config).await;
+        let r = super::orders::place(
+            bot,
+            &mut link,
+            approved,
+            &checks,
+            &facts.rules,
+            &parsed.signal_id,
+            config,
+        )
+        .await;
         results.push(r);
     }
     let placed: Vec<Value> = results.iter().map(|r| r.summary.clone()).collect();
@@ -233,11 +346,17 @@ fn bot_state(bot: &BotDO, flags: &super::Flags) -> Result<BotState, ApiError> {
         vec![int(day_start)],
     )?;
     Ok(BotState {
-        paused: flags.paused,
+        // A bot that needs attention (reconciliation mismatch) opens nothing new until an operator
+        // resumes it; closes still go through.
+        paused: flags.paused || flags.needs_attention,
         halted: flags.halted,
         last_trade_ms: last
             .into_iter()
-            .filter_map(|l| keel_engine::ids::Symbol::new(l.symbol).ok().map(|s| (s, l.t)))
+            .filter_map(|l| {
+                keel_engine::ids::Symbol::new(l.symbol)
+                    .ok()
+                    .map(|s| (s, l.t))
+            })
             .collect::<BTreeMap<_, _>>(),
         trades_today: n.map(|n| n.n as u32).unwrap_or(0),
     })
@@ -254,13 +373,25 @@ pub async fn market_facts(
     let rules = match cached {
         Some((at, r)) if now_ms() - at < 3_600_000 => r,
         _ => {
-            let reply = link.call(&VenueOp::InstrumentRules { symbol: Some(symbol.clone()) }).await?;
+            let reply = link
+                .call(&VenueOp::InstrumentRules {
+                    symbol: Some(symbol.clone()),
+                })
+                .await?;
             let VenueReply::Rules(list) = reply else {
-                return Err(CallError::Internal("instrument rules: unexpected reply".into()));
+                return Err(CallError::Internal(
+                    "instrument rules: unexpected reply".into(),
+                ));
             };
-            let r = list.into_iter().find(|r| &r.symbol == symbol).ok_or_else(|| {
-                CallError::Venue(keel_engine::venue::VenueError::Rejected { code: -1121, msg: format!("unknown symbol {symbol}") })
-            })?;
+            let r = list
+                .into_iter()
+                .find(|r| &r.symbol == symbol)
+                .ok_or_else(|| {
+                    CallError::Venue(keel_engine::venue::VenueError::Rejected {
+                        code: -1121,
+                        msg: format!("unknown symbol {symbol}"),
+                    })
+                })?;
             let mut b = crate::db::WriteBatch::new();
             b.push(
                 "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -272,12 +403,21 @@ pub async fn market_facts(
             r
         }
     };
-    let price = match link.call(&VenueOp::Ticker { symbol: symbol.clone() }).await? {
+    let price = match link
+        .call(&VenueOp::Ticker {
+            symbol: symbol.clone(),
+        })
+        .await?
+    {
         VenueReply::Ticker(t) => t.mark_price.unwrap_or(t.price),
         _ => return Err(CallError::Internal("ticker: unexpected reply".into())),
     };
     link.prime_paper(&rules, price);
-    Ok(MarketFacts { price, rules, free_base: None })
+    Ok(MarketFacts {
+        price,
+        rules,
+        free_base: None,
+    })
 }
 
 /// Books fills (used by orders and reconciliation).
@@ -289,9 +429,20 @@ pub fn booking(
     rules: &InstrumentRules,
     actor: &Actor,
     signal_id: Option<&SignalId>,
+    fee_prices: &BTreeMap<String, rust_decimal::Decimal>,
 ) -> Result<(keel_engine::ledger::Ledger, keel_engine::bot::Booking), ApiError> {
     let mut ledger = ledger::load(bot, config)?;
-    let booking = book_fills(&mut ledger, fills, rules, &BTreeMap::new(), config.exchange, config.market, actor, signal_id, config.strategy.as_deref())
-        .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
+    let booking = book_fills(
+        &mut ledger,
+        fills,
+        rules,
+        fee_prices,
+        config.exchange,
+        config.market,
+        actor,
+        signal_id,
+        config.strategy.as_deref(),
+    )
+    .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
     Ok((ledger, booking))
 }

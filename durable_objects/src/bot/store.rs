@@ -54,8 +54,10 @@ impl From<StoreError> for crate::http::ApiError {
 /// [`StoreError`] when storage fails or the value does not decode.
 pub fn kv_get<T: DeserializeOwned>(db: &Db, key: &str) -> Result<Option<T>, StoreError> {
     let row: Option<KvRow> = db.row("SELECT value FROM kv WHERE key = ?", vec![text(key)])?;
-    row.map(|r| serde_json::from_str(&r.value).map_err(|e| StoreError::Encoding(format!("{key}: {e}"))))
-        .transpose()
+    row.map(|r| {
+        serde_json::from_str(&r.value).map_err(|e| StoreError::Encoding(format!("{key}: {e}")))
+    })
+    .transpose()
 }
 
 /// Restores the audit chain from the last stored event.
@@ -63,8 +65,10 @@ pub fn kv_get<T: DeserializeOwned>(db: &Db, key: &str) -> Result<Option<T>, Stor
 /// # Errors
 /// [`StoreError`] when storage fails or the stored link is malformed.
 pub fn load_chain(db: &Db, bot_id: keel_engine::ids::BotId) -> Result<AuditChain, StoreError> {
-    let last: Option<LastLink> =
-        db.row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", vec![])?;
+    let last: Option<LastLink> = db.row(
+        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+        vec![],
+    )?;
     Ok(match last {
         Some(l) => AuditChain::resume(bot_id, u64::try_from(l.seq).unwrap_or(0), &l.hash)?,
         None => AuditChain::genesis(bot_id),
@@ -83,7 +87,12 @@ pub struct Journal {
 impl Journal {
     /// Starts a journal on a copy of the current chain.
     pub fn new(chain: &AuditChain, redactor: Redactor) -> Self {
-        Self { batch: WriteBatch::new(), chain: chain.clone(), redactor, sealed: Vec::new() }
+        Self {
+            batch: WriteBatch::new(),
+            chain: chain.clone(),
+            redactor,
+            sealed: Vec::new(),
+        }
     }
 
     /// Stores a JSON value under `key`.
@@ -112,7 +121,9 @@ impl Journal {
     pub fn audit(&mut self, draft: AuditDraft) -> Result<&mut Self, StoreError> {
         let sealed = self.chain.seal(draft, &self.redactor)?;
         self.chain.advance(&sealed)?;
-        let record = sealed.record().map_err(|e| StoreError::Encoding(e.to_string()))?;
+        let record = sealed
+            .record()
+            .map_err(|e| StoreError::Encoding(e.to_string()))?;
         self.batch.push(
             "INSERT INTO audit (seq, time_ms, kind, prev_hash, hash, body, signal_id, client_order_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             vec![

@@ -43,7 +43,10 @@ fn param(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 fn limit(query: Option<&str>, default: i64, max: i64) -> i64 {
-    param(query, "limit").and_then(|v| v.parse().ok()).unwrap_or(default).clamp(1, max)
+    param(query, "limit")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+        .clamp(1, max)
 }
 
 /// Number of open orders plus non-flat positions (deletion guard, health).
@@ -64,15 +67,25 @@ pub fn render(bot: &BotDO, view: &str, query: Option<&str>) -> Result<Response, 
     let value = match view {
         "audit" => audit(bot, query)?,
         "signals" => rows_json(bot, "signals", query)?,
-        "orders" => bodies(bot, "SELECT body FROM orders ORDER BY updated_ms DESC LIMIT ?", query)?,
-        "fills" => bodies(bot, "SELECT body FROM fills ORDER BY time_ms DESC LIMIT ?", query)?,
+        "orders" => bodies(
+            bot,
+            "SELECT body FROM orders ORDER BY updated_ms DESC LIMIT ?",
+            query,
+        )?,
+        "fills" => bodies(
+            bot,
+            "SELECT body FROM fills ORDER BY time_ms DESC LIMIT ?",
+            query,
+        )?,
         other => super::book_views::view(bot, other, query)?,
     };
     Ok(json(200, &value)?)
 }
 
 fn audit(bot: &BotDO, query: Option<&str>) -> Result<Value, ApiError> {
-    let after: i64 = param(query, "after").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let after: i64 = param(query, "after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let rows: Vec<AuditRow> = bot.db.rows(
         "SELECT seq, time_ms, kind, hash, prev_hash, body FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
         vec![int(after), int(limit(query, 100, 1000))],
@@ -86,8 +99,10 @@ fn audit(bot: &BotDO, query: Option<&str>) -> Result<Value, ApiError> {
         })
         .collect();
     let st = outbox::state(bot)?;
-    Ok(json!({"bot_id": bot.bot_id()?.to_string(), "events": events,
-              "last_seq": outbox::last_seq(bot), "shipped_seq": st.shipped_seq}))
+    Ok(
+        json!({"bot_id": bot.bot_id()?.to_string(), "events": events,
+              "last_seq": outbox::last_seq(bot), "shipped_seq": st.shipped_seq}),
+    )
 }
 
 fn rows_json(bot: &BotDO, _table: &str, query: Option<&str>) -> Result<Value, ApiError> {
@@ -107,5 +122,9 @@ fn rows_json(bot: &BotDO, _table: &str, query: Option<&str>) -> Result<Value, Ap
 
 fn bodies(bot: &BotDO, sql: &str, query: Option<&str>) -> Result<Value, ApiError> {
     let rows: Vec<BodyRow> = bot.db.rows(sql, vec![int(limit(query, 100, 1000))])?;
-    Ok(Value::Array(rows.into_iter().filter_map(|r| serde_json::from_str(&r.body).ok()).collect()))
+    Ok(Value::Array(
+        rows.into_iter()
+            .filter_map(|r| serde_json::from_str(&r.body).ok())
+            .collect(),
+    ))
 }

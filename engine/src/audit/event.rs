@@ -180,6 +180,15 @@ pub enum AuditEvent {
         /// Alert text.
         message: String,
     },
+    /// Capital moved into (positive) or out of (negative) the bot's ledger by an operator.
+    CapitalTransfer {
+        /// Transfer id (idempotency key in the ledger).
+        transfer_id: String,
+        /// Signed amount in the quote asset.
+        amount: Decimal,
+        /// Quote asset.
+        quote_asset: String,
+    },
 }
 
 /// How many characters of an exchange body an [`AuditEvent::ExchangeResponse`] keeps.
@@ -282,6 +291,7 @@ impl AuditEvent {
             AuditEvent::Reconciliation { .. } => "reconciliation",
             AuditEvent::PositionDrift { .. } => "position_drift",
             AuditEvent::AlertSent { .. } => "alert_sent",
+            AuditEvent::CapitalTransfer { .. } => "capital_transfer",
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::audit::{Actor, AuditDraft, AuditEvent};
 use crate::ids::SignalId;
-use crate::ledger::{Booked, FillBooking, Ledger, LedgerEntry, LedgerError};
+use crate::ledger::{Booked, BookedFill, FillBooking, Ledger, LedgerEntry, LedgerError};
 use crate::model::{Exchange, Fill, InstrumentRules, Market};
 use crate::venue::VenueReply;
 use rust_decimal::Decimal;
@@ -26,6 +26,9 @@ pub struct Booking {
     pub entries: Vec<LedgerEntry>,
     /// Audit drafts, in order.
     pub drafts: Vec<AuditDraft>,
+    /// The fills booked, with their realized P&L and quote-valued fee (for the fills table and
+    /// reconciliation).
+    pub booked: Vec<BookedFill>,
     /// Third assets whose quote price was missing: fees in them were not booked.
     pub missing_prices: Vec<String>,
 }
@@ -77,7 +80,9 @@ pub fn book_fills(
             fee_asset_price,
             strategy: strategy.map(String::from),
         });
-        let Booked::Applied(effect) = ledger.book(&entry)? else { continue };
+        let Booked::Applied(effect) = ledger.book(&entry)? else {
+            continue;
+        };
         let with_ids = |d: AuditDraft| {
             let d = match &fill.client_order_id {
                 Some(c) => d.order(c.clone()),
@@ -91,12 +96,20 @@ pub fn book_fills(
         out.drafts.push(with_ids(AuditDraft::new(
             fill.time_ms,
             actor.clone(),
-            AuditEvent::Fill { exchange, market, fill: fill.clone() },
+            AuditEvent::Fill {
+                exchange,
+                market,
+                fill: fill.clone(),
+            },
         )));
         let avg = ledger
             .risk_snapshot(fill.time_ms)
             .ok()
-            .and_then(|s| s.positions.get(&fill.symbol).and_then(|p| p.avg_entry_price))
+            .and_then(|s| {
+                s.positions
+                    .get(&fill.symbol)
+                    .and_then(|p| p.avg_entry_price)
+            })
             .unwrap_or(Decimal::ZERO);
         out.drafts.push(with_ids(AuditDraft::new(
             fill.time_ms,
@@ -120,6 +133,11 @@ pub fn book_fills(
                 quote_asset: rules.quote_asset.clone(),
             },
         )));
+        out.booked.push(BookedFill {
+            fill: fill.clone(),
+            realized: effect.realized,
+            fee_quote: effect.fee_quote,
+        });
         out.entries.push(entry);
     }
     Ok(out)

@@ -9,14 +9,20 @@
 //!    (423 for pause/halt, 422 for any other rule), yielding only `Approved` orders.
 //! 3. [`book`]: fills from exchange replies into the ledger, with audit drafts.
 
+// A `Rejection` is built at most once per refused signal and carries what the audit needs;
+// boxing it would buy nothing on this path.
+#![allow(clippy::result_large_err)]
+
 mod book;
 mod rejection;
+#[cfg(test)]
+mod tests;
 
 pub use book::{book_fills, fills_of, Booking};
 pub use rejection::Rejection;
 
 use crate::audit::{Actor, AuditDraft, AuditEvent, DecisionOutcome};
-use crate::config::BotConfig;
+use crate::config::{BotConfig, SizingMode};
 use crate::ids::{BotId, Symbol};
 use crate::ledger::Ledger;
 use crate::model::{InstrumentRules, Market};
@@ -45,8 +51,16 @@ pub struct Inbound<'a> {
 ///
 /// # Errors
 /// A [`Rejection`] with the status of design §3.
-pub fn admit(inbound: &Inbound<'_>, config: &BotConfig, secret: &str) -> Result<ParsedSignal, Rejection> {
-    let request = WebhookRequest { body: inbound.body, signature: inbound.signature, client_ip: inbound.ip };
+pub fn admit(
+    inbound: &Inbound<'_>,
+    config: &BotConfig,
+    secret: &str,
+) -> Result<ParsedSignal, Rejection> {
+    let request = WebhookRequest {
+        body: inbound.body,
+        signature: inbound.signature,
+        client_ip: inbound.ip,
+    };
     match accept_webhook(&request, config, secret.as_bytes(), inbound.received_ms) {
         Ok((parsed, _method)) => Ok(parsed),
         Err(WebhookRejection::Signal(e)) => Err(Rejection::from_signal(&e)),
@@ -104,14 +118,34 @@ pub fn decide(
     now_ms: i64,
 ) -> Result<Decision, Rejection> {
     let signal = &parsed.signal;
-    let symbol = signal
-        .symbol
-        .clone()
-        .ok_or_else(|| Rejection::new(422, "missing_symbol", "this action needs a symbol").with_field("symbol"))?;
+    let symbol = signal.symbol.clone().ok_or_else(|| {
+        Rejection::new(422, "missing_symbol", "this action needs a symbol").with_field("symbol")
+    })?;
     let snapshot = ledger
         .risk_snapshot(now_ms)
         .map_err(|e| Rejection::new(500, "ledger_error", e.to_string()))?;
-    let position_qty = snapshot.positions.get(&symbol).map(|p| p.qty).unwrap_or(Decimal::ZERO);
+    let position_qty = snapshot
+        .positions
+        .get(&symbol)
+        .map(|p| p.qty)
+        .unwrap_or(Decimal::ZERO);
+    let needs_equity = matches!(
+        config.sizing.mode,
+        SizingMode::PctEquity | SizingMode::RiskPerTrade
+    ) || config.risk.max_leverage.is_some()
+        || config.risk.max_drawdown_pct.is_some();
+    let opening = !matches!(signal.action, Action::Close) && position_qty.is_zero();
+    if needs_equity && opening && snapshot.equity <= Decimal::ZERO {
+        return Err(Rejection::new(
+            422,
+            "no_capital",
+            format!(
+                "the bot has no capital recorded (equity {}), which its sizing or limits need: \
+                 POST /api/v1/bots/{bot_id}/capital {{\"amount\": \"...\"}}",
+                snapshot.equity
+            ),
+        ));
+    }
     let ctx = SizingContext {
         market: config.market,
         market_price: market.price,
@@ -127,7 +161,15 @@ pub fn decide(
         positions: snapshot
             .positions
             .iter()
-            .map(|(s, p)| (s.clone(), risk::PositionSnapshot { qty: p.qty, notional: p.notional }))
+            .map(|(s, p)| {
+                (
+                    s.clone(),
+                    risk::PositionSnapshot {
+                        qty: p.qty,
+                        notional: p.notional,
+                    },
+                )
+            })
             .collect(),
         equity: snapshot.equity,
         peak_equity: snapshot.peak_equity,
@@ -171,7 +213,11 @@ pub fn decide(
 }
 
 /// Audit drafts for the risk checks of a signal (every rule evaluated, with limit and value).
-pub fn risk_drafts(checks: &[Vec<RiskCheck>], now_ms: i64, signal_id: &crate::ids::SignalId) -> Vec<AuditDraft> {
+pub fn risk_drafts(
+    checks: &[Vec<RiskCheck>],
+    now_ms: i64,
+    signal_id: &crate::ids::SignalId,
+) -> Vec<AuditDraft> {
     checks
         .iter()
         .flatten()
@@ -184,7 +230,11 @@ pub fn risk_drafts(checks: &[Vec<RiskCheck>], now_ms: i64, signal_id: &crate::id
                     rule: c.rule.as_str().to_string(),
                     limit: c.limit.clone().unwrap_or_default(),
                     observed: c.observed.clone().unwrap_or_default(),
-                    outcome: if c.outcome == CheckOutcome::Passed { DecisionOutcome::Pass } else { DecisionOutcome::Refuse },
+                    outcome: if c.outcome == CheckOutcome::Passed {
+                        DecisionOutcome::Pass
+                    } else {
+                        DecisionOutcome::Refuse
+                    },
                 },
             )
             .signal(signal_id.clone())

@@ -26,7 +26,14 @@ pub struct Rejection {
 impl Rejection {
     /// A rejection with status, code and message.
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        Self { status, code: code.to_string(), message: message.into(), field: None, detail: None, checks: Vec::new() }
+        Self {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            field: None,
+            detail: None,
+            checks: Vec::new(),
+        }
     }
 
     /// Names the field.
