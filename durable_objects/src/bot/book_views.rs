@@ -117,7 +117,7 @@ fn health(bot: &BotDO, stored: &super::admin::StoredConfig, l: &keel_engine::led
     let venue: Option<super::exchange::VenueState> = super::store::kv_get(&bot.db, "venue_state")?;
     let last_order: Option<Body> = bot.db.row("SELECT body FROM orders ORDER BY updated_ms DESC LIMIT 1", vec![])?;
     let last_error: Option<Body> = bot.db.row("SELECT body FROM orders WHERE status IN ('rejected','unknown') ORDER BY updated_ms DESC LIMIT 1", vec![])?;
-    let open_orders: Vec<Body> = bot.db.rows("SELECT body FROM orders WHERE status IN ('accepted','partially_filled','unknown','intent')", vec![])?;
+    let open_orders: Vec<Body> = bot.db.rows("SELECT body FROM orders WHERE status IN ('intent','sent','accepted','partially_filled','cancel_sent','unknown')", vec![])?;
     let snap = l.risk_snapshot(now).map_err(|e| ApiError::internal(e.to_string()))?;
     let risk = &stored.config.risk;
     let used_loss = (-snap.daily_pnl).max(Decimal::ZERO);

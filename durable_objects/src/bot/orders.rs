@@ -10,11 +10,13 @@ use crate::db::{int, text};
 use crate::http::ApiError;
 use keel_engine::alert::{Alert, AlertKind};
 use keel_engine::audit::{AuditDraft, AuditEvent, ControlAction};
+use keel_engine::bot::lifecycle::{self, status_name};
 use keel_engine::config::BotConfig;
 use keel_engine::ids::{ClientOrderId, SignalId, Symbol};
-use keel_engine::model::{InstrumentRules, OrderRequest};
+use keel_engine::model::InstrumentRules;
+use keel_engine::order::{Order, OrderEvent};
 use keel_engine::risk::{Approved, ProposedOrder, RiskCheck};
-use keel_engine::venue::{OrderReport, VenueError, VenueOp, VenueReply};
+use keel_engine::venue::{VenueError, VenueOp, VenueReply};
 use serde_json::{json, Value};
 
 /// What happened to one order.
@@ -26,13 +28,9 @@ pub struct PlaceResult {
     pub failed: Option<ApiError>,
 }
 
-fn order_body(
-    req: &OrderRequest,
-    signal_id: Option<&SignalId>,
-    status: &str,
-    report: Option<&OrderReport>,
-    error: Option<&str>,
-) -> Value {
+/// The stored and answered form of an order: the [`Order`] record plus its correlation.
+fn order_body(order: &Order, signal_id: Option<&SignalId>) -> Value {
+    let req = &order.request;
     json!({
         "client_order_id": req.client_order_id.as_str(),
         "signal_id": signal_id.map(|s| s.as_str()),
@@ -42,46 +40,34 @@ fn order_body(
         "qty": req.qty,
         "price": req.price,
         "reduce_only": req.reduce_only,
-        "status": status,
-        "order_id": report.map(|r| r.order_id.clone()),
-        "executed_qty": report.map(|r| r.executed_qty),
-        "avg_price": report.and_then(|r| r.cum_quote.and_then(|q| if r.executed_qty.is_zero() { None } else { Some((q / r.executed_qty).round_dp(8)) })),
-        "error": error,
-        "updated_ms": now_ms(),
+        "status": status_name(order.status),
+        "order_id": order.exchange_order_id,
+        "executed_qty": order.filled_qty,
+        "avg_price": order.avg_fill_price().map(|p| p.round_dp(8)),
+        "fees": order.fees,
+        "error": order.reason,
+        "created_ms": order.created_ms,
+        "updated_ms": order.updated_ms,
+        "record": order,
     })
 }
 
-fn upsert_order(
-    j: &mut Journal,
-    req: &OrderRequest,
-    signal_id: Option<&SignalId>,
-    status: &str,
-    body: &Value,
-) {
+/// Stages the order row (status column = the record's state, for the views' filters).
+fn upsert_order(j: &mut Journal, order: &Order, signal_id: Option<&SignalId>) -> Value {
+    let body = order_body(order, signal_id);
     j.exec(
         "INSERT INTO orders (client_order_id, signal_id, symbol, status, updated_ms, body) VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, updated_ms = excluded.updated_ms, body = excluded.body",
         vec![
-            text(req.client_order_id.as_str()),
+            text(order.request.client_order_id.as_str()),
             signal_id.map(|s| s.to_string()).into(),
-            text(req.symbol.as_str()),
-            text(status),
-            int(now_ms()),
+            text(order.request.symbol.as_str()),
+            text(status_name(order.status)),
+            int(order.updated_ms),
             text(body.to_string()),
         ],
     );
-}
-
-fn status_name(report: &OrderReport) -> &'static str {
-    use keel_engine::venue::OrderStatus as S;
-    match report.status {
-        S::Acknowledged | S::New => "accepted",
-        S::PartiallyFilled => "partially_filled",
-        S::Filled => "filled",
-        S::Cancelled => "cancelled",
-        S::Rejected => "rejected",
-        S::Expired => "expired",
-    }
+    body
 }
 
 /// Moves the link's request/response drafts into the journal with correlation ids.
@@ -165,18 +151,27 @@ async fn place_inner(
         .signal(signal_id.clone())
         .order(coid.clone()),
     )?;
-    upsert_order(
-        &mut j,
-        &req,
-        Some(signal_id),
-        "intent",
-        &order_body(&req, Some(signal_id), "intent", None, None),
-    );
+    // The intent is committed as in flight before the request leaves: a crash after this point
+    // is resolved by querying the client order id, never by sending again.
+    let mut order = Order::new(req.clone(), now_ms());
+    order
+        .apply_event(OrderEvent::Submitted, now_ms())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    upsert_order(&mut j, &order, Some(signal_id));
     bot.commit(j).await?;
 
     let sent_ms = now_ms();
     let outcome = link.call(&VenueOp::PlaceOrder(req.clone())).await;
-    let result = apply_outcome(bot, link, &req, Some(signal_id), rules, config, outcome).await;
+    let result = apply_outcome(
+        bot,
+        link,
+        &mut order,
+        Some(signal_id),
+        rules,
+        config,
+        outcome,
+    )
+    .await;
     super::metrics::record_order(bot, Some(signal_id), sent_ms, now_ms());
     result
 }
@@ -185,12 +180,13 @@ async fn place_inner(
 pub async fn apply_outcome(
     bot: &BotDO,
     link: &mut Link<'_>,
-    req: &OrderRequest,
+    order: &mut Order,
     signal_id: Option<&SignalId>,
     rules: &InstrumentRules,
     config: &BotConfig,
     outcome: Result<VenueReply, CallError>,
 ) -> Result<PlaceResult, ApiError> {
+    let req = order.request.clone();
     let coid = req.client_order_id.clone();
     let mut flags = bot.flags()?;
     let mut booked_ledger = None;
@@ -220,11 +216,16 @@ pub async fn apply_outcome(
             }
             ledger::stage(&mut j, &booking.entries)?;
             ledger::stage_fills(&mut j, &booking.booked, signal_id)?;
-            let status = report.as_ref().map(status_name).unwrap_or("accepted");
-            let body = order_body(req, signal_id, status, report.as_ref(), None);
-            upsert_order(&mut j, req, signal_id, status, &body);
+            if let Some(r) = &report {
+                lifecycle::apply_report(order, r, now_ms())
+                    .map_err(|e| ApiError::internal(format!("order {coid}: {e}")))?;
+            }
+            let body = upsert_order(&mut j, order, signal_id);
             flags.consecutive_rejections = 0;
-            alert_signals.push(Signal::Resolve(AlertKind::OrderRejected, req.symbol.to_string()));
+            alert_signals.push(Signal::Resolve(
+                AlertKind::OrderRejected,
+                req.symbol.to_string(),
+            ));
             booked_ledger = Some(new_ledger);
             PlaceResult {
                 summary: body,
@@ -237,18 +238,38 @@ pub async fn apply_outcome(
                 CallError::Unknown { .. } | CallError::Venue(VenueError::Unavailable { .. })
             );
             let rejected_by_exchange = matches!(e, CallError::Venue(_)) && !unknown;
-            let status = if unknown { "unknown" } else { "rejected" };
             let api: ApiError = e.into();
-            let body = order_body(req, signal_id, status, None, Some(&api.message));
-            upsert_order(&mut j, req, signal_id, status, &body);
+            lifecycle::apply_failure(order, unknown, &api.message, now_ms())
+                .map_err(|e| ApiError::internal(format!("order {coid}: {e}")))?;
+            let body = upsert_order(&mut j, order, signal_id);
             if rejected_by_exchange {
-                alert_signals.push(Signal::Raise(Alert::new(config.id.as_str(), AlertKind::OrderRejected, req.symbol.as_str(), api.message.clone())));
+                alert_signals.push(Signal::Raise(Alert::new(
+                    config.id.as_str(),
+                    AlertKind::OrderRejected,
+                    req.symbol.as_str(),
+                    api.message.clone(),
+                )));
                 flags.consecutive_rejections += 1;
                 if flags.consecutive_rejections >= MAX_CONSECUTIVE_REJECTIONS && !flags.paused {
                     flags.paused = true;
-                    flags.pause_reason = Some(format!("{} consecutive exchange rejections", flags.consecutive_rejections));
-                    j.audit(AuditDraft::new(now_ms(), keel_engine::audit::Actor::System, AuditEvent::Control { action: ControlAction::Pause, reason: flags.pause_reason.clone() }))?;
-                    alert_signals.push(Signal::Raise(Alert::new(config.id.as_str(), AlertKind::AutoPaused, "", flags.pause_reason.clone().unwrap_or_default())));
+                    flags.pause_reason = Some(format!(
+                        "{} consecutive exchange rejections",
+                        flags.consecutive_rejections
+                    ));
+                    j.audit(AuditDraft::new(
+                        now_ms(),
+                        keel_engine::audit::Actor::System,
+                        AuditEvent::Control {
+                            action: ControlAction::Pause,
+                            reason: flags.pause_reason.clone(),
+                        },
+                    ))?;
+                    alert_signals.push(Signal::Raise(Alert::new(
+                        config.id.as_str(),
+                        AlertKind::AutoPaused,
+                        "",
+                        flags.pause_reason.clone().unwrap_or_default(),
+                    )));
                 }
             }
             PlaceResult {
@@ -322,18 +343,49 @@ pub async fn cancel_all(
             .collect(),
     };
     let mut out = Vec::new();
+    let mut cancelled = Vec::new();
     for s in symbols {
         let r = link.call(&VenueOp::CancelAll { symbol: s.clone() }).await;
+        if r.is_ok() {
+            cancelled.push(s.clone());
+        }
         out.push(
             json!({"symbol": s.as_str(), "ok": r.is_ok(), "error": r.err().map(|e| e.to_string())}),
         );
     }
     let mut j = bot.journal().map_err(|e| CallError::Internal(e.message))?;
     drain_trail(&mut j, link, signal_id, None).map_err(|e| CallError::Internal(e.message))?;
-    j.exec(
-        "UPDATE orders SET status = 'cancelled' WHERE status IN ('accepted','partially_filled')",
-        vec![],
-    );
+    // The exchange confirmed the cancel-all: every working order of those symbols goes through
+    // CancelSent to Cancelled in its own record (fills that raced the cancel were booked before).
+    #[derive(serde::Deserialize)]
+    struct Row {
+        signal_id: Option<String>,
+        body: String,
+    }
+    for s in &cancelled {
+        let rows: Vec<Row> = bot
+            .db
+            .rows(
+                "SELECT signal_id, body FROM orders WHERE symbol = ? AND status IN ('accepted','partially_filled')",
+                vec![text(s.as_str())],
+            )
+            .map_err(|e| CallError::Internal(e.to_string()))?;
+        for row in rows {
+            let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+            let Ok(mut order) = serde_json::from_value::<Order>(body["record"].clone()) else {
+                continue;
+            };
+            let now = now_ms();
+            if order
+                .apply_event(OrderEvent::CancelRequested, now)
+                .and_then(|_| order.apply_event(OrderEvent::Cancelled, now))
+                .is_ok()
+            {
+                let sid = row.signal_id.and_then(|s| SignalId::new(s).ok());
+                upsert_order(&mut j, &order, sid.as_ref());
+            }
+        }
+    }
     j.put("venue_state", &link.state)
         .map_err(|e| CallError::Internal(e.to_string()))?;
     if let Some(p) = &link.paper {

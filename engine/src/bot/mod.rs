@@ -14,6 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 mod book;
+pub mod lifecycle;
 mod rejection;
 #[cfg(test)]
 mod tests;
