@@ -46,16 +46,33 @@ fi
 
 # 2. worker-build and wasm-bindgen-cli (must equal the locked wasm-bindgen crate). No --locked:
 #    a locked transitive version is missing from the registry mirror (toolchain.md).
+#    Compiling them takes minutes, so the binaries are also kept per version in a user-level cache
+#    ($KEEL_TOOLS_CACHE, default ~/.cache/keel-tools), which a fresh clone on the same machine
+#    reuses, as cargo reuses its registry cache. Without it they are compiled from crates.io.
+tools_cache="${KEEL_TOOLS_CACHE:-$HOME/.cache/keel-tools}"
 cargo_tool() { # <crate> <version> <binary> <expected --version output>
-  local crate="$1" version="$2" bin="$3" expected="$4" have=""
-  if [ -x "$KEEL_CARGO_BIN_DIR/$bin" ]; then
-    have="$("$KEEL_CARGO_BIN_DIR/$bin" --version 2>/dev/null || true)"
+  local crate="$1" version="$2" bin="$3" expected="$4"
+  local cached="$tools_cache/$crate-$version/bin"
+  version_of() { [ -x "$1" ] && "$1" --version 2>/dev/null || true; }
+  if [ "$(version_of "$KEEL_CARGO_BIN_DIR/$bin")" = "$expected" ]; then
+    return 0
   fi
-  if [ "$have" = "$expected" ]; then
+  if [ "$(version_of "$cached/$bin")" = "$expected" ]; then
+    log "$crate $version from $cached"
+    mkdir -p "$KEEL_CARGO_BIN_DIR"
+    cp -p "$cached"/* "$KEEL_CARGO_BIN_DIR/"
     return 0
   fi
   log "cargo install $crate $version (a few minutes, once)"
-  cargo install "$crate" --version "$version" --root "$KEEL_TOOLS/cargo" --force
+  local root
+  root="$(mktemp -d "$KEEL_TOOLS/cargo-install.XXXXXX")"
+  cargo install "$crate" --version "$version" --root "$root" --force
+  mkdir -p "$KEEL_CARGO_BIN_DIR"
+  cp -p "$root"/bin/* "$KEEL_CARGO_BIN_DIR/"
+  if mkdir -p "$cached" 2>/dev/null && cp -p "$root"/bin/* "$cached/" 2>/dev/null; then
+    log "kept $crate $version in $cached"
+  fi
+  rm -rf "$root"
 }
 cargo_tool worker-build "$KEEL_WORKER_BUILD_VERSION" worker-build "$KEEL_WORKER_BUILD_VERSION"
 cargo_tool wasm-bindgen-cli "$KEEL_WASM_BINDGEN_VERSION" wasm-bindgen "wasm-bindgen $KEEL_WASM_BINDGEN_VERSION"

@@ -116,3 +116,16 @@ export async function neo4jQuery(statement: string, parameters: Record<string, u
 export function uniqueId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * Calls the exchange simulator's admin API (`/__admin/...`): GET without `json`, POST with it
+ * (or the given method). Throws unless it answers 2xx, so a broken fixture never passes silently.
+ */
+export async function simAdmin<T = unknown>(path: string, json?: unknown, method?: string): Promise<T> {
+  const res = await fetchJson<T>(`${keel().simUrl}${path}`, {
+    method: method ?? (json === undefined ? "GET" : "POST"),
+    json,
+  });
+  if (res.status < 200 || res.status > 299) throw new Error(`sim ${path} answered ${res.status}: ${res.text.slice(0, 300)}`);
+  return res.body as T;
+}
