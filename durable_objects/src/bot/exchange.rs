@@ -27,6 +27,12 @@ use worker::{Method, Request, RequestInit};
 const MAX_INLINE_SLEEP_MS: i64 = 1_500;
 /// Attempts per operation (first try + retries).
 const MAX_ATTEMPTS: u32 = 4;
+/// Queries made to settle an order answered without fills (status, then trades).
+const SETTLE_QUERIES: u32 = 4;
+/// Pause between settle queries.
+const SETTLE_PAUSE_MS: i64 = 150;
+/// How far before the placement the trade read starts (clock error margin).
+const SETTLE_LOOKBACK_MS: i64 = 5_000;
 
 /// Per-bot exchange state kept under `venue_state`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -417,6 +423,61 @@ impl<'a> Link<'a> {
             client_order_id,
             reason: "still unknown after repeated queries".into(),
         })
+    }
+
+    /// Completes a placement answer that carries no fills. Binance USDⓈ-M answers `ACK`/`RESULT`
+    /// without trades and Bybit's `order/create` only acknowledges (the order is matched
+    /// asynchronously), so booking the answer as is would lose the fills and leave the bot
+    /// believing it is flat. This queries the order by its client id until it is final (briefly),
+    /// then reads the account's trades since the placement and keeps those of this order, so
+    /// the fills booked are exactly the exchange's. A failure here keeps the placement answer
+    /// (the order itself succeeded); reconciliation books any fill still missing.
+    pub async fn settle_placement(
+        &mut self,
+        req: &keel_engine::model::OrderRequest,
+        placed_at_ms: i64,
+        outcome: Result<VenueReply, CallError>,
+    ) -> Result<VenueReply, CallError> {
+        let Ok(VenueReply::Order(mut report)) = outcome else { return outcome };
+        if self.paper.is_some() || !report.fills.is_empty() {
+            return Ok(VenueReply::Order(report));
+        }
+        let query = VenueOp::QueryOrder { symbol: req.symbol.clone(), client_order_id: req.client_order_id.clone() };
+        for attempt in 0..SETTLE_QUERIES {
+            if report.status.is_final() {
+                break;
+            }
+            if attempt > 0 {
+                sleep(SETTLE_PAUSE_MS).await;
+            }
+            match self.call(&query).await {
+                Ok(VenueReply::Order(r)) => report = r,
+                Ok(_) | Err(_) => break,
+            }
+        }
+        if report.executed_qty.is_zero() {
+            return Ok(VenueReply::Order(report));
+        }
+        // Trades since a little before the placement (server time), this order's only.
+        let start = self.state.clock.server_now(placed_at_ms) - SETTLE_LOOKBACK_MS;
+        for attempt in 0..SETTLE_QUERIES {
+            if attempt > 0 {
+                sleep(SETTLE_PAUSE_MS).await;
+            }
+            let op = VenueOp::Trades { symbol: req.symbol.clone(), cursor: keel_engine::venue::TradeCursor::from_time(start) };
+            let Ok(VenueReply::Trades(page)) = self.call(&op).await else { break };
+            let mine: Vec<_> = page
+                .fills
+                .into_iter()
+                .filter(|f| f.order_id == report.order_id || f.client_order_id.as_ref() == Some(&req.client_order_id))
+                .collect();
+            let qty: rust_decimal::Decimal = mine.iter().map(|f| f.qty).sum();
+            if qty >= report.executed_qty {
+                report.fills = mine;
+                break;
+            }
+        }
+        Ok(VenueReply::Order(report))
     }
 
     async fn sync_clock(&mut self) -> Result<(), CallError> {

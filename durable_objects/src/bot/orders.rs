@@ -162,6 +162,7 @@ async fn place_inner(
 
     let sent_ms = now_ms();
     let outcome = link.call(&VenueOp::PlaceOrder(req.clone())).await;
+    let outcome = link.settle_placement(&req, sent_ms, outcome).await;
     let result = apply_outcome(
         bot,
         link,
