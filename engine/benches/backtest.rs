@@ -1,0 +1,180 @@
+//! Backtester throughput (bars/s through the live decide → paper venue → ledger path) and the
+//! cost of one factor update (ns/bar). Data is a deterministic synthetic random walk, so runs
+//! are comparable. `cargo bench -p keel-engine --bench backtest`.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use keel_engine::backtest::{run, BacktestConfig, Bar, FillAt, Timeframe};
+use keel_engine::config::BotConfig;
+use keel_engine::factor::{Adx, Atr, Bollinger, Donchian, Ema, Factor, Macd, Rsi, Sma};
+use keel_engine::ids::Symbol;
+use keel_engine::model::InstrumentRules;
+use keel_engine::strategy::{Registry, Strategy};
+use rust_decimal_macros::dec;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Duration;
+
+/// `n` one-minute bars of a seeded random walk (xorshift), prices near 30 000.
+fn bars(n: usize) -> Vec<Bar> {
+    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    let mut p = 30_000.0f64;
+    (0..n)
+        .map(|i| {
+            let o = p;
+            p *= 1.0 + next() * 0.002;
+            let (hi, lo) = (
+                o.max(p) * (1.0 + next().abs() * 0.0005),
+                o.min(p) * (1.0 - next().abs() * 0.0005),
+            );
+            let r = |x: f64| (x * 100.0).round() / 100.0;
+            Bar {
+                open_time_ms: 1_700_000_000_000 + i as i64 * 60_000,
+                open: r(o),
+                high: r(hi),
+                low: r(lo),
+                close: r(p),
+                volume: 1.0 + next().abs(),
+            }
+        })
+        .collect()
+}
+
+fn config() -> BacktestConfig {
+    let bot = BotConfig::from_value(json!({
+        "id": "bench", "name": "Bench", "exchange": "binance", "market": "linear", "mode": "paper",
+        "instruments": ["BTCUSDT"], "sizing": {"mode": "pct_equity", "value": "100"}, "risk": {}
+    }))
+    .expect("bench config");
+    BacktestConfig {
+        bot,
+        rules: InstrumentRules {
+            symbol: Symbol::new("BTCUSDT").expect("symbol"),
+            base_asset: "BTC".into(),
+            quote_asset: "USDT".into(),
+            tick_size: dec!(0.01),
+            step_size: dec!(0.001),
+            min_qty: dec!(0.001),
+            max_qty: dec!(100000),
+            max_market_qty: dec!(0),
+            min_notional: dec!(5),
+            min_price: dec!(0),
+            max_price: dec!(0),
+        },
+        taker_fee_rate: dec!(0.0004),
+        maker_fee_rate: dec!(0.0002),
+        initial_capital: dec!(100000),
+        fill_at: FillAt::NextOpen,
+        slippage_bps: dec!(1),
+        timeframe: Timeframe::M1,
+        rebalance_band: 0.0,
+    }
+}
+
+fn p(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+fn composer() -> Box<dyn Strategy> {
+    let reg = Registry::builtin();
+    let legs = [
+        (
+            "ma_crossover",
+            p(&[("fast", 50.0), ("slow", 200.0), ("short", 1.0)]),
+            1.0,
+        ),
+        ("rsi_reversion", p(&[("period", 14.0), ("short", 1.0)]), 0.5),
+        (
+            "donchian_breakout",
+            p(&[("entry", 120.0), ("exit", 60.0), ("short", 1.0)]),
+            1.0,
+        ),
+        (
+            "bollinger_reversion",
+            p(&[("period", 60.0), ("short", 1.0)]),
+            0.5,
+        ),
+        (
+            "vol_target_trend",
+            p(&[("fast", 100.0), ("slow", 400.0), ("short", 1.0)]),
+            1.0,
+        ),
+    ];
+    Box::new(reg.compose(&legs, Some(500), 0.25).expect("composer"))
+}
+
+fn backtests(c: &mut Criterion) {
+    let cfg = config();
+    let data = bars(100_000);
+    let mut g = c.benchmark_group("backtest");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(data.len() as u64));
+    let mut s = composer();
+    let report = run(&cfg, s.as_mut(), &data).expect("backtest");
+    eprintln!(
+        "composer5 over 100k bars: {} fills, {} refused, net {}",
+        report.fills.len(),
+        report.rejected.len(),
+        report.pnl.net
+    );
+    g.bench_function("composer5_100k_1m_bars", |b| {
+        b.iter(|| {
+            let mut s = composer();
+            black_box(run(&cfg, s.as_mut(), black_box(&data)).expect("backtest"))
+        })
+    });
+    let big = bars(1_000_000);
+    g.throughput(Throughput::Elements(big.len() as u64));
+    let ma = p(&[("fast", 50.0), ("slow", 200.0)]);
+    let mut s = Registry::builtin().build("ma_crossover", &ma).expect("ma");
+    let report = run(&cfg, s.as_mut(), &big).expect("backtest");
+    eprintln!("sma crossover over 1M bars: {} fills, net {}", report.fills.len(), report.pnl.net);
+    g.bench_function("sma_crossover_1m_bars", |b| {
+        b.iter(|| {
+            let mut s = Registry::builtin().build("ma_crossover", &ma).expect("ma");
+            black_box(run(&cfg, s.as_mut(), black_box(&big)).expect("backtest"))
+        })
+    });
+    g.finish();
+}
+
+fn factor_bench<F: Factor>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    data: &[Bar],
+    make: impl Fn() -> F,
+) {
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let mut f = make();
+            for bar in data {
+                black_box(f.update(black_box(bar)));
+            }
+        })
+    });
+}
+
+fn factors(c: &mut Criterion) {
+    let data = bars(100_000);
+    let mut g = c.benchmark_group("factor_update");
+    g.sample_size(20).measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements(data.len() as u64));
+    factor_bench(&mut g, "sma50", &data, || Sma::new(50));
+    factor_bench(&mut g, "ema50", &data, || Ema::new(50));
+    factor_bench(&mut g, "rsi14", &data, || Rsi::new(14));
+    factor_bench(&mut g, "macd", &data, || Macd::new(12, 26, 9));
+    factor_bench(&mut g, "atr14", &data, || Atr::new(14));
+    factor_bench(&mut g, "bollinger20", &data, || Bollinger::new(20, 2.0));
+    factor_bench(&mut g, "donchian100", &data, || Donchian::new(100));
+    factor_bench(&mut g, "adx14", &data, || Adx::new(14));
+    g.finish();
+}
+
+criterion_group!(benches, factors, backtests);
+criterion_main!(benches);
