@@ -28,8 +28,7 @@ const SECRET: &str = "bench-webhook-secret-0123456789";
 fn body() -> Vec<u8> {
     json!({
         "secret": SECRET, "id": "sig-bench-000001", "action": "buy", "symbol": "BTCUSDT",
-        "qty": "0.001", "price": "65000.10", "time": "2023-11-14T22:13:20Z",
-        "comment": "bench alert"
+        "qty": "0.001", "price": "65000.10", "time": "2023-11-14T22:13:20Z"
     })
     .to_string()
     .into_bytes()

@@ -163,7 +163,7 @@ function table(r: Report): string {
   }
   for (const nr of r.native) {
     const v = nr.ns >= 1000 ? `${Math.round(nr.ns / 10) / 100} µs` : `${nr.ns} ns`;
-    rows.push([`native ${nr.bench}: ${nr.id}`, `${v} per call`]);
+    rows.push([`native ${nr.bench}: ${nr.id}`, `${v} per iteration`]);
   }
   for (const e of r.errors) rows.push(["ERROR", e]);
   const w0 = Math.max(...rows.map((x) => (x[0] ?? "").length));
