@@ -134,7 +134,11 @@ fn backtests(c: &mut Criterion) {
     let ma = p(&[("fast", 50.0), ("slow", 200.0)]);
     let mut s = Registry::builtin().build("ma_crossover", &ma).expect("ma");
     let report = run(&cfg, s.as_mut(), &big).expect("backtest");
-    eprintln!("sma crossover over 1M bars: {} fills, net {}", report.fills.len(), report.pnl.net);
+    eprintln!(
+        "sma crossover over 1M bars: {} fills, net {}",
+        report.fills.len(),
+        report.pnl.net
+    );
     g.bench_function("sma_crossover_1m_bars", |b| {
         b.iter(|| {
             let mut s = Registry::builtin().build("ma_crossover", &ma).expect("ma");
