@@ -8,6 +8,8 @@ import { chromium } from 'playwright-core';
 export const KEEL_URL = (process.env.KEEL_URL ?? '').replace(/\/$/, '');
 /** Bootstrap admin token of that stack. */
 export const KEEL_ADMIN_TOKEN = process.env.KEEL_ADMIN_TOKEN ?? '';
+/** Optional `base_url` for the test bot (the local exchange simulator); empty = the exchange's default. */
+export const KEEL_BOT_BASE_URL = process.env.KEEL_SIM_URL ?? '';
 /** Where screenshots are kept as test artifacts. */
 export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 

@@ -119,6 +119,21 @@ describe('normalize: backend view shapes', () => {
     expect(f).toMatchObject({ instrument: 'ETHUSDT', fee: '0.0001', fee_asset: 'BNB', time: '1970-01-01T00:00:01.000Z', signal_id: null });
   });
 
+  it('ledger fill rows nest the fill; order qty may be {unit, value}', () => {
+    const f = N.fill({
+      fee_quote: '0.065',
+      realized: '0',
+      signal_id: 's1',
+      fill: { trade_id: 'P0', symbol: 'BTCUSDT', side: 'buy', price: '65000', qty: '0.001', fee: '0.000001', fee_asset: 'BTC', time_ms: 0 },
+    });
+    expect(f).toMatchObject({ trade_id: 'P0', instrument: 'BTCUSDT', signal_id: 's1', fee: '0.000001', fee_asset: 'BTC' });
+    expect(N.order({ qty: { unit: 'base', value: '0.001' } }).qty).toBe('0.001');
+    expect(N.order({ qty: { unit: 'quote', value: '100' } }).qty).toBe('100 (quote)');
+    expect(N.signal({ signal_id: 's', status: 200, outcome: { status: 'executed', orders: [{ symbol: 'ETHUSDT' }] } }).symbol).toBe(
+      'ETHUSDT',
+    );
+  });
+
   it('equity history with ms times', () => {
     expect(N.pnlPoint({ time: 0, equity: '10000', drawdown: '0.5' })).toEqual({
       time: '1970-01-01T00:00:00.000Z',

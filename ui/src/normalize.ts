@@ -37,6 +37,15 @@ export function dec(v: unknown): string {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '0';
 }
 
+/** A quantity: a decimal, or the engine's `{unit, value}` (a quote-sized order is marked as such). */
+export function qty(v: unknown): string {
+  if (v && typeof v === 'object') {
+    const o = v as Obj;
+    return o.unit === 'quote' ? `${dec(o.value)} (quote)` : dec(o.value);
+  }
+  return dec(v);
+}
+
 /** An RFC 3339 time from either a string or milliseconds since the epoch. */
 export function time(iso: unknown, ms?: unknown): string | null {
   if (typeof iso === 'string') return iso;
@@ -157,7 +166,7 @@ export function order(raw: unknown): Order {
     instrument: text(v.instrument ?? v.symbol),
     side: text(v.side) as Order['side'],
     order_type: text(v.order_type ?? v.type, 'market') as Order['order_type'],
-    qty: dec(v.qty),
+    qty: qty(v.qty),
     price: v.price == null ? null : dec(v.price),
     filled_qty: dec(v.filled_qty ?? v.executed_qty),
     status: text(v.status),
@@ -172,9 +181,11 @@ export function openOrders(raw: unknown): Order[] {
     .filter((o) => OPEN_ORDER_STATUSES.includes(o.status));
 }
 
-/** A fill row (`time` or `time_ms`). */
+/** A fill row (`time` or `time_ms`), flat or as the ledger's `{fill: {…}, signal_id, fee_quote, realized}`. */
 export function fill(raw: unknown): Fill {
-  const v = obj(raw);
+  const outer = obj(raw);
+  const v =
+    outer.fill && typeof outer.fill === 'object' ? { ...obj(outer.fill), signal_id: outer.signal_id ?? obj(outer.fill).signal_id } : outer;
   return {
     trade_id: text(v.trade_id),
     client_order_id: text(v.client_order_id),
@@ -205,7 +216,7 @@ export function signal(raw: unknown): SignalSummary {
     signal_id: text(v.signal_id ?? v.id),
     received_at: time(v.received_at, v.received_ms) ?? '',
     action: text(v.action ?? obj(o.payload).action, '—'),
-    symbol: textOrNull(v.symbol ?? obj(o.payload).symbol),
+    symbol: textOrNull(v.symbol ?? obj(o.payload).symbol ?? obj(arr(o.orders)[0]).symbol),
     outcome: typeof v.outcome === 'string' ? v.outcome : text(o.status, typeof v.status === 'string' ? v.status : ''),
     http_status: httpStatus,
     reason: textOrNull(reason),
