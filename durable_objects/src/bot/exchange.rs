@@ -438,11 +438,16 @@ impl<'a> Link<'a> {
         placed_at_ms: i64,
         outcome: Result<VenueReply, CallError>,
     ) -> Result<VenueReply, CallError> {
-        let Ok(VenueReply::Order(mut report)) = outcome else { return outcome };
+        let Ok(VenueReply::Order(mut report)) = outcome else {
+            return outcome;
+        };
         if self.paper.is_some() || !report.fills.is_empty() {
             return Ok(VenueReply::Order(report));
         }
-        let query = VenueOp::QueryOrder { symbol: req.symbol.clone(), client_order_id: req.client_order_id.clone() };
+        let query = VenueOp::QueryOrder {
+            symbol: req.symbol.clone(),
+            client_order_id: req.client_order_id.clone(),
+        };
         for attempt in 0..SETTLE_QUERIES {
             if report.status.is_final() {
                 break;
@@ -464,12 +469,20 @@ impl<'a> Link<'a> {
             if attempt > 0 {
                 sleep(SETTLE_PAUSE_MS).await;
             }
-            let op = VenueOp::Trades { symbol: req.symbol.clone(), cursor: keel_engine::venue::TradeCursor::from_time(start) };
-            let Ok(VenueReply::Trades(page)) = self.call(&op).await else { break };
+            let op = VenueOp::Trades {
+                symbol: req.symbol.clone(),
+                cursor: keel_engine::venue::TradeCursor::from_time(start),
+            };
+            let Ok(VenueReply::Trades(page)) = self.call(&op).await else {
+                break;
+            };
             let mine: Vec<_> = page
                 .fills
                 .into_iter()
-                .filter(|f| f.order_id == report.order_id || f.client_order_id.as_ref() == Some(&req.client_order_id))
+                .filter(|f| {
+                    f.order_id == report.order_id
+                        || f.client_order_id.as_ref() == Some(&req.client_order_id)
+                })
                 .collect();
             let qty: rust_decimal::Decimal = mine.iter().map(|f| f.qty).sum();
             if qty >= report.executed_qty {
@@ -567,6 +580,11 @@ const PAPER_MAKER_FEE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts
 /// Quote capital a new paper bot starts with (booked in its ledger as a transfer too).
 pub const PAPER_CAPITAL: rust_decimal::Decimal =
     rust_decimal::Decimal::from_parts(10_000, 0, 0, false, 0);
+
+/// Finished paper orders kept in the stored paper book (working orders are always kept).
+pub const PAPER_KEEP_ORDERS: usize = 500;
+/// Paper fills kept in the stored paper book (the bot's ledger keeps every fill).
+pub const PAPER_KEEP_FILLS: usize = 2_000;
 
 /// Operations a paper bot answers in-process (everything but public market data).
 fn routes_to_paper(op: &VenueOp) -> bool {

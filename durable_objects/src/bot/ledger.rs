@@ -92,3 +92,23 @@ pub fn stage_fills(
     }
     Ok(())
 }
+
+/// Stages one point of the equity curve (equity and drawdown from the peak) for the dashboard.
+pub fn stage_equity_point(
+    journal: &mut super::store::Journal,
+    ledger: &Ledger,
+    time_ms: i64,
+) -> Result<(), ApiError> {
+    let snap = ledger
+        .risk_snapshot(time_ms)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    journal.exec(
+        "INSERT OR REPLACE INTO equity (time_ms, equity, drawdown) VALUES (?, ?, ?)",
+        vec![
+            int(time_ms),
+            text(snap.equity.to_string()),
+            text(snap.drawdown.to_string()),
+        ],
+    );
+    Ok(())
+}

@@ -98,7 +98,8 @@ pub async fn save_link(
     let mut j = bot.journal()?;
     drain_trail(&mut j, link, signal_id, None)?;
     j.put("venue_state", &link.state)?;
-    if let Some(p) = &link.paper {
+    if let Some(p) = link.paper.as_mut() {
+        p.prune(super::exchange::PAPER_KEEP_ORDERS, super::exchange::PAPER_KEEP_FILLS);
         j.put("paper", p)?;
     }
     bot.commit(j).await
@@ -217,6 +218,7 @@ pub async fn apply_outcome(
             }
             ledger::stage(&mut j, &booking.entries)?;
             ledger::stage_fills(&mut j, &booking.booked, signal_id)?;
+            ledger::stage_equity_point(&mut j, &new_ledger, now_ms())?;
             if let Some(r) = &report {
                 lifecycle::apply_report(order, r, now_ms())
                     .map_err(|e| ApiError::internal(format!("order {coid}: {e}")))?;
@@ -281,7 +283,8 @@ pub async fn apply_outcome(
     };
     j.put("flags", &flags)?;
     j.put("venue_state", &link.state)?;
-    if let Some(p) = &link.paper {
+    if let Some(p) = link.paper.as_mut() {
+        p.prune(super::exchange::PAPER_KEEP_ORDERS, super::exchange::PAPER_KEEP_FILLS);
         j.put("paper", p)?;
     }
     super::alerts::stage(bot, &mut j, alert_signals)?;
@@ -389,7 +392,8 @@ pub async fn cancel_all(
     }
     j.put("venue_state", &link.state)
         .map_err(|e| CallError::Internal(e.to_string()))?;
-    if let Some(p) = &link.paper {
+    if let Some(p) = link.paper.as_mut() {
+        p.prune(super::exchange::PAPER_KEEP_ORDERS, super::exchange::PAPER_KEEP_FILLS);
         j.put("paper", p)
             .map_err(|e| CallError::Internal(e.to_string()))?;
     }

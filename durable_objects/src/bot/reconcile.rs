@@ -298,7 +298,8 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
         .put("recon_cursor", &cursors)?
         .put("flags", &flags)?;
     j.put("venue_state", &link.state)?;
-    if let Some(p) = &link.paper {
+    if let Some(p) = link.paper.as_mut() {
+        p.prune(super::exchange::PAPER_KEEP_ORDERS, super::exchange::PAPER_KEEP_FILLS);
         j.put("paper", p)?;
     }
     bot.commit(j).await?;

@@ -153,7 +153,7 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
 async fn finish(bot: &BotDO, id: &SignalId, status: u16, outcome: &Value) -> Result<(), ApiError> {
     let mut j = bot.journal()?;
     j.exec(
-        "UPDATE signals SET status = ?, outcome = ? WHERE id = ?",
+        "UPDATE signals SET status = ?, outcome = json_patch(outcome, ?) WHERE id = ?",
         vec![
             int(i64::from(status)),
             text(outcome.to_string()),
@@ -197,7 +197,7 @@ async fn reject(
     let outcome = json!({"status": "rejected", "code": rej.code, "message": rej.message, "field": rej.field, "detail": rej.detail});
     match id {
         Some(id) => j.exec(
-            "UPDATE signals SET status = ?, outcome = ? WHERE id = ?",
+            "UPDATE signals SET status = ?, outcome = json_patch(outcome, ?) WHERE id = ?",
             vec![
                 int(i64::from(rej.status)),
                 text(outcome.to_string()),

@@ -10,7 +10,7 @@ use crate::venue::op::{Balance, OrderReport, OrderStatus, PositionReport};
 use crate::venue::rules::round_to_step_down;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One paper order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +56,10 @@ pub struct Book {
     pub next_trade: u64,
     /// Next order sequence number.
     pub next_order: u64,
+    /// Client ids of resting (working) orders, so a price update touches only those: without
+    /// it every price tick scanned every order ever placed (quadratic in a long backtest).
+    #[serde(default)]
+    pub resting: BTreeSet<ClientOrderId>,
 }
 
 fn rejected(code: i64, msg: &str) -> VenueError {
@@ -212,6 +216,9 @@ impl Book {
             self.check_funds(market, rules, req.side, qty, limit)?;
             self.lock(market, rules, req.side, qty, limit, true);
         }
+        if report.status == OrderStatus::New {
+            self.resting.insert(req.client_order_id.clone());
+        }
         self.orders.insert(
             req.client_order_id.clone(),
             PaperOrder {
@@ -367,8 +374,9 @@ impl Book {
         now_ms: i64,
     ) -> Vec<Fill> {
         let crossing: Vec<ClientOrderId> = self
-            .orders
+            .resting
             .iter()
+            .filter_map(|id| self.orders.get_key_value(id))
             .filter(|(_, o)| o.req.symbol == rules.symbol && o.report.status == OrderStatus::New)
             .filter(|(_, o)| {
                 let limit = o.req.price.unwrap_or(Decimal::ZERO);
@@ -397,6 +405,7 @@ impl Book {
                 true,
                 now_ms,
             );
+            self.resting.remove(&id);
             if let Some(stored) = self.orders.get_mut(&id) {
                 stored.report.status = OrderStatus::Filled;
                 stored.report.executed_qty = o.qty;
@@ -436,9 +445,35 @@ impl Book {
                 false,
             );
         }
+        self.resting.remove(id);
         let stored = self.orders.get_mut(id).ok_or_else(unknown)?;
         stored.report.status = OrderStatus::Cancelled;
         stored.report.updated_ms = now_ms;
         Ok(stored.report.clone())
+    }
+}
+
+impl Book {
+    /// Forgets finished orders beyond the newest `keep_orders` and fills beyond the newest
+    /// `keep_fills`, so a long-running paper bot's stored book stays bounded. Working orders are
+    /// always kept; the bot's own ledger and fills table hold the full history.
+    pub fn prune(&mut self, keep_orders: usize, keep_fills: usize) {
+        if self.fills.len() > keep_fills {
+            let drop = self.fills.len() - keep_fills;
+            self.fills.drain(..drop);
+        }
+        let mut finished: Vec<(i64, ClientOrderId)> = self
+            .orders
+            .iter()
+            .filter(|(id, _)| !self.resting.contains(*id))
+            .map(|(id, o)| (o.report.updated_ms, id.clone()))
+            .collect();
+        if finished.len() > keep_orders {
+            finished.sort();
+            let drop = finished.len() - keep_orders;
+            for (_, id) in finished.into_iter().take(drop) {
+                self.orders.remove(&id);
+            }
+        }
     }
 }

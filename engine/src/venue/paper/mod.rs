@@ -80,6 +80,11 @@ impl PaperVenue {
         }
     }
 
+    /// Bounds the stored book (see [`Book::prune`]).
+    pub fn prune(&mut self, keep_orders: usize, keep_fills: usize) {
+        self.book.prune(keep_orders, keep_fills);
+    }
+
     /// Registers an instrument's rules (usually copied from the real exchange).
     pub fn set_rules(&mut self, rules: InstrumentRules) {
         self.rules.insert(rules.symbol.clone(), rules);
