@@ -116,6 +116,11 @@ export interface LatencyResult {
   toExchangeMs: Dist;
   /** Webhook sent → answer received, ms. */
   roundTripMs: Dist;
+  /**
+   * Webhook sent → the bot's FIRST exchange request (price lookup) received, ms: our time before
+   * any exchange round trip. `toExchangeMs` also contains that lookup's round trip.
+   */
+  toFirstCallMs: Dist;
   /** The first (cold) webhook of the bot, ms to the exchange and round trip. */
   cold: { toExchangeMs: number | null; roundTripMs: number };
   /** Simulator requests per webhook, by method and path (what the bot called besides the order). */
@@ -150,6 +155,7 @@ export async function measureLatency(t: Target, n: number, warmup: number): Prom
   const orders = log.filter((q) => q.method === "POST" && q.path === "/api/v3/order");
   const toExchange: number[] = [];
   const roundTrip: number[] = [];
+  const toFirstCall: number[] = [];
   let unmatched = 0;
   let cold: LatencyResult["cold"] = { toExchangeMs: null, roundTripMs: 0 };
   samples.forEach((s, i) => {
@@ -165,6 +171,8 @@ export async function measureLatency(t: Target, n: number, warmup: number): Prom
     }
     toExchange.push(ms);
     roundTrip.push((s.doneUs - s.sentUs) / 1000);
+    const firstCall = log.find((q) => q.recv_us >= s.sentUs - 1_000 && q.recv_us <= s.doneUs + 1_000);
+    if (firstCall) toFirstCall.push((firstCall.recv_us - s.sentUs) / 1000);
   });
   const perPath: Record<string, number> = {};
   const measuredFrom = samples[warmup]?.sentUs ?? 0;
@@ -174,7 +182,7 @@ export async function measureLatency(t: Target, n: number, warmup: number): Prom
     perPath[key] = (perPath[key] ?? 0) + 1;
   }
   for (const k of Object.keys(perPath)) perPath[k] = Math.round(((perPath[k] ?? 0) / Math.max(1, n)) * 100) / 100;
-  return { toExchangeMs: dist(toExchange), roundTripMs: dist(roundTrip), cold, simCallsPerWebhook: perPath, errors, unmatched };
+  return { toExchangeMs: dist(toExchange), roundTripMs: dist(roundTrip), toFirstCallMs: dist(toFirstCall), cold, simCallsPerWebhook: perPath, errors, unmatched };
 }
 
 /** Result of one throughput run. */

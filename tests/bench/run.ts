@@ -142,6 +142,8 @@ function table(r: Report): string {
   if (l) {
     const d = l.toExchangeMs;
     rows.push([`webhook → order at exchange (testnet, n=${d.n}) ms`, `p50 ${fmt(d.p50)}  p95 ${fmt(d.p95)}  p99 ${fmt(d.p99)}  max ${fmt(d.max)}`]);
+    const f = l.toFirstCallMs;
+    rows.push([`webhook → first exchange call (price lookup) ms`, `p50 ${fmt(f.p50)}  p95 ${fmt(f.p95)}  p99 ${fmt(f.p99)}  max ${fmt(f.max)}`]);
     const w = l.roundTripMs;
     rows.push([`webhook round trip send → 200 (testnet) ms`, `p50 ${fmt(w.p50)}  p95 ${fmt(w.p95)}  p99 ${fmt(w.p99)}  max ${fmt(w.max)}`]);
     rows.push(["first (cold) webhook: to exchange / round trip ms", `${fmt(l.cold.toExchangeMs)} / ${fmt(l.cold.roundTripMs)}`]);
