@@ -322,6 +322,13 @@ impl<'a> Link<'a> {
                 }
                 SendOutcome::ConnectFailed { message } => {
                     self.state.circuit.record(CallOutcome::Failed, now_ms());
+                    // A fetch error cannot tell "never connected" from "connection lost after the
+                    // request went out": an order may exist, so it is resolved by its client id,
+                    // never resent (here or to another host).
+                    let err = VenueError::Unavailable { status: 0, msg: message.clone() };
+                    if let RetryDecision::ResolveByQuery { symbol, client_order_id } = retry_decision(op, &err, attempt - 1) {
+                        return self.resolve(symbol, client_order_id, &request).await;
+                    }
                     host_tries += 1;
                     if attempt < MAX_ATTEMPTS
                         && self.state.urls.next_after_failure(host_tries).is_some()
@@ -423,6 +430,19 @@ impl<'a> Link<'a> {
             client_order_id,
             reason: "still unknown after repeated queries".into(),
         })
+    }
+
+    /// Reloads the exchange state (clock, circuit, hosts) another link of this bot saved, e.g.
+    /// reconciliation run in the middle of a signal: working on with the older copy would undo
+    /// its clock resync (a second timestamp error) and overwrite it when this link is saved.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn reload_state(&mut self) -> Result<(), ApiError> {
+        if let Some(s) = super::store::kv_get::<VenueState>(&self.bot.db, "venue_state")? {
+            self.state = s;
+        }
+        Ok(())
     }
 
     /// Completes a placement answer that carries no fills. Binance USDⓈ-M answers `ACK`/`RESULT`

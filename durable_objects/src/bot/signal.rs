@@ -258,7 +258,15 @@ async fn execute(
     }
     let facts = match market_facts(bot, &mut link, &symbol).await {
         Ok(f) => f,
-        Err(e) => return Err(call_failure(e, std::mem::take(&mut link.trail))),
+        Err(e) => {
+            // Keep what the failures taught (circuit breaker, clock): without this, failures
+            // before any order never count and the circuit can never open on market data.
+            let trail = std::mem::take(&mut link.trail);
+            if let Err(save) = super::orders::save_link(bot, &mut link, None).await {
+                worker::console_error!("venue state not saved: {save}");
+            }
+            return Err(call_failure(e, trail));
+        }
     };
     // After a long outage (or never), reconcile with the exchange before trading again.
     if config.mode != keel_engine::model::BotMode::Paper {
@@ -274,6 +282,8 @@ async fn execute(
         if stale && has_history {
             super::reconcile::run(bot, Actor::System)
                 .await
+                .map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
+            link.reload_state()
                 .map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
         }
     }
