@@ -61,7 +61,14 @@ describe("exchange faults", () => {
 
   it("rate limit: a 429 is honoured and nothing earns a 418", async () => {
     const config = await simAdmin<{ rate_limits?: Record<string, unknown> }>("/__admin/config");
-    const bot = await createSimBot(binanceSpot);
+    // Its own account: the back-off it earns belongs to that account (AccountDO) and must not
+    // hold up the other specs' bots on binance-main.
+    const bot = await createSimBot({
+      ...binanceSpot,
+      account: "binance-bnb",
+      key: "simBinanceKeyBnb0002",
+      secret: "simBinanceSecretBnb0002",
+    });
     await signal(bot, "buy", { qty: "0.001" }).then((r) => expect(r.status, r.text).toBe(200));
     const since = await lastSeq();
     await simAdmin("/__admin/ratelimit", { binance_spot_weight_1m: 3, binance_requests_before_ban: 2 });
