@@ -52,3 +52,62 @@ describe.each(MARKETS)("testnet bot on the simulator: $exchange $market", (m) =>
     }
   });
 });
+
+describe("paper and testnet-on-simulator bots given the same alerts", () => {
+  it("end with the same position, to the last decimal", async () => {
+    await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: "65000" });
+    const m = MARKETS[0];
+    const live = await createSimBot(m);
+    const paper = await createSimBot(m, { mode: "paper" });
+    const alerts: [string, Record<string, unknown>][] = [
+      ["buy", { qty: "0.002" }],
+      ["buy", { qty: "0.001" }],
+      ["sell", { qty: "0.001" }],
+    ];
+    for (const [action, extra] of alerts) {
+      for (const bot of [live, paper]) {
+        const r = await signal(bot, action, extra);
+        expect(r.status, r.text).toBe(200);
+        expect(r.body?.status, r.text).toBe("executed");
+      }
+    }
+    const position = async (id: string): Promise<string> => {
+      const pnl = await adminFetch<{ by_instrument: Record<string, { position_qty: string }> }>(`/api/v1/bots/${id}/pnl`);
+      expect(pnl.status, pnl.text).toBe(200);
+      return dec(pnl.body?.by_instrument.BTCUSDT?.position_qty ?? "0");
+    };
+    const livePos = await position(live.id);
+    expect(livePos).not.toBe("0");
+    expect(await position(paper.id)).toBe(livePos);
+  });
+});
+
+describe("target-position alerts (Binance USDⓈ-M on the simulator)", () => {
+  it("heal a missed alert and ignore a duplicated one", async () => {
+    await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: "65000" });
+    const bot = await createSimBot(MARKETS[1]);
+    const position = async (): Promise<string> => {
+      const pnl = await adminFetch<{ by_instrument: Record<string, { position_qty: string }> }>(`/api/v1/bots/${bot.id}/pnl`);
+      expect(pnl.status, pnl.text).toBe(200);
+      return dec(pnl.body?.by_instrument.BTCUSDT?.position_qty ?? "0");
+    };
+    const target = (qty: string) => signal(bot, "target", { target_position: qty });
+
+    const first = await target("0.002");
+    expect(first.status, first.text).toBe(200);
+    expect(await position()).toBe("0.002");
+    // The alert for 0.004 was missed; the next one (0.006) trades the whole difference.
+    const healed = await target("0.006");
+    expect(healed.status, healed.text).toBe(200);
+    expect(healed.body?.orders?.length, healed.text).toBe(1);
+    expect(await position()).toBe("0.006");
+    // A duplicated alert (new id, same target) places nothing.
+    const dup = await target("0.006");
+    expect(dup.status, dup.text).toBe(200);
+    expect(dup.body?.status, dup.text).toBe("nothing_to_do");
+    expect(await position()).toBe("0.006");
+    const down = await target("0");
+    expect(down.status, down.text).toBe(200);
+    expect(await position()).toBe("0");
+  });
+});
