@@ -251,3 +251,46 @@ describe("paper bot: every rejection answers its status, places nothing, and is 
     }
   });
 });
+
+describe("five bots side by side", () => {
+  it("each applies its own whitelist and limits, and books only its own orders", async () => {
+    const specs = [
+      { instruments: ["BTCUSDT"], limit: "1000", expect: 200 },
+      { instruments: ["ETHUSDT"], limit: "1000", expect: 422, code: "risk_whitelist" },
+      { instruments: ["BTCUSDT"], limit: "50", expect: 422, code: "risk_max_order_notional" },
+      { instruments: ["*USDT"], limit: "100", expect: 200 },
+      { instruments: ["BTCUSDT", "ETHUSDT"], limit: "70", expect: 200 },
+    ];
+    const bots = await Promise.all(
+      specs.map(async (s, i) => {
+        const id = uniqueId(`side${i}`);
+        const res = await adminFetch<{ webhook_secret: string }>("/api/v1/bots", {
+          method: "POST",
+          json: {
+            id,
+            name: `side by side ${i}`,
+            exchange: "binance",
+            market: "spot",
+            mode: "paper",
+            base_url: keel().simUrl,
+            instruments: s.instruments,
+            sizing: { mode: "fixed_qty", value: "0.001" },
+            risk: { max_order_notional: s.limit },
+          },
+        });
+        expect(res.status, res.text).toBe(201);
+        return { id, secret: res.body?.webhook_secret ?? "" };
+      }),
+    );
+    const answers = await Promise.all(
+      bots.map((b) =>
+        webhook({ secret: b.secret, id: uniqueId("sig"), action: "buy", symbol: "BTCUSDT", qty: "0.001", time: nowIso() }, {}, b.id),
+      ),
+    );
+    for (const [i, s] of specs.entries()) {
+      expect(answers[i].status, answers[i].text).toBe(s.expect);
+      if (s.code) expect(answers[i].body?.code, answers[i].text).toBe(s.code);
+      expect(await orderCount(bots[i].id)).toBe(s.expect === 200 ? 1 : 0);
+    }
+  });
+});
