@@ -12,14 +12,16 @@ use keel_durable_objects::http::ApiError;
 use serde_json::json;
 use worker::{Env, Headers, Method, Request, Response};
 
-/// Rate-limit binding for `ip:<addr>` keys (see `wrangler.toml`: 1200 per minute).
+/// Rate-limit binding for `ip:<addr>` keys (see `wrangler.toml`: 300 per 10 s).
 const IP_LIMITER: &str = "ADMIN_IP_LIMITER";
-/// Rate-limit binding for `token:<id>` keys (600 per minute).
+/// Rate-limit binding for `token:<id>` keys (150 per 10 s).
 const TOKEN_LIMITER: &str = "ADMIN_TOKEN_LIMITER";
-/// Fallback buckets, requests per minute: the same budgets as the bindings.
-const FALLBACK_IP_PER_MINUTE: i64 = 1200;
-/// See [`FALLBACK_IP_PER_MINUTE`].
-const FALLBACK_TOKEN_PER_MINUTE: i64 = 600;
+/// Fallback buckets: the same budgets as the bindings, per [`FALLBACK_PERIOD_MS`].
+const FALLBACK_IP_BUDGET: i64 = 300;
+/// See [`FALLBACK_IP_BUDGET`].
+const FALLBACK_TOKEN_BUDGET: i64 = 150;
+/// Refill period of the fallback buckets.
+const FALLBACK_PERIOD_MS: i64 = 10_000;
 
 /// Methods the dashboard may use cross-origin.
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
@@ -127,15 +129,15 @@ pub fn request_origin(req: &Request) -> Option<String> {
 /// 429 `rate_limited` naming the key kind; 503 when the fallback limiter cannot be reached.
 pub async fn rate_limit(env: &Env, key: &str) -> Result<(), ApiError> {
     let kind = key.split(':').next().unwrap_or("key");
-    let (binding, per_minute) = if kind == "ip" {
-        (IP_LIMITER, FALLBACK_IP_PER_MINUTE)
+    let (binding, budget) = if kind == "ip" {
+        (IP_LIMITER, FALLBACK_IP_BUDGET)
     } else {
-        (TOKEN_LIMITER, FALLBACK_TOKEN_PER_MINUTE)
+        (TOKEN_LIMITER, FALLBACK_TOKEN_BUDGET)
     };
     let allowed = match env.rate_limiter(binding) {
         Ok(limiter) => limiter.limit(key.to_string()).await?.success,
         Err(_) => {
-            let body = json!({"key": key, "capacity": per_minute, "period_ms": 60_000});
+            let body = json!({"key": key, "capacity": budget, "period_ms": FALLBACK_PERIOD_MS});
             let v = call_control(env, Method::Post, "/ratelimit", Some(body)).await?;
             v["allowed"].as_bool().unwrap_or(false)
         }
