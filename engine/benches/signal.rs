@@ -117,6 +117,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| accept_webhook(black_box(&request), &config, SECRET.as_bytes(), NOW_MS))
     });
     g.bench_function("decide", |b| {
+        // `.ok()`: criterion keeps the output alive; the large `Rejection` need not cross the closure.
         b.iter(|| {
             decide(
                 &bot_id,
@@ -127,13 +128,16 @@ fn benches(c: &mut Criterion) {
                 &state,
                 NOW_MS,
             )
+            .ok()
         })
     });
     g.bench_function("accept_webhook+decide", |b| {
         b.iter(|| {
             accept_webhook(black_box(&request), &config, SECRET.as_bytes(), NOW_MS)
                 .ok()
-                .map(|(p, _)| decide(&bot_id, &config, &p, &facts, &ledger, &state, NOW_MS))
+                .and_then(|(p, _)| {
+                    decide(&bot_id, &config, &p, &facts, &ledger, &state, NOW_MS).ok()
+                })
         })
     });
     g.finish();
