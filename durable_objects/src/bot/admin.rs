@@ -178,12 +178,18 @@ pub fn read(bot: &BotDO) -> Result<Response, ApiError> {
 /// `GET /config/versions`: every version of the config, oldest first (the diffs are in the audit).
 pub fn versions(bot: &BotDO) -> Result<Response, ApiError> {
     let current = load_config(bot)?;
-    let history: Vec<StoredConfig> = super::store::kv_get(&bot.db, "config_history")?.unwrap_or_default();
+    let history: Vec<StoredConfig> =
+        super::store::kv_get(&bot.db, "config_history")?.unwrap_or_default();
     let versions = history
         .iter()
-        .map(|v| Ok(json!({"version": v.version, "updated_ms": v.updated_ms, "config": config_json(v)?})))
+        .map(|v| {
+            Ok(json!({"version": v.version, "updated_ms": v.updated_ms, "config": config_json(v)?}))
+        })
         .collect::<Result<Vec<Value>, ApiError>>()?;
-    Ok(json(200, &json!({"bot_id": current.config.id.to_string(), "current_version": current.version, "versions": versions}))?)
+    Ok(json(
+        200,
+        &json!({"bot_id": current.config.id.to_string(), "current_version": current.version, "versions": versions}),
+    )?)
 }
 
 /// `PATCH /config`: JSON merge-patch → a new validated version, audited with its diff. Takes
@@ -242,9 +248,16 @@ pub async fn delete(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
     load_config(bot)?;
     let open = super::views::open_exposure(bot)?;
     if open > 0 {
-        let hint = if body.force { "the flatten has not closed everything yet; retry when flat" } else { "flatten first or pass force=true" };
-        return Err(ApiError::conflict("bot_not_flat", format!("the bot has {open} open positions/orders: {hint}"))
-            .with_detail(json!({"open": open})));
+        let hint = if body.force {
+            "the flatten has not closed everything yet; retry when flat"
+        } else {
+            "flatten first or pass force=true"
+        };
+        return Err(ApiError::conflict(
+            "bot_not_flat",
+            format!("the bot has {open} open positions/orders: {hint}"),
+        )
+        .with_detail(json!({"open": open})));
     }
     let mut j = bot.journal()?;
     j.exec(
@@ -406,7 +419,10 @@ pub async fn pause(bot: &BotDO, req: &mut Request, paused: bool) -> Result<Respo
     j.put("flags", &flags)?;
     if !paused {
         // Resuming ends an automatic pause's alert episode (a "resolved" message).
-        let resolve = super::alerts::Signal::Resolve(keel_engine::alert::AlertKind::AutoPaused, String::new());
+        let resolve = super::alerts::Signal::Resolve(
+            keel_engine::alert::AlertKind::AutoPaused,
+            String::new(),
+        );
         super::alerts::stage(bot, &mut j, vec![resolve])?;
     }
     j.audit(AuditDraft::new(

@@ -9,11 +9,14 @@ use serde_json::{json, Value};
 
 /// Number of non-flat positions.
 pub fn open_positions(bot: &BotDO) -> Result<i64, ApiError> {
-    let Some(stored) = super::store::kv_get::<super::admin::StoredConfig>(&bot.db, "config")? else {
+    let Some(stored) = super::store::kv_get::<super::admin::StoredConfig>(&bot.db, "config")?
+    else {
         return Ok(0);
     };
     let l = ledger::load(bot, &stored.config)?;
-    let snap = l.risk_snapshot(now_ms()).map_err(|e| ApiError::internal(e.to_string()))?;
+    let snap = l
+        .risk_snapshot(now_ms())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(snap.open_positions as i64)
 }
 
@@ -28,7 +31,8 @@ pub fn view(bot: &BotDO, name: &str, _query: Option<&str>) -> Result<Value, ApiE
     let now = now_ms();
     let internal = |e: keel_engine::ledger::LedgerError| ApiError::internal(e.to_string());
     match name {
-        "pnl" => serde_json::to_value(l.pnl_report(now).map_err(internal)?).map_err(|e| ApiError::internal(e.to_string())),
+        "pnl" => serde_json::to_value(l.pnl_report(now).map_err(internal)?)
+            .map_err(|e| ApiError::internal(e.to_string())),
         "positions" => {
             let snap = l.risk_snapshot(now).map_err(internal)?;
             Ok(Value::Array(
@@ -46,7 +50,8 @@ pub fn view(bot: &BotDO, name: &str, _query: Option<&str>) -> Result<Value, ApiE
             let flags = bot.flags()?;
             let out = outbox::state(bot)?;
             let last_signal = last_signal_ms(bot)?;
-            let venue: Option<super::exchange::VenueState> = super::store::kv_get(&bot.db, "venue_state")?;
+            let venue: Option<super::exchange::VenueState> =
+                super::store::kv_get(&bot.db, "venue_state")?;
             Ok(json!({
                 "id": config.id.as_str(), "name": config.name, "mode": config.mode, "exchange": config.exchange,
                 "market": config.market, "state": state_name(&flags), "flags": flags,
@@ -62,10 +67,18 @@ pub fn view(bot: &BotDO, name: &str, _query: Option<&str>) -> Result<Value, ApiE
                 equity: String,
                 drawdown: String,
             }
-            let rows: Vec<Row> = bot.db.rows("SELECT time_ms, equity, drawdown FROM equity ORDER BY time_ms", vec![])?;
-            Ok(Value::Array(rows.into_iter().map(|r| json!({"time": r.time_ms, "equity": r.equity, "drawdown": r.drawdown})).collect()))
+            let rows: Vec<Row> = bot.db.rows(
+                "SELECT time_ms, equity, drawdown FROM equity ORDER BY time_ms",
+                vec![],
+            )?;
+            Ok(Value::Array(
+                rows.into_iter()
+                    .map(|r| json!({"time": r.time_ms, "equity": r.equity, "drawdown": r.drawdown}))
+                    .collect(),
+            ))
         }
-        "reconciliation" => Ok(super::store::kv_get::<Value>(&bot.db, "reconciliation")?.unwrap_or(json!({"status": "never_run"}))),
+        "reconciliation" => Ok(super::store::kv_get::<Value>(&bot.db, "reconciliation")?
+            .unwrap_or(json!({"status": "never_run"}))),
         "metrics" => super::metrics::view(bot),
         other => Err(ApiError::not_found("no_view", format!("no view {other:?}"))),
     }
@@ -89,7 +102,9 @@ fn last_signal_ms(bot: &BotDO) -> Result<Option<i64>, ApiError> {
     struct R {
         t: Option<i64>,
     }
-    let r: Option<R> = bot.db.row("SELECT MAX(received_ms) AS t FROM signals", vec![])?;
+    let r: Option<R> = bot
+        .db
+        .row("SELECT MAX(received_ms) AS t FROM signals", vec![])?;
     Ok(r.and_then(|r| r.t))
 }
 
@@ -101,12 +116,21 @@ fn last_signal(bot: &BotDO) -> Result<Option<Value>, ApiError> {
         status: i64,
         outcome: String,
     }
-    let r: Option<R> = bot.db.row("SELECT id, received_ms, status, outcome FROM signals ORDER BY received_ms DESC LIMIT 1", vec![])?;
-    Ok(r.map(|r| json!({"signal_id": r.id, "received_ms": r.received_ms, "status": r.status,
-        "outcome": serde_json::from_str::<Value>(&r.outcome).unwrap_or(Value::Null)})))
+    let r: Option<R> = bot.db.row(
+        "SELECT id, received_ms, status, outcome FROM signals ORDER BY received_ms DESC LIMIT 1",
+        vec![],
+    )?;
+    Ok(r.map(|r| {
+        json!({"signal_id": r.id, "received_ms": r.received_ms, "status": r.status,
+        "outcome": serde_json::from_str::<Value>(&r.outcome).unwrap_or(Value::Null)})
+    }))
 }
 
-fn health(bot: &BotDO, stored: &super::admin::StoredConfig, l: &keel_engine::ledger::Ledger) -> Result<Value, ApiError> {
+fn health(
+    bot: &BotDO,
+    stored: &super::admin::StoredConfig,
+    l: &keel_engine::ledger::Ledger,
+) -> Result<Value, ApiError> {
     #[derive(serde::Deserialize)]
     struct Body {
         body: String,
@@ -115,14 +139,22 @@ fn health(bot: &BotDO, stored: &super::admin::StoredConfig, l: &keel_engine::led
     let flags = bot.flags()?;
     let out = outbox::state(bot)?;
     let venue: Option<super::exchange::VenueState> = super::store::kv_get(&bot.db, "venue_state")?;
-    let last_order: Option<Body> = bot.db.row("SELECT body FROM orders ORDER BY updated_ms DESC LIMIT 1", vec![])?;
+    let last_order: Option<Body> = bot.db.row(
+        "SELECT body FROM orders ORDER BY updated_ms DESC LIMIT 1",
+        vec![],
+    )?;
     let last_error: Option<Body> = bot.db.row("SELECT body FROM orders WHERE status IN ('rejected','unknown') ORDER BY updated_ms DESC LIMIT 1", vec![])?;
     let open_orders: Vec<Body> = bot.db.rows("SELECT body FROM orders WHERE status IN ('intent','sent','accepted','partially_filled','cancel_sent','unknown')", vec![])?;
-    let snap = l.risk_snapshot(now).map_err(|e| ApiError::internal(e.to_string()))?;
+    let snap = l
+        .risk_snapshot(now)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let risk = &stored.config.risk;
     let used_loss = (-snap.daily_pnl).max(Decimal::ZERO);
     let depth = outbox::last_seq(bot).saturating_sub(out.shipped_seq);
-    let parse = |b: &Option<Body>| b.as_ref().and_then(|b| serde_json::from_str::<Value>(&b.body).ok());
+    let parse = |b: &Option<Body>| {
+        b.as_ref()
+            .and_then(|b| serde_json::from_str::<Value>(&b.body).ok())
+    };
     Ok(json!({
         "bot_id": stored.config.id.as_str(),
         "state": state_name(&flags),

@@ -51,7 +51,10 @@ struct FlattenBody {
 pub async fn flatten_route(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
     let body: FlattenBody = read_json(req).await?;
     let actor = actor(&body.actor)?;
-    let out = flatten(bot, actor, body.reason).await?;
+    let out = {
+        let _turn = bot.exec.lock().await;
+        flatten(bot, actor, body.reason).await?
+    };
     let status = if out["flat"].as_bool() == Some(true) {
         200
     } else {
@@ -101,7 +104,10 @@ pub async fn flatten(bot: &BotDO, actor: Actor, reason: Option<String>) -> Resul
     drain(&mut j, &mut link)?;
     j.put("venue_state", &link.state)?;
     if let Some(p) = link.paper.as_mut() {
-        p.prune(super::exchange::PAPER_KEEP_ORDERS, super::exchange::PAPER_KEEP_FILLS);
+        p.prune(
+            super::exchange::PAPER_KEEP_ORDERS,
+            super::exchange::PAPER_KEEP_FILLS,
+        );
         j.put("paper", p)?;
     }
     j.audit(AuditDraft::new(
@@ -347,6 +353,7 @@ pub async fn pause_automatically(bot: &BotDO, why: &str) -> Result<(), ApiError>
 /// # Errors
 /// 404 unknown bot; storage failures.
 pub async fn tick(bot: &BotDO, _req: &mut Request) -> Result<Response, ApiError> {
+    let _turn = bot.exec.lock().await;
     let stored = load_config(bot)?;
     let config = &stored.config;
     let now = now_ms();

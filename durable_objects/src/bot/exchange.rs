@@ -325,8 +325,15 @@ impl<'a> Link<'a> {
                     // A fetch error cannot tell "never connected" from "connection lost after the
                     // request went out": an order may exist, so it is resolved by its client id,
                     // never resent (here or to another host).
-                    let err = VenueError::Unavailable { status: 0, msg: message.clone() };
-                    if let RetryDecision::ResolveByQuery { symbol, client_order_id } = retry_decision(op, &err, attempt - 1) {
+                    let err = VenueError::Unavailable {
+                        status: 0,
+                        msg: message.clone(),
+                    };
+                    if let RetryDecision::ResolveByQuery {
+                        symbol,
+                        client_order_id,
+                    } = retry_decision(op, &err, attempt - 1)
+                    {
                         return self.resolve(symbol, client_order_id, &request).await;
                     }
                     host_tries += 1;

@@ -59,6 +59,10 @@ pub struct BotDO {
     db: Db,
     loaded: RefCell<Option<Loaded>>,
     ledger: RefCell<Option<keel_engine::ledger::Ledger>>,
+    /// Serialises the bot's trading work (signals, flatten, tick, reconciliation): requests of
+    /// one object interleave at every await, and two executions must never race on the same
+    /// positions, paper book or exchange state. Reads and admin writes do not take it.
+    exec: futures_util::lock::Mutex<()>,
 }
 
 impl std::fmt::Debug for BotDO {
@@ -78,6 +82,7 @@ impl DurableObject for BotDO {
             db,
             loaded: RefCell::new(None),
             ledger: RefCell::new(None),
+            exec: futures_util::lock::Mutex::new(()),
         }
     }
 
@@ -109,7 +114,9 @@ impl DurableObject for BotDO {
             Ok(Some(retry_ms)) => {
                 let storage = self.state.storage();
                 if !matches!(storage.get_alarm().await, Ok(Some(_))) {
-                    let _ = storage.set_alarm(std::time::Duration::from_millis(retry_ms)).await;
+                    let _ = storage
+                        .set_alarm(std::time::Duration::from_millis(retry_ms))
+                        .await;
                 }
             }
             Ok(None) => {}

@@ -99,7 +99,10 @@ pub async fn save_link(
     drain_trail(&mut j, link, signal_id, None)?;
     j.put("venue_state", &link.state)?;
     if let Some(p) = link.paper.as_mut() {
-        p.prune(super::exchange::PAPER_KEEP_ORDERS, super::exchange::PAPER_KEEP_FILLS);
+        p.prune(
+            super::exchange::PAPER_KEEP_ORDERS,
+            super::exchange::PAPER_KEEP_FILLS,
+        );
         j.put("paper", p)?;
     }
     bot.commit(j).await
@@ -193,6 +196,17 @@ pub async fn apply_outcome(
     let mut flags = bot.flags()?;
     let mut booked_ledger = None;
     let mut alert_signals = Vec::new();
+    // Everything that needs I/O happens before the journal opens: a journal never spans an
+    // await, so no other request of this object can commit in between (one chain, no forks).
+    let (fills, fee_prices) = match &outcome {
+        Ok(reply) => {
+            let mut fills = keel_engine::bot::fills_of(reply);
+            fills.append(&mut link.pending_fills);
+            let prices = fee_asset_prices(link, &fills, rules).await;
+            (fills, prices)
+        }
+        Err(_) => (Vec::new(), std::collections::BTreeMap::new()),
+    };
     let mut j = bot.journal()?;
     drain_trail(&mut j, link, signal_id, Some(&coid))?;
     let result = match outcome {
@@ -201,9 +215,6 @@ pub async fn apply_outcome(
                 VenueReply::Order(r) => Some(r.clone()),
                 _ => None,
             };
-            let mut fills = keel_engine::bot::fills_of(&reply);
-            fills.append(&mut link.pending_fills);
-            let fee_prices = fee_asset_prices(link, &fills, rules).await;
             let (new_ledger, booking) = super::signal::booking(
                 bot,
                 config,
@@ -284,7 +295,10 @@ pub async fn apply_outcome(
     j.put("flags", &flags)?;
     j.put("venue_state", &link.state)?;
     if let Some(p) = link.paper.as_mut() {
-        p.prune(super::exchange::PAPER_KEEP_ORDERS, super::exchange::PAPER_KEEP_FILLS);
+        p.prune(
+            super::exchange::PAPER_KEEP_ORDERS,
+            super::exchange::PAPER_KEEP_FILLS,
+        );
         j.put("paper", p)?;
     }
     super::alerts::stage(bot, &mut j, alert_signals)?;
@@ -393,7 +407,10 @@ pub async fn cancel_all(
     j.put("venue_state", &link.state)
         .map_err(|e| CallError::Internal(e.to_string()))?;
     if let Some(p) = link.paper.as_mut() {
-        p.prune(super::exchange::PAPER_KEEP_ORDERS, super::exchange::PAPER_KEEP_FILLS);
+        p.prune(
+            super::exchange::PAPER_KEEP_ORDERS,
+            super::exchange::PAPER_KEEP_FILLS,
+        );
         j.put("paper", p)
             .map_err(|e| CallError::Internal(e.to_string()))?;
     }

@@ -54,6 +54,7 @@ struct FillRow {
 pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
     let body: ActorBody = read_json(req).await?;
     let actor = super::admin::actor(&body.actor)?;
+    let _turn = bot.exec.lock().await;
     Ok(json(200, &run(bot, actor).await?)?)
 }
 
@@ -219,18 +220,23 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
         }
     }
     // Book what we missed (fills whose ack was lost), valued like any other fill.
-    let mut ledger_now = ledger::load(bot, config)?;
-    let mut j = bot.journal()?;
+    let mut priced = Vec::with_capacity(missing_fills.len());
     for (symbol, fills) in &missing_fills {
         let facts = super::signal::market_facts(bot, &mut link, symbol)
             .await
             .map_err(ApiError::from)?;
         let fee_prices = super::orders::fee_asset_prices(&mut link, fills, &facts.rules).await;
+        priced.push((fills, facts, fee_prices));
+    }
+    // No await from here to the commit: the journal must not interleave with another request.
+    let mut ledger_now = ledger::load(bot, config)?;
+    let mut j = bot.journal()?;
+    for (fills, facts, fee_prices) in &priced {
         let booking = book_fills(
             &mut ledger_now,
             fills,
             &facts.rules,
-            &fee_prices,
+            fee_prices,
             config.exchange,
             config.market,
             &actor,
@@ -299,7 +305,10 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
         .put("flags", &flags)?;
     j.put("venue_state", &link.state)?;
     if let Some(p) = link.paper.as_mut() {
-        p.prune(super::exchange::PAPER_KEEP_ORDERS, super::exchange::PAPER_KEEP_FILLS);
+        p.prune(
+            super::exchange::PAPER_KEEP_ORDERS,
+            super::exchange::PAPER_KEEP_FILLS,
+        );
         j.put("paper", p)?;
     }
     bot.commit(j).await?;

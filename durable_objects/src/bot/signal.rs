@@ -141,7 +141,11 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         .signal(signal_id.clone()),
     )?;
     bot.commit(j).await?;
-    match execute(bot, &stored, &parsed).await {
+    let executed = {
+        let _turn = bot.exec.lock().await;
+        execute(bot, &stored, &parsed).await
+    };
+    match executed {
         Ok(outcome) => {
             finish(bot, &signal_id, 200, &outcome).await?;
             Ok(json(200, &outcome)?)
