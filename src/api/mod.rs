@@ -54,6 +54,11 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         body,
         query,
     };
+    if method == Method::Get && segs.as_slice() == ["metrics"] {
+        // Content negotiation: `Accept: text/plain` selects the Prometheus exposition.
+        let accept = req.headers().get("Accept").ok().flatten().unwrap_or_default();
+        return crate::metrics::handle(&ctx, &accept).await;
+    }
     match segs.as_slice() {
         ["bots", ..] => bots::route(&ctx, &method, &segs[1..]).await,
         _ => platform::route(&ctx, &method, &segs).await,

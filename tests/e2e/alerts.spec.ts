@@ -82,6 +82,9 @@ describe("alert storm", () => {
     expect(prom.headers.get("content-type")).toMatch(/text\/plain/);
     expect(prom.text).toContain(`keel_rejections_total{bot="${bot.id}",rule="exchange_rejected"} 2\n`);
     expect(prom.text).toContain(`keel_webhook_to_exchange_ms_count{bot="${bot.id}"} 3\n`);
+    const negotiated = await fetchJson("/api/v1/metrics", { headers: { ...auth, accept: "text/plain" } });
+    expect(negotiated.headers.get("content-type")).toMatch(/text\/plain/);
+    expect(negotiated.text).toContain(`keel_fills_total{bot="${bot.id}"} `);
   });
 
   it("consecutive rejections auto-pause with one critical alert; resume resolves it", async () => {
