@@ -358,6 +358,9 @@ pub async fn tick(bot: &BotDO, _req: &mut Request) -> Result<Response, ApiError>
     let config = &stored.config;
     let now = now_ms();
     let bot_id = config.id.to_string();
+    if let Err(e) = super::orders::refresh_open(bot, config).await {
+        worker::console_error!("tick: refreshing open orders: {e}");
+    }
     let mut link = Link::open(bot, config, Actor::System)?;
     let probe = link.call(&VenueOp::ServerTime).await;
     let after = link.state.circuit.state(now_ms());

@@ -421,3 +421,80 @@ pub async fn cancel_all(
         json!({"signal_id": signal_id.map(|s| s.as_str()), "status": "cancelled", "cancels": out, "orders": []}),
     )
 }
+
+/// Working or unresolved orders are polled (from the cron tick): fills of a resting limit order
+/// are booked when they happen, not only at the next reconciliation, and an order whose outcome
+/// was unknown is settled once the exchange can answer for it.
+///
+/// # Errors
+/// Storage failures; exchange failures leave the order as it was (the next tick retries).
+pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        signal_id: Option<String>,
+        body: String,
+    }
+    let rows: Vec<Row> = bot.db.rows(
+        "SELECT signal_id, body FROM orders WHERE status IN ('accepted','partially_filled','cancel_sent','unknown') ORDER BY updated_ms LIMIT 20",
+        vec![],
+    )?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut link = Link::open(bot, config, keel_engine::audit::Actor::System)?;
+    let mut refreshed = 0;
+    for row in rows {
+        let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+        let Ok(mut order) = serde_json::from_value::<Order>(body["record"].clone()) else {
+            continue;
+        };
+        let signal_id = row.signal_id.and_then(|s| SignalId::new(s).ok());
+        let req = order.request.clone();
+        let query = VenueOp::QueryOrder {
+            symbol: req.symbol.clone(),
+            client_order_id: req.client_order_id.clone(),
+        };
+        let answer = link.call(&query).await;
+        if let Err(CallError::Venue(VenueError::UnknownOrder { .. })) = &answer {
+            if order.status == keel_engine::order::OrderStatus::Unknown
+                && now_ms() - order.updated_ms > UNKNOWN_SETTLES_AFTER_MS
+            {
+                // Past every receive window: the order never reached the book.
+                let mut j = bot.journal()?;
+                order
+                    .apply_event(OrderEvent::NotFound, now_ms())
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                upsert_order(&mut j, &order, signal_id.as_ref());
+                bot.commit(j).await?;
+                refreshed += 1;
+            }
+            continue;
+        }
+        let Ok(reply) = answer else { continue };
+        let settled = link
+            .settle_placement(&req, order.created_ms, Ok(reply))
+            .await;
+        let Ok(settled) = settled else { continue };
+        let facts = match super::signal::market_facts(bot, &mut link, &req.symbol).await {
+            Ok(f) => f,
+            Err(_) => continue,
+        };
+        apply_outcome(
+            bot,
+            &mut link,
+            &mut order,
+            signal_id.as_ref(),
+            &facts.rules,
+            config,
+            Ok(settled),
+        )
+        .await?;
+        refreshed += 1;
+    }
+    save_link(bot, &mut link, None).await?;
+    Ok(refreshed)
+}
+
+/// An unknown order older than this (well past any receive window) that the exchange does not
+/// know was never placed.
+const UNKNOWN_SETTLES_AFTER_MS: i64 = 120_000;
