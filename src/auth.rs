@@ -51,8 +51,10 @@ mod subtle_eq {
 /// Authenticates the request.
 ///
 /// # Errors
-/// 401 `missing_token` / `invalid_token`.
+/// 401 `missing_token` / `invalid_token`, or `access_required` / `access_denied` in Access mode.
 pub async fn authenticate(req: &Request, env: &Env) -> Result<Principal, ApiError> {
+    // Access mode (CF_ACCESS_TEAM_DOMAIN + CF_ACCESS_AUD): the person must have passed Access too.
+    crate::access::check(req, env).await?;
     let header = req
         .headers()
         .get("Authorization")

@@ -24,6 +24,12 @@ pub const VERSION: &str = "KEEL_VERSION";
 /// Origin allowed by CORS (the dashboard's, when served elsewhere).
 pub const DASHBOARD_ORIGIN: &str = "KEEL_DASHBOARD_ORIGIN";
 
+/// Cloudflare Access team domain (`<team>.cloudflareaccess.com`): with [`CF_ACCESS_AUD`], turns on
+/// Access mode for the admin API (see `access.rs`).
+pub const CF_ACCESS_TEAM_DOMAIN: &str = "CF_ACCESS_TEAM_DOMAIN";
+/// Audience tag of the Access application protecting the admin API.
+pub const CF_ACCESS_AUD: &str = "CF_ACCESS_AUD";
+
 /// Reads a plain variable or secret, `None` when unset or empty.
 pub fn get(env: &worker::Env, name: &str) -> Option<String> {
     env.secret(name)

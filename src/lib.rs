@@ -5,6 +5,7 @@
 //! It holds no state: bots live in `BotDO`s, the registry, tokens and halt flag in `ControlDO`.
 //! Every decision it makes is either a size/rate/auth check or a call into `keel-engine`.
 
+mod access;
 mod api;
 mod auth;
 mod cron;
