@@ -361,6 +361,17 @@ pub async fn tick(bot: &BotDO, _req: &mut Request) -> Result<Response, ApiError>
     if let Err(e) = super::orders::refresh_open(bot, config).await {
         worker::console_error!("tick: refreshing open orders: {e}");
     }
+    let due =
+        super::reconcile::last_run_ms(bot)?.is_none_or(|t| now - t >= super::reconcile::EVERY_MS);
+    let traded = bot
+        .db
+        .row::<Value>("SELECT client_order_id FROM orders LIMIT 1", vec![])?
+        .is_some();
+    if due && traded {
+        if let Err(e) = super::reconcile::run(bot, Actor::System).await {
+            worker::console_error!("tick: reconciliation: {e}");
+        }
+    }
     let mut link = Link::open(bot, config, Actor::System)?;
     let probe = link.call(&VenueOp::ServerTime).await;
     let after = link.state.circuit.state(now_ms());

@@ -27,6 +27,8 @@ use worker::{Request, Response};
 const CURSOR_OVERLAP_MS: i64 = 60_000;
 /// Pages fetched per symbol per run.
 const MAX_PAGES: usize = 20;
+/// How often the cron tick reconciles a bot with history.
+pub const EVERY_MS: i64 = 5 * 60_000;
 /// A bot whose last reconciliation is older than this reconciles before trading again.
 pub const STALE_AFTER_MS: i64 = 15 * 60_000;
 
@@ -287,22 +289,13 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
             mismatches: mismatches.clone(),
         },
     ))?;
-    let mut flags = bot.flags()?;
-    if needs_attention {
-        flags.needs_attention = true;
-        flags.attention_reason = Some(format!(
-            "reconciliation found {} difference(s)",
-            mismatches.len()
-        ));
-    }
     let summary = json!({
         "last_run_ms": now, "status": verdict, "needs_attention": needs_attention,
         "checked": checked, "mismatches": mismatches, "unknown_open_orders": unknown_open,
-        "market": config.market == Market::Linear, "reports": reports,
+        "funding_checked": config.market == Market::Linear, "reports": reports,
     });
     j.put("reconciliation", &summary)?
-        .put("recon_cursor", &cursors)?
-        .put("flags", &flags)?;
+        .put("recon_cursor", &cursors)?;
     j.put("venue_state", &link.state)?;
     if let Some(p) = link.paper.as_mut() {
         p.prune(
@@ -313,6 +306,11 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     }
     bot.commit(j).await?;
     *bot.ledger.borrow_mut() = Some(ledger_now);
+    if needs_attention {
+        // Marks the bot `needs_attention` and alerts; only an operator's resume clears it.
+        let why = format!("reconciliation found {} difference(s)", mismatches.len());
+        super::alerts::reconciliation_result(bot, Some(why)).await?;
+    }
     Ok(summary)
 }
 
