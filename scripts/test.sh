@@ -66,7 +66,10 @@ step ts-lint bash -c 'tsc --noEmit -p tsconfig.json && eslint --max-warnings 0 t
 step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim --all-targets --locked -- -D warnings
 step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
   -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy -p keel-engine -- -D warnings
-step cargo-test cargo test -p keel-engine -p keel-exchange-sim --locked
+# The Worker crates' pure unit tests (JWT checks, token bucket, Query API parsing, ...) run
+# natively too: nothing in them touches the JS runtime.
+step cargo-test cargo test -p keel-engine -p keel-exchange-sim \
+  -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy --locked
 count_cargo "$logs/cargo-test.log"
 
 # Cross-checks against Python reference implementations (pinned in tests/python/requirements.txt).
