@@ -130,7 +130,10 @@ mod tests {
     fn ids_validate() {
         assert!(BotId::new("btc-trend").is_ok());
         assert_eq!(BotId::new(""), Err(IdError::Empty { kind: "bot_id" }));
-        assert!(matches!(BotId::new("BTC"), Err(IdError::BadChar { ch: 'B', .. })));
+        assert!(matches!(
+            BotId::new("BTC"),
+            Err(IdError::BadChar { ch: 'B', .. })
+        ));
         assert!(ClientOrderId::new("a".repeat(37)).is_err());
         assert!(Symbol::new("BTCUSDT").is_ok());
         assert!(Symbol::new("btcusdt").is_err());

@@ -41,7 +41,10 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
         (Method::Post, [id, "capital"]) => {
             let mut body = ctx.body.clone();
             body["actor"] = Value::String(actor);
-            ok(200, &call_bot(ctx.env, id, Method::Post, "/capital", Some(body)).await?)
+            ok(
+                200,
+                &call_bot(ctx.env, id, Method::Post, "/capital", Some(body)).await?,
+            )
         }
         (Method::Post, [id, action @ ("pause" | "resume" | "flatten" | "reconcile")]) => {
             let body = json!({"actor": actor, "reason": ctx.body.get("reason").cloned().unwrap_or(Value::Null)});

@@ -56,7 +56,12 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
     };
     if method == Method::Get && segs.as_slice() == ["metrics"] {
         // Content negotiation: `Accept: text/plain` selects the Prometheus exposition.
-        let accept = req.headers().get("Accept").ok().flatten().unwrap_or_default();
+        let accept = req
+            .headers()
+            .get("Accept")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         return crate::metrics::handle(&ctx, &accept).await;
     }
     match segs.as_slice() {

@@ -303,8 +303,17 @@ pub async fn apply_outcome(
     }
     // Circuit transitions seen by the order path (the cron tick sees the others).
     match link.state.circuit.state(now_ms()) {
-        keel_engine::venue::CircuitState::Open { .. } => alert_signals.push(Signal::Raise(Alert::new(config.id.as_str(), AlertKind::CircuitOpen, "", "exchange circuit open after repeated failures"))),
-        keel_engine::venue::CircuitState::Closed { .. } => alert_signals.push(Signal::Resolve(AlertKind::CircuitOpen, String::new())),
+        keel_engine::venue::CircuitState::Open { .. } => {
+            alert_signals.push(Signal::Raise(Alert::new(
+                config.id.as_str(),
+                AlertKind::CircuitOpen,
+                "",
+                "exchange circuit open after repeated failures",
+            )))
+        }
+        keel_engine::venue::CircuitState::Closed { .. } => {
+            alert_signals.push(Signal::Resolve(AlertKind::CircuitOpen, String::new()))
+        }
         keel_engine::venue::CircuitState::HalfOpen { .. } => {}
     }
     super::alerts::stage(bot, &mut j, alert_signals)?;
