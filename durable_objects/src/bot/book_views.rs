@@ -31,8 +31,17 @@ pub fn view(bot: &BotDO, name: &str, _query: Option<&str>) -> Result<Value, ApiE
     let now = now_ms();
     let internal = |e: keel_engine::ledger::LedgerError| ApiError::internal(e.to_string());
     match name {
-        "pnl" => serde_json::to_value(l.pnl_report(now).map_err(internal)?)
-            .map_err(|e| ApiError::internal(e.to_string())),
+        "pnl" => {
+            // Design §4 shape, plus the first economics views: per strategy (with allocated
+            // capital) and breakeven (fees + funding still to recover).
+            let mut v = serde_json::to_value(l.pnl_report(now).map_err(internal)?)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            v["by_strategy"] = serde_json::to_value(l.strategy_views().map_err(internal)?)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            v["breakeven"] = serde_json::to_value(l.breakeven().map_err(internal)?)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            Ok(v)
+        }
         "positions" => {
             let snap = l.risk_snapshot(now).map_err(internal)?;
             Ok(Value::Array(
