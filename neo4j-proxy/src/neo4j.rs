@@ -3,7 +3,8 @@
 
 use crate::cypher::SCHEMA;
 use crate::query::{
-    network_failure, parse_answer, HttpRequest, Neo4jTarget, QueryFailure, QueryResult, TargetError,
+    network_failure, parse_answer, schema_rule_exists, HttpRequest, Neo4jTarget, QueryFailure,
+    QueryResult, TargetError,
 };
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,8 +82,12 @@ impl Neo4jClient {
             return Ok(());
         }
         for statement in SCHEMA {
-            self.run(statement, Value::Object(Default::default()))
-                .await?;
+            match self.run(statement, Value::Object(Default::default())).await {
+                Ok(_) => {}
+                // Another isolate created the same rule a moment earlier: it exists, go on.
+                Err(f) if schema_rule_exists(&f.code) => {}
+                Err(f) => return Err(f),
+            }
         }
         SCHEMA_READY.store(true, Ordering::Relaxed);
         Ok(())

@@ -196,6 +196,21 @@ pub fn classify_code(code: &str) -> FailureClass {
     }
 }
 
+/// Whether a failed schema statement only lost a race to an identical one: two isolates running
+/// `CREATE … IF NOT EXISTS` at once on a fresh database make one of them fail with these codes
+/// (measured on Neo4j 5.26), although the rule it asked for now exists. Treating that as a
+/// permanent failure parked every outbox that hit it for the slow retry period.
+pub fn schema_rule_exists(code: &str) -> bool {
+    matches!(
+        code,
+        "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists"
+            | "Neo.ClientError.Schema.ConstraintAlreadyExists"
+            | "Neo.ClientError.Schema.IndexAlreadyExists"
+            | "Neo.ClientError.Schema.ConstraintWithNameAlreadyExists"
+            | "Neo.ClientError.Schema.IndexWithNameAlreadyExists"
+    )
+}
+
 /// Classifies an HTTP status with no readable Neo4j error.
 pub fn classify_status(status: u16) -> FailureClass {
     if status >= 500 || status == 429 || status == 408 {
@@ -300,6 +315,24 @@ mod tests {
         assert!(!req.body.contains("verysecret"));
         assert!(Neo4jTarget::new("bolt://x", "neo4j", "u", "p").is_err());
         assert!(Neo4jTarget::new("https://x", "ne o", "u", "p").is_err());
+    }
+
+    #[test]
+    fn a_lost_schema_race_is_recognised_and_nothing_else() {
+        let cases = [
+            (
+                "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+                true,
+            ),
+            ("Neo.ClientError.Schema.ConstraintAlreadyExists", true),
+            ("Neo.ClientError.Schema.IndexWithNameAlreadyExists", true),
+            ("Neo.ClientError.Schema.ConstraintCreationFailed", false),
+            ("Neo.TransientError.Transaction.DeadlockDetected", false),
+            ("Neo.ClientError.Statement.SyntaxError", false),
+        ];
+        for (code, exists) in cases {
+            assert_eq!(schema_rule_exists(code), exists, "{code}");
+        }
     }
 
     /// Bodies captured from Neo4j 5.26.30 Community (and the `error` spelling of older servers).
