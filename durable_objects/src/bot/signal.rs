@@ -42,7 +42,7 @@ struct SeenRow {
 fn rejection_error(r: &Rejection) -> ApiError {
     let mut e = ApiError::new(r.status, r.code.clone(), r.message.clone());
     e.field = r.field.clone();
-    e.detail = r.detail.clone();
+    e.detail = r.detail.as_deref().cloned();
     e
 }
 
@@ -333,7 +333,7 @@ async fn execute(
     if all_failed {
         if let Some(Some(err)) = results.into_iter().map(|r| r.failed).next() {
             let mut rej = Rejection::new(err.status, &err.code, err.message.clone());
-            rej.detail = Some(json!({"orders": placed}));
+            rej.detail = Some(Box::new(json!({"orders": placed})));
             return Err((rej, vec![]));
         }
     }

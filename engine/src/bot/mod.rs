@@ -9,10 +9,6 @@
 //!    (423 for pause/halt, 422 for any other rule), yielding only `Approved` orders.
 //! 3. [`book`]: fills from exchange replies into the ledger, with audit drafts.
 
-// A `Rejection` is built at most once per refused signal and carries what the audit needs;
-// boxing it would buy nothing on this path.
-#![allow(clippy::result_large_err)]
-
 mod book;
 pub mod lifecycle;
 mod rejection;

@@ -16,8 +16,8 @@ pub struct Rejection {
     pub message: String,
     /// Offending field.
     pub field: Option<String>,
-    /// Rule detail (rule, limit, observed).
-    pub detail: Option<serde_json::Value>,
+    /// Rule detail (rule, limit, observed); boxed to keep `Result<_, Rejection>` small.
+    pub detail: Option<Box<serde_json::Value>>,
     /// Risk checks evaluated before the refusal.
     #[serde(skip)]
     pub checks: Vec<Vec<RiskCheck>>,
@@ -44,7 +44,7 @@ impl Rejection {
 
     /// Adds rule detail.
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
-        self.detail = Some(detail);
+        self.detail = Some(Box::new(detail));
         self
     }
 
