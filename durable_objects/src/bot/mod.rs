@@ -108,7 +108,14 @@ impl DurableObject for BotDO {
 
     async fn alarm(&self) -> Result<Response> {
         if let Err(e) = outbox::ship(self).await {
+            // A storage error is transient: try again shortly instead of waiting for the next
+            // event to schedule the alarm.
             worker::console_error!("outbox: {e}");
+            let _ = self
+                .state
+                .storage()
+                .set_alarm(std::time::Duration::from_millis(5_000))
+                .await;
         }
         match alerts::deliver(self).await {
             Ok(Some(retry_ms)) => {

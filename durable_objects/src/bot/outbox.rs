@@ -22,7 +22,10 @@ struct Pending {
 pub async fn schedule(bot: &BotDO) {
     let storage = bot.state.storage();
     match storage.get_alarm().await {
-        Ok(Some(_)) => {}
+        // An alarm already due soon will ship these events too; a later one (a backoff or an
+        // alert retry) is brought forward only while the outbox is not backing off.
+        Ok(Some(at)) if at <= now_ms() + 1_000 => {}
+        Ok(Some(_)) if state(bot).map(|s| !s.due(now_ms())).unwrap_or(true) => {}
         _ => {
             if let Err(e) = storage
                 .set_alarm(std::time::Duration::from_millis(50))
