@@ -173,6 +173,7 @@ impl<'a> Link<'a> {
                             market: spec.market,
                             taker_fee_rate: PAPER_TAKER_FEE,
                             maker_fee_rate: PAPER_MAKER_FEE,
+                            slippage_bps: PAPER_SLIPPAGE_BPS,
                         });
                         p.deposit(&super::ledger::quote_asset(config), PAPER_CAPITAL);
                         p
@@ -604,6 +605,9 @@ impl<'a> Link<'a> {
 const PAPER_TAKER_FEE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts(1, 0, 0, false, 3);
 /// Paper maker fee.
 const PAPER_MAKER_FEE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts(1, 0, 0, false, 3);
+/// Paper market orders fill 5 bps worse than the ticker (see `PaperConfig::slippage_bps`).
+const PAPER_SLIPPAGE_BPS: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(5, 0, 0, false, 0);
 /// Quote capital a new paper bot starts with (booked in its ledger as a transfer too).
 pub const PAPER_CAPITAL: rust_decimal::Decimal =
     rust_decimal::Decimal::from_parts(10_000, 0, 0, false, 0);

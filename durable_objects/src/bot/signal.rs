@@ -310,7 +310,7 @@ async fn execute(
     if decision.orders.is_empty() {
         let _ = super::orders::save_link(bot, &mut link, None).await;
         return Ok(
-            json!({"signal_id": parsed.signal_id.as_str(), "status": "nothing_to_do",
+            json!({"signal_id": parsed.signal_id.as_str(), "mode": config.mode, "status": "nothing_to_do",
             "message": "already at the requested position", "orders": []}),
         );
     }
@@ -337,7 +337,9 @@ async fn execute(
             return Err((rej, vec![]));
         }
     }
-    Ok(json!({"signal_id": parsed.signal_id.as_str(), "status": "executed", "orders": placed}))
+    Ok(
+        json!({"signal_id": parsed.signal_id.as_str(), "mode": config.mode, "status": "executed", "orders": placed}),
+    )
 }
 
 fn bot_state(bot: &BotDO, flags: &super::Flags) -> Result<BotState, ApiError> {

@@ -380,6 +380,7 @@ pub fn run(
         market: config.bot.market,
         taker_fee_rate: config.taker_fee_rate,
         maker_fee_rate: config.maker_fee_rate,
+        slippage_bps: Decimal::ZERO,
     });
     venue.set_rules(config.rules.clone());
     venue.deposit(&quote, config.initial_capital);

@@ -43,6 +43,11 @@ pub struct PaperConfig {
     pub taker_fee_rate: Decimal,
     /// Maker fee rate.
     pub maker_fee_rate: Decimal,
+    /// Market orders fill this many basis points worse than the price fed in (buys above,
+    /// sells below, rounded to the tick against the trader): a paper bot should not look better
+    /// than the live book would have let it. Zero for callers modelling slippage themselves.
+    #[serde(default)]
+    pub slippage_bps: Decimal,
 }
 
 /// The paper venue's state.
@@ -78,6 +83,31 @@ impl PaperVenue {
             taker: self.config.taker_fee_rate,
             maker: self.config.maker_fee_rate,
         }
+    }
+
+    /// The price a market order fills at after [`PaperConfig::slippage_bps`].
+    fn with_slippage(
+        &self,
+        rules: &InstrumentRules,
+        req: &crate::model::OrderRequest,
+        price: Decimal,
+    ) -> Decimal {
+        let bps = self.config.slippage_bps;
+        if bps.is_zero() || req.order_type != crate::model::OrderType::Market {
+            return price;
+        }
+        let factor = bps / Decimal::from(10_000);
+        let tick = rules.tick_size;
+        let (raw, up) = match req.side {
+            crate::model::Side::Buy => (price + price * factor, true),
+            crate::model::Side::Sell => (price - price * factor, false),
+        };
+        if tick.is_zero() {
+            return raw;
+        }
+        let steps = raw / tick;
+        let steps = if up { steps.ceil() } else { steps.floor() };
+        steps * tick
     }
 
     /// Bounds the stored book (see [`Book::prune`]).
@@ -206,6 +236,7 @@ impl PaperVenue {
                     });
                 }
                 let fees = self.fees();
+                let price = self.with_slippage(&rules, req, price);
                 VenueReply::Order(self.book.place(market, &rules, req, price, fees, now_ms)?)
             }
             VenueOp::CancelOrder {

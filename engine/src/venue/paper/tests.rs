@@ -34,6 +34,7 @@ fn venue(market: Market) -> PaperVenue {
         market,
         taker_fee_rate: dec!(0.001),
         maker_fee_rate: dec!(0.0002),
+        slippage_bps: Decimal::ZERO,
     });
     v.set_rules(rules());
     v.deposit("USDT", dec!(1000));
