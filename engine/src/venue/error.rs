@@ -244,7 +244,9 @@ pub fn retry_decision(op: &VenueOp, err: &VenueError, retries_done: u32) -> Retr
 
 fn ambiguous_target(op: &VenueOp) -> Option<(Symbol, ClientOrderId)> {
     match op {
-        VenueOp::PlaceOrder(req) => Some((req.symbol.clone(), req.client_order_id.clone())),
+        VenueOp::PlaceOrder(req) | VenueOp::PlaceProtectedOrder { order: req, .. } => {
+            Some((req.symbol.clone(), req.client_order_id.clone()))
+        }
         VenueOp::CancelOrder {
             symbol,
             client_order_id,

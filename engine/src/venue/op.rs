@@ -4,6 +4,7 @@
 
 use crate::ids::{ClientOrderId, Symbol};
 use crate::model::{Fill, InstrumentRules, OrderRequest, Side};
+use crate::venue::rules::round_price;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,16 @@ use serde::{Deserialize, Serialize};
 pub enum VenueOp {
     /// Place an order (its client order id makes a retry safe).
     PlaceOrder(OrderRequest),
+    /// Place an entry order that carries its own exchange-side stop-loss / take-profit, so the
+    /// protection lives on the exchange and survives our outage (Bybit `stopLoss`/`takeProfit`
+    /// on create). Venues that cannot attach protection to the entry refuse it as unsupported;
+    /// they protect after the fill instead.
+    PlaceProtectedOrder {
+        /// The entry order.
+        order: OrderRequest,
+        /// Trigger prices, already rounded to tick.
+        protection: Protection,
+    },
     /// Cancel one order by client order id.
     CancelOrder {
         /// Symbol.
@@ -87,7 +98,10 @@ impl VenueOp {
     pub fn is_mutation(&self) -> bool {
         matches!(
             self,
-            VenueOp::PlaceOrder(_) | VenueOp::CancelOrder { .. } | VenueOp::CancelAll { .. }
+            VenueOp::PlaceOrder(_)
+                | VenueOp::PlaceProtectedOrder { .. }
+                | VenueOp::CancelOrder { .. }
+                | VenueOp::CancelAll { .. }
         )
     }
 
@@ -95,7 +109,9 @@ impl VenueOp {
     /// budget refuse these first; cancels and reduce-only orders still go.
     pub fn is_entry(&self) -> bool {
         match self {
-            VenueOp::PlaceOrder(req) => !req.reduce_only,
+            VenueOp::PlaceOrder(req) | VenueOp::PlaceProtectedOrder { order: req, .. } => {
+                !req.reduce_only
+            }
             _ => false,
         }
     }
@@ -112,6 +128,7 @@ impl VenueOp {
     pub fn name(&self) -> &'static str {
         match self {
             VenueOp::PlaceOrder(_) => "place_order",
+            VenueOp::PlaceProtectedOrder { .. } => "place_protected_order",
             VenueOp::CancelOrder { .. } => "cancel_order",
             VenueOp::CancelAll { .. } => "cancel_all",
             VenueOp::QueryOrder { .. } => "query_order",
@@ -124,6 +141,38 @@ impl VenueOp {
             VenueOp::InstrumentRules { .. } => "instrument_rules",
             VenueOp::Ticker { .. } => "ticker",
             VenueOp::ServerTime => "server_time",
+        }
+    }
+}
+
+/// Exchange-side exit triggers of a position: where it is stopped out and where profit is
+/// taken. Prices are trigger prices, already rounded to the instrument's tick; at least one is
+/// set (an empty protection is refused by the builders, it would protect nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Protection {
+    /// Stop-loss trigger price.
+    pub stop_loss: Option<Decimal>,
+    /// Take-profit trigger price.
+    pub take_profit: Option<Decimal>,
+}
+
+impl Protection {
+    /// Whether neither trigger is set.
+    pub fn is_empty(&self) -> bool {
+        self.stop_loss.is_none() && self.take_profit.is_none()
+    }
+
+    /// The triggers on the instrument's tick, rounded so protection never loosens: for a long
+    /// entry (`entry_side` buy) the stop rounds up and the target down, for a short the reverse.
+    /// The exchange refuses off-tick trigger prices.
+    pub fn on_tick(&self, tick: Decimal, entry_side: Side) -> Protection {
+        let exit_side = match entry_side {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        };
+        Protection {
+            stop_loss: self.stop_loss.map(|p| round_price(p, tick, exit_side)),
+            take_profit: self.take_profit.map(|p| round_price(p, tick, entry_side)),
         }
     }
 }

@@ -52,7 +52,9 @@ impl Venue for Binance {
             VenueOp::InstrumentRules { .. } => (if spot { 20 } else { 1 }, 0),
             VenueOp::Ticker { .. } => (if spot { 2 } else { 1 }, 0),
             // Futures order entry counts on the order limits only.
-            VenueOp::PlaceOrder(_) => (if spot { 1 } else { 0 }, 1),
+            VenueOp::PlaceOrder(_) | VenueOp::PlaceProtectedOrder { .. } => {
+                (if spot { 1 } else { 0 }, 1)
+            }
             VenueOp::CancelOrder { .. } | VenueOp::CancelAll { .. } => (1, 0),
             VenueOp::QueryOrder { .. } | VenueOp::QueryOrderHistory { .. } => {
                 (if spot { 4 } else { 1 }, 0)
@@ -95,6 +97,7 @@ impl Venue for Binance {
             }
             VenueOp::Ticker { .. } => VenueReply::Ticker(parse::parse_ticker(self.market, body)?),
             VenueOp::PlaceOrder(_)
+            | VenueOp::PlaceProtectedOrder { .. }
             | VenueOp::CancelOrder { .. }
             | VenueOp::QueryOrder { .. }
             | VenueOp::QueryOrderHistory { .. } => {

@@ -37,6 +37,13 @@ pub fn build_request(
             q.push("symbol", symbol.as_str());
             (Method::Get, p.ticker)
         }
+        VenueOp::PlaceProtectedOrder { .. } => {
+            // Binance takes no TP/SL on the entry order; protection is placed after the fill.
+            return Err(VenueError::Unsupported {
+                op: op.name(),
+                reason: "Binance cannot attach stop-loss/take-profit to an entry order".into(),
+            });
+        }
         VenueOp::PlaceOrder(req) => {
             push_order(market, req, &mut q)?;
             (Method::Post, p.order)

@@ -53,7 +53,10 @@ impl Venue for Bybit {
     fn cost(&self, op: &VenueOp) -> OpCost {
         OpCost {
             weight: 1,
-            orders: u32::from(matches!(op, VenueOp::PlaceOrder(_))),
+            orders: u32::from(matches!(
+                op,
+                VenueOp::PlaceOrder(_) | VenueOp::PlaceProtectedOrder { .. }
+            )),
             endpoint: query::path_for(op).to_string(),
             exit: !op.is_entry() && op.is_mutation(),
         }
@@ -77,7 +80,9 @@ impl Venue for Bybit {
                 VenueReply::Rules(rules)
             }
             VenueOp::Ticker { .. } => VenueReply::Ticker(parse::parse_ticker(self.market, resp)?),
-            VenueOp::PlaceOrder(req) => VenueReply::Order(parse::parse_create(req, resp)?),
+            VenueOp::PlaceOrder(req) | VenueOp::PlaceProtectedOrder { order: req, .. } => {
+                VenueReply::Order(parse::parse_create(req, resp)?)
+            }
             VenueOp::CancelOrder { symbol, .. } => {
                 VenueReply::Order(parse::parse_cancel(symbol, resp)?)
             }
@@ -141,5 +146,7 @@ impl Venue for Bybit {
 
 #[cfg(test)]
 mod parse_tests;
+#[cfg(test)]
+mod protection_tests;
 #[cfg(test)]
 mod tests;

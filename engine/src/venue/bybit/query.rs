@@ -11,7 +11,7 @@ use super::urls::{
 use crate::model::{Market, OrderQty, OrderRequest, OrderType};
 use crate::venue::error::VenueError;
 use crate::venue::http::{HttpRequest, Method, SignedWindow};
-use crate::venue::op::{TradeCursor, VenueOp};
+use crate::venue::op::{Protection, TradeCursor, VenueOp};
 use crate::venue::sign::{hmac_sha256_hex, QueryString};
 use crate::venue::wire::fmt_dec;
 use crate::venue::BuildCtx;
@@ -26,7 +26,7 @@ pub fn path_for(op: &VenueOp) -> &'static str {
         VenueOp::ServerTime => TIME,
         VenueOp::InstrumentRules { .. } => INSTRUMENTS,
         VenueOp::Ticker { .. } => TICKERS,
-        VenueOp::PlaceOrder(_) => ORDER_CREATE,
+        VenueOp::PlaceOrder(_) | VenueOp::PlaceProtectedOrder { .. } => ORDER_CREATE,
         VenueOp::CancelOrder { .. } => ORDER_CANCEL,
         VenueOp::CancelAll { .. } => ORDER_CANCEL_ALL,
         VenueOp::QueryOrder { .. } | VenueOp::OpenOrders { .. } => ORDER_REALTIME,
@@ -108,6 +108,11 @@ pub fn build_request(
             Payload::Query(q)
         }
         VenueOp::PlaceOrder(req) => Payload::Json(order_body(market, req)?),
+        VenueOp::PlaceProtectedOrder { order, protection } => {
+            let mut m = order_body(market, order)?;
+            protection_fields(market, order, protection, &mut m)?;
+            Payload::Json(m)
+        }
         VenueOp::CancelOrder {
             symbol,
             client_order_id,
@@ -284,4 +289,48 @@ fn order_body(market: Market, req: &OrderRequest) -> Result<Map<String, Value>, 
     }
     m.insert("orderLinkId".into(), req.client_order_id.as_str().into());
     Ok(m)
+}
+
+/// Adds `takeProfit` / `stopLoss` to a create body. Linear uses `tpslMode=Full` (the whole
+/// position closes at market when a trigger fires) with mark-price triggers, so a wick on the
+/// last price cannot stop us out; spot accepts TP/SL on create for limit orders only.
+fn protection_fields(
+    market: Market,
+    req: &OrderRequest,
+    protection: &Protection,
+    m: &mut Map<String, Value>,
+) -> Result<(), VenueError> {
+    let unsupported = |reason: &str| VenueError::Unsupported {
+        op: "place_protected_order",
+        reason: reason.into(),
+    };
+    if protection.is_empty() {
+        return Err(unsupported(
+            "protection has neither stop_loss nor take_profit",
+        ));
+    }
+    if req.reduce_only {
+        return Err(unsupported("a reduce-only order cannot carry TP/SL"));
+    }
+    if market == Market::Spot && req.order_type != OrderType::Limit {
+        return Err(unsupported(
+            "Bybit spot takes TP/SL on create for limit orders only",
+        ));
+    }
+    if let Some(tp) = protection.take_profit {
+        m.insert("takeProfit".into(), fmt_dec(tp).into());
+    }
+    if let Some(sl) = protection.stop_loss {
+        m.insert("stopLoss".into(), fmt_dec(sl).into());
+    }
+    if market == Market::Linear {
+        m.insert("tpslMode".into(), "Full".into());
+        if protection.take_profit.is_some() {
+            m.insert("tpTriggerBy".into(), "MarkPrice".into());
+        }
+        if protection.stop_loss.is_some() {
+            m.insert("slTriggerBy".into(), "MarkPrice".into());
+        }
+    }
+    Ok(())
 }

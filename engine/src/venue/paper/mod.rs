@@ -197,6 +197,14 @@ impl PaperVenue {
         let market = self.config.market;
         Ok(match op {
             VenueOp::ServerTime => VenueReply::ServerTime(now_ms),
+            VenueOp::PlaceProtectedOrder { .. } => {
+                // Paper fills in-process and watches no trigger prices: refusing is honest,
+                // accepting would report protection that does not exist.
+                return Err(VenueError::Unsupported {
+                    op: op.name(),
+                    reason: "paper trading does not simulate exchange-side TP/SL".into(),
+                });
+            }
             VenueOp::Ticker { symbol } => {
                 let price = self.price_for(symbol)?;
                 let mark = (market == Market::Linear).then_some(price);
