@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::bybit::category;
+use crate::conditional::{self, Conditional, ExitKind, TriggerStatus};
 use crate::config::Venue;
 use crate::filters::{self, FilterFail};
 use crate::http::Params;
@@ -168,6 +169,16 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
         check = Ok(());
     }
     check.map_err(|f| filter_error(venue, f, inst.min_notional))?;
+    let base_price = price.unwrap_or(inst_price(st, venue, &symbol));
+    let exits = tpsl(
+        p,
+        venue,
+        kind,
+        reduce_only,
+        side,
+        base_price,
+        inst.tick_size,
+    )?;
     let client_id = if link.is_empty() && venue == Venue::BybitSpot {
         format!("{}{}", now, st.orders.len())
     } else {
@@ -204,7 +215,81 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
         .order(id)
         .map(|o| o.client_id.clone())
         .unwrap_or_default();
+    let close_side = if side == Side::Buy {
+        Side::Sell
+    } else {
+        Side::Buy
+    };
+    for (kind, trigger) in exits {
+        st.add_conditional(Conditional {
+            venue,
+            account,
+            symbol: symbol_of(st, id),
+            kind,
+            trigger,
+            close_side,
+            parent_id: id,
+            client_id: String::new(),
+            status: TriggerStatus::Untriggered,
+            order_id: None,
+            time: now,
+        });
+    }
     Ok(json!({"orderId": uuid_of("5f3c1a2b", id), "orderLinkId": link}))
+}
+
+fn inst_price(st: &State, venue: Venue, symbol: &str) -> Decimal {
+    st.instrument(venue, symbol)
+        .map_or(Decimal::ZERO, |i| i.price)
+}
+
+fn symbol_of(st: &State, id: u64) -> String {
+    st.order(id).map(|o| o.symbol.clone()).unwrap_or_default()
+}
+
+/// `takeProfit` / `stopLoss` on create, checked as Bybit does: linear in `tpslMode=Full` only
+/// (the mode the simulator models), spot on limit orders only, never on reduce-only orders, each
+/// on the tick and on the right side of the base price.
+fn tpsl(
+    p: &Params,
+    venue: Venue,
+    kind: OrdType,
+    reduce_only: bool,
+    side: Side,
+    base_price: Decimal,
+    tick: Decimal,
+) -> Result<Vec<(ExitKind, Decimal)>, (i64, String)> {
+    let mut exits = Vec::new();
+    for (key, exit) in [
+        ("takeProfit", ExitKind::TakeProfit),
+        ("stopLoss", ExitKind::StopLoss),
+    ] {
+        if let Some(trigger) = dec(p, key)?.filter(|d| !d.is_zero()) {
+            exits.push((exit, trigger));
+        }
+    }
+    if exits.is_empty() {
+        return Ok(exits);
+    }
+    if reduce_only {
+        return Err(e(
+            10001,
+            "params error: TP/SL is not allowed on reduce-only orders",
+        ));
+    }
+    if venue == Venue::BybitSpot && kind != OrdType::Limit {
+        return Err(e(170130, "Spot TP/SL is supported on limit orders only."));
+    }
+    if venue == Venue::BybitLinear && p.get("tpslMode").is_some_and(|m| m != "Full") {
+        return Err(e(
+            10001,
+            "params error: tpslMode invalid (simulator supports Full)",
+        ));
+    }
+    for (exit, trigger) in &exits {
+        conditional::validate(*exit, *trigger, side, base_price, tick).map_err(|m| (10001, m))?;
+    }
+    Ok(exits)
 }
 
 fn find(st: &State, venue: Venue, account: usize, p: &Params) -> Option<u64> {

@@ -16,6 +16,7 @@ pub mod binance_futures;
 pub mod binance_spot;
 pub mod bybit;
 pub mod bybit_trade;
+pub mod conditional;
 pub mod config;
 pub mod faults;
 pub mod filters;

@@ -548,6 +548,7 @@ impl State {
                 self.apply_fill(id, price, fill, true, now);
             }
         }
+        self.fire_conditionals(venue, symbol, now);
     }
 }
 

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::accounts::Account;
+use crate::conditional::Conditional;
 use crate::config::{InstrumentConfig, SimConfig, Venue};
 use crate::model::{Income, Order, Trade, FIRST_ORDER_ID};
 
@@ -42,6 +43,8 @@ pub struct State {
     pub trades: Vec<Trade>,
     /// Futures ledger.
     pub income: Vec<Income>,
+    /// Stored stop-loss / take-profit triggers.
+    pub conditionals: Vec<Conditional>,
     /// Next ledger id.
     pub next_tran_id: u64,
     /// Server clock offset (fault: clock skew), ms.
@@ -76,6 +79,7 @@ impl State {
             orders: Vec::new(),
             trades: Vec::new(),
             income: Vec::new(),
+            conditionals: Vec::new(),
             next_tran_id: 9_000_001,
             clock_offset_ms: 0,
             rng: seed ^ 0x9E37_79B9_7F4A_7C15,
@@ -195,7 +199,17 @@ impl State {
             })
             .collect();
         let income: Vec<&Income> = self.income.iter().filter(|i| want(i.account)).collect();
+        let conditionals: Vec<Value> = self
+            .conditionals
+            .iter()
+            .filter(|c| want(c.account))
+            .map(|c| {
+                let mut v = json!(c);
+                v["account"] = json!(name(c.account));
+                v
+            })
+            .collect();
         json!({"clock_offset_ms": self.clock_offset_ms, "prices": prices, "accounts": accounts,
-               "orders": orders, "trades": trades, "income": income})
+               "orders": orders, "trades": trades, "income": income, "conditionals": conditionals})
     }
 }

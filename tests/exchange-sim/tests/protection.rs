@@ -1,0 +1,137 @@
+//! Exchange-side stop-loss / take-profit: Bybit TP/SL on create are validated, stored as
+//! untriggered exits, and fire (closing the position) when the price crosses them.
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+async fn conditionals(a: std::net::SocketAddr) -> Vec<Value> {
+    admin(a, "GET", "/__admin/state", Value::Null).await["conditionals"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn bybit_linear_tpsl_rejects_bad_triggers() {
+    let a = start().await;
+    let cases = [
+        // Stop above the base price of a long.
+        r#"{"category":"linear","symbol":"ETHUSDT","side":"Buy","orderType":"Market","qty":"1","stopLoss":"3300","tpslMode":"Full"}"#,
+        // Target below the base price of a long.
+        r#"{"category":"linear","symbol":"ETHUSDT","side":"Buy","orderType":"Market","qty":"1","takeProfit":"3100"}"#,
+        // Off the 0.01 tick.
+        r#"{"category":"linear","symbol":"ETHUSDT","side":"Buy","orderType":"Market","qty":"1","stopLoss":"3000.005"}"#,
+        // Partial mode is not modelled.
+        r#"{"category":"linear","symbol":"ETHUSDT","side":"Buy","orderType":"Market","qty":"1","stopLoss":"3000","tpslMode":"Partial"}"#,
+    ];
+    for body in cases {
+        let r = bybit(a, "POST", "/v5/order/create", body).await;
+        assert_eq!(r.ret(), 10001, "{body}: {:?}", r.body);
+    }
+    let spot = bybit(a, "POST", "/v5/order/create", r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"100","stopLoss":"1"}"#).await;
+    assert_eq!(spot.ret(), 170130, "{:?}", spot.body);
+    assert!(conditionals(a).await.is_empty());
+    assert!(
+        admin(a, "GET", "/__admin/state", Value::Null).await["orders"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
+}
+
+#[tokio::test]
+async fn bybit_linear_stop_loss_closes_the_position_when_crossed() {
+    let a = start().await;
+    let r = bybit(a, "POST", "/v5/order/create", r#"{"category":"linear","symbol":"ETHUSDT","side":"Buy","orderType":"Market","qty":"1","orderLinkId":"e1","stopLoss":"3000","takeProfit":"3500","tpslMode":"Full","slTriggerBy":"MarkPrice","tpTriggerBy":"MarkPrice"}"#).await;
+    assert_eq!(r.ret(), 0, "{:?}", r.body);
+    let c = conditionals(a).await;
+    let kinds: Vec<(&str, &str, &str)> = c
+        .iter()
+        .map(|x| {
+            (
+                x["kind"].as_str().unwrap(),
+                x["trigger"].as_str().unwrap(),
+                x["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("TakeProfit", "3500", "Untriggered"),
+            ("StopLoss", "3000", "Untriggered")
+        ]
+    );
+    // Above the stop: nothing fires.
+    admin(
+        a,
+        "POST",
+        "/__admin/price",
+        json!({"symbol": "ETHUSDT", "price": "3050", "venue": "bybit_linear"}),
+    )
+    .await;
+    assert!(conditionals(a)
+        .await
+        .iter()
+        .all(|x| x["status"] == "Untriggered"));
+    admin(
+        a,
+        "POST",
+        "/__admin/price",
+        json!({"symbol": "ETHUSDT", "price": "2990", "venue": "bybit_linear"}),
+    )
+    .await;
+    let status: Vec<String> = conditionals(a)
+        .await
+        .iter()
+        .map(|x| x["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(status, vec!["Deactivated", "Triggered"]);
+    let pos = bybit(
+        a,
+        "GET",
+        "/v5/position/list",
+        "category=linear&symbol=ETHUSDT",
+    )
+    .await;
+    let size = pos.body["result"]["list"][0]["size"]
+        .as_str()
+        .unwrap_or("0");
+    assert_eq!(size, "0", "{:?}", pos.body);
+    let execs = bybit(
+        a,
+        "GET",
+        "/v5/execution/list",
+        "category=linear&symbol=ETHUSDT",
+    )
+    .await;
+    let sides: Vec<&str> = execs.body["result"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["side"].as_str().unwrap())
+        .collect();
+    assert_eq!(sides.len(), 2, "{:?}", execs.body);
+    assert!(sides.contains(&"Sell") && sides.contains(&"Buy"));
+    // Back above the target: the deactivated take-profit stays quiet.
+    admin(
+        a,
+        "POST",
+        "/__admin/price",
+        json!({"symbol": "ETHUSDT", "price": "3600", "venue": "bybit_linear"}),
+    )
+    .await;
+    let pos = bybit(
+        a,
+        "GET",
+        "/v5/position/list",
+        "category=linear&symbol=ETHUSDT",
+    )
+    .await;
+    assert_eq!(
+        pos.body["result"]["list"][0]["size"]
+            .as_str()
+            .unwrap_or("0"),
+        "0"
+    );
+}
