@@ -1,0 +1,514 @@
+//! Command-line parsing: `std::env::args` into a typed [`Invocation`], no parser crate, so the
+//! binary builds in seconds and every accepted spelling is visible (and tested) here.
+
+use thiserror::Error;
+
+/// One thing the operator asked for; each maps to one or two admin API calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `keel help`: the usage text, no network.
+    Help,
+    /// `keel status`: platform health and a count of bots per state.
+    Status,
+    /// `keel bots list`.
+    BotsList,
+    /// `keel bots create --file bot.json`.
+    BotsCreate {
+        /// Path of the full bot config (JSON).
+        file: String,
+    },
+    /// `keel bots get ID`.
+    BotsGet {
+        /// Bot id.
+        id: String,
+    },
+    /// `keel bots patch ID --file patch.json`.
+    BotsPatch {
+        /// Bot id.
+        id: String,
+        /// Path of the JSON merge patch.
+        file: String,
+    },
+    /// `keel bots delete ID [--force]`.
+    BotsDelete {
+        /// Bot id.
+        id: String,
+        /// Flatten first instead of refusing a bot that is not flat.
+        force: bool,
+    },
+    /// `keel bots set-credentials ID --api-key K --api-secret-stdin`.
+    SetCredentials {
+        /// Bot id.
+        id: String,
+        /// Exchange API key (public half; the secret never travels through argv).
+        api_key: String,
+    },
+    /// `keel capital ID AMOUNT`.
+    Capital {
+        /// Bot id.
+        id: String,
+        /// Decimal amount, negative to withdraw; kept as text so it stays exact.
+        amount: String,
+    },
+    /// `keel pause ID [--reason TEXT]`.
+    Pause {
+        /// Bot id.
+        id: String,
+        /// Why, recorded in the audit.
+        reason: Option<String>,
+    },
+    /// `keel resume ID [--reason TEXT]`.
+    Resume {
+        /// Bot id.
+        id: String,
+        /// Why, recorded in the audit.
+        reason: Option<String>,
+    },
+    /// `keel flatten ID [--reason TEXT]`.
+    Flatten {
+        /// Bot id.
+        id: String,
+        /// Why, recorded in the audit.
+        reason: Option<String>,
+    },
+    /// `keel halt [--flatten] [--reason TEXT]`: the global kill switch.
+    Halt {
+        /// Also ask every bot to flatten.
+        flatten: bool,
+        /// Why, recorded in the platform audit.
+        reason: Option<String>,
+    },
+    /// `keel resume-all`: release the global kill switch.
+    ResumeAll,
+    /// `keel pnl ID`.
+    Pnl {
+        /// Bot id.
+        id: String,
+    },
+    /// `keel audit ID [--after N]`.
+    Audit {
+        /// Bot id.
+        id: String,
+        /// Only events with `seq > after`.
+        after: Option<u64>,
+    },
+}
+
+/// A parsed command line: where to call, with which token, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// `--url`, else `KEEL_URL`.
+    pub url: Option<String>,
+    /// `--token`, else `KEEL_TOKEN`.
+    pub token: Option<String>,
+    /// Print the API's JSON answer as is instead of the human summary.
+    pub json: bool,
+    /// What to do.
+    pub command: Command,
+}
+
+/// Why a command line was refused; the message names the offending argument.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ArgError {
+    /// No command, or one this client does not know.
+    #[error("unknown command `{0}` (try `keel help`)")]
+    UnknownCommand(String),
+    /// A required positional argument or option is absent.
+    #[error("missing {0}")]
+    Missing(&'static str),
+    /// An option this command does not take.
+    #[error("unexpected argument `{0}`")]
+    Unexpected(String),
+    /// An option whose value does not parse.
+    #[error("invalid value for {flag}: `{value}`")]
+    Invalid {
+        /// The option.
+        flag: &'static str,
+        /// What was given.
+        value: String,
+    },
+    /// A secret on the command line would land in shell history and `ps`.
+    #[error("--api-secret is refused: secrets never go on the command line; pipe it with --api-secret-stdin")]
+    SecretInArgv,
+}
+
+/// The usage text printed by `keel help` and after a usage error.
+pub const USAGE: &str = "\
+usage: keel [--url URL] [--token TOKEN] [--json] COMMAND
+  (URL and TOKEN default to the KEEL_URL and KEEL_TOKEN environment variables)
+
+  status                                   platform health and bots per state
+  bots list                                every bot with its summary
+  bots create --file bot.json              create a bot; prints webhook URL, secret (once), alert
+  bots get ID                              a bot's config and flags
+  bots patch ID --file patch.json          merge-patch the config (new version)
+  bots delete ID [--force]                 delete a flat bot (--force flattens first)
+  bots set-credentials ID --api-key K --api-secret-stdin
+                                           store exchange credentials; secret read from stdin
+  capital ID AMOUNT                        book a capital transfer (negative withdraws)
+  pause ID [--reason TEXT]                 no new entries
+  resume ID [--reason TEXT]                resume a paused bot
+  flatten ID [--reason TEXT]               close every position, cancel every order
+  halt [--flatten] [--reason TEXT]         global kill switch
+  resume-all                               release the global kill switch
+  pnl ID                                   exact P&L
+  audit ID [--after N]                     the bot's audit chain
+";
+
+/// Options and positionals left after the global flags, consumed one command at a time.
+#[derive(Debug)]
+struct Rest {
+    positional: Vec<String>,
+    options: Vec<(String, Option<String>)>,
+}
+
+/// Options that take a value; every other `--x` is a switch.
+const VALUED: &[&str] = &[
+    "--file",
+    "--api-key",
+    "--reason",
+    "--after",
+    "--url",
+    "--token",
+];
+
+impl Rest {
+    fn split(args: &[String]) -> Result<Self, ArgError> {
+        let mut positional = Vec::new();
+        let mut options = Vec::new();
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            if arg == "--api-secret" || arg.starts_with("--api-secret=") {
+                return Err(ArgError::SecretInArgv);
+            }
+            if let Some(stripped) = arg.strip_prefix("--") {
+                if let Some((name, value)) = stripped.split_once('=') {
+                    options.push((format!("--{name}"), Some(value.to_string())));
+                } else if VALUED.contains(&arg.as_str()) {
+                    let value = it.next().cloned();
+                    options.push((arg.clone(), value));
+                } else {
+                    options.push((arg.clone(), None));
+                }
+            } else {
+                positional.push(arg.clone());
+            }
+        }
+        Ok(Self {
+            positional,
+            options,
+        })
+    }
+
+    /// Takes a valued option (its last occurrence wins); an option given without value is refused.
+    fn value(&mut self, flag: &'static str) -> Result<Option<String>, ArgError> {
+        let mut found = None;
+        let mut i = 0;
+        while i < self.options.len() {
+            if self.options[i].0 == flag {
+                let (_, value) = self.options.remove(i);
+                found = Some(value.ok_or(ArgError::Missing(flag))?);
+            } else {
+                i += 1;
+            }
+        }
+        Ok(found)
+    }
+
+    fn switch(&mut self, flag: &str) -> bool {
+        let before = self.options.len();
+        self.options.retain(|(name, _)| name != flag);
+        before != self.options.len()
+    }
+
+    fn positional(&mut self, what: &'static str) -> Result<String, ArgError> {
+        if self.positional.is_empty() {
+            return Err(ArgError::Missing(what));
+        }
+        Ok(self.positional.remove(0))
+    }
+
+    /// Refuses whatever the command did not consume.
+    fn finish(self) -> Result<(), ArgError> {
+        if let Some(p) = self.positional.into_iter().next() {
+            return Err(ArgError::Unexpected(p));
+        }
+        if let Some((name, _)) = self.options.into_iter().next() {
+            return Err(ArgError::Unexpected(name));
+        }
+        Ok(())
+    }
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[String]) -> Result<Invocation, ArgError> {
+    let mut rest = Rest::split(args)?;
+    let url = rest.value("--url")?;
+    let token = rest.value("--token")?;
+    let json = rest.switch("--json");
+    if rest.switch("--help") || rest.switch("-h") {
+        return Ok(Invocation {
+            url,
+            token,
+            json,
+            command: Command::Help,
+        });
+    }
+    let word = rest.positional("command")?;
+    let command = match word.as_str() {
+        "help" => Command::Help,
+        "status" => Command::Status,
+        "bots" => bots(&mut rest)?,
+        "capital" => Command::Capital {
+            id: rest.positional("bot id")?,
+            amount: rest.positional("amount")?,
+        },
+        "pause" => Command::Pause {
+            id: rest.positional("bot id")?,
+            reason: rest.value("--reason")?,
+        },
+        "resume" => Command::Resume {
+            id: rest.positional("bot id")?,
+            reason: rest.value("--reason")?,
+        },
+        "flatten" => Command::Flatten {
+            id: rest.positional("bot id")?,
+            reason: rest.value("--reason")?,
+        },
+        "halt" => Command::Halt {
+            flatten: rest.switch("--flatten"),
+            reason: rest.value("--reason")?,
+        },
+        "resume-all" => Command::ResumeAll,
+        "pnl" => Command::Pnl {
+            id: rest.positional("bot id")?,
+        },
+        "audit" => {
+            let id = rest.positional("bot id")?;
+            let after = match rest.value("--after")? {
+                None => None,
+                Some(v) => Some(v.parse::<u64>().map_err(|_| ArgError::Invalid {
+                    flag: "--after",
+                    value: v.clone(),
+                })?),
+            };
+            Command::Audit { id, after }
+        }
+        other => return Err(ArgError::UnknownCommand(other.to_string())),
+    };
+    rest.finish()?;
+    Ok(Invocation {
+        url,
+        token,
+        json,
+        command,
+    })
+}
+
+fn bots(rest: &mut Rest) -> Result<Command, ArgError> {
+    let sub =
+        rest.positional("bots subcommand (list, create, get, patch, delete, set-credentials)")?;
+    Ok(match sub.as_str() {
+        "list" => Command::BotsList,
+        "create" => Command::BotsCreate {
+            file: rest.value("--file")?.ok_or(ArgError::Missing("--file"))?,
+        },
+        "get" => Command::BotsGet {
+            id: rest.positional("bot id")?,
+        },
+        "patch" => Command::BotsPatch {
+            id: rest.positional("bot id")?,
+            file: rest.value("--file")?.ok_or(ArgError::Missing("--file"))?,
+        },
+        "delete" => Command::BotsDelete {
+            id: rest.positional("bot id")?,
+            force: rest.switch("--force"),
+        },
+        "set-credentials" => {
+            let id = rest.positional("bot id")?;
+            let api_key = rest
+                .value("--api-key")?
+                .ok_or(ArgError::Missing("--api-key"))?;
+            if !rest.switch("--api-secret-stdin") {
+                return Err(ArgError::Missing("--api-secret-stdin"));
+            }
+            Command::SetCredentials { id, api_key }
+        }
+        other => return Err(ArgError::UnknownCommand(format!("bots {other}"))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_every_command() {
+        let cases: Vec<(&str, Command)> = vec![
+            ("status", Command::Status),
+            ("help", Command::Help),
+            ("--help", Command::Help),
+            ("bots list", Command::BotsList),
+            (
+                "bots create --file bot.json",
+                Command::BotsCreate {
+                    file: "bot.json".into(),
+                },
+            ),
+            (
+                "bots create --file=b.json",
+                Command::BotsCreate {
+                    file: "b.json".into(),
+                },
+            ),
+            ("bots get a", Command::BotsGet { id: "a".into() }),
+            (
+                "bots patch a --file p.json",
+                Command::BotsPatch {
+                    id: "a".into(),
+                    file: "p.json".into(),
+                },
+            ),
+            (
+                "bots delete a",
+                Command::BotsDelete {
+                    id: "a".into(),
+                    force: false,
+                },
+            ),
+            (
+                "bots delete a --force",
+                Command::BotsDelete {
+                    id: "a".into(),
+                    force: true,
+                },
+            ),
+            (
+                "bots set-credentials a --api-key K --api-secret-stdin",
+                Command::SetCredentials {
+                    id: "a".into(),
+                    api_key: "K".into(),
+                },
+            ),
+            (
+                "capital a -50.5",
+                Command::Capital {
+                    id: "a".into(),
+                    amount: "-50.5".into(),
+                },
+            ),
+            (
+                "pause a",
+                Command::Pause {
+                    id: "a".into(),
+                    reason: None,
+                },
+            ),
+            (
+                "pause a --reason news",
+                Command::Pause {
+                    id: "a".into(),
+                    reason: Some("news".into()),
+                },
+            ),
+            (
+                "resume a",
+                Command::Resume {
+                    id: "a".into(),
+                    reason: None,
+                },
+            ),
+            (
+                "flatten a",
+                Command::Flatten {
+                    id: "a".into(),
+                    reason: None,
+                },
+            ),
+            (
+                "halt",
+                Command::Halt {
+                    flatten: false,
+                    reason: None,
+                },
+            ),
+            (
+                "halt --flatten",
+                Command::Halt {
+                    flatten: true,
+                    reason: None,
+                },
+            ),
+            ("resume-all", Command::ResumeAll),
+            ("pnl a", Command::Pnl { id: "a".into() }),
+            (
+                "audit a",
+                Command::Audit {
+                    id: "a".into(),
+                    after: None,
+                },
+            ),
+            (
+                "audit a --after 7",
+                Command::Audit {
+                    id: "a".into(),
+                    after: Some(7),
+                },
+            ),
+        ];
+        for (line, want) in cases {
+            let got = parse(&argv(line)).map(|i| i.command);
+            assert_eq!(got, Ok(want), "{line}");
+        }
+    }
+
+    #[test]
+    fn global_flags_anywhere() {
+        let inv = parse(&argv("bots --url http://x:1 list --token t --json")).unwrap();
+        assert_eq!(inv.url.as_deref(), Some("http://x:1"));
+        assert_eq!(inv.token.as_deref(), Some("t"));
+        assert!(inv.json);
+        assert_eq!(inv.command, Command::BotsList);
+    }
+
+    #[test]
+    fn refuses_bad_lines() {
+        let cases: Vec<(&str, ArgError)> = vec![
+            ("", ArgError::Missing("command")),
+            ("frobnicate", ArgError::UnknownCommand("frobnicate".into())),
+            ("bots nope", ArgError::UnknownCommand("bots nope".into())),
+            ("bots create", ArgError::Missing("--file")),
+            ("bots create --file", ArgError::Missing("--file")),
+            ("bots get", ArgError::Missing("bot id")),
+            ("capital a", ArgError::Missing("amount")),
+            ("pause a b", ArgError::Unexpected("b".into())),
+            ("status --force", ArgError::Unexpected("--force".into())),
+            (
+                "audit a --after x",
+                ArgError::Invalid {
+                    flag: "--after",
+                    value: "x".into(),
+                },
+            ),
+            (
+                "bots set-credentials a --api-key K",
+                ArgError::Missing("--api-secret-stdin"),
+            ),
+            (
+                "bots set-credentials a --api-key K --api-secret S",
+                ArgError::SecretInArgv,
+            ),
+            (
+                "bots set-credentials a --api-key K --api-secret=S",
+                ArgError::SecretInArgv,
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(parse(&argv(line)), Err(want), "{line}");
+        }
+    }
+}

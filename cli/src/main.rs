@@ -1,0 +1,128 @@
+//! `keel`: the command-line client of the Keel admin API, so a newcomer can create a bot, store
+//! its exchange credentials and drive it without hand-written curl. Configuration comes from
+//! `KEEL_URL`/`KEEL_TOKEN` (or `--url`/`--token`); API errors print as `code: message (field)`
+//! and exit non-zero.
+
+mod args;
+mod http;
+mod output;
+mod plan;
+
+use args::{Command, Invocation, USAGE};
+use serde_json::Value;
+use std::io::Read;
+use std::process::ExitCode;
+
+/// Exit status of a refused command line.
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let inv = match args::parse(&argv) {
+        Ok(inv) => inv,
+        Err(e) => {
+            eprintln!("keel: {e}\n\n{USAGE}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if inv.command == Command::Help {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    match run(&inv) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure::Usage(msg)) => {
+            eprintln!("keel: {msg}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Api(line)) => {
+            eprintln!("{line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why a command did not succeed: bad local input (exit 2) or a failed call (exit 1).
+#[derive(Debug)]
+enum Failure {
+    Usage(String),
+    Api(String),
+}
+
+fn setting(flag: &Option<String>, env: &str) -> Option<String> {
+    flag.clone()
+        .or_else(|| std::env::var(env).ok())
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn read_json_file(path: &str) -> Result<Value, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read {path}: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| Failure::Usage(format!("{path} is not JSON: {e}")))
+}
+
+/// The JSON a command sends that does not come from its arguments: a file or stdin.
+fn input(command: &Command) -> Result<Option<Value>, Failure> {
+    match command {
+        Command::BotsCreate { file } | Command::BotsPatch { file, .. } => {
+            read_json_file(file).map(Some)
+        }
+        Command::SetCredentials { api_key, .. } => {
+            let mut stdin = String::new();
+            std::io::stdin().read_to_string(&mut stdin).map_err(|e| {
+                Failure::Usage(format!("cannot read the API secret from stdin: {e}"))
+            })?;
+            plan::credentials(api_key, &stdin)
+                .map(Some)
+                .ok_or_else(|| Failure::Usage("empty API secret on stdin".into()))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn run(inv: &Invocation) -> Result<String, Failure> {
+    let url = setting(&inv.url, "KEEL_URL")
+        .ok_or_else(|| Failure::Usage("no API URL: set KEEL_URL or pass --url".into()))?;
+    let token = setting(&inv.token, "KEEL_TOKEN")
+        .ok_or_else(|| Failure::Usage("no token: set KEEL_TOKEN or pass --token".into()))?;
+    let body = input(&inv.command)?;
+    let client = http::Client::new(&url, &token);
+    let mut answers = Vec::new();
+    for call in plan::plan(&inv.command, body) {
+        let answer = client
+            .send(&call)
+            .map_err(|e| Failure::Api(format!("connection: {e}")))?;
+        // /health answers 503 with its JSON body when degraded: still worth showing.
+        let degraded_health = call.path == "/health" && answer.status == 503;
+        if !(200..300).contains(&answer.status) && !degraded_health {
+            return Err(Failure::Api(output::error_line(
+                answer.status,
+                &answer.body,
+            )));
+        }
+        let value = if answer.body.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&answer.body)
+                .map_err(|e| Failure::Api(format!("bad_answer: {} is not JSON: {e}", call.path)))?
+        };
+        answers.push(value);
+    }
+    if inv.json {
+        return Ok(answers
+            .iter()
+            .map(|v| output::pretty(v) + "\n")
+            .collect::<String>());
+    }
+    let first = answers.first().cloned().unwrap_or(Value::Null);
+    Ok(match &inv.command {
+        Command::Status => output::status(&first, answers.get(1).unwrap_or(&Value::Null)),
+        Command::BotsList => output::bots_table(&first),
+        Command::BotsCreate { .. } => output::created(&url, &first),
+        Command::SetCredentials { id, .. } => format!("credentials stored for {id}\n"),
+        _ => output::pretty(&first) + "\n",
+    })
+}
