@@ -136,7 +136,18 @@ async fn place_inner(
     signal_id: &SignalId,
     config: &BotConfig,
 ) -> Result<PlaceResult, ApiError> {
-    let req = approved.into_inner().request;
+    let proposed = approved.into_inner();
+    let req = proposed.request;
+    // Protection rides on the entry where the exchange holds it (Bybit), so it survives our outage.
+    let op = keel_engine::venue::protect::entry_op(
+        config.exchange,
+        config.market,
+        link.paper.is_some(),
+        &req,
+        proposed.stop_loss,
+        proposed.take_profit,
+        rules.tick_size,
+    );
     let coid = req.client_order_id.clone();
     let mut j = bot.journal()?;
     for d in keel_engine::bot::risk_drafts(&[checks.to_vec()], now_ms(), signal_id) {
@@ -165,7 +176,7 @@ async fn place_inner(
     bot.commit(j).await?;
 
     let sent_ms = now_ms();
-    let outcome = link.call(&VenueOp::PlaceOrder(req.clone())).await;
+    let outcome = link.call(&op).await;
     let outcome = link.settle_placement(&req, sent_ms, outcome).await;
     let result = apply_outcome(
         bot,

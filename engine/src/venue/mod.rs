@@ -38,6 +38,7 @@ pub mod http;
 pub mod limiter;
 pub mod op;
 pub mod paper;
+pub mod protect;
 pub mod rules;
 pub mod sign;
 pub mod wire;
