@@ -60,6 +60,7 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
                 .await?,
             )
         }
+        (Method::Get, [id, "audit", "verify"]) => super::audit_verify::route(ctx, id).await,
         (Method::Get, [id, view]) => {
             let path = match &ctx.query {
                 Some(q) => format!("/view/{view}?{q}"),

@@ -2,6 +2,7 @@
 //! Durable Object that owns the data; bot-scoped calls go to that bot's `BotDO`, platform-wide
 //! ones to the `ControlDO`.
 
+mod audit_verify;
 mod bots;
 mod gateway;
 mod platform;

@@ -66,6 +66,7 @@ pub fn open_exposure(bot: &BotDO) -> Result<i64, ApiError> {
 pub fn render(bot: &BotDO, view: &str, query: Option<&str>) -> Result<Response, ApiError> {
     let value = match view {
         "audit" => audit(bot, query)?,
+        "audit_verify" => super::audit_verify::verify(bot)?,
         "signals" => rows_json(bot, "signals", query)?,
         "orders" => bodies(
             bot,
