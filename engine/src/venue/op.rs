@@ -24,6 +24,10 @@ pub enum VenueOp {
         /// Trigger prices, already rounded to tick.
         protection: Protection,
     },
+    /// Place an exchange-side exit trigger that closes the whole position when the mark price
+    /// crosses it (Binance USDⓈ-M conditional `STOP_MARKET` / `TAKE_PROFIT_MARKET` with
+    /// `closePosition`), after the entry filled. Venues without such an order refuse it.
+    PlaceExitTrigger(ExitTrigger),
     /// Cancel one order by client order id.
     CancelOrder {
         /// Symbol.
@@ -100,6 +104,7 @@ impl VenueOp {
             self,
             VenueOp::PlaceOrder(_)
                 | VenueOp::PlaceProtectedOrder { .. }
+                | VenueOp::PlaceExitTrigger(_)
                 | VenueOp::CancelOrder { .. }
                 | VenueOp::CancelAll { .. }
         )
@@ -129,6 +134,7 @@ impl VenueOp {
         match self {
             VenueOp::PlaceOrder(_) => "place_order",
             VenueOp::PlaceProtectedOrder { .. } => "place_protected_order",
+            VenueOp::PlaceExitTrigger(_) => "place_exit_trigger",
             VenueOp::CancelOrder { .. } => "cancel_order",
             VenueOp::CancelAll { .. } => "cancel_all",
             VenueOp::QueryOrder { .. } => "query_order",
@@ -175,6 +181,32 @@ impl Protection {
             take_profit: self.take_profit.map(|p| round_price(p, tick, entry_side)),
         }
     }
+}
+
+/// Which exit a trigger is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitKind {
+    /// Fires when the price moves against the position.
+    StopLoss,
+    /// Fires when the price moves in favour of the position.
+    TakeProfit,
+}
+
+/// A close-the-whole-position trigger placed after an entry filled. Its client id is derived
+/// from the entry's (so a retry is recognised as a duplicate, never a second trigger).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitTrigger {
+    /// Our id of the trigger.
+    pub client_order_id: ClientOrderId,
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Side of the closing order (opposite of the entry).
+    pub close_side: Side,
+    /// Stop-loss or take-profit.
+    pub kind: ExitKind,
+    /// Trigger price on the mark price, already rounded to tick.
+    pub trigger_price: Decimal,
 }
 
 /// Resume point of a paged history (trades, funding). `start_ms` is inclusive; `token` is the

@@ -4,6 +4,7 @@
 //! Files: `urls` (paths, weights' page limits), `enums` (wire spellings), `models` (wire structs),
 //! `query` (builders + signing), `parse` (wire → domain), `error` (codes → [`VenueError`], headers).
 
+pub mod algo;
 pub mod enums;
 pub mod error;
 pub mod models;
@@ -55,6 +56,7 @@ impl Venue for Binance {
             VenueOp::PlaceOrder(_) | VenueOp::PlaceProtectedOrder { .. } => {
                 (if spot { 1 } else { 0 }, 1)
             }
+            VenueOp::PlaceExitTrigger(_) => (0, 1),
             VenueOp::CancelOrder { .. } | VenueOp::CancelAll { .. } => (1, 0),
             VenueOp::QueryOrder { .. } | VenueOp::QueryOrderHistory { .. } => {
                 (if spot { 4 } else { 1 }, 0)
@@ -96,6 +98,7 @@ impl Venue for Binance {
                 VenueReply::Rules(parse::parse_rules(body, symbol.as_ref())?)
             }
             VenueOp::Ticker { .. } => VenueReply::Ticker(parse::parse_ticker(self.market, body)?),
+            VenueOp::PlaceExitTrigger(t) => VenueReply::Order(algo::parse_algo(t, body)?),
             VenueOp::PlaceOrder(_)
             | VenueOp::PlaceProtectedOrder { .. }
             | VenueOp::CancelOrder { .. }

@@ -44,6 +44,11 @@ pub fn build_request(
                 reason: "Binance cannot attach stop-loss/take-profit to an entry order".into(),
             });
         }
+        VenueOp::PlaceExitTrigger(t) => {
+            require_linear(market, op)?;
+            super::algo::push_algo(t, &mut q);
+            (Method::Post, super::algo::ALGO_ORDER)
+        }
         VenueOp::PlaceOrder(req) => {
             push_order(market, req, &mut q)?;
             (Method::Post, p.order)

@@ -83,6 +83,12 @@ impl Venue for Bybit {
             VenueOp::PlaceOrder(req) | VenueOp::PlaceProtectedOrder { order: req, .. } => {
                 VenueReply::Order(parse::parse_create(req, resp)?)
             }
+            VenueOp::PlaceExitTrigger(_) => {
+                return Err(VenueError::Unsupported {
+                    op: op.name(),
+                    reason: "Bybit takes stop-loss/take-profit on the entry order".into(),
+                })
+            }
             VenueOp::CancelOrder { symbol, .. } => {
                 VenueReply::Order(parse::parse_cancel(symbol, resp)?)
             }

@@ -26,7 +26,9 @@ pub fn path_for(op: &VenueOp) -> &'static str {
         VenueOp::ServerTime => TIME,
         VenueOp::InstrumentRules { .. } => INSTRUMENTS,
         VenueOp::Ticker { .. } => TICKERS,
-        VenueOp::PlaceOrder(_) | VenueOp::PlaceProtectedOrder { .. } => ORDER_CREATE,
+        VenueOp::PlaceOrder(_)
+        | VenueOp::PlaceProtectedOrder { .. }
+        | VenueOp::PlaceExitTrigger(_) => ORDER_CREATE,
         VenueOp::CancelOrder { .. } => ORDER_CANCEL,
         VenueOp::CancelAll { .. } => ORDER_CANCEL_ALL,
         VenueOp::QueryOrder { .. } | VenueOp::OpenOrders { .. } => ORDER_REALTIME,
@@ -112,6 +114,13 @@ pub fn build_request(
             let mut m = order_body(market, order)?;
             protection_fields(market, order, protection, &mut m)?;
             Payload::Json(m)
+        }
+        VenueOp::PlaceExitTrigger(_) => {
+            // Bybit holds TP/SL on the entry itself (`PlaceProtectedOrder`).
+            return Err(VenueError::Unsupported {
+                op: op.name(),
+                reason: "Bybit takes stop-loss/take-profit on the entry order".into(),
+            });
         }
         VenueOp::CancelOrder {
             symbol,
