@@ -222,6 +222,7 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
     };
     for (kind, trigger) in exits {
         st.add_conditional(Conditional {
+            id: 0,
             venue,
             account,
             symbol: symbol_of(st, id),

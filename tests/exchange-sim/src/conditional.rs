@@ -11,6 +11,9 @@ use crate::matching::{floor_to, NewOrder};
 use crate::model::{OrdType, Side, Tif};
 use crate::state::State;
 
+/// First exchange id given to a stored trigger.
+pub const FIRST_TRIGGER_ID: u64 = 3_000_001;
+
 /// Which exit a trigger is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum ExitKind {
@@ -34,6 +37,8 @@ pub enum TriggerStatus {
 /// One stored trigger.
 #[derive(Clone, Debug, Serialize)]
 pub struct Conditional {
+    /// Exchange id of the trigger (Binance `algoId`); assigned when stored.
+    pub id: u64,
     /// Market.
     pub venue: Venue,
     /// Account index.
@@ -110,14 +115,18 @@ pub fn validate(
 }
 
 impl State {
-    /// Stores a trigger protecting order `parent_id`.
-    pub fn add_conditional(&mut self, c: Conditional) {
+    /// Stores a trigger and returns its exchange id.
+    pub fn add_conditional(&mut self, mut c: Conditional) -> u64 {
+        c.id = FIRST_TRIGGER_ID + self.conditionals.len() as u64;
+        let id = c.id;
         self.conditionals.push(c);
+        id
     }
 
     /// Fires every untriggered exit on `(venue, symbol)` that the current price crosses: sends a
     /// market close (reduce-only on futures) for the protected size, and deactivates the
-    /// siblings protecting the same entry. A trigger with nothing left to close is deactivated.
+    /// siblings protecting the same entry (on futures: every trigger of the account on the
+    /// symbol, the position being closed). A trigger with nothing left to close is deactivated.
     pub fn fire_conditionals(&mut self, venue: Venue, symbol: &str, now: i64) {
         let Some(price) = self.instrument(venue, symbol).map(|i| i.price) else {
             return;
@@ -164,7 +173,9 @@ impl State {
             };
             for s in self.conditionals.iter_mut().filter(|s| {
                 s.account == c.account
-                    && s.parent_id == c.parent_id
+                    && s.venue == venue
+                    && s.symbol == symbol
+                    && (venue.is_futures() || s.parent_id == c.parent_id)
                     && s.status == TriggerStatus::Untriggered
             }) {
                 s.status = TriggerStatus::Deactivated;
@@ -216,6 +227,7 @@ mod tests {
     #[test]
     fn crossing_direction_follows_the_position() {
         let mk = |kind, close_side, trigger: &str| Conditional {
+            id: 0,
             venue: Venue::BybitLinear,
             account: 0,
             symbol: "BTCUSDT".into(),

@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod binance;
+pub mod binance_algo;
 pub mod binance_futures;
 pub mod binance_spot;
 pub mod bybit;

@@ -135,3 +135,77 @@ async fn bybit_linear_stop_loss_closes_the_position_when_crossed() {
         "0"
     );
 }
+
+#[tokio::test]
+async fn binance_futures_algo_close_position_triggers() {
+    let a = start().await;
+    let buy = binance(
+        a,
+        "POST",
+        "/fapi/v1/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01&newClientOrderId=e1",
+    )
+    .await;
+    assert_eq!(buy.status, 200, "{:?}", buy.body);
+    let algo = |ty: &str, trig: &str, id: &str| {
+        format!("algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type={ty}&triggerPrice={trig}&workingType=MARK_PRICE&closePosition=true&clientAlgoId={id}")
+    };
+    let sl = binance(
+        a,
+        "POST",
+        "/fapi/v1/algoOrder",
+        &algo("STOP_MARKET", "64000", "k-sl"),
+    )
+    .await;
+    assert_eq!(sl.status, 200, "{:?}", sl.body);
+    assert_eq!(
+        (
+            sl.body["algoStatus"].as_str(),
+            sl.body["clientAlgoId"].as_str()
+        ),
+        (Some("NEW"), Some("k-sl"))
+    );
+    let tp = binance(
+        a,
+        "POST",
+        "/fapi/v1/algoOrder",
+        &algo("TAKE_PROFIT_MARKET", "67000", "k-tp"),
+    )
+    .await;
+    assert_eq!(tp.status, 200, "{:?}", tp.body);
+    let refused = [
+        (algo("STOP_MARKET", "64000", "k-sl"), -4116),
+        (algo("STOP_MARKET", "66000", "k-x"), -2021),
+        (algo("STOP_MARKET", "64000.05", "k-y"), -4014),
+        (
+            algo("STOP_MARKET", "64000", "k-z").replace("&closePosition=true", ""),
+            -1102,
+        ),
+    ];
+    for (params, code) in refused {
+        let r = binance(a, "POST", "/fapi/v1/algoOrder", &params).await;
+        assert_eq!(r.code(), code, "{params}: {:?}", r.body);
+    }
+    admin(
+        a,
+        "POST",
+        "/__admin/price",
+        json!({"symbol": "BTCUSDT", "price": "63900", "venue": "binance_futures"}),
+    )
+    .await;
+    let status: Vec<String> = conditionals(a)
+        .await
+        .iter()
+        .map(|x| x["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(status, vec!["Triggered", "Deactivated"]);
+    let pos = binance(a, "GET", "/fapi/v2/positionRisk", "symbol=BTCUSDT").await;
+    assert_eq!(
+        pos.body[0]["positionAmt"]
+            .as_str()
+            .map(|s| s.parse::<f64>().unwrap()),
+        Some(0.0),
+        "{:?}",
+        pos.body
+    );
+}
