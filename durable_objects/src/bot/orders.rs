@@ -189,7 +189,80 @@ async fn place_inner(
     )
     .await;
     super::metrics::record_order(bot, Some(signal_id), sent_ms, now_ms());
-    result
+    let mut result = result?;
+    if result.failed.is_none() && order.filled_qty > rust_decimal::Decimal::ZERO {
+        let protection = keel_engine::venue::Protection {
+            stop_loss: proposed.stop_loss,
+            take_profit: proposed.take_profit,
+        };
+        let exits =
+            place_exit_triggers(bot, link, &req, &protection, rules, signal_id, config).await?;
+        if !exits.is_empty() {
+            result.summary["exit_triggers"] = Value::Array(exits);
+        }
+    }
+    Ok(result)
+}
+
+/// After a filled entry on a venue that takes no TP/SL on the entry (Binance USDⓈ-M), places
+/// its close-position triggers, each recorded as an orders row (status `trigger_open` or
+/// `trigger_rejected`, outside the statuses the recovery loops re-query) with the request and
+/// response audited. A refused trigger does not undo the entry; it is answered in the summary.
+async fn place_exit_triggers(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    entry: &keel_engine::model::OrderRequest,
+    protection: &keel_engine::venue::Protection,
+    rules: &InstrumentRules,
+    signal_id: &SignalId,
+    config: &BotConfig,
+) -> Result<Vec<Value>, ApiError> {
+    let triggers = keel_engine::venue::protect::exit_triggers(
+        config.exchange,
+        config.market,
+        link.paper.is_some(),
+        &config.id,
+        signal_id,
+        entry,
+        protection,
+        rules.tick_size,
+    )
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut out = Vec::new();
+    for t in triggers {
+        let outcome = link.call(&VenueOp::PlaceExitTrigger(t.clone())).await;
+        let (status, order_id, error) = match outcome {
+            Ok(VenueReply::Order(r)) => ("trigger_open", Some(r.order_id), None),
+            Ok(other) => (
+                "trigger_rejected",
+                None,
+                Some(format!("unexpected reply {other:?}")),
+            ),
+            Err(e) => ("trigger_rejected", None, Some(ApiError::from(e).message)),
+        };
+        let body = json!({
+            "client_order_id": t.client_order_id, "order_id": order_id, "symbol": t.symbol,
+            "exit_trigger": t.kind, "close_side": t.close_side, "trigger_price": t.trigger_price,
+            "status": status, "entry_client_order_id": entry.client_order_id, "error": error,
+        });
+        let mut j = bot.journal()?;
+        drain_trail(&mut j, link, Some(signal_id), Some(&t.client_order_id))?;
+        j.exec(
+            "INSERT INTO orders (client_order_id, signal_id, symbol, status, updated_ms, body) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, updated_ms = excluded.updated_ms, body = excluded.body",
+            vec![
+                text(t.client_order_id.as_str()),
+                text(signal_id.as_str()),
+                text(t.symbol.as_str()),
+                text(status),
+                int(now_ms()),
+                text(body.to_string()),
+            ],
+        );
+        bot.commit(j).await?;
+        out.push(body);
+    }
+    Ok(out)
 }
 
 /// Commits what an order request produced.

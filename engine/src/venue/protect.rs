@@ -3,8 +3,10 @@
 //! the exchange can hold it on the entry itself, and an entry never fails because its protection
 //! could not be attached.
 
-use crate::model::{Exchange, Market, OrderRequest, OrderType};
-use crate::venue::op::{Protection, VenueOp};
+use crate::ids::{BotId, IdError, SignalId};
+use crate::model::{Exchange, Market, OrderRequest, OrderType, Side};
+use crate::sizing::client_order_id;
+use crate::venue::op::{ExitKind, ExitTrigger, Protection, VenueOp};
 use rust_decimal::Decimal;
 
 /// The operation placing `req` with its alert's protection: [`VenueOp::PlaceProtectedOrder`]
@@ -33,6 +35,50 @@ pub fn entry_op(
         order: req.clone(),
         protection: protection.on_tick(tick, req.side),
     }
+}
+
+/// The close-position triggers to place once `entry` has filled, on venues that take no TP/SL on
+/// the entry but hold conditional orders (Binance USDⓈ-M). Empty elsewhere, for paper, for
+/// reduce-only exits and without triggers. Client ids derive from `(bot, signal, "sl"|"tp")`,
+/// so a retry after a crash is a duplicate the exchange refuses, never a second trigger.
+///
+/// # Errors
+/// [`IdError`] from the client-id derivation (not expected).
+#[allow(clippy::too_many_arguments)]
+pub fn exit_triggers(
+    exchange: Exchange,
+    market: Market,
+    paper: bool,
+    bot: &BotId,
+    signal: &SignalId,
+    entry: &OrderRequest,
+    protection: &Protection,
+    tick: Decimal,
+) -> Result<Vec<ExitTrigger>, IdError> {
+    if paper || entry.reduce_only || exchange != Exchange::Binance || market != Market::Linear {
+        return Ok(Vec::new());
+    }
+    let p = protection.on_tick(tick, entry.side);
+    let close_side = match entry.side {
+        Side::Buy => Side::Sell,
+        Side::Sell => Side::Buy,
+    };
+    let mut out = Vec::new();
+    for (kind, leg, price) in [
+        (ExitKind::StopLoss, "sl", p.stop_loss),
+        (ExitKind::TakeProfit, "tp", p.take_profit),
+    ] {
+        if let Some(trigger_price) = price {
+            out.push(ExitTrigger {
+                client_order_id: client_order_id(bot, signal, leg)?,
+                symbol: entry.symbol.clone(),
+                close_side,
+                kind,
+                trigger_price,
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -84,6 +130,55 @@ mod tests {
                 }
                 other => panic!("unexpected {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn binance_futures_gets_close_position_triggers_after_the_fill() {
+        let bot = BotId::new("b1").unwrap();
+        let sig = SignalId::new("s1").unwrap();
+        let p = Protection {
+            stop_loss: Some(dec!(60000.07)),
+            take_profit: Some(dec!(70000.07)),
+        };
+        let entry = req(OrderType::Market, false);
+        let t = exit_triggers(
+            Exchange::Binance,
+            Market::Linear,
+            false,
+            &bot,
+            &sig,
+            &entry,
+            &p,
+            dec!(0.1),
+        )
+        .unwrap();
+        let got: Vec<_> = t
+            .iter()
+            .map(|x| (x.kind, x.close_side, x.trigger_price))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (ExitKind::StopLoss, Side::Sell, dec!(60000.1)),
+                (ExitKind::TakeProfit, Side::Sell, dec!(70000.0)),
+            ]
+        );
+        assert_eq!(
+            t[0].client_order_id,
+            client_order_id(&bot, &sig, "sl").unwrap()
+        );
+        assert_ne!(t[0].client_order_id, t[1].client_order_id);
+        let none = [
+            (Exchange::Binance, Market::Spot, false, false),
+            (Exchange::Bybit, Market::Linear, false, false),
+            (Exchange::Binance, Market::Linear, true, false),
+            (Exchange::Binance, Market::Linear, false, true),
+        ];
+        for (ex, m, paper, reduce) in none {
+            let e = req(OrderType::Market, reduce);
+            let t = exit_triggers(ex, m, paper, &bot, &sig, &e, &p, dec!(0.1)).unwrap();
+            assert!(t.is_empty(), "{ex:?} {m:?} {paper} {reduce}");
         }
     }
 }
