@@ -66,7 +66,7 @@ mkdir -p ui/dist
 worker_build "$KEEL_ROOT" Cargo.toml Cargo.lock src durable_objects engine
 worker_build "$KEEL_ROOT/neo4j-proxy" Cargo.toml Cargo.lock neo4j-proxy/Cargo.toml neo4j-proxy/src engine
 
-# 3. Exchange simulator binary (native); the stack runs it directly.
-log "cargo build -p keel-exchange-sim --release"
-cargo build --quiet -p keel-exchange-sim --release >&2
+# 3. Exchange simulator binary (native); the stack runs it directly. The `keel` CLI (cli/) too.
+log "cargo build -p keel-exchange-sim -p keel-cli --release"
+cargo build --quiet -p keel-exchange-sim -p keel-cli --release >&2
 log "done"

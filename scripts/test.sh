@@ -63,12 +63,12 @@ step bootstrap bash scripts/bootstrap.sh || { echo "bootstrap failed; nothing el
 
 step fmt cargo fmt --all -- --check
 step ts-lint bash -c 'tsc --noEmit -p tsconfig.json && eslint --max-warnings 0 tests/e2e scripts eslint.config.js'
-step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim --all-targets --locked -- -D warnings
+step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim -p keel-cli --all-targets --locked -- -D warnings
 step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
   -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy -p keel-engine -- -D warnings
 # The Worker crates' pure unit tests (JWT checks, token bucket, Query API parsing, ...) run
 # natively too: nothing in them touches the JS runtime.
-step cargo-test cargo test -p keel-engine -p keel-exchange-sim \
+step cargo-test cargo test -p keel-engine -p keel-exchange-sim -p keel-cli \
   -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy --locked
 count_cargo "$logs/cargo-test.log"
 
