@@ -15,6 +15,7 @@ mod metrics;
 mod orders;
 mod outbox;
 mod reconcile;
+mod retention;
 mod signal;
 pub mod store;
 mod views;
@@ -117,6 +118,13 @@ impl DurableObject for BotDO {
                 .storage()
                 .set_alarm(std::time::Duration::from_millis(5_000))
                 .await;
+        }
+        match retention::prune(self).await {
+            Ok(Some((first, last))) => {
+                worker::console_log!("retention: archived and pruned audit seqs {first}..={last}")
+            }
+            Ok(None) => {}
+            Err(e) => worker::console_error!("retention: {}", e.message),
         }
         match alerts::deliver(self).await {
             Ok(Some(retry_ms)) => {

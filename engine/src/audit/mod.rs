@@ -20,6 +20,7 @@ pub mod event;
 pub mod outbox;
 pub mod record;
 pub mod redact;
+pub mod retention;
 pub mod verify;
 pub mod wire;
 
@@ -39,6 +40,7 @@ pub use record::{
     chain_hash, to_ndjson, Actor, AuditDraft, AuditRecord, SealedEvent, GENESIS_HASH,
 };
 pub use redact::Redactor;
+pub use retention::{prune_range, retention_ms, DEFAULT_RETENTION_DAYS};
 pub use verify::{
     first_divergence, verify_links, ChainBreak, StoredLink, VerifyAnchor, VerifyReport,
 };
