@@ -150,25 +150,38 @@ pub fn status(health: &Value, bots: &Value) -> String {
     out
 }
 
-/// A health sub-object as `ok`/`degraded`-ish text: its `status` when it has one, else JSON.
+/// A health sub-object in a few words: `not configured`, `ok`/`unreachable`, with the probe's
+/// latency and clock offset for an exchange; the full object is one `--json` away.
 fn compact_status(v: &Value) -> String {
-    match v.get("status") {
-        Some(s) => cell(Some(s)),
-        None => v.to_string(),
+    let flag = |k: &str| v.get(k).and_then(Value::as_bool);
+    if flag("configured") == Some(false) {
+        return "not configured".into();
     }
+    let up = flag("ok").or(flag("reachable"));
+    let mut out = match up {
+        Some(true) => "ok".to_string(),
+        Some(false) => "unreachable".to_string(),
+        None => cell(v.get("status")),
+    };
+    if let Some(ms) = v.get("latency_ms").and_then(Value::as_i64) {
+        out.push_str(&format!(" ({ms} ms"));
+        if let Some(skew) = v.get("clock_offset_ms").and_then(Value::as_i64) {
+            out.push_str(&format!(", clock offset {skew} ms"));
+        }
+        out.push(')');
+    }
+    out
 }
 
-/// The TradingView alert message for a bot, with its secret filled in (design §webhook).
+/// The TradingView alert message for a bot, with its secret filled in, keys in the README's
+/// order (serde_json would sort them) so it reads like the documented message.
 pub fn alert_message(secret: &str) -> String {
-    let msg = serde_json::json!({
-        "secret": secret,
-        "id": "{{strategy.order.id}}-{{timenow}}",
-        "action": "{{strategy.order.action}}",
-        "symbol": "{{ticker}}",
-        "target_position": "{{strategy.position_size}}",
-        "time": "{{timenow}}",
-    });
-    msg.to_string()
+    let secret = Value::String(secret.to_string());
+    format!(
+        "{{\"secret\": {secret}, \"id\": \"{{{{strategy.order.id}}}}-{{{{timenow}}}}\", \
+         \"action\": \"{{{{strategy.order.action}}}}\", \"symbol\": \"{{{{ticker}}}}\", \
+         \"target_position\": \"{{{{strategy.position_size}}}}\", \"time\": \"{{{{timenow}}}}\"}}"
+    )
 }
 
 /// `keel bots create`: what the operator must copy now, since the secret is never shown again.
@@ -244,15 +257,23 @@ mod tests {
     #[test]
     fn status_counts_states() {
         let health = json!({"status": "ok", "version": "0.1.0", "halt": {"halted": true},
-                            "neo4j": {"status": "ok"}, "exchanges": {"binance": {"status": "ok"}}});
+                            "neo4j": {"ok": true, "configured": true},
+                            "exchanges": {"binance": {"reachable": true, "status": 200,
+                                                      "latency_ms": 8, "clock_offset_ms": 4}}});
         let bots = json!([{"id": "a", "state": "running"}, {"id": "b", "state": "paused"},
                           {"id": "c", "state": "running"}]);
         assert_eq!(
             status(&health, &bots),
-            "platform: ok (version 0.1.0)\nhalt: ON\nneo4j: ok\nexchange binance: ok\n\
-             bots: 3 (2 running, 1 paused)\n"
+            "platform: ok (version 0.1.0)\nhalt: ON\nneo4j: ok\n\
+             exchange binance: ok (8 ms, clock offset 4 ms)\nbots: 3 (2 running, 1 paused)\n"
         );
-        assert!(status(&json!({"status": "degraded"}), &json!([])).ends_with("bots: 0\n"));
+        let degraded = json!({"status": "degraded", "neo4j": {"configured": false, "ok": false},
+                              "exchanges": {"bybit": {"reachable": false}}});
+        assert_eq!(
+            status(&degraded, &json!([])),
+            "platform: degraded\nhalt: off\nneo4j: not configured\nexchange bybit: unreachable\n\
+             bots: 0\n"
+        );
     }
 
     #[test]
@@ -270,5 +291,12 @@ mod tests {
         assert_eq!(parsed["secret"], "whsec_abc");
         assert_eq!(parsed["symbol"], "{{ticker}}");
         assert_eq!(parsed["time"], "{{timenow}}");
+        assert_eq!(parsed["id"], "{{strategy.order.id}}-{{timenow}}");
+        assert_eq!(parsed["action"], "{{strategy.order.action}}");
+        assert_eq!(parsed["target_position"], "{{strategy.position_size}}");
+        assert!(
+            alert.starts_with(r#"{"secret": "whsec_abc", "id": "#),
+            "{alert}"
+        );
     }
 }
