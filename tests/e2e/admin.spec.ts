@@ -314,12 +314,12 @@ describe("credentials", () => {
       await api.call("get", "/bots/{bot_id}", { bot_id: id }),
       await api.call("get", "/bots/{bot_id}/versions", { bot_id: id }),
       await api.call("get", "/bots/{bot_id}/audit", { bot_id: id }, { query: "limit=1000" }),
-      await api.call("get", "/bots/{bot_id}/audit/verify", { bot_id: id }),
       await api.call("get", "/bots/{bot_id}/health", { bot_id: id }),
       await api.call("get", "/bots"),
       await api.call("get", "/audit", {}, { query: "limit=1000" }),
       put,
       rotated,
+      await api.call("get", "/bots/{bot_id}/audit/verify", { bot_id: id }),
     ];
     for (const r of reads) {
       expect(r.text).not.toContain(apiKey);
