@@ -196,10 +196,16 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
         Some(json!({"halted": halted, "reason": reason, "actor": actor, "flatten": flatten})),
     )
     .await?;
-    let mut bots = serde_json::Map::new();
-    for id in bot_ids(ctx).await? {
+    // Every bot receives the flag at once (in parallel), so the last one stops as soon as the
+    // first: the halt's latency does not grow with the number of bots.
+    let ids = bot_ids(ctx).await?;
+    let pushes = ids.iter().map(|id| {
         let body = json!({"halted": halted, "actor": actor, "flatten": flatten});
-        let res = call_bot(ctx.env, &id, Method::Post, "/control/halt", Some(body)).await;
+        call_bot(ctx.env, id, Method::Post, "/control/halt", Some(body))
+    });
+    let results = futures_util::future::join_all(pushes).await;
+    let mut bots = serde_json::Map::new();
+    for (id, res) in ids.into_iter().zip(results) {
         bots.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
     }
     // Panic close: every bot is halted first (entries stop everywhere at once), then each one

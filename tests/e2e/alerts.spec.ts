@@ -23,8 +23,8 @@ function spotBot(prefix: string): Promise<Bot> {
     mode: "testnet",
     instruments: ["ETHUSDT"],
     qty: "0.01",
-    key: "simBinanceKeyBnb0002",
-    secretKey: "simBinanceSecretBnb0002",
+    key: "simBinanceKeyThird0003",
+    secretKey: "simBinanceSecretThird0003",
     alerts: { webhook: sink.url },
   });
 }

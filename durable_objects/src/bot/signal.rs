@@ -141,6 +141,12 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         .signal(signal_id.clone()),
     )?;
     bot.commit(j).await?;
+    // A symbol outside the whitelist that the bot does not hold is refused before waiting for
+    // the bot's turn: nothing about it depends on the market (holdings may still be closed; the
+    // risk engine's whitelist rule decides those).
+    if let Some(rej) = whitelist_refusal(bot, config, &parsed) {
+        return reject(bot, Some(&signal_id), &rej, env.received_ms, Vec::new()).await;
+    }
     let executed = {
         let _turn = bot.exec.lock().await;
         execute(bot, &stored, &parsed).await
@@ -152,6 +158,40 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         }
         Err((rej, drafts)) => reject(bot, Some(&signal_id), &rej, env.received_ms, drafts).await,
     }
+}
+
+fn whitelist_refusal(
+    bot: &BotDO,
+    config: &keel_engine::config::BotConfig,
+    parsed: &ParsedSignal,
+) -> Option<Rejection> {
+    let symbol = parsed.signal.symbol.as_ref()?;
+    if config.allows_symbol(symbol)
+        || matches!(parsed.signal.action, Action::Close | Action::CancelAll)
+    {
+        return None;
+    }
+    let held = ledger::load(bot, config)
+        .ok()
+        .and_then(|l| l.risk_snapshot(now_ms()).ok())
+        .and_then(|s| s.positions.get(symbol).map(|p| !p.qty.is_zero()))
+        .unwrap_or(false);
+    if held {
+        return None;
+    }
+    Some(
+        Rejection::new(
+            422,
+            "risk_whitelist",
+            format!("{symbol} is not in the bot's instruments"),
+        )
+        .with_field("symbol")
+        .with_detail(json!({
+            "rule": "whitelist",
+            "limit": config.instruments.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            "observed": symbol.as_str(),
+        })),
+    )
 }
 
 async fn finish(bot: &BotDO, id: &SignalId, status: u16, outcome: &Value) -> Result<(), ApiError> {
@@ -256,10 +296,6 @@ async fn execute(
             vec![],
         ));
     };
-    if !config.allows_symbol(&symbol) {
-        return Err((Rejection::new(422, "risk_whitelist", format!("{symbol} is not in the bot's instruments")).with_field("symbol")
-            .with_detail(json!({"rule": "whitelist", "limit": config.instruments.iter().map(|p| p.to_string()).collect::<Vec<_>>(), "observed": symbol.as_str()})), vec![]));
-    }
     let facts = match market_facts(bot, &mut link, &symbol).await {
         Ok(f) => f,
         Err(e) => {

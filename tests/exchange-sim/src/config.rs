@@ -341,6 +341,15 @@ impl Default for SimConfig {
                 "simBinanceSecretBnb0002",
                 true,
             ),
+            // A third Binance account, so a test that exhausts one account's rate-limit budget
+            // (Keel shares that budget per key on purpose) cannot starve another test.
+            account(
+                "binance-third",
+                Exchange::Binance,
+                "simBinanceKeyThird0003",
+                "simBinanceSecretThird0003",
+                false,
+            ),
             account(
                 "bybit-main",
                 Exchange::Bybit,
