@@ -37,17 +37,13 @@ pub async fn platform(env: &Env) -> Result<Response, ApiError> {
         &json!({
             "status": status,
             "version": env::get(env, env::VERSION).unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
-            "engine_version": keel_engine_version(),
+            "engine_version": keel_engine::VERSION,
             "neo4j": neo4j,
             "exchanges": exchanges,
             "halt": halt,
             "time_ms": worker::Date::now().as_millis(),
         }),
     )?)
-}
-
-fn keel_engine_version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
 }
 
 async fn neo4j(env: &Env) -> Value {

@@ -17,6 +17,9 @@
 //!   live code.
 
 pub mod alert;
+/// Version of the domain crate, reported by `/health` beside the Worker's own.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub mod audit;
 pub mod backtest;
 pub mod bot;

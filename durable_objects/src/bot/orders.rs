@@ -52,6 +52,11 @@ fn order_body(order: &Order, signal_id: Option<&SignalId>) -> Value {
     })
 }
 
+/// The [`Order`] record kept inside a stored order row (see [`order_body`]).
+fn stored_order(body: &Value) -> Result<Order, serde_json::Error> {
+    serde_json::from_value(body["record"].clone())
+}
+
 /// Stages the order row (status column = the record's state, for the views' filters).
 fn upsert_order(j: &mut Journal, order: &Order, signal_id: Option<&SignalId>) -> Value {
     let body = order_body(order, signal_id);
@@ -489,7 +494,7 @@ pub async fn cancel_all(
             .map_err(|e| CallError::Internal(e.to_string()))?;
         for row in rows {
             let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
-            let Ok(mut order) = serde_json::from_value::<Order>(body["record"].clone()) else {
+            let Ok(mut order) = stored_order(&body) else {
                 continue;
             };
             let now = now_ms();
@@ -544,7 +549,7 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
     let mut refreshed = 0;
     for row in rows {
         let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
-        let Ok(mut order) = serde_json::from_value::<Order>(body["record"].clone()) else {
+        let Ok(mut order) = stored_order(&body) else {
             continue;
         };
         let signal_id = row.signal_id.and_then(|s| SignalId::new(s).ok());

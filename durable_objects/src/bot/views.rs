@@ -67,7 +67,7 @@ pub fn render(bot: &BotDO, view: &str, query: Option<&str>) -> Result<Response, 
     let value = match view {
         "audit" => audit(bot, query)?,
         "audit_verify" => super::audit_verify::verify(bot)?,
-        "signals" => rows_json(bot, "signals", query)?,
+        "signals" => signals(bot, query)?,
         "orders" => bodies(
             bot,
             "SELECT body FROM orders ORDER BY updated_ms DESC LIMIT ?",
@@ -106,7 +106,7 @@ fn audit(bot: &BotDO, query: Option<&str>) -> Result<Value, ApiError> {
     )
 }
 
-fn rows_json(bot: &BotDO, _table: &str, query: Option<&str>) -> Result<Value, ApiError> {
+fn signals(bot: &BotDO, query: Option<&str>) -> Result<Value, ApiError> {
     let rows: Vec<SignalRow> = bot.db.rows(
         "SELECT id, received_ms, status, outcome FROM signals ORDER BY received_ms DESC LIMIT ?",
         vec![int(limit(query, 50, 500))],
