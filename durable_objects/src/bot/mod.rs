@@ -14,6 +14,7 @@ mod ledger;
 mod metrics;
 mod orders;
 mod outbox;
+mod protection;
 mod reconcile;
 mod retention;
 mod signal;

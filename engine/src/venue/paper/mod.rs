@@ -197,7 +197,10 @@ impl PaperVenue {
         let market = self.config.market;
         Ok(match op {
             VenueOp::ServerTime => VenueReply::ServerTime(now_ms),
-            VenueOp::PlaceProtectedOrder { .. } | VenueOp::PlaceExitTrigger(_) => {
+            VenueOp::PlaceProtectedOrder { .. }
+            | VenueOp::PlaceExitTrigger(_)
+            | VenueOp::QueryExitTrigger { .. }
+            | VenueOp::ExitFills { .. } => {
                 // Paper fills in-process and watches no trigger prices: refusing is honest,
                 // accepting would report protection that does not exist.
                 return Err(VenueError::Unsupported {
