@@ -24,6 +24,8 @@ pub mod report;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod peer_tests;
 
 pub use data::{gaps, load_csv, resample, Bar, DataError, Gap, Timeframe};
 pub use engine::{run, BacktestConfig, BacktestError, BacktestReport, FillAt, Rejected};
