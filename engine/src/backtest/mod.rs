@@ -20,6 +20,7 @@ mod data;
 mod engine;
 mod metrics;
 mod optimize;
+pub mod report;
 
 #[cfg(test)]
 mod golden_tests;

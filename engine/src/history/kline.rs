@@ -1,0 +1,301 @@
+//! Kline requests and answers of the public market-data endpoints, sans-IO:
+//!
+//! | venue | path | page | order | weight |
+//! |---|---|---|---|---|
+//! | Binance spot | `GET /api/v3/klines?symbol&interval&startTime&endTime&limit` | ≤ 1000 | oldest first | 2 |
+//! | Binance USDⓈ-M | `GET /fapi/v1/klines` (same params) | ≤ 1500 (1000 used: weight 5, not 10) | oldest first | 5 |
+//! | Bybit V5 | `GET /v5/market/kline?category&symbol&interval&start&end&limit` | ≤ 1000 | **newest first** | 1 |
+//!
+//! Binance answers `[[openTime, "o", "h", "l", "c", "v", closeTime, …], …]`; Bybit
+//! `{"retCode":0,"result":{"list":[["startTime","o","h","l","c","v","turnover"], …]}}` with every
+//! field a string. Every request asks for a window of at most one page (`start`..`end` both
+//! inclusive), so which end of an over-full range an exchange returns never matters.
+
+use super::{Candle, CandleError, Instrument};
+use crate::backtest::Timeframe;
+use crate::model::{Exchange, Market};
+use crate::venue::http::{HttpRequest, Method};
+use serde_json::Value;
+
+/// Why an answer could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KlineError {
+    /// A timeframe the venue does not serve.
+    #[error("timeframe: {0} ms is not a kline interval of this venue")]
+    Timeframe(i64),
+    /// The body is not the documented shape.
+    #[error("kline answer: {0}")]
+    Shape(String),
+    /// The venue answered with an error code.
+    #[error("exchange error {code}: {message}")]
+    Exchange {
+        /// Venue code (Binance `code`, Bybit `retCode`).
+        code: i64,
+        /// Venue message.
+        message: String,
+    },
+    /// A candle that does not parse or is inconsistent.
+    #[error("kline row {row}: {source}")]
+    Candle {
+        /// Row index in the answer.
+        row: usize,
+        /// What is wrong.
+        source: CandleError,
+    },
+}
+
+/// Candles per request used for this venue (see the table above).
+pub fn page_limit(inst: &Instrument) -> i64 {
+    match inst.exchange {
+        Exchange::Binance | Exchange::Bybit => 1000,
+    }
+}
+
+/// Request weight of one page, for the caller's rate-limit budget.
+pub fn page_weight(inst: &Instrument) -> u32 {
+    match (inst.exchange, inst.market) {
+        (Exchange::Binance, Market::Spot) => 2,
+        (Exchange::Binance, Market::Linear) => 5,
+        (Exchange::Bybit, _) => 1,
+    }
+}
+
+fn interval(inst: &Instrument, tf: Timeframe) -> Result<String, KlineError> {
+    let label = super::store::tf_label(tf).map_err(|_| KlineError::Timeframe(tf.ms()))?;
+    Ok(match inst.exchange {
+        Exchange::Binance => label.to_string(),
+        Exchange::Bybit => {
+            if label == "1d" {
+                "D".into()
+            } else {
+                let minutes = tf.ms() / 60_000;
+                if !matches!(minutes, 1 | 3 | 5 | 15 | 30 | 60 | 120 | 240 | 360 | 720) {
+                    return Err(KlineError::Timeframe(tf.ms()));
+                }
+                minutes.to_string()
+            }
+        }
+    })
+}
+
+/// The request for candles opening in `[start_ms, end_ms]` (inclusive; at most one page).
+///
+/// # Errors
+/// [`KlineError::Timeframe`] when the venue has no such interval.
+pub fn request(
+    inst: &Instrument,
+    tf: Timeframe,
+    start_ms: i64,
+    end_ms: i64,
+    base_url: &str,
+) -> Result<HttpRequest, KlineError> {
+    let iv = interval(inst, tf)?;
+    let sym = inst.symbol.as_str();
+    let limit = page_limit(inst);
+    let path_and_query = match (inst.exchange, inst.market) {
+        (Exchange::Binance, m) => format!(
+            "{}?symbol={sym}&interval={iv}&startTime={start_ms}&endTime={end_ms}&limit={limit}",
+            if m == Market::Spot {
+                "/api/v3/klines"
+            } else {
+                "/fapi/v1/klines"
+            }
+        ),
+        (Exchange::Bybit, m) => format!(
+            "/v5/market/kline?category={}&symbol={sym}&interval={iv}&start={start_ms}&end={end_ms}&limit={limit}",
+            if m == Market::Spot { "spot" } else { "linear" }
+        ),
+    };
+    Ok(HttpRequest {
+        method: Method::Get,
+        base_url: base_url.trim_end_matches('/').to_string(),
+        path_and_query,
+        headers: Vec::new(),
+        body: String::new(),
+        signed: None,
+    })
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn row(i: usize, cells: &[Value]) -> Result<Candle, KlineError> {
+    if cells.len() < 6 {
+        return Err(KlineError::Shape(format!(
+            "row {i} has {} fields, expected ≥ 6",
+            cells.len()
+        )));
+    }
+    let t = text(&cells[0])
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(|| KlineError::Shape(format!("row {i}: open time {:?}", cells[0])))?;
+    let mut f: [String; 5] = Default::default();
+    for (k, slot) in f.iter_mut().enumerate() {
+        *slot = text(&cells[k + 1]).ok_or_else(|| {
+            KlineError::Shape(format!("row {i}: field {} {:?}", k + 1, cells[k + 1]))
+        })?;
+    }
+    Candle::parse(t, [&f[0], &f[1], &f[2], &f[3], &f[4]])
+        .map_err(|source| KlineError::Candle { row: i, source })
+}
+
+/// Parses a 2xx answer into candles, **oldest first** whatever the venue's order.
+///
+/// # Errors
+/// [`KlineError::Exchange`] for a venue error body (Binance `{code,msg}`, Bybit `retCode ≠ 0`),
+/// [`KlineError::Shape`]/[`KlineError::Candle`] for anything else unexpected.
+pub fn parse(inst: &Instrument, body: &str) -> Result<Vec<Candle>, KlineError> {
+    let v: Value =
+        serde_json::from_str(body).map_err(|e| KlineError::Shape(format!("not JSON: {e}")))?;
+    let rows = match inst.exchange {
+        Exchange::Binance => {
+            if let Some(code) = v.get("code").and_then(Value::as_i64) {
+                return Err(KlineError::Exchange {
+                    code,
+                    message: v["msg"].as_str().unwrap_or_default().to_string(),
+                });
+            }
+            v.as_array()
+                .ok_or_else(|| KlineError::Shape("expected an array".into()))?
+                .clone()
+        }
+        Exchange::Bybit => {
+            let code = v["retCode"]
+                .as_i64()
+                .ok_or_else(|| KlineError::Shape("no retCode".into()))?;
+            if code != 0 {
+                return Err(KlineError::Exchange {
+                    code,
+                    message: v["retMsg"].as_str().unwrap_or_default().to_string(),
+                });
+            }
+            v["result"]["list"]
+                .as_array()
+                .ok_or_else(|| KlineError::Shape("result.list missing".into()))?
+                .clone()
+        }
+    };
+    let mut out = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.as_array()
+                .ok_or_else(|| KlineError::Shape(format!("row {i} is not an array")))
+                .and_then(|cells| row(i, cells))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by_key(|c| c.open_time_ms);
+    out.dedup_by_key(|c| c.open_time_ms);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Symbol;
+    use rust_decimal_macros::dec;
+
+    fn inst(exchange: Exchange, market: Market) -> Instrument {
+        Instrument {
+            exchange,
+            market,
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+        }
+    }
+
+    #[test]
+    fn requests_per_venue() {
+        struct Case {
+            inst: Instrument,
+            tf: &'static str,
+            want: &'static str,
+        }
+        let cases = [
+            Case {
+                inst: inst(Exchange::Binance, Market::Spot),
+                tf: "1m",
+                want: "/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=0&endTime=59999&limit=1000",
+            },
+            Case {
+                inst: inst(Exchange::Binance, Market::Linear),
+                tf: "4h",
+                want: "/fapi/v1/klines?symbol=BTCUSDT&interval=4h&startTime=0&endTime=59999&limit=1000",
+            },
+            Case {
+                inst: inst(Exchange::Bybit, Market::Linear),
+                tf: "1h",
+                want: "/v5/market/kline?category=linear&symbol=BTCUSDT&interval=60&start=0&end=59999&limit=1000",
+            },
+            Case {
+                inst: inst(Exchange::Bybit, Market::Spot),
+                tf: "1d",
+                want: "/v5/market/kline?category=spot&symbol=BTCUSDT&interval=D&start=0&end=59999&limit=1000",
+            },
+        ];
+        for c in cases {
+            let r = request(
+                &c.inst,
+                Timeframe::parse(c.tf).unwrap(),
+                0,
+                59_999,
+                "http://x/",
+            )
+            .unwrap();
+            assert_eq!(r.path_and_query, c.want);
+            assert_eq!(r.url(), format!("http://x{}", c.want));
+        }
+        assert!(request(
+            &inst(Exchange::Bybit, Market::Spot),
+            Timeframe::parse("8h").unwrap(),
+            0,
+            1,
+            ""
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn parses_both_layouts_oldest_first() {
+        let binance = r#"[[1704067200000,"42283.58000000","42298.62000000","42283.57000000","42298.61000000","35.92724000",1704067259999,"1519603.70347470",1327,"23.24932000","983376.56090460","0"]]"#;
+        let b = parse(&inst(Exchange::Binance, Market::Spot), binance).unwrap();
+        assert_eq!(
+            (b[0].open_time_ms, b[0].close),
+            (1_704_067_200_000, dec!(42298.61))
+        );
+        let bybit = r#"{"retCode":0,"retMsg":"OK","result":{"category":"linear","symbol":"BTCUSDT","list":[["1704067260000","2","3","1","2.5","10","25"],["1704067200000","1","2","1","2","5","10"]]},"time":1}"#;
+        let y = parse(&inst(Exchange::Bybit, Market::Linear), bybit).unwrap();
+        assert_eq!(
+            y.iter().map(|c| c.open_time_ms).collect::<Vec<_>>(),
+            [1_704_067_200_000, 1_704_067_260_000]
+        );
+        let errs = [
+            (
+                Exchange::Binance,
+                r#"{"code":-1121,"msg":"Invalid symbol."}"#,
+                "exchange error -1121",
+            ),
+            (
+                Exchange::Bybit,
+                r#"{"retCode":10001,"retMsg":"params error","result":{}}"#,
+                "exchange error 10001",
+            ),
+            (
+                Exchange::Binance,
+                r#"[[1,"1","0.5","1","1","1"]]"#,
+                "kline row 0",
+            ),
+            (Exchange::Binance, r#"[[1,"1"]]"#, "kline answer"),
+        ];
+        for (ex, body, want) in errs {
+            let e = parse(&inst(ex, Market::Spot), body)
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(want), "{e}");
+        }
+    }
+}
