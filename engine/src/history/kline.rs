@@ -180,6 +180,15 @@ pub fn parse(inst: &Instrument, body: &str) -> Result<Vec<Candle>, KlineError> {
                 .clone()
         }
     };
+    parse_rows(&rows)
+}
+
+/// Rows in Binance's kline layout (`[openTime, "o", "h", "l", "c", "v", …]`, numbers or strings)
+/// into candles, oldest first, one per open time. Also the admin API's inline `bars`.
+///
+/// # Errors
+/// [`KlineError::Shape`]/[`KlineError::Candle`] naming the row.
+pub fn parse_rows(rows: &[Value]) -> Result<Vec<Candle>, KlineError> {
     let mut out = rows
         .iter()
         .enumerate()
