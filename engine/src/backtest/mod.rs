@@ -21,6 +21,7 @@ mod engine;
 mod metrics;
 mod optimize;
 pub mod report;
+pub mod request;
 
 #[cfg(test)]
 mod golden_tests;
