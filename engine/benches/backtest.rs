@@ -130,6 +130,11 @@ fn backtests(c: &mut Criterion) {
         })
     });
     let big = bars(1_000_000);
+    // tests/bench/peers.py rebuilds these bars for backtesting.py / vectorbt: same checksum.
+    eprintln!(
+        "1M bars close checksum {:?}",
+        big.iter().map(|b| b.close).sum::<f64>()
+    );
     g.throughput(Throughput::Elements(big.len() as u64));
     let ma = p(&[("fast", 50.0), ("slow", 200.0)]);
     let mut s = Registry::builtin().build("ma_crossover", &ma).expect("ma");
