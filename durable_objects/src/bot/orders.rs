@@ -198,8 +198,7 @@ async fn place_inner(
     if result.failed.is_none() {
         // TP/SL riding on the entry (Bybit) are recorded, so their fills can be claimed.
         let attached =
-            super::protection::record_attached(bot, config, &op, &coid, signal_id, sent_ms)
-                .await?;
+            super::protection::record_attached(bot, config, &op, &coid, signal_id, sent_ms).await?;
         if !attached.is_empty() {
             result.summary["exit_triggers"] = Value::Array(attached);
         }
