@@ -23,6 +23,7 @@ use super::kline::{self, KlineError};
 use super::{Candle, Instrument};
 use crate::backtest::Timeframe;
 use crate::model::{Exchange, Market};
+use crate::venue::error::VenueError;
 use crate::venue::http::{HttpRequest, HttpResponse};
 
 /// Attempts of one page before the import stops with an error.
@@ -69,7 +70,7 @@ pub struct Page {
 }
 
 /// Why the import stopped.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ImportError {
     /// A request could not be built or an answer parsed.
     #[error(transparent)]
@@ -246,11 +247,12 @@ impl Importer {
             }
             _ => {}
         }
-        let parsed = match kline::parse(&self.plan.instrument, &resp.body) {
-            Err(KlineError::Exchange { code: 10006, .. }) if exchange == Exchange::Bybit => {
+        let parsed = match kline::parse(&self.plan.instrument, resp) {
+            Err(KlineError::Venue(VenueError::RateLimited { retry_after_ms })) => {
+                let until = bybit_reset.unwrap_or(now + retry_after_ms.max(1000));
                 return self
-                    .backoff("retCode 10006", now, bybit_reset.or(Some(now + 1000)))
-                    .map(|()| None)
+                    .backoff("rate limited", now, Some(until))
+                    .map(|()| None);
             }
             other => other?,
         };

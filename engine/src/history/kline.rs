@@ -8,32 +8,31 @@
 //!
 //! Binance answers `[[openTime, "o", "h", "l", "c", "v", closeTime, …], …]`; Bybit
 //! `{"retCode":0,"result":{"list":[["startTime","o","h","l","c","v","turnover"], …]}}` with every
-//! field a string. Every request asks for a window of at most one page (`start`..`end` both
+//! field a string. Query building and parsing are the venue adapters' own
+//! (`venue::binance::klines`, `venue::bybit::klines`, also used by live strategy bots); this
+//! module adds paging windows and exact, checked candles. Every request asks for a window of at most one page (`start`..`end` both
 //! inclusive), so which end of an over-full range an exchange returns never matters.
 
 use super::{Candle, CandleError, Instrument};
 use crate::backtest::Timeframe;
 use crate::model::{Exchange, Market};
-use crate::venue::http::{HttpRequest, Method};
+use crate::venue::error::VenueError;
+use crate::venue::http::{HttpRequest, HttpResponse, Method};
+use crate::venue::op::Kline;
+use crate::venue::sign::QueryString;
+use crate::venue::{binance, bybit};
 use serde_json::Value;
 
 /// Why an answer could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum KlineError {
-    /// A timeframe the venue does not serve.
-    #[error("timeframe: {0} ms is not a kline interval of this venue")]
-    Timeframe(i64),
-    /// The body is not the documented shape.
+    /// The venue adapter refused the request or the answer (bad interval, venue error code,
+    /// rate limit, malformed body): the live bots' own kline code decides, not a second parser.
+    #[error(transparent)]
+    Venue(#[from] VenueError),
+    /// Inline rows not in the documented shape.
     #[error("kline answer: {0}")]
     Shape(String),
-    /// The venue answered with an error code.
-    #[error("exchange error {code}: {message}")]
-    Exchange {
-        /// Venue code (Binance `code`, Bybit `retCode`).
-        code: i64,
-        /// Venue message.
-        message: String,
-    },
     /// A candle that does not parse or is inconsistent.
     #[error("kline row {row}: {source}")]
     Candle {
@@ -53,35 +52,17 @@ pub fn page_limit(inst: &Instrument) -> i64 {
 
 /// Request weight of one page, for the caller's rate-limit budget.
 pub fn page_weight(inst: &Instrument) -> u32 {
-    match (inst.exchange, inst.market) {
-        (Exchange::Binance, Market::Spot) => 2,
-        (Exchange::Binance, Market::Linear) => 5,
-        (Exchange::Bybit, _) => 1,
+    match inst.exchange {
+        Exchange::Binance => binance::klines::weight(inst.market, page_limit(inst) as u32),
+        Exchange::Bybit => 1,
     }
 }
 
-fn interval(inst: &Instrument, tf: Timeframe) -> Result<String, KlineError> {
-    let label = super::store::tf_label(tf).map_err(|_| KlineError::Timeframe(tf.ms()))?;
-    Ok(match inst.exchange {
-        Exchange::Binance => label.to_string(),
-        Exchange::Bybit => {
-            if label == "1d" {
-                "D".into()
-            } else {
-                let minutes = tf.ms() / 60_000;
-                if !matches!(minutes, 1 | 3 | 5 | 15 | 30 | 60 | 120 | 240 | 360 | 720) {
-                    return Err(KlineError::Timeframe(tf.ms()));
-                }
-                minutes.to_string()
-            }
-        }
-    })
-}
-
-/// The request for candles opening in `[start_ms, end_ms]` (inclusive; at most one page).
+/// The request for candles opening in `[start_ms, end_ms]` (inclusive; at most one page),
+/// built by the venue adapters' kline query builders.
 ///
 /// # Errors
-/// [`KlineError::Timeframe`] when the venue has no such interval.
+/// [`KlineError::Venue`] when the venue has no such interval.
 pub fn request(
     inst: &Instrument,
     tf: Timeframe,
@@ -89,31 +70,77 @@ pub fn request(
     end_ms: i64,
     base_url: &str,
 ) -> Result<HttpRequest, KlineError> {
-    let iv = interval(inst, tf)?;
     let sym = inst.symbol.as_str();
-    let limit = page_limit(inst);
-    let path_and_query = match (inst.exchange, inst.market) {
-        (Exchange::Binance, m) => format!(
-            "{}?symbol={sym}&interval={iv}&startTime={start_ms}&endTime={end_ms}&limit={limit}",
-            if m == Market::Spot {
-                "/api/v3/klines"
-            } else {
-                "/fapi/v1/klines"
+    let limit = page_limit(inst) as u32;
+    let mut q = QueryString::new();
+    let path = match (inst.exchange, inst.market) {
+        (Exchange::Binance, m) => {
+            binance::klines::push_query(m, sym, tf, Some(start_ms), Some(end_ms), limit, &mut q)?;
+            match m {
+                Market::Spot => binance::klines::SPOT_PATH,
+                Market::Linear => binance::klines::FUTURES_PATH,
             }
-        ),
-        (Exchange::Bybit, m) => format!(
-            "/v5/market/kline?category={}&symbol={sym}&interval={iv}&start={start_ms}&end={end_ms}&limit={limit}",
-            if m == Market::Spot { "spot" } else { "linear" }
-        ),
+        }
+        (Exchange::Bybit, m) => {
+            let category = match m {
+                Market::Spot => "spot",
+                Market::Linear => "linear",
+            };
+            bybit::klines::push_query(
+                category,
+                sym,
+                tf,
+                Some(start_ms),
+                Some(end_ms),
+                limit,
+                &mut q,
+            )?;
+            "/v5/market/kline"
+        }
     };
     Ok(HttpRequest {
         method: Method::Get,
         base_url: base_url.trim_end_matches('/').to_string(),
-        path_and_query,
+        path_and_query: q.append_to(path),
         headers: Vec::new(),
         body: String::new(),
         signed: None,
     })
+}
+
+fn candle(i: usize, k: &Kline) -> Result<Candle, KlineError> {
+    let c = Candle {
+        open_time_ms: k.open_time_ms,
+        open: k.open.normalize(),
+        high: k.high.normalize(),
+        low: k.low.normalize(),
+        close: k.close.normalize(),
+        volume: k.volume.normalize(),
+    };
+    c.check()
+        .map_err(|source| KlineError::Candle { row: i, source })?;
+    Ok(c)
+}
+
+/// Parses a 2xx answer with the venue adapter's kline parser into checked candles, **oldest
+/// first** whatever the venue's order.
+///
+/// # Errors
+/// [`KlineError::Venue`] for a venue error body (Bybit `retCode ≠ 0`, e.g. 10006 →
+/// `RateLimited`) or a malformed one; [`KlineError::Candle`] for an inconsistent candle.
+pub fn parse(inst: &Instrument, resp: &HttpResponse) -> Result<Vec<Candle>, KlineError> {
+    let klines = match inst.exchange {
+        Exchange::Binance => binance::klines::parse(&resp.body)?,
+        Exchange::Bybit => bybit::klines::parse(resp)?,
+    };
+    let mut out = klines
+        .iter()
+        .enumerate()
+        .map(|(i, k)| candle(i, k))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by_key(|c| c.open_time_ms);
+    out.dedup_by_key(|c| c.open_time_ms);
+    Ok(out)
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -144,42 +171,12 @@ fn row(i: usize, cells: &[Value]) -> Result<Candle, KlineError> {
         .map_err(|source| KlineError::Candle { row: i, source })
 }
 
-/// Parses a 2xx answer into candles, **oldest first** whatever the venue's order.
+/// Rows in Binance's kline layout (`[openTime, "o", "h", "l", "c", "v", …]`, numbers or strings)
+/// into candles, oldest first, one per open time. Also the admin API's inline `bars`.
 ///
 /// # Errors
-/// [`KlineError::Exchange`] for a venue error body (Binance `{code,msg}`, Bybit `retCode ≠ 0`),
-/// [`KlineError::Shape`]/[`KlineError::Candle`] for anything else unexpected.
-pub fn parse(inst: &Instrument, body: &str) -> Result<Vec<Candle>, KlineError> {
-    let v: Value =
-        serde_json::from_str(body).map_err(|e| KlineError::Shape(format!("not JSON: {e}")))?;
-    let rows = match inst.exchange {
-        Exchange::Binance => {
-            if let Some(code) = v.get("code").and_then(Value::as_i64) {
-                return Err(KlineError::Exchange {
-                    code,
-                    message: v["msg"].as_str().unwrap_or_default().to_string(),
-                });
-            }
-            v.as_array()
-                .ok_or_else(|| KlineError::Shape("expected an array".into()))?
-                .clone()
-        }
-        Exchange::Bybit => {
-            let code = v["retCode"]
-                .as_i64()
-                .ok_or_else(|| KlineError::Shape("no retCode".into()))?;
-            if code != 0 {
-                return Err(KlineError::Exchange {
-                    code,
-                    message: v["retMsg"].as_str().unwrap_or_default().to_string(),
-                });
-            }
-            v["result"]["list"]
-                .as_array()
-                .ok_or_else(|| KlineError::Shape("result.list missing".into()))?
-                .clone()
-        }
-    };
+/// [`KlineError::Shape`]/[`KlineError::Candle`] naming the row.
+pub fn parse_rows(rows: &[Value]) -> Result<Vec<Candle>, KlineError> {
     let mut out = rows
         .iter()
         .enumerate()
@@ -205,6 +202,15 @@ mod tests {
             exchange,
             market,
             symbol: Symbol::new("BTCUSDT").unwrap(),
+        }
+    }
+
+    fn ok(body: &str) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: body.into(),
+            received_ms: 0,
         }
     }
 
@@ -262,13 +268,13 @@ mod tests {
     #[test]
     fn parses_both_layouts_oldest_first() {
         let binance = r#"[[1704067200000,"42283.58000000","42298.62000000","42283.57000000","42298.61000000","35.92724000",1704067259999,"1519603.70347470",1327,"23.24932000","983376.56090460","0"]]"#;
-        let b = parse(&inst(Exchange::Binance, Market::Spot), binance).unwrap();
+        let b = parse(&inst(Exchange::Binance, Market::Spot), &ok(binance)).unwrap();
         assert_eq!(
             (b[0].open_time_ms, b[0].close),
             (1_704_067_200_000, dec!(42298.61))
         );
         let bybit = r#"{"retCode":0,"retMsg":"OK","result":{"category":"linear","symbol":"BTCUSDT","list":[["1704067260000","2","3","1","2.5","10","25"],["1704067200000","1","2","1","2","5","10"]]},"time":1}"#;
-        let y = parse(&inst(Exchange::Bybit, Market::Linear), bybit).unwrap();
+        let y = parse(&inst(Exchange::Bybit, Market::Linear), &ok(bybit)).unwrap();
         assert_eq!(
             y.iter().map(|c| c.open_time_ms).collect::<Vec<_>>(),
             [1_704_067_200_000, 1_704_067_260_000]
@@ -277,25 +283,27 @@ mod tests {
             (
                 Exchange::Binance,
                 r#"{"code":-1121,"msg":"Invalid symbol."}"#,
-                "exchange error -1121",
+                false,
             ),
             (
                 Exchange::Bybit,
                 r#"{"retCode":10001,"retMsg":"params error","result":{}}"#,
-                "exchange error 10001",
+                false,
             ),
-            (
-                Exchange::Binance,
-                r#"[[1,"1","0.5","1","1","1"]]"#,
-                "kline row 0",
-            ),
-            (Exchange::Binance, r#"[[1,"1"]]"#, "kline answer"),
+            (Exchange::Binance, r#"[[1,"1","0.5","1","1","1"]]"#, true),
+            (Exchange::Binance, r#"[[1,"1"]]"#, false),
         ];
-        for (ex, body, want) in errs {
-            let e = parse(&inst(ex, Market::Spot), body)
-                .unwrap_err()
-                .to_string();
-            assert!(e.starts_with(want), "{e}");
+        for (ex, body, inconsistent) in errs {
+            match parse(&inst(ex, Market::Spot), &ok(body)) {
+                Err(KlineError::Candle { row: 0, .. }) => assert!(inconsistent, "{body}"),
+                Err(KlineError::Venue(_)) => assert!(!inconsistent, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
         }
+        let limited = r#"{"retCode":10006,"retMsg":"Too many visits!","result":{}}"#;
+        assert!(matches!(
+            parse(&inst(Exchange::Bybit, Market::Spot), &ok(limited)),
+            Err(KlineError::Venue(VenueError::RateLimited { .. }))
+        ));
     }
 }
