@@ -307,6 +307,10 @@ impl Sim<'_> {
             }
             self.fills.extend(fills);
         }
+        // The ledger and `self.fills` hold the history; the paper book only needs its working
+        // orders (market orders never rest), so finished orders and fills are dropped as a
+        // long-running paper bot does. Keeps each placement O(1) over a million bars.
+        self.venue.prune(0, 0);
         self.state.last_trade_ms.insert(self.symbol.clone(), now_ms);
         let realized_after = self.ledger.totals.realized - self.ledger.totals.fees_quote;
         self.realized_trades.push(realized_after - realized_before);

@@ -49,23 +49,38 @@ pub(crate) fn compute(
     fees: Decimal,
     exposed_bars: usize,
 ) -> Metrics {
-    let eq: Vec<f64> = curve.iter().map(|c| c.1).collect();
-    let (Some(&first), Some(&last)) = (eq.first(), eq.last()) else {
+    // Streaming passes over the curve, no copies (a 1M-bar curve would otherwise allocate and
+    // page-fault two more 8 MB vectors). Every sum runs in the same order as a collected
+    // vector would, so the figures are bit-identical to summing a materialised returns series.
+    let (Some(&(_, first)), Some(&(_, last))) = (curve.first(), curve.last()) else {
         return Metrics::default();
     };
     let per_year = tf.per_year();
-    let rets: Vec<f64> = eq
-        .windows(2)
-        .map(|w| if w[0] != 0.0 { w[1] / w[0] - 1.0 } else { 0.0 })
-        .collect();
-    let n = rets.len().max(1) as f64;
-    let mean = rets.iter().sum::<f64>() / n;
-    let var = if rets.len() > 1 {
-        rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    let rets = || {
+        curve.windows(2).map(|w| {
+            let (a, b) = (w[0].1, w[1].1);
+            if a != 0.0 {
+                b / a - 1.0
+            } else {
+                0.0
+            }
+        })
+    };
+    let count = curve.len() - 1;
+    let n = count.max(1) as f64;
+    // `-0.0` is `Iterator::sum`'s neutral element for floats: start where it starts.
+    let (mut sum, mut down_sq) = (-0.0f64, -0.0f64);
+    for r in rets() {
+        sum += r;
+        down_sq += r.min(0.0).powi(2);
+    }
+    let mean = sum / n;
+    let var = if count > 1 {
+        rets().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)
     } else {
         0.0
     };
-    let down = (rets.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n).sqrt();
+    let down = (down_sq / n).sqrt();
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     let total_return = ratio(last, first) - 1.0;
     let annual_return = if last > 0.0 && first > 0.0 {
@@ -74,7 +89,9 @@ pub(crate) fn compute(
         -1.0
     };
     let (mut peak, mut mdd, mut since, mut longest) = (f64::MIN, 0.0f64, 0usize, 0usize);
-    for &e in &eq {
+    let mut eq_sum = -0.0f64;
+    for &(_, e) in curve {
+        eq_sum += e;
         if e >= peak {
             peak = e;
             since = 0;
@@ -91,7 +108,7 @@ pub(crate) fn compute(
         .collect();
     let gains: f64 = realized.iter().filter(|x| **x > 0.0).sum();
     let losses: f64 = -realized.iter().filter(|x| **x < 0.0).sum::<f64>();
-    let avg_equity = eq.iter().sum::<f64>() / eq.len() as f64;
+    let avg_equity = eq_sum / curve.len() as f64;
     Metrics {
         total_return,
         annual_return,
@@ -106,7 +123,7 @@ pub(crate) fn compute(
             realized.len() as f64,
         ),
         profit_factor: ratio(gains, losses),
-        exposure: exposed_bars as f64 / eq.len() as f64,
+        exposure: exposed_bars as f64 / curve.len() as f64,
         turnover: ratio(volume.to_f64().unwrap_or(0.0), avg_equity),
         executions: trades.len(),
         fees,
