@@ -7,7 +7,9 @@
 //   optionally only those carrying `botId`'s events) are forwarded, Neo4j answers (so it has
 //   committed), and then the caller's connection is destroyed without a byte of that answer;
 // - `block: true` (with armDrop): after the drops, further matching writes are refused without
-//   being forwarded, until `release()`, so a test can inspect the state between drop and retry.
+//   being forwarded, until `release()`, so a test can inspect the state between drop and retry;
+// - `answer: {status, body}` (with armDrop): the matching writes are NOT forwarded and get this
+//   answer instead, e.g. a Neo4j error body, to see how proxy and outbox classify `errors[].code`.
 // Neo4j unreachable (stopped, killed) makes the relay destroy the caller's connection, which is
 // what the proxy would see without the relay. Every write call is recorded (bot, first..last seq,
 // outcome), which also gives benchmarks the batch sizes the outboxes really ship.
@@ -33,8 +35,9 @@ export interface WriteCall {
   events: number;
   spans: WriteSpan[];
   /** forwarded: answer relayed; dropped: Neo4j answered, caller's connection cut; blocked: refused
-   *  without forwarding; unreachable: Neo4j did not answer (connection cut). */
-  outcome: "forwarded" | "dropped" | "blocked" | "unreachable";
+   *  without forwarding; unreachable: Neo4j did not answer (connection cut); answered: not
+   *  forwarded, the armed answer sent instead. */
+  outcome: "forwarded" | "dropped" | "blocked" | "unreachable" | "answered";
   /** Neo4j's HTTP status (forwarded and dropped calls). */
   status: number | null;
 }
@@ -69,6 +72,8 @@ export interface DropPlan {
   botId?: string;
   /** After the drops, refuse matching writes without forwarding until `release()`. */
   block?: boolean;
+  /** Instead of forwarding and dropping: answer the matching writes with this (a Neo4j error). */
+  answer?: { status: number; body: string };
 }
 
 /** A running relay. */
@@ -122,7 +127,12 @@ export function writeSpans(body: string): WriteSpan[] | null {
 export async function startNeo4jRelay(upstream: string, port = 0): Promise<Neo4jRelay> {
   const target = new URL(upstream);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-  let plan: { left: number; botId: string | null; block: boolean } = { left: 0, botId: null, block: false };
+  let plan: { left: number; botId: string | null; block: boolean; answer: DropPlan["answer"] | null } = {
+    left: 0,
+    botId: null,
+    block: false,
+    answer: null,
+  };
   let blocking = false;
   let counters = { calls: 0, unreachable: 0, writes: 0, dropped: 0, blocked: 0, acked: 0, ackedEvents: 0, maxBatch: 0 };
   let recent: WriteCall[] = [];
@@ -154,6 +164,14 @@ export async function startNeo4jRelay(upstream: string, port = 0): Promise<Neo4j
       if (drop) {
         plan.left -= 1;
         if (plan.left === 0 && plan.block) blocking = true;
+      }
+      if (drop && call && plan.answer) {
+        call.outcome = "answered";
+        call.status = plan.answer.status;
+        record(call);
+        res.writeHead(plan.answer.status, { "content-type": "application/json" });
+        res.end(plan.answer.body);
+        return;
       }
       const headers = { ...req.headers, host: target.host };
       const up = http.request(
@@ -213,11 +231,11 @@ export async function startNeo4jRelay(upstream: string, port = 0): Promise<Neo4j
     url: `http://127.0.0.1:${addr.port}`,
     upstream,
     armDrop: (p: DropPlan): void => {
-      plan = { left: Math.max(0, Math.floor(p.count)), botId: p.botId ?? null, block: p.block ?? false };
+      plan = { left: Math.max(0, Math.floor(p.count)), botId: p.botId ?? null, block: p.block ?? false, answer: p.answer ?? null };
       blocking = false;
     },
     release: (): void => {
-      plan = { left: 0, botId: null, block: false };
+      plan = { left: 0, botId: null, block: false, answer: null };
       blocking = false;
     },
     stats: (): RelayStats => ({

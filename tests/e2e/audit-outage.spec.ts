@@ -12,6 +12,10 @@
 //    state between the lost ack and the retry. The events are in Neo4j, the bot's shipped cursor
 //    has not moved; after release the bot re-sends the same batch, the cursor moves, and there are
 //    no duplicates.
+// 3. Neo4j's error bodies (`errors[].code`) through proxy and outbox: the relay answers the bot's
+//    writes with a real Neo4j error instead of forwarding them. A TransientError is retried with
+//    back-off and never parks the outbox; a ClientError such as Unauthorized parks it at once
+//    (one attempt, no hammering), names the code in the bot's and the platform's `/health`.
 //
 // Neo4j is restored in afterAll even when a test fails, so later spec files find it running.
 import { afterAll, describe, expect, it } from "vitest";
@@ -53,8 +57,7 @@ interface PlatformHealth {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function createBot(tag: string): Promise<Bot> {
-  const id = uniqueId(tag);
+async function createBot(tag: string, id = uniqueId(tag)): Promise<Bot> {
   const res = await adminFetch<{ webhook_secret: string }>("/api/v1/bots", {
     method: "POST",
     json: {
@@ -266,4 +269,56 @@ describe.runIf(outagesAvailable())("audit through a Neo4j crash and a lost ack",
     expect(retried?.spans.find((s) => s.bot_id === bot.id)?.first_seq, JSON.stringify(after)).toBe(span.first_seq);
     expect(await expectExactCopy(bot.id)).toBe(last);
   }, 240_000);
+
+  /** Answers the bot's audit writes with a Neo4j error until released; returns the bot. */
+  async function botBehindNeo4jError(tag: string, status: number, code: string, message: string): Promise<Bot> {
+    const id = uniqueId(tag);
+    await relayDrop({ count: 1_000, botId: id, answer: { status, body: JSON.stringify({ errors: [{ code, message }] }) } });
+    // Creating the bot writes its first audit events (config), which its outbox ships at once.
+    return createBot(tag, id);
+  }
+
+  const answeredFor = async (bot: string): Promise<number> =>
+    (await relayStats()).recent.filter((c) => c.outcome === "answered" && c.spans.some((s) => s.bot_id === bot)).length;
+
+  it("a Neo4j TransientError is retried with back-off, never parks the outbox, and drains once Neo4j answers", async () => {
+    const code = "Neo.TransientError.General.DatabaseUnavailable";
+    const bot = await botBehindNeo4jError("n4jtransient", 503, code, "Database 'neo4j' is unavailable.");
+    try {
+      await until("three refused attempts", async () => (await answeredFor(bot.id)) >= 3, 60_000);
+      const h = await botHealth(bot.id);
+      expect(h.outbox, JSON.stringify(h.outbox)).toMatchObject({ parked: false, shipped_seq: 0 });
+      expect(h.outbox.failures).toBeGreaterThanOrEqual(2);
+      expect(h.outbox.last_error ?? "").toContain(code);
+    } finally {
+      await relayRelease();
+    }
+    await waitDrained(bot.id, 60_000);
+    await expectExactCopy(bot.id);
+  }, 120_000);
+
+  it("a Neo4j ClientError (Unauthorized) parks the outbox after one attempt and shows in /health", async () => {
+    const code = "Neo.ClientError.Security.Unauthorized";
+    const bot = await botBehindNeo4jError("n4jpermanent", 401, code, "The client is unauthorized due to authentication failure.");
+    try {
+      await until("the bot's outbox to park", async () => (await botHealth(bot.id)).outbox.parked, 60_000);
+      const h = await botHealth(bot.id);
+      expect(h.outbox, JSON.stringify(h.outbox)).toMatchObject({ parked: true, failures: 1, shipped_seq: 0 });
+      expect(h.outbox.depth).toBeGreaterThan(0);
+      expect(h.outbox.last_error ?? "").toContain(code);
+      const platform = await platformHealth();
+      expect(platform.audit_outbox.parked, JSON.stringify(platform.audit_outbox)).toBeGreaterThanOrEqual(1);
+      // Parked means a slow retry (minutes), not a hot loop against a refusing Neo4j.
+      await sleep(3_000);
+      expect(await answeredFor(bot.id)).toBe(1);
+      // Nothing was dropped: the events wait in the bot's outbox.
+      const cursor = await outboxCursor(bot.id);
+      expect(cursor).toEqual({ last: h.outbox.depth, shipped: 0 });
+    } finally {
+      await relayRelease();
+      // A flat bot that never traded: removed so later specs see no parked outbox in /health.
+      const del = await adminFetch(`/api/v1/bots/${bot.id}`, { method: "DELETE" });
+      expect(del.status, del.text).toBe(200);
+    }
+  }, 120_000);
 });

@@ -6,12 +6,13 @@
 //   POST /neo4j/stop   {"kill": true}       SIGKILL (crash) or SIGTERM; answers once it exited
 //   POST /neo4j/start                       same port, same data folder; answers once ready
 //   GET  /neo4j                             {"running": bool}
-//   POST /relay/drop   {"count","botId","block"}   see DropPlan
+//   POST /relay/drop   {"count","botId","block","answer"}   see DropPlan
 //   POST /relay/release
 //   GET  /relay/stats                       RelayStats
 //   POST /relay/reset                       clears the relay's counters and call log
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { DropPlan } from "../../scripts/neo4j-relay.ts";
 import type { Stack } from "../../scripts/stack.ts";
 
 /** A running control endpoint. */
@@ -67,6 +68,7 @@ export async function startStackControl(stack: Stack, token: string): Promise<St
             count: Number(body.count ?? 1),
             botId: typeof body.botId === "string" ? body.botId : undefined,
             block: body.block === true,
+            answer: body.answer as DropPlan["answer"],
           });
           return send(200, relay.stats());
         case "POST /relay/release":
