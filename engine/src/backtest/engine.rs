@@ -1,9 +1,8 @@
 //! The bar loop: strategy on each close → target signal → `bot::decide` → paper venue →
-//! `bot::book_fills` → ledger.
+//! `bot::book_fill` → ledger.
 
 use super::metrics::{self, Metrics};
 use super::{Bar, Timeframe};
-use crate::audit::Actor;
 use crate::bot::{self, BotState, MarketFacts};
 use crate::config::BotConfig;
 use crate::ids::{IdError, SignalId, Symbol};
@@ -235,7 +234,7 @@ impl Sim<'_> {
                 time_ms: Some(now_ms),
             },
             secret: None,
-            signal_id: signal_id.clone(),
+            signal_id,
         };
         let free_base = match self.cfg.bot.market {
             Market::Spot => Some(self.free(&self.cfg.rules.base_asset, now_ms)?),
@@ -278,17 +277,18 @@ impl Sim<'_> {
                 Err(e) => return Err(e),
             };
             let fills = bot::fills_of(&reply);
-            bot::book_fills(
-                &mut self.ledger,
-                &fills,
-                &self.cfg.rules,
-                &BTreeMap::new(),
-                self.cfg.bot.exchange,
-                self.cfg.bot.market,
-                &Actor::System,
-                Some(&signal_id),
-                Some(self.tag.as_str()),
-            )?;
+            // `bot::book_fill` is `bot::book_fills` per fill without the audit drafts a
+            // backtest has nowhere to keep.
+            let no_third_assets = BTreeMap::new();
+            for fill in &fills {
+                bot::book_fill(
+                    &mut self.ledger,
+                    fill,
+                    &self.cfg.rules,
+                    &no_third_assets,
+                    Some(self.tag.as_str()),
+                )?;
+            }
             self.state.trades_today += 1;
             for f in &fills {
                 strategy.on_fill(f);
