@@ -231,8 +231,15 @@ describe("live strategy bot on the simulator", () => {
     await simAdmin("/__admin/klines", { symbol: SYMBOL, interval: "1m", append: true, bars: [bar(t0, TOTAL)] });
     const next = await runStrategy();
     expect(next.version).toBe(patch.body?.strategy_version);
-    const strat = await adminFetch<{ versions_run: Record<string, unknown> }>(`/api/v1/bots/${botId}/strategy`);
+    const strat = await adminFetch<{ versions_run: Record<string, unknown>; next_wake_ms: number }>(
+      `/api/v1/bots/${botId}/strategy`,
+    );
     expect(Object.keys(strat.body?.versions_run ?? {}).sort()).toEqual([version, next.version].sort());
+    // The alarm is armed for the next bar close (+2 s), whatever else the alarm serves.
+    const wake = strat.body?.next_wake_ms ?? 0;
+    expect(wake % M).toBe(2_000);
+    expect(wake).toBeGreaterThan(Date.now() - 5_000);
+    expect(wake).toBeLessThanOrEqual(Date.now() + M + 2_000);
     const tv = await adminFetch<{ code: string }>(`/api/v1/bots/${uniqueId("nobot")}/strategy`, { method: "POST", json: {} });
     expect(tv.status).toBe(404);
   }, 120_000);
