@@ -14,10 +14,12 @@ mod ledger;
 mod metrics;
 mod orders;
 mod outbox;
+mod protection;
 mod reconcile;
 mod retention;
 mod signal;
 pub mod store;
+mod strategy;
 mod views;
 
 use crate::db::Db;
@@ -138,6 +140,7 @@ impl DurableObject for BotDO {
             Ok(None) => {}
             Err(e) => worker::console_error!("alerts: {}", e.message),
         }
+        strategy::on_alarm(self).await;
         Response::ok("ok")
     }
 }
@@ -181,6 +184,8 @@ impl BotDO {
             (Method::Post, "/control/halt") => admin::halt(self, req).await,
             (Method::Post, "/control/flatten") => controls::flatten_route(self, req).await,
             (Method::Post, "/control/tick") => controls::tick(self, req).await,
+            (Method::Post, "/control/strategy") => strategy::run_route(self).await,
+            (Method::Get, "/view/strategy") => strategy::view(self),
             (Method::Post, "/edge-rejection") => admin::edge_rejection(self, req).await,
             (Method::Get, view) if view.starts_with("/view/") => {
                 views::render(self, &view["/view/".len()..], query)
@@ -235,7 +240,9 @@ impl BotDO {
         if let Some(secret) = kv_get::<String>(&self.db, "webhook_secret")? {
             redactor = redactor.with_secret(secret);
         }
-        Ok(Journal::new(&loaded.chain, redactor))
+        let mode = kv_get::<serde_json::Value>(&self.db, "config")?
+            .and_then(|c| serde_json::from_value(c["config"]["mode"].clone()).ok());
+        Ok(Journal::new(&loaded.chain, redactor).with_mode(mode))
     }
 
     /// Commits a journal, advances the in-memory chain, and makes sure the outbox alarm runs.

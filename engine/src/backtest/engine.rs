@@ -169,21 +169,9 @@ fn on_tick(p: Decimal, tick: Decimal) -> Decimal {
 
 impl Sim<'_> {
     fn target_qty(&self, target: Target, price: Decimal) -> Result<Decimal, BacktestError> {
-        let raw = match target {
-            Target::Qty(q) => q,
-            Target::Exposure(e) => {
-                let e = Decimal::from_f64(e).ok_or(BacktestError::Overflow("exposure"))?;
-                e.checked_mul(self.equity)
-                    .and_then(|x| x.checked_div(price))
-                    .ok_or(BacktestError::Overflow("target"))?
-            }
-        };
-        let step = self.cfg.rules.step_size;
-        Ok(if step > Decimal::ZERO {
-            ((raw / step).trunc() * step).normalize()
-        } else {
-            raw
-        })
+        // The live strategy bot sizes with the same function.
+        crate::strategy::live::target_qty(target, self.equity, price, self.cfg.rules.step_size)
+            .ok_or(BacktestError::Overflow("target"))
     }
 
     /// Trades to `target` at `price` (before slippage), through the live path.
