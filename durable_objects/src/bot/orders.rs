@@ -223,6 +223,19 @@ async fn place_inner(
             )
             .await?;
         }
+        if exits.is_empty() {
+            // Bybit spot market buy: a spot TP/SL order for the holding.
+            exits = super::protection::place_spot_tpsl(
+                bot,
+                link,
+                &order,
+                &protection,
+                rules,
+                signal_id,
+                config,
+            )
+            .await?;
+        }
         if !exits.is_empty() {
             result.summary["exit_triggers"] = Value::Array(exits);
         }
