@@ -18,6 +18,7 @@ mod reconcile;
 mod retention;
 mod signal;
 pub mod store;
+mod summary;
 mod views;
 
 use crate::db::Db;
