@@ -150,17 +150,10 @@ async fn create(ctx: &Call<'_>) -> Result<Response, ApiError> {
     ok(201, &created)
 }
 
-/// Copies a changed `trading_hours` into the registry, where the cron reads it without waking the
-/// bot (the bot has already stored and audited the new config).
+/// Copies `trading_hours` into the registry when the merge patch touched it (set or `null`), where
+/// the cron reads it without waking the bot (the bot has already stored and audited the config).
 async fn mirror_trading_hours(ctx: &Call<'_>, id: &str, patched: &Value) -> Result<(), ApiError> {
-    let changed = patched["diff"].as_array().is_some_and(|d| {
-        d.iter().any(|c| {
-            c["field"]
-                .as_str()
-                .is_some_and(|f| f.starts_with("trading_hours"))
-        })
-    });
-    if !changed {
+    if ctx.body.get("trading_hours").is_none() {
         return Ok(());
     }
     let hours = patched.get("trading_hours").cloned().unwrap_or(Value::Null);
