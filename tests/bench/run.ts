@@ -28,6 +28,7 @@ import {
   paperBots,
 } from "./load.ts";
 import { type NativeResult, engineBenches, runCargoBench } from "./native.ts";
+import { type PeerReport, peerBenches, peerRows } from "./peers.ts";
 
 interface Report {
   date: string;
@@ -37,6 +38,7 @@ interface Report {
   throughput: ThroughputResult[];
   shipping: ShippingResult | { skipped: string } | null;
   native: NativeResult[];
+  peers?: PeerReport;
   errors: string[];
 }
 
@@ -130,6 +132,11 @@ async function nativeBenches(report: Report): Promise<void> {
     info(`cargo bench -p keel-engine --bench ${b}`);
     report.native.push(...(await runCargoBench(ROOT, b, targetDir)));
   }
+  try {
+    report.peers = peerBenches(ROOT, report.native, info);
+  } catch (e) {
+    report.errors.push(`peers: ${(e as Error).message ?? e}`);
+  }
 }
 
 function fmt(v: number | null | undefined): string {
@@ -167,6 +174,7 @@ function table(r: Report): string {
     const v = nr.ns >= 1000 ? `${Math.round(nr.ns / 10) / 100} µs` : `${nr.ns} ns`;
     rows.push([`native ${nr.bench}: ${nr.id}`, `${v} per iteration`]);
   }
+  if (r.peers) rows.push(...peerRows(r.peers));
   for (const e of r.errors) rows.push(["ERROR", e]);
   const w0 = Math.max(...rows.map((x) => (x[0] ?? "").length));
   return rows.map((x) => `${(x[0] ?? "").padEnd(w0)}  ${x[1] ?? ""}`).join("\n");

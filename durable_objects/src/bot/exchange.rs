@@ -632,7 +632,10 @@ pub const PAPER_KEEP_FILLS: usize = 2_000;
 fn routes_to_paper(op: &VenueOp) -> bool {
     !matches!(
         op,
-        VenueOp::Ticker { .. } | VenueOp::InstrumentRules { .. } | VenueOp::ServerTime
+        VenueOp::Ticker { .. }
+            | VenueOp::InstrumentRules { .. }
+            | VenueOp::ServerTime
+            | VenueOp::Klines { .. }
     )
 }
 

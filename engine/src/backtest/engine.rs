@@ -138,6 +138,10 @@ struct Sim<'a> {
     fills: Vec<Fill>,
     rejected: Vec<Rejected>,
     realized_trades: Vec<Decimal>,
+    /// Strategy version id every fill is tagged with.
+    tag: String,
+    /// Market facts handed to `bot::decide` (rules fixed, price and balance per execution).
+    facts: MarketFacts,
     position: Decimal,
     equity: Decimal,
     /// f64 view for the curve: equity at `mark`, position.
@@ -249,16 +253,13 @@ impl Sim<'_> {
             Market::Spot => Some(self.free(&self.cfg.rules.base_asset, now_ms)?),
             Market::Linear => None,
         };
-        let facts = MarketFacts {
-            price: fill_price,
-            rules: self.cfg.rules.clone(),
-            free_base,
-        };
+        self.facts.price = fill_price;
+        self.facts.free_base = free_base;
         let decision = match bot::decide(
             &self.cfg.bot.id,
             &self.cfg.bot,
             &parsed,
-            &facts,
+            &self.facts,
             &self.ledger,
             &self.state,
             now_ms,
@@ -274,7 +275,6 @@ impl Sim<'_> {
             }
         };
         let realized_before = self.ledger.totals.realized - self.ledger.totals.fees_quote;
-        let tag = strategy.version().id.clone();
         for order in decision.orders {
             let reply = match self.place(VenueOp::PlaceOrder(order.into_inner().request), now_ms) {
                 Ok(r) => r,
@@ -299,7 +299,7 @@ impl Sim<'_> {
                 self.cfg.bot.market,
                 &Actor::System,
                 Some(&signal_id),
-                Some(&tag),
+                Some(self.tag.as_str()),
             )?;
             self.state.trades_today += 1;
             for f in &fills {
@@ -307,6 +307,10 @@ impl Sim<'_> {
             }
             self.fills.extend(fills);
         }
+        // The ledger and `self.fills` hold the history; the paper book only needs its working
+        // orders (market orders never rest), so finished orders and fills are dropped as a
+        // long-running paper bot does. Keeps each placement O(1) over a million bars.
+        self.venue.prune(0, 0);
         self.state.last_trade_ms.insert(self.symbol.clone(), now_ms);
         let realized_after = self.ledger.totals.realized - self.ledger.totals.fees_quote;
         self.realized_trades.push(realized_after - realized_before);
@@ -395,6 +399,12 @@ pub fn run(
         fills: Vec::new(),
         rejected: Vec::new(),
         realized_trades: Vec::new(),
+        tag: strategy.version().id.clone(),
+        facts: MarketFacts {
+            price: Decimal::ZERO,
+            rules: config.rules.clone(),
+            free_base: None,
+        },
         position: Decimal::ZERO,
         equity: config.initial_capital,
         eq0: config.initial_capital.to_f64().unwrap_or(f64::NAN),
@@ -403,6 +413,7 @@ pub fn run(
     };
     let tf = config.timeframe.ms();
     let mut curve = Vec::with_capacity(bars.len());
+    let mut stats = metrics::CurveStats::default();
     let mut exposed_bars = 0usize;
     let mut wanted: Option<Target> = None;
     let mut pending: Option<Target> = None;
@@ -467,10 +478,9 @@ pub fn run(
         if sim.qty != 0.0 {
             exposed_bars += 1;
         }
-        curve.push((
-            bar.open_time_ms + tf,
-            sim.eq0 + sim.qty * (bar.close - sim.mark),
-        ));
+        let equity = sim.eq0 + sim.qty * (bar.close - sim.mark);
+        stats.push(equity);
+        curve.push((bar.open_time_ms + tf, equity));
     }
     let (last_i, last) = (bars.len() - 1, bars[bars.len() - 1]);
     let close = on_tick(to_dec(last.close, last_i, "close")?, config.rules.tick_size);
@@ -482,7 +492,8 @@ pub fn run(
     }))?;
     let pnl = sim.ledger.pnl_report(end_ms)?;
     let final_equity = sim.ledger.equity()?;
-    let metrics = metrics::compute(
+    let metrics = metrics::compute_with(
+        &stats,
         &curve,
         config.timeframe,
         &sim.realized_trades,

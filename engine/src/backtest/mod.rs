@@ -20,9 +20,13 @@ mod data;
 mod engine;
 mod metrics;
 mod optimize;
+pub mod report;
+pub mod request;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod peer_tests;
 
 pub use data::{gaps, load_csv, resample, Bar, DataError, Gap, Timeframe};
 pub use engine::{run, BacktestConfig, BacktestError, BacktestReport, FillAt, Rejected};

@@ -68,11 +68,10 @@ pub fn book_fills(
                 }
             }
         };
+        // The position alone (a full risk snapshot per fill was most of a booking's cost).
         let before = ledger
-            .risk_snapshot(fill.time_ms)
-            .ok()
-            .and_then(|s| s.positions.get(&fill.symbol).map(|p| p.qty))
-            .unwrap_or(Decimal::ZERO);
+            .position(&fill.symbol)
+            .map_or(Decimal::ZERO, |p| p.qty);
         let entry = LedgerEntry::Fill(FillBooking {
             fill: fill.clone(),
             base_asset: rules.base_asset.clone(),
@@ -103,13 +102,8 @@ pub fn book_fills(
             },
         )));
         let avg = ledger
-            .risk_snapshot(fill.time_ms)
-            .ok()
-            .and_then(|s| {
-                s.positions
-                    .get(&fill.symbol)
-                    .and_then(|p| p.avg_entry_price)
-            })
+            .position(&fill.symbol)
+            .and_then(|p| p.avg_entry_price())
             .unwrap_or(Decimal::ZERO);
         out.drafts.push(with_ids(AuditDraft::new(
             fill.time_ms,

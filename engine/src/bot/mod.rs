@@ -193,7 +193,7 @@ pub fn decide(
             signal_price: signal.price,
         };
         let report = risk::evaluate(config, &risk_ctx, proposed);
-        checks.push(report.checks.clone());
+        checks.push(report.checks);
         match report.verdict {
             Ok(approved) => orders.push(approved),
             Err(refusal) => {
