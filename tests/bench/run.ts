@@ -80,6 +80,8 @@ async function stackBenches(report: Report): Promise<void> {
       stateDir: path.join(tmp, "wrangler-state"),
       runDir: path.join(tmp, "run"),
       logDir,
+      // Counts the audit batches neo4j-proxy writes (batch size in the report).
+      neo4jRelay: true,
       info,
     });
     const t: Target = { ...stack, neo4jUrl: stack.neo4jUrl };
@@ -106,7 +108,7 @@ async function stackBenches(report: Report): Promise<void> {
     };
     if (stack.neo4jUrl) {
       info("audit shipping: Neo4j event count sampled every second during the throughput runs and until drained");
-      report.shipping = await measureShipping(t, [...one, ...five].map((b) => b.id), runs, drain);
+      report.shipping = await measureShipping(t, [...one, ...five].map((b) => b.id), runs, drain, stack.relay);
     } else {
       await runs();
       report.shipping = { skipped: "Neo4j not running (needs java, javac, mvn)" };
@@ -169,6 +171,12 @@ function table(r: Report): string {
       `audit shipping to Neo4j (${s.bots} bots)`,
       `${s.eventsPerSec} events/s sustained, peak ${s.peak5sPerSec}/s (5 s), ${s.inNeo4j}/${s.events} events, drained ${fmt(s.drainSecs)} s after load`,
     ]);
+    if (s.batch) {
+      rows.push([
+        "audit batches written to Neo4j (outbox → proxy → Neo4j)",
+        `${s.batch.writes} batches, mean ${s.batch.mean} events/batch, max ${s.batch.max} (outbox cap 500)`,
+      ]);
+    }
   }
   for (const nr of r.native) {
     const v = nr.ns >= 1000 ? `${Math.round(nr.ns / 10) / 100} µs` : `${nr.ns} ns`;

@@ -1,9 +1,8 @@
 //! The bar loop: strategy on each close → target signal → `bot::decide` → paper venue →
-//! `bot::book_fills` → ledger.
+//! `bot::book_fill` → ledger.
 
 use super::metrics::{self, Metrics};
 use super::{Bar, Timeframe};
-use crate::audit::Actor;
 use crate::bot::{self, BotState, MarketFacts};
 use crate::config::BotConfig;
 use crate::ids::{IdError, SignalId, Symbol};
@@ -170,21 +169,9 @@ fn on_tick(p: Decimal, tick: Decimal) -> Decimal {
 
 impl Sim<'_> {
     fn target_qty(&self, target: Target, price: Decimal) -> Result<Decimal, BacktestError> {
-        let raw = match target {
-            Target::Qty(q) => q,
-            Target::Exposure(e) => {
-                let e = Decimal::from_f64(e).ok_or(BacktestError::Overflow("exposure"))?;
-                e.checked_mul(self.equity)
-                    .and_then(|x| x.checked_div(price))
-                    .ok_or(BacktestError::Overflow("target"))?
-            }
-        };
-        let step = self.cfg.rules.step_size;
-        Ok(if step > Decimal::ZERO {
-            ((raw / step).trunc() * step).normalize()
-        } else {
-            raw
-        })
+        // The live strategy bot sizes with the same function.
+        crate::strategy::live::target_qty(target, self.equity, price, self.cfg.rules.step_size)
+            .ok_or(BacktestError::Overflow("target"))
     }
 
     /// Trades to `target` at `price` (before slippage), through the live path.
@@ -247,7 +234,7 @@ impl Sim<'_> {
                 time_ms: Some(now_ms),
             },
             secret: None,
-            signal_id: signal_id.clone(),
+            signal_id,
         };
         let free_base = match self.cfg.bot.market {
             Market::Spot => Some(self.free(&self.cfg.rules.base_asset, now_ms)?),
@@ -290,17 +277,18 @@ impl Sim<'_> {
                 Err(e) => return Err(e),
             };
             let fills = bot::fills_of(&reply);
-            bot::book_fills(
-                &mut self.ledger,
-                &fills,
-                &self.cfg.rules,
-                &BTreeMap::new(),
-                self.cfg.bot.exchange,
-                self.cfg.bot.market,
-                &Actor::System,
-                Some(&signal_id),
-                Some(self.tag.as_str()),
-            )?;
+            // `bot::book_fill` is `bot::book_fills` per fill without the audit drafts a
+            // backtest has nowhere to keep.
+            let no_third_assets = BTreeMap::new();
+            for fill in &fills {
+                bot::book_fill(
+                    &mut self.ledger,
+                    fill,
+                    &self.cfg.rules,
+                    &no_third_assets,
+                    Some(self.tag.as_str()),
+                )?;
+            }
             self.state.trades_today += 1;
             for f in &fills {
                 strategy.on_fill(f);

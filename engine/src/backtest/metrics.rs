@@ -53,6 +53,7 @@ pub(crate) struct CurveStats {
     down_sq: f64,
     eq_sum: f64,
     peak: f64,
+    trough: f64,
     mdd: f64,
     since: usize,
     longest: usize,
@@ -68,6 +69,7 @@ impl Default for CurveStats {
             down_sq: -0.0,
             eq_sum: -0.0,
             peak: f64::MIN,
+            trough: f64::MIN,
             mdd: 0.0,
             since: 0,
             longest: 0,
@@ -110,11 +112,17 @@ impl CurveStats {
         self.eq_sum += e;
         if e >= self.peak {
             self.peak = e;
+            self.trough = e;
             self.since = 0;
         } else {
             self.since += 1;
             self.longest = self.longest.max(self.since);
-            self.mdd = self.mdd.max(ratio(self.peak - e, self.peak));
+            // `(peak - e) / peak` only grows as `e` falls under this peak's trough, so the
+            // division (the costliest step here) runs only then; same result bit for bit.
+            if e < self.trough {
+                self.trough = e;
+                self.mdd = self.mdd.max(ratio(self.peak - e, self.peak));
+            }
         }
     }
 }

@@ -65,6 +65,9 @@ impl Strategy for SmaCrossLong {
     fn version(&self) -> &StrategyVersion {
         &self.version
     }
+    fn warm_up(&self) -> usize {
+        self.slow_n + 1
+    }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(bar) = ctx.bar() else {
             return Vec::new();

@@ -15,7 +15,7 @@ mod rejection;
 #[cfg(test)]
 mod tests;
 
-pub use book::{book_fills, fills_of, Booking};
+pub use book::{book_fill, book_fills, fills_of, Booking, FillLedgerBooking};
 pub use rejection::Rejection;
 
 use crate::audit::{Actor, AuditDraft, AuditEvent, DecisionOutcome};

@@ -179,6 +179,13 @@ pub struct BotConfig {
     /// UTC windows in which the cron keeps the bot warm; absent = always.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trading_hours: Option<crate::schedule::TradingHours>,
+    /// Parameters of the built-in strategy (`source: strategy`), validated against its specs;
+    /// changing one makes a new strategy version.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, serde_json::Number>,
+    /// Bar interval the strategy runs on (`1m`, `5m`, `1h`…; `source: strategy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<String>,
 }
 
 /// One validation problem, with the field's full path.
