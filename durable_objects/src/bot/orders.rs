@@ -195,6 +195,14 @@ async fn place_inner(
     .await;
     super::metrics::record_order(bot, Some(signal_id), sent_ms, now_ms());
     let mut result = result?;
+    if result.failed.is_none() {
+        // TP/SL riding on the entry (Bybit) are recorded, so their fills can be claimed.
+        let attached =
+            super::protection::record_attached(bot, config, &op, &coid, signal_id, sent_ms).await?;
+        if !attached.is_empty() {
+            result.summary["exit_triggers"] = Value::Array(attached);
+        }
+    }
     if result.failed.is_none() && order.filled_qty > rust_decimal::Decimal::ZERO {
         let protection = keel_engine::venue::Protection {
             stop_loss: proposed.stop_loss,

@@ -445,6 +445,35 @@ mod tests {
     }
 
     #[test]
+    fn order_qty_sizes_at_the_expected_fill() {
+        let rules = crate::model::InstrumentRules {
+            symbol: Symbol::new("BNBUSDT").unwrap(),
+            base_asset: "BNB".into(),
+            quote_asset: "USDT".into(),
+            tick_size: dec!(0.01),
+            step_size: dec!(0.01),
+            min_qty: dec!(0.01),
+            max_qty: dec!(1000),
+            max_market_qty: dec!(0),
+            min_notional: dec!(5),
+            min_price: dec!(0),
+            max_price: dec!(0),
+        };
+        let cases = [
+            // (target, position, slippage bps, want): buys fill above, sells below the reference.
+            (Target::Exposure(1.0), dec!(0), dec!(0), dec!(16.66)),
+            (Target::Exposure(1.0), dec!(0), dec!(5), dec!(16.65)),
+            (Target::Exposure(-1.0), dec!(0), dec!(5), dec!(-16.67)),
+            (Target::Exposure(0.0), dec!(16.65), dec!(5), dec!(0)),
+            (Target::Exposure(1.0), dec!(16.66), dec!(5), dec!(16.66)),
+        ];
+        for (target, position, bps, want) in cases {
+            let got = order_qty(target, dec!(10000), position, dec!(600), bps, &rules);
+            assert_eq!(got, Some(want), "{target:?} from {position} at {bps} bps");
+        }
+    }
+
+    #[test]
     fn target_qty_truncates_to_step() {
         assert_eq!(
             target_qty(Target::Exposure(1.0), dec!(1000), dec!(600.3), dec!(0.01)),

@@ -81,6 +81,43 @@ pub fn exit_triggers(
     Ok(out)
 }
 
+/// The exits an entry operation carries on the exchange (Bybit TP/SL on create), described as
+/// [`ExitTrigger`]s with client ids from `(bot, signal, "sl"|"tp")`, so the bot can record them
+/// and later claim the fills of the orders the exchange sends when one fires (those orders
+/// carry no id of ours). Empty for an operation without attached protection.
+///
+/// # Errors
+/// [`IdError`] from the client-id derivation (not expected).
+pub fn attached_exits(
+    bot: &BotId,
+    signal: &SignalId,
+    op: &VenueOp,
+) -> Result<Vec<ExitTrigger>, IdError> {
+    let VenueOp::PlaceProtectedOrder { order, protection } = op else {
+        return Ok(Vec::new());
+    };
+    let close_side = match order.side {
+        Side::Buy => Side::Sell,
+        Side::Sell => Side::Buy,
+    };
+    let mut out = Vec::new();
+    for (kind, leg, price) in [
+        (ExitKind::StopLoss, "sl", protection.stop_loss),
+        (ExitKind::TakeProfit, "tp", protection.take_profit),
+    ] {
+        if let Some(trigger_price) = price {
+            out.push(ExitTrigger {
+                client_order_id: client_order_id(bot, signal, leg)?,
+                symbol: order.symbol.clone(),
+                close_side,
+                kind,
+                trigger_price,
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +168,52 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn attached_protection_is_described_for_recording() {
+        let bot = BotId::new("b1").unwrap();
+        let sig = SignalId::new("s1").unwrap();
+        let op = entry_op(
+            Exchange::Bybit,
+            Market::Linear,
+            false,
+            &req(OrderType::Market, false),
+            Some(dec!(60000.07)),
+            Some(dec!(70000.07)),
+            dec!(0.1),
+        );
+        let t = attached_exits(&bot, &sig, &op).unwrap();
+        let got: Vec<_> = t
+            .iter()
+            .map(|x| {
+                (
+                    x.kind,
+                    x.close_side,
+                    x.trigger_price,
+                    x.client_order_id.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    ExitKind::StopLoss,
+                    Side::Sell,
+                    dec!(60000.1),
+                    client_order_id(&bot, &sig, "sl").unwrap()
+                ),
+                (
+                    ExitKind::TakeProfit,
+                    Side::Sell,
+                    dec!(70000.0),
+                    client_order_id(&bot, &sig, "tp").unwrap()
+                ),
+            ]
+        );
+        let plain = VenueOp::PlaceOrder(req(OrderType::Market, false));
+        assert!(attached_exits(&bot, &sig, &plain).unwrap().is_empty());
     }
 
     #[test]

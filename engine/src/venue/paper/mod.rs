@@ -204,7 +204,10 @@ impl PaperVenue {
                     reason: "paper trading reads candles from the exchange".into(),
                 });
             }
-            VenueOp::PlaceProtectedOrder { .. } | VenueOp::PlaceExitTrigger(_) => {
+            VenueOp::PlaceProtectedOrder { .. }
+            | VenueOp::PlaceExitTrigger(_)
+            | VenueOp::QueryExitTrigger { .. }
+            | VenueOp::ExitFills { .. } => {
                 // Paper fills in-process and watches no trigger prices: refusing is honest,
                 // accepting would report protection that does not exist.
                 return Err(VenueError::Unsupported {
