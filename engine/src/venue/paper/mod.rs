@@ -194,6 +194,7 @@ impl PaperVenue {
             }
             VenueOp::PlaceProtectedOrder { .. }
             | VenueOp::PlaceExitTrigger(_)
+            | VenueOp::PlaceOcoExit(_)
             | VenueOp::QueryExitTrigger { .. }
             | VenueOp::ExitFills { .. } => {
                 // Paper fills in-process and watches no trigger prices: refusing is honest,
