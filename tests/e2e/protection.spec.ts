@@ -185,4 +185,63 @@ describe("exchange-side stop-loss / take-profit", () => {
     const lookups = (await simRequests(quiet)).filter((r) => r.method === "GET" && r.path === "/fapi/v1/algoOrder");
     expect(lookups.length).toBeGreaterThanOrEqual(2);
   });
+
+  it("Binance spot: an OCO pair protects the holding; the stop leg fires and expires the target", async () => {
+    const m = MARKETS.find((x) => x.exchange === "binance" && x.market === "spot")!;
+    await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: "65000", venue: "binance_spot" });
+    const bot = await createSimBot(m);
+    const since = await lastSeq();
+    const before = (await conditionals()).length;
+
+    const buy = await signal(bot, "buy", { qty: m.qty, stop_loss: "64000.005", take_profit: "67000.009" });
+    expect(buy.status, buy.text).toBe(200);
+    expect(buy.body?.status, buy.text).toBe("executed");
+    const [entryFill] = await botFills(bot.id);
+    // What the buy left held: its quantity less the BTC fee, down to the 0.00001 step.
+    const held = decSum([entryFill.qty, entryFill.fee_asset === "BTC" ? `-${entryFill.fee}` : "0"]);
+    const [whole, frac = ""] = held.split(".");
+    const qty = dec(`${whole}.${frac.slice(0, 5) || "0"}`);
+
+    // One signed OCO list: the target a LIMIT_MAKER above (rounded down to the 0.01 tick), the
+    // stop a STOP_LOSS below (rounded up), both for the held quantity.
+    const ocos = (await simRequests(since)).filter((r) => r.method === "POST" && r.path === "/api/v3/orderList/oco");
+    expect(ocos.length).toBe(1);
+    const p = new URLSearchParams(`${ocos[0].query}&${ocos[0].body}`);
+    expect([p.get("side"), dec(p.get("quantity") ?? "NaN"), p.get("aboveType"), p.get("abovePrice"), p.get("belowType"), p.get("belowStopPrice")]).toEqual(
+      ["SELL", qty, "LIMIT_MAKER", "67000", "STOP_LOSS", "64000.01"],
+    );
+    expect(ocos[0].status).toBe(200);
+    const stop = (await conditionals()).slice(before);
+    expect(stop.map((c) => [c.kind, c.trigger, c.status])).toEqual([["StopLoss", "64000.01", "Untriggered"]]);
+
+    // The price falls through the stop: the exchange sells the holding and expires the target.
+    const quiet = await lastSeq();
+    await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: "63900", venue: "binance_spot" });
+    const fired = (await conditionals()).slice(before);
+    expect(fired.map((c) => c.status)).toEqual(["Triggered"]);
+    expect((await simRequests(quiet)).filter((r) => r.method === "POST").length).toBe(0);
+    const st = (await simAdmin("/__admin/state?account=binance-main")) as { orders: { id: number; status: string; limit_maker: boolean; client_id: string }[] };
+    const target = st.orders.find((o) => o.client_id === p.get("aboveClientOrderId"));
+    expect(target?.status).toBe("Expired");
+
+    // The bot books the stop leg's sale: its fills are the exchange's trades, and what is left is
+    // exactly the dust below the step.
+    const recon = await adminFetch<Recon>(`/api/v1/bots/${bot.id}/reconcile`, { method: "POST", json: {} });
+    expect(tradeMismatches(recon.body), recon.text).toEqual([]);
+    const fills = await botFills(bot.id);
+    expect(fills.length, JSON.stringify(fills)).toBe(2);
+    const entryId = String((buy.body?.orders?.[0] as { order_id?: string } | undefined)?.order_id ?? "");
+    const trades = await simTrades(m, [entryId, String(fired[0].order_id)]);
+    expect(fills.map((f) => fillKey(f.price, f.qty, f.fee, f.fee_asset)).sort()).toEqual(
+      trades.map((t) => fillKey(t.price, t.qty, t.commission, t.commission_asset)).sort(),
+    );
+    const pnl = await adminFetch<Pnl>(`/api/v1/bots/${bot.id}/pnl`);
+    expect(dec(pnl.body?.by_instrument.BTCUSDT?.position_qty ?? "NaN"), pnl.text).toBe(decSum([held, `-${qty}`]));
+    expect(dec(pnl.body?.realized ?? "0").startsWith("-"), pnl.text).toBe(true);
+    await adminFetch(`/api/v1/bots/${bot.id}/reconcile`, { method: "POST", json: {} });
+    expect((await botFills(bot.id)).length).toBe(2);
+    const orders = await adminFetch<{ status: string }[]>(`/api/v1/bots/${bot.id}/orders?limit=100`);
+    const exits = (orders.body ?? []).filter((o) => o.status.startsWith("trigger_")).map((o) => o.status).sort();
+    expect(exits, orders.text).toEqual(["trigger_cancelled", "trigger_filled"]);
+  });
 });

@@ -208,8 +208,21 @@ async fn place_inner(
             stop_loss: proposed.stop_loss,
             take_profit: proposed.take_profit,
         };
-        let exits =
+        let mut exits =
             place_exit_triggers(bot, link, &req, &protection, rules, signal_id, config).await?;
+        if exits.is_empty() {
+            // Binance spot: the holding is protected by an OCO pair.
+            exits = super::protection::place_oco(
+                bot,
+                link,
+                &order,
+                &protection,
+                rules,
+                signal_id,
+                config,
+            )
+            .await?;
+        }
         if !exits.is_empty() {
             result.summary["exit_triggers"] = Value::Array(exits);
         }

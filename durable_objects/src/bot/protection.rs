@@ -21,7 +21,9 @@ use crate::http::ApiError;
 use keel_engine::audit::Actor;
 use keel_engine::config::BotConfig;
 use keel_engine::ids::{ClientOrderId, SignalId, Symbol};
-use keel_engine::model::{Exchange, Fill, Side};
+use keel_engine::model::{Exchange, Fill, InstrumentRules, Market, Side};
+use keel_engine::order::Order;
+use keel_engine::venue::{protect, Protection};
 use keel_engine::venue::{ExitFill, ExitKind, ExitTrigger, TriggerState, VenueOp, VenueReply};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -112,6 +114,108 @@ pub async fn record_attached(
     Ok(out)
 }
 
+/// After a filled spot buy on Binance with both a stop-loss and a take-profit, places the OCO
+/// exit pair for what the entry left held (net of base-asset fees, on the step) and records
+/// both legs (`oco` = the list's client id, `order_id` = each leg's exchange id). A refused pair
+/// does not undo the entry; it is recorded (`trigger_rejected`) and answered.
+///
+/// # Errors
+/// Storage failures.
+pub async fn place_oco(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    entry: &Order,
+    protection: &Protection,
+    rules: &InstrumentRules,
+    signal_id: &SignalId,
+    config: &BotConfig,
+) -> Result<Vec<Value>, ApiError> {
+    let qty = protect::net_holding(
+        entry.filled_qty,
+        &entry.fees,
+        &rules.base_asset,
+        rules.step_size,
+    );
+    let Some(oco) = protect::oco_exit(
+        config.exchange,
+        config.market,
+        link.paper.is_some(),
+        &config.id,
+        signal_id,
+        &entry.request,
+        protection,
+        rules.tick_size,
+        qty,
+    )
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    else {
+        return Ok(Vec::new());
+    };
+    let outcome = link.call(&VenueOp::PlaceOcoExit(oco.clone())).await;
+    let (status, legs, error) = match outcome {
+        Ok(VenueReply::Orders(legs)) => ("trigger_open", legs, None),
+        Ok(other) => (
+            "trigger_rejected",
+            Vec::new(),
+            Some(format!("unexpected reply {other:?}")),
+        ),
+        Err(e) => (
+            "trigger_rejected",
+            Vec::new(),
+            Some(ApiError::from(e).message),
+        ),
+    };
+    let leg_id = |c: &ClientOrderId| {
+        legs.iter()
+            .find(|r| r.client_order_id.as_ref() == Some(c))
+            .map(|r| r.order_id.clone())
+    };
+    let now = now_ms();
+    let mut j = bot.journal()?;
+    for d in std::mem::take(&mut link.trail) {
+        j.audit(
+            d.signal(signal_id.clone())
+                .order(oco.list_client_order_id.clone()),
+        )?;
+    }
+    let mut out = Vec::new();
+    for (kind, leg) in [
+        (ExitKind::StopLoss, &oco.stop_loss),
+        (ExitKind::TakeProfit, &oco.take_profit),
+    ] {
+        let t = ExitTrigger {
+            client_order_id: leg.client_order_id.clone(),
+            symbol: oco.symbol.clone(),
+            close_side: oco.close_side,
+            kind,
+            trigger_price: leg.price,
+        };
+        let mut body = exit_body(
+            &t,
+            status,
+            leg_id(&leg.client_order_id).as_deref(),
+            &entry.request.client_order_id,
+            false,
+            error.clone(),
+            now,
+        );
+        body["oco"] = json!(oco.list_client_order_id);
+        body["qty"] = json!(oco.qty);
+        stage_row(
+            &mut j,
+            t.client_order_id.as_str(),
+            Some(signal_id.as_str()),
+            t.symbol.as_str(),
+            status,
+            &body,
+        );
+        out.push(body);
+    }
+    j.put("venue_state", &link.state)?;
+    bot.commit(j).await?;
+    Ok(out)
+}
+
 #[derive(Debug, Deserialize)]
 struct Row {
     client_order_id: String,
@@ -191,6 +295,11 @@ pub async fn refresh(bot: &BotDO, config: &BotConfig, actor: Actor) -> Result<us
     }
     let mut out = Outcome::default();
     match config.exchange {
+        Exchange::Binance if config.market == Market::Spot => {
+            for e in &exits {
+                spot_leg(&mut link, e, &mut out).await;
+            }
+        }
         Exchange::Binance => {
             for e in &exits {
                 binance_exit(&mut link, e, &mut out).await;
@@ -259,6 +368,49 @@ async fn binance_exit(link: &mut Link<'_>, e: &Exit, out: &mut Outcome) {
     };
     out.rows
         .push((e.clone(), status.into(), e.with(status, None)));
+}
+
+/// Binance spot: an OCO leg is an order of ours by client id; once it (partly) filled, its
+/// trades are read by its exchange id. The leg the exchange expired closes as cancelled.
+async fn spot_leg(link: &mut Link<'_>, e: &Exit, out: &mut Outcome) {
+    let Ok(VenueReply::Order(r)) = link
+        .call(&VenueOp::QueryOrder {
+            symbol: e.symbol.clone(),
+            client_order_id: e.coid.clone(),
+        })
+        .await
+    else {
+        return;
+    };
+    let done = r.status.is_final();
+    if r.executed_qty.is_zero() {
+        if done {
+            out.rows.push((
+                e.clone(),
+                "trigger_cancelled".into(),
+                e.with("trigger_cancelled", None),
+            ));
+        }
+        return;
+    }
+    let Ok(VenueReply::ExitFills(fills)) = link
+        .call(&VenueOp::ExitFills {
+            symbol: e.symbol.clone(),
+            since_ms: e.since_ms - SINCE_SLACK_MS,
+            order_id: Some(r.order_id.clone()),
+        })
+        .await
+    else {
+        return;
+    };
+    let status = if done {
+        "trigger_filled"
+    } else {
+        "trigger_fired"
+    };
+    claim(out, e, fills.into_iter().map(|f| f.fill));
+    out.rows
+        .push((e.clone(), status.into(), e.with(status, Some(&r.order_id))));
 }
 
 /// Bybit: the symbol's TP/SL-created executions since the oldest live exit; each is claimed by

@@ -29,6 +29,10 @@ pub enum VenueOp {
     /// crosses it (Binance USDⓈ-M conditional `STOP_MARKET` / `TAKE_PROFIT_MARKET` with
     /// `closePosition`), after the entry filled. Venues without such an order refuse it.
     PlaceExitTrigger(ExitTrigger),
+    /// Place a one-cancels-the-other exit pair for a spot holding after its entry filled
+    /// (Binance spot `POST /api/v3/orderList/oco`): a take-profit limit-maker and a stop-loss;
+    /// the exchange cancels one when the other fills. Other venues refuse it.
+    PlaceOcoExit(OcoExit),
     /// Look up an exit trigger placed with [`VenueOp::PlaceExitTrigger`] by its client id: still
     /// watching, fired (and which order it sent: the fill of a stop-out belongs to that order,
     /// not to the trigger), or gone. Binance USDⓈ-M Algo Service only.
@@ -142,6 +146,7 @@ impl VenueOp {
             VenueOp::PlaceOrder(_)
                 | VenueOp::PlaceProtectedOrder { .. }
                 | VenueOp::PlaceExitTrigger(_)
+                | VenueOp::PlaceOcoExit(_)
                 | VenueOp::CancelOrder { .. }
                 | VenueOp::CancelAll { .. }
         )
@@ -175,6 +180,7 @@ impl VenueOp {
             VenueOp::PlaceOrder(_) => "place_order",
             VenueOp::PlaceProtectedOrder { .. } => "place_protected_order",
             VenueOp::PlaceExitTrigger(_) => "place_exit_trigger",
+            VenueOp::PlaceOcoExit(_) => "place_oco_exit",
             VenueOp::QueryExitTrigger { .. } => "query_exit_trigger",
             VenueOp::ExitFills { .. } => "exit_fills",
             VenueOp::CancelOrder { .. } => "cancel_order",
@@ -250,6 +256,34 @@ pub struct ExitTrigger {
     pub kind: ExitKind,
     /// Trigger price on the mark price, already rounded to tick.
     pub trigger_price: Decimal,
+}
+
+/// One leg of an [`OcoExit`]: our id for it and its price (take-profit: the limit price; stop-loss:
+/// the stop price, filled at market once touched).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OcoLeg {
+    /// Our id of the leg.
+    pub client_order_id: ClientOrderId,
+    /// Price, already on the tick.
+    pub price: Decimal,
+}
+
+/// A one-cancels-the-other exit pair protecting a spot holding. Ids derive from the entry's
+/// `(bot, signal)`, so a retry is a duplicate the exchange refuses, never a second pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OcoExit {
+    /// Our id of the order list.
+    pub list_client_order_id: ClientOrderId,
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Side of both legs (opposite of the entry).
+    pub close_side: Side,
+    /// Quantity both legs close (the entry's net holding, on the step).
+    pub qty: Decimal,
+    /// Take-profit leg (a limit-maker).
+    pub take_profit: OcoLeg,
+    /// Stop-loss leg (a stop-market).
+    pub stop_loss: OcoLeg,
 }
 
 /// Where an exchange-side exit trigger stands.

@@ -94,6 +94,8 @@ fn place(st: &mut State, account: usize, p: &Params, now: i64) -> Result<Resp, R
         client_id: client_id.clone(),
         status: TriggerStatus::Untriggered,
         order_id: None,
+        qty: Decimal::ZERO,
+        sibling: None,
         time: now,
     });
     let order_type = match kind {

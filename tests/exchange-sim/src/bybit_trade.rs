@@ -233,6 +233,8 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
             client_id: String::new(),
             status: TriggerStatus::Untriggered,
             order_id: None,
+            qty: Decimal::ZERO,
+            sibling: None,
             time: now,
         });
     }

@@ -73,6 +73,16 @@ pub fn build_request(
             super::algo::push_algo(t, &mut q);
             (Method::Post, super::algo::ALGO_ORDER)
         }
+        VenueOp::PlaceOcoExit(o) => {
+            if market != Market::Spot {
+                return Err(VenueError::Unsupported {
+                    op: op.name(),
+                    reason: "OCO order lists exist on Binance spot only".into(),
+                });
+            }
+            super::oco::push_oco(o, &mut q);
+            (Method::Post, super::oco::OCO_PATH)
+        }
         VenueOp::QueryExitTrigger {
             client_order_id, ..
         } => {

@@ -29,7 +29,8 @@ pub fn path_for(op: &VenueOp) -> &'static str {
         VenueOp::Klines { .. } => super::klines::PATH,
         VenueOp::PlaceOrder(_)
         | VenueOp::PlaceProtectedOrder { .. }
-        | VenueOp::PlaceExitTrigger(_) => ORDER_CREATE,
+        | VenueOp::PlaceExitTrigger(_)
+        | VenueOp::PlaceOcoExit(_) => ORDER_CREATE,
         VenueOp::CancelOrder { .. } => ORDER_CANCEL,
         VenueOp::CancelAll { .. } => ORDER_CANCEL_ALL,
         VenueOp::QueryOrder { .. } | VenueOp::OpenOrders { .. } => ORDER_REALTIME,
@@ -137,7 +138,7 @@ pub fn build_request(
             protection_fields(market, order, protection, &mut m)?;
             Payload::Json(m)
         }
-        VenueOp::PlaceExitTrigger(_) => {
+        VenueOp::PlaceExitTrigger(_) | VenueOp::PlaceOcoExit(_) => {
             // Bybit holds TP/SL on the entry itself (`PlaceProtectedOrder`).
             return Err(VenueError::Unsupported {
                 op: op.name(),
