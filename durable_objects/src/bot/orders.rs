@@ -375,17 +375,21 @@ pub async fn apply_outcome(
                 CallError::Unknown { .. } | CallError::Venue(VenueError::Unavailable { .. })
             );
             let rejected_by_exchange = matches!(e, CallError::Venue(_)) && !unknown;
+            // Refused credentials are alerted once as `credentials_failing` by the link.
+            let credentials = matches!(e, CallError::Venue(VenueError::Auth { .. }));
             let api: ApiError = e.into();
             lifecycle::apply_failure(order, unknown, &api.message, now_ms())
                 .map_err(|e| ApiError::internal(format!("order {coid}: {e}")))?;
             let body = upsert_order(&mut j, order, signal_id);
             if rejected_by_exchange {
-                alert_signals.push(Signal::Raise(Alert::new(
-                    config.id.as_str(),
-                    AlertKind::OrderRejected,
-                    req.symbol.as_str(),
-                    api.message.clone(),
-                )));
+                if !credentials {
+                    alert_signals.push(Signal::Raise(Alert::new(
+                        config.id.as_str(),
+                        AlertKind::OrderRejected,
+                        req.symbol.as_str(),
+                        api.message.clone(),
+                    )));
+                }
                 flags.consecutive_rejections += 1;
                 if flags.consecutive_rejections >= MAX_CONSECUTIVE_REJECTIONS && !flags.paused {
                     flags.paused = true;

@@ -288,21 +288,12 @@ pub fn order_qty(
     if slippage_bps.is_zero() || direction == position {
         return Some(direction);
     }
-    let slip = slippage_bps / Decimal::from(10_000);
-    let buy = direction > position;
-    let raw = if buy {
-        reference + reference * slip
+    let side = if direction > position {
+        crate::model::Side::Buy
     } else {
-        reference - reference * slip
+        crate::model::Side::Sell
     };
-    let tick = rules.tick_size;
-    let fill = if tick.is_zero() {
-        raw
-    } else if buy {
-        (raw / tick).ceil() * tick
-    } else {
-        (raw / tick).floor() * tick
-    };
+    let fill = crate::venue::paper::slipped_price(reference, side, slippage_bps, rules.tick_size);
     target_qty(target, equity, fill, step)
 }
 
