@@ -269,6 +269,17 @@ async fn close_once(
     };
     let decision = engine_bot::decide(&config.id, config, &parsed, &facts, &l, &state, now_ms())
         .map_err(|r| ApiError::new(r.status, r.code.clone(), r.message.clone()))?;
+    let position = l.position(symbol).map(|p| p.qty).unwrap_or_default();
+    let exits = super::exit_cancel::before_close(
+        bot,
+        link,
+        config,
+        symbol,
+        position,
+        &decision.orders,
+        Some(&parsed.signal_id),
+    )
+    .await?;
     let Some((approved, checks)) = decision.orders.into_iter().zip(decision.checks).next() else {
         return Ok(None);
     };
@@ -283,6 +294,9 @@ async fn close_once(
     )
     .await;
     let mut summary = r.summary;
+    if let Some(x) = exits {
+        summary["exits_cancelled"] = x;
+    }
     if let Some(e) = r.failed {
         summary["error"] = Value::String(e.message);
     }

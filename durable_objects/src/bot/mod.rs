@@ -10,6 +10,7 @@ mod audit_verify;
 mod book_views;
 pub mod controls;
 mod exchange;
+mod exit_cancel;
 mod ledger;
 mod metrics;
 mod orders;

@@ -407,6 +407,24 @@ async fn execute(
             "message": "already at the requested position", "orders": []}),
         );
     }
+    // The bot's own resting exits go before what sells the holding / ends the position.
+    let position = ledger.position(&symbol).map(|p| p.qty).unwrap_or_default();
+    let exits = super::exit_cancel::before_close(
+        bot,
+        &mut link,
+        config,
+        &symbol,
+        position,
+        &decision.orders,
+        Some(&parsed.signal_id),
+    )
+    .await
+    .map_err(|e| {
+        (
+            Rejection::new(e.status, &e.code, e.message),
+            std::mem::take(&mut link.trail),
+        )
+    })?;
     let mut results = Vec::new();
     for (approved, checks) in decision.orders.into_iter().zip(decision.checks) {
         let r = super::orders::place(
@@ -430,9 +448,11 @@ async fn execute(
             return Err((rej, vec![]));
         }
     }
-    Ok(
-        json!({"signal_id": parsed.signal_id.as_str(), "mode": config.mode, "status": "executed", "orders": placed}),
-    )
+    let mut answer = json!({"signal_id": parsed.signal_id.as_str(), "mode": config.mode, "status": "executed", "orders": placed});
+    if let Some(x) = exits {
+        answer["exits_cancelled"] = x;
+    }
+    Ok(answer)
 }
 
 fn bot_state(bot: &BotDO, flags: &super::Flags) -> Result<BotState, ApiError> {

@@ -33,6 +33,13 @@ pub enum VenueOp {
     /// (Binance spot `POST /api/v3/orderList/oco`): a take-profit limit-maker and a stop-loss;
     /// the exchange cancels one when the other fills. Other venues refuse it.
     PlaceOcoExit(OcoExit),
+    /// Cancel one of the bot's own resting exits before a close, so it neither locks the
+    /// holding a spot close must sell nor outlives the position: Binance spot the whole OCO list
+    /// (`DELETE /api/v3/orderList`), Binance USDⓈ-M the algo trigger (`DELETE
+    /// /fapi/v1/algoOrder`, which cancel-all-open-orders does not touch), Bybit spot the TP/SL
+    /// order (`orderFilter=tpslOrder`). An exit already gone answers
+    /// [`crate::venue::VenueError::UnknownOrder`].
+    CancelExit(ExitRef),
     /// Look up an exit trigger placed with [`VenueOp::PlaceExitTrigger`] by its client id: still
     /// watching, fired (and which order it sent: the fill of a stop-out belongs to that order,
     /// not to the trigger), or gone. Binance USDⓈ-M Algo Service only.
@@ -147,6 +154,7 @@ impl VenueOp {
                 | VenueOp::PlaceProtectedOrder { .. }
                 | VenueOp::PlaceExitTrigger(_)
                 | VenueOp::PlaceOcoExit(_)
+                | VenueOp::CancelExit(_)
                 | VenueOp::CancelOrder { .. }
                 | VenueOp::CancelAll { .. }
         )
@@ -181,6 +189,7 @@ impl VenueOp {
             VenueOp::PlaceProtectedOrder { .. } => "place_protected_order",
             VenueOp::PlaceExitTrigger(_) => "place_exit_trigger",
             VenueOp::PlaceOcoExit(_) => "place_oco_exit",
+            VenueOp::CancelExit(_) => "cancel_exit",
             VenueOp::QueryExitTrigger { .. } => "query_exit_trigger",
             VenueOp::ExitFills { .. } => "exit_fills",
             VenueOp::CancelOrder { .. } => "cancel_order",
@@ -230,6 +239,19 @@ impl Protection {
             take_profit: self.take_profit.map(|p| round_price(p, tick, entry_side)),
         }
     }
+}
+
+/// One resting exit of ours to cancel, named by our ids: the trigger's (or leg's) client id and,
+/// for a leg of a one-cancels-the-other list, the list's client id (the list is cancelled as a
+/// whole: cancelling one leg would leave the exchange to cancel the other).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitRef {
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Our id of the exit (trigger, TP/SL order or OCO leg).
+    pub client_order_id: ClientOrderId,
+    /// Our id of the OCO list the exit is a leg of.
+    pub list_client_order_id: Option<ClientOrderId>,
 }
 
 /// Which exit a trigger is.

@@ -225,6 +225,26 @@ pub fn net_holding(
     round_to_step_down(held.max(Decimal::ZERO), step)
 }
 
+/// Whether placing `req` against a `position` (signed base quantity; long > 0) must first
+/// cancel the bot's resting exits on the symbol. Spot: any sell of a holding (the exits lock the
+/// base asset it sells). Linear: an order that takes the position to flat or through it (a
+/// close-position trigger left behind would close, or open, whatever comes next); a partial
+/// reduce keeps them, they still protect the rest.
+pub fn clears_exits(market: Market, position: Decimal, req: &OrderRequest) -> bool {
+    let opposes = match req.side {
+        Side::Sell => position > Decimal::ZERO,
+        Side::Buy => position < Decimal::ZERO,
+    };
+    if !opposes {
+        return false;
+    }
+    match (market, req.qty) {
+        (Market::Spot, _) => true,
+        (Market::Linear, crate::model::OrderQty::Base(q)) => q >= position.abs(),
+        (Market::Linear, _) => req.reduce_only,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,6 +594,82 @@ mod tests {
             let e = req(OrderType::Market, reduce);
             let t = exit_triggers(ex, m, paper, &bot, &sig, &e, &p, dec!(0.1)).unwrap();
             assert!(t.is_empty(), "{ex:?} {m:?} {paper} {reduce}");
+        }
+    }
+
+    #[test]
+    fn exits_are_cleared_before_what_sells_the_holding_or_ends_the_position() {
+        use crate::model::OrderQty;
+        let order = |side: Side, qty: Decimal, reduce_only: bool| {
+            let mut r = req(OrderType::Market, reduce_only);
+            r.side = side;
+            r.qty = OrderQty::Base(qty);
+            r
+        };
+        let cases = [
+            (
+                Market::Spot,
+                dec!(0.01),
+                order(Side::Sell, dec!(0.01), false),
+                true,
+            ),
+            (
+                Market::Spot,
+                dec!(0.01),
+                order(Side::Sell, dec!(0.004), false),
+                true,
+            ),
+            (
+                Market::Spot,
+                dec!(0.01),
+                order(Side::Buy, dec!(0.01), false),
+                false,
+            ),
+            (
+                Market::Spot,
+                dec!(0),
+                order(Side::Sell, dec!(0.01), false),
+                false,
+            ),
+            (
+                Market::Linear,
+                dec!(0.01),
+                order(Side::Sell, dec!(0.01), true),
+                true,
+            ),
+            (
+                Market::Linear,
+                dec!(0.01),
+                order(Side::Sell, dec!(0.02), false),
+                true,
+            ),
+            (
+                Market::Linear,
+                dec!(0.01),
+                order(Side::Sell, dec!(0.004), true),
+                false,
+            ),
+            (
+                Market::Linear,
+                dec!(-0.01),
+                order(Side::Buy, dec!(0.01), true),
+                true,
+            ),
+            (
+                Market::Linear,
+                dec!(-0.01),
+                order(Side::Sell, dec!(0.01), false),
+                false,
+            ),
+        ];
+        for (market, position, r, want) in cases {
+            assert_eq!(
+                clears_exits(market, position, &r),
+                want,
+                "{market:?} {position} {:?} {:?}",
+                r.side,
+                r.qty
+            );
         }
     }
 }

@@ -138,6 +138,9 @@ fn place(st: &mut State, account: usize, p: &Params, now: i64) -> Result<Resp, R
         time: now,
     });
     let list_id = stop_id;
+    if !list_client.is_empty() {
+        st.oco_lists.push((account, list_client.clone(), list_id));
+    }
     let limit = st.order(limit_id).map(order_json).unwrap_or(Value::Null);
     let stop = stop_json(st, stop_id).unwrap_or(Value::Null);
     let mut reports = vec![stop, limit];

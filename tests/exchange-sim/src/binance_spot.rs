@@ -48,6 +48,9 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
             run(sim, req, ep(1, true), crate::binance_oco::new_oco)
         }
         ("DELETE", "/api/v3/order") => run(sim, req, ep(1, true), cancel),
+        ("DELETE", "/api/v3/orderList") => {
+            run(sim, req, ep(1, true), crate::exit_cancel::cancel_order_list)
+        }
         ("GET", "/api/v3/order") => run(sim, req, ep(4, true), query),
         ("GET", "/api/v3/openOrders") => run(
             sim,
@@ -267,6 +270,8 @@ fn cancel(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
     if !st.cancel(id, now) {
         return unknown_cancel();
     }
+    // Cancelling one leg of an OCO list cancels the list (Binance).
+    st.end_oco_of(id);
     let cancel_id = p
         .get("newClientOrderId")
         .map(str::to_string)
@@ -293,6 +298,7 @@ fn cancel_all(st: &mut State, account: usize, p: &Params, now: i64) -> Resp {
     let mut out = Vec::new();
     for id in ids {
         st.cancel(id, now);
+        st.end_oco_of(id);
         let cid = binance::auto_client_id(st);
         if let Some(o) = st.order(id) {
             out.push(cancel_json(o, &cid, now));

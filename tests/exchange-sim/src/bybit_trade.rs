@@ -421,6 +421,10 @@ pub fn cancel(st: &mut State, account: usize, p: &Params, now: i64) -> R {
     if p.get("orderId").is_none() && p.get("orderLinkId").is_none() {
         return Err(e(10001, "params error: orderId or orderLinkId is required"));
     }
+    if p.get("orderFilter") == Some("tpslOrder") {
+        return crate::exit_cancel::cancel_tpsl(st, account, venue, p)
+            .ok_or_else(|| not_found(venue));
+    }
     let id = find(st, venue, account, p).ok_or_else(|| not_found(venue))?;
     if !st.cancel(id, now) {
         return Err(not_found(venue));

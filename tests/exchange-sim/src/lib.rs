@@ -20,6 +20,7 @@ pub mod bybit;
 pub mod bybit_trade;
 pub mod conditional;
 pub mod config;
+pub mod exit_cancel;
 pub mod faults;
 pub mod filters;
 pub mod http;

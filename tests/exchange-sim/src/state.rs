@@ -45,6 +45,8 @@ pub struct State {
     pub income: Vec<Income>,
     /// Stored stop-loss / take-profit triggers.
     pub conditionals: Vec<Conditional>,
+    /// Binance spot OCO lists by client id: (account, `listClientOrderId`, list id = stop id).
+    pub oco_lists: Vec<(usize, String, u64)>,
     /// Next ledger id.
     pub next_tran_id: u64,
     /// Server clock offset (fault: clock skew), ms.
@@ -82,6 +84,7 @@ impl State {
             trades: Vec::new(),
             income: Vec::new(),
             conditionals: Vec::new(),
+            oco_lists: Vec::new(),
             next_tran_id: 9_000_001,
             clock_offset_ms: 0,
             rng: seed ^ 0x9E37_79B9_7F4A_7C15,

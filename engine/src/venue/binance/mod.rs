@@ -7,6 +7,7 @@
 pub mod algo;
 pub mod enums;
 pub mod error;
+pub mod exit_cancel;
 pub mod klines;
 pub mod models;
 pub mod oco;
@@ -61,7 +62,7 @@ impl Venue for Binance {
             }
             VenueOp::PlaceExitTrigger(_) => (0, 1),
             VenueOp::PlaceOcoExit(_) => (1, 2),
-            VenueOp::QueryExitTrigger { .. } => (1, 0),
+            VenueOp::QueryExitTrigger { .. } | VenueOp::CancelExit(_) => (1, 0),
             VenueOp::ExitFills { .. } => (5, 0),
             VenueOp::CancelOrder { .. } | VenueOp::CancelAll { .. } => (1, 0),
             VenueOp::QueryOrder { .. } | VenueOp::QueryOrderHistory { .. } => {
@@ -108,6 +109,9 @@ impl Venue for Binance {
             VenueOp::PlaceExitTrigger(t) => VenueReply::Order(algo::parse_algo(t, body)?),
             VenueOp::PlaceOcoExit(_) => VenueReply::Orders(oco::parse_oco(body)?),
             VenueOp::QueryExitTrigger { .. } => VenueReply::Trigger(algo::parse_algo_query(body)?),
+            VenueOp::CancelExit(x) => {
+                VenueReply::Trigger(exit_cancel::parse_cancel(self.market, x, body)?)
+            }
             VenueOp::ExitFills { since_ms, .. } => VenueReply::ExitFills(
                 parse::parse_trades(
                     self.market,

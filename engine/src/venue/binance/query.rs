@@ -83,6 +83,10 @@ pub fn build_request(
             super::oco::push_oco(o, &mut q);
             (Method::Post, super::oco::OCO_PATH)
         }
+        VenueOp::CancelExit(x) => (
+            Method::Delete,
+            super::exit_cancel::push_cancel(market, x, &mut q)?,
+        ),
         VenueOp::QueryExitTrigger {
             client_order_id, ..
         } => {

@@ -7,9 +7,12 @@ use super::enums::{bybit_side, parse_bybit_side};
 use super::models::{ByExecution, ByList, ByOrderAck};
 use super::parse::payload;
 use crate::model::Fill;
+use crate::model::Market;
 use crate::venue::error::VenueError;
 use crate::venue::http::HttpResponse;
-use crate::venue::op::{ExitFill, ExitKind, ExitTrigger, OrderReport, OrderStatus};
+use crate::venue::op::{
+    ExitFill, ExitKind, ExitRef, ExitTrigger, OrderReport, OrderStatus, TriggerReport, TriggerState,
+};
 use crate::venue::wire::{client_id, dec, fmt_dec, int, symbol};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -54,6 +57,53 @@ pub fn parse_tpsl_ack(t: &ExitTrigger, resp: &HttpResponse) -> Result<OrderRepor
         cum_quote: None,
         price: Decimal::ZERO,
         fills: Vec::new(),
+        updated_ms: 0,
+    })
+}
+
+/// The cancel body of a spot TP/SL order (`POST /v5/order/cancel` with `orderFilter=tpslOrder`:
+/// without the filter Bybit looks among ordinary orders and answers "order does not exist").
+/// Cancelling it releases the holding it locks, which a spot close must sell.
+///
+/// # Errors
+/// [`VenueError::Unsupported`] on linear: TP/SL there ride on the position and go with it.
+pub fn cancel_body(market: Market, x: &ExitRef) -> Result<Map<String, Value>, VenueError> {
+    if market != Market::Spot {
+        return Err(VenueError::Unsupported {
+            op: "cancel_exit",
+            reason: "Bybit linear TP/SL belong to the position and end with it".into(),
+        });
+    }
+    let mut m = Map::new();
+    m.insert("category".into(), "spot".into());
+    m.insert("symbol".into(), x.symbol.as_str().into());
+    m.insert("orderLinkId".into(), x.client_order_id.as_str().into());
+    m.insert("orderFilter".into(), "tpslOrder".into());
+    Ok(m)
+}
+
+/// The acknowledgement of a cancelled spot TP/SL order, as the cancelled trigger's state.
+///
+/// # Errors
+/// [`VenueError::Parse`] for another shape or an answer naming another order; the mapped
+/// `retCode` otherwise (an order already gone is [`VenueError::UnknownOrder`]).
+pub fn parse_cancel(x: &ExitRef, resp: &HttpResponse) -> Result<TriggerReport, VenueError> {
+    let ack: ByOrderAck = payload("order/cancel", resp)?;
+    if client_id(&ack.order_link_id).as_ref() != Some(&x.client_order_id) {
+        return Err(VenueError::parse(
+            "orderLinkId",
+            format!(
+                "{:?} answers a cancel of {}",
+                ack.order_link_id, x.client_order_id
+            ),
+        ));
+    }
+    Ok(TriggerReport {
+        trigger_id: ack.order_id,
+        client_order_id: Some(x.client_order_id.clone()),
+        state: TriggerState::Cancelled,
+        actual_order_id: None,
+        finished: false,
         updated_ms: 0,
     })
 }
@@ -260,5 +310,70 @@ mod tests {
             client_order_id: crate::ids::ClientOrderId::new("k-sl").unwrap(),
         };
         assert!(Bybit::new(Market::Linear, 5000).build(&q, &ctx).is_err());
+    }
+
+    #[test]
+    fn spot_tpsl_cancel_names_the_filter_and_parses_the_ack() {
+        use crate::ids::{ClientOrderId, Symbol};
+        use crate::venue::op::{ExitRef, VenueOp, VenueReply};
+        let x = ExitRef {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            client_order_id: ClientOrderId::new("k-sl").unwrap(),
+            list_client_order_id: None,
+        };
+        let creds = Credentials::new("KEY", "SECRET");
+        let clock = ServerClock::new();
+        let ctx = BuildCtx {
+            creds: Some(&creds),
+            clock: &clock,
+            now_ms: 1_700_000_000_000 + DEFAULT_LAG_MS,
+            base_url: "https://api.bybit.com",
+        };
+        let op = VenueOp::CancelExit(x.clone());
+        let Ok(Planned::Http(req)) = Bybit::new(Market::Spot, 5000).build(&op, &ctx) else {
+            panic!("request")
+        };
+        assert_eq!(req.path_and_query, "/v5/order/cancel");
+        let body: Value = serde_json::from_str(&req.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"category":"spot","symbol":"BTCUSDT","orderLinkId":"k-sl","orderFilter":"tpslOrder"})
+        );
+        assert!(Bybit::new(Market::Linear, 5000).build(&op, &ctx).is_err());
+        let resp = |body: &str| HttpResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: body.into(),
+            received_ms: 0,
+        };
+        let cases = [
+            (
+                r#"{"retCode":0,"retMsg":"OK","result":{"orderId":"abc","orderLinkId":"k-sl"},"time":1}"#,
+                Some("abc"),
+                false,
+            ),
+            (
+                r#"{"retCode":0,"retMsg":"OK","result":{"orderId":"abc","orderLinkId":"k-tp"},"time":1}"#,
+                None,
+                false,
+            ),
+            (
+                r#"{"retCode":170213,"retMsg":"Order does not exist.","result":{},"time":1}"#,
+                None,
+                true,
+            ),
+        ];
+        for (body, want, unknown) in cases {
+            let got = Bybit::new(Market::Spot, 5000).parse(&op, &resp(body));
+            match (want, got) {
+                (Some(id), Ok(VenueReply::Trigger(t))) => {
+                    assert_eq!(t.trigger_id, id);
+                    assert_eq!(t.state, TriggerState::Cancelled);
+                }
+                (None, Err(VenueError::UnknownOrder { .. })) => assert!(unknown, "{body}"),
+                (None, Err(VenueError::Parse { .. })) => assert!(!unknown, "{body}"),
+                (w, g) => panic!("{body}: want {w:?} got {g:?}"),
+            }
+        }
     }
 }

@@ -96,6 +96,7 @@ impl Venue for Bybit {
             VenueOp::CancelOrder { symbol, .. } => {
                 VenueReply::Order(parse::parse_cancel(symbol, resp)?)
             }
+            VenueOp::CancelExit(x) => VenueReply::Trigger(exits::parse_cancel(x, resp)?),
             VenueOp::CancelAll { symbol } => {
                 VenueReply::Orders(parse::parse_cancel_all(symbol, resp)?)
             }

@@ -31,7 +31,7 @@ pub fn path_for(op: &VenueOp) -> &'static str {
         | VenueOp::PlaceProtectedOrder { .. }
         | VenueOp::PlaceExitTrigger(_)
         | VenueOp::PlaceOcoExit(_) => ORDER_CREATE,
-        VenueOp::CancelOrder { .. } => ORDER_CANCEL,
+        VenueOp::CancelOrder { .. } | VenueOp::CancelExit(_) => ORDER_CANCEL,
         VenueOp::CancelAll { .. } => ORDER_CANCEL_ALL,
         VenueOp::QueryOrder { .. } | VenueOp::OpenOrders { .. } => ORDER_REALTIME,
         VenueOp::QueryOrderHistory { .. } => ORDER_HISTORY,
@@ -141,6 +141,7 @@ pub fn build_request(
         VenueOp::PlaceExitTrigger(t) if market == Market::Spot => {
             Payload::Json(super::exits::tpsl_body(t)?)
         }
+        VenueOp::CancelExit(x) => Payload::Json(super::exits::cancel_body(market, x)?),
         VenueOp::PlaceExitTrigger(_) | VenueOp::PlaceOcoExit(_) => {
             // Bybit linear holds TP/SL on the entry itself (`PlaceProtectedOrder`).
             return Err(VenueError::Unsupported {

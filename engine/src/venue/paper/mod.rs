@@ -195,6 +195,7 @@ impl PaperVenue {
             VenueOp::PlaceProtectedOrder { .. }
             | VenueOp::PlaceExitTrigger(_)
             | VenueOp::PlaceOcoExit(_)
+            | VenueOp::CancelExit(_)
             | VenueOp::QueryExitTrigger { .. }
             | VenueOp::ExitFills { .. } => {
                 // Paper fills in-process and watches no trigger prices: refusing is honest,
