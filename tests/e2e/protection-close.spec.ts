@@ -4,7 +4,7 @@
 // lock, and USD-M triggers (which cancel-all-open-orders does not reach) outlive the position.
 import { describe, expect, it } from "vitest";
 import { adminFetch, simAdmin } from "./harness.js";
-import { MARKETS, botFills, createSimBot, dec, fillKey, lastSeq, signal, simRequests, simTrades } from "./venue-helpers.js";
+import { MARKETS, botFills, createSimBot, dec, decSum, fillKey, lastSeq, signal, simRequests, simTrades } from "./venue-helpers.js";
 
 interface SimConditional {
   kind: "StopLoss" | "TakeProfit";
@@ -89,6 +89,14 @@ describe("close with the bot's own exits resting", () => {
     expect(cancels.map((r) => r.status)).toEqual([200, 200]);
     expect((await conditionals()).slice(before).map((c) => c.status)).toEqual(["Deactivated", "Deactivated"]);
     await expectBooked(m, bot.id, [orderId(buy), orderId(close)]);
+    // Flat, with realized P&L and fees equal to the simulator's trades.
+    const trades = await simTrades(m, [orderId(buy), orderId(close)]);
+    const pnl = await adminFetch<{ realized: string; fees: { total_quote: string }; by_instrument: Record<string, { position_qty: string }> }>(
+      `/api/v1/bots/${bot.id}/pnl`,
+    );
+    expect(dec(pnl.body?.by_instrument.BTCUSDT?.position_qty ?? "NaN"), pnl.text).toBe("0");
+    expect(dec(pnl.body?.realized ?? "NaN"), pnl.text).toBe(decSum(trades.map((t) => t.realized_pnl)));
+    expect(dec(pnl.body?.fees.total_quote ?? "NaN"), pnl.text).toBe(decSum(trades.map((t) => t.commission)));
     expect(await exitStatuses(bot.id)).toEqual(["trigger_cancelled", "trigger_cancelled"]);
   });
 
