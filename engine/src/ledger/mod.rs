@@ -35,7 +35,7 @@ pub use entry::{
     Allocation, FillBooking, FundingPayment, LedgerConfig, LedgerEntry, MarkPrice, PnlMethod,
     Transfer,
 };
-pub use funding::{split_funding, FundingSplitError};
+pub use funding::{held_funding, split_funding, FundingSplitError};
 pub use reconcile::{
     reconcile, ExchangeTrade, FieldDiff, FundingDiff, OwnedOrders, ReconcileInput, ReconcileReport,
     TradeDiff, Verdict,
