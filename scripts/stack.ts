@@ -14,6 +14,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { type Neo4jRelay, startNeo4jRelay } from "./neo4j-relay.ts";
 
 /** Repository root (scripts/..). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -267,6 +268,11 @@ export interface StackOptions {
    * reachable only through the edge Worker's service binding.
    */
   proxyPort?: number;
+  /**
+   * Put a fault-injecting relay (scripts/neo4j-relay.ts) between neo4j-proxy and Neo4j: the
+   * proxy's NEO4J_URL is the relay's, tests can then cut answers and count batches.
+   */
+  neo4jRelay?: boolean;
   /** Copy wrangler's output to stdout. */
   echo?: boolean;
   /** Progress messages. */
@@ -288,6 +294,15 @@ export interface Stack {
   adminToken: string;
   /** Time each part took to become ready, in ms. */
   startupMs: { sim: number; neo4j: number | null; wrangler: number };
+  /** The relay in front of Neo4j (with `neo4jRelay`), else null. */
+  relay: Neo4jRelay | null;
+  /**
+   * Stops Neo4j: SIGKILL of the JVM with `kill` (a crash: no checkpoint, recovery on the next
+   * start), else SIGTERM. Resolves once it has exited. No-op when it is not running.
+   */
+  stopNeo4j: (opts?: { kill?: boolean }) => Promise<void>;
+  /** Starts Neo4j again on the same port with the same data folder; resolves once it is ready. */
+  startNeo4j: () => Promise<void>;
   logDir: string;
   /** Stops every process, last started first (idempotent). */
   stop: () => Promise<void>;
@@ -303,11 +318,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const info = o.info ?? ((): void => {});
   for (const d of [o.stateDir, o.runDir, o.logDir, o.neo4jDataDir]) fs.mkdirSync(d, { recursive: true });
   const children: Child[] = [];
+  let neo4jChild: Child | null = null;
+  let relay: Neo4jRelay | null = null;
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     for (const c of [...children].reverse()) await c.stop();
+    await relay?.close();
   };
   const killNow = (): void => {
     for (const c of children) c.signal("SIGKILL");
@@ -328,8 +346,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
     // 2. Neo4j (optional: without it audit stays in the bots' outboxes).
     let neo4jUrl: string | null = null;
-    if (o.withNeo4j ?? neo4jAvailable()) {
-      t = Date.now();
+    const withNeo4j = o.withNeo4j ?? neo4jAvailable();
+    const spawnNeo4j = async (): Promise<string | null> => {
       const neo = new Child(
         "neo4j",
         "bash",
@@ -342,9 +360,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         ],
         { logDir: o.logDir, stdinPipe: true },
       );
+      neo4jChild = neo;
       children.push(neo);
       const m = await neo.waitForLine(/NEO4J_READY\s+(\S+)/, 240_000);
-      neo4jUrl = m[1] ?? null;
+      return m[1] ?? null;
+    };
+    if (withNeo4j) {
+      t = Date.now();
+      neo4jUrl = await spawnNeo4j();
       startupMs.neo4j = Date.now() - t;
       info(`Neo4j ready at ${neo4jUrl} (${startupMs.neo4j} ms)`);
     } else {
@@ -361,8 +384,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       // /health probes each configured exchange; locally both venues are the simulator.
       KEEL_EXCHANGE_URLS: JSON.stringify({ binance: simUrl, bybit: simUrl }),
     });
+    if (neo4jUrl && o.neo4jRelay) {
+      relay = await startNeo4jRelay(neo4jUrl);
+      info(`Neo4j relay at ${relay.url} (fault injection for tests)`);
+    }
     const proxyToml = writeWorkerConfig(path.join(ROOT, "neo4j-proxy/wrangler.toml"), path.join(o.runDir, "neo4j-proxy"), {
-      NEO4J_URL: neo4jUrl ?? "",
+      NEO4J_URL: relay?.url ?? neo4jUrl ?? "",
       NEO4J_USER: neo4jUrl ? "neo4j" : "",
       NEO4J_PASSWORD: neo4jUrl ? o.neo4jPassword : "",
       NEO4J_DATABASE: "neo4j",
@@ -413,6 +440,26 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       logDir: o.logDir,
       stop,
       killNow,
+      relay,
+      stopNeo4j: async (opts = {}): Promise<void> => {
+        const neo = neo4jChild;
+        if (!neo || neo.exited) return;
+        if (opts.kill) {
+          neo.signal("SIGKILL");
+          await neo.exitPromise;
+        }
+        await neo.stop();
+        children.splice(children.indexOf(neo), 1);
+        info(`Neo4j ${opts.kill ? "killed" : "stopped"} (exit ${neo.exitCode})`);
+      },
+      startNeo4j: async (): Promise<void> => {
+        if (!withNeo4j) throw new Error("this stack runs without Neo4j");
+        if (stopped) throw new Error("the stack is stopped");
+        if (neo4jChild && !neo4jChild.exited) return;
+        const started = Date.now();
+        await spawnNeo4j();
+        info(`Neo4j restarted at ${neo4jUrl} (${Date.now() - started} ms)`);
+      },
     };
   } catch (err) {
     await stop();

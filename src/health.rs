@@ -1,9 +1,10 @@
-//! `GET /health`: versions, Neo4j reachability (through neo4j-proxy) and each configured
-//! exchange's reachability and clock offset. Unauthenticated and secret-free, so load balancers
+//! `GET /health`: versions, Neo4j reachability (through neo4j-proxy), the bots' audit outbox
+//! totals (counts only) and each configured exchange's reachability and clock offset. Unauthenticated and secret-free, so load balancers
 //! and the local stack can poll it.
 
 use crate::env;
 use keel_durable_objects::http::{json, ApiError};
+use keel_engine::audit::{OutboxHealth, OutboxTotals};
 use serde_json::{json, Value};
 use worker::{Env, Fetch, Method, Request, RequestInit, Response};
 
@@ -16,8 +17,8 @@ const DEFAULT_EXCHANGES: &str =
 /// # Errors
 /// Only on a broken response builder; dependency failures are reported inside the document.
 pub async fn platform(env: &Env) -> Result<Response, ApiError> {
-    let neo4j = neo4j(env).await;
-    let exchanges = exchanges(env).await;
+    let (neo4j, exchanges, audit_outbox) =
+        futures_util::future::join3(neo4j(env), exchanges(env), audit_outbox(env)).await;
     let halt = crate::api::call_control(env, Method::Get, "/halt", None)
         .await
         .ok();
@@ -39,6 +40,7 @@ pub async fn platform(env: &Env) -> Result<Response, ApiError> {
             "version": env::get(env, env::VERSION).unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
             "engine_version": keel_engine::VERSION,
             "neo4j": neo4j,
+            "audit_outbox": audit_outbox,
             "exchanges": exchanges,
             "halt": halt,
             "time_ms": worker::Date::now().as_millis(),
@@ -63,6 +65,37 @@ async fn neo4j(env: &Env) -> Value {
         }
         Err(e) => json!({"configured": true, "reachable": false, "message": e.to_string()}),
     }
+}
+
+/// Every bot's outbox health summed ([`OutboxTotals`]): while Neo4j is down the depth grows here,
+/// and drains after it is back. Bots are asked in parallel; one that cannot answer counts as
+/// `unreadable`, it never fails the document.
+async fn audit_outbox(env: &Env) -> Value {
+    let bots = match crate::api::call_control(env, Method::Get, "/bots", None).await {
+        Ok(v) => v,
+        Err(e) => return json!({"error": e.message}),
+    };
+    let ids: Vec<String> = bots
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| r["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let answers = futures_util::future::join_all(
+        ids.iter()
+            .map(|id| crate::api::call_bot(env, id, Method::Get, "/view/outbox", None)),
+    )
+    .await;
+    let mut totals = OutboxTotals::default();
+    for answer in answers {
+        let health = answer
+            .ok()
+            .and_then(|v| serde_json::from_value::<OutboxHealth>(v).ok());
+        totals.add(health.as_ref());
+    }
+    serde_json::to_value(totals).unwrap_or(Value::Null)
 }
 
 async fn exchanges(env: &Env) -> Value {

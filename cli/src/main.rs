@@ -5,6 +5,7 @@
 
 mod args;
 mod http;
+mod local;
 mod output;
 mod plan;
 
@@ -18,6 +19,9 @@ const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().is_some_and(|w| local::is_local(w)) {
+        return local::main(&argv);
+    }
     let inv = match args::parse(&argv) {
         Ok(inv) => inv,
         Err(e) => {
@@ -26,7 +30,7 @@ fn main() -> ExitCode {
         }
     };
     if inv.command == Command::Help {
-        print!("{USAGE}");
+        print!("{USAGE}\n{}", local::USAGE);
         return ExitCode::SUCCESS;
     }
     match run(&inv) {

@@ -3,7 +3,7 @@
 //! are comparable. `cargo bench -p keel-engine --bench backtest`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use keel_engine::backtest::{run, BacktestConfig, Bar, FillAt, Timeframe};
+use keel_engine::backtest::{run, walk_forward, BacktestConfig, Bar, FillAt, Timeframe};
 use keel_engine::config::BotConfig;
 use keel_engine::factor::{Adx, Atr, Bollinger, Donchian, Ema, Factor, Macd, Rsi, Sma};
 use keel_engine::ids::Symbol;
@@ -130,6 +130,11 @@ fn backtests(c: &mut Criterion) {
         })
     });
     let big = bars(1_000_000);
+    // tests/bench/peers.py rebuilds these bars for backtesting.py / vectorbt: same checksum.
+    eprintln!(
+        "1M bars close checksum {:?}",
+        big.iter().map(|b| b.close).sum::<f64>()
+    );
     g.throughput(Throughput::Elements(big.len() as u64));
     let ma = p(&[("fast", 50.0), ("slow", 200.0)]);
     let mut s = Registry::builtin().build("ma_crossover", &ma).expect("ma");
@@ -143,6 +148,44 @@ fn backtests(c: &mut Criterion) {
         b.iter(|| {
             let mut s = Registry::builtin().build("ma_crossover", &ma).expect("ma");
             black_box(run(&cfg, s.as_mut(), black_box(&big)).expect("backtest"))
+        })
+    });
+    g.finish();
+}
+
+/// A 100-point walk-forward grid (10 fast × 10 slow SMA windows, 70/30 split) over the same
+/// 1M bars: every point is a full live-path backtest of both spans, points spread over the
+/// machine's cores.
+fn grid(c: &mut Criterion) {
+    let cfg = config();
+    let big = bars(1_000_000);
+    let ranges = BTreeMap::from([
+        (
+            "fast".to_string(),
+            (1..=10).map(|i| f64::from(i) * 10.0).collect::<Vec<_>>(),
+        ),
+        (
+            "slow".to_string(),
+            (1..=10).map(|i| 100.0 + f64::from(i) * 50.0).collect(),
+        ),
+    ]);
+    let reg = Registry::builtin();
+    let wf = walk_forward(&cfg, &reg, "ma_crossover", &ranges, &big, 0.7).expect("grid");
+    eprintln!(
+        "grid over 1M bars: {} points, {} invalid, best in-sample sharpe {:.3}",
+        wf.points.len(),
+        wf.invalid.len(),
+        wf.points.first().map_or(f64::NAN, |p| p.in_sample.sharpe)
+    );
+    let mut g = c.benchmark_group("backtest_grid");
+    g.sample_size(10).measurement_time(Duration::from_secs(30));
+    g.throughput(Throughput::Elements(100 * big.len() as u64));
+    g.bench_function("grid_100_points_1m_bars", |b| {
+        b.iter(|| {
+            black_box(
+                walk_forward(&cfg, &reg, "ma_crossover", &ranges, black_box(&big), 0.7)
+                    .expect("grid"),
+            )
         })
     });
     g.finish();
@@ -180,5 +223,5 @@ fn factors(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, factors, backtests);
+criterion_group!(benches, factors, backtests, grid);
 criterion_main!(benches);

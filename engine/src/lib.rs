@@ -25,6 +25,8 @@ pub mod backtest;
 pub mod bot;
 pub mod config;
 pub mod factor;
+/// Exact historical candles: month-file codec, store planning, CSV and kline imports (sans-IO).
+pub mod history;
 pub mod ids;
 pub mod ledger;
 pub mod model;

@@ -46,7 +46,10 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
                 &call_bot(ctx.env, id, Method::Post, "/capital", Some(body)).await?,
             )
         }
-        (Method::Post, [id, action @ ("pause" | "resume" | "flatten" | "reconcile")]) => {
+        (
+            Method::Post,
+            [id, action @ ("pause" | "resume" | "flatten" | "reconcile" | "strategy")],
+        ) => {
             let body = json!({"actor": actor, "reason": ctx.body.get("reason").cloned().unwrap_or(Value::Null)});
             ok(
                 200,

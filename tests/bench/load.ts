@@ -1,6 +1,7 @@
 // The stack measurements: design-budget latency (testnet bot → simulator), webhook throughput
 // (paper bots) and audit shipping into Neo4j. Each function drives the real local stack over HTTP
 // on 127.0.0.1 and returns plain numbers; run.ts starts/stops the stack and prints the table.
+import type { Neo4jRelay } from "../../scripts/neo4j-relay.ts";
 import { type Answer, type Dist, call, dist, mustCall, nowUs, sleep } from "./lib.ts";
 
 /** Where the running stack answers. */
@@ -282,6 +283,12 @@ export interface ShippingResult {
   peak5sPerSec: number;
   /** Seconds from the end of the webhook load until every outbox had shipped (null: not drained). */
   drainSecs: number | null;
+  /**
+   * Audit write calls neo4j-proxy made to Neo4j during the measurement, as counted by the relay in
+   * front of Neo4j (scripts/neo4j-relay.ts): acknowledged batches, events per batch (mean, max).
+   * Null when the stack runs without the relay.
+   */
+  batch: { writes: number; mean: number; max: number } | null;
 }
 
 /**
@@ -293,7 +300,9 @@ export async function measureShipping(
   bots: string[],
   load: () => Promise<unknown>,
   maxDrainSecs: number,
+  relay: Neo4jRelay | null = null,
 ): Promise<ShippingResult> {
+  relay?.resetStats();
   const polls: { t: number; n: number }[] = [];
   const base = await neo4jCount(t, bots);
   const t0 = performance.now();
@@ -337,6 +346,7 @@ export async function measureShipping(
     if (b) peak = Math.max(peak, (b.n - a.n) / (b.t - a.t));
   }
   const span = firstGrowth && lastGrowth ? lastGrowth.t - firstGrowth.t : 0;
+  const relayBatch = relay?.stats().batch;
   return {
     bots: bots.length,
     events: total,
@@ -344,5 +354,6 @@ export async function measureShipping(
     eventsPerSec: span > 0 && firstGrowth ? Math.round(((shipped - firstGrowth.n) / span) * 10) / 10 : 0,
     peak5sPerSec: Math.round(peak * 10) / 10,
     drainSecs,
+    batch: relayBatch ? { writes: relayBatch.count, mean: relayBatch.mean, max: relayBatch.max } : null,
   };
 }

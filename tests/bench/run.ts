@@ -28,6 +28,7 @@ import {
   paperBots,
 } from "./load.ts";
 import { type NativeResult, engineBenches, runCargoBench } from "./native.ts";
+import { type PeerReport, peerBenches, peerRows } from "./peers.ts";
 
 interface Report {
   date: string;
@@ -37,6 +38,7 @@ interface Report {
   throughput: ThroughputResult[];
   shipping: ShippingResult | { skipped: string } | null;
   native: NativeResult[];
+  peers?: PeerReport;
   errors: string[];
 }
 
@@ -78,6 +80,8 @@ async function stackBenches(report: Report): Promise<void> {
       stateDir: path.join(tmp, "wrangler-state"),
       runDir: path.join(tmp, "run"),
       logDir,
+      // Counts the audit batches neo4j-proxy writes (batch size in the report).
+      neo4jRelay: true,
       info,
     });
     const t: Target = { ...stack, neo4jUrl: stack.neo4jUrl };
@@ -104,7 +108,7 @@ async function stackBenches(report: Report): Promise<void> {
     };
     if (stack.neo4jUrl) {
       info("audit shipping: Neo4j event count sampled every second during the throughput runs and until drained");
-      report.shipping = await measureShipping(t, [...one, ...five].map((b) => b.id), runs, drain);
+      report.shipping = await measureShipping(t, [...one, ...five].map((b) => b.id), runs, drain, stack.relay);
     } else {
       await runs();
       report.shipping = { skipped: "Neo4j not running (needs java, javac, mvn)" };
@@ -129,6 +133,11 @@ async function nativeBenches(report: Report): Promise<void> {
   for (const b of benches) {
     info(`cargo bench -p keel-engine --bench ${b}`);
     report.native.push(...(await runCargoBench(ROOT, b, targetDir)));
+  }
+  try {
+    report.peers = peerBenches(ROOT, report.native, info);
+  } catch (e) {
+    report.errors.push(`peers: ${(e as Error).message ?? e}`);
   }
 }
 
@@ -162,11 +171,18 @@ function table(r: Report): string {
       `audit shipping to Neo4j (${s.bots} bots)`,
       `${s.eventsPerSec} events/s sustained, peak ${s.peak5sPerSec}/s (5 s), ${s.inNeo4j}/${s.events} events, drained ${fmt(s.drainSecs)} s after load`,
     ]);
+    if (s.batch) {
+      rows.push([
+        "audit batches written to Neo4j (outbox → proxy → Neo4j)",
+        `${s.batch.writes} batches, mean ${s.batch.mean} events/batch, max ${s.batch.max} (outbox cap 500)`,
+      ]);
+    }
   }
   for (const nr of r.native) {
     const v = nr.ns >= 1000 ? `${Math.round(nr.ns / 10) / 100} µs` : `${nr.ns} ns`;
     rows.push([`native ${nr.bench}: ${nr.id}`, `${v} per iteration`]);
   }
+  if (r.peers) rows.push(...peerRows(r.peers));
   for (const e of r.errors) rows.push(["ERROR", e]);
   const w0 = Math.max(...rows.map((x) => (x[0] ?? "").length));
   return rows.map((x) => `${(x[0] ?? "").padEnd(w0)}  ${x[1] ?? ""}`).join("\n");

@@ -7,10 +7,9 @@
 // a baseline": a baseline taken after some events had already shipped makes a complete copy look
 // short, which is how the benchmark once reported 5601 of 5823 events with nothing lost.
 //
-// Not covered here: a Neo4j outage in the middle of the load. The harness starts Neo4j once for
-// the whole run and offers no way to stop and restart it, and the proxy's Neo4j URL cannot be
-// changed at runtime; the outbox's back-off on transient proxy failures is unit-tested in
-// engine/src/audit (OutboxState::on_failure, classify_ship_response).
+// A Neo4j crash in the middle of a 3 bots x 200 signals run, and a batch whose ack is lost after
+// Neo4j committed it, are in audit-outage.spec.ts (the harness can kill and restart Neo4j and cut
+// its answers through a relay).
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminFetch, fetchJson, keel, neo4jQuery, simAdmin, uniqueId } from "./harness.js";
 

@@ -8,6 +8,7 @@ import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { ROOT, freePort, randomToken, startStack } from "../../scripts/stack.ts";
 import type { KeelStackInfo } from "./harness.js";
+import { startStackControl } from "./stack-control.ts";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keel-e2e-"));
@@ -28,6 +29,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     stateDir: path.join(tmp, "wrangler-state"),
     runDir: path.join(tmp, "run"),
     logDir,
+    // Between neo4j-proxy and Neo4j: lets audit-outage.spec.ts cut Neo4j's answers.
+    neo4jRelay: true,
     info,
   }).catch((err: unknown) => {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -38,6 +41,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // A hard exit of this process must not leave servers behind.
   const onExit = (): void => stack.killNow();
   process.on("exit", onExit);
+  // Lets specs kill and restart Neo4j and drive the relay (see stack-control.ts).
+  const control = await startStackControl(stack, randomToken(24));
 
   const provided: KeelStackInfo = {
     baseUrl: stack.baseUrl,
@@ -48,10 +53,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     neo4jUser: stack.neo4jUser,
     neo4jPassword: stack.neo4jPassword,
     startupMs: stack.startupMs,
+    control: { url: control.url, token: control.token },
   };
   project.provide("keel", provided);
 
   return async () => {
+    await control.close();
     await stack.stop();
     process.off("exit", onExit);
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -21,6 +21,8 @@ export interface KeelStackInfo {
   neo4jPassword: string;
   /** Start-up time of each part, in ms. */
   startupMs: { sim: number; neo4j: number | null; wrangler: number };
+  /** The stack's control endpoint (Neo4j stop/kill/start, Neo4j relay): see outage-helpers.ts. */
+  control?: { url: string; token: string };
 }
 
 declare module "vitest" {

@@ -106,6 +106,11 @@ fn config_json(stored: &StoredConfig) -> Result<Value, ApiError> {
         .to_value()
         .map_err(|e| ApiError::internal(e.to_string()))?;
     v["version"] = json!(stored.version);
+    if stored.config.source == keel_engine::config::SignalSource::Strategy {
+        // The immutable strategy version (name@code#params-hash): a params change shows here as
+        // old id → new id in the config change's audit diff.
+        v["strategy_version"] = json!(keel_engine::strategy::live::attribution(&stored.config));
+    }
     Ok(v)
 }
 

@@ -606,7 +606,7 @@ const PAPER_TAKER_FEE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts
 /// Paper maker fee.
 const PAPER_MAKER_FEE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts(1, 0, 0, false, 3);
 /// Paper market orders fill 5 bps worse than the ticker (see `PaperConfig::slippage_bps`).
-const PAPER_SLIPPAGE_BPS: rust_decimal::Decimal =
+pub const PAPER_SLIPPAGE_BPS: rust_decimal::Decimal =
     rust_decimal::Decimal::from_parts(5, 0, 0, false, 0);
 /// Quote capital a new paper bot starts with (booked in its ledger as a transfer too).
 pub const PAPER_CAPITAL: rust_decimal::Decimal =
@@ -621,7 +621,10 @@ pub const PAPER_KEEP_FILLS: usize = 2_000;
 fn routes_to_paper(op: &VenueOp) -> bool {
     !matches!(
         op,
-        VenueOp::Ticker { .. } | VenueOp::InstrumentRules { .. } | VenueOp::ServerTime
+        VenueOp::Ticker { .. }
+            | VenueOp::InstrumentRules { .. }
+            | VenueOp::ServerTime
+            | VenueOp::Klines { .. }
     )
 }
 

@@ -18,6 +18,7 @@ mod reconcile;
 mod retention;
 mod signal;
 pub mod store;
+mod strategy;
 mod views;
 
 use crate::db::Db;
@@ -138,6 +139,7 @@ impl DurableObject for BotDO {
             Ok(None) => {}
             Err(e) => worker::console_error!("alerts: {}", e.message),
         }
+        strategy::on_alarm(self).await;
         Response::ok("ok")
     }
 }
@@ -181,6 +183,8 @@ impl BotDO {
             (Method::Post, "/control/halt") => admin::halt(self, req).await,
             (Method::Post, "/control/flatten") => controls::flatten_route(self, req).await,
             (Method::Post, "/control/tick") => controls::tick(self, req).await,
+            (Method::Post, "/control/strategy") => strategy::run_route(self).await,
+            (Method::Get, "/view/strategy") => strategy::view(self),
             (Method::Post, "/edge-rejection") => admin::edge_rejection(self, req).await,
             (Method::Get, view) if view.starts_with("/view/") => {
                 views::render(self, &view["/view/".len()..], query)

@@ -6,8 +6,8 @@ use super::{now_ms, BotDO};
 use crate::db::{int, text};
 use crate::http::ApiError;
 use keel_engine::audit::{
-    classify_ship_response, select_batch, FailureKind, OutboxPolicy, OutboxState, SealedEvent,
-    ShipOutcome, ShipRequest,
+    classify_ship_response, outbox_health, select_batch, FailureKind, OutboxHealth, OutboxPolicy,
+    OutboxState, SealedEvent, ShipOutcome, ShipRequest,
 };
 use serde::Deserialize;
 use worker::{Method, Request, RequestInit};
@@ -40,6 +40,30 @@ pub async fn schedule(bot: &BotDO) {
 /// The outbox cursor and retry state.
 pub fn state(bot: &BotDO) -> Result<OutboxState, ApiError> {
     Ok(super::store::kv_get::<OutboxState>(&bot.db, "outbox")?.unwrap_or_default())
+}
+
+/// The outbox's health (depth, oldest unshipped event's age, failures, status): the bot's part of
+/// the platform `/health` totals, which must show a Neo4j outage's backlog grow and drain.
+///
+/// # Errors
+/// Storage failures.
+pub fn health(bot: &BotDO) -> Result<OutboxHealth, ApiError> {
+    #[derive(Deserialize)]
+    struct Oldest {
+        time_ms: i64,
+    }
+    let st = state(bot)?;
+    let oldest: Option<Oldest> = bot.db.row(
+        "SELECT time_ms FROM audit WHERE seq > ? ORDER BY seq LIMIT 1",
+        vec![int(st.shipped_seq as i64)],
+    )?;
+    Ok(outbox_health(
+        &st,
+        last_seq(bot),
+        oldest.map(|o| o.time_ms),
+        now_ms(),
+        &OutboxPolicy::default(),
+    ))
 }
 
 /// Last sealed seq.

@@ -64,8 +64,48 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
     };
     let parsed = match bot::admit(&inbound, config, &secret) {
         Ok(p) => p,
-        Err(rej) => return reject(bot, None, &rej, env.received_ms, Vec::new()).await,
+        Err(rej) => {
+            let origin = Origin::webhook(None);
+            return Err(reject(bot, None, &rej, env.received_ms, Vec::new(), &origin).await);
+        }
     };
+    let origin = Origin::webhook(env.ip.clone());
+    let outcome = process(bot, &stored, &parsed, env.received_ms, &origin).await?;
+    Ok(json(200, &outcome)?)
+}
+
+/// Where an admitted signal came from: the actor of its audit events and the `source` its
+/// `signal_received` event records (`webhook` callers' address, or `strategy:<version>`).
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// Actor on the audit events.
+    pub actor: Actor,
+    /// Recorded source.
+    pub source: String,
+}
+
+impl Origin {
+    fn webhook(ip: Option<String>) -> Self {
+        Self {
+            actor: Actor::Webhook,
+            source: ip.unwrap_or_else(|| "unknown".into()),
+        }
+    }
+}
+
+/// Runs an admitted signal through dedupe → whitelist → risk → execution, every step audited:
+/// the one path of webhook alerts and of strategy decisions ([`super::strategy`]).
+///
+/// # Errors
+/// The rejection (duplicate 409, whitelist/risk 422, exchange 503…), already audited.
+pub async fn process(
+    bot: &BotDO,
+    stored: &StoredConfig,
+    parsed: &ParsedSignal,
+    received_ms: i64,
+    origin: &Origin,
+) -> Result<Value, ApiError> {
+    let config = &stored.config;
     let signal_id = parsed.signal_id.clone();
     // Dedupe: a storage failure here refuses the signal (503) rather than risking a double.
     let seen: Option<SeenRow> = bot
@@ -74,7 +114,7 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
             "SELECT status, outcome FROM signals WHERE id = ? AND received_ms > ?",
             vec![
                 text(signal_id.as_str()),
-                int(env.received_ms - DEDUPE_WINDOW_MS),
+                int(received_ms - DEDUPE_WINDOW_MS),
             ],
         )
         .map_err(|e| {
@@ -94,7 +134,7 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         j.audit(
             AuditDraft::new(
                 now_ms(),
-                Actor::Webhook,
+                origin.actor.clone(),
                 AuditEvent::SignalRejected {
                     status: 409,
                     reason: "duplicate".into(),
@@ -113,18 +153,18 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         "INSERT INTO signals (id, received_ms, status, outcome) VALUES (?, ?, 0, ?)",
         vec![
             text(signal_id.as_str()),
-            int(env.received_ms),
+            int(received_ms),
             text(json!({"status": "processing"}).to_string()),
         ],
     );
     let payload = serde_json::to_value(&parsed.signal).unwrap_or(Value::Null);
     j.audit(
         AuditDraft::new(
-            env.received_ms,
-            Actor::Webhook,
+            received_ms,
+            origin.actor.clone(),
             AuditEvent::SignalReceived {
                 payload,
-                source: env.ip.clone().unwrap_or_else(|| "unknown".into()),
+                source: origin.source.clone(),
             },
         )
         .signal(signal_id.clone()),
@@ -132,7 +172,7 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
     j.audit(
         AuditDraft::new(
             now_ms(),
-            Actor::Webhook,
+            origin.actor.clone(),
             AuditEvent::SignalAccepted {
                 action: parsed.signal.action.as_str().into(),
                 symbol: parsed.signal.symbol.clone(),
@@ -144,19 +184,21 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
     // A symbol outside the whitelist that the bot does not hold is refused before waiting for
     // the bot's turn: nothing about it depends on the market (holdings may still be closed; the
     // risk engine's whitelist rule decides those).
-    if let Some(rej) = whitelist_refusal(bot, config, &parsed) {
-        return reject(bot, Some(&signal_id), &rej, env.received_ms, Vec::new()).await;
+    if let Some(rej) = whitelist_refusal(bot, config, parsed) {
+        return Err(reject(bot, Some(&signal_id), &rej, received_ms, Vec::new(), origin).await);
     }
     let executed = {
         let _turn = bot.exec.lock().await;
-        execute(bot, &stored, &parsed).await
+        execute(bot, stored, parsed, &origin.actor).await
     };
     match executed {
         Ok(outcome) => {
             finish(bot, &signal_id, 200, &outcome).await?;
-            Ok(json(200, &outcome)?)
+            Ok(outcome)
         }
-        Err((rej, drafts)) => reject(bot, Some(&signal_id), &rej, env.received_ms, drafts).await,
+        Err((rej, drafts)) => {
+            Err(reject(bot, Some(&signal_id), &rej, received_ms, drafts, origin).await)
+        }
     }
 }
 
@@ -207,14 +249,29 @@ async fn finish(bot: &BotDO, id: &SignalId, status: u16, outcome: &Value) -> Res
     bot.commit(j).await
 }
 
-/// Records a refusal (with the checks made) and answers it.
+/// Records a refusal (with the checks made) and returns the error to answer.
 async fn reject(
     bot: &BotDO,
     id: Option<&SignalId>,
     rej: &Rejection,
     received_ms: i64,
     drafts: Vec<AuditDraft>,
-) -> Result<Response, ApiError> {
+    origin: &Origin,
+) -> ApiError {
+    match record_rejection(bot, id, rej, received_ms, drafts, origin).await {
+        Ok(()) => rejection_error(rej),
+        Err(e) => e,
+    }
+}
+
+async fn record_rejection(
+    bot: &BotDO,
+    id: Option<&SignalId>,
+    rej: &Rejection,
+    received_ms: i64,
+    drafts: Vec<AuditDraft>,
+    origin: &Origin,
+) -> Result<(), ApiError> {
     let now = now_ms();
     let mut j = bot.journal()?;
     for d in drafts {
@@ -227,7 +284,7 @@ async fn reject(
     }
     let mut draft = AuditDraft::new(
         now,
-        Actor::Webhook,
+        origin.actor.clone(),
         AuditEvent::SignalRejected {
             status: rej.status,
             reason: format!("{}: {}", rej.code, rej.message),
@@ -258,8 +315,7 @@ async fn reject(
             ],
         ),
     };
-    bot.commit(j).await?;
-    Err(rejection_error(rej))
+    bot.commit(j).await
 }
 
 type Failure = (Rejection, Vec<AuditDraft>);
@@ -274,10 +330,11 @@ async fn execute(
     bot: &BotDO,
     stored: &StoredConfig,
     parsed: &ParsedSignal,
+    actor: &Actor,
 ) -> Result<Value, Failure> {
     let config = &stored.config;
     let signal = &parsed.signal;
-    let mut link = Link::open(bot, config, Actor::Webhook)
+    let mut link = Link::open(bot, config, actor.clone())
         .map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
     if signal.action == Action::CancelAll {
         return super::orders::cancel_all(
@@ -493,7 +550,7 @@ pub fn booking(
         config.market,
         actor,
         signal_id,
-        config.strategy.as_deref(),
+        keel_engine::strategy::live::attribution(config).as_deref(),
     )
     .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
     Ok((ledger, booking))

@@ -67,6 +67,8 @@ pub fn render(bot: &BotDO, view: &str, query: Option<&str>) -> Result<Response, 
     let value = match view {
         "audit" => audit(bot, query)?,
         "audit_verify" => super::audit_verify::verify(bot)?,
+        "outbox" => serde_json::to_value(outbox::health(bot)?)
+            .map_err(|e| ApiError::internal(e.to_string()))?,
         "signals" => signals(bot, query)?,
         "orders" => bodies(
             bot,

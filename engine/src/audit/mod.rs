@@ -18,6 +18,7 @@ pub mod canonical;
 pub mod chain;
 pub mod event;
 pub mod outbox;
+pub mod outbox_totals;
 pub mod record;
 pub mod redact;
 pub mod retention;
@@ -36,6 +37,7 @@ pub use outbox::{
     backoff_delay_ms, outbox_depth, outbox_health, prunable, select_batch, BatchPlan, FailureKind,
     OutboxError, OutboxHealth, OutboxPolicy, OutboxState, OutboxStatus, DEFAULT_RETENTION_MS,
 };
+pub use outbox_totals::OutboxTotals;
 pub use record::{
     chain_hash, to_ndjson, Actor, AuditDraft, AuditRecord, SealedEvent, GENESIS_HASH,
 };

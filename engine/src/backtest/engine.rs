@@ -1,9 +1,8 @@
 //! The bar loop: strategy on each close → target signal → `bot::decide` → paper venue →
-//! `bot::book_fills` → ledger.
+//! `bot::book_fill` → ledger.
 
 use super::metrics::{self, Metrics};
 use super::{Bar, Timeframe};
-use crate::audit::Actor;
 use crate::bot::{self, BotState, MarketFacts};
 use crate::config::BotConfig;
 use crate::ids::{IdError, SignalId, Symbol};
@@ -138,6 +137,10 @@ struct Sim<'a> {
     fills: Vec<Fill>,
     rejected: Vec<Rejected>,
     realized_trades: Vec<Decimal>,
+    /// Strategy version id every fill is tagged with.
+    tag: String,
+    /// Market facts handed to `bot::decide` (rules fixed, price and balance per execution).
+    facts: MarketFacts,
     position: Decimal,
     equity: Decimal,
     /// f64 view for the curve: equity at `mark`, position.
@@ -166,21 +169,9 @@ fn on_tick(p: Decimal, tick: Decimal) -> Decimal {
 
 impl Sim<'_> {
     fn target_qty(&self, target: Target, price: Decimal) -> Result<Decimal, BacktestError> {
-        let raw = match target {
-            Target::Qty(q) => q,
-            Target::Exposure(e) => {
-                let e = Decimal::from_f64(e).ok_or(BacktestError::Overflow("exposure"))?;
-                e.checked_mul(self.equity)
-                    .and_then(|x| x.checked_div(price))
-                    .ok_or(BacktestError::Overflow("target"))?
-            }
-        };
-        let step = self.cfg.rules.step_size;
-        Ok(if step > Decimal::ZERO {
-            ((raw / step).trunc() * step).normalize()
-        } else {
-            raw
-        })
+        // The live strategy bot sizes with the same function.
+        crate::strategy::live::target_qty(target, self.equity, price, self.cfg.rules.step_size)
+            .ok_or(BacktestError::Overflow("target"))
     }
 
     /// Trades to `target` at `price` (before slippage), through the live path.
@@ -243,22 +234,19 @@ impl Sim<'_> {
                 time_ms: Some(now_ms),
             },
             secret: None,
-            signal_id: signal_id.clone(),
+            signal_id,
         };
         let free_base = match self.cfg.bot.market {
             Market::Spot => Some(self.free(&self.cfg.rules.base_asset, now_ms)?),
             Market::Linear => None,
         };
-        let facts = MarketFacts {
-            price: fill_price,
-            rules: self.cfg.rules.clone(),
-            free_base,
-        };
+        self.facts.price = fill_price;
+        self.facts.free_base = free_base;
         let decision = match bot::decide(
             &self.cfg.bot.id,
             &self.cfg.bot,
             &parsed,
-            &facts,
+            &self.facts,
             &self.ledger,
             &self.state,
             now_ms,
@@ -274,7 +262,6 @@ impl Sim<'_> {
             }
         };
         let realized_before = self.ledger.totals.realized - self.ledger.totals.fees_quote;
-        let tag = strategy.version().id.clone();
         for order in decision.orders {
             let reply = match self.place(VenueOp::PlaceOrder(order.into_inner().request), now_ms) {
                 Ok(r) => r,
@@ -290,23 +277,28 @@ impl Sim<'_> {
                 Err(e) => return Err(e),
             };
             let fills = bot::fills_of(&reply);
-            bot::book_fills(
-                &mut self.ledger,
-                &fills,
-                &self.cfg.rules,
-                &BTreeMap::new(),
-                self.cfg.bot.exchange,
-                self.cfg.bot.market,
-                &Actor::System,
-                Some(&signal_id),
-                Some(&tag),
-            )?;
+            // `bot::book_fill` is `bot::book_fills` per fill without the audit drafts a
+            // backtest has nowhere to keep.
+            let no_third_assets = BTreeMap::new();
+            for fill in &fills {
+                bot::book_fill(
+                    &mut self.ledger,
+                    fill,
+                    &self.cfg.rules,
+                    &no_third_assets,
+                    Some(self.tag.as_str()),
+                )?;
+            }
             self.state.trades_today += 1;
             for f in &fills {
                 strategy.on_fill(f);
             }
             self.fills.extend(fills);
         }
+        // The ledger and `self.fills` hold the history; the paper book only needs its working
+        // orders (market orders never rest), so finished orders and fills are dropped as a
+        // long-running paper bot does. Keeps each placement O(1) over a million bars.
+        self.venue.prune(0, 0);
         self.state.last_trade_ms.insert(self.symbol.clone(), now_ms);
         let realized_after = self.ledger.totals.realized - self.ledger.totals.fees_quote;
         self.realized_trades.push(realized_after - realized_before);
@@ -395,6 +387,12 @@ pub fn run(
         fills: Vec::new(),
         rejected: Vec::new(),
         realized_trades: Vec::new(),
+        tag: strategy.version().id.clone(),
+        facts: MarketFacts {
+            price: Decimal::ZERO,
+            rules: config.rules.clone(),
+            free_base: None,
+        },
         position: Decimal::ZERO,
         equity: config.initial_capital,
         eq0: config.initial_capital.to_f64().unwrap_or(f64::NAN),
@@ -403,6 +401,7 @@ pub fn run(
     };
     let tf = config.timeframe.ms();
     let mut curve = Vec::with_capacity(bars.len());
+    let mut stats = metrics::CurveStats::default();
     let mut exposed_bars = 0usize;
     let mut wanted: Option<Target> = None;
     let mut pending: Option<Target> = None;
@@ -467,10 +466,9 @@ pub fn run(
         if sim.qty != 0.0 {
             exposed_bars += 1;
         }
-        curve.push((
-            bar.open_time_ms + tf,
-            sim.eq0 + sim.qty * (bar.close - sim.mark),
-        ));
+        let equity = sim.eq0 + sim.qty * (bar.close - sim.mark);
+        stats.push(equity);
+        curve.push((bar.open_time_ms + tf, equity));
     }
     let (last_i, last) = (bars.len() - 1, bars[bars.len() - 1]);
     let close = on_tick(to_dec(last.close, last_i, "close")?, config.rules.tick_size);
@@ -482,7 +480,8 @@ pub fn run(
     }))?;
     let pnl = sim.ledger.pnl_report(end_ms)?;
     let final_equity = sim.ledger.equity()?;
-    let metrics = metrics::compute(
+    let metrics = metrics::compute_with(
+        &stats,
         &curve,
         config.timeframe,
         &sim.realized_trades,

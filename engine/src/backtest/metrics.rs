@@ -40,7 +40,95 @@ pub struct Metrics {
     pub fees: Decimal,
 }
 
+/// The single-pass part of the ratios, fed one equity point at a time by the bar loop while
+/// the value is still in a register (a second walk over a 1M-point curve costs more than the
+/// arithmetic). Every sum runs in curve order starting from `-0.0` (`Iterator::sum`'s neutral
+/// element for floats), so the figures are bit-identical to summing a collected returns series.
+#[derive(Debug, Clone)]
+pub(crate) struct CurveStats {
+    points: usize,
+    first: f64,
+    prev: f64,
+    ret_sum: f64,
+    down_sq: f64,
+    eq_sum: f64,
+    peak: f64,
+    trough: f64,
+    mdd: f64,
+    since: usize,
+    longest: usize,
+}
+
+impl Default for CurveStats {
+    fn default() -> Self {
+        Self {
+            points: 0,
+            first: 0.0,
+            prev: 0.0,
+            ret_sum: -0.0,
+            down_sq: -0.0,
+            eq_sum: -0.0,
+            peak: f64::MIN,
+            trough: f64::MIN,
+            mdd: 0.0,
+            since: 0,
+            longest: 0,
+        }
+    }
+}
+
+/// Bar return between two equity points (0 after a zero equity, never NaN).
+#[inline]
+fn bar_return(a: f64, b: f64) -> f64 {
+    if a != 0.0 {
+        b / a - 1.0
+    } else {
+        0.0
+    }
+}
+
+#[inline]
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
+impl CurveStats {
+    /// Adds the next equity point.
+    #[inline]
+    pub(crate) fn push(&mut self, e: f64) {
+        if self.points == 0 {
+            self.first = e;
+        } else {
+            let r = bar_return(self.prev, e);
+            self.ret_sum += r;
+            self.down_sq += r.min(0.0).powi(2);
+        }
+        self.points += 1;
+        self.prev = e;
+        self.eq_sum += e;
+        if e >= self.peak {
+            self.peak = e;
+            self.trough = e;
+            self.since = 0;
+        } else {
+            self.since += 1;
+            self.longest = self.longest.max(self.since);
+            // `(peak - e) / peak` only grows as `e` falls under this peak's trough, so the
+            // division (the costliest step here) runs only then; same result bit for bit.
+            if e < self.trough {
+                self.trough = e;
+                self.mdd = self.mdd.max(ratio(self.peak - e, self.peak));
+            }
+        }
+    }
+}
+
 /// Computes [`Metrics`]; empty or flat curves give zeros, never NaN from a division by zero.
+#[cfg(test)]
 pub(crate) fn compute(
     curve: &[(i64, f64)],
     tf: Timeframe,
@@ -49,41 +137,49 @@ pub(crate) fn compute(
     fees: Decimal,
     exposed_bars: usize,
 ) -> Metrics {
-    let eq: Vec<f64> = curve.iter().map(|c| c.1).collect();
-    let (Some(&first), Some(&last)) = (eq.first(), eq.last()) else {
+    let mut stats = CurveStats::default();
+    for &(_, e) in curve {
+        stats.push(e);
+    }
+    compute_with(&stats, curve, tf, trades, volume, fees, exposed_bars)
+}
+
+/// [`compute`] from the loop's [`CurveStats`] of `curve`: only the variance walks the curve
+/// again (it needs the mean first, and a one-pass formula would change its last bits).
+pub(crate) fn compute_with(
+    stats: &CurveStats,
+    curve: &[(i64, f64)],
+    tf: Timeframe,
+    trades: &[Decimal],
+    volume: Decimal,
+    fees: Decimal,
+    exposed_bars: usize,
+) -> Metrics {
+    if stats.points == 0 {
         return Metrics::default();
-    };
+    }
+    let (first, last) = (stats.first, stats.prev);
     let per_year = tf.per_year();
-    let rets: Vec<f64> = eq
-        .windows(2)
-        .map(|w| if w[0] != 0.0 { w[1] / w[0] - 1.0 } else { 0.0 })
-        .collect();
-    let n = rets.len().max(1) as f64;
-    let mean = rets.iter().sum::<f64>() / n;
-    let var = if rets.len() > 1 {
-        rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    let count = stats.points - 1;
+    let n = count.max(1) as f64;
+    let mean = stats.ret_sum / n;
+    let var = if count > 1 {
+        curve
+            .windows(2)
+            .map(|w| (bar_return(w[0].1, w[1].1) - mean).powi(2))
+            .sum::<f64>()
+            / (n - 1.0)
     } else {
         0.0
     };
-    let down = (rets.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n).sqrt();
-    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let down = (stats.down_sq / n).sqrt();
     let total_return = ratio(last, first) - 1.0;
     let annual_return = if last > 0.0 && first > 0.0 {
         (last / first).powf(per_year / n) - 1.0
     } else {
         -1.0
     };
-    let (mut peak, mut mdd, mut since, mut longest) = (f64::MIN, 0.0f64, 0usize, 0usize);
-    for &e in &eq {
-        if e >= peak {
-            peak = e;
-            since = 0;
-        } else {
-            since += 1;
-            longest = longest.max(since);
-            mdd = mdd.max(ratio(peak - e, peak));
-        }
-    }
+    let (mdd, longest, eq_sum) = (stats.mdd, stats.longest, stats.eq_sum);
     let realized: Vec<f64> = trades
         .iter()
         .filter(|t| !t.is_zero())
@@ -91,7 +187,7 @@ pub(crate) fn compute(
         .collect();
     let gains: f64 = realized.iter().filter(|x| **x > 0.0).sum();
     let losses: f64 = -realized.iter().filter(|x| **x < 0.0).sum::<f64>();
-    let avg_equity = eq.iter().sum::<f64>() / eq.len() as f64;
+    let avg_equity = eq_sum / stats.points as f64;
     Metrics {
         total_return,
         annual_return,
@@ -106,7 +202,7 @@ pub(crate) fn compute(
             realized.len() as f64,
         ),
         profit_factor: ratio(gains, losses),
-        exposure: exposed_bars as f64 / eq.len() as f64,
+        exposure: exposed_bars as f64 / stats.points as f64,
         turnover: ratio(volume.to_f64().unwrap_or(0.0), avg_equity),
         executions: trades.len(),
         fees,

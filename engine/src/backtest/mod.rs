@@ -2,7 +2,8 @@
 //! becomes a `target` [`Signal`](crate::signal::Signal) that goes through [`bot::decide`]
 //! (sizing with exchange filters, the risk engine), each approved order is placed on the
 //! [`PaperVenue`](crate::venue::paper::PaperVenue) exactly as the bot Durable Object does
-//! (`venue.build(VenueOp::PlaceOrder)`), and its fills are booked by [`bot::book_fills`] into a
+//! (`venue.build(VenueOp::PlaceOrder)`), and its fills are booked by [`bot::book_fill`] (the
+//! ledger half of [`bot::book_fills`], without audit drafts) into a
 //! [`Ledger`](crate::ledger::Ledger) whose `pnl_report` is the backtest's P&L. Nothing here
 //! re-implements sizing, fees, risk or P&L.
 //!
@@ -15,14 +16,19 @@
 //!
 //! [`bot::decide`]: crate::bot::decide
 //! [`bot::book_fills`]: crate::bot::book_fills
+//! [`bot::book_fill`]: crate::bot::book_fill
 
 mod data;
 mod engine;
 mod metrics;
 mod optimize;
+pub mod report;
+pub mod request;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod peer_tests;
 
 pub use data::{gaps, load_csv, resample, Bar, DataError, Gap, Timeframe};
 pub use engine::{run, BacktestConfig, BacktestError, BacktestReport, FillAt, Rejected};

@@ -90,27 +90,33 @@ pub fn walk_forward(
         .describe(strategy)
         .ok_or_else(|| StrategyError::Unknown(strategy.to_string()))?;
     let (is, oos) = bars.split_at(cut);
-    let mut points = Vec::new();
-    let mut invalid = Vec::new();
-    for params in grid(ranges) {
-        let mut a = match registry.build(strategy, &params) {
+    let combos = grid(ranges);
+    // Each point is independent (fresh strategy, ledger and venue), so points run in parallel
+    // natively; results come back in grid order, so the report does not depend on threads.
+    let results = par_map(&combos, |params| -> Result<_, OptimizeError> {
+        let mut a = match registry.build(strategy, params) {
             Ok(s) => s,
-            Err(e) => {
-                invalid.push((params, e.to_string()));
-                continue;
-            }
+            Err(e) => return Ok(Err(e.to_string())),
         };
         let ra = run(config, a.as_mut(), is)?;
-        let mut b = registry.build(strategy, &params)?;
+        let mut b = registry.build(strategy, params)?;
         let rb = run(config, b.as_mut(), oos)?;
-        points.push(GridPoint {
-            params,
+        Ok(Ok(GridPoint {
+            params: params.clone(),
             strategy: ra.strategy,
             in_sample: ra.metrics,
             in_sample_net: ra.pnl.net,
             out_of_sample: rb.metrics,
             out_of_sample_net: rb.pnl.net,
-        });
+        }))
+    });
+    let mut points = Vec::new();
+    let mut invalid = Vec::new();
+    for (params, result) in combos.into_iter().zip(results) {
+        match result? {
+            Ok(point) => points.push(point),
+            Err(reason) => invalid.push((params, reason)),
+        }
     }
     points.sort_by(|x, y| y.in_sample.sharpe.total_cmp(&x.in_sample.sharpe));
     Ok(WalkForward {
@@ -118,4 +124,83 @@ pub fn walk_forward(
         points,
         invalid,
     })
+}
+
+/// Worker threads for a search: every core natively; one on wasm32 (a Worker has no threads).
+fn threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        1
+    }
+}
+
+/// `items.map(f)` in order, split into contiguous chunks over [`threads`] scoped threads
+/// (each item is a whole backtest: chunking costs nothing measurable).
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let n = threads().min(items.len());
+    if n <= 1 {
+        return items.iter().map(f).collect();
+    }
+    par_map_threads(items, n, &f)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn par_map_threads<T: Sync, R: Send>(
+    items: &[T],
+    n: usize,
+    f: &(impl Fn(&T) -> R + Sync),
+) -> Vec<R> {
+    // Interleaved assignment (item i on thread i % n) balances grids whose cost grows along
+    // an axis; the results are put back in item order.
+    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|t| {
+                scope.spawn(move || {
+                    items
+                        .iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(n)
+                        .map(|(i, x)| (i, f(x)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    for (i, r) in parts.into_iter().flatten() {
+        slots[i] = Some(r);
+    }
+    slots.into_iter().flatten().collect()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn par_map_threads<T: Sync, R: Send>(
+    items: &[T],
+    _n: usize,
+    f: &(impl Fn(&T) -> R + Sync),
+) -> Vec<R> {
+    items.iter().map(f).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn par_map_keeps_item_order() {
+        let items: Vec<u64> = (0..101).collect();
+        let out = par_map(&items, |x| x * x);
+        assert_eq!(out, items.iter().map(|x| x * x).collect::<Vec<_>>());
+        assert_eq!(par_map_threads(&items, 3, &|x: &u64| x + 1)[100], 101);
+        assert!(par_map(&Vec::<u64>::new(), |x| *x).is_empty());
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::audit::{Actor, AuditDraft, AuditEvent};
 use crate::ids::SignalId;
-use crate::ledger::{Booked, BookedFill, FillBooking, Ledger, LedgerEntry, LedgerError};
+use crate::ledger::{Booked, BookedFill, Effect, FillBooking, Ledger, LedgerEntry, LedgerError};
 use crate::model::{Exchange, Fill, InstrumentRules, Market};
 use crate::venue::VenueReply;
 use rust_decimal::Decimal;
@@ -33,6 +33,62 @@ pub struct Booking {
     pub missing_prices: Vec<String>,
 }
 
+/// One fill's ledger booking, without audit drafts.
+#[derive(Debug, Clone)]
+pub struct FillLedgerBooking {
+    /// A third fee asset whose quote price was missing (its fee was not valued).
+    pub missing_price: Option<String>,
+    /// The entry and its effect; `None` when the ledger had it already.
+    pub applied: Option<(LedgerEntry, Effect)>,
+}
+
+/// Books one fill into the ledger exactly as [`book_fills`] does (fee valuation included), but
+/// builds no audit drafts: for drivers with no audit trail (the backtester), where drafts were
+/// a third of a booking's cost. `None` when the fill was booked before.
+///
+/// # Errors
+/// [`LedgerError`] when the entry cannot be applied (the ledger is unchanged then).
+pub fn book_fill(
+    ledger: &mut Ledger,
+    fill: &Fill,
+    rules: &InstrumentRules,
+    fee_prices: &BTreeMap<String, Decimal>,
+    strategy: Option<&str>,
+) -> Result<Option<FillLedgerBooking>, LedgerError> {
+    if ledger.has_fill(fill) {
+        return Ok(None);
+    }
+    let mut missing_price = None;
+    let fee_asset_price = if fill.fee_asset == rules.quote_asset || fill.fee.is_zero() {
+        None
+    } else if fill.fee_asset == rules.base_asset {
+        Some(fill.price)
+    } else {
+        match fee_prices.get(&fill.fee_asset) {
+            Some(p) => Some(*p),
+            None => {
+                missing_price = Some(fill.fee_asset.clone());
+                None
+            }
+        }
+    };
+    let entry = LedgerEntry::Fill(FillBooking {
+        fill: fill.clone(),
+        base_asset: rules.base_asset.clone(),
+        quote_asset: rules.quote_asset.clone(),
+        fee_asset_price,
+        strategy: strategy.map(String::from),
+    });
+    let applied = match ledger.book(&entry)? {
+        Booked::Applied(effect) => Some((entry, effect)),
+        Booked::Duplicate => None,
+    };
+    Ok(Some(FillLedgerBooking {
+        missing_price,
+        applied,
+    }))
+}
+
 /// Books fills. `fee_prices` gives the quote price of any third fee asset (e.g. BNB) at the
 /// fill's time; base-asset fees are valued at the fill price, quote fees need nothing.
 ///
@@ -52,35 +108,15 @@ pub fn book_fills(
 ) -> Result<Booking, LedgerError> {
     let mut out = Booking::default();
     for fill in fills {
-        if ledger.has_fill(fill) {
-            continue;
-        }
-        let fee_asset_price = if fill.fee_asset == rules.quote_asset || fill.fee.is_zero() {
-            None
-        } else if fill.fee_asset == rules.base_asset {
-            Some(fill.price)
-        } else {
-            match fee_prices.get(&fill.fee_asset) {
-                Some(p) => Some(*p),
-                None => {
-                    out.missing_prices.push(fill.fee_asset.clone());
-                    None
-                }
-            }
-        };
+        // The position alone (a full risk snapshot per fill was most of a booking's cost).
         let before = ledger
-            .risk_snapshot(fill.time_ms)
-            .ok()
-            .and_then(|s| s.positions.get(&fill.symbol).map(|p| p.qty))
-            .unwrap_or(Decimal::ZERO);
-        let entry = LedgerEntry::Fill(FillBooking {
-            fill: fill.clone(),
-            base_asset: rules.base_asset.clone(),
-            quote_asset: rules.quote_asset.clone(),
-            fee_asset_price,
-            strategy: strategy.map(String::from),
-        });
-        let Booked::Applied(effect) = ledger.book(&entry)? else {
+            .position(&fill.symbol)
+            .map_or(Decimal::ZERO, |p| p.qty);
+        let Some(booked) = book_fill(ledger, fill, rules, fee_prices, strategy)? else {
+            continue;
+        };
+        out.missing_prices.extend(booked.missing_price);
+        let Some((entry, effect)) = booked.applied else {
             continue;
         };
         let with_ids = |d: AuditDraft| {
@@ -103,13 +139,8 @@ pub fn book_fills(
             },
         )));
         let avg = ledger
-            .risk_snapshot(fill.time_ms)
-            .ok()
-            .and_then(|s| {
-                s.positions
-                    .get(&fill.symbol)
-                    .and_then(|p| p.avg_entry_price)
-            })
+            .position(&fill.symbol)
+            .and_then(|p| p.avg_entry_price())
             .unwrap_or(Decimal::ZERO);
         out.drafts.push(with_ids(AuditDraft::new(
             fill.time_ms,

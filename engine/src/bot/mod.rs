@@ -15,7 +15,7 @@ mod rejection;
 #[cfg(test)]
 mod tests;
 
-pub use book::{book_fills, fills_of, Booking};
+pub use book::{book_fill, book_fills, fills_of, Booking, FillLedgerBooking};
 pub use rejection::Rejection;
 
 use crate::audit::{Actor, AuditDraft, AuditEvent, DecisionOutcome};
@@ -193,7 +193,7 @@ pub fn decide(
             signal_price: signal.price,
         };
         let report = risk::evaluate(config, &risk_ctx, proposed);
-        checks.push(report.checks.clone());
+        checks.push(report.checks);
         match report.verdict {
             Ok(approved) => orders.push(approved),
             Err(refusal) => {

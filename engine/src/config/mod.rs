@@ -176,6 +176,13 @@ pub struct BotConfig {
     /// Optional egress proxy for exchange calls from refused regions (design §8).
     #[serde(default)]
     pub egress_proxy_url: Option<String>,
+    /// Parameters of the built-in strategy (`source: strategy`), validated against its specs;
+    /// changing one makes a new strategy version.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, serde_json::Number>,
+    /// Bar interval the strategy runs on (`1m`, `5m`, `1h`…; `source: strategy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<String>,
 }
 
 /// One validation problem, with the field's full path.

@@ -87,6 +87,9 @@ impl BotConfig {
             }
             _ => {}
         }
+        for (field, reason) in crate::strategy::live::config_problems(self) {
+            p.add(field, reason);
+        }
         for (field, url) in [
             ("base_url", &self.base_url),
             ("egress_proxy_url", &self.egress_proxy_url),

@@ -40,7 +40,11 @@ impl Rolling {
             self.len += 1;
         }
         self.buf[self.head] = x;
-        self.head = (self.head + 1) % cap;
+        // A compare instead of `%`: an integer division per value is most of an SMA update.
+        self.head += 1;
+        if self.head == cap {
+            self.head = 0;
+        }
         self.sum += x;
         self.sumsq += x * x;
         old

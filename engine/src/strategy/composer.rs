@@ -182,6 +182,16 @@ impl Strategy for Composer {
         &self.version
     }
 
+    fn warm_up(&self) -> usize {
+        let legs = self.legs.iter().map(|l| l.strategy.warm_up()).max();
+        let vol = self
+            .vols
+            .as_ref()
+            .and_then(|v| v.first())
+            .map(|v| v.buf.len() + 1);
+        legs.unwrap_or(0).max(vol.unwrap_or(0))
+    }
+
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(bar) = ctx.bar() else {
             return Vec::new();

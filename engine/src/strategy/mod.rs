@@ -9,6 +9,7 @@
 //! parameters, so a parameter change is a new, separately attributable version.
 
 mod composer;
+pub mod live;
 mod params;
 mod registry;
 mod templates;
@@ -114,6 +115,10 @@ pub enum StrategyError {
 pub trait Strategy: std::fmt::Debug {
     /// Its immutable identity (name, code version, parameters, id).
     fn version(&self) -> &StrategyVersion;
+
+    /// Bars its factors need before the first target: a live bot fetches a multiple of this
+    /// (see [`live::fetch_limit`]) so its replay warms up like the backtest did.
+    fn warm_up(&self) -> usize;
 
     /// Called once per closed bar; returns intents (empty = keep the current target).
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent>;

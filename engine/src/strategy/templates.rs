@@ -114,6 +114,9 @@ impl Strategy for MaCrossover {
     fn version(&self) -> &StrategyVersion {
         &self.version
     }
+    fn warm_up(&self) -> usize {
+        self.fast.warm_up().max(self.slow.warm_up())
+    }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(bar) = ctx.bar() else {
             return Vec::new();
@@ -178,6 +181,9 @@ impl Strategy for RsiReversion {
     fn version(&self) -> &StrategyVersion {
         &self.version
     }
+    fn warm_up(&self) -> usize {
+        self.rsi.warm_up()
+    }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(r) = ctx.bar().and_then(|b| self.rsi.update(b)) else {
             return Vec::new();
@@ -235,6 +241,9 @@ impl DonchianBreakout {
 impl Strategy for DonchianBreakout {
     fn version(&self) -> &StrategyVersion {
         &self.version
+    }
+    fn warm_up(&self) -> usize {
+        self.entry.warm_up().max(self.exit.warm_up())
     }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(bar) = ctx.bar() else {
@@ -299,6 +308,9 @@ impl BollingerReversion {
 impl Strategy for BollingerReversion {
     fn version(&self) -> &StrategyVersion {
         &self.version
+    }
+    fn warm_up(&self) -> usize {
+        self.bands.warm_up()
     }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(bar) = ctx.bar() else {
@@ -378,6 +390,12 @@ impl VolTargetTrend {
 impl Strategy for VolTargetTrend {
     fn version(&self) -> &StrategyVersion {
         &self.version
+    }
+    fn warm_up(&self) -> usize {
+        self.fast
+            .warm_up()
+            .max(self.slow.warm_up())
+            .max(self.vol.warm_up())
     }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(bar) = ctx.bar() else {

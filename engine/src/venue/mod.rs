@@ -53,7 +53,7 @@ pub use guards::{Gate, Guards};
 pub use http::{HttpRequest, HttpResponse, Method, SignedWindow};
 pub use limiter::{AccountLimiter, Admit, LimiterConfig, OpCost, Usage};
 pub use op::{
-    Balance, ExitKind, ExitTrigger, FundingEvent, FundingPage, OrderReport, OrderStatus,
+    Balance, ExitKind, ExitTrigger, FundingEvent, FundingPage, Kline, OrderReport, OrderStatus,
     PositionReport, Protection, Ticker, TradeCursor, TradePage, VenueOp, VenueReply,
 };
 pub use rules::{close_qty, prepare_order, round_price, round_to_step_down, CloseQty, RulesError};
@@ -158,3 +158,6 @@ pub fn limiter_config(exchange: Exchange, market: Market) -> LimiterConfig {
 
 #[cfg(test)]
 pub(crate) mod testing;
+
+#[cfg(test)]
+mod klines_tests;

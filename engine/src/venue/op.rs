@@ -2,6 +2,7 @@
 //! Keel's own vocabulary. Every adapter accepts the same operations and returns the same reply
 //! types, so the bot engine never learns an exchange's spelling.
 
+use crate::backtest::{Bar, Timeframe};
 use crate::ids::{ClientOrderId, Symbol};
 use crate::model::{Fill, InstrumentRules, OrderRequest, Side};
 use crate::venue::rules::round_price;
@@ -94,6 +95,20 @@ pub enum VenueOp {
     },
     /// Server time (clock sync and health probe).
     ServerTime,
+    /// Candles of one symbol (public market data): what a strategy bot decides on. The adapter
+    /// answers oldest first whatever the exchange's order; the newest may still be forming.
+    Klines {
+        /// Symbol.
+        symbol: Symbol,
+        /// Bar interval.
+        interval: Timeframe,
+        /// Earliest open time wanted, ms (inclusive).
+        start_ms: Option<i64>,
+        /// Latest open time wanted, ms (inclusive).
+        end_ms: Option<i64>,
+        /// Most bars in the answer (the exchange's page limit applies).
+        limit: u32,
+    },
 }
 
 impl VenueOp {
@@ -125,7 +140,10 @@ impl VenueOp {
     pub fn is_signed(&self) -> bool {
         !matches!(
             self,
-            VenueOp::InstrumentRules { .. } | VenueOp::Ticker { .. } | VenueOp::ServerTime
+            VenueOp::InstrumentRules { .. }
+                | VenueOp::Ticker { .. }
+                | VenueOp::ServerTime
+                | VenueOp::Klines { .. }
         )
     }
 
@@ -147,6 +165,7 @@ impl VenueOp {
             VenueOp::InstrumentRules { .. } => "instrument_rules",
             VenueOp::Ticker { .. } => "ticker",
             VenueOp::ServerTime => "server_time",
+            VenueOp::Klines { .. } => "klines",
         }
     }
 }
@@ -368,6 +387,40 @@ pub struct Ticker {
     pub mark_price: Option<Decimal>,
 }
 
+/// One candle as the exchange reports it (exact decimals). Strategies read it as a [`Bar`]
+/// (`f64`, indicator maths); money never comes from here except through the exact close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kline {
+    /// Interval start, ms since the epoch.
+    pub open_time_ms: i64,
+    /// First price.
+    pub open: Decimal,
+    /// Highest price.
+    pub high: Decimal,
+    /// Lowest price.
+    pub low: Decimal,
+    /// Last price.
+    pub close: Decimal,
+    /// Base volume.
+    pub volume: Decimal,
+}
+
+impl Kline {
+    /// The candle as a strategy bar.
+    pub fn to_bar(&self) -> Bar {
+        use rust_decimal::prelude::ToPrimitive;
+        let f = |d: Decimal| d.to_f64().unwrap_or(f64::NAN);
+        Bar {
+            open_time_ms: self.open_time_ms,
+            open: f(self.open),
+            high: f(self.high),
+            low: f(self.low),
+            close: f(self.close),
+            volume: f(self.volume),
+        }
+    }
+}
+
 /// A parsed answer to one [`VenueOp`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reply")]
@@ -390,6 +443,8 @@ pub enum VenueReply {
     Ticker(Ticker),
     /// Server time, ms.
     ServerTime(i64),
+    /// Candles, oldest first.
+    Klines(Vec<Kline>),
     /// The answer is not known yet: run this operation next and use its reply instead.
     FollowUp(Box<VenueOp>),
 }

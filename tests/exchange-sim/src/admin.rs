@@ -122,6 +122,18 @@ fn route(sim: &Sim, req: &Req) -> Result<Resp, Resp> {
                 }
                 ok(json!({"ok": true, "venues": n}))
             }
+            ("POST", "/__admin/klines") => {
+                let load: crate::klines::AdminLoad =
+                    serde_json::from_value(body(req)?).map_err(|e| bad(format!("klines: {e}")))?;
+                let mut st = lock(&sim.state);
+                ok(crate::klines::admin_load(&mut st, load, now).map_err(bad)?)
+            }
+            ("GET", "/__admin/klines") => {
+                let symbol = q
+                    .get("symbol")
+                    .ok_or_else(|| bad("query 'symbol' is required"))?;
+                ok(crate::klines::admin_dump(&lock(&sim.state), symbol))
+            }
             ("POST", "/__admin/walk") => {
                 let b = body(req)?;
                 if let Some(e) = b.get("enabled").and_then(Value::as_bool) {

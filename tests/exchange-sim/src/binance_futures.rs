@@ -34,6 +34,12 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
         ("GET", "/fapi/v1/time") => run(sim, req, ep(1, false), |_, _, _, now| {
             Resp::json(200, &json!({"serverTime": now}))
         }),
+        ("GET", "/fapi/v1/klines") => run(
+            sim,
+            req,
+            ep(crate::klines::futures_weight(&Params::from_req(req)), false),
+            |st, _, p, now| crate::klines::binance(st, V, p, now),
+        ),
         ("GET", "/fapi/v1/exchangeInfo") => run(sim, req, ep(1, false), exchange_info),
         ("GET", "/fapi/v1/ticker/price") | ("GET", "/fapi/v2/ticker/price") => {
             run(sim, req, ep(if has_symbol { 1 } else { 2 }, false), ticker)

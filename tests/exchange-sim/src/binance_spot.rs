@@ -31,6 +31,9 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
         ("GET", "/api/v3/time") => run(sim, req, ep(1, false), |_, _, _, now| {
             Resp::json(200, &json!({"serverTime": now}))
         }),
+        ("GET", "/api/v3/klines") => run(sim, req, ep(2, false), |st, _, p, now| {
+            crate::klines::binance(st, V, p, now)
+        }),
         ("GET", "/api/v3/exchangeInfo") => run(sim, req, ep(20, false), exchange_info),
         ("GET", "/api/v3/ticker/price") => {
             run(sim, req, ep(if has_symbol { 2 } else { 4 }, false), ticker)

@@ -154,6 +154,7 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
         }
         ("GET", "/v5/market/instruments-info") => public(sim, req, instruments),
         ("GET", "/v5/market/tickers") => public(sim, req, tickers),
+        ("GET", "/v5/market/kline") => public(sim, req, crate::klines::bybit),
         ("POST", "/v5/order/create") => private(sim, req, true, |st, a, p, now| {
             if let Some((code, msg)) = lock(&sim.faults).take_reject("POST", "/v5/order/create") {
                 return Err((

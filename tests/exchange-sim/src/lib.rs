@@ -22,6 +22,7 @@ pub mod config;
 pub mod faults;
 pub mod filters;
 pub mod http;
+pub mod klines;
 pub mod log;
 pub mod matching;
 pub mod model;

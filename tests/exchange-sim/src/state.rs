@@ -51,6 +51,8 @@ pub struct State {
     pub clock_offset_ms: i64,
     /// Random-walk generator state.
     pub rng: u64,
+    /// Candle history per symbol (served by the kline endpoints).
+    pub klines: BTreeMap<String, crate::klines::Series>,
 }
 
 impl State {
@@ -83,6 +85,7 @@ impl State {
             next_tran_id: 9_000_001,
             clock_offset_ms: 0,
             rng: seed ^ 0x9E37_79B9_7F4A_7C15,
+            klines: BTreeMap::new(),
         }
     }
 

@@ -7,6 +7,7 @@
 pub mod algo;
 pub mod enums;
 pub mod error;
+pub mod klines;
 pub mod models;
 pub mod parse;
 pub mod query;
@@ -52,6 +53,7 @@ impl Venue for Binance {
             VenueOp::ServerTime => (1, 0),
             VenueOp::InstrumentRules { .. } => (if spot { 20 } else { 1 }, 0),
             VenueOp::Ticker { .. } => (if spot { 2 } else { 1 }, 0),
+            VenueOp::Klines { limit, .. } => (klines::weight(self.market, *limit), 0),
             // Futures order entry counts on the order limits only.
             VenueOp::PlaceOrder(_) | VenueOp::PlaceProtectedOrder { .. } => {
                 (if spot { 1 } else { 0 }, 1)
@@ -98,6 +100,7 @@ impl Venue for Binance {
                 VenueReply::Rules(parse::parse_rules(body, symbol.as_ref())?)
             }
             VenueOp::Ticker { .. } => VenueReply::Ticker(parse::parse_ticker(self.market, body)?),
+            VenueOp::Klines { .. } => VenueReply::Klines(klines::parse(body)?),
             VenueOp::PlaceExitTrigger(t) => VenueReply::Order(algo::parse_algo(t, body)?),
             VenueOp::PlaceOrder(_)
             | VenueOp::PlaceProtectedOrder { .. }

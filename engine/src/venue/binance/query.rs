@@ -37,6 +37,30 @@ pub fn build_request(
             q.push("symbol", symbol.as_str());
             (Method::Get, p.ticker)
         }
+        VenueOp::Klines {
+            symbol,
+            interval,
+            start_ms,
+            end_ms,
+            limit,
+        } => {
+            super::klines::push_query(
+                market,
+                symbol.as_str(),
+                *interval,
+                *start_ms,
+                *end_ms,
+                *limit,
+                &mut q,
+            )?;
+            (
+                Method::Get,
+                match market {
+                    Market::Spot => super::klines::SPOT_PATH,
+                    Market::Linear => super::klines::FUTURES_PATH,
+                },
+            )
+        }
         VenueOp::PlaceProtectedOrder { .. } => {
             // Binance takes no TP/SL on the entry order; protection is placed after the fill.
             return Err(VenueError::Unsupported {

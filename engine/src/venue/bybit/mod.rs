@@ -11,6 +11,7 @@
 
 pub mod enums;
 pub mod error;
+pub mod klines;
 pub mod models;
 pub mod parse;
 pub mod query;
@@ -80,6 +81,7 @@ impl Venue for Bybit {
                 VenueReply::Rules(rules)
             }
             VenueOp::Ticker { .. } => VenueReply::Ticker(parse::parse_ticker(self.market, resp)?),
+            VenueOp::Klines { .. } => VenueReply::Klines(klines::parse(resp)?),
             VenueOp::PlaceOrder(req) | VenueOp::PlaceProtectedOrder { order: req, .. } => {
                 VenueReply::Order(parse::parse_create(req, resp)?)
             }

@@ -26,6 +26,7 @@ pub fn path_for(op: &VenueOp) -> &'static str {
         VenueOp::ServerTime => TIME,
         VenueOp::InstrumentRules { .. } => INSTRUMENTS,
         VenueOp::Ticker { .. } => TICKERS,
+        VenueOp::Klines { .. } => super::klines::PATH,
         VenueOp::PlaceOrder(_)
         | VenueOp::PlaceProtectedOrder { .. }
         | VenueOp::PlaceExitTrigger(_) => ORDER_CREATE,
@@ -107,6 +108,24 @@ pub fn build_request(
         }
         VenueOp::Ticker { symbol } => {
             q.push("category", category).push("symbol", symbol.as_str());
+            Payload::Query(q)
+        }
+        VenueOp::Klines {
+            symbol,
+            interval,
+            start_ms,
+            end_ms,
+            limit,
+        } => {
+            super::klines::push_query(
+                category,
+                symbol.as_str(),
+                *interval,
+                *start_ms,
+                *end_ms,
+                *limit,
+                &mut q,
+            )?;
             Payload::Query(q)
         }
         VenueOp::PlaceOrder(req) => Payload::Json(order_body(market, req)?),

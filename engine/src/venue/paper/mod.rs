@@ -197,6 +197,13 @@ impl PaperVenue {
         let market = self.config.market;
         Ok(match op {
             VenueOp::ServerTime => VenueReply::ServerTime(now_ms),
+            VenueOp::Klines { .. } => {
+                // Paper keeps no history: candles come from the real exchange's public endpoint.
+                return Err(VenueError::Unsupported {
+                    op: op.name(),
+                    reason: "paper trading reads candles from the exchange".into(),
+                });
+            }
             VenueOp::PlaceProtectedOrder { .. } | VenueOp::PlaceExitTrigger(_) => {
                 // Paper fills in-process and watches no trigger prices: refusing is honest,
                 // accepting would report protection that does not exist.

@@ -1,0 +1,201 @@
+//! `keel data import | import-csv | gaps`.
+
+use super::flags::Flags;
+use super::{fsstore, now_ms, Failure};
+use keel_engine::history::import::{ImportPlan, Importer, Next};
+use keel_engine::history::store::gap_report;
+use keel_engine::history::{csv, Instrument};
+use keel_engine::model::{Exchange, Market};
+use keel_engine::venue::http::{HttpRequest, HttpResponse};
+use serde_json::json;
+use std::time::Duration;
+
+/// Dispatches `keel data SUB …`.
+pub fn run(args: &[String]) -> Result<String, Failure> {
+    match args.first().map(String::as_str) {
+        Some("import") => import(&args[1..]),
+        Some("import-csv") => import_csv(&args[1..]),
+        Some("gaps") => gaps(&args[1..]),
+        other => Err(Failure::Usage(format!(
+            "data subcommand `{}` is not import, import-csv or gaps",
+            other.unwrap_or("")
+        ))),
+    }
+}
+
+/// Public market-data host of a venue (klines need no key).
+fn default_base(inst: &Instrument) -> &'static str {
+    match (inst.exchange, inst.market) {
+        (Exchange::Binance, Market::Spot) => "https://api.binance.com",
+        (Exchange::Binance, Market::Linear) => "https://fapi.binance.com",
+        (Exchange::Bybit, _) => "https://api.bybit.com",
+    }
+}
+
+fn send(agent: &ureq::Agent, req: &HttpRequest) -> Result<HttpResponse, String> {
+    let mut resp = agent.get(&req.url()).call().map_err(|e| e.to_string())?;
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                v.to_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+        received_ms: now_ms(),
+    })
+}
+
+fn import(args: &[String]) -> Result<String, Failure> {
+    let f = Flags::parse(
+        args,
+        &[
+            "exchange",
+            "market",
+            "symbol",
+            "timeframe",
+            "from",
+            "to",
+            "base-url",
+            "data",
+        ],
+    )?;
+    let inst = f.instrument()?;
+    let tf = f.timeframe()?;
+    let (from, to) = (f.date("from")?, f.date("to")?);
+    if to <= from {
+        return Err(Failure::Usage("--to must be after --from".into()));
+    }
+    let dir = f.data_dir();
+    let base_url = f.get("base-url").unwrap_or(default_base(&inst)).to_string();
+    let resumed_after = fsstore::last_stored(&dir, &inst, tf, from, to)?;
+    let mut imp = Importer::new(
+        ImportPlan {
+            instrument: inst.clone(),
+            timeframe: tf,
+            from_ms: from,
+            to_ms: to,
+            base_url,
+        },
+        resumed_after,
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut stored = 0usize;
+    loop {
+        let now = now_ms();
+        match imp.next(now).map_err(|e| Failure::Run(e.to_string()))? {
+            Next::Done => break,
+            Next::Wait { until_ms } => {
+                let ms = (until_ms - now).clamp(1, 120_000) as u64;
+                eprintln!("keel: rate limit: waiting {ms} ms");
+                std::thread::sleep(Duration::from_millis(ms));
+            }
+            Next::Fetch(req) => match send(&agent, &req) {
+                Ok(resp) => {
+                    if let Some(page) = imp
+                        .on_response(&resp)
+                        .map_err(|e| Failure::Run(e.to_string()))?
+                    {
+                        fsstore::store(&dir, &inst, tf, &page.candles)?;
+                        stored += page.candles.len();
+                    }
+                }
+                Err(e) => imp
+                    .on_transport_error(&e, now_ms())
+                    .map_err(|e| Failure::Run(e.to_string()))?,
+            },
+        }
+    }
+    let end = to.min(now_ms() / tf.ms() * tf.ms());
+    let candles = fsstore::load(&dir, &inst, tf, from, end.max(from + 1))?;
+    let report = gap_report(&candles, tf, from, end.max(from));
+    let out = json!({
+        "exchange": inst.exchange_name(), "market": inst.market_name(), "symbol": inst.symbol.as_str(),
+        "timeframe": f.need("timeframe")?, "data": dir.display().to_string(),
+        "resumed_after_ms": resumed_after, "imported": stored,
+        "pages": imp.pages, "requests": imp.requests, "waits": imp.waits,
+        "gaps": report,
+    });
+    Ok(serde_json::to_string_pretty(&out).unwrap_or_default() + "\n")
+}
+
+fn import_csv(args: &[String]) -> Result<String, Failure> {
+    let f = Flags::parse(
+        args,
+        &["exchange", "market", "symbol", "timeframe", "data", "file"],
+    )?;
+    let inst = f.instrument()?;
+    let tf = f.timeframe()?;
+    let dir = f.data_dir();
+    let mut files: Vec<String> = f.positional.clone();
+    files.extend(f.get("file").map(String::from));
+    if files.is_empty() {
+        return Err(Failure::Usage("no CSV file given".into()));
+    }
+    let mut total = 0usize;
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    for file in &files {
+        let bytes = std::fs::read(file).map_err(|e| Failure::Run(format!("{file}: {e}")))?;
+        let candles = csv::parse(&bytes).map_err(|e| Failure::Run(format!("{file}: {e}")))?;
+        for c in &candles {
+            if c.open_time_ms.rem_euclid(tf.ms()) != 0 {
+                return Err(Failure::Run(format!(
+                    "{file}: open time {} is not on the {} grid (wrong --timeframe?)",
+                    c.open_time_ms,
+                    f.need("timeframe")?
+                )));
+            }
+            first = first.min(c.open_time_ms);
+            last = last.max(c.open_time_ms);
+        }
+        fsstore::store(&dir, &inst, tf, &candles)?;
+        total += candles.len();
+    }
+    let gaps = if total > 0 {
+        let candles = fsstore::load(&dir, &inst, tf, first, last + tf.ms())?;
+        Some(gap_report(&candles, tf, first, last + tf.ms()))
+    } else {
+        None
+    };
+    let out = json!({"imported": total, "files": files.len(), "data": dir.display().to_string(), "gaps": gaps});
+    Ok(serde_json::to_string_pretty(&out).unwrap_or_default() + "\n")
+}
+
+fn gaps(args: &[String]) -> Result<String, Failure> {
+    let f = Flags::parse(
+        args,
+        &[
+            "exchange",
+            "market",
+            "symbol",
+            "timeframe",
+            "from",
+            "to",
+            "data",
+        ],
+    )?;
+    let inst = f.instrument()?;
+    let tf = f.timeframe()?;
+    let (from, to) = (f.date("from")?, f.date("to")?);
+    if to <= from {
+        return Err(Failure::Usage("--to must be after --from".into()));
+    }
+    let candles = fsstore::load(&f.data_dir(), &inst, tf, from, to)?;
+    let report = gap_report(&candles, tf, from, to);
+    Ok(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")
+}

@@ -1,0 +1,319 @@
+//! Live strategy bots (`"source": "strategy"`): on each bar close (the object's alarm, or
+//! `POST /control/strategy` to run it now) the bot fetches recent candles from its exchange (or
+//! the simulator), replays its strategy over the closed ones (`keel_engine::strategy::live`),
+//! and when the target changed sends it as an internal `target` signal through
+//! [`super::signal::process`]: the same dedupe → whitelist → risk → execution path, with the
+//! same audit, as a TradingView alert. The signal id `strat:{version}:{bar_open_ms}` makes a
+//! replayed alarm a duplicate; the `signal_received` event's source names the strategy version,
+//! and every fill is attributed to it.
+//!
+//! Versions are immutable: the id hashes name + code version + parameters, so a config PATCH
+//! of `params` is a new version (the config change's audit diff shows the old and new id).
+//! Each version the bot ran is recorded once, with when it first ran, under `strategy_versions`.
+//!
+//! Alarm: one alarm serves the outbox, alerts and the strategy. [`on_alarm`] runs last in the
+//! alarm handler and moves the alarm to the earliest of what is already set and the strategy's
+//! next wake (next bar close + a small delay).
+
+use super::admin::load_config;
+use super::exchange::Link;
+use super::signal::{process, Origin};
+use super::store::kv_get;
+use super::{ledger, now_ms, BotDO};
+use crate::http::{json, ApiError};
+use keel_engine::audit::Actor;
+use keel_engine::ledger::{LedgerEntry, MarkPrice};
+use keel_engine::strategy::live::{self, LiveSpec};
+use keel_engine::venue::{VenueOp, VenueReply};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use worker::Response;
+
+/// How long after a bar's expected close a late candle is retried before waiting for the next.
+const LATE_RETRY_MS: i64 = 5_000;
+/// Give up retrying a late candle this long after its close.
+const LATE_GIVE_UP_MS: i64 = 60_000;
+
+/// What the bot remembers per strategy version (`strategy_state:{version id}`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct VersionState {
+    /// Open time of the last bar evaluated.
+    last_bar_ms: Option<i64>,
+    /// The target acted on last (`Exposure(1.0)`, `Qty(0.5)`), as text.
+    last_target: Option<String>,
+}
+
+/// One version the bot has run (immutable record).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct VersionRecord {
+    name: String,
+    version: u32,
+    params: BTreeMap<String, f64>,
+    first_run_ms: i64,
+    config_version: u64,
+}
+
+fn spec_of(config: &keel_engine::config::BotConfig) -> Result<LiveSpec, ApiError> {
+    live::spec(config)
+        .map_err(|e| ApiError::unprocessable("invalid_strategy", e.to_string()))?
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "not_a_strategy_bot",
+                "this bot's source is not \"strategy\"",
+            )
+        })
+}
+
+/// `POST /control/strategy`: evaluate the last closed bar now (what the alarm does).
+///
+/// # Errors
+/// 409 for a bot that is not strategy-driven; storage failures. A refused or failed signal is
+/// reported in the answer's `outcome` (it is audited like a webhook's).
+pub async fn run_route(bot: &BotDO) -> Result<Response, ApiError> {
+    let out = run(bot).await?;
+    Ok(json(200, &out)?)
+}
+
+/// `GET /view/strategy`: the spec, the current version, its state and every version run.
+///
+/// # Errors
+/// 409 for a bot that is not strategy-driven.
+pub fn view(bot: &BotDO) -> Result<Response, ApiError> {
+    let stored = load_config(bot)?;
+    let spec = spec_of(&stored.config)?;
+    let strategy = live::build(&spec)
+        .map_err(|e| ApiError::unprocessable("invalid_strategy", e.to_string()))?;
+    let version = strategy.version().clone();
+    let state: VersionState =
+        kv_get(&bot.db, &format!("strategy_state:{}", version.id))?.unwrap_or_default();
+    let runs: BTreeMap<String, VersionRecord> =
+        kv_get(&bot.db, "strategy_versions")?.unwrap_or_default();
+    Ok(json(
+        200,
+        &json!({"bot_id": stored.config.id.to_string(), "strategy": spec.name, "timeframe": stored.config.timeframe,
+            "symbol": spec.symbol.to_string(), "version": version, "warm_up": strategy.warm_up(),
+            "fetch_limit": live::fetch_limit(strategy.as_ref()), "state": state, "versions_run": runs,
+            "next_wake_ms": kv_get::<i64>(&bot.db, "strategy_due_ms")?}),
+    )?)
+}
+
+/// Evaluates the last closed bar and, when the target changed, trades to it.
+///
+/// # Errors
+/// 409 not a strategy bot; 503 when candles or prices cannot be read; storage failures.
+pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
+    let stored = load_config(bot)?;
+    let config = &stored.config;
+    let spec = spec_of(config)?;
+    let mut strategy = live::build(&spec)
+        .map_err(|e| ApiError::unprocessable("invalid_strategy", e.to_string()))?;
+    let mut link = Link::open(bot, config, Actor::System)?;
+    // Market data only: the paper book is the signal path's to touch.
+    link.paper = None;
+    let limit = live::fetch_limit(strategy.as_ref());
+    let op = VenueOp::Klines {
+        symbol: spec.symbol.clone(),
+        interval: spec.timeframe,
+        start_ms: None,
+        end_ms: None,
+        limit,
+    };
+    let fetched = link.call(&op).await;
+    let bars = match fetched {
+        Ok(VenueReply::Klines(k)) => {
+            let bars = k.iter().map(|c| c.to_bar()).collect();
+            live::closed(bars, spec.timeframe, link.server_now())
+        }
+        Ok(_) => return Err(ApiError::internal("klines: unexpected reply")),
+        Err(e) => {
+            let _ = super::orders::save_link(bot, &mut link, None).await;
+            return Err(e.into());
+        }
+    };
+    let l = ledger::load(bot, config)?;
+    let position = l
+        .position(&spec.symbol)
+        .map_or(rust_decimal::Decimal::ZERO, |p| p.qty);
+    let equity = l.equity().map_err(|e| ApiError::internal(e.to_string()))?;
+    let Some(eval) = live::evaluate(strategy.as_mut(), &spec.symbol, &bars, position, equity)
+    else {
+        super::orders::save_link(bot, &mut link, None).await?;
+        return Ok(json!({"status": "no_closed_bars", "fetched_limit": limit}));
+    };
+    let version = eval.version.clone();
+    record_version(bot, &stored, &version, &spec, now_ms()).await?;
+    let key = format!("strategy_state:{}", version.id);
+    let mut state: VersionState = kv_get(&bot.db, &key)?.unwrap_or_default();
+    let base = json!({"bot_id": config.id.to_string(), "version": version.id, "bar_open_ms": eval.bar_open_ms,
+        "close": eval.close, "bars": bars.len(), "target": eval.target.map(|t| format!("{t:?}"))});
+    if state.last_bar_ms.is_some_and(|b| b >= eval.bar_open_ms) {
+        super::orders::save_link(bot, &mut link, None).await?;
+        return Ok(with(base, json!({"status": "already_evaluated"})));
+    }
+    let target_text = eval.target.map(|t| format!("{t:?}"));
+    let Some(target) = eval.target.filter(|_| target_text != state.last_target) else {
+        state.last_bar_ms = Some(eval.bar_open_ms);
+        let mut j = bot.journal()?;
+        j.put(&key, &state)?;
+        bot.commit(j).await?;
+        super::orders::save_link(bot, &mut link, None).await?;
+        let why = if eval.target.is_none() {
+            "warming_up"
+        } else {
+            "target_unchanged"
+        };
+        return Ok(with(base, json!({"status": why})));
+    };
+    let facts = super::signal::market_facts(bot, &mut link, &spec.symbol).await;
+    super::orders::save_link(bot, &mut link, None).await?;
+    let facts = facts.map_err(ApiError::from)?;
+    // Equity marked at the price the order will meet, as the backtester marks it.
+    let mut marked = l;
+    marked
+        .book(&LedgerEntry::Mark(MarkPrice {
+            symbol: spec.symbol.clone(),
+            price: facts.price,
+            time_ms: now_ms(),
+        }))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let equity = marked
+        .equity()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    // Sized at the price the order is expected to fill at (paper: the paper venue's slippage),
+    // exactly as the backtester sizes at its slipped fill price.
+    let slippage_bps = match config.mode {
+        keel_engine::model::BotMode::Paper => super::exchange::PAPER_SLIPPAGE_BPS,
+        _ => rust_decimal::Decimal::ZERO,
+    };
+    let qty = live::order_qty(
+        target,
+        equity,
+        position,
+        facts.price,
+        slippage_bps,
+        &facts.rules,
+    )
+    .ok_or_else(|| ApiError::internal("target quantity overflowed"))?;
+    let now = now_ms();
+    let parsed = live::signal(&eval, &spec.symbol, qty, facts.price, now)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let origin = Origin {
+        actor: Actor::System,
+        source: format!("strategy:{}", version.id),
+    };
+    let outcome = process(bot, &stored, &parsed, now, &origin).await;
+    // A definitive answer (executed, nothing to do, refused by risk or as a duplicate) settles
+    // this target, as the backtester's does; an exchange failure leaves it to the next bar.
+    let settled = match &outcome {
+        Ok(_) => true,
+        Err(e) => e.status < 500,
+    };
+    state.last_bar_ms = Some(eval.bar_open_ms);
+    if settled {
+        state.last_target = target_text;
+    }
+    let mut j = bot.journal()?;
+    j.put(&key, &state)?;
+    bot.commit(j).await?;
+    let outcome = match outcome {
+        Ok(v) => v,
+        Err(e) => json!({"status": "rejected", "http_status": e.status, "error": e.body()}),
+    };
+    Ok(with(
+        base,
+        json!({"status": "signalled", "signal_id": parsed.signal_id.as_str(), "target_qty": qty,
+            "price": facts.price, "equity": equity, "outcome": outcome}),
+    ))
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    if let (Some(b), Some(e)) = (base.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    base
+}
+
+async fn record_version(
+    bot: &BotDO,
+    stored: &super::admin::StoredConfig,
+    version: &keel_engine::strategy::StrategyVersion,
+    spec: &LiveSpec,
+    now: i64,
+) -> Result<(), ApiError> {
+    let mut runs: BTreeMap<String, VersionRecord> =
+        kv_get(&bot.db, "strategy_versions")?.unwrap_or_default();
+    if runs.contains_key(&version.id) {
+        return Ok(());
+    }
+    runs.insert(
+        version.id.clone(),
+        VersionRecord {
+            name: spec.name.clone(),
+            version: version.version,
+            params: version.params.values().clone(),
+            first_run_ms: now,
+            config_version: stored.version,
+        },
+    );
+    let mut j = bot.journal()?;
+    j.put("strategy_versions", &runs)?;
+    bot.commit(j).await
+}
+
+/// Alarm step (runs last in the alarm handler): for a strategy bot whose bar has closed, runs
+/// the strategy under the bot's execution turn, then keeps one alarm at the earliest of what is
+/// already set and the strategy's next wake. Errors are logged; the next bar tries again.
+pub async fn on_alarm(bot: &BotDO) {
+    let Ok(Some(stored)) = kv_get::<super::admin::StoredConfig>(&bot.db, "config") else {
+        return;
+    };
+    let Ok(Some(spec)) = live::spec(&stored.config) else {
+        return;
+    };
+    if bot.ensure_loaded(&stored.config.id).is_err() {
+        return;
+    }
+    let now = now_ms();
+    let due = kv_get::<i64>(&bot.db, "strategy_due_ms").ok().flatten();
+    let mut next = live::next_wake(spec.timeframe, now);
+    if due.is_some_and(|d| d <= now) {
+        match run(bot).await {
+            Ok(out) => {
+                // The exchange may publish the candle a little late: try again shortly.
+                let expected =
+                    now.div_euclid(spec.timeframe.ms()) * spec.timeframe.ms() - spec.timeframe.ms();
+                let late = out["bar_open_ms"].as_i64().is_some_and(|b| b < expected)
+                    && now - (expected + spec.timeframe.ms()) < LATE_GIVE_UP_MS;
+                if late {
+                    next = now + LATE_RETRY_MS;
+                }
+            }
+            Err(e) => worker::console_error!("strategy: {}", e.message),
+        }
+    }
+    if due != Some(next) {
+        let mut b = crate::db::WriteBatch::new();
+        b.push(
+            "INSERT INTO kv (key, value) VALUES ('strategy_due_ms', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![crate::db::text(next.to_string())],
+        );
+        if let Err(e) = bot.db.commit(b) {
+            worker::console_error!("strategy: cannot store the next wake: {e}");
+        }
+    }
+    let storage = bot.state.storage();
+    let wake = match storage.get_alarm().await {
+        Ok(Some(at)) if at <= next => return,
+        _ => next,
+    };
+    let delay = (wake - now_ms()).max(10) as u64;
+    if let Err(e) = storage
+        .set_alarm(std::time::Duration::from_millis(delay))
+        .await
+    {
+        worker::console_error!("strategy: cannot set the alarm: {e}");
+    }
+}

@@ -1,0 +1,341 @@
+//! A backtest described as data (the CLI's flags, the admin API's JSON body) and run end to end
+//! on exact candles: config with sensible venue defaults → strategy from the registry → bars
+//! (resampled when the candles are finer) → [`run`] → [`report::Report`]. The CLI and the Worker
+//! share it so a backtest means the same thing in both.
+
+use super::report::{self, Report, RunInfo};
+use super::{run, BacktestConfig, BacktestError, FillAt, Timeframe};
+use crate::config::BotConfig;
+use crate::history::store::{self, tf_label};
+use crate::history::Candle;
+use crate::ids::Symbol;
+use crate::model::{Exchange, InstrumentRules, Market};
+use crate::strategy::Registry;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Names accepted besides the registry's (the and the lead's spelling).
+const ALIASES: [(&str, &str); 2] = [
+    ("sma_cross", "ma_crossover"),
+    ("sma_crossover", "ma_crossover"),
+];
+
+/// Fill timing as requests spell it (`next_open` | `close`), mapped onto [`FillAt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fill {
+    /// Next bar's open (default).
+    NextOpen,
+    /// Same bar's close.
+    Close,
+}
+
+impl Fill {
+    /// The engine's value.
+    pub fn at(self) -> FillAt {
+        match self {
+            Fill::NextOpen => FillAt::NextOpen,
+            Fill::Close => FillAt::Close,
+        }
+    }
+}
+
+fn default_fill() -> Fill {
+    Fill::NextOpen
+}
+fn default_capital() -> Decimal {
+    Decimal::from(10_000)
+}
+
+/// What to backtest. Unset fees and instrument rules take the venue's usual values (stated in
+/// the report), so a one-line command gives a realistic run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestRequest {
+    /// Registered strategy name (`ma_crossover`, alias `sma_cross`, …).
+    pub strategy: String,
+    /// Strategy parameters.
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    /// Exchange whose fees and rules apply.
+    pub exchange: Exchange,
+    /// Market.
+    pub market: Market,
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Bar timeframe the strategy runs on (`1h`).
+    pub timeframe: String,
+    /// Fill timing.
+    #[serde(default = "default_fill")]
+    pub fill: Fill,
+    /// Adverse slippage per fill, bps.
+    #[serde(default)]
+    pub slippage_bps: Decimal,
+    /// Taker fee rate (default: the venue's base tier).
+    #[serde(default)]
+    pub taker_fee_rate: Option<Decimal>,
+    /// Maker fee rate (default: the venue's base tier).
+    #[serde(default)]
+    pub maker_fee_rate: Option<Decimal>,
+    /// Starting capital, quote.
+    #[serde(default = "default_capital")]
+    pub initial_capital: Decimal,
+    /// Price tick (default: the finest decimal in the candles).
+    #[serde(default)]
+    pub tick_size: Option<Decimal>,
+    /// Quantity step (default: the finest decimal of the candles' volume).
+    #[serde(default)]
+    pub step_size: Option<Decimal>,
+    /// Minimum order notional (default 5).
+    #[serde(default)]
+    pub min_notional: Option<Decimal>,
+    /// A bot config (sizing, risk limits) instead of the default 100 %-of-equity, no-limit one.
+    #[serde(default)]
+    pub bot: Option<Value>,
+    /// Rebalance band for exposure targets (0 = only on target changes).
+    #[serde(default)]
+    pub rebalance_band: f64,
+}
+
+/// Why a backtest request could not run; names the field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    /// A field with an unusable value.
+    #[error("{field}: {reason}")]
+    Field {
+        /// Field name.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The backtest itself failed.
+    #[error(transparent)]
+    Backtest(#[from] BacktestError),
+}
+
+fn field(field: &'static str, reason: impl std::fmt::Display) -> RequestError {
+    RequestError::Field {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+/// Base-tier (taker, maker) fee rates of a venue.
+pub fn default_fees(exchange: Exchange, market: Market) -> (Decimal, Decimal) {
+    let d = |m: i64, s: u32| Decimal::new(m, s);
+    match (exchange, market) {
+        (Exchange::Binance, Market::Spot) => (d(1, 3), d(1, 3)),
+        (Exchange::Binance, Market::Linear) => (d(5, 4), d(2, 4)),
+        (Exchange::Bybit, Market::Spot) => (d(1, 3), d(1, 3)),
+        (Exchange::Bybit, Market::Linear) => (d(55, 5), d(2, 4)),
+    }
+}
+
+fn finest(values: impl Iterator<Item = Decimal>) -> Decimal {
+    let scale = values.map(|v| v.normalize().scale()).max().unwrap_or(0);
+    Decimal::new(1, scale)
+}
+
+impl BacktestRequest {
+    /// The registry name after aliases.
+    pub fn strategy_name(&self) -> &str {
+        ALIASES
+            .iter()
+            .find(|(a, _)| *a == self.strategy)
+            .map_or(self.strategy.as_str(), |(_, n)| n)
+    }
+
+    /// The bar timeframe.
+    ///
+    /// # Errors
+    /// [`RequestError::Field`] `timeframe`.
+    pub fn bar_timeframe(&self) -> Result<Timeframe, RequestError> {
+        Timeframe::parse(&self.timeframe).map_err(|e| field("timeframe", e))
+    }
+
+    /// The config the run uses.
+    ///
+    /// # Errors
+    /// [`RequestError::Field`] naming the bad field.
+    pub fn config(&self, candles: &[Candle]) -> Result<BacktestConfig, RequestError> {
+        let (taker, maker) = default_fees(self.exchange, self.market);
+        let ex = serde_json::to_value(self.exchange).unwrap_or(Value::Null);
+        let mk = serde_json::to_value(self.market).unwrap_or(Value::Null);
+        let mut bot = self.bot.clone().unwrap_or_else(
+            || json!({"sizing": {"mode": "pct_equity", "value": "100"}, "risk": {}}),
+        );
+        if let Some(obj) = bot.as_object_mut() {
+            for (k, v) in [
+                ("id", json!("backtest")),
+                ("name", json!("Backtest")),
+                ("mode", json!("paper")),
+                ("instruments", json!([self.symbol.as_str()])),
+            ] {
+                obj.entry(k).or_insert(v);
+            }
+            obj.insert("exchange".into(), ex);
+            obj.insert("market".into(), mk);
+        }
+        let bot = BotConfig::from_value(bot).map_err(|e| field("bot", e))?;
+        let tick = self.tick_size.unwrap_or_else(|| {
+            finest(
+                candles
+                    .iter()
+                    .flat_map(|c| [c.open, c.high, c.low, c.close]),
+            )
+        });
+        let step = self
+            .step_size
+            .unwrap_or_else(|| finest(candles.iter().map(|c| c.volume)));
+        let (base, quote) = split_symbol(self.symbol.as_str());
+        if self.initial_capital <= Decimal::ZERO {
+            return Err(field("initial_capital", "must be positive"));
+        }
+        if self.slippage_bps.is_sign_negative() {
+            return Err(field("slippage_bps", "must not be negative"));
+        }
+        Ok(BacktestConfig {
+            bot,
+            rules: InstrumentRules {
+                symbol: self.symbol.clone(),
+                base_asset: base,
+                quote_asset: quote,
+                tick_size: tick,
+                step_size: step,
+                min_qty: step,
+                max_qty: Decimal::from(1_000_000_000),
+                max_market_qty: Decimal::ZERO,
+                min_notional: self.min_notional.unwrap_or(Decimal::from(5)),
+                min_price: Decimal::ZERO,
+                max_price: Decimal::ZERO,
+            },
+            taker_fee_rate: self.taker_fee_rate.unwrap_or(taker),
+            maker_fee_rate: self.maker_fee_rate.unwrap_or(maker),
+            initial_capital: self.initial_capital,
+            fill_at: self.fill.at(),
+            slippage_bps: self.slippage_bps,
+            timeframe: self.bar_timeframe()?,
+            rebalance_band: self.rebalance_band,
+        })
+    }
+
+    /// Runs the backtest on `candles` stored at `source` (resampled to the request's timeframe).
+    ///
+    /// # Errors
+    /// [`RequestError`] for a bad field, an unknown strategy or parameter, no bars, or a failed run.
+    pub fn execute(&self, candles: &[Candle], source: Timeframe) -> Result<Report, RequestError> {
+        let tf = self.bar_timeframe()?;
+        let bars = store::bars(candles, source, tf).map_err(|e| field("timeframe", e))?;
+        if bars.is_empty() {
+            return Err(field("bars", "no candles in the requested range"));
+        }
+        let config = self.config(candles)?;
+        let mut strategy = Registry::builtin()
+            .build(self.strategy_name(), &self.params)
+            .map_err(|e| field("strategy", e))?;
+        let result = run(&config, strategy.as_mut(), &bars)?;
+        let info = RunInfo {
+            strategy_name: self.strategy_name().to_string(),
+            params: self.params.clone(),
+            exchange: match self.exchange {
+                Exchange::Binance => "binance".into(),
+                Exchange::Bybit => "bybit".into(),
+            },
+            market: match self.market {
+                Market::Spot => "spot".into(),
+                Market::Linear => "linear".into(),
+            },
+            symbol: self.symbol.as_str().to_string(),
+            timeframe: tf_label(tf).unwrap_or("?").to_string(),
+            from_ms: bars[0].open_time_ms,
+            to_ms: bars[bars.len() - 1].open_time_ms + tf.ms(),
+        };
+        Ok(report::build(info, &config, &result))
+    }
+}
+
+/// Base and quote of a symbol by its quote suffix (USDT, USDC, FDUSD, BUSD, BTC, ETH, EUR, TRY).
+fn split_symbol(symbol: &str) -> (String, String) {
+    for q in ["USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH", "EUR", "TRY"] {
+        if let Some(base) = symbol.strip_suffix(q) {
+            if !base.is_empty() {
+                return (base.to_string(), q.to_string());
+            }
+        }
+    }
+    (symbol.to_string(), "USDT".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::csv;
+
+    fn candles() -> Vec<Candle> {
+        // The factor fixture as exact candles (1m).
+        let text = include_str!("../../test_data/factors/ohlcv.csv");
+        csv::parse(text.as_bytes()).unwrap()
+    }
+
+    fn req(v: Value) -> BacktestRequest {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn runs_with_defaults_alias_and_resampling() {
+        let r = req(
+            json!({"strategy": "sma_cross", "params": {"fast": 3, "slow": 8},
+            "exchange": "binance", "market": "spot", "symbol": "BTCUSDT", "timeframe": "5m"}),
+        );
+        let cs = candles();
+        let rep = r.execute(&cs, Timeframe::M1).unwrap();
+        assert_eq!(rep.run.strategy_name, "ma_crossover");
+        let five = store::bars(&cs, Timeframe::M1, Timeframe::parse("5m").unwrap()).unwrap();
+        assert_eq!(rep.bars, five.len());
+        assert!(rep.bars < cs.len());
+        assert_eq!(rep.fill_model.taker_fee_rate, Decimal::new(1, 3));
+        let cfg = r.config(&cs).unwrap();
+        assert_eq!(
+            (
+                cfg.rules.base_asset.as_str(),
+                cfg.rules.quote_asset.as_str()
+            ),
+            ("BTC", "USDT")
+        );
+        assert!(cfg.rules.tick_size > Decimal::ZERO && cfg.rules.tick_size < Decimal::ONE);
+    }
+
+    #[test]
+    fn refusals_name_the_field() {
+        let cases = [
+            (
+                json!({"strategy": "nope", "exchange": "binance", "market": "spot", "symbol": "BTCUSDT", "timeframe": "1m"}),
+                "strategy",
+            ),
+            (
+                json!({"strategy": "ma_crossover", "exchange": "binance", "market": "spot", "symbol": "BTCUSDT", "timeframe": "7m"}),
+                "timeframe",
+            ),
+            (
+                json!({"strategy": "ma_crossover", "params": {"fast": 50, "slow": 10}, "exchange": "binance", "market": "spot", "symbol": "BTCUSDT", "timeframe": "1m"}),
+                "strategy",
+            ),
+            (
+                json!({"strategy": "ma_crossover", "exchange": "binance", "market": "spot", "symbol": "BTCUSDT", "timeframe": "1m", "initial_capital": "0"}),
+                "initial_capital",
+            ),
+        ];
+        for (body, want) in cases {
+            match req(body).execute(&candles(), Timeframe::M1) {
+                Err(RequestError::Field { field, .. }) => assert_eq!(field, want),
+                other => panic!("{want}: {:?}", other.map(|r| r.bars)),
+            }
+        }
+        assert!(
+            serde_json::from_value::<BacktestRequest>(json!({"strategy": "x", "bogus": 1}))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,466 @@
+//! The sans-IO half of a live strategy bot (`"source": "strategy"`): which strategy version a
+//! config names, how many candles to fetch, which bars are closed, what the strategy wants after
+//! the last closed bar, and the internal `target` signal that carries it into **the same**
+//! dedupe → whitelist → risk → execution path as a TradingView alert. The bot Durable Object
+//! does the I/O (klines, ledger, orders) around these functions; the backtester shares
+//! [`target_qty`], so live and backtest size a target identically.
+//!
+//! Decision rule (the backtester's): the bot trades when the target the strategy holds after the
+//! last closed bar differs from the last target this version acted on. The strategy is rebuilt
+//! and replayed over the fetched window on every bar close, so a restarted object, a missed alarm
+//! or a replayed alarm all reach the same answer; the signal id `strat:{version}:{bar_open_ms}`
+//! makes a replayed bar a duplicate the dedupe refuses.
+
+use super::{Context, Intent, Registry, Strategy, StrategyError, StrategyVersion, Target};
+use crate::backtest::{Bar, Timeframe};
+use crate::config::{BotConfig, InstrumentPattern, SignalSource};
+use crate::ids::{IdError, SignalId, Symbol};
+use crate::model::OrderType;
+use crate::signal::{Action, ParsedSignal, Signal};
+use rust_decimal::prelude::FromPrimitive;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// Delay after a bar's close before the bot asks for it (the exchange publishes it shortly after).
+pub const CLOSE_DELAY_MS: i64 = 2_000;
+/// Bars fetched beyond the strategy's warm-up, so a strategy whose factors smooth (EMA, RSI)
+/// replays long enough to forget its seed.
+pub const WARM_UP_FACTOR: usize = 3;
+/// Most candles one fetch asks for (the smallest page of the supported exchanges).
+pub const MAX_FETCH: u32 = 1000;
+
+/// A strategy bot's resolved settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveSpec {
+    /// Registered strategy name.
+    pub name: String,
+    /// Raw parameters (validated by the strategy's constructor).
+    pub params: BTreeMap<String, f64>,
+    /// Bar interval.
+    pub timeframe: Timeframe,
+    /// The one instrument it trades (the config's single exact `instruments` entry).
+    pub symbol: Symbol,
+}
+
+/// Why a config cannot run as a strategy bot.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LiveError {
+    /// A config field is missing or wrong.
+    #[error("{field}: {reason}")]
+    Field {
+        /// Field path.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The strategy refused its parameters.
+    #[error("{0}")]
+    Strategy(#[from] StrategyError),
+    /// The signal id could not be built.
+    #[error("signal id: {0}")]
+    Id(#[from] IdError),
+}
+
+fn field(field: &str, reason: impl Into<String>) -> LiveError {
+    LiveError::Field {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Resolves a config's strategy settings; `Ok(None)` for a bot that is not strategy-driven.
+///
+/// # Errors
+/// [`LiveError`] naming the field.
+pub fn spec(config: &BotConfig) -> Result<Option<LiveSpec>, LiveError> {
+    if config.source != SignalSource::Strategy {
+        return Ok(None);
+    }
+    let name = config
+        .strategy
+        .clone()
+        .ok_or_else(|| field("strategy", "is required when source is \"strategy\""))?;
+    let label = config
+        .timeframe
+        .as_deref()
+        .ok_or_else(|| field("timeframe", "is required when source is \"strategy\""))?;
+    let timeframe = Timeframe::parse(label).map_err(|e| field("timeframe", e.to_string()))?;
+    let symbol = match config.instruments.as_slice() {
+        [InstrumentPattern::Exact(s)] => s.clone(),
+        _ => {
+            return Err(field(
+                "instruments",
+                "a strategy bot trades exactly one symbol (no patterns)",
+            ))
+        }
+    };
+    let mut params = BTreeMap::new();
+    for (k, v) in &config.params {
+        let x = v
+            .as_f64()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| field(&format!("params.{k}"), "must be a finite number"))?;
+        params.insert(k.clone(), x);
+    }
+    Ok(Some(LiveSpec {
+        name,
+        params,
+        timeframe,
+        symbol,
+    }))
+}
+
+/// Builds the spec's strategy from the built-in registry.
+///
+/// # Errors
+/// [`StrategyError`]: unknown name or bad parameter.
+pub fn build(spec: &LiveSpec) -> Result<Box<dyn Strategy>, StrategyError> {
+    Registry::builtin().build(&spec.name, &spec.params)
+}
+
+/// Config validation for strategy fields: `(field, reason)` for each problem (empty when fine).
+pub fn config_problems(config: &BotConfig) -> Vec<(String, String)> {
+    if config.source != SignalSource::Strategy {
+        let mut out = Vec::new();
+        if !config.params.is_empty() {
+            out.push(("params".into(), "only for source \"strategy\"".into()));
+        }
+        if config.timeframe.is_some() {
+            out.push(("timeframe".into(), "only for source \"strategy\"".into()));
+        }
+        return out;
+    }
+    if config.strategy.is_none() {
+        return Vec::new(); // reported by the generic check
+    }
+    let problem = match spec(config) {
+        Ok(Some(s)) => build(&s).err().map(LiveError::from),
+        Ok(None) => None,
+        Err(e) => Some(e),
+    };
+    let Some(problem) = problem else {
+        return Vec::new();
+    };
+    let text = problem.to_string();
+    match problem {
+        LiveError::Field { field, reason } => vec![(field, reason)],
+        LiveError::Strategy(StrategyError::UnknownParam { name, .. })
+        | LiveError::Strategy(StrategyError::BadParam { name, .. }) => {
+            vec![(format!("params.{name}"), text)]
+        }
+        _ => vec![("strategy".into(), text)],
+    }
+}
+
+/// The strategy version a config's fills are attributed to: the version id for a strategy bot
+/// (name + code version + parameter hash), the free-text `strategy` label otherwise.
+pub fn attribution(config: &BotConfig) -> Option<String> {
+    match spec(config) {
+        Ok(Some(s)) => build(&s)
+            .map(|st| st.version().id.clone())
+            .ok()
+            .or_else(|| config.strategy.clone()),
+        _ => config.strategy.clone(),
+    }
+}
+
+/// Candles to fetch: the warm-up times [`WARM_UP_FACTOR`] plus the forming bar, within one page.
+pub fn fetch_limit(strategy: &dyn Strategy) -> u32 {
+    let want = strategy
+        .warm_up()
+        .saturating_mul(WARM_UP_FACTOR)
+        .saturating_add(2);
+    u32::try_from(want).unwrap_or(MAX_FETCH).clamp(2, MAX_FETCH)
+}
+
+/// Keeps the bars whose interval has ended by `server_now_ms` (drops the forming one).
+pub fn closed(bars: Vec<Bar>, tf: Timeframe, server_now_ms: i64) -> Vec<Bar> {
+    bars.into_iter()
+        .filter(|b| b.open_time_ms + tf.ms() <= server_now_ms)
+        .collect()
+}
+
+/// When the next bar closes after `now_ms`, plus [`CLOSE_DELAY_MS`]: the alarm time.
+pub fn next_wake(tf: Timeframe, now_ms: i64) -> i64 {
+    (now_ms.div_euclid(tf.ms()) + 1) * tf.ms() + CLOSE_DELAY_MS
+}
+
+/// What the strategy holds after replaying the closed bars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The version that decided.
+    pub version: StrategyVersion,
+    /// Open time of the last closed bar (the decision's bar).
+    pub bar_open_ms: i64,
+    /// Its close.
+    pub close: f64,
+    /// The target after that bar (`None` until the factors are warm).
+    pub target: Option<Target>,
+}
+
+/// Replays `bars` (closed, oldest first) through a fresh `strategy` and reports the target it
+/// holds after the last one, exactly as the backtester's `wanted` would be. `position` and
+/// `equity` are what the context shows on every replayed bar (the bot's current values).
+/// `None` without bars.
+pub fn evaluate(
+    strategy: &mut dyn Strategy,
+    symbol: &Symbol,
+    bars: &[Bar],
+    position: Decimal,
+    equity: Decimal,
+) -> Option<Evaluation> {
+    let last = *bars.last()?;
+    let mut target: Option<Target> = None;
+    for i in 0..bars.len() {
+        let ctx = Context {
+            symbol,
+            bars: &bars[..=i],
+            position,
+            equity,
+        };
+        for intent in strategy.on_bar(&ctx) {
+            match intent {
+                Intent::Target {
+                    symbol: s,
+                    target: t,
+                } if &s == symbol => target = Some(t),
+                Intent::Order {
+                    symbol: s,
+                    side,
+                    qty,
+                } if &s == symbol => {
+                    let base = match target {
+                        Some(Target::Qty(q)) => q,
+                        _ => position,
+                    };
+                    target = Some(Target::Qty(match side {
+                        crate::model::Side::Buy => base + qty,
+                        crate::model::Side::Sell => base - qty,
+                    }));
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(Evaluation {
+        version: strategy.version().clone(),
+        bar_open_ms: last.open_time_ms,
+        close: last.close,
+        target,
+    })
+}
+
+/// The exact base quantity of a target at `price` with `equity`, truncated to the lot `step`
+/// (the backtester sizes with this same function). `None` when the maths overflows.
+pub fn target_qty(
+    target: Target,
+    equity: Decimal,
+    price: Decimal,
+    step: Decimal,
+) -> Option<Decimal> {
+    let raw = match target {
+        Target::Qty(q) => q,
+        Target::Exposure(e) => Decimal::from_f64(e)?
+            .checked_mul(equity)?
+            .checked_div(price)?,
+    };
+    Some(if step > Decimal::ZERO {
+        ((raw / step).trunc() * step).normalize()
+    } else {
+        raw
+    })
+}
+
+/// The target quantity to send at `reference`: the direction is decided at the reference price,
+/// then the quantity is sized at the expected fill price (reference moved against the order by
+/// `slippage_bps`, on the tick, rounded against the trader as the paper venue fills), so equity
+/// buys what the fill will cost. `None` when the maths overflows.
+pub fn order_qty(
+    target: Target,
+    equity: Decimal,
+    position: Decimal,
+    reference: Decimal,
+    slippage_bps: Decimal,
+    rules: &crate::model::InstrumentRules,
+) -> Option<Decimal> {
+    let step = rules.step_size;
+    let direction = target_qty(target, equity, reference, step)?;
+    if slippage_bps.is_zero() || direction == position {
+        return Some(direction);
+    }
+    let slip = slippage_bps / Decimal::from(10_000);
+    let buy = direction > position;
+    let raw = if buy {
+        reference + reference * slip
+    } else {
+        reference - reference * slip
+    };
+    let tick = rules.tick_size;
+    let fill = if tick.is_zero() {
+        raw
+    } else if buy {
+        (raw / tick).ceil() * tick
+    } else {
+        (raw / tick).floor() * tick
+    };
+    target_qty(target, equity, fill, step)
+}
+
+/// The dedupe key of a strategy decision: one per version and bar.
+///
+/// # Errors
+/// [`LiveError::Id`] if the id is not a valid signal id (it always is for registry names).
+pub fn signal_id(version: &StrategyVersion, bar_open_ms: i64) -> Result<SignalId, LiveError> {
+    Ok(SignalId::new(format!(
+        "strat:{}:{bar_open_ms}",
+        version.id
+    ))?)
+}
+
+/// The internal `target` signal of a decision, as the webhook path would have parsed it.
+///
+/// # Errors
+/// [`LiveError::Id`].
+pub fn signal(
+    eval: &Evaluation,
+    symbol: &Symbol,
+    qty: Decimal,
+    price: Decimal,
+    now_ms: i64,
+) -> Result<ParsedSignal, LiveError> {
+    Ok(ParsedSignal {
+        signal: Signal {
+            id: None,
+            action: Action::Target,
+            symbol: Some(symbol.clone()),
+            sizing: None,
+            target_position: Some(qty),
+            order_type: OrderType::Market,
+            price: Some(price),
+            stop_loss: None,
+            take_profit: None,
+            time_ms: Some(now_ms),
+        },
+        secret: None,
+        signal_id: signal_id(&eval.version, eval.bar_open_ms)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+    use serde_json::json;
+
+    fn config(extra: serde_json::Value) -> Result<BotConfig, crate::config::ConfigError> {
+        let mut v = json!({"id": "s1", "name": "s", "exchange": "binance", "market": "linear",
+            "mode": "paper", "instruments": ["BNBUSDT"], "sizing": {"mode": "fixed_qty", "value": "1"},
+            "risk": {}, "source": "strategy", "strategy": "ma_crossover", "timeframe": "1m",
+            "params": {"fast": 3, "slow": 8}});
+        for (k, x) in extra.as_object().into_iter().flatten() {
+            v[k] = x.clone();
+        }
+        BotConfig::from_value(v)
+    }
+
+    fn first_field(r: Result<BotConfig, crate::config::ConfigError>) -> String {
+        r.err()
+            .map(|e| e.fields()[0].field.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn config_validation_table() {
+        assert!(config(json!({})).is_ok());
+        let cases = [
+            (json!({"timeframe": "7m"}), "timeframe"),
+            (json!({"timeframe": null}), "timeframe"),
+            (json!({"params": {"fast": 9, "slow": 8}}), "params.fast"),
+            (json!({"params": {"nope": 1}}), "params.nope"),
+            (json!({"instruments": ["*USDT"]}), "instruments"),
+            (json!({"strategy": "nope"}), "strategy"),
+            (json!({"source": "tradingview", "strategy": "tv"}), "params"),
+        ];
+        for (extra, want) in cases {
+            assert_eq!(first_field(config(extra.clone())), want, "{extra}");
+        }
+    }
+
+    #[test]
+    fn version_follows_params_and_replay_matches_streaming() {
+        let a = config(json!({})).unwrap();
+        let b = config(json!({"params": {"fast": 3, "slow": 9}})).unwrap();
+        let (va, vb) = (attribution(&a).unwrap(), attribution(&b).unwrap());
+        assert!(va.starts_with("ma_crossover@1#") && va != vb);
+        let s = spec(&a).unwrap().unwrap();
+        let mut st = build(&s).unwrap();
+        assert_eq!(st.warm_up(), 8);
+        assert_eq!(fetch_limit(st.as_ref()), 26);
+        let bars: Vec<Bar> = (0..60)
+            .map(|i| {
+                let p = 100.0 + 5.0 * ((i as f64) / 6.0).sin();
+                Bar {
+                    open_time_ms: i * 60_000,
+                    open: p,
+                    high: p,
+                    low: p,
+                    close: p,
+                    volume: 1.0,
+                }
+            })
+            .collect();
+        // Streaming through all bars and replaying each prefix agree on every bar.
+        let mut streamed = None;
+        for i in 0..bars.len() {
+            let ctx = Context {
+                symbol: &s.symbol,
+                bars: &bars[..=i],
+                position: dec!(0),
+                equity: dec!(1),
+            };
+            for it in st.on_bar(&ctx) {
+                if let Intent::Target { target, .. } = it {
+                    streamed = Some(target);
+                }
+            }
+            let mut fresh = build(&s).unwrap();
+            let e = evaluate(fresh.as_mut(), &s.symbol, &bars[..=i], dec!(0), dec!(1)).unwrap();
+            assert_eq!(e.target, streamed, "bar {i}");
+            assert_eq!(e.bar_open_ms, i as i64 * 60_000);
+        }
+        assert!(streamed.is_some());
+        let tf = Timeframe::M1;
+        assert_eq!(
+            closed(bars.clone(), tf, 120_000).len(),
+            2,
+            "the forming bar is dropped"
+        );
+        assert_eq!(next_wake(tf, 61_000), 120_000 + CLOSE_DELAY_MS);
+        let e = evaluate(st.as_mut(), &s.symbol, &bars, dec!(0), dec!(1)).unwrap();
+        let id = signal_id(&e.version, e.bar_open_ms).unwrap();
+        assert_eq!(
+            id.as_str(),
+            format!("strat:{}:{}", e.version.id, 59 * 60_000)
+        );
+    }
+
+    #[test]
+    fn target_qty_truncates_to_step() {
+        assert_eq!(
+            target_qty(Target::Exposure(1.0), dec!(1000), dec!(600.3), dec!(0.01)),
+            Some(dec!(1.66))
+        );
+        assert_eq!(
+            target_qty(Target::Exposure(-0.5), dec!(1000), dec!(600), dec!(0.01)),
+            Some(dec!(-0.83))
+        );
+        assert_eq!(
+            target_qty(Target::Qty(dec!(0.123456)), dec!(1), dec!(1), dec!(0.001)),
+            Some(dec!(0.123))
+        );
+        assert_eq!(
+            target_qty(Target::Exposure(0.0), dec!(1000), dec!(600), dec!(0.01)),
+            Some(dec!(0))
+        );
+    }
+}
