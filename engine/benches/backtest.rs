@@ -2,6 +2,7 @@
 //! cost of one factor update (ns/bar). Data is a deterministic synthetic random walk, so runs
 //! are comparable. `cargo bench -p keel-engine --bench backtest`.
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use keel_engine::backtest::{run, walk_forward, BacktestConfig, Bar, FillAt, Timeframe};
 use keel_engine::config::BotConfig;
@@ -170,12 +171,18 @@ fn grid(c: &mut Criterion) {
         ),
     ]);
     let reg = Registry::builtin();
+    let (wall, cpu) = (std::time::Instant::now(), process_cpu_s());
     let wf = walk_forward(&cfg, &reg, "ma_crossover", &ranges, &big, 0.7).expect("grid");
+    // CPU seconds over all threads: on a shared machine, wall time says more about the others.
     eprintln!(
-        "grid over 1M bars: {} points, {} invalid, best in-sample sharpe {:.3}",
+        "grid over 1M bars: {} points, {} invalid, best in-sample sharpe {:.3}; one run: \
+         {:.2} s wall, {:.2} s CPU over {} threads",
         wf.points.len(),
         wf.invalid.len(),
-        wf.points.first().map_or(f64::NAN, |p| p.in_sample.sharpe)
+        wf.points.first().map_or(f64::NAN, |p| p.in_sample.sharpe),
+        wall.elapsed().as_secs_f64(),
+        process_cpu_s() - cpu,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let mut g = c.benchmark_group("backtest_grid");
     g.sample_size(10).measurement_time(Duration::from_secs(30));
@@ -186,6 +193,70 @@ fn grid(c: &mut Criterion) {
                 walk_forward(&cfg, &reg, "ma_crossover", &ranges, black_box(&big), 0.7)
                     .expect("grid"),
             )
+        })
+    });
+    g.finish();
+}
+
+/// User + system CPU seconds of this process, all threads (`/proc/self/stat`, 100 Hz ticks).
+fn process_cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the `(comm)`: state is field 3, utime 14 and stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+/// This thread's CPU time (Linux `/proc/thread-self/schedstat`, ns): "bars/s on one core" that
+/// other processes on a shared machine cannot inflate the way they inflate wall time. Reported
+/// beside the wall-time figure, never instead of it.
+struct ThreadCpu(WallTime);
+
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat (Linux) for the CPU-time bench")
+}
+
+impl Measurement for ThreadCpu {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, i: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(i)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.0.formatter()
+    }
+}
+
+/// The SMA crossover over 1M bars again, timed in this thread's CPU time.
+fn backtest_cpu(c: &mut Criterion<ThreadCpu>) {
+    let cfg = config();
+    let big = bars(1_000_000);
+    let ma = p(&[("fast", 50.0), ("slow", 200.0)]);
+    let mut g = c.benchmark_group("backtest_cpu");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(big.len() as u64));
+    g.bench_function("sma_crossover_1m_bars", |b| {
+        b.iter(|| {
+            let mut s = Registry::builtin().build("ma_crossover", &ma).expect("ma");
+            black_box(run(&cfg, s.as_mut(), black_box(&big)).expect("backtest"))
         })
     });
     g.finish();
@@ -224,4 +295,9 @@ fn factors(c: &mut Criterion) {
 }
 
 criterion_group!(benches, factors, backtests, grid);
-criterion_main!(benches);
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(ThreadCpu(WallTime));
+    targets = backtest_cpu
+}
+criterion_main!(benches, cpu);

@@ -29,7 +29,7 @@ pub const SCHEMA: [&str; 11] = [
 /// replayed batch creates nothing and a conflicting one changes nothing. Returns the row count,
 /// the highest seq per bot and the seqs whose stored hash differs.
 pub const WRITE_EVENTS: &str = "UNWIND $events AS e \
-MERGE (ev:Event {bot_id: e.bot_id, seq: e.seq}) ON CREATE SET ev.hash = e.hash, ev.prev_hash = e.prev_hash, ev.kind = e.kind, ev.time_ms = e.time_ms, ev.actor = e.actor, ev.signal_id = e.signal_id, ev.client_order_id = e.client_order_id, ev.body = e.body \
+MERGE (ev:Event {bot_id: e.bot_id, seq: e.seq}) ON CREATE SET ev.hash = e.hash, ev.prev_hash = e.prev_hash, ev.kind = e.kind, ev.time_ms = e.time_ms, ev.actor = e.actor, ev.mode = e.mode, ev.signal_id = e.signal_id, ev.client_order_id = e.client_order_id, ev.body = e.body \
 WITH e, ev, ev.hash = e.hash AS same \
 MERGE (b:Bot {id: e.bot_id}) \
 WITH e, ev, same, b \

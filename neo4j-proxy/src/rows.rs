@@ -114,7 +114,7 @@ pub fn event_row(ev: &SealedEvent) -> Result<Value, BatchError> {
     let text = |k: &str| generic.get(k).and_then(Value::as_str).map(str::to_string);
     let mut row = json!({
         "bot_id": bot_id, "seq": ev.seq, "hash": ev.hash, "prev_hash": ev.prev_hash, "body": ev.body,
-        "kind": ev.kind, "time_ms": ev.time_ms, "actor": text("actor"),
+        "kind": ev.kind, "time_ms": ev.time_ms, "actor": text("actor"), "mode": text("mode"),
         "signal_id": text("signal_id"), "client_order_id": text("client_order_id"),
         "signal": [], "decision": [], "order": [], "fill": [], "pnl": [], "config": [],
     });
@@ -232,7 +232,7 @@ mod tests {
             AuditDraft::new(1, Actor::Webhook, AuditEvent::SignalReceived { payload: json!({"action": "buy", "symbol": "BTCUSDT", "secret": "s3cr3t-value"}), source: "webhook".into() }).signal(sig.clone()),
             AuditDraft::new(2, Actor::Webhook, AuditEvent::RiskDecision { rule: "max_order_notional".into(), limit: "500".into(), observed: "65.00".into(), outcome: DecisionOutcome::Pass }).signal(sig.clone()),
             AuditDraft::new(3, Actor::Webhook, AuditEvent::OrderIntent { exchange: Exchange::Binance, market: Market::Spot, order }).signal(sig.clone()).order(cid.clone()),
-            AuditDraft::new(4, Actor::System, AuditEvent::Fill { exchange: Exchange::Binance, market: Market::Spot, fill }).signal(sig.clone()).order(cid.clone()),
+            AuditDraft::new(4, Actor::System, AuditEvent::Fill { exchange: Exchange::Binance, market: Market::Spot, fill }).signal(sig.clone()).order(cid.clone()).mode(keel_engine::model::BotMode::Testnet),
             AuditDraft::new(5, Actor::System, AuditEvent::PnlBooked { symbol: sym, trade_id: Some("t-1".into()), realized: Decimal::ZERO, fees_quote: Decimal::new(65, 3), funding: Decimal::ZERO, quote_asset: "USDT".into() }).order(cid),
             AuditDraft::new(6, Actor::Token("tok1".into()), AuditEvent::ConfigChange { old_version: Some(1), new_version: 2, diff: vec![] }),
         ];
@@ -261,6 +261,9 @@ mod tests {
             json!({"version": 2, "old_versions": [1]})
         );
         assert_eq!(rows[5]["actor"], json!("token:tok1"));
+        // The bot's mode rides on the event row (an Event node property); absent when unrecorded.
+        assert_eq!(rows[3]["mode"], json!("testnet"));
+        assert_eq!(rows[5]["mode"], json!(null));
         assert_eq!(rows[5]["signal"], json!([]));
     }
 

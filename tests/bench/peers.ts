@@ -25,7 +25,10 @@ export interface PeerReport {
   close_checksum: string;
   results: PeerResult[];
   errors: string[];
+  /** Wall time (criterion `backtest/sma_crossover_1m_bars`). */
   keel_bars_per_s: number | null;
+  /** This thread's CPU time (`backtest_cpu/…`): one core's throughput on a shared machine. */
+  keel_cpu_bars_per_s: number | null;
 }
 
 /** Creates (or refreshes when requirements changed) the bench venv; returns its python. */
@@ -45,9 +48,9 @@ function benchPython(root: string, log: (m: string) => void): string {
   return py;
 }
 
-/** Keel's bars/s on the same run: criterion's time per 1M-bar backtest. */
-function keelBarsPerSec(native: NativeResult[], bars: number): number | null {
-  const r = native.find((n) => n.bench === "backtest" && n.id.endsWith("sma_crossover_1m_bars"));
+/** Keel's bars/s on the same run: criterion's time per 1M-bar backtest (`group/…` id). */
+function keelBarsPerSec(native: NativeResult[], bars: number, group: string): number | null {
+  const r = native.find((n) => n.bench === "backtest" && n.id === `${group}/sma_crossover_1m_bars`);
   return r && r.ns > 0 ? Math.round(bars / (r.ns / 1e9)) : null;
 }
 
@@ -62,17 +65,27 @@ export function peerBenches(root: string, native: NativeResult[], log: (m: strin
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 1 << 20,
   }).toString();
-  const report = JSON.parse(out.trim().split("\n").pop() ?? "{}") as Omit<PeerReport, "keel_bars_per_s">;
-  // Keel's figure is for 1M bars; it is only comparable when the peers ran the same data.
-  const keel = report.bars === 1_000_000 ? keelBarsPerSec(native, report.bars) : null;
-  return { ...report, keel_bars_per_s: keel };
+  const report = JSON.parse(out.trim().split("\n").pop() ?? "{}") as Omit<
+    PeerReport,
+    "keel_bars_per_s" | "keel_cpu_bars_per_s"
+  >;
+  // Keel's figures are for 1M bars; they are only comparable when the peers ran the same data.
+  const same = report.bars === 1_000_000;
+  return {
+    ...report,
+    keel_bars_per_s: same ? keelBarsPerSec(native, report.bars, "backtest") : null,
+    keel_cpu_bars_per_s: same ? keelBarsPerSec(native, report.bars, "backtest_cpu") : null,
+  };
 }
 
 /** Table rows: bars/s side by side. */
 export function peerRows(p: PeerReport): string[][] {
   const fmt = (n: number | null): string => (n === null ? "-" : n.toLocaleString("en-US"));
   const rows: string[][] = [
-    [`backtest SMA(50,200) crossover, ${fmt(p.bars)} 1m bars: Keel (live path)`, `${fmt(p.keel_bars_per_s)} bars/s`],
+    [
+      `backtest SMA(50,200) crossover, ${fmt(p.bars)} 1m bars: Keel (live path)`,
+      `${fmt(p.keel_bars_per_s)} bars/s wall, ${fmt(p.keel_cpu_bars_per_s)} bars/s of one core's CPU time`,
+    ],
   ];
   for (const r of p.results) {
     rows.push([`  ${r.engine} ${r.version}`, `${fmt(r.bars_per_s)} bars/s (${r.seconds} s, ${r.trades} trades; ${r.note})`]);

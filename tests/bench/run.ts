@@ -4,7 +4,7 @@
 //   node tests/bench/run.ts [--only stack|native]
 //   env: KEEL_BENCH_N (latency webhooks, 200), KEEL_BENCH_WARMUP (5), KEEL_BENCH_SECS (throughput
 //        seconds per run, 20), KEEL_BENCH_CONCURRENCY (in-flight webhooks per bot, 4),
-//        KEEL_BENCH_DRAIN_SECS (audit drain wait, 120)
+//        KEEL_BENCH_DRAIN_SECS (audit drain wait, 120), KEEL_BENCH_HALT_ROUNDS (20)
 //
 // The stack (simulator, Neo4j when available, wrangler dev) runs on free 127.0.0.1 ports with its
 // state in a temp folder, and is stopped at the end, also on failure or Ctrl-C. Performance is
@@ -27,6 +27,7 @@ import {
   measureThroughput,
   paperBots,
 } from "./load.ts";
+import { type HaltResult, measureHalt } from "./halt.ts";
 import { type NativeResult, engineBenches, runCargoBench } from "./native.ts";
 import { type PeerReport, peerBenches, peerRows } from "./peers.ts";
 
@@ -37,6 +38,7 @@ interface Report {
   latency: LatencyResult | null;
   throughput: ThroughputResult[];
   shipping: ShippingResult | { skipped: string } | null;
+  halt?: HaltResult;
   native: NativeResult[];
   peers?: PeerReport;
   errors: string[];
@@ -113,6 +115,9 @@ async function stackBenches(report: Report): Promise<void> {
       await runs();
       report.shipping = { skipped: "Neo4j not running (needs java, javac, mvn)" };
     }
+    const haltRounds = envInt("KEEL_BENCH_HALT_ROUNDS", 20);
+    info(`global halt: ${haltRounds} × halt + resume with every bench bot registered`);
+    report.halt = await measureHalt(t, haltRounds);
   } finally {
     await stack?.stop();
     process.off("exit", onExit);
@@ -177,6 +182,13 @@ function table(r: Report): string {
         `${s.batch.writes} batches, mean ${s.batch.mean} events/batch, max ${s.batch.max} (outbox cap 500)`,
       ]);
     }
+  }
+  if (r.halt) {
+    const h = r.halt.haltMs;
+    rows.push([
+      `global halt answered, every bot halted (${r.halt.bots} bots, n=${h.n}) ms`,
+      `p50 ${fmt(h.p50)}  p95 ${fmt(h.p95)}  p99 ${fmt(h.p99)}  max ${fmt(h.max)}; unacknowledged ${r.halt.unacknowledged}`,
+    ]);
   }
   for (const nr of r.native) {
     const v = nr.ns >= 1000 ? `${Math.round(nr.ns / 10) / 100} µs` : `${nr.ns} ns`;

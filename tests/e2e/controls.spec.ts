@@ -65,13 +65,20 @@ describe("global halt", () => {
     );
     for (const b of bots) expect((await signal(b, "buy", "BTCUSDT")).status).toBe(200);
 
-    const t0 = Date.now();
+    // The halt answers only once every bot holds the flag durably (pushed in parallel), so entries
+    // sent right after its answer must all be refused. How long that answer takes is measured by
+    // `npm run bench` ("global halt"), not asserted here: timing under a loaded CI is not behaviour.
     const halt = await adminFetch<{ bots: Record<string, unknown> }>("/api/v1/halt", { method: "POST", json: { reason: "e2e" } });
     expect(halt.status, halt.text).toBe(200);
+    for (const b of bots) {
+      const ack = halt.body?.bots[b.id];
+      expect(ack, JSON.stringify(ack)).toMatchObject({ halted: true });
+    }
     const entries = await Promise.all(bots.map((b) => signal(b, "buy", "BTCUSDT")));
-    const elapsed = Date.now() - t0;
-    for (const e of entries) expect(e.status, e.text).toBe(423);
-    expect(elapsed).toBeLessThan(1_000);
+    for (const e of entries) {
+      expect(e.status, e.text).toBe(423);
+      expect(e.text).toContain("risk_platform_halted");
+    }
 
     // A close is reduce-only: it passes while halted.
     const close = await signal(bots[0], "close", "BTCUSDT");

@@ -6,6 +6,10 @@
 // adapter parsing the very candles and rules the simulator served) and must predict the same
 // trades (side, qty, price) and the same fees.
 //
+// A testnet bot (real signed orders on the simulator's Binance USDⓈ-M, account binance-bnb) runs
+// the same strategy on the same bars; its fills must equal the backtest with no slippage and the
+// exchange's taker fee.
+//
 // Prices are whole multiples of 20 so the paper venue's 5 bps slippage lands exactly on the
 // 0.01 tick: the backtester (slippage rounded to the nearest tick) and the paper venue (rounded
 // against the trader) then agree by construction instead of by luck.
@@ -50,7 +54,9 @@ function bar(t0: number, i: number): [number, string, string, string, string, st
 }
 
 let botId: string;
+let testnetId: string;
 let config: Record<string, unknown>;
+let testnetConfig: Record<string, unknown>;
 let t0: number;
 const runs: RunOut[] = [];
 
@@ -67,15 +73,20 @@ interface Report {
 }
 
 /** Runs the backtester natively (async: a blocked event loop would let idle sockets go stale). */
-function replay(klines: string, exchangeInfo: string): Promise<Report> {
+function replay(
+  klines: string,
+  exchangeInfo: string,
+  cfg = config,
+  fees = { taker: "0.001", maker: "0.001", slippage: "5" },
+): Promise<Report> {
   const input = JSON.stringify({
-    config,
+    config: cfg,
     klines,
     exchange_info: exchangeInfo,
-    taker_fee_rate: "0.001",
-    maker_fee_rate: "0.001",
+    taker_fee_rate: fees.taker,
+    maker_fee_rate: fees.maker,
     initial_capital: "10000",
-    slippage_bps: "5",
+    slippage_bps: fees.slippage,
     fill_at: "close",
   });
   return new Promise((resolve, reject) => {
@@ -121,6 +132,17 @@ describe("live strategy bot on the simulator", () => {
     const res = await adminFetch<{ strategy_version: string }>("/api/v1/bots", { method: "POST", json: config });
     expect(res.status, res.text).toBe(201);
     expect(res.body?.strategy_version).toMatch(/^ma_crossover@1#[0-9a-f]{16}$/);
+    testnetId = uniqueId("strat-tn");
+    testnetConfig = { ...config, id: testnetId, name: "SMA crossover testnet e2e", mode: "testnet" };
+    const tn = await adminFetch("/api/v1/bots", { method: "POST", json: testnetConfig });
+    expect(tn.status, tn.text).toBe(201);
+    const creds = await adminFetch(`/api/v1/bots/${testnetId}/credentials`, {
+      method: "PUT",
+      json: { api_key: "simBinanceKeyBnb0002", api_secret: "simBinanceSecretBnb0002" },
+    });
+    expect(creds.status, creds.text).toBe(200);
+    const capital = await adminFetch(`/api/v1/bots/${testnetId}/capital`, { method: "POST", json: { amount: "10000" } });
+    expect(capital.status, capital.text).toBe(200);
   });
 
   afterAll(async () => {
@@ -130,8 +152,11 @@ describe("live strategy bot on the simulator", () => {
   it("trades bar by bar, each bar once", async () => {
     runs.push(await runStrategy());
     expect(runs[0].status).toBe("warming_up");
+    expect((await runStrategy(testnetId)).status).toBe("warming_up");
     for (let i = FIRST; i < TOTAL; i++) {
       await simAdmin("/__admin/klines", { symbol: SYMBOL, interval: "1m", append: true, bars: [bar(t0, i)] });
+      const tn = await runStrategy(testnetId);
+      if (tn.status === "signalled") expect(tn.outcome?.status, JSON.stringify(tn)).toBe("executed");
       const out = await runStrategy();
       // The bar-close alarm may have evaluated the bar first: then this run only confirms it.
       expect(["already_evaluated", "target_unchanged", "signalled", "warming_up"]).toContain(out.status);
@@ -166,6 +191,15 @@ describe("live strategy bot on the simulator", () => {
     expect(sum(live)).toBeCloseTo(sum(bt.fills), 12);
     const strat = await adminFetch<{ version: { id: string } }>(`/api/v1/bots/${botId}/strategy`);
     expect(strat.body?.version.id).toBe(bt.strategy);
+
+    // Testnet: real orders on the simulator fill at the last close with its futures taker fee.
+    const tnFills = await adminFetch<(Fill & { fill?: Fill })[]>(`/api/v1/bots/${testnetId}/fills?limit=1000`);
+    expect(tnFills.status, tnFills.text).toBe(200);
+    const tnLive = (tnFills.body ?? []).map((r) => ({ ...r, ...(r.fill ?? {}) })).sort((a, b) => a.time_ms - b.time_ms);
+    const tnBt = await replay(klines.text, info.text, testnetConfig, { taker: "0.0005", maker: "0.0002", slippage: "0" });
+    expect(tnBt.rejected).toEqual([]);
+    expect(tnLive.length).toBe(live.length);
+    expect(tnLive.map(view)).toEqual(tnBt.fills.map(view));
   }, 900_000);
 
   it("audits strategy signals like webhook ones, with the version; a params change is a new version", async () => {
@@ -197,8 +231,15 @@ describe("live strategy bot on the simulator", () => {
     await simAdmin("/__admin/klines", { symbol: SYMBOL, interval: "1m", append: true, bars: [bar(t0, TOTAL)] });
     const next = await runStrategy();
     expect(next.version).toBe(patch.body?.strategy_version);
-    const strat = await adminFetch<{ versions_run: Record<string, unknown> }>(`/api/v1/bots/${botId}/strategy`);
+    const strat = await adminFetch<{ versions_run: Record<string, unknown>; next_wake_ms: number }>(
+      `/api/v1/bots/${botId}/strategy`,
+    );
     expect(Object.keys(strat.body?.versions_run ?? {}).sort()).toEqual([version, next.version].sort());
+    // The alarm is armed for the next bar close (+2 s), whatever else the alarm serves.
+    const wake = strat.body?.next_wake_ms ?? 0;
+    expect(wake % M).toBe(2_000);
+    expect(wake).toBeGreaterThan(Date.now() - 5_000);
+    expect(wake).toBeLessThanOrEqual(Date.now() + M + 2_000);
     const tv = await adminFetch<{ code: string }>(`/api/v1/bots/${uniqueId("nobot")}/strategy`, { method: "POST", json: {} });
     expect(tv.status).toBe(404);
   }, 120_000);

@@ -361,6 +361,9 @@ pub async fn tick(bot: &BotDO, _req: &mut Request) -> Result<Response, ApiError>
     if let Err(e) = super::orders::refresh_open(bot, config).await {
         worker::console_error!("tick: refreshing open orders: {e}");
     }
+    if let Err(e) = super::protection::refresh(bot, config, Actor::System).await {
+        worker::console_error!("tick: refreshing exchange-side exits: {e}");
+    }
     let due =
         super::reconcile::last_run_ms(bot)?.is_none_or(|t| now - t >= super::reconcile::EVERY_MS);
     let traded = bot

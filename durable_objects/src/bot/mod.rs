@@ -14,6 +14,7 @@ mod ledger;
 mod metrics;
 mod orders;
 mod outbox;
+mod protection;
 mod reconcile;
 mod retention;
 mod signal;
@@ -239,7 +240,9 @@ impl BotDO {
         if let Some(secret) = kv_get::<String>(&self.db, "webhook_secret")? {
             redactor = redactor.with_secret(secret);
         }
-        Ok(Journal::new(&loaded.chain, redactor))
+        let mode = kv_get::<serde_json::Value>(&self.db, "config")?
+            .and_then(|c| serde_json::from_value(c["config"]["mode"].clone()).ok());
+        Ok(Journal::new(&loaded.chain, redactor).with_mode(mode))
     }
 
     /// Commits a journal, advances the in-memory chain, and makes sure the outbox alarm runs.

@@ -195,13 +195,34 @@ async fn place_inner(
     .await;
     super::metrics::record_order(bot, Some(signal_id), sent_ms, now_ms());
     let mut result = result?;
+    if result.failed.is_none() {
+        // TP/SL riding on the entry (Bybit) are recorded, so their fills can be claimed.
+        let attached =
+            super::protection::record_attached(bot, config, &op, &coid, signal_id, sent_ms).await?;
+        if !attached.is_empty() {
+            result.summary["exit_triggers"] = Value::Array(attached);
+        }
+    }
     if result.failed.is_none() && order.filled_qty > rust_decimal::Decimal::ZERO {
         let protection = keel_engine::venue::Protection {
             stop_loss: proposed.stop_loss,
             take_profit: proposed.take_profit,
         };
-        let exits =
+        let mut exits =
             place_exit_triggers(bot, link, &req, &protection, rules, signal_id, config).await?;
+        if exits.is_empty() {
+            // Binance spot: the holding is protected by an OCO pair.
+            exits = super::protection::place_oco(
+                bot,
+                link,
+                &order,
+                &protection,
+                rules,
+                signal_id,
+                config,
+            )
+            .await?;
+        }
         if !exits.is_empty() {
             result.summary["exit_triggers"] = Value::Array(exits);
         }

@@ -74,6 +74,10 @@ pub fn last_run_ms(bot: &BotDO) -> Result<Option<i64>, ApiError> {
 pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     let stored = load_config(bot)?;
     let config = &stored.config;
+    // Fired exchange-side exits first: their fills are the bot's own, booked before comparing.
+    if let Err(e) = super::protection::refresh(bot, config, actor.clone()).await {
+        worker::console_error!("reconcile: refreshing exchange-side exits: {e}");
+    }
     let mut link = Link::open(bot, config, actor.clone())?;
     let rows: Vec<OrderRow> = bot.db.rows(
         "SELECT client_order_id, symbol, body, status FROM orders",
@@ -86,17 +90,17 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
         if let Ok(c) = ClientOrderId::new(r.client_order_id.clone()) {
             owned.client_order_ids.insert(c);
         }
-        match serde_json::from_str::<Value>(&r.body)
-            .ok()
-            .and_then(|b| b["order_id"].as_str().map(String::from))
+        let body = serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null);
+        // `actual_order_id`: the order a fired exchange-side exit sent (its fills are ours).
+        for key in ["order_id", "actual_order_id"] {
+            if let Some(id) = body[key].as_str() {
+                owned.order_ids.insert(id.to_string());
+            }
+        }
+        if body["order_id"].as_str().is_none()
+            && matches!(r.status.as_str(), "unknown" | "sent" | "intent")
         {
-            Some(id) => {
-                owned.order_ids.insert(id);
-            }
-            None if matches!(r.status.as_str(), "unknown" | "sent" | "intent") => {
-                resolve_order_id(&mut link, r, &mut owned).await
-            }
-            None => {}
+            resolve_order_id(&mut link, r, &mut owned).await;
         }
     }
     let mut cursors: BTreeMap<String, i64> =

@@ -82,6 +82,9 @@ pub struct Journal {
     chain: AuditChain,
     redactor: Redactor,
     sealed: Vec<SealedEvent>,
+    /// The bot's mode, stamped on every event that does not name one (design: mode on every
+    /// audit event). Follows a `config` written in this journal.
+    mode: Option<keel_engine::model::BotMode>,
 }
 
 impl Journal {
@@ -92,6 +95,7 @@ impl Journal {
             chain: chain.clone(),
             redactor,
             sealed: Vec::new(),
+            mode: None,
         }
     }
 
@@ -101,6 +105,9 @@ impl Journal {
     /// [`StoreError::Encoding`] when the value does not serialise.
     pub fn put<T: Serialize>(&mut self, key: &str, value: &T) -> Result<&mut Self, StoreError> {
         let json = serde_json::to_string(value).map_err(|e| StoreError::Encoding(e.to_string()))?;
+        if key == "config" {
+            self.mode = mode_of(&json).or(self.mode);
+        }
         self.batch.push(
             "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             vec![text(key), text(json)],
@@ -118,7 +125,8 @@ impl Journal {
     ///
     /// # Errors
     /// [`StoreError::Chain`] when the chain refuses the event.
-    pub fn audit(&mut self, draft: AuditDraft) -> Result<&mut Self, StoreError> {
+    pub fn audit(&mut self, mut draft: AuditDraft) -> Result<&mut Self, StoreError> {
+        draft.mode = draft.mode.or(self.mode);
         let sealed = self.chain.seal(draft, &self.redactor)?;
         self.chain.advance(&sealed)?;
         let record = sealed
@@ -141,6 +149,12 @@ impl Journal {
         Ok(self)
     }
 
+    /// Stamps `mode` on the events that follow (the bot's stored config's mode).
+    pub fn with_mode(mut self, mode: Option<keel_engine::model::BotMode>) -> Self {
+        self.mode = mode;
+        self
+    }
+
     /// Commits atomically and returns the advanced chain.
     ///
     /// # Errors
@@ -149,4 +163,10 @@ impl Journal {
         db.commit(self.batch)?;
         Ok(self.chain)
     }
+}
+
+/// The `mode` of a stored bot config (`{"config":{"mode":…}}`), when it has one.
+pub fn mode_of(stored_config_json: &str) -> Option<keel_engine::model::BotMode> {
+    let v: serde_json::Value = serde_json::from_str(stored_config_json).ok()?;
+    serde_json::from_value(v["config"]["mode"].clone()).ok()
 }

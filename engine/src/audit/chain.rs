@@ -114,6 +114,7 @@ impl AuditChain {
             actor: draft.actor,
             signal_id: draft.signal_id,
             client_order_id: draft.client_order_id,
+            mode: draft.mode,
             event: draft.event,
         };
         let mut value = to_value(&record)?;

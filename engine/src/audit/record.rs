@@ -2,8 +2,9 @@
 //!
 //! ## Exact byte format of the chain
 //! - `body` = canonical JSON ([`super::canonical`]) of the record object
-//!   `{"v":1,"bot_id":…,"seq":…,"time_ms":…,"actor":…,"signal_id":…,"client_order_id":…,"event":{"kind":…,…}}`
-//!   (absent correlation ids are omitted; after redaction; keys sorted, so `actor` comes first).
+//!   `{"v":1,"bot_id":…,"seq":…,"time_ms":…,"actor":…,"mode":…,"signal_id":…,"client_order_id":…,"event":{"kind":…,…}}`
+//!   (absent correlation ids and an absent `mode` are omitted, so events sealed before `mode`
+//!   existed keep their bytes and hashes; after redaction; keys sorted, so `actor` comes first).
 //! - `hash` = lowercase hex of `SHA-256(prev_hash ‖ body)`, where `prev_hash` is the previous
 //!   event's `hash` as its 64 ASCII hex characters and `body` its UTF-8 bytes.
 //! - The first event of a bot (`seq` 1) has `prev_hash` = [`GENESIS_HASH`] (64 × `0`).
@@ -13,6 +14,7 @@
 
 use super::event::AuditEvent;
 use crate::ids::{BotId, ClientOrderId, SignalId};
+use crate::model::BotMode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -81,6 +83,9 @@ pub struct AuditDraft {
     pub signal_id: Option<SignalId>,
     /// Order it belongs to, when any.
     pub client_order_id: Option<ClientOrderId>,
+    /// The bot's mode (paper / testnet / live) when the event happened: every audit event says
+    /// whether real money was involved. Filled in by the bot's journal when the caller leaves it.
+    pub mode: Option<BotMode>,
     /// The fact.
     pub event: AuditEvent,
 }
@@ -93,8 +98,15 @@ impl AuditDraft {
             actor,
             signal_id: None,
             client_order_id: None,
+            mode: None,
             event,
         }
+    }
+
+    /// Sets the bot's mode.
+    pub fn mode(mut self, mode: BotMode) -> Self {
+        self.mode = Some(mode);
+        self
     }
 
     /// Sets the signal correlation id.
@@ -129,6 +141,9 @@ pub struct AuditRecord {
     /// Correlation: order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_order_id: Option<ClientOrderId>,
+    /// The bot's mode when the event happened (absent in events sealed before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<BotMode>,
     /// The fact.
     pub event: AuditEvent,
 }

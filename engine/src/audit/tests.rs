@@ -483,3 +483,47 @@ fn ship_response_classification() {
         assert_eq!(got, c.expected, "{} {}", c.status, c.body);
     }
 }
+
+#[test]
+fn mode_is_part_of_the_hashed_body_and_absent_mode_keeps_old_bytes() {
+    use crate::model::BotMode;
+    let cases = [
+        (None, None),
+        (Some(BotMode::Paper), Some("\"mode\":\"paper\"")),
+        (Some(BotMode::Testnet), Some("\"mode\":\"testnet\"")),
+        (Some(BotMode::Live), Some("\"mode\":\"live\"")),
+    ];
+    let plain = AuditChain::genesis(bot())
+        .seal(draft(1), &Redactor::new())
+        .unwrap_or_else(|e| unreachable!("{e}"));
+    for (mode, fragment) in cases {
+        let d = match mode {
+            Some(m) => draft(1).mode(m),
+            None => draft(1),
+        };
+        let sealed = AuditChain::genesis(bot())
+            .seal(d, &Redactor::new())
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        match fragment {
+            // No mode: byte-identical to a record sealed before `mode` existed.
+            None => {
+                assert!(!sealed.body.contains("\"mode\""), "{}", sealed.body);
+                assert_eq!(sealed.hash, plain.hash);
+            }
+            Some(f) => {
+                assert!(sealed.body.contains(f), "{}", sealed.body);
+                assert_ne!(sealed.hash, plain.hash);
+                // Canonical key order: `mode` sorts between `event` and `seq`.
+                let (ev, md, sq) = (
+                    sealed.body.find("\"event\"").unwrap_or(usize::MAX),
+                    sealed.body.find("\"mode\"").unwrap_or(usize::MAX),
+                    sealed.body.find("\"seq\"").unwrap_or(usize::MAX),
+                );
+                assert!(ev < md && md < sq, "{}", sealed.body);
+                let record = sealed.record().unwrap_or_else(|e| unreachable!("{e}"));
+                assert_eq!(record.mode, mode);
+                assert_eq!(chain_hash(GENESIS_HASH, &sealed.body), sealed.hash);
+            }
+        }
+    }
+}

@@ -15,7 +15,7 @@ use crate::strategy::{Context, Intent, Strategy, Target};
 use crate::venue::clock::ServerClock;
 use crate::venue::error::VenueError;
 use crate::venue::op::{VenueOp, VenueReply};
-use crate::venue::paper::{PaperConfig, PaperVenue};
+use crate::venue::paper::{slipped_price, PaperConfig, PaperVenue};
 use crate::venue::{BuildCtx, Planned, Venue};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
@@ -196,14 +196,15 @@ impl Sim<'_> {
         if direction == self.position {
             return Ok(());
         }
-        let slip = self.cfg.slippage_bps / Decimal::from(10_000);
-        let factor = if direction > self.position {
-            Decimal::ONE + slip
+        // The same slipped price the paper venue fills at and the live strategy bot sizes at
+        // (against the trader, on the tick); the quantity is sized at it, so a fully invested
+        // spot buy fits the cash.
+        let side = if direction > self.position {
+            crate::model::Side::Buy
         } else {
-            Decimal::ONE - slip
+            crate::model::Side::Sell
         };
-        let fill_price = on_tick(reference * factor, tick);
-        // Size at the price actually paid, so a fully invested spot buy fits the cash.
+        let fill_price = slipped_price(reference, side, self.cfg.slippage_bps, tick);
         let qty = self.target_qty(target, fill_price)?;
         if qty == self.position {
             return Ok(());
@@ -403,6 +404,9 @@ pub fn run(
     let mut curve = Vec::with_capacity(bars.len());
     let mut stats = metrics::CurveStats::default();
     let mut exposed_bars = 0usize;
+    // A remainder below one lot (a spot sell leaves the base fee's sliver) cannot be traded and
+    // is not exposure: only a holding of at least one step counts.
+    let lot = config.rules.step_size.to_f64().unwrap_or(0.0);
     let mut wanted: Option<Target> = None;
     let mut pending: Option<Target> = None;
     for (i, bar) in bars.iter().enumerate() {
@@ -463,7 +467,7 @@ pub fn run(
                 }
             }
         }
-        if sim.qty != 0.0 {
+        if sim.qty != 0.0 && sim.qty.abs() >= lot {
             exposed_bars += 1;
         }
         let equity = sim.eq0 + sim.qty * (bar.close - sim.mark);

@@ -17,8 +17,9 @@
 //! Prices and volumes are stored as integers scaled by 10^scale, where the file's scale is the
 //! largest decimal scale among its values (the exchange's tick and step grids), so decoding gives
 //! back exactly the decimals the exchange sent; `f64` would not (0.1 + 0.2 ≠ 0.3), and a
-//! candle's close is what the backtester fills at. Deltas make a regular 1m month (43,200 bars)
-//! about 6–10 bytes per bar instead of 48.
+//! candle's close is what the backtester fills at. Deltas make a regular 1m month about
+//! 12 bytes per bar (measured: 44,640 BTCUSDT-like bars → 528 KB, against 4.9 MB of dump CSV and
+//! 48 bytes per bar as raw `f64`s; random volumes are most of it).
 
 use super::{Candle, Instrument};
 use crate::ids::Symbol;

@@ -288,21 +288,12 @@ pub fn order_qty(
     if slippage_bps.is_zero() || direction == position {
         return Some(direction);
     }
-    let slip = slippage_bps / Decimal::from(10_000);
-    let buy = direction > position;
-    let raw = if buy {
-        reference + reference * slip
+    let side = if direction > position {
+        crate::model::Side::Buy
     } else {
-        reference - reference * slip
+        crate::model::Side::Sell
     };
-    let tick = rules.tick_size;
-    let fill = if tick.is_zero() {
-        raw
-    } else if buy {
-        (raw / tick).ceil() * tick
-    } else {
-        (raw / tick).floor() * tick
-    };
+    let fill = crate::venue::paper::slipped_price(reference, side, slippage_bps, rules.tick_size);
     target_qty(target, equity, fill, step)
 }
 
@@ -442,6 +433,35 @@ mod tests {
             id.as_str(),
             format!("strat:{}:{}", e.version.id, 59 * 60_000)
         );
+    }
+
+    #[test]
+    fn order_qty_sizes_at_the_expected_fill() {
+        let rules = crate::model::InstrumentRules {
+            symbol: Symbol::new("BNBUSDT").unwrap(),
+            base_asset: "BNB".into(),
+            quote_asset: "USDT".into(),
+            tick_size: dec!(0.01),
+            step_size: dec!(0.01),
+            min_qty: dec!(0.01),
+            max_qty: dec!(1000),
+            max_market_qty: dec!(0),
+            min_notional: dec!(5),
+            min_price: dec!(0),
+            max_price: dec!(0),
+        };
+        let cases = [
+            // (target, position, slippage bps, want): buys fill above, sells below the reference.
+            (Target::Exposure(1.0), dec!(0), dec!(0), dec!(16.66)),
+            (Target::Exposure(1.0), dec!(0), dec!(5), dec!(16.65)),
+            (Target::Exposure(-1.0), dec!(0), dec!(5), dec!(-16.67)),
+            (Target::Exposure(0.0), dec!(16.65), dec!(5), dec!(0)),
+            (Target::Exposure(1.0), dec!(16.66), dec!(5), dec!(16.66)),
+        ];
+        for (target, position, bps, want) in cases {
+            let got = order_qty(target, dec!(10000), position, dec!(600), bps, &rules);
+            assert_eq!(got, Some(want), "{target:?} from {position} at {bps} bps");
+        }
     }
 
     #[test]

@@ -53,8 +53,9 @@ pub use guards::{Gate, Guards};
 pub use http::{HttpRequest, HttpResponse, Method, SignedWindow};
 pub use limiter::{AccountLimiter, Admit, LimiterConfig, OpCost, Usage};
 pub use op::{
-    Balance, ExitKind, ExitTrigger, FundingEvent, FundingPage, Kline, OrderReport, OrderStatus,
-    PositionReport, Protection, Ticker, TradeCursor, TradePage, VenueOp, VenueReply,
+    Balance, ExitFill, ExitKind, ExitTrigger, FundingEvent, FundingPage, Kline, OcoExit, OcoLeg,
+    OrderReport, OrderStatus, PositionReport, Protection, Ticker, TradeCursor, TradePage,
+    TriggerReport, TriggerState, VenueOp, VenueReply,
 };
 pub use rules::{close_qty, prepare_order, round_price, round_to_step_down, CloseQty, RulesError};
 pub use sign::Credentials;

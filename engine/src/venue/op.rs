@@ -29,6 +29,32 @@ pub enum VenueOp {
     /// crosses it (Binance USDⓈ-M conditional `STOP_MARKET` / `TAKE_PROFIT_MARKET` with
     /// `closePosition`), after the entry filled. Venues without such an order refuse it.
     PlaceExitTrigger(ExitTrigger),
+    /// Place a one-cancels-the-other exit pair for a spot holding after its entry filled
+    /// (Binance spot `POST /api/v3/orderList/oco`): a take-profit limit-maker and a stop-loss;
+    /// the exchange cancels one when the other fills. Other venues refuse it.
+    PlaceOcoExit(OcoExit),
+    /// Look up an exit trigger placed with [`VenueOp::PlaceExitTrigger`] by its client id: still
+    /// watching, fired (and which order it sent: the fill of a stop-out belongs to that order,
+    /// not to the trigger), or gone. Binance USDⓈ-M Algo Service only.
+    QueryExitTrigger {
+        /// Symbol.
+        symbol: Symbol,
+        /// Our id of the trigger.
+        client_order_id: ClientOrderId,
+    },
+    /// Fills of orders the exchange itself created from our exit protection (a fired stop-loss
+    /// or take-profit): they carry a new exchange order id and no client id of ours, so the
+    /// ordinary trade lookups cannot tell them apart from someone else's trades. With
+    /// `order_id` (Binance: the fired trigger's `actualOrderId`) the fills of that order; without
+    /// it (Bybit) every TP/SL-created execution of the symbol since `since_ms`.
+    ExitFills {
+        /// Symbol.
+        symbol: Symbol,
+        /// Earliest execution time of interest, ms.
+        since_ms: i64,
+        /// Exchange id of the order the trigger sent, when the venue reports it.
+        order_id: Option<String>,
+    },
     /// Cancel one order by client order id.
     CancelOrder {
         /// Symbol.
@@ -120,6 +146,7 @@ impl VenueOp {
             VenueOp::PlaceOrder(_)
                 | VenueOp::PlaceProtectedOrder { .. }
                 | VenueOp::PlaceExitTrigger(_)
+                | VenueOp::PlaceOcoExit(_)
                 | VenueOp::CancelOrder { .. }
                 | VenueOp::CancelAll { .. }
         )
@@ -153,6 +180,9 @@ impl VenueOp {
             VenueOp::PlaceOrder(_) => "place_order",
             VenueOp::PlaceProtectedOrder { .. } => "place_protected_order",
             VenueOp::PlaceExitTrigger(_) => "place_exit_trigger",
+            VenueOp::PlaceOcoExit(_) => "place_oco_exit",
+            VenueOp::QueryExitTrigger { .. } => "query_exit_trigger",
+            VenueOp::ExitFills { .. } => "exit_fills",
             VenueOp::CancelOrder { .. } => "cancel_order",
             VenueOp::CancelAll { .. } => "cancel_all",
             VenueOp::QueryOrder { .. } => "query_order",
@@ -226,6 +256,84 @@ pub struct ExitTrigger {
     pub kind: ExitKind,
     /// Trigger price on the mark price, already rounded to tick.
     pub trigger_price: Decimal,
+}
+
+/// One leg of an [`OcoExit`]: our id for it and its price (take-profit: the limit price; stop-loss:
+/// the stop price, filled at market once touched).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OcoLeg {
+    /// Our id of the leg.
+    pub client_order_id: ClientOrderId,
+    /// Price, already on the tick.
+    pub price: Decimal,
+}
+
+/// A one-cancels-the-other exit pair protecting a spot holding. Ids derive from the entry's
+/// `(bot, signal)`, so a retry is a duplicate the exchange refuses, never a second pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OcoExit {
+    /// Our id of the order list.
+    pub list_client_order_id: ClientOrderId,
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Side of both legs (opposite of the entry).
+    pub close_side: Side,
+    /// Quantity both legs close (the entry's net holding, on the step).
+    pub qty: Decimal,
+    /// Take-profit leg (a limit-maker).
+    pub take_profit: OcoLeg,
+    /// Stop-loss leg (a stop-market).
+    pub stop_loss: OcoLeg,
+}
+
+/// Where an exchange-side exit trigger stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerState {
+    /// Watching the price.
+    Working,
+    /// Fired: it sent its closing order (whose fills are the stop-out).
+    Fired,
+    /// Cancelled (by us, or by the exchange when the position it closed is gone).
+    Cancelled,
+    /// Expired without firing.
+    Expired,
+    /// Refused by the exchange.
+    Rejected,
+}
+
+impl TriggerState {
+    /// Whether the trigger can no longer fire.
+    pub fn is_final(self) -> bool {
+        !matches!(self, TriggerState::Working)
+    }
+}
+
+/// An exit trigger as the venue reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerReport {
+    /// Exchange id of the trigger (Binance `algoId`).
+    pub trigger_id: String,
+    /// Our id of the trigger.
+    pub client_order_id: Option<ClientOrderId>,
+    /// State.
+    pub state: TriggerState,
+    /// Exchange id of the order the trigger sent when it fired (Binance `actualOrderId`).
+    pub actual_order_id: Option<String>,
+    /// Whether the venue reports the fired order as done (Binance `FINISHED`): no further fills.
+    pub finished: bool,
+    /// Last update time reported, ms.
+    pub updated_ms: i64,
+}
+
+/// A fill of an order the exchange created from exit protection, with which exit it was when
+/// the venue says so (Bybit `createType` / `stopOrderType`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitFill {
+    /// Stop-loss or take-profit, when reported.
+    pub kind: Option<ExitKind>,
+    /// The fill.
+    pub fill: Fill,
 }
 
 /// Resume point of a paged history (trades, funding). `start_ms` is inclusive; `token` is the
@@ -443,6 +551,10 @@ pub enum VenueReply {
     Ticker(Ticker),
     /// Server time, ms.
     ServerTime(i64),
+    /// An exit trigger's state.
+    Trigger(TriggerReport),
+    /// Fills of exchange-created exit orders.
+    ExitFills(Vec<ExitFill>),
     /// Candles, oldest first.
     Klines(Vec<Kline>),
     /// The answer is not known yet: run this operation next and use its reply instead.

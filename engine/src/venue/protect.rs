@@ -6,8 +6,10 @@
 use crate::ids::{BotId, IdError, SignalId};
 use crate::model::{Exchange, Market, OrderRequest, OrderType, Side};
 use crate::sizing::client_order_id;
-use crate::venue::op::{ExitKind, ExitTrigger, Protection, VenueOp};
+use crate::venue::op::{ExitKind, ExitTrigger, OcoExit, OcoLeg, Protection, VenueOp};
+use crate::venue::rules::round_to_step_down;
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 
 /// The operation placing `req` with its alert's protection: [`VenueOp::PlaceProtectedOrder`]
 /// (triggers rounded to `tick` without loosening) where the venue takes TP/SL on create — Bybit
@@ -81,6 +83,101 @@ pub fn exit_triggers(
     Ok(out)
 }
 
+/// The exits an entry operation carries on the exchange (Bybit TP/SL on create), described as
+/// [`ExitTrigger`]s with client ids from `(bot, signal, "sl"|"tp")`, so the bot can record them
+/// and later claim the fills of the orders the exchange sends when one fires (those orders
+/// carry no id of ours). Empty for an operation without attached protection.
+///
+/// # Errors
+/// [`IdError`] from the client-id derivation (not expected).
+pub fn attached_exits(
+    bot: &BotId,
+    signal: &SignalId,
+    op: &VenueOp,
+) -> Result<Vec<ExitTrigger>, IdError> {
+    let VenueOp::PlaceProtectedOrder { order, protection } = op else {
+        return Ok(Vec::new());
+    };
+    let close_side = match order.side {
+        Side::Buy => Side::Sell,
+        Side::Sell => Side::Buy,
+    };
+    let mut out = Vec::new();
+    for (kind, leg, price) in [
+        (ExitKind::StopLoss, "sl", protection.stop_loss),
+        (ExitKind::TakeProfit, "tp", protection.take_profit),
+    ] {
+        if let Some(trigger_price) = price {
+            out.push(ExitTrigger {
+                client_order_id: client_order_id(bot, signal, leg)?,
+                symbol: order.symbol.clone(),
+                close_side,
+                kind,
+                trigger_price,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The one-cancels-the-other exit pair to place once a spot long filled (Binance spot): the
+/// take-profit limit-maker and the stop-loss for the `qty` held. `None` where it does not apply
+/// (another venue or market, paper, a sell entry, not both triggers, nothing held).
+///
+/// # Errors
+/// [`IdError`] from the client-id derivation (not expected).
+#[allow(clippy::too_many_arguments)]
+pub fn oco_exit(
+    exchange: Exchange,
+    market: Market,
+    paper: bool,
+    bot: &BotId,
+    signal: &SignalId,
+    entry: &OrderRequest,
+    protection: &Protection,
+    tick: Decimal,
+    qty: Decimal,
+) -> Result<Option<OcoExit>, IdError> {
+    if paper
+        || exchange != Exchange::Binance
+        || market != Market::Spot
+        || entry.side != Side::Buy
+        || qty <= Decimal::ZERO
+    {
+        return Ok(None);
+    }
+    let p = protection.on_tick(tick, entry.side);
+    let (Some(stop), Some(target)) = (p.stop_loss, p.take_profit) else {
+        return Ok(None);
+    };
+    Ok(Some(OcoExit {
+        list_client_order_id: client_order_id(bot, signal, "oco")?,
+        symbol: entry.symbol.clone(),
+        close_side: Side::Sell,
+        qty,
+        take_profit: OcoLeg {
+            client_order_id: client_order_id(bot, signal, "tp")?,
+            price: target,
+        },
+        stop_loss: OcoLeg {
+            client_order_id: client_order_id(bot, signal, "sl")?,
+            price: stop,
+        },
+    }))
+}
+
+/// What a spot buy left to sell: its filled quantity less the fees charged in the base asset,
+/// rounded down to the step (an exit for more than is held would be refused).
+pub fn net_holding(
+    filled: Decimal,
+    fees: &BTreeMap<String, Decimal>,
+    base_asset: &str,
+    step: Decimal,
+) -> Decimal {
+    let held = filled - fees.get(base_asset).copied().unwrap_or(Decimal::ZERO);
+    round_to_step_down(held.max(Decimal::ZERO), step)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +228,165 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn spot_long_on_binance_gets_an_oco_pair_for_what_it_holds() {
+        let bot = BotId::new("b1").unwrap();
+        let sig = SignalId::new("s1").unwrap();
+        let both = Protection {
+            stop_loss: Some(dec!(64000.005)),
+            take_profit: Some(dec!(67000.009)),
+        };
+        let entry = req(OrderType::Market, false);
+        let o = oco_exit(
+            Exchange::Binance,
+            Market::Spot,
+            false,
+            &bot,
+            &sig,
+            &entry,
+            &both,
+            dec!(0.01),
+            dec!(0.00099),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (o.close_side, o.qty, o.stop_loss.price, o.take_profit.price),
+            (Side::Sell, dec!(0.00099), dec!(64000.01), dec!(67000.00))
+        );
+        assert_eq!(
+            o.stop_loss.client_order_id,
+            client_order_id(&bot, &sig, "sl").unwrap()
+        );
+        assert_eq!(
+            o.take_profit.client_order_id,
+            client_order_id(&bot, &sig, "tp").unwrap()
+        );
+        assert_eq!(
+            o.list_client_order_id,
+            client_order_id(&bot, &sig, "oco").unwrap()
+        );
+        let only_sl = Protection {
+            stop_loss: Some(dec!(64000)),
+            take_profit: None,
+        };
+        let mut sell = entry.clone();
+        sell.side = Side::Sell;
+        let none = [
+            (
+                Exchange::Binance,
+                Market::Linear,
+                false,
+                &entry,
+                &both,
+                dec!(1),
+            ),
+            (Exchange::Bybit, Market::Spot, false, &entry, &both, dec!(1)),
+            (
+                Exchange::Binance,
+                Market::Spot,
+                true,
+                &entry,
+                &both,
+                dec!(1),
+            ),
+            (
+                Exchange::Binance,
+                Market::Spot,
+                false,
+                &sell,
+                &both,
+                dec!(1),
+            ),
+            (
+                Exchange::Binance,
+                Market::Spot,
+                false,
+                &entry,
+                &only_sl,
+                dec!(1),
+            ),
+            (
+                Exchange::Binance,
+                Market::Spot,
+                false,
+                &entry,
+                &both,
+                dec!(0),
+            ),
+        ];
+        for (ex, m, paper, e, p, q) in none {
+            let r = oco_exit(ex, m, paper, &bot, &sig, e, p, dec!(0.01), q).unwrap();
+            assert!(r.is_none(), "{ex:?} {m:?} {paper} {q}");
+        }
+    }
+
+    #[test]
+    fn net_holding_subtracts_base_fees_and_rounds_down() {
+        let fees = |v: &[(&str, Decimal)]| -> BTreeMap<String, Decimal> {
+            v.iter().map(|(a, d)| (a.to_string(), *d)).collect()
+        };
+        let cases = [
+            (dec!(0.001), fees(&[("BTC", dec!(0.000001))]), dec!(0.00099)),
+            (dec!(0.001), fees(&[("USDT", dec!(0.065))]), dec!(0.001)),
+            (
+                dec!(0.001),
+                fees(&[("BTC", dec!(0.0000006)), ("BNB", dec!(0.01))]),
+                dec!(0.00099),
+            ),
+            (dec!(0), fees(&[]), dec!(0)),
+        ];
+        for (filled, f, want) in cases {
+            assert_eq!(net_holding(filled, &f, "BTC", dec!(0.00001)), want);
+        }
+    }
+
+    #[test]
+    fn attached_protection_is_described_for_recording() {
+        let bot = BotId::new("b1").unwrap();
+        let sig = SignalId::new("s1").unwrap();
+        let op = entry_op(
+            Exchange::Bybit,
+            Market::Linear,
+            false,
+            &req(OrderType::Market, false),
+            Some(dec!(60000.07)),
+            Some(dec!(70000.07)),
+            dec!(0.1),
+        );
+        let t = attached_exits(&bot, &sig, &op).unwrap();
+        let got: Vec<_> = t
+            .iter()
+            .map(|x| {
+                (
+                    x.kind,
+                    x.close_side,
+                    x.trigger_price,
+                    x.client_order_id.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    ExitKind::StopLoss,
+                    Side::Sell,
+                    dec!(60000.1),
+                    client_order_id(&bot, &sig, "sl").unwrap()
+                ),
+                (
+                    ExitKind::TakeProfit,
+                    Side::Sell,
+                    dec!(70000.0),
+                    client_order_id(&bot, &sig, "tp").unwrap()
+                ),
+            ]
+        );
+        let plain = VenueOp::PlaceOrder(req(OrderType::Market, false));
+        assert!(attached_exits(&bot, &sig, &plain).unwrap().is_empty());
     }
 
     #[test]

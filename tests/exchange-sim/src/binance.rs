@@ -129,7 +129,7 @@ pub fn auto_client_id(st: &mut State) -> String {
         .collect()
 }
 
-fn filter_error(
+pub(crate) fn filter_error(
     venue: Venue,
     f: FilterFail,
     qty: Option<Decimal>,

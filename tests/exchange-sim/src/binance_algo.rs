@@ -94,6 +94,8 @@ fn place(st: &mut State, account: usize, p: &Params, now: i64) -> Result<Resp, R
         client_id: client_id.clone(),
         status: TriggerStatus::Untriggered,
         order_id: None,
+        qty: Decimal::ZERO,
+        sibling: None,
         time: now,
     });
     let order_type = match kind {
@@ -111,4 +113,53 @@ fn place(st: &mut State, account: usize, p: &Params, now: i64) -> Result<Resp, R
                 "reduceOnly": true, "activatePrice": "", "callbackRate": "",
                 "createTime": now, "updateTime": now, "triggerTime": 0, "goodTillDate": 0}),
     ))
+}
+
+/// `GET /fapi/v1/algoOrder` by `algoId` or `clientAlgoId`: the trigger's state and, once it has
+/// fired, `actualOrderId` (the market order it sent, whose trades are the stop-out).
+pub fn query_algo(st: &mut State, account: usize, p: &Params, _now: i64) -> Resp {
+    let by_id = p.get("algoId").and_then(|v| v.parse::<u64>().ok());
+    let by_client = p.get("clientAlgoId");
+    if by_id.is_none() && by_client.is_none() {
+        return err(
+            400,
+            -1102,
+            "Mandatory parameter 'algoId' was not sent, was empty/null, or malformed.",
+        );
+    }
+    let Some(c) = st.conditionals.iter().find(|c| {
+        c.account == account
+            && c.venue == V
+            && by_id.is_none_or(|id| c.id == id)
+            && by_client.is_none_or(|cid| c.client_id == cid)
+    }) else {
+        return err(400, -2013, "Order does not exist.");
+    };
+    let status = match c.status {
+        TriggerStatus::Untriggered => "NEW",
+        // The fired close is a market order: it has filled by the time anyone can ask.
+        TriggerStatus::Triggered => "FINISHED",
+        TriggerStatus::Deactivated => "CANCELED",
+    };
+    let actual = c.order_id.map(|o| o.to_string()).unwrap_or_default();
+    let actual_price = c
+        .order_id
+        .and_then(|o| st.order(o))
+        .filter(|o| o.executed_qty > Decimal::ZERO)
+        .map(|o| (o.cum_quote / o.executed_qty).normalize().to_string())
+        .unwrap_or_default();
+    let order_type = match c.kind {
+        ExitKind::StopLoss => "STOP_MARKET",
+        ExitKind::TakeProfit => "TAKE_PROFIT_MARKET",
+    };
+    Resp::json(
+        200,
+        &json!({"algoId": c.id, "clientAlgoId": c.client_id, "algoType": "CONDITIONAL",
+                "orderType": order_type, "symbol": c.symbol, "side": side_str(c.close_side),
+                "positionSide": "BOTH", "timeInForce": "GTC", "quantity": "0", "algoStatus": status,
+                "actualOrderId": actual, "actualPrice": actual_price,
+                "triggerPrice": c.trigger.normalize().to_string(), "price": "0",
+                "workingType": "MARK_PRICE", "closePosition": true, "reduceOnly": true,
+                "createTime": c.time, "updateTime": c.time, "triggerTime": 0}),
+    )
 }

@@ -54,6 +54,9 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
             new_order(sim, st, a, p, now)
         }),
         ("POST", "/fapi/v1/algoOrder") => run(sim, req, ep(0, true), crate::binance_algo::new_algo),
+        ("GET", "/fapi/v1/algoOrder") => {
+            run(sim, req, ep(1, true), crate::binance_algo::query_algo)
+        }
         ("DELETE", "/fapi/v1/order") => run(sim, req, ep(1, true), cancel),
         ("GET", "/fapi/v1/order") => run(sim, req, ep(1, true), query),
         ("GET", "/fapi/v1/openOrders") => run(

@@ -44,6 +44,9 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
         ("POST", "/api/v3/order/test") => run(sim, req, ep(1, true), |st, a, p, now| {
             new_order(sim, st, a, p, now, true)
         }),
+        ("POST", "/api/v3/orderList/oco") => {
+            run(sim, req, ep(1, true), crate::binance_oco::new_oco)
+        }
         ("DELETE", "/api/v3/order") => run(sim, req, ep(1, true), cancel),
         ("GET", "/api/v3/order") => run(sim, req, ep(4, true), query),
         ("GET", "/api/v3/openOrders") => run(
@@ -307,7 +310,11 @@ fn query(st: &mut State, account: usize, p: &Params, _: i64) -> Resp {
         Ok(id) => st
             .order(id)
             .map_or_else(no_order, |o| Resp::json(200, &order_json(o))),
-        Err(e) => e,
+        // An OCO stop leg that has not fired is an order too (type STOP_LOSS).
+        Err(e) => p
+            .get("origClientOrderId")
+            .and_then(|c| crate::binance_oco::waiting_stop(st, account, &sym, c))
+            .map_or(e, |v| Resp::json(200, &v)),
     }
 }
 

@@ -233,6 +233,8 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
             client_id: String::new(),
             status: TriggerStatus::Untriggered,
             order_id: None,
+            qty: Decimal::ZERO,
+            sibling: None,
             time: now,
         });
     }
@@ -554,11 +556,22 @@ pub fn executions(st: &mut State, account: usize, p: &Params, now: i64) -> R {
         .map(|t| {
             let o = st.order(t.order_id);
             let mark = st.instrument(venue, &t.symbol).map(|i| i.price).unwrap_or_default();
+            // A close sent by a fired TP/SL says so, as Bybit's executions do.
+            let (create_type, stop_type) = match st
+                .conditionals
+                .iter()
+                .find(|c| c.venue == venue && c.order_id == Some(t.order_id))
+                .map(|c| c.kind)
+            {
+                Some(ExitKind::StopLoss) => ("CreateByStopLoss", "StopLoss"),
+                Some(ExitKind::TakeProfit) => ("CreateByTakeProfit", "TakeProfit"),
+                None => ("CreateByUser", ""),
+            };
             let row = json!({"symbol": t.symbol, "orderId": uuid_of("5f3c1a2b", t.order_id), "orderLinkId": o.map(|o| o.client_id.clone()).unwrap_or_default(),
                 "side": if t.side == Side::Buy { "Buy" } else { "Sell" }, "orderPrice": o.map(|o| s(o.price)).unwrap_or_default(),
                 "orderQty": o.map(|o| s(o.orig_qty)).unwrap_or_default(), "leavesQty": o.map(|o| s(o.remaining())).unwrap_or_default(),
-                "createType": "CreateByUser", "orderType": o.map(|o| if o.kind == OrdType::Market { "Market" } else { "Limit" }).unwrap_or_default(),
-                "stopOrderType": "", "execFee": s(t.commission), "execFeeV2": "", "execId": uuid_of("e0e0e0e0", t.id), "execPrice": s(t.price),
+                "createType": create_type, "orderType": o.map(|o| if o.kind == OrdType::Market { "Market" } else { "Limit" }).unwrap_or_default(),
+                "stopOrderType": stop_type, "execFee": s(t.commission), "execFeeV2": "", "execId": uuid_of("e0e0e0e0", t.id), "execPrice": s(t.price),
                 "execQty": s(t.qty), "execType": "Trade", "execValue": s(t.quote_qty), "execTime": t.time.to_string(),
                 "feeCurrency": t.commission_asset, "isMaker": t.is_maker, "feeRate": s(t.fee_rate), "tradeIv": "", "markIv": "",
                 "markPrice": s(mark), "indexPrice": "", "underlyingPrice": "", "blockTradeId": "", "closedSize": s(t.closed_size),

@@ -59,6 +59,11 @@ pub struct Conditional {
     pub status: TriggerStatus,
     /// Market order sent when it fired.
     pub order_id: Option<u64>,
+    /// Quantity it closes when set (an OCO leg); zero: the whole position / the entry's fill.
+    pub qty: Decimal,
+    /// The other leg of an OCO list (a resting limit-maker): expired when this one fires, and
+    /// this one deactivated as soon as that one fills.
+    pub sibling: Option<u64>,
     /// Creation time, ms.
     pub time: i64,
 }
@@ -131,6 +136,24 @@ impl State {
         let Some(price) = self.instrument(venue, symbol).map(|i| i.price) else {
             return;
         };
+        // One cancels the other: an OCO stop whose limit leg has (partly) filled is done.
+        let filled: Vec<usize> = self
+            .conditionals
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.status == TriggerStatus::Untriggered)
+            .filter(|(_, c)| {
+                c.sibling
+                    .and_then(|s| self.order(s))
+                    .is_some_and(|o| o.executed_qty > Decimal::ZERO)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for i in filled {
+            if let Some(c) = self.conditionals.get_mut(i) {
+                c.status = TriggerStatus::Deactivated;
+            }
+        }
         let due: Vec<usize> = self
             .conditionals
             .iter()
@@ -149,6 +172,12 @@ impl State {
             };
             if c.status != TriggerStatus::Untriggered {
                 continue; // a sibling fired first in this pass
+            }
+            if let Some(s) = c.sibling {
+                // The OCO's limit leg expires first, releasing the quantity it held.
+                if self.order(s).is_some_and(|o| o.status.is_open()) {
+                    self.finish(s, crate::model::Status::Expired, now);
+                }
             }
             let qty = self.protected_qty(&c);
             let order_id = if qty > Decimal::ZERO {
@@ -192,6 +221,9 @@ impl State {
     /// Size a trigger closes: the whole position in the protected direction on futures, the
     /// filled size of the entry (rounded to the step) on spot.
     fn protected_qty(&self, c: &Conditional) -> Decimal {
+        if c.qty > Decimal::ZERO {
+            return c.qty;
+        }
         if c.venue.is_futures() {
             let amt = self
                 .accounts
@@ -238,6 +270,8 @@ mod tests {
             client_id: String::new(),
             status: TriggerStatus::Untriggered,
             order_id: None,
+            qty: Decimal::ZERO,
+            sibling: None,
             time: 0,
         };
         let cases = [

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod binance;
 pub mod binance_algo;
 pub mod binance_futures;
+pub mod binance_oco;
 pub mod binance_spot;
 pub mod bybit;
 pub mod bybit_trade;

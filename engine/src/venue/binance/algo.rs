@@ -7,7 +7,9 @@
 use super::enums::binance_side;
 use crate::ids::ClientOrderId;
 use crate::venue::error::VenueError;
-use crate::venue::op::{ExitKind, ExitTrigger, OrderReport, OrderStatus};
+use crate::venue::op::{
+    ExitKind, ExitTrigger, OrderReport, OrderStatus, TriggerReport, TriggerState,
+};
 use crate::venue::sign::QueryString;
 use crate::venue::wire::{client_id, fmt_dec, json};
 use rust_decimal::Decimal;
@@ -79,6 +81,54 @@ pub fn parse_algo(t: &ExitTrigger, body: &str) -> Result<OrderReport, VenueError
     })
 }
 
+/// The parts of the Algo Service's order lookup (`GET /fapi/v1/algoOrder`) Keel reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AlgoQuery {
+    algo_id: i64,
+    #[serde(default)]
+    client_algo_id: String,
+    algo_status: String,
+    /// Id of the order the trigger sent (string or number on the wire; empty before it fires).
+    #[serde(default)]
+    actual_order_id: Option<serde_json::Value>,
+    #[serde(default)]
+    update_time: i64,
+}
+
+/// Parses the lookup of one trigger: its state and, once fired, the order it sent
+/// (`actualOrderId`), whose trades are the stop-out.
+///
+/// # Errors
+/// [`VenueError::Parse`] for a body that is not an algo order or an unknown `algoStatus`.
+pub fn parse_algo_query(body: &str) -> Result<TriggerReport, VenueError> {
+    let q: AlgoQuery = json("algo order", body)?;
+    let (state, finished) = match q.algo_status.as_str() {
+        "NEW" => (TriggerState::Working, false),
+        "TRIGGERING" | "TRIGGERED" => (TriggerState::Fired, false),
+        "FINISHED" => (TriggerState::Fired, true),
+        "CANCELED" => (TriggerState::Cancelled, false),
+        "EXPIRED" => (TriggerState::Expired, false),
+        "REJECTED" => (TriggerState::Rejected, false),
+        other => return Err(VenueError::parse("algoStatus", other)),
+    };
+    let actual_order_id = match q.actual_order_id {
+        Some(serde_json::Value::String(s)) if !s.is_empty() && s != "0" => Some(s),
+        Some(serde_json::Value::Number(n)) if n.as_i64().is_some_and(|v| v > 0) => {
+            Some(n.to_string())
+        }
+        _ => None,
+    };
+    Ok(TriggerReport {
+        trigger_id: q.algo_id.to_string(),
+        client_order_id: client_id(&q.client_algo_id),
+        state,
+        actual_order_id,
+        finished,
+        updated_ms: q.update_time,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +185,80 @@ mod tests {
             assert!(unsigned.starts_with(&params), "{unsigned}");
             assert_eq!(sig, hmac_sha256_hex("SECRET", unsigned));
         }
+    }
+
+    #[test]
+    fn lookup_request_names_the_trigger_by_client_id() {
+        let op = VenueOp::QueryExitTrigger {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            client_order_id: ClientOrderId::new("keel-1-sl").unwrap(),
+        };
+        let req = build(Market::Linear, &op).unwrap();
+        assert_eq!(req.method, crate::venue::Method::Get);
+        assert!(
+            req.path_and_query
+                .starts_with("/fapi/v1/algoOrder?clientAlgoId=keel-1-sl&recvWindow="),
+            "{}",
+            req.path_and_query
+        );
+        let fills = VenueOp::ExitFills {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            since_ms: TS,
+            order_id: Some("42".into()),
+        };
+        let req = build(Market::Linear, &fills).unwrap();
+        assert!(req
+            .path_and_query
+            .starts_with("/fapi/v1/userTrades?symbol=BTCUSDT&orderId=42&"));
+        let without = VenueOp::ExitFills {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            since_ms: TS,
+            order_id: None,
+        };
+        assert!(matches!(
+            build(Market::Linear, &without),
+            Err(VenueError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn lookup_reports_state_and_the_order_a_fired_trigger_sent() {
+        let body = |status: &str, actual: &str| {
+            format!(
+                r#"{{"algoId":3000001,"clientAlgoId":"keel-1-sl","algoType":"CONDITIONAL","orderType":"STOP_MARKET","symbol":"BTCUSDT","algoStatus":"{status}","actualOrderId":{actual},"updateTime":1750485492076}}"#
+            )
+        };
+        let cases = [
+            ("NEW", "\"\"", TriggerState::Working, None, false),
+            (
+                "TRIGGERED",
+                "\"1000042\"",
+                TriggerState::Fired,
+                Some("1000042"),
+                false,
+            ),
+            (
+                "FINISHED",
+                "1000042",
+                TriggerState::Fired,
+                Some("1000042"),
+                true,
+            ),
+            ("CANCELED", "0", TriggerState::Cancelled, None, false),
+            ("EXPIRED", "null", TriggerState::Expired, None, false),
+            ("REJECTED", "\"\"", TriggerState::Rejected, None, false),
+        ];
+        for (status, actual, state, order, finished) in cases {
+            let r = parse_algo_query(&body(status, actual)).unwrap();
+            assert_eq!(r.state, state, "{status}");
+            assert_eq!(r.actual_order_id.as_deref(), order, "{status}");
+            assert_eq!(r.finished, finished, "{status}");
+            assert_eq!(r.trigger_id, "3000001");
+            assert_eq!(r.client_order_id.unwrap().as_str(), "keel-1-sl");
+        }
+        assert!(parse_algo_query(&body("ODD", "0")).is_err());
+        assert!(!TriggerState::Working.is_final());
+        assert!(TriggerState::Fired.is_final());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod enums;
 pub mod error;
 pub mod klines;
 pub mod models;
+pub mod oco;
 pub mod parse;
 pub mod query;
 pub mod urls;
@@ -59,6 +60,9 @@ impl Venue for Binance {
                 (if spot { 1 } else { 0 }, 1)
             }
             VenueOp::PlaceExitTrigger(_) => (0, 1),
+            VenueOp::PlaceOcoExit(_) => (1, 2),
+            VenueOp::QueryExitTrigger { .. } => (1, 0),
+            VenueOp::ExitFills { .. } => (5, 0),
             VenueOp::CancelOrder { .. } | VenueOp::CancelAll { .. } => (1, 0),
             VenueOp::QueryOrder { .. } | VenueOp::QueryOrderHistory { .. } => {
                 (if spot { 4 } else { 1 }, 0)
@@ -102,6 +106,20 @@ impl Venue for Binance {
             VenueOp::Ticker { .. } => VenueReply::Ticker(parse::parse_ticker(self.market, body)?),
             VenueOp::Klines { .. } => VenueReply::Klines(klines::parse(body)?),
             VenueOp::PlaceExitTrigger(t) => VenueReply::Order(algo::parse_algo(t, body)?),
+            VenueOp::PlaceOcoExit(_) => VenueReply::Orders(oco::parse_oco(body)?),
+            VenueOp::QueryExitTrigger { .. } => VenueReply::Trigger(algo::parse_algo_query(body)?),
+            VenueOp::ExitFills { since_ms, .. } => VenueReply::ExitFills(
+                parse::parse_trades(
+                    self.market,
+                    body,
+                    &crate::venue::TradeCursor::from_time(*since_ms),
+                    resp.received_ms,
+                )?
+                .fills
+                .into_iter()
+                .map(|fill| crate::venue::ExitFill { kind: None, fill })
+                .collect(),
+            ),
             VenueOp::PlaceOrder(_)
             | VenueOp::PlaceProtectedOrder { .. }
             | VenueOp::CancelOrder { .. }

@@ -73,6 +73,36 @@ pub fn build_request(
             super::algo::push_algo(t, &mut q);
             (Method::Post, super::algo::ALGO_ORDER)
         }
+        VenueOp::PlaceOcoExit(o) => {
+            if market != Market::Spot {
+                return Err(VenueError::Unsupported {
+                    op: op.name(),
+                    reason: "OCO order lists exist on Binance spot only".into(),
+                });
+            }
+            super::oco::push_oco(o, &mut q);
+            (Method::Post, super::oco::OCO_PATH)
+        }
+        VenueOp::QueryExitTrigger {
+            client_order_id, ..
+        } => {
+            require_linear(market, op)?;
+            q.push("clientAlgoId", client_order_id.as_str());
+            (Method::Get, super::algo::ALGO_ORDER)
+        }
+        VenueOp::ExitFills {
+            symbol, order_id, ..
+        } => {
+            // The fired trigger's order is known by id (`actualOrderId`): its trades, exactly.
+            let Some(order_id) = order_id else {
+                return Err(VenueError::Unsupported {
+                    op: op.name(),
+                    reason: "Binance finds a stop-out's fills by the fired order's id".into(),
+                });
+            };
+            q.push("symbol", symbol.as_str()).push("orderId", order_id);
+            (Method::Get, p.trades)
+        }
         VenueOp::PlaceOrder(req) => {
             push_order(market, req, &mut q)?;
             (Method::Post, p.order)

@@ -11,6 +11,7 @@
 
 pub mod enums;
 pub mod error;
+pub mod exits;
 pub mod klines;
 pub mod models;
 pub mod parse;
@@ -85,7 +86,7 @@ impl Venue for Bybit {
             VenueOp::PlaceOrder(req) | VenueOp::PlaceProtectedOrder { order: req, .. } => {
                 VenueReply::Order(parse::parse_create(req, resp)?)
             }
-            VenueOp::PlaceExitTrigger(_) => {
+            VenueOp::PlaceExitTrigger(_) | VenueOp::PlaceOcoExit(_) => {
                 return Err(VenueError::Unsupported {
                     op: op.name(),
                     reason: "Bybit takes stop-loss/take-profit on the entry order".into(),
@@ -134,6 +135,13 @@ impl Venue for Bybit {
             }
             VenueOp::Funding { cursor, .. } => {
                 VenueReply::Funding(parse::parse_funding(resp, cursor)?)
+            }
+            VenueOp::ExitFills { .. } => VenueReply::ExitFills(exits::parse_exit_fills(resp)?),
+            VenueOp::QueryExitTrigger { .. } => {
+                return Err(VenueError::Unsupported {
+                    op: op.name(),
+                    reason: "Bybit TP/SL have no client id to look up".into(),
+                })
             }
         })
     }

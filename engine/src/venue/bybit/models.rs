@@ -137,6 +137,12 @@ pub struct ByExecution {
     /// Maker?
     #[serde(default)]
     pub is_maker: bool,
+    /// Who created the order (`CreateByUser`, `CreateByStopLoss`, `CreateByTakeProfit`, ...).
+    #[serde(default)]
+    pub create_type: String,
+    /// Conditional kind of the order (`StopLoss`, `TakeProfit`, `tpslOrder`, ...; empty if none).
+    #[serde(default)]
+    pub stop_order_type: String,
 }
 
 /// Wallet-balance account row.

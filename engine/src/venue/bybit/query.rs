@@ -29,14 +29,18 @@ pub fn path_for(op: &VenueOp) -> &'static str {
         VenueOp::Klines { .. } => super::klines::PATH,
         VenueOp::PlaceOrder(_)
         | VenueOp::PlaceProtectedOrder { .. }
-        | VenueOp::PlaceExitTrigger(_) => ORDER_CREATE,
+        | VenueOp::PlaceExitTrigger(_)
+        | VenueOp::PlaceOcoExit(_) => ORDER_CREATE,
         VenueOp::CancelOrder { .. } => ORDER_CANCEL,
         VenueOp::CancelAll { .. } => ORDER_CANCEL_ALL,
         VenueOp::QueryOrder { .. } | VenueOp::OpenOrders { .. } => ORDER_REALTIME,
         VenueOp::QueryOrderHistory { .. } => ORDER_HISTORY,
         VenueOp::Balances => WALLET_BALANCE,
         VenueOp::Positions { .. } => POSITION_LIST,
-        VenueOp::Trades { .. } | VenueOp::Funding { .. } => EXECUTION_LIST,
+        VenueOp::Trades { .. } | VenueOp::Funding { .. } | VenueOp::ExitFills { .. } => {
+            EXECUTION_LIST
+        }
+        VenueOp::QueryExitTrigger { .. } => ORDER_REALTIME,
     }
 }
 
@@ -134,7 +138,7 @@ pub fn build_request(
             protection_fields(market, order, protection, &mut m)?;
             Payload::Json(m)
         }
-        VenueOp::PlaceExitTrigger(_) => {
+        VenueOp::PlaceExitTrigger(_) | VenueOp::PlaceOcoExit(_) => {
             // Bybit holds TP/SL on the entry itself (`PlaceProtectedOrder`).
             return Err(VenueError::Unsupported {
                 op: op.name(),
@@ -202,6 +206,27 @@ pub fn build_request(
         VenueOp::Trades { symbol, cursor } => {
             exec_query(&mut q, category, Some(symbol.as_str()), cursor);
             Payload::Query(q)
+        }
+        VenueOp::ExitFills {
+            symbol,
+            since_ms,
+            order_id,
+        } => {
+            exec_query(
+                &mut q,
+                category,
+                Some(symbol.as_str()),
+                &TradeCursor::from_time(*since_ms),
+            );
+            q.push_opt("orderId", order_id.as_deref());
+            Payload::Query(q)
+        }
+        VenueOp::QueryExitTrigger { .. } => {
+            // TP/SL ride on the entry; their fills are found with `ExitFills`.
+            return Err(VenueError::Unsupported {
+                op: op.name(),
+                reason: "Bybit TP/SL have no client id to look up".into(),
+            });
         }
         VenueOp::Funding { symbol, cursor } => {
             if market == Market::Spot {

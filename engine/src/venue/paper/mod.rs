@@ -92,22 +92,10 @@ impl PaperVenue {
         req: &crate::model::OrderRequest,
         price: Decimal,
     ) -> Decimal {
-        let bps = self.config.slippage_bps;
-        if bps.is_zero() || req.order_type != crate::model::OrderType::Market {
+        if req.order_type != crate::model::OrderType::Market {
             return price;
         }
-        let factor = bps / Decimal::from(10_000);
-        let tick = rules.tick_size;
-        let (raw, up) = match req.side {
-            crate::model::Side::Buy => (price + price * factor, true),
-            crate::model::Side::Sell => (price - price * factor, false),
-        };
-        if tick.is_zero() {
-            return raw;
-        }
-        let steps = raw / tick;
-        let steps = if up { steps.ceil() } else { steps.floor() };
-        steps * tick
+        slipped_price(price, req.side, self.config.slippage_bps, rules.tick_size)
     }
 
     /// Bounds the stored book (see [`Book::prune`]).
@@ -204,7 +192,11 @@ impl PaperVenue {
                     reason: "paper trading reads candles from the exchange".into(),
                 });
             }
-            VenueOp::PlaceProtectedOrder { .. } | VenueOp::PlaceExitTrigger(_) => {
+            VenueOp::PlaceProtectedOrder { .. }
+            | VenueOp::PlaceExitTrigger(_)
+            | VenueOp::PlaceOcoExit(_)
+            | VenueOp::QueryExitTrigger { .. }
+            | VenueOp::ExitFills { .. } => {
                 // Paper fills in-process and watches no trigger prices: refusing is honest,
                 // accepting would report protection that does not exist.
                 return Err(VenueError::Unsupported {
@@ -404,6 +396,32 @@ impl Venue for PaperVenue {
     fn observe(&self, _op: &VenueOp, _resp: &HttpResponse) -> Observation {
         Observation::default()
     }
+}
+
+/// The price a market order pays after `slippage_bps`: moved against the order (up for a buy,
+/// down for a sell), then put on the `tick` rounding against the trader, as a real book would.
+/// One function for the paper venue, the live strategy bot's sizing and the backtester, so all
+/// three agree on every fill price to the tick.
+pub fn slipped_price(
+    price: Decimal,
+    side: crate::model::Side,
+    slippage_bps: Decimal,
+    tick: Decimal,
+) -> Decimal {
+    if slippage_bps.is_zero() {
+        return price;
+    }
+    let factor = slippage_bps / Decimal::from(10_000);
+    let (raw, up) = match side {
+        crate::model::Side::Buy => (price + price * factor, true),
+        crate::model::Side::Sell => (price - price * factor, false),
+    };
+    if tick.is_zero() {
+        return raw;
+    }
+    let steps = raw / tick;
+    let steps = if up { steps.ceil() } else { steps.floor() };
+    steps * tick
 }
 
 #[cfg(test)]

@@ -513,3 +513,24 @@ fn serialises_for_storage() {
     let back: PaperVenue = serde_json::from_str(&text).unwrap();
     assert_eq!(back, v);
 }
+
+#[test]
+fn slipped_price_moves_against_the_trader_onto_the_tick() {
+    use crate::model::Side;
+    use rust_decimal_macros::dec;
+    let cases = [
+        // (price, side, bps, tick, expected)
+        (dec!(100.00), Side::Buy, dec!(5), dec!(0.01), dec!(100.05)),
+        (dec!(100.01), Side::Buy, dec!(5), dec!(0.01), dec!(100.07)), // 100.0600005 → up
+        (dec!(100.01), Side::Sell, dec!(5), dec!(0.01), dec!(99.95)), // 99.9599995 → down
+        (dec!(100.01), Side::Sell, dec!(0), dec!(0.01), dec!(100.01)),
+        (dec!(100), Side::Buy, dec!(10), dec!(0), dec!(100.1)),
+    ];
+    for (price, side, bps, tick, want) in cases {
+        assert_eq!(
+            super::slipped_price(price, side, bps, tick),
+            want,
+            "{price} {side:?} {bps} {tick}"
+        );
+    }
+}

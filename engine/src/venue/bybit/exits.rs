@@ -1,0 +1,172 @@
+//! Fills of the orders Bybit creates by itself when a stop-loss / take-profit attached to an entry
+//! fires. Such an order has a new `orderId` and an empty `orderLinkId`, so only its origin
+//! (`createType` / `stopOrderType` on the execution) tells it apart from someone else's trade;
+//! the bot claims these for the protection it placed (`durable_objects` `protection`).
+
+use super::enums::parse_bybit_side;
+use super::models::{ByExecution, ByList};
+use super::parse::payload;
+use crate::model::Fill;
+use crate::venue::error::VenueError;
+use crate::venue::http::HttpResponse;
+use crate::venue::op::{ExitFill, ExitKind};
+use crate::venue::wire::{client_id, dec, int, symbol};
+
+/// Which exit created the execution's order: `Some(Some(kind))` for a stop-loss or take-profit,
+/// `Some(None)` for a TP/SL-created order of unstated kind (spot `tpslOrder`, `OcoOrder`),
+/// `None` for an ordinary order.
+pub fn exit_origin(create_type: &str, stop_order_type: &str) -> Option<Option<ExitKind>> {
+    match (create_type, stop_order_type) {
+        ("CreateByStopLoss" | "CreateByPartialStopLoss", _)
+        | (_, "StopLoss" | "PartialStopLoss") => Some(Some(ExitKind::StopLoss)),
+        ("CreateByTakeProfit" | "CreateByPartialTakeProfit", _)
+        | (_, "TakeProfit" | "PartialTakeProfit") => Some(Some(ExitKind::TakeProfit)),
+        (_, "tpslOrder" | "OcoOrder") => Some(None),
+        _ => None,
+    }
+}
+
+/// Parses an execution list, keeping the trades of TP/SL-created orders, oldest first.
+///
+/// # Errors
+/// [`VenueError::Parse`] or the mapped `retCode`.
+pub fn parse_exit_fills(resp: &HttpResponse) -> Result<Vec<ExitFill>, VenueError> {
+    let list: ByList<ByExecution> = payload("execution/list", resp)?;
+    let mut out = Vec::new();
+    for e in &list.list {
+        if !matches!(e.exec_type.as_str(), "Trade" | "") {
+            continue;
+        }
+        let Some(kind) = exit_origin(&e.create_type, &e.stop_order_type) else {
+            continue;
+        };
+        let side = parse_bybit_side(&e.side)?.ok_or_else(|| VenueError::parse("side", "empty"))?;
+        out.push(ExitFill {
+            kind,
+            fill: Fill {
+                trade_id: e.exec_id.clone(),
+                order_id: e.order_id.clone(),
+                client_order_id: client_id(&e.order_link_id),
+                symbol: symbol(&e.symbol)?,
+                side,
+                price: dec("execPrice", &e.exec_price)?,
+                qty: dec("execQty", &e.exec_qty)?,
+                fee: dec("execFee", &e.exec_fee)?,
+                fee_asset: e.fee_currency.clone(),
+                time_ms: int("execTime", &e.exec_time)?,
+                is_maker: e.is_maker,
+            },
+        });
+    }
+    out.sort_by(|a, b| (a.fill.time_ms, &a.fill.trade_id).cmp(&(b.fill.time_ms, &b.fill.trade_id)));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Symbol;
+    use crate::model::{Market, Side};
+    use crate::venue::bybit::Bybit;
+    use crate::venue::clock::{ServerClock, DEFAULT_LAG_MS};
+    use crate::venue::op::{VenueOp, VenueReply};
+    use crate::venue::sign::Credentials;
+    use crate::venue::testing::ok_fixture;
+    use crate::venue::{BuildCtx, Planned, Venue};
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn origin_follows_create_and_stop_order_type() {
+        let cases = [
+            ("CreateByStopLoss", "", Some(Some(ExitKind::StopLoss))),
+            ("", "PartialStopLoss", Some(Some(ExitKind::StopLoss))),
+            (
+                "CreateByTakeProfit",
+                "TakeProfit",
+                Some(Some(ExitKind::TakeProfit)),
+            ),
+            ("CreateByUser", "tpslOrder", Some(None)),
+            ("CreateByUser", "", None),
+            ("CreateByClosing", "UNKNOWN", None),
+        ];
+        for (create, stop, want) in cases {
+            assert_eq!(exit_origin(create, stop), want, "{create} {stop}");
+        }
+    }
+
+    #[test]
+    fn keeps_only_tpsl_trades_oldest_first() {
+        let op = VenueOp::ExitFills {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            since_ms: 1_750_485_000_000,
+            order_id: None,
+        };
+        let venue = Bybit::new(Market::Linear, 5000);
+        let Ok(VenueReply::ExitFills(fills)) =
+            venue.parse(&op, &ok_fixture("bybit/execution_list_tpsl.json"))
+        else {
+            panic!("exit fills")
+        };
+        let got: Vec<_> = fills
+            .iter()
+            .map(|f| (f.kind, f.fill.side, f.fill.price, f.fill.qty, f.fill.fee))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Some(ExitKind::StopLoss),
+                    Side::Sell,
+                    dec!(63900),
+                    dec!(0.002),
+                    dec!(0.0703)
+                ),
+                (
+                    Some(ExitKind::TakeProfit),
+                    Side::Sell,
+                    dec!(67000),
+                    dec!(0.001),
+                    dec!(0.03)
+                ),
+            ]
+        );
+        assert!(fills.iter().all(|f| f.fill.client_order_id.is_none()));
+        assert_eq!(
+            fills[0].fill.order_id,
+            "5f3c1a2b-0000-0000-0000-000001000043"
+        );
+    }
+
+    #[test]
+    fn request_reads_the_symbols_executions_since_the_protection() {
+        let creds = Credentials::new("KEY", "SECRET");
+        let clock = ServerClock::new();
+        let ctx = BuildCtx {
+            creds: Some(&creds),
+            clock: &clock,
+            now_ms: 1_700_000_000_000 + DEFAULT_LAG_MS,
+            base_url: "https://api.bybit.com",
+        };
+        let op = VenueOp::ExitFills {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            since_ms: 1_700_000_000_000,
+            order_id: Some("abc".into()),
+        };
+        let Ok(Planned::Http(req)) = Bybit::new(Market::Linear, 5000).build(&op, &ctx) else {
+            panic!("request")
+        };
+        assert!(
+            req.path_and_query.starts_with(
+                "/v5/execution/list?category=linear&symbol=BTCUSDT&startTime=1700000000000&"
+            ),
+            "{}",
+            req.path_and_query
+        );
+        assert!(req.path_and_query.ends_with("&orderId=abc"));
+        let q = VenueOp::QueryExitTrigger {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            client_order_id: crate::ids::ClientOrderId::new("k-sl").unwrap(),
+        };
+        assert!(Bybit::new(Market::Linear, 5000).build(&q, &ctx).is_err());
+    }
+}
