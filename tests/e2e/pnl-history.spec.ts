@@ -16,7 +16,7 @@
 //
 // Which trades are a bot's: the orders whose client order ids the bot reported in its webhook
 // answers; every order placed on the account during a run must be one of them (nothing unowned).
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { adminFetch, fetchJson, keel, simAdmin, uniqueId } from "./harness.js";
 import { runCron } from "./ops-helpers.js";
 import { AvgCostBook, Dec, canon, rng, steps, sum, toTick } from "./pnl-helpers.js";
@@ -303,7 +303,6 @@ async function wind_down(c: Case, bot: Bot, price: Dec, tally: Tally): Promise<v
     if (canon(v.by_instrument.BTCUSDT?.position_qty) === "0") break;
     await send(bot, "close", {}, tally);
   }
-  await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: price.toString(), venue: c.venue, liquidity: c.liquidity });
 }
 
 /** One market's run and checks; throws (an assertion error) on the first difference. */
@@ -395,6 +394,14 @@ async function runCase(c: Case): Promise<void> {
   expect(again.status, JSON.stringify(again.mismatches)).toBe("clean");
   expectEqual(c, await pnl(bot), want);
 }
+
+// The simulator is shared with the other spec files: leave it as the built-in config starts it
+// (no liquidity cap, starting prices).
+afterAll(async () => {
+  await simAdmin("/__admin/faults", undefined, "DELETE");
+  await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: "65000", liquidity: null });
+  await simAdmin("/__admin/price", { symbol: "BNBUSDT", price: "600" });
+});
 
 describe("bot P&L equals the exchange's trade history (average cost, exact decimals)", () => {
   // The five markets trade at the same time (separate venues, accounts, bots); each is checked
