@@ -1,12 +1,24 @@
 //! The cron trigger: for every registered bot, a `tick` (keep-alive, exchange probe, outbox
-//! flush) and, on the reconciliation schedule, a reconciliation against the exchange.
+//! flush, daily summary) and, on the reconciliation schedule, a reconciliation against the
+//! exchange. A bot with `trading_hours` is ticked every minute only inside its windows (kept
+//! warm); outside them every 15 minutes ([`keel_engine::schedule::cron_tick`] decides, from the
+//! registry, so a skipped bot is not woken).
 
 use crate::api::{call_bot, call_control};
-use serde_json::json;
+use keel_engine::schedule::{cron_tick, CronTick, TradingHours};
+use serde_json::{json, Value};
 use worker::{Env, Method};
 
-/// Runs one scheduled invocation.
-pub async fn run(cron: String, env: &Env) {
+/// What the cron decides for one registry row at `scheduled_ms`.
+fn decide(row: &Value, scheduled_ms: i64) -> CronTick {
+    let hours = row["trading_hours"]
+        .as_str()
+        .and_then(|t| serde_json::from_str::<TradingHours>(t).ok());
+    cron_tick(hours.as_ref(), scheduled_ms)
+}
+
+/// Runs one scheduled invocation (`scheduled_ms`: the event's scheduled time).
+pub async fn run(cron: String, scheduled_ms: i64, env: &Env) {
     let bots = match call_control(env, Method::Get, "/bots", None).await {
         Ok(v) => v,
         Err(e) => {
@@ -14,17 +26,19 @@ pub async fn run(cron: String, env: &Env) {
             return;
         }
     };
-    let ids: Vec<String> = bots
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["id"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    for id in ids {
-        let body = json!({"cron": cron, "actor": "cron"});
-        if let Err(e) = call_bot(env, &id, Method::Post, "/control/tick", Some(body)).await {
+    for row in bots.as_array().cloned().unwrap_or_default() {
+        let Some(id) = row["id"].as_str() else {
+            continue;
+        };
+        let kind = decide(&row, scheduled_ms);
+        if kind == CronTick::Skip {
+            continue;
+        }
+        let body = json!({
+            "cron": cron, "actor": "cron", "scheduled_ms": scheduled_ms,
+            "registered_ms": row["created_ms"], "kind": kind,
+        });
+        if let Err(e) = call_bot(env, id, Method::Post, "/control/tick", Some(body)).await {
             worker::console_error!("cron: bot {id} tick failed: {e}");
         }
     }

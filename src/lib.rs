@@ -29,5 +29,5 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 /// Cron entry: keep-alive, exchange health probes, reconciliation, outbox flush.
 #[event(scheduled)]
 pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    cron::run(event.cron(), &env).await;
+    cron::run(event.cron(), event.schedule() as i64, &env).await;
 }

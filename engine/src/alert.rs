@@ -364,31 +364,139 @@ impl Outgoing {
                     .split_once('?')
                     .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("chat_id=")))
                     .unwrap_or("");
-                json!({"chat_id": chat, "text": self.headline(), "disable_web_page_preview": true})
+                json!({"chat_id": chat, "text": clip(&self.headline(), TELEGRAM_MAX_CHARS), "disable_web_page_preview": true})
             }
-            WebhookFormat::Discord => json!({"content": self.headline()}),
-            WebhookFormat::Slack => json!({"text": self.headline()}),
+            WebhookFormat::Discord => {
+                json!({"content": clip(&self.headline(), DISCORD_MAX_CHARS), "allowed_mentions": {"parse": []}})
+            }
+            WebhookFormat::Slack => json!({"text": clip(&self.headline(), SLACK_MAX_CHARS)}),
         }
     }
 
-    /// An RFC 5322 message (for the e-mail channel and the local spool).
+    /// An RFC 5322 message (for the e-mail channel and the local spool). It carries the headers
+    /// Cloudflare's `send_email` requires (`Message-ID`, a `From` equal to the envelope sender)
+    /// and a `Date`; a non-ASCII subject is RFC 2047-encoded, since headers must be ASCII.
     pub fn email(&self, from: &str, to: &str) -> String {
-        let subject = self
+        let subject: String = self
             .headline()
             .chars()
             .take(120)
-            .collect::<String>()
-            .replace(['\r', '\n'], " ");
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let subject = if subject.is_ascii() {
+            subject
+        } else {
+            format!("=?utf-8?B?{}?=", base64(subject.as_bytes()))
+        };
+        let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost");
+        let phase = match self.phase {
+            Phase::Firing => "firing",
+            Phase::Resolved => "resolved",
+        };
+        let key = short_hash(&format!(
+            "{}|{}|{}|{}|{}",
+            self.alert.bot_id,
+            self.alert.kind.as_str(),
+            self.alert.subject,
+            phase,
+            self.time_ms
+        ));
         format!(
-            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n\r\nbot: {}\r\nkind: {}\r\nseverity: {:?}\r\noccurrences: {}\r\ntime_ms: {}\r\n",
+            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {}\r\nMessage-ID: <keel.{}.{key}@{domain}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\r\nbot: {}\r\nkind: {}\r\nsubject: {}\r\nseverity: {:?}\r\nphase: {phase}\r\noccurrences: {}\r\nsuppressed: {}\r\ntime_ms: {}\r\n",
+            rfc5322_date(self.time_ms),
+            self.time_ms,
             self.headline(),
             self.alert.bot_id,
             self.alert.kind.as_str(),
+            self.alert.subject,
             self.severity,
             self.occurrences,
+            self.suppressed,
             self.time_ms,
         )
     }
+}
+
+/// Telegram `sendMessage` refuses a text longer than this.
+const TELEGRAM_MAX_CHARS: usize = 4_096;
+/// Discord refuses a `content` longer than this.
+const DISCORD_MAX_CHARS: usize = 2_000;
+/// Slack truncates (and advises against) longer `text`.
+const SLACK_MAX_CHARS: usize = 4_000;
+
+/// `s` cut to `max` characters (an ellipsis marks the cut), so a long exchange message never
+/// makes a chat service refuse the whole alert.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// First 8 bytes of SHA-256, hex: distinguishes messages in a `Message-ID`.
+fn short_hash(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(s.as_bytes())[..8])
+}
+
+/// `Tue, 24 Nov 2026 10:00:00 +0000` (RFC 5322 §3.3).
+fn rfc5322_date(ms: i64) -> String {
+    use crate::schedule::{date_of_day, day_of, Weekday};
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let day = day_of(ms);
+    let date = date_of_day(day);
+    let mut parts = date.splitn(3, '-');
+    let (y, m, d) = (
+        parts.next().unwrap_or("1970"),
+        parts
+            .next()
+            .and_then(|m| m.parse::<usize>().ok())
+            .unwrap_or(1),
+        parts.next().unwrap_or("01"),
+    );
+    let wd = match Weekday::of_day(day) {
+        Weekday::Mon => "Mon",
+        Weekday::Tue => "Tue",
+        Weekday::Wed => "Wed",
+        Weekday::Thu => "Thu",
+        Weekday::Fri => "Fri",
+        Weekday::Sat => "Sat",
+        Weekday::Sun => "Sun",
+    };
+    let secs = ms.rem_euclid(86_400_000) / 1000;
+    format!(
+        "{wd}, {d} {} {y} {:02}:{:02}:{:02} +0000",
+        MONTHS.get(m.saturating_sub(1)).copied().unwrap_or("Jan"),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Standard base64 with padding (RFC 4648), for RFC 2047 encoded words.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -564,6 +672,28 @@ mod tests {
             out.webhook_body(WebhookFormat::Slack, "")["text"],
             tg["text"]
         );
+        assert_eq!(
+            out.webhook_body(WebhookFormat::Discord, "")["allowed_mentions"]["parse"],
+            json!([]),
+            "an alert never pings @everyone"
+        );
+        let long = Outgoing {
+            alert: Alert::new("b1", AlertKind::OrderRejected, "X", "e".repeat(10_000)),
+            ..out.clone()
+        };
+        for (f, max) in [
+            (WebhookFormat::Telegram, 4_096),
+            (WebhookFormat::Discord, 2_000),
+            (WebhookFormat::Slack, 4_000),
+        ] {
+            let body = long.webhook_body(f, cases[0].0);
+            let text = body["text"]
+                .as_str()
+                .or(body["content"].as_str())
+                .unwrap_or("");
+            assert_eq!(text.chars().count(), max, "{f:?}");
+            assert!(text.ends_with('…'));
+        }
         let g = out.webhook_body(WebhookFormat::Generic, "");
         assert_eq!(
             (
@@ -575,5 +705,57 @@ mod tests {
         );
         let mail = out.email("keel@example.com", "ops@example.com");
         assert!(mail.contains("To: ops@example.com\r\nSubject: [CRITICAL] bot b1: auto_paused"));
+        assert!(mail.contains("\r\nDate: Thu, 01 Jan 1970 00:00:00 +0000\r\n"));
+        assert!(mail.contains("\r\nMessage-ID: <keel.7."));
+        assert!(mail.contains("@example.com>\r\n"));
+        assert!(mail.contains("\r\n\r\n[CRITICAL] bot b1"));
+    }
+
+    #[test]
+    fn email_headers_are_ascii_and_distinct() {
+        let mut book = AlertBook::default();
+        let p = AlertPolicy::default();
+        let a = Alert::new(
+            "b1",
+            AlertKind::OrderRejected,
+            "ÉTHUSDT",
+            "refusé\r\nBcc: x@y.z",
+        );
+        let Some(fire) = book.raise(a, &p, 1_764_000_000_000) else {
+            panic!("first alert must be sent")
+        };
+        let Some(done) = book.resolve(AlertKind::OrderRejected, "ÉTHUSDT", 1_764_000_000_000)
+        else {
+            panic!("resolution must be sent")
+        };
+        let (m1, m2) = (
+            fire.email("k@x.io", "o@x.io"),
+            done.email("k@x.io", "o@x.io"),
+        );
+        let headers = |m: &str| m.split("\r\n\r\n").next().unwrap_or("").to_string();
+        assert!(headers(&m1).is_ascii());
+        assert!(!headers(&m1).contains("Bcc"));
+        assert!(headers(&m1).contains("Subject: =?utf-8?B?"));
+        assert!(headers(&m1).contains("Date: Mon, 24 Nov 2025 16:00:00 +0000"));
+        let id = |m: &str| {
+            m.lines()
+                .find(|l| l.starts_with("Message-ID:"))
+                .unwrap_or("")
+                .to_string()
+        };
+        assert_ne!(id(&m1), id(&m2));
+    }
+
+    #[test]
+    fn base64_vectors() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
     }
 }

@@ -13,6 +13,7 @@
 //!   alert to an exact P&L.
 //! - [`bot`]: the synchronous decision core composing all of the above (live and backtest).
 //! - [`audit`]: hash-chained audit events; [`vault`]: credentials sealed at rest.
+//! - [`schedule`]: trading hours (cron keep-alive) and the daily summary's day.
 //! - [`factor`], [`strategy`], [`backtest`]: custom strategies and the backtester that runs the
 //!   live code.
 
@@ -33,6 +34,7 @@ pub mod model;
 pub mod order;
 pub mod position;
 pub mod risk;
+pub mod schedule;
 pub mod signal;
 pub mod sizing;
 pub mod strategy;

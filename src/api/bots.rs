@@ -21,10 +21,9 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
         ),
         (Method::Patch, [id]) => {
             let body = json!({"patch": ctx.body, "actor": actor});
-            ok(
-                200,
-                &call_bot(ctx.env, id, Method::Patch, "/config", Some(body)).await?,
-            )
+            let out = call_bot(ctx.env, id, Method::Patch, "/config", Some(body)).await?;
+            mirror_trading_hours(ctx, id, &out).await?;
+            ok(200, &out)
         }
         (Method::Get, [id, "versions"]) => ok(
             200,
@@ -139,6 +138,34 @@ async fn create(ctx: &Call<'_>) -> Result<Response, ApiError> {
         json!({"config": ctx.body, "actor": ctx.principal.actor(), "halted": halt["halted"]});
     // The bot validates and stores its config first; only a valid bot is registered.
     let created = call_bot(ctx.env, id, Method::Post, "/config", Some(body)).await?;
-    call_control(ctx.env, Method::Post, "/bots", Some(json!({"id": id}))).await?;
+    let hours = ctx
+        .body
+        .get("trading_hours")
+        .cloned()
+        .unwrap_or(Value::Null);
+    call_control(
+        ctx.env,
+        Method::Post,
+        "/bots",
+        Some(json!({"id": id, "trading_hours": hours})),
+    )
+    .await?;
     ok(201, &created)
+}
+
+/// Copies `trading_hours` into the registry when the merge patch touched it (set or `null`), where
+/// the cron reads it without waking the bot (the bot has already stored and audited the config).
+async fn mirror_trading_hours(ctx: &Call<'_>, id: &str, patched: &Value) -> Result<(), ApiError> {
+    if ctx.body.get("trading_hours").is_none() {
+        return Ok(());
+    }
+    let hours = patched.get("trading_hours").cloned().unwrap_or(Value::Null);
+    call_control(
+        ctx.env,
+        Method::Put,
+        &format!("/bots/{id}/trading_hours"),
+        Some(json!({"trading_hours": hours})),
+    )
+    .await?;
+    Ok(())
 }

@@ -244,4 +244,56 @@ describe("exchange-side stop-loss / take-profit", () => {
     const exits = (orders.body ?? []).filter((o) => o.status.startsWith("trigger_")).map((o) => o.status).sort();
     expect(exits, orders.text).toEqual(["trigger_cancelled", "trigger_filled"]);
   });
+
+  it("Bybit spot: a market buy gets a spot TP/SL order for its holding; the stop sells it", async () => {
+    const m = MARKETS.find((x) => x.exchange === "bybit" && x.market === "spot")!;
+    await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: "65000", venue: "bybit_spot" });
+    const bot = await createSimBot(m);
+    const since = await lastSeq();
+    const before = (await conditionals()).length;
+
+    const buy = await signal(bot, "buy", { qty: m.qty, stop_loss: "64000.005", take_profit: "67000.009" });
+    expect(buy.status, buy.text).toBe(200);
+    expect(buy.body?.status, buy.text).toBe("executed");
+    const [entryFill] = await botFills(bot.id);
+    const held = decSum([entryFill.qty, entryFill.fee_asset === "BTC" ? `-${entryFill.fee}` : "0"]);
+    const [whole, frac = ""] = held.split(".");
+    const qty = dec(`${whole}.${frac.slice(0, 6) || "0"}`);
+
+    // Spot market orders take no TP/SL: one tpslOrder sells the holding at the stop (rounded up
+    // to the 0.01 tick); Bybit locks its quantity, so the take-profit is answered as not placed.
+    const creates = (await simRequests(since)).filter((r) => r.method === "POST" && r.path === "/v5/order/create");
+    expect(creates.length).toBe(2);
+    const body = JSON.parse(creates[1].body) as Record<string, string>;
+    expect(body).toMatchObject({ category: "spot", side: "Sell", orderType: "Market", orderFilter: "tpslOrder", triggerPrice: "64000.01", marketUnit: "baseCoin" });
+    expect(dec(body.qty)).toBe(qty);
+    const exits = (buy.body?.orders?.[0] as { exit_triggers?: { status: string; error: string | null }[] } | undefined)?.exit_triggers ?? [];
+    expect(exits.map((x) => x.status), buy.text).toEqual(["trigger_open"]);
+    expect(exits[0].error ?? "", buy.text).toMatch(/take-profit not placed/);
+    expect((await conditionals()).slice(before).map((c) => [c.kind, c.trigger, c.status])).toEqual([["StopLoss", "64000.01", "Untriggered"]]);
+
+    // The price falls through the stop: the exchange sells the holding by itself.
+    const quiet = await lastSeq();
+    await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: "63900", venue: "bybit_spot" });
+    const fired = (await conditionals()).slice(before);
+    expect(fired.map((c) => c.status)).toEqual(["Triggered"]);
+    expect((await simRequests(quiet)).filter((r) => r.method === "POST").length).toBe(0);
+
+    const recon = await adminFetch<Recon>(`/api/v1/bots/${bot.id}/reconcile`, { method: "POST", json: {} });
+    expect(tradeMismatches(recon.body), recon.text).toEqual([]);
+    const fills = await botFills(bot.id);
+    expect(fills.length, JSON.stringify(fills)).toBe(2);
+    const entryId = String((buy.body?.orders?.[0] as { order_id?: string } | undefined)?.order_id ?? "");
+    const trades = await simTrades(m, [entryId, String(fired[0].order_id)]);
+    expect(fills.map((f) => fillKey(f.price, f.qty, f.fee, f.fee_asset)).sort()).toEqual(
+      trades.map((t) => fillKey(t.price, t.qty, t.commission, t.commission_asset)).sort(),
+    );
+    const pnl = await adminFetch<Pnl>(`/api/v1/bots/${bot.id}/pnl`);
+    expect(dec(pnl.body?.by_instrument.BTCUSDT?.position_qty ?? "NaN"), pnl.text).toBe(decSum([held, `-${qty}`]));
+    expect(dec(pnl.body?.realized ?? "0").startsWith("-"), pnl.text).toBe(true);
+    await adminFetch(`/api/v1/bots/${bot.id}/reconcile`, { method: "POST", json: {} });
+    expect((await botFills(bot.id)).length).toBe(2);
+    const orders = await adminFetch<{ status: string }[]>(`/api/v1/bots/${bot.id}/orders?limit=100`);
+    expect((orders.body ?? []).filter((o) => o.status.startsWith("trigger_")).map((o) => o.status), orders.text).toEqual(["trigger_filled"]);
+  });
 });

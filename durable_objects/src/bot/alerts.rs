@@ -12,7 +12,10 @@
 use super::store::{kv_get, Journal};
 use super::{now_ms, BotDO};
 use crate::http::ApiError;
-use keel_engine::alert::{Alert, AlertBook, AlertKind, AlertPolicy, Outgoing, WebhookFormat};
+use keel_engine::alert::{
+    Alert, AlertBook, AlertKind, AlertPolicy, Outgoing, Severity, WebhookFormat,
+};
+use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
 use serde::{Deserialize, Serialize};
 use worker::{Fetch, Headers, Method, Request, RequestInit};
 
@@ -187,8 +190,42 @@ pub async fn reconciliation_result(bot: &BotDO, mismatch: Option<String>) -> Res
     bot.commit(j).await
 }
 
-/// Delivers queued messages (alarm). Returns the delay after which the alarm must run again
-/// while messages remain.
+/// Records what an exchange said about the bot's credentials (called by the exchange link after
+/// every signed call): a refusal (`Err`: invalid key, signature, permission) raises the critical
+/// `credentials_failing` alert (deduped: a storm of refusals is one message), an accepted signed
+/// call resolves an open episode. Never fails the caller: errors are logged.
+pub async fn credentials_observed(bot: &BotDO, refusal: Option<String>) {
+    let Ok(bot_id) = bot.bot_id() else { return };
+    let signal = match refusal {
+        Some(why) => Signal::Raise(Alert::new(
+            bot_id.as_str(),
+            AlertKind::CredentialsFailing,
+            "",
+            format!("the exchange refused the bot's API credentials: {why}"),
+        )),
+        None => match load(bot) {
+            Ok(st) if st.book.is_open(AlertKind::CredentialsFailing, "") => {
+                Signal::Resolve(AlertKind::CredentialsFailing, String::new())
+            }
+            _ => return,
+        },
+    };
+    emit(bot, vec![signal]).await;
+}
+
+/// The channel name of a destination, for logs and audit (never the URL: a Telegram URL holds the
+/// bot token).
+fn channel(dest: &str) -> &'static str {
+    if dest.starts_with("email:") {
+        "email"
+    } else {
+        "webhook"
+    }
+}
+
+/// Delivers queued messages (alarm). Each delivery and each message dropped after
+/// [`MAX_ATTEMPTS`] is audited (`AlertSent`, channel only). Returns the delay after which the
+/// alarm must run again while messages remain.
 ///
 /// # Errors
 /// Storage failures.
@@ -198,12 +235,19 @@ pub async fn deliver(bot: &BotDO) -> Result<Option<u64>, ApiError> {
         return Ok(None);
     }
     let mut queue = std::mem::take(&mut st.queue);
+    let mut trail = Vec::new();
     for q in queue.iter_mut() {
         let mut still = Vec::new();
         for d in std::mem::take(&mut q.pending) {
-            if let Err(e) = send(bot, &d, &q.out).await {
-                worker::console_error!("alert delivery to {d}: {e}");
-                still.push(d);
+            match send(bot, &d, &q.out).await {
+                Ok(()) => trail.push((channel(&d), q.out.clone(), None)),
+                Err(e) => {
+                    worker::console_error!("alert delivery ({}): {e}", channel(&d));
+                    if q.attempts + 1 >= MAX_ATTEMPTS {
+                        trail.push((channel(&d), q.out.clone(), Some(e)));
+                    }
+                    still.push(d);
+                }
             }
         }
         q.pending = still;
@@ -229,13 +273,46 @@ pub async fn deliver(bot: &BotDO) -> Result<Option<u64>, ApiError> {
     let newer: Vec<Queued> = fresh.queue.into_iter().skip(before).collect();
     queue.extend(newer);
     fresh.queue = queue;
-    let mut b = crate::db::WriteBatch::new();
-    b.push(
-        "INSERT INTO kv (key, value) VALUES ('alerts', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        vec![crate::db::text(serde_json::to_string(&fresh).map_err(|e| ApiError::internal(e.to_string()))?)],
-    );
-    bot.db.commit(b)?;
-    Ok((!fresh.queue.is_empty()).then_some(RETRY_MS))
+    let retry = (!fresh.queue.is_empty()).then_some(RETRY_MS);
+    if bot.bot_id().is_ok() {
+        let mut j = bot.journal()?;
+        for (channel, out, failure) in trail {
+            let message = match failure {
+                None => out.headline(),
+                Some(e) => format!(
+                    "undelivered after {MAX_ATTEMPTS} attempts ({e}): {}",
+                    out.headline()
+                ),
+            };
+            j.audit(AuditDraft::new(
+                now_ms(),
+                Actor::System,
+                AuditEvent::AlertSent {
+                    channel: channel.into(),
+                    severity: severity_name(out.severity).into(),
+                    message,
+                },
+            ))?;
+        }
+        j.put("alerts", &fresh)?;
+        bot.commit(j).await?;
+    } else {
+        let mut b = crate::db::WriteBatch::new();
+        b.push(
+            "INSERT INTO kv (key, value) VALUES ('alerts', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![crate::db::text(serde_json::to_string(&fresh).map_err(|e| ApiError::internal(e.to_string()))?)],
+        );
+        bot.db.commit(b)?;
+    }
+    Ok(retry)
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Critical => "critical",
+    }
 }
 
 async fn send(bot: &BotDO, dest: &str, out: &Outgoing) -> Result<(), String> {

@@ -177,6 +177,7 @@ fn health(
         "clock_offset_ms": venue.as_ref().map(|v| v.clock.offset_ms()),
         "outbox": {"depth": depth, "shipped_seq": out.shipped_seq, "failures": out.failures, "last_error": out.last_error, "parked": out.parked},
         "reconciliation": super::store::kv_get::<Value>(&bot.db, "reconciliation")?.unwrap_or(json!({"status": "never_run"})),
+        "last_tick": super::store::kv_get::<Value>(&bot.db, "last_tick")?,
         "why": {"paused": flags.pause_reason, "halted": flags.halted.then_some("platform halted by an operator (see the platform audit)"), "needs_attention": flags.attention_reason},
         "alerts": {"open": super::alerts::load(bot)?.book.open.values().map(|e| json!({"kind": e.alert.kind, "subject": e.alert.subject, "since_ms": e.first_ms, "count": e.count})).collect::<Vec<_>>()},
         "risk_usage": {

@@ -36,6 +36,20 @@ const OUTBOX_MAX_DEPTH: u64 = 1_000;
 /// Age of the oldest unshipped event that raises the lag alert.
 const OUTBOX_MAX_AGE_MS: i64 = 10 * 60_000;
 
+/// `POST /control/tick` body (all optional).
+#[derive(Debug, Default, Deserialize)]
+struct TickBody {
+    /// The cron's scheduled time (ms).
+    #[serde(default)]
+    scheduled_ms: Option<i64>,
+    /// When the bot was registered (ms), from the platform registry.
+    #[serde(default)]
+    registered_ms: Option<i64>,
+    /// `keep_alive` or `maintenance` (recorded for the health view).
+    #[serde(default)]
+    kind: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 struct FlattenBody {
     actor: String,
@@ -352,7 +366,10 @@ pub async fn pause_automatically(bot: &BotDO, why: &str) -> Result<(), ApiError>
 ///
 /// # Errors
 /// 404 unknown bot; storage failures.
-pub async fn tick(bot: &BotDO, _req: &mut Request) -> Result<Response, ApiError> {
+pub async fn tick(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
+    // The cron's scheduled time (calendar decisions: the daily summary) and the bot's
+    // registration time; both optional for callers that only want the keep-alive.
+    let body: TickBody = req.json().await.unwrap_or_default();
     let _turn = bot.exec.lock().await;
     let stored = load_config(bot)?;
     let config = &stored.config;
@@ -436,6 +453,19 @@ pub async fn tick(bot: &BotDO, _req: &mut Request) -> Result<Response, ApiError>
     drain(&mut j, &mut link)?;
     j.put("venue_state", &link.state)?;
     ledger::stage(&mut j, &marks)?;
+    let summary = super::summary::due(
+        bot,
+        &mut j,
+        config,
+        body.registered_ms.unwrap_or(now),
+        body.scheduled_ms.unwrap_or(now),
+    )?;
+    let daily_summary = summary.is_some();
+    signals.extend(summary);
+    j.put(
+        "last_tick",
+        &json!({"at_ms": now, "scheduled_ms": body.scheduled_ms, "kind": body.kind}),
+    )?;
     alerts::stage(bot, &mut j, signals)?;
     bot.commit(j).await?;
     *bot.ledger.borrow_mut() = Some(l);
@@ -452,6 +482,7 @@ pub async fn tick(bot: &BotDO, _req: &mut Request) -> Result<Response, ApiError>
             "outbox_depth": depth,
             "outbox_lagging": lagging,
             "auto_paused": paused_now,
+            "daily_summary": daily_summary,
         }),
     )?)
 }

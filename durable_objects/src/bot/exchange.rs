@@ -298,6 +298,17 @@ impl<'a> Link<'a> {
                             Some(latency_ms),
                         ),
                     ));
+                    // Credentials alert: a refusal raises it, an accepted signed call resolves it.
+                    match &parsed {
+                        Err(VenueError::Auth { .. }) => {
+                            let why = parsed.as_ref().err().map(|e| e.to_string());
+                            super::alerts::credentials_observed(self.bot, why).await;
+                        }
+                        Ok(_) if op.is_signed() && self.creds.is_some() => {
+                            super::alerts::credentials_observed(self.bot, None).await;
+                        }
+                        _ => {}
+                    }
                     match parsed {
                         Ok(VenueReply::FollowUp(next)) => return Box::pin(self.call(&next)).await,
                         Ok(reply) => return Ok(reply),

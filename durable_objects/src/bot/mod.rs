@@ -20,6 +20,7 @@ mod retention;
 mod signal;
 pub mod store;
 mod strategy;
+mod summary;
 mod views;
 
 use crate::db::Db;

@@ -223,6 +223,19 @@ async fn place_inner(
             )
             .await?;
         }
+        if exits.is_empty() {
+            // Bybit spot market buy: a spot TP/SL order for the holding.
+            exits = super::protection::place_spot_tpsl(
+                bot,
+                link,
+                &order,
+                &protection,
+                rules,
+                signal_id,
+                config,
+            )
+            .await?;
+        }
         if !exits.is_empty() {
             result.summary["exit_triggers"] = Value::Array(exits);
         }
@@ -362,17 +375,21 @@ pub async fn apply_outcome(
                 CallError::Unknown { .. } | CallError::Venue(VenueError::Unavailable { .. })
             );
             let rejected_by_exchange = matches!(e, CallError::Venue(_)) && !unknown;
+            // Refused credentials are alerted once as `credentials_failing` by the link.
+            let credentials = matches!(e, CallError::Venue(VenueError::Auth { .. }));
             let api: ApiError = e.into();
             lifecycle::apply_failure(order, unknown, &api.message, now_ms())
                 .map_err(|e| ApiError::internal(format!("order {coid}: {e}")))?;
             let body = upsert_order(&mut j, order, signal_id);
             if rejected_by_exchange {
-                alert_signals.push(Signal::Raise(Alert::new(
-                    config.id.as_str(),
-                    AlertKind::OrderRejected,
-                    req.symbol.as_str(),
-                    api.message.clone(),
-                )));
+                if !credentials {
+                    alert_signals.push(Signal::Raise(Alert::new(
+                        config.id.as_str(),
+                        AlertKind::OrderRejected,
+                        req.symbol.as_str(),
+                        api.message.clone(),
+                    )));
+                }
                 flags.consecutive_rejections += 1;
                 if flags.consecutive_rejections >= MAX_CONSECUTIVE_REJECTIONS && !flags.paused {
                     flags.paused = true;

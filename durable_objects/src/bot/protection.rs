@@ -189,6 +189,7 @@ pub async fn place_oco(
             close_side: oco.close_side,
             kind,
             trigger_price: leg.price,
+            qty: Some(oco.qty),
         };
         let mut body = exit_body(
             &t,
@@ -214,6 +215,88 @@ pub async fn place_oco(
     j.put("venue_state", &link.state)?;
     bot.commit(j).await?;
     Ok(out)
+}
+
+/// After a filled Bybit spot market buy with protection, places the spot TP/SL order
+/// (`tpslOrder`) for the holding and records it; its fills are claimed like Bybit's other exits.
+/// Bybit locks a spot TP/SL order's quantity from placement, so a holding carries one: the
+/// stop-loss when the alert has one (the answer says so when a take-profit was left out).
+///
+/// # Errors
+/// Storage failures.
+#[allow(clippy::too_many_arguments)]
+pub async fn place_spot_tpsl(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    entry: &Order,
+    protection: &Protection,
+    rules: &InstrumentRules,
+    signal_id: &SignalId,
+    config: &BotConfig,
+) -> Result<Vec<Value>, ApiError> {
+    let qty = protect::net_holding(
+        entry.filled_qty,
+        &entry.fees,
+        &rules.base_asset,
+        rules.step_size,
+    );
+    let Some(t) = protect::spot_tpsl(
+        config.exchange,
+        config.market,
+        link.paper.is_some(),
+        &config.id,
+        signal_id,
+        &entry.request,
+        protection,
+        rules.tick_size,
+        qty,
+    )
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    else {
+        return Ok(Vec::new());
+    };
+    let outcome = link.call(&VenueOp::PlaceExitTrigger(t.clone())).await;
+    let (status, order_id, mut error) = match outcome {
+        Ok(VenueReply::Order(r)) => ("trigger_open", Some(r.order_id), None),
+        Ok(other) => (
+            "trigger_rejected",
+            None,
+            Some(format!("unexpected reply {other:?}")),
+        ),
+        Err(e) => ("trigger_rejected", None, Some(ApiError::from(e).message)),
+    };
+    if error.is_none() && t.kind == ExitKind::StopLoss && protection.take_profit.is_some() {
+        error = Some(
+            "take-profit not placed: Bybit locks a spot TP/SL order's quantity, one per holding"
+                .into(),
+        );
+    }
+    let now = now_ms();
+    let mut j = bot.journal()?;
+    for d in std::mem::take(&mut link.trail) {
+        j.audit(d.signal(signal_id.clone()).order(t.client_order_id.clone()))?;
+    }
+    let mut body = exit_body(
+        &t,
+        status,
+        order_id.as_deref(),
+        &entry.request.client_order_id,
+        false,
+        error,
+        now,
+    );
+    body["qty"] = json!(t.qty);
+    stage_row(
+        &mut j,
+        t.client_order_id.as_str(),
+        Some(signal_id.as_str()),
+        t.symbol.as_str(),
+        status,
+        &body,
+    );
+    j.put("venue_state", &link.state)?;
+    bot.commit(j).await?;
+    Ok(vec![body])
 }
 
 #[derive(Debug, Deserialize)]
@@ -455,10 +538,16 @@ async fn bybit_exits(
             e.with("trigger_filled", actual.as_deref()),
         ));
         done.push(e.coid.clone());
+        // Linear TP/SL close the whole position (their older siblings go with it); on spot only
+        // the exits of the same entry do.
         let siblings: Vec<&Exit> = group
             .iter()
             .filter(|s| {
-                !done.contains(&s.coid) && s.since_ms <= last && s.close_side == e.close_side
+                !done.contains(&s.coid)
+                    && s.since_ms <= last
+                    && s.close_side == e.close_side
+                    && (config.market == Market::Linear
+                        || s.body["entry_client_order_id"] == e.body["entry_client_order_id"])
             })
             .collect();
         for s in siblings {
@@ -491,22 +580,25 @@ async fn bybit_exits(
     Ok(())
 }
 
-/// Pairs each TP/SL execution with the live exit it answers (the newest placed before it with
-/// the same closing side and, when the venue states it, the same kind).
+/// Pairs each TP/SL execution with the live exit it answers: by our client id when the order
+/// carries one, else the newest placed before it with the same closing side and, when the venue
+/// states it, the same kind. Executions of other orders (other bots') are left alone.
 fn assign(group: &[Exit], fills: &[ExitFill]) -> Vec<(Exit, Vec<Fill>)> {
     let mut out: Vec<(Exit, Vec<Fill>)> = Vec::new();
     for f in fills {
-        if f.fill.client_order_id.is_some() {
-            continue; // an order of ours by id: booked by the ordinary paths
-        }
-        let owner = group
-            .iter()
-            .filter(|e| {
-                e.close_side == Some(f.fill.side)
-                    && e.since_ms - SINCE_SLACK_MS <= f.fill.time_ms
-                    && (f.kind.is_none() || e.kind == f.kind)
-            })
-            .max_by_key(|e| e.since_ms);
+        // A spot TP/SL order keeps our orderLinkId: that exit's own. Without one (TP/SL on an
+        // entry), the newest matching live exit placed before the fill.
+        let owner = match &f.fill.client_order_id {
+            Some(c) => group.iter().find(|e| &e.coid == c),
+            None => group
+                .iter()
+                .filter(|e| {
+                    e.close_side == Some(f.fill.side)
+                        && e.since_ms - SINCE_SLACK_MS <= f.fill.time_ms
+                        && (f.kind.is_none() || e.kind == f.kind)
+                })
+                .max_by_key(|e| e.since_ms),
+        };
         let Some(owner) = owner else { continue };
         match out.iter_mut().find(|(e, _)| e.coid == owner.coid) {
             Some((_, v)) => v.push(f.fill.clone()),

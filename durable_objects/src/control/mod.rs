@@ -45,6 +45,9 @@ pub struct BotRow {
     pub id: String,
     /// Registration time (ms).
     pub created_ms: i64,
+    /// The bot's `trading_hours` (JSON text), so the cron decides without waking the bot.
+    #[serde(default)]
+    pub trading_hours: Option<String>,
 }
 
 /// Platform-wide halt state.
@@ -96,6 +99,23 @@ struct AuthQuery {
 #[derive(Debug, Deserialize)]
 struct RegisterBot {
     id: String,
+    #[serde(default)]
+    trading_hours: Option<serde_json::Value>,
+}
+
+/// `PUT /bots/{id}/trading_hours`: the edge mirrors a config change here.
+#[derive(Debug, Deserialize)]
+struct SetTradingHours {
+    #[serde(default)]
+    trading_hours: Option<serde_json::Value>,
+}
+
+/// JSON text of a `trading_hours` value (`null`/absent → SQL NULL).
+fn hours_text(v: Option<serde_json::Value>) -> worker::SqlStorageValue {
+    match v {
+        Some(v) if !v.is_null() => text(v.to_string()),
+        _ => worker::SqlStorageValue::Null,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +171,8 @@ impl DurableObject for ControlDO {
                 worker::console_error!("ControlDO schema: {e}");
             }
         }
+        // Added after the first release: fails harmlessly once the column exists.
+        let _ = db.exec("ALTER TABLE bots ADD COLUMN trading_hours TEXT", vec![]);
         Self {
             db,
             buckets: RefCell::new(Buckets::default()),
@@ -176,15 +198,16 @@ impl ControlDO {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
             (Method::Get, ["bots"]) => {
-                let rows: Vec<BotRow> = self
-                    .db
-                    .rows("SELECT id, created_ms FROM bots ORDER BY id", vec![])?;
+                let rows: Vec<BotRow> = self.db.rows(
+                    "SELECT id, created_ms, trading_hours FROM bots ORDER BY id",
+                    vec![],
+                )?;
                 Ok(json(200, &rows)?)
             }
             (Method::Post, ["bots"]) => {
                 let body: RegisterBot = read_json(req).await?;
                 let exists: Option<BotRow> = self.db.row(
-                    "SELECT id, created_ms FROM bots WHERE id = ?",
+                    "SELECT id, created_ms, trading_hours FROM bots WHERE id = ?",
                     vec![text(body.id.clone())],
                 )?;
                 if exists.is_some() {
@@ -194,9 +217,14 @@ impl ControlDO {
                     ));
                 }
                 let mut batch = WriteBatch::new();
+                let hours = body.trading_hours.as_ref().map(|v| v.to_string());
                 batch.push(
-                    "INSERT INTO bots (id, created_ms) VALUES (?, ?)",
-                    vec![text(body.id.clone()), int(now)],
+                    "INSERT INTO bots (id, created_ms, trading_hours) VALUES (?, ?, ?)",
+                    vec![
+                        text(body.id.clone()),
+                        int(now),
+                        hours_text(body.trading_hours),
+                    ],
                 );
                 self.db.commit(batch)?;
                 Ok(json(
@@ -204,8 +232,19 @@ impl ControlDO {
                     &BotRow {
                         id: body.id,
                         created_ms: now,
+                        trading_hours: hours,
                     },
                 )?)
+            }
+            (Method::Put, ["bots", id, "trading_hours"]) => {
+                let body: SetTradingHours = read_json(req).await?;
+                let mut batch = WriteBatch::new();
+                batch.push(
+                    "UPDATE bots SET trading_hours = ? WHERE id = ?",
+                    vec![hours_text(body.trading_hours), text(*id)],
+                );
+                self.db.commit(batch)?;
+                Ok(json(200, &serde_json::json!({"id": id}))?)
             }
             (Method::Delete, ["bots", id]) => {
                 let mut batch = WriteBatch::new();

@@ -176,6 +176,9 @@ pub struct BotConfig {
     /// Optional egress proxy for exchange calls from refused regions (design §8).
     #[serde(default)]
     pub egress_proxy_url: Option<String>,
+    /// UTC windows in which the cron keeps the bot warm; absent = always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trading_hours: Option<crate::schedule::TradingHours>,
     /// Parameters of the built-in strategy (`source: strategy`), validated against its specs;
     /// changing one makes a new strategy version.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]

@@ -173,6 +173,11 @@ fn validation_names_every_field() {
             "alerts.webhook",
         ),
         (json!({"source": "strategy", "strategy": null}), "strategy"),
+        (
+            json!({"trading_hours": [{"days": ["mon"], "from": "09:00", "to": "9:30"}]}),
+            "trading_hours[0].to",
+        ),
+        (json!({"trading_hours": []}), "trading_hours"),
     ];
     for (patch, field) in cases {
         let err = BotConfig::from_value(with(patch.clone())).unwrap_err();
@@ -189,6 +194,16 @@ fn validation_names_every_field() {
     ok["risk"] = json!({});
     let c = BotConfig::from_value(ok).unwrap();
     assert_eq!(c.risk, RiskLimits::default(), "risk limits are optional");
+    assert!(c.trading_hours.is_none());
+    assert!(c.to_value().unwrap().get("trading_hours").is_none());
+    let hours = json!([{"days": ["mon", "fri"], "from": "22:00", "to": "06:00"}]);
+    let c = BotConfig::from_value(with(json!({"trading_hours": hours.clone()}))).unwrap();
+    assert_eq!(c.to_value().unwrap()["trading_hours"], hours);
+    let err = BotConfig::from_value(with(
+        json!({"trading_hours": [{"days": ["mon"], "from": "09:00", "to": "10:00", "tz": "x"}]}),
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("trading_hours"), "{err}");
 }
 
 #[test]

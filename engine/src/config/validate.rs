@@ -123,6 +123,11 @@ impl BotConfig {
                 );
             }
         }
+        if let Some(hours) = &self.trading_hours {
+            for (path, reason) in hours.problems() {
+                p.add(format!("trading_hours{path}"), reason);
+            }
+        }
         if p.0.is_empty() {
             Ok(())
         } else {

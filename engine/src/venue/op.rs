@@ -256,6 +256,10 @@ pub struct ExitTrigger {
     pub kind: ExitKind,
     /// Trigger price on the mark price, already rounded to tick.
     pub trigger_price: Decimal,
+    /// Quantity the trigger sells when it does not close a whole position (Bybit spot
+    /// `tpslOrder`: the holding, on the step); `None` for close-position triggers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qty: Option<Decimal>,
 }
 
 /// One leg of an [`OcoExit`]: our id for it and its price (take-profit: the limit price; stop-loss:

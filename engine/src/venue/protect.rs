@@ -77,6 +77,7 @@ pub fn exit_triggers(
                 close_side,
                 kind,
                 trigger_price,
+                qty: None,
             });
         }
     }
@@ -114,6 +115,7 @@ pub fn attached_exits(
                 close_side,
                 kind,
                 trigger_price,
+                qty: None,
             });
         }
     }
@@ -163,6 +165,51 @@ pub fn oco_exit(
             client_order_id: client_order_id(bot, signal, "sl")?,
             price: stop,
         },
+    }))
+}
+
+/// The exchange-side exit for a Bybit spot long bought at market (spot market orders take no
+/// TP/SL on create): one `tpslOrder` selling the holding `qty` at its trigger. Bybit locks the
+/// quantity of a spot TP/SL order from placement, so one holding carries one of them: the
+/// stop-loss when the alert has one, else the take-profit. Empty where it does not apply (other
+/// venues or markets, paper, limit entries which carry TP/SL on create, sells, nothing held).
+///
+/// # Errors
+/// [`IdError`] from the client-id derivation (not expected).
+#[allow(clippy::too_many_arguments)]
+pub fn spot_tpsl(
+    exchange: Exchange,
+    market: Market,
+    paper: bool,
+    bot: &BotId,
+    signal: &SignalId,
+    entry: &OrderRequest,
+    protection: &Protection,
+    tick: Decimal,
+    qty: Decimal,
+) -> Result<Option<ExitTrigger>, IdError> {
+    if paper
+        || exchange != Exchange::Bybit
+        || market != Market::Spot
+        || entry.order_type != OrderType::Market
+        || entry.side != Side::Buy
+        || qty <= Decimal::ZERO
+    {
+        return Ok(None);
+    }
+    let p = protection.on_tick(tick, entry.side);
+    let (kind, leg, trigger_price) = match (p.stop_loss, p.take_profit) {
+        (Some(sl), _) => (ExitKind::StopLoss, "sl", sl),
+        (None, Some(tp)) => (ExitKind::TakeProfit, "tp", tp),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(ExitTrigger {
+        client_order_id: client_order_id(bot, signal, leg)?,
+        symbol: entry.symbol.clone(),
+        close_side: Side::Sell,
+        kind,
+        trigger_price,
+        qty: Some(qty),
     }))
 }
 
@@ -320,6 +367,98 @@ mod tests {
         for (ex, m, paper, e, p, q) in none {
             let r = oco_exit(ex, m, paper, &bot, &sig, e, p, dec!(0.01), q).unwrap();
             assert!(r.is_none(), "{ex:?} {m:?} {paper} {q}");
+        }
+    }
+
+    #[test]
+    fn bybit_spot_market_long_gets_one_tpsl_order_for_its_holding() {
+        let bot = BotId::new("b1").unwrap();
+        let sig = SignalId::new("s1").unwrap();
+        let p = |sl: Option<Decimal>, tp: Option<Decimal>| Protection {
+            stop_loss: sl,
+            take_profit: tp,
+        };
+        let mkt = req(OrderType::Market, false);
+        let lim = req(OrderType::Limit, false);
+        let cases = [
+            (
+                Exchange::Bybit,
+                Market::Spot,
+                false,
+                &mkt,
+                p(Some(dec!(64000.005)), Some(dec!(67000))),
+                Some((ExitKind::StopLoss, "sl", dec!(64000.01))),
+            ),
+            (
+                Exchange::Bybit,
+                Market::Spot,
+                false,
+                &mkt,
+                p(None, Some(dec!(67000.009))),
+                Some((ExitKind::TakeProfit, "tp", dec!(67000.00))),
+            ),
+            (
+                Exchange::Bybit,
+                Market::Spot,
+                false,
+                &mkt,
+                p(None, None),
+                None,
+            ),
+            (
+                Exchange::Bybit,
+                Market::Spot,
+                false,
+                &lim,
+                p(Some(dec!(64000)), None),
+                None,
+            ),
+            (
+                Exchange::Bybit,
+                Market::Spot,
+                true,
+                &mkt,
+                p(Some(dec!(64000)), None),
+                None,
+            ),
+            (
+                Exchange::Bybit,
+                Market::Linear,
+                false,
+                &mkt,
+                p(Some(dec!(64000)), None),
+                None,
+            ),
+            (
+                Exchange::Binance,
+                Market::Spot,
+                false,
+                &mkt,
+                p(Some(dec!(64000)), None),
+                None,
+            ),
+        ];
+        for (ex, m, paper, entry, prot, want) in cases {
+            let got = spot_tpsl(
+                ex,
+                m,
+                paper,
+                &bot,
+                &sig,
+                entry,
+                &prot,
+                dec!(0.01),
+                dec!(0.000999),
+            )
+            .unwrap();
+            let got = got.map(|t| {
+                assert_eq!(t.qty, Some(dec!(0.000999)));
+                assert_eq!(t.close_side, Side::Sell);
+                (t.kind, t.client_order_id, t.trigger_price)
+            });
+            let want =
+                want.map(|(k, leg, price)| (k, client_order_id(&bot, &sig, leg).unwrap(), price));
+            assert_eq!(got, want, "{ex:?} {m:?} {paper}");
         }
     }
 

@@ -96,6 +96,7 @@ fn place(st: &mut State, account: usize, p: &Params, now: i64) -> Result<Resp, R
         order_id: None,
         qty: Decimal::ZERO,
         sibling: None,
+        locked: Decimal::ZERO,
         time: now,
     });
     let order_type = match kind {

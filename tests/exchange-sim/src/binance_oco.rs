@@ -134,6 +134,7 @@ fn place(st: &mut State, account: usize, p: &Params, now: i64) -> Result<Resp, R
         order_id: None,
         qty,
         sibling: Some(limit_id),
+        locked: Decimal::ZERO,
         time: now,
     });
     let list_id = stop_id;

@@ -133,6 +133,11 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
     {
         return Err(e(10001, "params error: orderLinkId invalid"));
     }
+    if p.get("orderFilter") == Some("tpslOrder") {
+        return spot_tpsl(
+            st, account, venue, &symbol, side, kind, qty_raw, &link, p, now,
+        );
+    }
     let reduce_only = venue == Venue::BybitLinear && p.get("reduceOnly") == Some("true");
     if venue == Venue::BybitLinear && p.get("positionIdx").is_some_and(|x| x != "0") {
         return Err(e(
@@ -235,9 +240,93 @@ pub fn create(st: &mut State, account: usize, p: &Params, now: i64) -> R {
             order_id: None,
             qty: Decimal::ZERO,
             sibling: None,
+            locked: Decimal::ZERO,
             time: now,
         });
     }
+    Ok(json!({"orderId": uuid_of("5f3c1a2b", id), "orderLinkId": link}))
+}
+
+/// A spot TP/SL order (`orderFilter=tpslOrder`): a market sell of `qty` once the last price
+/// touches `triggerPrice` (a stop-loss below the price, a take-profit above), the quantity locked
+/// from placement as Bybit does. The simulator models sells (exits of a holding) only.
+#[allow(clippy::too_many_arguments)]
+fn spot_tpsl(
+    st: &mut State,
+    account: usize,
+    venue: Venue,
+    symbol: &str,
+    side: Side,
+    kind: OrdType,
+    qty: Decimal,
+    link: &str,
+    p: &Params,
+    now: i64,
+) -> R {
+    if venue != Venue::BybitSpot {
+        return Err(e(10001, "params error: orderFilter is valid for spot only"));
+    }
+    if side != Side::Sell || kind != OrdType::Market {
+        return Err(e(
+            10001,
+            "params error: simulator supports spot TP/SL market sells only",
+        ));
+    }
+    let trigger = dec(p, "triggerPrice")?
+        .ok_or_else(|| e(10001, "params error: triggerPrice is required"))?;
+    let Some((cfg, last)) = st
+        .instrument(venue, symbol)
+        .map(|i| (i.cfg.clone(), i.price))
+    else {
+        return Err(bad_symbol(venue));
+    };
+    if trigger <= Decimal::ZERO || !filters::is_multiple(trigger, cfg.tick_size) {
+        return Err(e(170134, "Order price has too many decimals."));
+    }
+    let exit = if trigger < last {
+        ExitKind::StopLoss
+    } else if trigger > last {
+        ExitKind::TakeProfit
+    } else {
+        return Err(e(
+            170224,
+            "TriggerPrice cannot be equal to the market price.",
+        ));
+    };
+    filters::check(&cfg, OrdType::Market, None, Some(qty), None, trigger)
+        .map_err(|f| filter_error(venue, f, cfg.min_notional))?;
+    let taken = !link.is_empty()
+        && (st.order_by_client_id(account, venue, link).is_some()
+            || st
+                .conditionals
+                .iter()
+                .any(|c| c.account == account && c.venue == venue && c.client_id == link));
+    if taken {
+        return Err(e(170141, "Duplicate clientOrderId."));
+    }
+    st.accounts
+        .get_mut(account)
+        .ok_or_else(|| e(170131, "Insufficient balance."))?
+        .spot
+        .lock(&cfg.base, qty)
+        .map_err(|_| e(170131, "Insufficient balance."))?;
+    let id = st.add_conditional(Conditional {
+        id: 0,
+        venue,
+        account,
+        symbol: symbol.to_string(),
+        kind: exit,
+        trigger,
+        close_side: side,
+        parent_id: 0,
+        client_id: link.to_string(),
+        status: TriggerStatus::Untriggered,
+        order_id: None,
+        qty,
+        sibling: None,
+        locked: qty,
+        time: now,
+    });
     Ok(json!({"orderId": uuid_of("5f3c1a2b", id), "orderLinkId": link}))
 }
 

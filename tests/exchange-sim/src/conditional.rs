@@ -64,6 +64,9 @@ pub struct Conditional {
     /// The other leg of an OCO list (a resting limit-maker): expired when this one fires, and
     /// this one deactivated as soon as that one fills.
     pub sibling: Option<u64>,
+    /// Base quantity held for it from placement (a Bybit spot TP/SL order), released when it
+    /// fires or is deactivated.
+    pub locked: Decimal,
     /// Creation time, ms.
     pub time: i64,
 }
@@ -179,6 +182,9 @@ impl State {
                     self.finish(s, crate::model::Status::Expired, now);
                 }
             }
+            if c.locked > Decimal::ZERO {
+                self.release(&c);
+            }
             let qty = self.protected_qty(&c);
             let order_id = if qty > Decimal::ZERO {
                 self.place(NewOrder {
@@ -204,7 +210,9 @@ impl State {
                 s.account == c.account
                     && s.venue == venue
                     && s.symbol == symbol
-                    && (venue.is_futures() || s.parent_id == c.parent_id)
+                    && (venue.is_futures()
+                        || s.id == c.id
+                        || (c.parent_id != 0 && s.parent_id == c.parent_id))
                     && s.status == TriggerStatus::Untriggered
             }) {
                 s.status = TriggerStatus::Deactivated;
@@ -215,6 +223,19 @@ impl State {
                 }
                 me.order_id = order_id;
             }
+        }
+    }
+
+    /// Releases the base quantity a spot TP/SL order held.
+    fn release(&mut self, c: &Conditional) {
+        let base = self
+            .instrument(c.venue, &c.symbol)
+            .map(|i| i.cfg.base.clone());
+        if let (Some(base), Some(acc)) = (base, self.accounts.get_mut(c.account)) {
+            acc.spot.unlock(&base, c.locked);
+        }
+        if let Some(me) = self.conditionals.iter_mut().find(|x| x.id == c.id) {
+            me.locked = Decimal::ZERO;
         }
     }
 
@@ -272,6 +293,7 @@ mod tests {
             order_id: None,
             qty: Decimal::ZERO,
             sibling: None,
+            locked: Decimal::ZERO,
             time: 0,
         };
         let cases = [

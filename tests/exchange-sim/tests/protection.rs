@@ -209,3 +209,95 @@ async fn binance_futures_algo_close_position_triggers() {
         pos.body
     );
 }
+
+async fn bybit_btc(a: std::net::SocketAddr) -> (f64, f64) {
+    let st = admin(a, "GET", "/__admin/state?account=bybit-main", Value::Null).await;
+    let btc = &st["accounts"][0]["spot"]["assets"]["BTC"];
+    let n = |v: &Value| v.as_str().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+    (n(&btc["free"]), n(&btc["locked"]))
+}
+
+#[tokio::test]
+async fn bybit_spot_tpsl_order_locks_its_quantity_and_sells_when_touched() {
+    let a = start().await;
+    admin(
+        a,
+        "POST",
+        "/__admin/price",
+        json!({"symbol": "BTCUSDT", "price": "65000", "venue": "bybit_spot"}),
+    )
+    .await;
+    let refused = [
+        (
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.5","triggerPrice":"60000","orderFilter":"tpslOrder"}"#,
+            10001,
+        ),
+        (
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0.5","triggerPrice":"60000.005","orderFilter":"tpslOrder"}"#,
+            170134,
+        ),
+        (
+            r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"50","triggerPrice":"60000","orderFilter":"tpslOrder"}"#,
+            170131,
+        ),
+        (
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0.5","triggerPrice":"60000","orderFilter":"tpslOrder"}"#,
+            10001,
+        ),
+    ];
+    let before = bybit_btc(a).await;
+    for (body, code) in refused {
+        let r = bybit(a, "POST", "/v5/order/create", body).await;
+        assert_eq!(r.ret(), code, "{body}: {:?}", r.body);
+    }
+    assert_eq!(bybit_btc(a).await, before, "a refusal locks nothing");
+    let r = bybit(a, "POST", "/v5/order/create", r#"{"category":"spot","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0.5","marketUnit":"baseCoin","triggerPrice":"60000","orderFilter":"tpslOrder","orderLinkId":"s1"}"#).await;
+    assert_eq!(r.ret(), 0, "{:?}", r.body);
+    assert_eq!(bybit_btc(a).await, (before.0 - 0.5, before.1 + 0.5));
+    let c = conditionals(a).await;
+    assert_eq!(
+        (c[0]["kind"].as_str(), c[0]["status"].as_str()),
+        (Some("StopLoss"), Some("Untriggered"))
+    );
+    admin(
+        a,
+        "POST",
+        "/__admin/price",
+        json!({"symbol": "BTCUSDT", "price": "59990", "venue": "bybit_spot"}),
+    )
+    .await;
+    let c = conditionals(a).await;
+    assert_eq!(c[0]["status"], "Triggered");
+    // The lock is released and the holding sold at market: 0.5 BTC fewer, nothing locked.
+    let after = bybit_btc(a).await;
+    assert!(
+        (after.0 - (before.0 - 0.5)).abs() < 1e-12 && after.1 == before.1,
+        "{after:?}"
+    );
+    let ex = bybit(
+        a,
+        "GET",
+        "/v5/execution/list",
+        "category=spot&symbol=BTCUSDT",
+    )
+    .await;
+    let list = ex.body["result"]["list"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(list.len(), 1, "{:?}", ex.body);
+    assert_eq!(
+        (
+            list[0]["orderLinkId"].as_str(),
+            list[0]["createType"].as_str(),
+            list[0]["stopOrderType"].as_str(),
+            list[0]["execQty"].as_str()
+        ),
+        (
+            Some("s1"),
+            Some("CreateByStopLoss"),
+            Some("StopLoss"),
+            Some("0.5")
+        )
+    );
+}

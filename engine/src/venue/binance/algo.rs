@@ -150,6 +150,7 @@ mod tests {
             close_side: Side::Sell,
             kind,
             trigger_price: dec!(60000.50),
+            qty: None,
         }
     }
 

@@ -3,14 +3,60 @@
 //! (`createType` / `stopOrderType` on the execution) tells it apart from someone else's trade;
 //! the bot claims these for the protection it placed (`durable_objects` `protection`).
 
-use super::enums::parse_bybit_side;
-use super::models::{ByExecution, ByList};
+use super::enums::{bybit_side, parse_bybit_side};
+use super::models::{ByExecution, ByList, ByOrderAck};
 use super::parse::payload;
 use crate::model::Fill;
 use crate::venue::error::VenueError;
 use crate::venue::http::HttpResponse;
-use crate::venue::op::{ExitFill, ExitKind};
-use crate::venue::wire::{client_id, dec, int, symbol};
+use crate::venue::op::{ExitFill, ExitKind, ExitTrigger, OrderReport, OrderStatus};
+use crate::venue::wire::{client_id, dec, fmt_dec, int, symbol};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+/// The create body of a spot TP/SL order (`orderFilter=tpslOrder`): a market sell of the
+/// holding once the last price touches `triggerPrice`. Bybit locks the quantity from placement.
+///
+/// # Errors
+/// [`VenueError::Unsupported`] for a trigger without a quantity (spot has no close-position).
+pub fn tpsl_body(t: &ExitTrigger) -> Result<Map<String, Value>, VenueError> {
+    let qty = t.qty.ok_or_else(|| VenueError::Unsupported {
+        op: "place_exit_trigger",
+        reason: "a spot TP/SL order needs the quantity it sells".into(),
+    })?;
+    let mut m = Map::new();
+    m.insert("category".into(), "spot".into());
+    m.insert("symbol".into(), t.symbol.as_str().into());
+    m.insert("side".into(), bybit_side(t.close_side).into());
+    m.insert("orderType".into(), "Market".into());
+    m.insert("qty".into(), fmt_dec(qty).into());
+    m.insert("marketUnit".into(), "baseCoin".into());
+    m.insert("triggerPrice".into(), fmt_dec(t.trigger_price).into());
+    m.insert("orderFilter".into(), "tpslOrder".into());
+    m.insert("orderLinkId".into(), t.client_order_id.as_str().into());
+    Ok(m)
+}
+
+/// The create acknowledgement of a spot TP/SL order (Bybit answers asynchronously).
+///
+/// # Errors
+/// [`VenueError::Parse`] or the mapped `retCode`.
+pub fn parse_tpsl_ack(t: &ExitTrigger, resp: &HttpResponse) -> Result<OrderReport, VenueError> {
+    let ack: ByOrderAck = payload("order/create", resp)?;
+    Ok(OrderReport {
+        order_id: ack.order_id,
+        client_order_id: Some(t.client_order_id.clone()),
+        symbol: t.symbol.clone(),
+        side: Some(t.close_side),
+        status: OrderStatus::Acknowledged,
+        orig_qty: t.qty.unwrap_or(Decimal::ZERO),
+        executed_qty: Decimal::ZERO,
+        cum_quote: None,
+        price: Decimal::ZERO,
+        fills: Vec::new(),
+        updated_ms: 0,
+    })
+}
 
 /// Which exit created the execution's order: `Some(Some(kind))` for a stop-loss or take-profit,
 /// `Some(None)` for a TP/SL-created order of unstated kind (spot `tpslOrder`, `OcoOrder`),
@@ -74,6 +120,52 @@ mod tests {
     use crate::venue::testing::ok_fixture;
     use crate::venue::{BuildCtx, Planned, Venue};
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn spot_tpsl_order_is_a_signed_market_sell_of_the_holding() {
+        let creds = Credentials::new("KEY", "SECRET");
+        let clock = ServerClock::new();
+        let ctx = BuildCtx {
+            creds: Some(&creds),
+            clock: &clock,
+            now_ms: 1_700_000_000_000 + DEFAULT_LAG_MS,
+            base_url: "https://api.bybit.com",
+        };
+        let t = ExitTrigger {
+            client_order_id: crate::ids::ClientOrderId::new("k-sl").unwrap(),
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            close_side: Side::Sell,
+            kind: ExitKind::StopLoss,
+            trigger_price: dec!(64000.010),
+            qty: Some(dec!(0.000999)),
+        };
+        let op = VenueOp::PlaceExitTrigger(t.clone());
+        let Ok(Planned::Http(req)) = Bybit::new(Market::Spot, 5000).build(&op, &ctx) else {
+            panic!("request")
+        };
+        let body: Value = serde_json::from_str(&req.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"category": "spot", "symbol": "BTCUSDT", "side": "Sell",
+                "orderType": "Market", "qty": "0.000999", "marketUnit": "baseCoin",
+                "triggerPrice": "64000.01", "orderFilter": "tpslOrder", "orderLinkId": "k-sl"})
+        );
+        assert!(req.signed.is_some());
+        assert!(Bybit::new(Market::Linear, 5000).build(&op, &ctx).is_err());
+        let mut no_qty = t.clone();
+        no_qty.qty = None;
+        assert!(tpsl_body(&no_qty).is_err());
+        let ack = crate::venue::testing::response(
+            200,
+            &[],
+            r#"{"retCode":0,"retMsg":"OK","result":{"orderId":"1850","orderLinkId":"k-sl"},"time":1700000000000}"#,
+        );
+        let r = parse_tpsl_ack(&t, &ack).unwrap();
+        assert_eq!(
+            (r.order_id.as_str(), r.status, r.orig_qty),
+            ("1850", OrderStatus::Acknowledged, dec!(0.000999))
+        );
+    }
 
     #[test]
     fn origin_follows_create_and_stop_order_type() {

@@ -86,7 +86,8 @@ impl Venue for Bybit {
             VenueOp::PlaceOrder(req) | VenueOp::PlaceProtectedOrder { order: req, .. } => {
                 VenueReply::Order(parse::parse_create(req, resp)?)
             }
-            VenueOp::PlaceExitTrigger(_) | VenueOp::PlaceOcoExit(_) => {
+            VenueOp::PlaceExitTrigger(t) => VenueReply::Order(exits::parse_tpsl_ack(t, resp)?),
+            VenueOp::PlaceOcoExit(_) => {
                 return Err(VenueError::Unsupported {
                     op: op.name(),
                     reason: "Bybit takes stop-loss/take-profit on the entry order".into(),

@@ -138,8 +138,11 @@ pub fn build_request(
             protection_fields(market, order, protection, &mut m)?;
             Payload::Json(m)
         }
+        VenueOp::PlaceExitTrigger(t) if market == Market::Spot => {
+            Payload::Json(super::exits::tpsl_body(t)?)
+        }
         VenueOp::PlaceExitTrigger(_) | VenueOp::PlaceOcoExit(_) => {
-            // Bybit holds TP/SL on the entry itself (`PlaceProtectedOrder`).
+            // Bybit linear holds TP/SL on the entry itself (`PlaceProtectedOrder`).
             return Err(VenueError::Unsupported {
                 op: op.name(),
                 reason: "Bybit takes stop-loss/take-profit on the entry order".into(),
