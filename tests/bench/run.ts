@@ -4,7 +4,8 @@
 //   node tests/bench/run.ts [--only stack|native]
 //   env: KEEL_BENCH_N (latency webhooks, 200), KEEL_BENCH_WARMUP (5), KEEL_BENCH_SECS (throughput
 //        seconds per run, 20), KEEL_BENCH_CONCURRENCY (in-flight webhooks per bot, 4),
-//        KEEL_BENCH_DRAIN_SECS (audit drain wait, 120), KEEL_BENCH_HALT_ROUNDS (20)
+//        KEEL_BENCH_DRAIN_SECS (audit drain wait, 120), KEEL_BENCH_HALT_ROUNDS (20),
+//        KEEL_BENCH_PACE_MS (min gap between latency webhook starts, 150)
 //
 // The stack (simulator, Neo4j when available, wrangler dev) runs on free 127.0.0.1 ports with its
 // state in a temp folder, and is stopped at the end, also on failure or Ctrl-C. Performance is

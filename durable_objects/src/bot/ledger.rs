@@ -37,7 +37,10 @@ pub fn quote_asset(config: &BotConfig) -> String {
 /// Storage failures or a stored entry that no longer replays (reported, never ignored).
 pub fn load(bot: &BotDO, config: &BotConfig) -> Result<Ledger, ApiError> {
     if let Some(l) = bot.ledger.borrow().as_ref() {
-        return Ok(l.clone());
+        // A fill booked out of trade order (learnt late) is rebuilt in trade order below.
+        if !l.needs_replay {
+            return Ok(l.clone());
+        }
     }
     let rows: Vec<Row> = bot.db.rows("SELECT body FROM ledger ORDER BY id", vec![])?;
     let mut entries = Vec::with_capacity(rows.len());

@@ -13,8 +13,8 @@ use keel_engine::audit::{Actor, AuditDraft, AuditEvent, Mismatch};
 use keel_engine::bot::book_fills;
 use keel_engine::ids::{ClientOrderId, Symbol};
 use keel_engine::ledger::{
-    reconcile, BookedFill, ExchangeTrade, FundingPayment, LedgerEntry, OwnedOrders, ReconcileInput,
-    Verdict,
+    held_funding, reconcile, BookedFill, ExchangeTrade, FundingPayment, LedgerEntry, OwnedOrders,
+    ReconcileInput, Verdict,
 };
 use keel_engine::model::{Fill, Market};
 use keel_engine::venue::{TradeCursor, VenueOp, VenueReply};
@@ -42,6 +42,7 @@ struct OrderRow {
     client_order_id: String,
     symbol: String,
     body: String,
+    status: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,9 +79,10 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
         worker::console_error!("reconcile: refreshing exchange-side exits: {e}");
     }
     let mut link = Link::open(bot, config, actor.clone())?;
-    let rows: Vec<OrderRow> = bot
-        .db
-        .rows("SELECT client_order_id, symbol, body FROM orders", vec![])?;
+    let rows: Vec<OrderRow> = bot.db.rows(
+        "SELECT client_order_id, symbol, body, status FROM orders",
+        vec![],
+    )?;
     let mut owned = OwnedOrders::default();
     let mut symbols = BTreeSet::new();
     for r in &rows {
@@ -94,6 +96,11 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
             if let Some(id) = body[key].as_str() {
                 owned.order_ids.insert(id.to_string());
             }
+        }
+        if body["order_id"].as_str().is_none()
+            && matches!(r.status.as_str(), "unknown" | "sent" | "intent")
+        {
+            resolve_order_id(&mut link, r, &mut owned).await;
         }
     }
     let mut cursors: BTreeMap<String, i64> =
@@ -134,11 +141,12 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
             })
             .collect();
         let (our_funding, their_funding) = if config.market == Market::Linear {
+            let account_funding = fetch_funding(&mut link, &symbol, start)
+                .await
+                .map_err(ApiError::from)?;
             (
                 stored_funding(bot, &symbol, start)?,
-                fetch_funding(&mut link, &symbol, start)
-                    .await
-                    .map_err(ApiError::from)?,
+                held_funding(account_funding, &own_fills(bot, s, &theirs, &owned)?),
             )
         } else {
             (Vec::new(), Vec::new())
@@ -214,7 +222,7 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
         cursors.insert(s.clone(), (now - CURSOR_OVERLAP_MS).max(start));
         reports.push(serde_json::to_value(&report).unwrap_or(Value::Null));
     }
-    let unknown_open = unknown_open_orders(&mut link, &owned).await;
+    let (unknown_open, sibling_open) = unknown_open_orders(&mut link, &owned).await;
     if !unknown_open.is_empty() {
         needs_attention = true;
         for o in &unknown_open {
@@ -297,6 +305,7 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     let summary = json!({
         "last_run_ms": now, "status": verdict, "needs_attention": needs_attention,
         "checked": checked, "mismatches": mismatches, "unknown_open_orders": unknown_open,
+        "other_bots_open_orders": sibling_open,
         "funding_checked": config.market == Market::Linear, "reports": reports,
     });
     j.put("reconciliation", &summary)?
@@ -317,6 +326,26 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
         super::alerts::reconciliation_result(bot, Some(why)).await?;
     }
     Ok(summary)
+}
+
+/// An order the bot never heard back about (its ack was lost) has no exchange order id in our
+/// records, and Binance's trade lists carry no client id: ask the exchange for it by client id
+/// so the order's trades are recognised as ours (and booked) instead of passing as another's.
+/// An order the exchange does not know stays unresolved (it never reached the book).
+async fn resolve_order_id(link: &mut Link<'_>, row: &OrderRow, owned: &mut OwnedOrders) {
+    let (Ok(symbol), Ok(client_order_id)) = (
+        Symbol::new(row.symbol.clone()),
+        ClientOrderId::new(row.client_order_id.clone()),
+    ) else {
+        return;
+    };
+    let query = VenueOp::QueryOrder {
+        symbol,
+        client_order_id,
+    };
+    if let Ok(VenueReply::Order(report)) = link.call(&query).await {
+        owned.order_ids.insert(report.order_id);
+    }
 }
 
 async fn fetch_trades(
@@ -350,28 +379,41 @@ async fn fetch_trades(
     Ok(out)
 }
 
-async fn unknown_open_orders(link: &mut Link<'_>, owned: &OwnedOrders) -> Vec<String> {
-    match link.call(&VenueOp::OpenOrders { symbol: None }).await {
-        Ok(VenueReply::Orders(orders)) => orders
-            .into_iter()
-            .filter(|o| {
-                !owned.order_ids.contains(&o.order_id)
-                    && !o
-                        .client_order_id
-                        .as_ref()
-                        .is_some_and(|c| owned.client_order_ids.contains(c))
-            })
-            .map(|o| {
-                format!(
-                    "{} {} ({})",
-                    o.symbol,
-                    o.order_id,
-                    o.client_order_id.map(|c| c.to_string()).unwrap_or_default()
-                )
-            })
-            .collect(),
-        _ => Vec::new(),
+/// Open orders on the account that are not this bot's: (unknown ones, reported as mismatches;
+/// other Keel bots' on a shared account, recognised by their client id shape, listed only).
+async fn unknown_open_orders(
+    link: &mut Link<'_>,
+    owned: &OwnedOrders,
+) -> (Vec<String>, Vec<String>) {
+    let Ok(VenueReply::Orders(orders)) = link.call(&VenueOp::OpenOrders { symbol: None }).await
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    let (mut unknown, mut siblings) = (Vec::new(), Vec::new());
+    for o in orders.into_iter().filter(|o| {
+        !owned.order_ids.contains(&o.order_id)
+            && !o
+                .client_order_id
+                .as_ref()
+                .is_some_and(|c| owned.client_order_ids.contains(c))
+    }) {
+        let sibling = o
+            .client_order_id
+            .as_ref()
+            .is_some_and(|c| keel_engine::sizing::is_keel_client_order_id(c.as_str()));
+        let line = format!(
+            "{} {} ({})",
+            o.symbol,
+            o.order_id,
+            o.client_order_id.map(|c| c.to_string()).unwrap_or_default()
+        );
+        if sibling {
+            siblings.push(line);
+        } else {
+            unknown.push(line);
+        }
     }
+    (unknown, siblings)
 }
 
 async fn fetch_funding(
@@ -409,6 +451,41 @@ async fn fetch_funding(
         cursor = page.next;
     }
     Ok(out)
+}
+
+/// Every fill of the bot in `symbol`: booked ones, and the exchange's trades of its orders not
+/// booked yet (this run books them), so funding is attributed by the position really held.
+fn own_fills(
+    bot: &BotDO,
+    symbol: &str,
+    theirs: &[ExchangeTrade],
+    owned: &OwnedOrders,
+) -> Result<Vec<Fill>, ApiError> {
+    let mut fills: Vec<Fill> = bot
+        .db
+        .rows::<FillRow>(
+            "SELECT body FROM fills WHERE symbol = ?",
+            vec![text(symbol)],
+        )?
+        .into_iter()
+        .filter_map(|r| serde_json::from_str::<BookedFill>(&r.body).ok())
+        .map(|b| b.fill)
+        .collect();
+    let booked: BTreeSet<String> = fills.iter().map(|f| f.trade_id.clone()).collect();
+    fills.extend(
+        theirs
+            .iter()
+            .map(|t| &t.fill)
+            .filter(|f| !booked.contains(&f.trade_id))
+            .filter(|f| {
+                owned.order_ids.contains(&f.order_id)
+                    || f.client_order_id
+                        .as_ref()
+                        .is_some_and(|c| owned.client_order_ids.contains(c))
+            })
+            .cloned(),
+    );
+    Ok(fills)
 }
 
 fn stored_funding(

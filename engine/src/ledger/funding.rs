@@ -9,6 +9,7 @@
 
 use super::entry::FundingPayment;
 use crate::ids::BotId;
+use crate::model::Fill;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 /// Why a funding payment could not be split.
@@ -29,6 +30,25 @@ pub enum FundingSplitError {
         /// Funding id.
         id: String,
     },
+}
+
+/// The funding payments of an account that are this bot's: those charged while the bot held a
+/// position in the symbol (its signed fills up to and including the funding time do not net to
+/// zero). A bot created after funding was paid, or flat at the time, does not book another
+/// bot's or a manual position's funding. `fills` are all the bot's fills (any symbols).
+pub fn held_funding(payments: Vec<FundingPayment>, fills: &[Fill]) -> Vec<FundingPayment> {
+    payments
+        .into_iter()
+        .filter(|p| {
+            let held = fills
+                .iter()
+                .filter(|f| f.symbol == p.symbol && f.time_ms <= p.time_ms)
+                .fold(Decimal::ZERO, |acc, f| {
+                    acc.saturating_add(f.side.sign().saturating_mul(f.qty))
+                });
+            !held.is_zero()
+        })
+        .collect()
 }
 
 /// Splits `total` between bots by their signed positions in `total.symbol` at the funding time.
@@ -140,6 +160,48 @@ mod tests {
             assert_eq!(amounts, c.expected);
             assert_eq!(amounts.iter().copied().sum::<Decimal>(), c.amount);
             assert!(got.iter().all(|(b, p)| p.id == format!("777:{b}")));
+        }
+    }
+
+    #[test]
+    fn only_funding_charged_while_the_bot_held_a_position_is_its() {
+        use crate::model::Side;
+        let fill = |side, qty, time_ms| Fill {
+            trade_id: format!("t{time_ms}"),
+            order_id: "o".into(),
+            client_order_id: None,
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            side,
+            price: dec!(65000),
+            qty,
+            fee: dec!(0),
+            fee_asset: "USDT".into(),
+            time_ms,
+            is_maker: false,
+        };
+        let at = |time_ms, symbol: &str| FundingPayment {
+            id: format!("f{time_ms}{symbol}"),
+            symbol: Symbol::new(symbol).unwrap(),
+            time_ms,
+            ..payment(dec!(-0.1))
+        };
+        let fills = [
+            fill(Side::Buy, dec!(0.01), 10),
+            fill(Side::Sell, dec!(0.01), 20),
+            fill(Side::Sell, dec!(0.02), 30),
+        ];
+        // (funding time, symbol, the bot's?)
+        let cases = [
+            (5, "BTCUSDT", false),  // before the bot traded (another bot's, or older)
+            (10, "BTCUSDT", true),  // long 0.01 from the fill at the same ms
+            (15, "BTCUSDT", true),  // long
+            (25, "BTCUSDT", false), // flat again
+            (35, "BTCUSDT", true),  // short
+            (35, "ETHUSDT", false), // a symbol the bot does not hold
+        ];
+        for (time, symbol, want) in cases {
+            let got = held_funding(vec![at(time, symbol)], &fills);
+            assert_eq!(got.len() == 1, want, "{time} {symbol}");
         }
     }
 

@@ -35,7 +35,7 @@ pub use entry::{
     Allocation, FillBooking, FundingPayment, LedgerConfig, LedgerEntry, MarkPrice, PnlMethod,
     Transfer,
 };
-pub use funding::{split_funding, FundingSplitError};
+pub use funding::{held_funding, split_funding, FundingSplitError};
 pub use reconcile::{
     reconcile, ExchangeTrade, FieldDiff, FundingDiff, OwnedOrders, ReconcileInput, ReconcileReport,
     TradeDiff, Verdict,
@@ -179,6 +179,15 @@ pub struct Ledger {
     pub last_time_ms: i64,
     /// Idempotency keys of every booked entry.
     pub seen: BTreeSet<String>,
+    /// The canonically latest entry booked, marks aside ([`LedgerEntry::canonical_cmp`]).
+    #[serde(default)]
+    pub latest: Option<Box<LedgerEntry>>,
+    /// Set when an entry was booked after one that sorts after it (a fill learnt late, e.g. a
+    /// resting order's fill found at the next refresh or by reconciliation). Average-cost P&L
+    /// depends on the order of fills, and the exchange computes it in trade order, so this ledger
+    /// then differs from [`Ledger::replay`] of its entries: the owner must rebuild by replay.
+    #[serde(default)]
+    pub needs_replay: bool,
 }
 
 impl Ledger {
@@ -197,6 +206,8 @@ impl Ledger {
             day_open: None,
             last_time_ms: i64::MIN,
             seen: BTreeSet::new(),
+            latest: None,
+            needs_replay: false,
         }
     }
 
@@ -260,6 +271,12 @@ impl Ledger {
         let mut effect = self.apply(entry, day, new_open)?;
         effect.out_of_order = out_of_order;
         self.last_time_ms = self.last_time_ms.max(time_ms);
+        if !matches!(entry, LedgerEntry::Mark(_)) {
+            match self.latest.as_deref().map(|l| entry.canonical_cmp(l)) {
+                Some(std::cmp::Ordering::Less) => self.needs_replay = true,
+                _ => self.latest = Some(Box::new(entry.clone())),
+            }
+        }
         // Best effort: an equity overflow (beyond 7.9e28) leaves the peak where it was and is
         // reported by every view that computes equity.
         if let Ok(equity) = self.equity() {

@@ -477,3 +477,51 @@ fn ledger_round_trips_through_json() {
         );
     }
 }
+
+/// A fill learnt late (a resting order's fill found after later fills were booked) changes the
+/// average-cost result; the ledger flags it so its owner rebuilds by replay in trade order, which
+/// is how the exchange computes realized P&L.
+#[test]
+fn fill_booked_out_of_trade_order_asks_for_replay() {
+    use Side::{Buy, Sell};
+    let b = |t: &str, s, q, p, time| {
+        booking(
+            fill(t, "o", "BTCUSDT", s, q, p, dec!(0), "USDT", time),
+            "BTC",
+            None,
+        )
+    };
+    let in_order = [
+        b("1", Buy, dec!(1), dec!(100), T0),
+        b("2", Buy, dec!(1), dec!(200), T0 + 1),
+        b("3", Sell, dec!(1), dec!(150), T0 + 2),
+    ];
+    let mut live = Ledger::new(config("late", Market::Linear));
+    for e in [&in_order[0], &in_order[2], &in_order[1]] {
+        live.book(e).unwrap();
+    }
+    assert!(live.needs_replay);
+    let replayed = Ledger::replay(config("late", Market::Linear), in_order.clone()).unwrap();
+    assert!(!replayed.needs_replay);
+    // In trade order: avg 150, the sale realizes 0; learnt late: the sale realized 50 at avg 100.
+    assert_eq!(replayed.totals.realized, dec!(0));
+    assert_eq!(live.totals.realized, dec!(50));
+    let mut ordered = Ledger::new(config("late", Market::Linear));
+    for e in &in_order {
+        ordered.book(e).unwrap();
+    }
+    assert!(!ordered.needs_replay);
+    assert_eq!(ordered, replayed);
+    // A mark booked before a fill's time is not a reason to replay.
+    let mut marked = Ledger::new(config("late", Market::Linear));
+    marked.book(&in_order[0]).unwrap();
+    marked
+        .book(&LedgerEntry::Mark(MarkPrice {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            price: dec!(120),
+            time_ms: T0 + 10,
+        }))
+        .unwrap();
+    marked.book(&in_order[1]).unwrap();
+    assert!(!marked.needs_replay);
+}

@@ -30,6 +30,18 @@ pub fn client_order_id(
     ClientOrderId::new(format!("k{}", &hex[..35]))
 }
 
+/// Whether a client order id has the shape [`client_order_id`] gives (`k` + 35 lowercase hex
+/// digits): on an exchange account shared by several bots, an open order with such an id that a
+/// bot does not know belongs to a sibling bot (every bot records its own orders before sending
+/// them), not to a manual trader, so reconciliation reports it without alarm.
+pub fn is_keel_client_order_id(id: &str) -> bool {
+    id.len() == 36
+        && id.starts_with('k')
+        && id[1..]
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
 /// Builds the exchange request for a planned leg, with its deterministic client order id
 /// (limit orders are good-till-cancelled).
 ///
@@ -56,4 +68,27 @@ pub fn order_request(
         time_in_force: leg.price.map(|_| TimeInForce::Gtc),
         reduce_only: leg.reduce_only,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keel_ids_are_recognised() {
+        let bot = BotId::new("shared-a").unwrap();
+        let sig = SignalId::new("sig-1").unwrap();
+        let ours = client_order_id(&bot, &sig, "entry").unwrap();
+        let cases = [
+            (ours.as_str().to_string(), true),
+            ("web_2f9c1a".to_string(), false),
+            (format!("K{}", &ours.as_str()[1..]), false),
+            (ours.as_str()[..35].to_string(), false),
+            (format!("k{}", "g".repeat(35)), false),
+            (format!("k{}", "0".repeat(35)), true),
+        ];
+        for (id, want) in cases {
+            assert_eq!(is_keel_client_order_id(&id), want, "{id}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ mod round;
 #[cfg(test)]
 mod tests;
 
-pub use coid::{client_order_id, order_request};
+pub use coid::{client_order_id, is_keel_client_order_id, order_request};
 pub use round::{check_filters, round_down_to_step, round_price};
 
 use crate::config::{SizingConfig, SizingMode};

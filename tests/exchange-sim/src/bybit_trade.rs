@@ -644,8 +644,7 @@ pub fn executions(st: &mut State, account: usize, p: &Params, now: i64) -> R {
         .filter(|t| link.is_none_or(|l| st.order(t.order_id).is_some_and(|o| o.client_id == l)))
         .filter(|t| t.time >= from && t.time <= to)
         .collect();
-    let (list, next) = page(list, p, 50, 100)?;
-    let items: Vec<Value> = list
+    let mut rows: Vec<(i64, Value)> = list
         .into_iter()
         .map(|t| {
             let o = st.order(t.order_id);
@@ -661,7 +660,7 @@ pub fn executions(st: &mut State, account: usize, p: &Params, now: i64) -> R {
                 Some(ExitKind::TakeProfit) => ("CreateByTakeProfit", "TakeProfit"),
                 None => ("CreateByUser", ""),
             };
-            json!({"symbol": t.symbol, "orderId": uuid_of("5f3c1a2b", t.order_id), "orderLinkId": o.map(|o| o.client_id.clone()).unwrap_or_default(),
+            let row = json!({"symbol": t.symbol, "orderId": uuid_of("5f3c1a2b", t.order_id), "orderLinkId": o.map(|o| o.client_id.clone()).unwrap_or_default(),
                 "side": if t.side == Side::Buy { "Buy" } else { "Sell" }, "orderPrice": o.map(|o| s(o.price)).unwrap_or_default(),
                 "orderQty": o.map(|o| s(o.orig_qty)).unwrap_or_default(), "leavesQty": o.map(|o| s(o.remaining())).unwrap_or_default(),
                 "createType": create_type, "orderType": o.map(|o| if o.kind == OrdType::Market { "Market" } else { "Limit" }).unwrap_or_default(),
@@ -669,10 +668,39 @@ pub fn executions(st: &mut State, account: usize, p: &Params, now: i64) -> R {
                 "execQty": s(t.qty), "execType": "Trade", "execValue": s(t.quote_qty), "execTime": t.time.to_string(),
                 "feeCurrency": t.commission_asset, "isMaker": t.is_maker, "feeRate": s(t.fee_rate), "tradeIv": "", "markIv": "",
                 "markPrice": s(mark), "indexPrice": "", "underlyingPrice": "", "blockTradeId": "", "closedSize": s(t.closed_size),
-                "seq": t.id, "extraFees": ""})
+                "seq": t.id, "extraFees": ""});
+            (t.time, row)
         })
         .collect();
+    // Funding settlements are executions too (`execType` `Funding`, `execFee` the fee paid),
+    // as on Bybit; they belong to no order.
+    if venue == Venue::BybitLinear && oid.is_none() && link.is_none() {
+        rows.extend(
+            st.income
+                .iter()
+                .rev()
+                .filter(|i| i.account == account && i.venue == venue && i.kind == "SETTLEMENT")
+                .filter(|i| sym.is_none_or(|x| x == i.symbol) && i.time >= from && i.time <= to)
+                .map(|i| (i.time, funding_execution(i))),
+        );
+        // Newest first; both parts already are, and the sort is stable.
+        rows.sort_by_key(|(time, _)| std::cmp::Reverse(*time));
+    }
+    let (list, next) = page(rows, p, 50, 100)?;
+    let items: Vec<Value> = list.into_iter().map(|(_, v)| v).collect();
     Ok(json!({"category": p.get("category"), "list": items, "nextPageCursor": next}))
+}
+
+/// One funding settlement as Bybit lists it among executions: `execFee` is the fee paid
+/// (negative when received), `execPrice` the mark price, `feeRate` the funding rate.
+fn funding_execution(i: &crate::model::Income) -> Value {
+    let (amt, mark, rate) = i.funding_basis.unwrap_or_default();
+    json!({"symbol": i.symbol, "orderId": "", "orderLinkId": "", "side": if amt >= Decimal::ZERO { "Buy" } else { "Sell" },
+        "orderPrice": "", "orderQty": "", "leavesQty": "", "createType": "", "orderType": "UNKNOWN", "stopOrderType": "",
+        "execFee": s(-i.income), "execFeeV2": "", "execId": uuid_of("f0f0f0f0", i.tran_id), "execPrice": s(mark),
+        "execQty": s(amt.abs()), "execType": "Funding", "execValue": s(amt.abs() * mark), "execTime": i.time.to_string(),
+        "feeCurrency": i.asset, "isMaker": false, "feeRate": s(rate), "tradeIv": "", "markIv": "", "markPrice": s(mark),
+        "indexPrice": "", "underlyingPrice": "", "blockTradeId": "", "closedSize": "0", "seq": i.tran_id, "extraFees": ""})
 }
 
 /// `GET /v5/position/closed-pnl`: one row per closing fill (linear).

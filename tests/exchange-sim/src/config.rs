@@ -364,6 +364,29 @@ impl Default for SimConfig {
                 "simBybitSecretSecond0002",
                 false,
             ),
+            // Accounts only the P&L history spec trades on: funding is paid on an account's whole
+            // position, so exact funding checks need an account no other test leaves a position on.
+            account(
+                "binance-pnl",
+                Exchange::Binance,
+                "simBinanceKeyPnl0004",
+                "simBinanceSecretPnl0004",
+                false,
+            ),
+            account(
+                "binance-pnl-bnb",
+                Exchange::Binance,
+                "simBinanceKeyPnlBnb0005",
+                "simBinanceSecretPnlBnb0005",
+                true,
+            ),
+            account(
+                "bybit-pnl",
+                Exchange::Bybit,
+                "simBybitKeyPnl0003",
+                "simBybitSecretPnl0003",
+                false,
+            ),
         ];
         let fees = [
             (Venue::BinanceSpot, "0.001", "0.001"),
