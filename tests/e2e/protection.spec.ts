@@ -56,7 +56,7 @@ interface Recon {
   mismatches: { subject: string }[];
 }
 
-const tradeMismatches = (r: Recon | undefined): { subject: string }[] =>
+const tradeMismatches = (r: Recon | null | undefined): { subject: string }[] =>
   (r?.mismatches ?? [{ subject: "no answer" }]).filter((m) => m.subject !== "unknown_open_order");
 
 /**
