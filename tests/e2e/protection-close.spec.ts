@@ -120,4 +120,21 @@ describe("close with the bot's own exits resting", () => {
     await expectBooked(m, bot.id, [orderId(buy), orderId(close)]);
     expect(await exitStatuses(bot.id)).toEqual(["trigger_cancelled"]);
   });
+
+  it("Binance USD-M: flatten leaves no algo trigger of the bot behind", async () => {
+    const m = MARKETS.find((x) => x.exchange === "binance" && x.market === "linear")!;
+    await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: "65000", venue: "binance_futures" });
+    const bot = await createSimBot(m);
+    const before = (await conditionals()).length;
+    const buy = await signal(bot, "buy", { qty: m.qty, stop_loss: "64000", take_profit: "67000" });
+    expect(buy.status, buy.text).toBe(200);
+    expect((await conditionals()).slice(before).map((c) => c.status)).toEqual(["Untriggered", "Untriggered"]);
+
+    const res = await adminFetch<{ flat: boolean }>(`/api/v1/bots/${bot.id}/flatten`, { method: "POST", json: { reason: "e2e" } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body?.flat, res.text).toBe(true);
+    // cancel-all-open-orders does not reach algo orders: the bot cancelled its triggers itself.
+    expect((await conditionals()).slice(before).map((c) => c.status)).toEqual(["Deactivated", "Deactivated"]);
+    expect(await exitStatuses(bot.id)).toEqual(["trigger_cancelled", "trigger_cancelled"]);
+  });
 });
