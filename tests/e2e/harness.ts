@@ -73,14 +73,27 @@ export async function fetchJson<T = unknown>(
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
-/** `fetchJson` with the admin bearer token. */
-export function adminFetch<T = unknown>(
+/**
+ * `fetchJson` with the admin bearer token. Every spec shares that one token, whose budget is 150
+ * requests per 10 s (wrangler.toml): a polling spec can leave the next one a spent window. A
+ * `429 rate_limited` is refused at the edge before any handler runs, so, like a well-behaved
+ * client, this waits (Retry-After, else 1 s) and sends again, for up to 30 s; any other answer is
+ * returned as is. The rate limiter itself is tested with raw requests (admin.spec.ts).
+ */
+export async function adminFetch<T = unknown>(
   target: string,
   init: RequestInit & { json?: unknown } = {},
 ): Promise<JsonResponse<T>> {
   const headers = new Headers(init.headers);
   headers.set("authorization", `Bearer ${keel().adminToken}`);
-  return fetchJson<T>(target, { ...init, headers });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const res = await fetchJson<T>(target, { ...init, headers });
+    const limited = res.status === 429 && (res.body as { code?: string } | null)?.code === "rate_limited";
+    if (!limited || Date.now() > deadline) return res;
+    const wait = Number(res.headers.get("retry-after")) * 1000 || 1_000;
+    await new Promise((r) => setTimeout(r, Math.min(wait, 5_000)));
+  }
 }
 
 /** Answer of Neo4j's Query API. */

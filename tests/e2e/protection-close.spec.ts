@@ -17,7 +17,7 @@ async function conditionals(): Promise<SimConditional[]> {
   return state.conditionals ?? [];
 }
 
-const orderId = (r: { body?: { orders?: Record<string, unknown>[] } }): string =>
+const orderId = (r: { body?: { orders?: Record<string, unknown>[] } | null }): string =>
   String((r.body?.orders?.[0] as { order_id?: string } | undefined)?.order_id ?? "");
 
 /** The bot's exit rows' statuses, sorted. */
