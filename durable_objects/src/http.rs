@@ -19,6 +19,9 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Extra machine-readable detail (risk rule limit/observed, first outcome of a duplicate).
     pub detail: Option<serde_json::Value>,
+    /// The bot's mode (`paper`/`testnet`/`live`) when the error answers a signal to a configured
+    /// bot: every webhook answer says which mode acted, refusals included.
+    pub mode: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -30,6 +33,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             detail: None,
+            mode: None,
         }
     }
 
@@ -90,6 +94,9 @@ impl ApiError {
         }
         if let Some(d) = &self.detail {
             v["detail"] = d.clone();
+        }
+        if let Some(m) = &self.mode {
+            v["mode"] = m.clone();
         }
         v
     }

@@ -164,6 +164,9 @@ pub fn error_from(status: u16, value: &Value) -> ApiError {
     if !value["detail"].is_null() {
         err = err.with_detail(value["detail"].clone());
     }
+    if !value["mode"].is_null() {
+        err.mode = Some(value["mode"].clone());
+    }
     err
 }
 

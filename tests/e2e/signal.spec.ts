@@ -14,6 +14,7 @@ interface ApiError {
 }
 interface SignalOk {
   signal_id: string;
+  mode?: string;
   status: string;
   orders: Record<string, unknown>[];
 }
@@ -63,6 +64,8 @@ async function expectRejected(
   expect(res.status, res.text).toBe(status);
   expect(res.body?.code, res.text).toBe(code);
   expect(res.body?.message.length ?? 0).toBeGreaterThan(0);
+  // Every answer of a configured bot names its mode, refusals included (all bots here are paper).
+  expect(res.body?.mode, res.text).toBe("paper");
   const audit = await auditText();
   expect(audit).toContain("signal_rejected");
   expect(audit).toContain(code);
@@ -142,6 +145,7 @@ describe("paper bot: webhook to fill", () => {
     const res = await webhook({ ...firstBody, time: nowIso() });
     expect(res.status, res.text).toBe(409);
     expect(res.body?.code).toBe("duplicate_signal");
+    expect(res.body?.mode, res.text).toBe("paper");
     expect(JSON.stringify(res.body?.detail)).toContain(JSON.stringify(first.orders[0]).slice(0, 20));
     expect(await orderCount()).toBe(before);
   });

@@ -62,15 +62,23 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         ip: env.ip.as_deref(),
         received_ms: env.received_ms,
     };
+    // Refusals name the mode too, like executed answers (design: mode on every response).
+    let with_mode = |mut e: ApiError| {
+        e.mode = serde_json::to_value(config.mode).ok();
+        e
+    };
     let parsed = match bot::admit(&inbound, config, &secret) {
         Ok(p) => p,
         Err(rej) => {
             let origin = Origin::webhook(None);
-            return Err(reject(bot, None, &rej, env.received_ms, Vec::new(), &origin).await);
+            let err = reject(bot, None, &rej, env.received_ms, Vec::new(), &origin).await;
+            return Err(with_mode(err));
         }
     };
     let origin = Origin::webhook(env.ip.clone());
-    let outcome = process(bot, &stored, &parsed, env.received_ms, &origin).await?;
+    let outcome = process(bot, &stored, &parsed, env.received_ms, &origin)
+        .await
+        .map_err(with_mode)?;
     Ok(json(200, &outcome)?)
 }
 
