@@ -61,26 +61,7 @@ pub async fn handle(
             "use POST /api/v1/backtest",
         ));
     }
-    let declared = req
-        .headers()
-        .get("Content-Length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<usize>().ok());
-    let body_too_large = || {
-        ApiError::new(
-            413,
-            "body_too_large",
-            format!("backtest bodies are capped at {MAX_BODY} bytes"),
-        )
-    };
-    if declared.is_some_and(|n| n > MAX_BODY) {
-        return Err(body_too_large());
-    }
-    let bytes = req.bytes().await?;
-    if bytes.len() > MAX_BODY {
-        return Err(body_too_large());
-    }
+    let bytes = super::read_capped(req, MAX_BODY, "backtest").await?;
     let mut body: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))?;
     let obj = body

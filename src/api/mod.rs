@@ -93,10 +93,14 @@ pub struct Call<'a> {
 /// Largest admin request body.
 const MAX_ADMIN_BODY: usize = 64 * 1024;
 
-async fn read_body(req: &mut Request, method: &Method) -> Result<Value, ApiError> {
-    if *method == Method::Get || *method == Method::Head {
-        return Ok(Value::Null);
-    }
+/// The request body, refused with 413 `body_too_large` when its declared length (before reading)
+/// or its actual length exceeds `cap`; `what` names the kind of body in the message. One reader
+/// for the admin API and the backtest route, which only differ in their caps.
+pub(crate) async fn read_capped(
+    req: &mut Request,
+    cap: usize,
+    what: &str,
+) -> Result<Vec<u8>, ApiError> {
     let declared = req
         .headers()
         .get("Content-Length")
@@ -107,16 +111,24 @@ async fn read_body(req: &mut Request, method: &Method) -> Result<Value, ApiError
         ApiError::new(
             413,
             "body_too_large",
-            format!("admin bodies are capped at {MAX_ADMIN_BODY} bytes"),
+            format!("{what} bodies are capped at {cap} bytes"),
         )
     };
-    if declared.is_some_and(|n| n > MAX_ADMIN_BODY) {
+    if declared.is_some_and(|n| n > cap) {
         return Err(too_large());
     }
     let bytes = req.bytes().await?;
-    if bytes.len() > MAX_ADMIN_BODY {
+    if bytes.len() > cap {
         return Err(too_large());
     }
+    Ok(bytes)
+}
+
+async fn read_body(req: &mut Request, method: &Method) -> Result<Value, ApiError> {
+    if *method == Method::Get || *method == Method::Head {
+        return Ok(Value::Null);
+    }
+    let bytes = read_capped(req, MAX_ADMIN_BODY, "admin").await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
