@@ -45,7 +45,8 @@ worker_build() {
   # package so cargo builds the Worker itself.
   local opt=()
   [ "${KEEL_NO_WASM_OPT:-0}" = 1 ] && opt=(--no-opt)
-  (cd "$dir" && worker-build --release "${opt[@]}" . -p "$pkg") >&2
+  # Size, not speed, for a Worker: the release profile's opt-level 3 is for the native binaries.
+  (cd "$dir" && CARGO_PROFILE_RELEASE_OPT_LEVEL=s worker-build --release "${opt[@]}" . -p "$pkg") >&2
   echo "$sum" > "$stamp"
   log "${dir#"$KEEL_ROOT"}/build/index_bg.wasm $(stat -c %s "$dir/build/index_bg.wasm") bytes ($((SECONDS - start)) s)"
 }
@@ -62,7 +63,7 @@ if [ -f ui/package.json ] && grep -q '"build"' ui/package.json; then
 fi
 mkdir -p ui/dist
 
-# 2. Workers (release, optimised for size by the workspace's release profile and wasm-opt).
+# 2. Workers (release, optimised for size: opt-level "s" and wasm-opt).
 worker_build "$KEEL_ROOT" Cargo.toml Cargo.lock src durable_objects engine
 worker_build "$KEEL_ROOT/neo4j-proxy" Cargo.toml Cargo.lock neo4j-proxy/Cargo.toml neo4j-proxy/src engine
 

@@ -19,9 +19,14 @@
 //! you can always reduce risk, also when paused, halted, past the daily loss limit or after the
 //! symbol left the whitelist.
 
+#[cfg(test)]
+mod golden_tests;
 mod rules;
 #[cfg(test)]
 mod tests;
+mod text;
+
+pub use text::CheckText;
 
 use crate::config::BotConfig;
 use crate::ids::Symbol;
@@ -212,11 +217,11 @@ pub struct RiskCheck {
     /// Its outcome.
     pub outcome: CheckOutcome,
     /// The configured limit, as text (decimals exact).
-    pub limit: Option<String>,
+    pub limit: Option<CheckText>,
     /// What was observed, as text.
-    pub observed: Option<String>,
+    pub observed: Option<CheckText>,
     /// A human sentence.
-    pub message: String,
+    pub message: CheckText,
 }
 
 /// Why an order was refused: the first refused rule.
@@ -264,9 +269,17 @@ pub fn evaluate(
         .find(|c| c.outcome == CheckOutcome::Refused)
         .map(|c| Refusal {
             rule: c.rule,
-            limit: c.limit.clone().unwrap_or_default(),
-            observed: c.observed.clone().unwrap_or_default(),
-            message: c.message.clone(),
+            limit: c
+                .limit
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            observed: c
+                .observed
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            message: c.message.to_string(),
         });
     let verdict = match refusal {
         Some(r) => Err(r),

@@ -1,7 +1,7 @@
 //! One function per rule. Each returns a [`RiskCheck`] with the limit and the observed value, so
 //! the audit trail shows why an order passed as well as why one was refused.
 
-use super::{CheckOutcome, ProposedOrder, RiskCheck, RiskContext, RiskRule};
+use super::{CheckOutcome, CheckText, ProposedOrder, RiskCheck, RiskContext, RiskRule};
 use crate::config::BotConfig;
 use crate::model::{OrderQty, OrderType};
 use rust_decimal::Decimal;
@@ -66,9 +66,9 @@ impl Facts {
 fn check(
     rule: RiskRule,
     outcome: CheckOutcome,
-    limit: Option<String>,
-    observed: Option<String>,
-    message: impl Into<String>,
+    limit: Option<CheckText>,
+    observed: Option<CheckText>,
+    message: impl Into<CheckText>,
 ) -> RiskCheck {
     RiskCheck {
         rule,
@@ -79,7 +79,7 @@ fn check(
     }
 }
 
-fn skipped(rule: RiskRule, why: &str) -> RiskCheck {
+fn skipped(rule: RiskRule, why: &'static str) -> RiskCheck {
     check(rule, CheckOutcome::Skipped, None, None, why)
 }
 
@@ -92,13 +92,13 @@ fn limit_check(
     limit: Decimal,
     observed: Option<Decimal>,
     refuse: impl Fn(Decimal, Decimal) -> bool,
-    what: &str,
+    what: &'static str,
 ) -> RiskCheck {
     let Some(observed) = observed else {
         return check(
             rule,
             CheckOutcome::Refused,
-            Some(limit.to_string()),
+            Some(CheckText::Decimal(limit)),
             None,
             format!("{what} cannot be computed (no market price or overflow)"),
         );
@@ -109,38 +109,43 @@ fn limit_check(
     } else {
         CheckOutcome::Passed
     };
-    let relation = if refused { "exceeds" } else { "within" };
     check(
         rule,
         outcome,
-        Some(limit.to_string()),
-        Some(observed.normalize().to_string()),
-        format!("{what} {} {relation} limit {limit}", observed.normalize()),
+        Some(CheckText::Decimal(limit)),
+        Some(CheckText::Normalized(observed)),
+        CheckText::Limit {
+            what,
+            observed,
+            refused,
+            limit,
+        },
     )
 }
 
-fn stop_check(rule: RiskRule, stopped: bool, reducing: bool, what: &str) -> RiskCheck {
-    let limit = Some("only cancels and reduce-only orders".to_string());
+/// `what` is the state (`halted`), `not_what` its absence (`not halted`).
+fn stop_check(
+    rule: RiskRule,
+    stopped: bool,
+    reducing: bool,
+    what: &'static str,
+    not_what: &'static str,
+) -> RiskCheck {
+    let limit = Some(CheckText::Static("only cancels and reduce-only orders"));
     match (stopped, reducing) {
-        (false, _) => check(
-            rule,
-            CheckOutcome::Passed,
-            None,
-            None,
-            format!("not {what}"),
-        ),
+        (false, _) => check(rule, CheckOutcome::Passed, None, None, not_what),
         (true, true) => check(
             rule,
             CheckOutcome::Passed,
             limit,
-            Some(what.into()),
+            Some(CheckText::Static(what)),
             format!("{what}, but the order only reduces the position"),
         ),
         (true, false) => check(
             rule,
             CheckOutcome::Refused,
             limit,
-            Some(what.into()),
+            Some(CheckText::Static(what)),
             format!("{what}: only cancels and reduce-only orders pass"),
         ),
     }
@@ -158,35 +163,27 @@ pub(super) fn check_rule(
     let req = &order.request;
     let exempt = f.reducing;
     match rule {
-        RiskRule::PlatformHalted => stop_check(rule, ctx.platform_halted, f.reducing, "halted"),
-        RiskRule::BotPaused => stop_check(rule, ctx.bot_paused, f.reducing, "paused"),
+        RiskRule::PlatformHalted => stop_check(
+            rule,
+            ctx.platform_halted,
+            f.reducing,
+            "halted",
+            "not halted",
+        ),
+        RiskRule::BotPaused => stop_check(rule, ctx.bot_paused, f.reducing, "paused", "not paused"),
         RiskRule::MarketPrice => {
+            let p = Some(CheckText::Decimal(ctx.market_price));
             if ctx.market_price > Decimal::ZERO {
-                let p = ctx.market_price.to_string();
-                check(
-                    rule,
-                    CheckOutcome::Passed,
-                    None,
-                    Some(p),
-                    "market price known",
-                )
+                check(rule, CheckOutcome::Passed, None, p, "market price known")
             } else {
                 let msg = format!("no market price for {}", req.symbol);
-                let p = Some(ctx.market_price.to_string());
                 check(rule, CheckOutcome::Refused, Some("> 0".into()), p, msg)
             }
         }
         RiskRule::Whitelist => {
             let allowed = config.allows_symbol(&req.symbol);
-            let limit = Some(
-                config
-                    .instruments
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            let observed = Some(req.symbol.to_string());
+            let limit = Some(CheckText::Owned(whitelist_text(config)));
+            let observed = Some(CheckText::Symbol(req.symbol.clone()));
             match (allowed, exempt) {
                 (true, _) => check(rule, CheckOutcome::Passed, limit, observed, "whitelisted"),
                 (false, true) => check(
@@ -212,7 +209,7 @@ pub(super) fn check_rule(
             if !req.reduce_only {
                 return skipped(rule, "not a reduce-only order");
             }
-            let observed = Some(format!("position {}", f.position));
+            let observed = Some(CheckText::Position(f.position));
             if f.reducing {
                 check(rule, CheckOutcome::Passed, None, observed, REDUCING)
             } else {
@@ -230,10 +227,10 @@ pub(super) fn check_rule(
             if exempt {
                 return skipped(rule, REDUCING);
             }
-            let limit = Some("stop_loss required".to_string());
+            let limit = Some(CheckText::Static("stop_loss required"));
             match order.stop_loss {
                 Some(sl) => {
-                    let obs = Some(sl.to_string());
+                    let obs = Some(CheckText::Decimal(sl));
                     check(rule, CheckOutcome::Passed, limit, obs, "stop-loss attached")
                 }
                 None => check(
@@ -317,8 +314,9 @@ pub(super) fn check_rule(
             Some(max) => {
                 if ctx.leverage > max {
                     let msg = format!("exchange leverage setting {} exceeds {max}", ctx.leverage);
-                    let obs = Some(ctx.leverage.to_string());
-                    return check(rule, CheckOutcome::Refused, Some(max.to_string()), obs, msg);
+                    let obs = Some(CheckText::Decimal(ctx.leverage));
+                    let limit = Some(CheckText::Decimal(max));
+                    return check(rule, CheckOutcome::Refused, limit, obs, msg);
                 }
                 limit_check(
                     rule,
@@ -387,6 +385,20 @@ pub(super) fn check_rule(
             },
         },
     }
+}
+
+/// The whitelist as the audit shows it (`BTCUSDT,*USDC`), written into one string.
+fn whitelist_text(config: &BotConfig) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(16 * config.instruments.len());
+    for (i, p) in config.instruments.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{p}");
+    }
+    out
 }
 
 /// Gross exposure after the order divided by equity: the bot's leverage in use.

@@ -322,7 +322,10 @@ fn all_checks_are_reported_even_after_a_refusal() {
         .checks
         .iter()
         .find(|c| c.rule == RiskRule::MaxOrderNotional);
-    assert_eq!(passed.and_then(|c| c.observed.clone()), Some("500".into()));
+    assert_eq!(
+        passed.and_then(|c| c.observed.as_ref().map(ToString::to_string)),
+        Some("500".into())
+    );
 }
 
 #[test]
