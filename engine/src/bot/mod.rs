@@ -157,10 +157,10 @@ pub fn decide(
         now_ms,
         positions: snapshot
             .positions
-            .iter()
+            .into_iter()
             .map(|(s, p)| {
                 (
-                    s.clone(),
+                    s,
                     risk::PositionSnapshot {
                         qty: p.qty,
                         notional: p.notional,

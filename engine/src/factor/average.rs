@@ -22,6 +22,7 @@ impl Sma {
     }
 
     /// Feeds a value.
+    #[inline]
     pub fn push(&mut self, x: f64) -> Option<f64> {
         self.win.push(x);
         self.last = self.win.full().then(|| self.win.mean());
@@ -31,6 +32,7 @@ impl Sma {
 
 impl Factor for Sma {
     type Output = f64;
+    #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         self.push(bar.close)
     }

@@ -25,47 +25,51 @@ impl Rolling {
         }
     }
 
-    /// Adds a value, dropping the oldest once full; returns the dropped value.
+    /// Adds a value, dropping the oldest once full; returns the dropped value. Inlined into
+    /// each indicator: this is most of a backtest's per-bar work.
+    #[inline]
     pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
         let cap = self.buf.len();
+        let head = self.head;
+        // A compare instead of `%`: an integer division per value is most of an SMA update.
+        self.head = if head + 1 == cap { 0 } else { head + 1 };
+        let slot = &mut self.buf[head];
         let old = if self.len == cap {
-            Some(self.buf[self.head])
-        } else {
-            None
-        };
-        if let Some(o) = old {
+            let o = *slot;
+            // Same order of operations as ever (remove, then add): values stay bit-identical.
             self.sum -= o;
             self.sumsq -= o * o;
+            Some(o)
         } else {
             self.len += 1;
-        }
-        self.buf[self.head] = x;
-        // A compare instead of `%`: an integer division per value is most of an SMA update.
-        self.head += 1;
-        if self.head == cap {
-            self.head = 0;
-        }
+            None
+        };
+        *slot = x;
         self.sum += x;
         self.sumsq += x * x;
         old
     }
 
     /// Whether the window holds `n` values.
+    #[inline]
     pub(crate) fn full(&self) -> bool {
         self.len == self.buf.len()
     }
 
     /// Window length.
+    #[inline]
     pub(crate) fn cap(&self) -> usize {
         self.buf.len()
     }
 
     /// Running sum.
+    #[inline]
     pub(crate) fn sum(&self) -> f64 {
         self.sum
     }
 
     /// Mean of the values held.
+    #[inline]
     pub(crate) fn mean(&self) -> f64 {
         self.sum / self.len.max(1) as f64
     }

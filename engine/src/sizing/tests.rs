@@ -413,6 +413,9 @@ fn client_order_ids_are_deterministic_and_valid() {
     );
     assert_eq!(a.as_str().len(), 36);
     assert!(a.as_str().starts_with('k'));
+    // Pinned: an order sent before an upgrade must keep its id after it (`k` + the first 35 hex
+    // digits of sha256("btc-trend\0Long-2019-08-27T09:56:00Z\0entry"), computed outside Rust).
+    assert_eq!(a.as_str(), "k722a8ce81527d17434b83c78963b2031606");
     assert!(a
         .as_str()
         .chars()
