@@ -409,16 +409,19 @@ pub fn run(
     let lot = config.rules.step_size.to_f64().unwrap_or(0.0);
     let mut wanted: Option<Target> = None;
     let mut pending: Option<Target> = None;
+    // Built once: only the bars move each bar; position and equity change only on execution.
+    let mut ctx = Context {
+        symbol: &symbol,
+        bars: &bars[..1],
+        position: sim.position,
+        equity: sim.equity,
+    };
     for (i, bar) in bars.iter().enumerate() {
         if let Some(t) = pending.take() {
             sim.execute(strategy, t, bar.open, i, bar.open_time_ms)?;
+            (ctx.position, ctx.equity) = (sim.position, sim.equity);
         }
-        let ctx = Context {
-            symbol: &symbol,
-            bars: &bars[..=i],
-            position: sim.position,
-            equity: sim.equity,
-        };
+        ctx.bars = &bars[..=i];
         let mut changed = false;
         for intent in strategy.on_bar(&ctx) {
             match intent {
@@ -462,7 +465,8 @@ pub fn run(
                 match config.fill_at {
                     FillAt::NextOpen => pending = Some(t),
                     FillAt::Close => {
-                        sim.execute(strategy, t, bar.close, i, bar.open_time_ms + tf)?
+                        sim.execute(strategy, t, bar.close, i, bar.open_time_ms + tf)?;
+                        (ctx.position, ctx.equity) = (sim.position, sim.equity);
                     }
                 }
             }

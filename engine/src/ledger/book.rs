@@ -9,6 +9,7 @@ use crate::model::{Market, Side};
 use crate::position::{add, mul, FifoLots, Position, PositionError};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Strategy key for fills that carry no strategy tag.
 pub const UNTAGGED: &str = "untagged";
@@ -144,6 +145,16 @@ fn opposite_of_fee(fee: Decimal) -> Side {
     }
 }
 
+/// Sets `map[key] = value`, in place when the key exists (one search, no key copy).
+fn put<K: Ord + Clone, V>(map: &mut BTreeMap<K, V>, key: &K, value: V) {
+    match map.get_mut(key) {
+        Some(slot) => *slot = value,
+        None => {
+            map.insert(key.clone(), value);
+        }
+    }
+}
+
 impl Ledger {
     /// Applies one new (not duplicate) entry atomically.
     pub(super) fn apply(
@@ -217,7 +228,7 @@ impl Ledger {
         }
         let fee_quote = mul(f.fee, fee_price, "fee_quote")?;
         let notional = mul(f.price, f.qty, "volume_quote")?;
-        let tag = b.strategy.clone().unwrap_or_else(|| UNTAGGED.to_string());
+        let tag: &str = b.strategy.as_deref().unwrap_or(UNTAGGED);
 
         // FIFO lots can be long (spot accumulation): they change in place, and are undone if
         // anything after fails, instead of being cloned for every fill.
@@ -253,7 +264,7 @@ impl Ledger {
             )?;
             totals.volume_quote = add(totals.volume_quote, notional, "volume_quote")?;
             totals.fills += 1;
-            let mut strat = self.strategies.get(&tag).cloned().unwrap_or_default();
+            let mut strat = self.strategies.get(tag).cloned().unwrap_or_default();
             sums.add_to(
                 &mut strat.realized,
                 &mut strat.realized_fifo,
@@ -294,17 +305,31 @@ impl Ledger {
         {
             self.marks.insert(f.symbol.clone(), (f.price, f.time_ms));
         }
-        self.instruments.insert(f.symbol.clone(), inst);
+        put(&mut self.instruments, &f.symbol, inst);
         self.totals = totals;
-        self.strategies.insert(tag, strat);
-        self.days.insert(day, d);
-        self.fees_by_asset
-            .insert(f.fee_asset.clone(), fee_asset_total);
+        // Existing keys are updated in place: no key string is allocated for a known strategy,
+        // fee asset or order.
+        match self.strategies.get_mut(tag) {
+            Some(s) => *s = strat,
+            None => {
+                self.strategies.insert(tag.to_string(), strat);
+            }
+        }
+        put(&mut self.days, &day, d);
+        match self.fees_by_asset.get_mut(&f.fee_asset) {
+            Some(total) => *total = fee_asset_total,
+            None => {
+                self.fees_by_asset
+                    .insert(f.fee_asset.clone(), fee_asset_total);
+            }
+        }
         if new_open.is_some() {
             self.day_open = new_open;
         }
         if let Some(o) = self.day_open.as_mut().filter(|o| o.day == day) {
-            o.order_ids.insert(f.order_id.clone());
+            if !o.order_ids.contains(&f.order_id) {
+                o.order_ids.insert(f.order_id.clone());
+            }
         }
         Ok(Effect {
             realized,
@@ -336,9 +361,9 @@ impl Ledger {
         let mut d = self.days.get(&day).cloned().unwrap_or_default();
         d.funding = add(d.funding, p.amount, "funding")?;
         let position_qty = inst.position.qty;
-        self.instruments.insert(p.symbol.clone(), inst);
+        put(&mut self.instruments, &p.symbol, inst);
         self.totals.funding = funding;
-        self.days.insert(day, d);
+        put(&mut self.days, &day, d);
         if new_open.is_some() {
             self.day_open = new_open;
         }
@@ -366,7 +391,7 @@ impl Ledger {
         self.totals.transfers = transfers;
         // A deposit is not a gain: the peak moves with capital so drawdown measures trading only.
         self.peak_equity = peak;
-        self.days.insert(day, d);
+        put(&mut self.days, &day, d);
         self.day_open = open;
         Ok(Effect::default())
     }

@@ -159,6 +159,29 @@ impl LedgerEntry {
         }
     }
 
+    /// Whether this entry sorts before `key` in the canonical order (marks are never keys).
+    pub(crate) fn sorts_before(&self, key: &LatestKey) -> bool {
+        let (s, id) = self.tiebreak();
+        self.time_ms()
+            .cmp(&key.time_ms)
+            .then(self.rank().cmp(&key.rank))
+            .then(s.cmp(key.group.as_str()))
+            .then(id_cmp(id, &key.id))
+            == Ordering::Less
+    }
+
+    /// Overwrites `key` with this entry's sort key, reusing its buffers (no allocation once
+    /// they are long enough: every fill of a backtest moves it).
+    pub(crate) fn write_key(&self, key: &mut LatestKey) {
+        let (s, id) = self.tiebreak();
+        key.time_ms = self.time_ms();
+        key.rank = self.rank();
+        key.group.clear();
+        key.group.push_str(s);
+        key.id.clear();
+        key.id.push_str(id);
+    }
+
     /// The canonical booking order: time, then kind, then symbol, then id (numeric ids compared
     /// as numbers, as Binance trade ids grow). Replay sorts by it, so the ledger does not depend
     /// on the order in which the Durable Object happened to learn of its fills.
@@ -177,9 +200,31 @@ impl LedgerEntry {
     }
 }
 
+/// Where the canonically latest booked entry sorts ([`LedgerEntry::canonical_cmp`] without the
+/// entry): enough to tell whether a new entry arrived out of order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatestKey {
+    /// Entry time.
+    pub time_ms: i64,
+    /// Kind rank (transfer, allocation, fill, funding).
+    pub rank: u8,
+    /// Symbol (or strategy) of the entry.
+    pub group: String,
+    /// Its id (trade, funding, transfer or allocation id).
+    pub id: String,
+}
+
 /// Idempotency key of a fill: Binance trade ids are unique per symbol only.
 pub(crate) fn fill_key(symbol: &Symbol, trade_id: &str) -> String {
-    format!("f:{symbol}:{trade_id}")
+    // `f:{symbol}:{trade_id}`, concatenated without the formatting machinery: every fill
+    // builds it for its duplicate check.
+    let symbol = symbol.as_str();
+    let mut key = String::with_capacity(3 + symbol.len() + trade_id.len());
+    key.push_str("f:");
+    key.push_str(symbol);
+    key.push(':');
+    key.push_str(trade_id);
+    key
 }
 
 fn id_cmp(a: &str, b: &str) -> Ordering {

@@ -32,8 +32,8 @@ mod scenarios;
 
 pub use book::{DayBook, InstrumentBook, StrategyBook, Totals, UNTAGGED};
 pub use entry::{
-    Allocation, FillBooking, FundingPayment, LedgerConfig, LedgerEntry, MarkPrice, PnlMethod,
-    Transfer,
+    Allocation, FillBooking, FundingPayment, LatestKey, LedgerConfig, LedgerEntry, MarkPrice,
+    PnlMethod, Transfer,
 };
 pub use funding::{held_funding, split_funding, FundingSplitError};
 pub use reconcile::{
@@ -179,9 +179,10 @@ pub struct Ledger {
     pub last_time_ms: i64,
     /// Idempotency keys of every booked entry.
     pub seen: BTreeSet<String>,
-    /// The canonically latest entry booked, marks aside ([`LedgerEntry::canonical_cmp`]).
+    /// Where the canonically latest entry booked sorts, marks aside
+    /// ([`LedgerEntry::canonical_cmp`]).
     #[serde(default)]
-    pub latest: Option<Box<LedgerEntry>>,
+    pub latest: Option<LatestKey>,
     /// Set when an entry was booked after one that sorts after it (a fill learnt late, e.g. a
     /// resting order's fill found at the next refresh or by reconciliation). Average-cost P&L
     /// depends on the order of fills, and the exchange computes it in trade order, so this ledger
@@ -272,9 +273,14 @@ impl Ledger {
         effect.out_of_order = out_of_order;
         self.last_time_ms = self.last_time_ms.max(time_ms);
         if !matches!(entry, LedgerEntry::Mark(_)) {
-            match self.latest.as_deref().map(|l| entry.canonical_cmp(l)) {
-                Some(std::cmp::Ordering::Less) => self.needs_replay = true,
-                _ => self.latest = Some(Box::new(entry.clone())),
+            match &mut self.latest {
+                Some(latest) if entry.sorts_before(latest) => self.needs_replay = true,
+                Some(latest) => entry.write_key(latest),
+                None => {
+                    let mut key = LatestKey::default();
+                    entry.write_key(&mut key);
+                    self.latest = Some(key);
+                }
             }
         }
         // Best effort: an equity overflow (beyond 7.9e28) leaves the peak where it was and is
