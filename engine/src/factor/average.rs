@@ -6,17 +6,31 @@ use super::Factor;
 use crate::backtest::Bar;
 
 /// Simple moving average of the last `n` values.
+///
+/// Its own ring of values and running sum (no sum of squares, no length count): the SMA is the
+/// factor most strategies and every crossover backtest update on each bar. The sum is kept in
+/// the same order of operations as the shared rolling window (drop the oldest, then add), so the
+/// values are bit-identical to it.
 #[derive(Debug, Clone)]
 pub struct Sma {
-    win: Rolling,
+    buf: Vec<f64>,
+    head: usize,
+    filled: bool,
+    sum: f64,
+    n: f64,
     last: Option<f64>,
 }
 
 impl Sma {
     /// SMA over `n` (at least 1) values.
     pub fn new(n: usize) -> Self {
+        let n = n.max(1);
         Self {
-            win: Rolling::new(n),
+            buf: vec![0.0; n],
+            head: 0,
+            filled: false,
+            sum: 0.0,
+            n: n as f64,
             last: None,
         }
     }
@@ -24,8 +38,26 @@ impl Sma {
     /// Feeds a value.
     #[inline]
     pub fn push(&mut self, x: f64) -> Option<f64> {
-        self.win.push(x);
-        self.last = self.win.full().then(|| self.win.mean());
+        let head = self.head;
+        let next = head + 1;
+        if let Some(slot) = self.buf.get_mut(head) {
+            if self.filled {
+                self.sum -= *slot;
+            }
+            *slot = x;
+        }
+        self.sum += x;
+        if next == self.buf.len() {
+            self.head = 0;
+            self.filled = true;
+        } else {
+            self.head = next;
+        }
+        self.last = if self.filled {
+            Some(self.sum / self.n)
+        } else {
+            None
+        };
         self.last
     }
 }
@@ -40,7 +72,7 @@ impl Factor for Sma {
         self.last
     }
     fn warm_up(&self) -> usize {
-        self.win.cap()
+        self.buf.len()
     }
 }
 
@@ -154,6 +186,33 @@ impl Factor for Wma {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sma_is_bit_identical_to_the_shared_rolling_mean() {
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut price = 30_000.0f64;
+        let series: Vec<f64> = (0..20_000)
+            .map(|_| {
+                price *= 1.0 + (next() - 0.5) * 0.004;
+                (price * 100.0).round() / 100.0
+            })
+            .collect();
+        for n in [1usize, 2, 3, 20, 50, 200, 999] {
+            let (mut sma, mut win) = (Sma::new(n), Rolling::new(n));
+            for (i, &x) in series.iter().enumerate() {
+                win.push(x);
+                let want = win.full().then(|| win.mean());
+                let got = sma.push(x);
+                assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "n={n} i={i}");
+            }
+        }
+    }
 
     #[test]
     fn warm_up_and_values() {
