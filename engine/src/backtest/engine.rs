@@ -191,9 +191,10 @@ impl Sim<'_> {
             price: reference,
             time_ms: now_ms,
         }))?;
-        self.refresh(reference)?;
+        self.refresh_exact()?;
         let direction = self.target_qty(target, reference)?;
         if direction == self.position {
+            self.refresh_view(reference);
             return Ok(());
         }
         // The same slipped price the paper venue fills at and the live strategy bot sizes at
@@ -207,6 +208,7 @@ impl Sim<'_> {
         let fill_price = slipped_price(reference, side, self.cfg.slippage_bps, tick);
         let qty = self.target_qty(target, fill_price)?;
         if qty == self.position {
+            self.refresh_view(reference);
             return Ok(());
         }
         let day = now_ms.div_euclid(86_400_000);
@@ -259,6 +261,7 @@ impl Sim<'_> {
                     status: r.status,
                     code: r.code.clone(),
                 });
+                self.refresh_view(reference);
                 return Ok(());
             }
         };
@@ -332,16 +335,29 @@ impl Sim<'_> {
         })
     }
 
-    fn refresh(&mut self, mark: Decimal) -> Result<(), BacktestError> {
+    /// Equity and position from the ledger (what sizing needs).
+    fn refresh_exact(&mut self) -> Result<(), BacktestError> {
         self.equity = self.ledger.equity()?;
         self.position = self
             .ledger
             .position(&self.symbol)
             .map_or(Decimal::ZERO, |p| p.qty);
+        Ok(())
+    }
+
+    /// [`Self::refresh_exact`] plus the `f64` view.
+    fn refresh(&mut self, mark: Decimal) -> Result<(), BacktestError> {
+        self.refresh_exact()?;
+        self.refresh_view(mark);
+        Ok(())
+    }
+
+    /// The `f64` view the per-bar equity curve is drawn from, at `mark`, from the exact
+    /// equity and position last read (converted only when the loop is about to use them).
+    fn refresh_view(&mut self, mark: Decimal) {
         self.eq0 = self.equity.to_f64().unwrap_or(f64::NAN);
         self.qty = self.position.to_f64().unwrap_or(f64::NAN);
         self.mark = mark.to_f64().unwrap_or(f64::NAN);
-        Ok(())
     }
 }
 
