@@ -280,7 +280,7 @@ impl Sim<'_> {
                 }
                 Err(e) => return Err(e),
             };
-            let fills = bot::fills_of(&reply);
+            let fills = bot::into_fills(reply);
             // `bot::book_fill` is `bot::book_fills` per fill without the audit drafts a
             // backtest has nowhere to keep.
             let no_third_assets = BTreeMap::new();

@@ -19,6 +19,16 @@ pub fn fills_of(reply: &VenueReply) -> Vec<Fill> {
     }
 }
 
+/// [`fills_of`] for a reply the caller no longer needs: the fills are moved out, not copied.
+pub fn into_fills(reply: VenueReply) -> Vec<Fill> {
+    match reply {
+        VenueReply::Order(report) => report.fills,
+        VenueReply::Orders(reports) => reports.into_iter().flat_map(|r| r.fills).collect(),
+        VenueReply::Trades(page) => page.fills,
+        _ => Vec::new(),
+    }
+}
+
 /// What booking produced: ledger entries to store and audit drafts to seal, in order.
 #[derive(Debug, Default, Clone)]
 pub struct Booking {

@@ -125,6 +125,25 @@ mod tests {
     }
 
     #[test]
+    fn into_fills_moves_what_fills_of_copies() {
+        let one = report(
+            VenueStatus::Filled,
+            vec![fill("1", dec!(0.001)), fill("2", dec!(0.001))],
+        );
+        let two = report(VenueStatus::PartiallyFilled, vec![fill("3", dec!(0.0005))]);
+        let replies = [
+            crate::venue::VenueReply::Order(one.clone()),
+            crate::venue::VenueReply::Orders(vec![one, two]),
+            crate::venue::VenueReply::Balances(Vec::new()),
+        ];
+        for (reply, want) in replies.into_iter().zip([2usize, 3, 0]) {
+            let copied = crate::bot::fills_of(&reply);
+            assert_eq!(copied.len(), want);
+            assert_eq!(crate::bot::into_fills(reply), copied);
+        }
+    }
+
+    #[test]
     fn reports_drive_the_table() {
         let mut o = order();
         let s = apply_report(

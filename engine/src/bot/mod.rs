@@ -15,7 +15,7 @@ mod rejection;
 #[cfg(test)]
 mod tests;
 
-pub use book::{book_fill, book_fills, fills_of, Booking, FillLedgerBooking};
+pub use book::{book_fill, book_fills, fills_of, into_fills, Booking, FillLedgerBooking};
 pub use rejection::Rejection;
 
 use crate::audit::{Actor, AuditDraft, AuditEvent, DecisionOutcome};

@@ -164,10 +164,7 @@ impl PaperVenue {
     }
 
     fn rules_for(&self, symbol: &Symbol) -> Result<&InstrumentRules, VenueError> {
-        self.rules.get(symbol).ok_or_else(|| VenueError::Rejected {
-            code: -1121,
-            msg: format!("Invalid symbol {symbol}."),
-        })
+        self.rules.get(symbol).ok_or_else(|| unknown_symbol(symbol))
     }
 
     fn price_for(&self, symbol: &Symbol) -> Result<Decimal, VenueError> {
@@ -234,18 +231,22 @@ impl PaperVenue {
                         reason: "no quote-quantity orders on linear".into(),
                     });
                 }
-                let rules = self.rules_for(&req.symbol)?.clone();
                 let price = self.price_for(&req.symbol)?;
-                let prepared = prepare_order(&rules, req, price)?;
+                let fees = self.fees();
+                // Borrowed from its own field, so the book can change below without a copy.
+                let rules = self
+                    .rules
+                    .get(&req.symbol)
+                    .ok_or_else(|| unknown_symbol(&req.symbol))?;
+                let prepared = prepare_order(rules, req, price)?;
                 if prepared.qty != req.qty || prepared.price != req.price {
                     return Err(VenueError::Filter {
                         which: "LOT_SIZE/PRICE_FILTER".into(),
                         msg: "quantity or price not on the instrument's step/tick".into(),
                     });
                 }
-                let fees = self.fees();
-                let price = self.with_slippage(&rules, req, price);
-                VenueReply::Order(self.book.place(market, &rules, req, price, fees, now_ms)?)
+                let price = self.with_slippage(rules, req, price);
+                VenueReply::Order(self.book.place(market, rules, req, price, fees, now_ms)?)
             }
             VenueOp::CancelOrder {
                 symbol,
@@ -423,6 +424,14 @@ pub fn slipped_price(
     let steps = raw / tick;
     let steps = if up { steps.ceil() } else { steps.floor() };
     steps * tick
+}
+
+/// The exchange's answer for a symbol it does not list (Binance `-1121`).
+fn unknown_symbol(symbol: &Symbol) -> VenueError {
+    VenueError::Rejected {
+        code: -1121,
+        msg: format!("Invalid symbol {symbol}."),
+    }
 }
 
 #[cfg(test)]
