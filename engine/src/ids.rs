@@ -205,7 +205,7 @@ mod tests {
         assert_eq!(sym(&longest).as_str(), longest);
         assert!(Symbol::new("A".repeat(33)).is_err());
         // Ordered as their text, whatever their lengths.
-        let mut ids = vec![
+        let mut ids = [
             sym("BTCUSDT"),
             sym("AB"),
             sym("ABC"),

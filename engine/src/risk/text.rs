@@ -94,12 +94,6 @@ impl From<&'static str> for CheckText {
     }
 }
 
-impl PartialEq<&str> for CheckText {
-    fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

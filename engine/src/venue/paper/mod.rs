@@ -163,10 +163,6 @@ impl PaperVenue {
         Some(event)
     }
 
-    fn rules_for(&self, symbol: &Symbol) -> Result<&InstrumentRules, VenueError> {
-        self.rules.get(symbol).ok_or_else(|| unknown_symbol(symbol))
-    }
-
     fn price_for(&self, symbol: &Symbol) -> Result<Decimal, VenueError> {
         self.prices
             .get(symbol)
