@@ -3,14 +3,17 @@
 
 use super::metrics::{self, Metrics};
 use super::{Bar, Timeframe};
+use crate::bot::FillLedgerBooking;
 use crate::bot::{self, BotState, MarketFacts};
 use crate::config::BotConfig;
 use crate::ids::{IdError, SignalId, Symbol};
 use crate::ledger::{
-    Ledger, LedgerConfig, LedgerEntry, LedgerError, MarkPrice, PnlMethod, PnlReport, Transfer,
+    Booked, Effect, Ledger, LedgerConfig, LedgerEntry, LedgerError, MarkPrice, PnlMethod,
+    PnlReport, Transfer,
 };
 use crate::model::{Fill, InstrumentRules, Market, OrderType};
 use crate::signal::{Action, ParsedSignal, Signal};
+use crate::strategy::live::{exact_target_qty, ExactTarget};
 use crate::strategy::{Context, Intent, Strategy, Target};
 use crate::venue::clock::ServerClock;
 use crate::venue::error::VenueError;
@@ -168,9 +171,9 @@ fn on_tick(p: Decimal, tick: Decimal) -> Decimal {
 }
 
 impl Sim<'_> {
-    fn target_qty(&self, target: Target, price: Decimal) -> Result<Decimal, BacktestError> {
+    fn target_qty(&self, target: ExactTarget, price: Decimal) -> Result<Decimal, BacktestError> {
         // The live strategy bot sizes with the same function.
-        crate::strategy::live::target_qty(target, self.equity, price, self.cfg.rules.step_size)
+        exact_target_qty(target, self.equity, price, self.cfg.rules.step_size)
             .ok_or(BacktestError::Overflow("target"))
     }
 
@@ -185,13 +188,14 @@ impl Sim<'_> {
     ) -> Result<(), BacktestError> {
         let tick = self.cfg.rules.tick_size;
         let reference = on_tick(to_dec(price, index, "price")?, tick);
+        let target = ExactTarget::of(target).ok_or(BacktestError::Overflow("target"))?;
         // Equity for sizing is marked at this bar's price, not at the last fill's.
-        self.ledger.book(&LedgerEntry::Mark(MarkPrice {
+        let marked = self.ledger.book(&LedgerEntry::Mark(MarkPrice {
             symbol: self.symbol.clone(),
             price: reference,
             time_ms: now_ms,
         }))?;
-        self.refresh_exact()?;
+        self.refresh_exact(&marked)?;
         let direction = self.target_qty(target, reference)?;
         if direction == self.position {
             self.refresh_view(reference);
@@ -216,7 +220,8 @@ impl Sim<'_> {
             self.day = day;
             self.state.trades_today = 0;
         }
-        self.ledger.book(&LedgerEntry::Mark(MarkPrice {
+        // The latest booking, whose effect carries the ledger's equity after it.
+        let mut last = self.ledger.book(&LedgerEntry::Mark(MarkPrice {
             symbol: self.symbol.clone(),
             price: fill_price,
             time_ms: now_ms,
@@ -285,13 +290,20 @@ impl Sim<'_> {
             // backtest has nowhere to keep.
             let no_third_assets = BTreeMap::new();
             for fill in &fills {
-                bot::book_fill(
+                let booked = bot::book_fill(
                     &mut self.ledger,
                     fill,
                     &self.cfg.rules,
                     &no_third_assets,
                     Some(self.tag.as_str()),
                 )?;
+                if let Some(FillLedgerBooking {
+                    applied: Some((_, effect)),
+                    ..
+                }) = booked
+                {
+                    last = Booked::Applied(effect);
+                }
             }
             self.state.trades_today += 1;
             for f in &fills {
@@ -306,7 +318,7 @@ impl Sim<'_> {
         self.state.last_trade_ms.insert(self.symbol.clone(), now_ms);
         let realized_after = self.ledger.totals.realized - self.ledger.totals.fees_quote;
         self.realized_trades.push(realized_after - realized_before);
-        self.refresh(fill_price)
+        self.refresh(&last, fill_price)
     }
 
     fn place(&mut self, op: VenueOp, now_ms: i64) -> Result<VenueReply, BacktestError> {
@@ -335,9 +347,15 @@ impl Sim<'_> {
         })
     }
 
-    /// Equity and position from the ledger (what sizing needs).
-    fn refresh_exact(&mut self) -> Result<(), BacktestError> {
-        self.equity = self.ledger.equity()?;
+    /// Equity and position from the ledger (what sizing needs), the equity as the last booking
+    /// reported it when it did.
+    fn refresh_exact(&mut self, last: &Booked) -> Result<(), BacktestError> {
+        self.equity = match last {
+            Booked::Applied(Effect {
+                equity: Some(e), ..
+            }) => *e,
+            _ => self.ledger.equity()?,
+        };
         self.position = self
             .ledger
             .position(&self.symbol)
@@ -346,8 +364,8 @@ impl Sim<'_> {
     }
 
     /// [`Self::refresh_exact`] plus the `f64` view.
-    fn refresh(&mut self, mark: Decimal) -> Result<(), BacktestError> {
-        self.refresh_exact()?;
+    fn refresh(&mut self, last: &Booked, mark: Decimal) -> Result<(), BacktestError> {
+        self.refresh_exact(last)?;
         self.refresh_view(mark);
         Ok(())
     }
@@ -465,8 +483,9 @@ pub fn run(
                 _ => {}
             }
         }
-        if let (false, Some(Target::Exposure(e))) = (changed, wanted) {
-            if config.rebalance_band > 0.0 {
+        // The band is a run constant: tested first, so a run without one pays a single branch.
+        if config.rebalance_band > 0.0 && !changed {
+            if let Some(Target::Exposure(e)) = wanted {
                 let eq = sim.eq0 + sim.qty * (bar.close - sim.mark);
                 let held = if eq > 0.0 {
                     sim.qty * bar.close / eq

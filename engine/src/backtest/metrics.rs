@@ -77,6 +77,13 @@ impl Default for CurveStats {
     }
 }
 
+impl CurveStats {
+    /// Bars of the longest drawdown so far, the one still running included.
+    pub(crate) fn longest_drawdown(&self) -> usize {
+        self.longest.max(self.since)
+    }
+}
+
 /// Bar return between two equity points (0 after a zero equity, never NaN).
 #[inline]
 fn bar_return(a: f64, b: f64) -> f64 {
@@ -111,12 +118,14 @@ impl CurveStats {
         self.prev = e;
         self.eq_sum += e;
         if e >= self.peak {
+            // The drawdown that just ended is measured once, when it ends (and by
+            // `longest_drawdown` for one still running), not on every bar below the peak.
+            self.longest = self.longest.max(self.since);
             self.peak = e;
             self.trough = e;
             self.since = 0;
         } else {
             self.since += 1;
-            self.longest = self.longest.max(self.since);
             // `(peak - e) / peak` only grows as `e` falls under this peak's trough, so the
             // division (the costliest step here) runs only then; same result bit for bit.
             if e < self.trough {
@@ -179,7 +188,7 @@ pub(crate) fn compute_with(
     } else {
         -1.0
     };
-    let (mdd, longest, eq_sum) = (stats.mdd, stats.longest, stats.eq_sum);
+    let (mdd, longest, eq_sum) = (stats.mdd, stats.longest_drawdown(), stats.eq_sum);
     let realized: Vec<f64> = trades
         .iter()
         .filter(|t| !t.is_zero())

@@ -425,12 +425,13 @@ impl Ledger {
                 value: m.price,
             });
         }
-        if self
-            .marks
-            .get(&m.symbol)
-            .is_none_or(|(_, t)| m.time_ms >= *t)
-        {
-            self.marks.insert(m.symbol.clone(), (m.price, m.time_ms));
+        // One search: the held mark is updated in place unless it is newer.
+        match self.marks.get_mut(&m.symbol) {
+            Some(held) if m.time_ms >= held.1 => *held = (m.price, m.time_ms),
+            Some(_) => {}
+            None => {
+                self.marks.insert(m.symbol.clone(), (m.price, m.time_ms));
+            }
         }
         if new_open.is_some() {
             self.day_open = new_open;

@@ -124,6 +124,10 @@ pub struct Effect {
     /// between realized and unrealized depends on order, so the caller should rebuild with
     /// [`Ledger::replay`] over its stored entries (totals of cash are already right).
     pub out_of_order: bool,
+    /// Equity right after the entry (`None` if it overflows): the ledger computes it anyway for
+    /// the peak, so a caller that needs it (sizing the next order) does not compute it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equity: Option<Decimal>,
 }
 
 /// A fill as booked, the row the Durable Object keeps for reconciliation and `GET …/fills`.
@@ -295,7 +299,8 @@ impl Ledger {
         }
         // Best effort: an equity overflow (beyond 7.9e28) leaves the peak where it was and is
         // reported by every view that computes equity.
-        if let Ok(equity) = self.equity() {
+        effect.equity = self.equity().ok();
+        if let Some(equity) = effect.equity {
             if equity > self.peak_equity {
                 self.peak_equity = equity;
             }

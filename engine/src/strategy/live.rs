@@ -250,6 +250,26 @@ pub fn evaluate(
     })
 }
 
+/// A [`Target`] with its exposure converted to an exact decimal, once per decision (the
+/// conversion from `f64` costs more than the sizing itself, and a decision sizes twice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExactTarget {
+    /// Signed fraction of equity.
+    Exposure(Decimal),
+    /// Exact signed base quantity.
+    Qty(Decimal),
+}
+
+impl ExactTarget {
+    /// Converts a strategy's target; `None` for an exposure that is not a finite number.
+    pub fn of(target: Target) -> Option<Self> {
+        Some(match target {
+            Target::Qty(q) => ExactTarget::Qty(q),
+            Target::Exposure(e) => ExactTarget::Exposure(Decimal::from_f64(e)?),
+        })
+    }
+}
+
 /// The exact base quantity of a target at `price` with `equity`, truncated to the lot `step`
 /// (the backtester sizes with this same function). `None` when the maths overflows.
 pub fn target_qty(
@@ -258,11 +278,19 @@ pub fn target_qty(
     price: Decimal,
     step: Decimal,
 ) -> Option<Decimal> {
+    exact_target_qty(ExactTarget::of(target)?, equity, price, step)
+}
+
+/// [`target_qty`] of an already converted target.
+pub fn exact_target_qty(
+    target: ExactTarget,
+    equity: Decimal,
+    price: Decimal,
+    step: Decimal,
+) -> Option<Decimal> {
     let raw = match target {
-        Target::Qty(q) => q,
-        Target::Exposure(e) => Decimal::from_f64(e)?
-            .checked_mul(equity)?
-            .checked_div(price)?,
+        ExactTarget::Qty(q) => q,
+        ExactTarget::Exposure(e) => e.checked_mul(equity)?.checked_div(price)?,
     };
     Some(if step > Decimal::ZERO {
         ((raw / step).trunc() * step).normalize()
@@ -284,7 +312,8 @@ pub fn order_qty(
     rules: &crate::model::InstrumentRules,
 ) -> Option<Decimal> {
     let step = rules.step_size;
-    let direction = target_qty(target, equity, reference, step)?;
+    let target = ExactTarget::of(target)?;
+    let direction = exact_target_qty(target, equity, reference, step)?;
     if slippage_bps.is_zero() || direction == position {
         return Some(direction);
     }
@@ -294,7 +323,7 @@ pub fn order_qty(
         crate::model::Side::Sell
     };
     let fill = crate::venue::paper::slipped_price(reference, side, slippage_bps, rules.tick_size);
-    target_qty(target, equity, fill, step)
+    exact_target_qty(target, equity, fill, step)
 }
 
 /// The dedupe key of a strategy decision: one per version and bar.
