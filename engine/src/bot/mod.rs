@@ -225,16 +225,8 @@ pub fn risk_drafts(
                 Actor::Webhook,
                 AuditEvent::RiskDecision {
                     rule: c.rule.as_str().to_string(),
-                    limit: c
-                        .limit
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
-                    observed: c
-                        .observed
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
+                    limit: c.limit_text(),
+                    observed: c.observed_text(),
                     outcome: if c.outcome == CheckOutcome::Passed {
                         DecisionOutcome::Pass
                     } else {

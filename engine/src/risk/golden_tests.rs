@@ -4,15 +4,11 @@
 //! `engine/test_data/risk/checks.golden.jsonl` (written by the eager-`format!` engine this
 //! replaced; `KEEL_WRITE_GOLDEN=1` rewrites it after a deliberate change).
 
+use super::tests::{config, ctx, order, sym};
 use super::*;
-use crate::ids::ClientOrderId;
 use crate::model::{OrderQty, OrderType, Side, TimeInForce};
 use rust_decimal_macros::dec;
 use serde_json::json;
-
-fn sym(s: &str) -> Symbol {
-    Symbol::new(s).unwrap()
-}
 
 fn configs() -> Vec<(&'static str, BotConfig)> {
     let base = |risk: serde_json::Value| {
@@ -26,15 +22,7 @@ fn configs() -> Vec<(&'static str, BotConfig)> {
     };
     vec![
         ("none", base(json!({}))),
-        (
-            "all",
-            base(json!({
-                "max_order_notional": "1000", "max_position_notional": "2000",
-                "max_open_positions": 2, "max_leverage": "3", "max_daily_loss": "100",
-                "max_drawdown_pct": "10", "max_trades_per_day": 5, "cooldown_secs": 60,
-                "max_slippage_bps": 50, "require_stop_loss": true
-            })),
-        ),
+        ("all", config()),
         (
             "decimals",
             base(json!({
@@ -46,26 +34,8 @@ fn configs() -> Vec<(&'static str, BotConfig)> {
 }
 
 fn states() -> Vec<(&'static str, RiskContext)> {
-    const NOW: i64 = 1_700_000_000_000;
-    let base = RiskContext {
-        now_ms: NOW,
-        positions: BTreeMap::from([(
-            sym("ETHUSDC"),
-            PositionSnapshot {
-                qty: dec!(0.1),
-                notional: dec!(300),
-            },
-        )]),
-        equity: dec!(1000),
-        peak_equity: dec!(1050),
-        pnl_today: dec!(-20),
-        trades_today: 2,
-        last_trade_ms: BTreeMap::from([(sym("BTCUSDT"), NOW - 120_000)]),
-        bot_paused: false,
-        platform_halted: false,
-        market_price: dec!(50000),
-        leverage: dec!(2),
-    };
+    // The unit tests' context: ETHUSDC held, equity 1,000 (peak 1,050), a BTC trade 2 min ago.
+    let base = ctx();
     let with = |f: fn(&mut RiskContext)| {
         let mut c = base.clone();
         f(&mut c);
@@ -111,21 +81,8 @@ fn states() -> Vec<(&'static str, RiskContext)> {
 }
 
 fn orders() -> Vec<(&'static str, ProposedOrder)> {
-    let base = ProposedOrder {
-        request: OrderRequest {
-            client_order_id: ClientOrderId::new("k1").unwrap(),
-            symbol: sym("BTCUSDT"),
-            side: Side::Buy,
-            order_type: OrderType::Market,
-            qty: OrderQty::Base(dec!(0.01)),
-            price: None,
-            time_in_force: None,
-            reduce_only: false,
-        },
-        stop_loss: Some(dec!(49000)),
-        take_profit: None,
-        signal_price: Some(dec!(50010)),
-    };
+    // A market buy of 0.01 BTCUSDT with a stop-loss and the alert's price.
+    let base = order(Side::Buy, dec!(0.01));
     let with = |f: fn(&mut ProposedOrder)| {
         let mut o = base.clone();
         f(&mut o);

@@ -224,6 +224,24 @@ pub struct RiskCheck {
     pub message: CheckText,
 }
 
+impl RiskCheck {
+    /// The limit as the audit and the answers print it (empty when the rule has none).
+    pub fn limit_text(&self) -> String {
+        self.limit
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    /// The observed value as printed (empty when none was observed).
+    pub fn observed_text(&self) -> String {
+        self.observed
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+}
+
 /// Why an order was refused: the first refused rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{}: {message}", rule.as_str())]
@@ -269,16 +287,8 @@ pub fn evaluate(
         .find(|c| c.outcome == CheckOutcome::Refused)
         .map(|c| Refusal {
             rule: c.rule,
-            limit: c
-                .limit
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            observed: c
-                .observed
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+            limit: c.limit_text(),
+            observed: c.observed_text(),
             message: c.message.to_string(),
         });
     let verdict = match refusal {

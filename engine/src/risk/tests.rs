@@ -4,11 +4,11 @@ use crate::model::{OrderQty, OrderType, Side};
 use rust_decimal_macros::dec;
 use serde_json::json;
 
-fn sym(s: &str) -> Symbol {
+pub(super) fn sym(s: &str) -> Symbol {
     Symbol::new(s).unwrap()
 }
 
-fn config() -> BotConfig {
+pub(super) fn config() -> BotConfig {
     BotConfig::from_value(json!({
         "id": "bot", "name": "Bot", "exchange": "bybit", "market": "linear", "mode": "paper",
         "instruments": ["BTCUSDT", "*USDC"],
@@ -23,9 +23,9 @@ fn config() -> BotConfig {
     .unwrap()
 }
 
-const NOW: i64 = 1_700_000_000_000;
+pub(super) const NOW: i64 = 1_700_000_000_000;
 
-fn ctx() -> RiskContext {
+pub(super) fn ctx() -> RiskContext {
     RiskContext {
         now_ms: NOW,
         positions: BTreeMap::from([(
@@ -47,7 +47,7 @@ fn ctx() -> RiskContext {
     }
 }
 
-fn order(side: Side, qty: rust_decimal::Decimal) -> ProposedOrder {
+pub(super) fn order(side: Side, qty: rust_decimal::Decimal) -> ProposedOrder {
     ProposedOrder {
         request: OrderRequest {
             client_order_id: ClientOrderId::new("k1").unwrap(),
