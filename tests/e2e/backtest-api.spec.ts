@@ -170,4 +170,30 @@ describe("POST /api/v1/backtest", () => {
     expect(local.fills).toEqual(fetched!.fills);
     expect(fs.readFileSync(path.join(dir, "out", "report.html"), "utf8")).toContain("<svg");
   });
+
+  it("`keel data import` fetches a hole left before the newest stored candle, once", () => {
+    expect(fs.existsSync(bin), `${bin} missing: run scripts/build.sh`).toBe(true);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "keel-holes-"));
+    const imp = (from: number, to: number) => {
+      const r = spawnSync(bin, ["data", "import", "--exchange", "binance", "--market", "linear", "--symbol", SYMBOL,
+        "--timeframe", "1m", "--from", String(from), "--to", String(to), "--base-url", keel().simUrl, "--data", dir],
+      { encoding: "utf8", timeout: 60_000 });
+      if (r.error) throw r.error;
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { imported: number; holes_refetched: number; gaps: { missing: number; gaps: unknown[] } };
+    };
+    // The later part first, then the head: candles 500..999 are missing in between.
+    expect(imp(t0 + 1000 * M, t0 + COUNT * M).imported).toBe(COUNT - 1000);
+    expect(imp(t0, t0 + 500 * M).imported).toBe(500);
+    const whole = imp(t0, t0 + COUNT * M);
+    expect(whole.holes_refetched).toBe(1);
+    expect(whole.imported).toBe(500);
+    expect(whole.gaps.missing).toBe(0);
+    expect(whole.gaps.gaps).toEqual([]);
+    // Nothing left to fetch: a second run asks for nothing and finds no hole.
+    const again = imp(t0, t0 + COUNT * M);
+    expect(again.imported).toBe(0);
+    expect(again.holes_refetched).toBe(0);
+    expect(again.gaps.missing).toBe(0);
+  });
 });

@@ -79,23 +79,83 @@ fn import(args: &[String]) -> Result<String, Failure> {
     }
     let dir = f.data_dir();
     let base_url = f.get("base-url").unwrap_or(default_base(&inst)).to_string();
-    let resumed_after = fsstore::last_stored(&dir, &inst, tf, from, to)?;
-    let mut imp = Importer::new(
-        ImportPlan {
-            instrument: inst.clone(),
-            timeframe: tf,
-            from_ms: from,
-            to_ms: to,
-            base_url,
-        },
-        resumed_after,
-    );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
         .build()
         .into();
-    let mut stored = 0usize;
+    let plan = |from_ms: i64, to_ms: i64| ImportPlan {
+        instrument: inst.clone(),
+        timeframe: tf,
+        from_ms,
+        to_ms,
+        base_url: base_url.clone(),
+    };
+    // 1. Resume after the newest candle already stored in the range.
+    let resumed_after = fsstore::last_stored(&dir, &inst, tf, from, to)?;
+    let mut totals = Fetched::default();
+    fetch_into(&agent, &dir, plan(from, to), resumed_after, &mut totals)?;
+    // 2. Holes before that point (an earlier import of a later range, a failed run, a partial
+    //    CSV) were never asked for: fetch each once. What is still missing afterwards is a gap
+    //    of the exchange itself and is reported as such.
+    let end = to.min(now_ms() / tf.ms() * tf.ms());
+    let mut holes_refetched = 0usize;
+    if let Some(resumed) = resumed_after {
+        let candles = fsstore::load(
+            &dir,
+            &inst,
+            tf,
+            from,
+            (resumed + tf.ms()).min(end).max(from + 1),
+        )?;
+        let before = gap_report(&candles, tf, from, (resumed + tf.ms()).min(end).max(from));
+        for hole in before.gaps.iter().take(MAX_HOLES) {
+            fetch_into(
+                &agent,
+                &dir,
+                plan(hole.from_ms, hole.to_ms),
+                None,
+                &mut totals,
+            )?;
+            holes_refetched += 1;
+        }
+    }
+    let candles = fsstore::load(&dir, &inst, tf, from, end.max(from + 1))?;
+    let report = gap_report(&candles, tf, from, end.max(from));
+    let out = json!({
+        "exchange": inst.exchange_name(), "market": inst.market_name(), "symbol": inst.symbol.as_str(),
+        "timeframe": f.need("timeframe")?, "data": dir.display().to_string(),
+        "resumed_after_ms": resumed_after, "imported": totals.stored,
+        "holes_refetched": holes_refetched,
+        "pages": totals.pages, "requests": totals.requests, "waits": totals.waits,
+        "gaps": report,
+    });
+    Ok(serde_json::to_string_pretty(&out).unwrap_or_default() + "\n")
+}
+
+/// Most holes one import re-fetches (each is at least one request); the rest stay reported.
+const MAX_HOLES: usize = 200;
+
+/// What the fetch loops of one import did, summed.
+#[derive(Debug, Default)]
+struct Fetched {
+    stored: usize,
+    pages: usize,
+    requests: usize,
+    waits: usize,
+}
+
+/// Runs one importer to the end, storing every page as it arrives (an interrupted import keeps
+/// what it got and resumes after it).
+fn fetch_into(
+    agent: &ureq::Agent,
+    dir: &std::path::Path,
+    plan: ImportPlan,
+    resumed_after: Option<i64>,
+    totals: &mut Fetched,
+) -> Result<(), Failure> {
+    let (inst, tf) = (plan.instrument.clone(), plan.timeframe);
+    let mut imp = Importer::new(plan, resumed_after);
     loop {
         let now = now_ms();
         match imp.next(now).map_err(|e| Failure::Run(e.to_string()))? {
@@ -105,14 +165,14 @@ fn import(args: &[String]) -> Result<String, Failure> {
                 eprintln!("keel: rate limit: waiting {ms} ms");
                 std::thread::sleep(Duration::from_millis(ms));
             }
-            Next::Fetch(req) => match send(&agent, &req) {
+            Next::Fetch(req) => match send(agent, &req) {
                 Ok(resp) => {
                     if let Some(page) = imp
                         .on_response(&resp)
                         .map_err(|e| Failure::Run(e.to_string()))?
                     {
-                        fsstore::store(&dir, &inst, tf, &page.candles)?;
-                        stored += page.candles.len();
+                        fsstore::store(dir, &inst, tf, &page.candles)?;
+                        totals.stored += page.candles.len();
                     }
                 }
                 Err(e) => imp
@@ -121,17 +181,10 @@ fn import(args: &[String]) -> Result<String, Failure> {
             },
         }
     }
-    let end = to.min(now_ms() / tf.ms() * tf.ms());
-    let candles = fsstore::load(&dir, &inst, tf, from, end.max(from + 1))?;
-    let report = gap_report(&candles, tf, from, end.max(from));
-    let out = json!({
-        "exchange": inst.exchange_name(), "market": inst.market_name(), "symbol": inst.symbol.as_str(),
-        "timeframe": f.need("timeframe")?, "data": dir.display().to_string(),
-        "resumed_after_ms": resumed_after, "imported": stored,
-        "pages": imp.pages, "requests": imp.requests, "waits": imp.waits,
-        "gaps": report,
-    });
-    Ok(serde_json::to_string_pretty(&out).unwrap_or_default() + "\n")
+    totals.pages += imp.pages;
+    totals.requests += imp.requests;
+    totals.waits += imp.waits;
+    Ok(())
 }
 
 fn import_csv(args: &[String]) -> Result<String, Failure> {
