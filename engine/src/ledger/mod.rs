@@ -49,7 +49,7 @@ use crate::model::Fill;
 use crate::position::PositionError;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Why an entry could not be booked. The ledger is unchanged when booking fails.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,8 +181,11 @@ pub struct Ledger {
     pub day_open: Option<DayOpen>,
     /// Latest event time booked.
     pub last_time_ms: i64,
-    /// Idempotency keys of every booked entry.
-    pub seen: BTreeSet<String>,
+    /// Idempotency keys of every booked entry. A hash set: each fill looks its key up twice,
+    /// and the keys (`f:BTCUSDT:…`) share a long prefix that every ordered comparison re-reads.
+    /// Serialised sorted, so a ledger's JSON does not depend on the hash seed.
+    #[serde(serialize_with = "serialize_sorted")]
+    pub seen: HashSet<String>,
     /// Where the canonically latest entry booked sorts, marks aside
     /// ([`LedgerEntry::canonical_cmp`]).
     #[serde(default)]
@@ -193,6 +196,16 @@ pub struct Ledger {
     /// then differs from [`Ledger::replay`] of its entries: the owner must rebuild by replay.
     #[serde(default)]
     pub needs_replay: bool,
+}
+
+/// A set of keys written in sorted order (the JSON of a hash set would follow its random seed).
+fn serialize_sorted<S: serde::Serializer>(
+    keys: &HashSet<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut sorted: Vec<&String> = keys.iter().collect();
+    sorted.sort();
+    serializer.collect_seq(sorted)
 }
 
 impl Ledger {
@@ -210,7 +223,7 @@ impl Ledger {
             peak_equity: Decimal::ZERO,
             day_open: None,
             last_time_ms: i64::MIN,
-            seen: BTreeSet::new(),
+            seen: HashSet::new(),
             latest: None,
             needs_replay: false,
         }

@@ -455,6 +455,19 @@ fn ledger_round_trips_through_json() {
     let text = serde_json::to_string(&ledger).unwrap();
     let back: Ledger = serde_json::from_str(&text).unwrap();
     assert_eq!(back, ledger);
+    // The idempotency keys are a hash set in memory but always written sorted, so the same
+    // ledger gives the same JSON in every process.
+    assert_eq!(serde_json::to_string(&back).unwrap(), text);
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let keys: Vec<&str> = value["seen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), ledger.seen.len());
+    assert!(keys.len() > 2, "{keys:?}");
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
     let rows: Vec<String> = entries
         .iter()
         .map(|e| serde_json::to_string(e).unwrap())
