@@ -150,6 +150,11 @@ struct Sim<'a> {
     eq0: f64,
     mark: f64,
     qty: f64,
+    /// One lot as `f64`: a remainder below it (a spot sell leaves the base fee's sliver) cannot
+    /// be traded and is not exposure.
+    lot: f64,
+    /// Whether the position counts as exposure (at least one lot), for the exposure metric.
+    exposed: bool,
 }
 
 fn to_dec(x: f64, index: usize, field: &'static str) -> Result<Decimal, BacktestError> {
@@ -376,6 +381,7 @@ impl Sim<'_> {
         self.eq0 = self.equity.to_f64().unwrap_or(f64::NAN);
         self.qty = self.position.to_f64().unwrap_or(f64::NAN);
         self.mark = mark.to_f64().unwrap_or(f64::NAN);
+        self.exposed = self.qty != 0.0 && self.qty.abs() >= self.lot;
     }
 }
 
@@ -433,14 +439,13 @@ pub fn run(
         eq0: config.initial_capital.to_f64().unwrap_or(f64::NAN),
         mark: first.open,
         qty: 0.0,
+        lot: config.rules.step_size.to_f64().unwrap_or(0.0),
+        exposed: false,
     };
     let tf = config.timeframe.ms();
     let mut curve = Vec::with_capacity(bars.len());
     let mut stats = metrics::CurveStats::default();
     let mut exposed_bars = 0usize;
-    // A remainder below one lot (a spot sell leaves the base fee's sliver) cannot be traded and
-    // is not exposure: only a holding of at least one step counts.
-    let lot = config.rules.step_size.to_f64().unwrap_or(0.0);
     let mut wanted: Option<Target> = None;
     let mut pending: Option<Target> = None;
     // Built once: only the bars move each bar; position and equity change only on execution.
@@ -506,7 +511,7 @@ pub fn run(
                 }
             }
         }
-        if sim.qty != 0.0 && sim.qty.abs() >= lot {
+        if sim.exposed {
             exposed_bars += 1;
         }
         let equity = sim.eq0 + sim.qty * (bar.close - sim.mark);

@@ -169,7 +169,7 @@ impl Book {
             (OrderType::Limit, Side::Sell) => limit <= price,
         };
         let tif = req.time_in_force.unwrap_or(TimeInForce::Gtc);
-        let order_id = format!("PO{}", self.next_order);
+        let order_id = numbered("PO", self.next_order);
         self.next_order += 1;
         let mut report = OrderReport {
             order_id,
@@ -319,7 +319,7 @@ impl Book {
             }
         }
         let fill = Fill {
-            trade_id: format!("P{}", self.next_trade),
+            trade_id: numbered("P", self.next_trade),
             order_id: order_id.to_string(),
             client_order_id: Some(req.client_order_id.clone()),
             symbol: req.symbol.clone(),
@@ -453,6 +453,26 @@ impl Book {
     }
 }
 
+/// `prefix` followed by `n` in decimal (`P42`), written without the formatting machinery: the
+/// paper venue numbers every order and trade this way.
+fn numbered(prefix: &str, n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(prefix.len() + digits.len() - i);
+    out.push_str(prefix);
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+    out
+}
+
 impl Book {
     /// Forgets finished orders beyond the newest `keep_orders` and fills beyond the newest
     /// `keep_fills`, so a long-running paper bot's stored book stays bounded. Working orders are
@@ -461,6 +481,13 @@ impl Book {
         if self.fills.len() > keep_fills {
             let drop = self.fills.len() - keep_fills;
             self.fills.drain(..drop);
+        }
+        if keep_orders == 0 {
+            // Every finished order goes: no need to sort them by age (a backtest prunes so
+            // after each order).
+            let resting = &self.resting;
+            self.orders.retain(|id, _| resting.contains(id));
+            return;
         }
         let mut finished: Vec<(i64, ClientOrderId)> = self
             .orders
