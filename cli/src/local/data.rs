@@ -91,25 +91,28 @@ fn import(args: &[String]) -> Result<String, Failure> {
         to_ms,
         base_url: base_url.clone(),
     };
-    // 1. Resume after the newest candle already stored in the range.
+    let end = to.min(now_ms() / tf.ms() * tf.ms());
+    // 1. Resume after the newest candle already stored in the range. A run that reaches the end
+    //    records what it asked for, so a hole inside it is known to be the exchange's own gap.
     let resumed_after = fsstore::last_stored(&dir, &inst, tf, from, to)?;
     let mut totals = Fetched::default();
     fetch_into(&agent, &dir, plan(from, to), resumed_after, &mut totals)?;
-    // 2. Holes before that point (an earlier import of a later range, a failed run, a partial
-    //    CSV) were never asked for: fetch each once. What is still missing afterwards is a gap
-    //    of the exchange itself and is reported as such.
-    let end = to.min(now_ms() / tf.ms() * tf.ms());
+    let asked_from = resumed_after.map_or(from, |t| (t + tf.ms()).max(from));
+    fsstore::record_fetched(&dir, &inst, tf, asked_from, end)?;
+    // 2. Holes before that point that no import ever asked for (an earlier import of a later
+    //    range, an interrupted run, a partial CSV): fetch each once. What is still missing
+    //    afterwards is a gap of the exchange itself and is reported as such.
     let mut holes_refetched = 0usize;
     if let Some(resumed) = resumed_after {
-        let candles = fsstore::load(
-            &dir,
-            &inst,
-            tf,
-            from,
-            (resumed + tf.ms()).min(end).max(from + 1),
-        )?;
-        let before = gap_report(&candles, tf, from, (resumed + tf.ms()).min(end).max(from));
-        for hole in before.gaps.iter().take(MAX_HOLES) {
+        let upto = (resumed + tf.ms()).min(end).max(from);
+        let candles = fsstore::load(&dir, &inst, tf, from, upto.max(from + 1))?;
+        let before = gap_report(&candles, tf, from, upto);
+        let asked = fsstore::fetched(&dir, &inst, tf)?;
+        let unasked = before
+            .gaps
+            .iter()
+            .filter(|h| !fsstore::covered(&asked, h.from_ms, h.to_ms));
+        for hole in unasked.take(MAX_HOLES) {
             fetch_into(
                 &agent,
                 &dir,
@@ -117,6 +120,7 @@ fn import(args: &[String]) -> Result<String, Failure> {
                 None,
                 &mut totals,
             )?;
+            fsstore::record_fetched(&dir, &inst, tf, hole.from_ms, hole.to_ms)?;
             holes_refetched += 1;
         }
     }

@@ -111,3 +111,83 @@ pub fn stored_timeframes(dir: &Path, inst: &Instrument) -> Vec<Timeframe> {
     out.sort();
     out
 }
+
+/// File (next to the month files of an instrument and timeframe) listing the ranges an import
+/// has asked the exchange for and received to the end: a hole inside one of them is the
+/// exchange's own gap (maintenance), so it is reported, not asked for again on every run.
+const FETCHED: &str = "fetched.json";
+
+fn fetched_path(dir: &Path, inst: &Instrument, tf: Timeframe) -> Result<PathBuf, Failure> {
+    let month = path(dir, inst, tf, 0)?;
+    Ok(month.with_file_name(FETCHED))
+}
+
+/// The ranges `[from, to)` fetched completely so far, sorted and disjoint.
+pub fn fetched(dir: &Path, inst: &Instrument, tf: Timeframe) -> Result<Vec<(i64, i64)>, Failure> {
+    let p = fetched_path(dir, inst, tf)?;
+    match std::fs::read(&p) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::Run(format!("{}: {e}", p.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Failure::Run(format!("{}: {e}", p.display()))),
+    }
+}
+
+/// Adds `[from, to)` to the fetched ranges (merged with those it touches), written atomically.
+pub fn record_fetched(
+    dir: &Path,
+    inst: &Instrument,
+    tf: Timeframe,
+    from: i64,
+    to: i64,
+) -> Result<(), Failure> {
+    if to <= from {
+        return Ok(());
+    }
+    let mut ranges = fetched(dir, inst, tf)?;
+    ranges.push((from, to));
+    let merged = merge_ranges(ranges);
+    let p = fetched_path(dir, inst, tf)?;
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Failure::Run(format!("{}: {e}", parent.display())))?;
+    }
+    let tmp = p.with_extension("json.tmp");
+    let text = serde_json::to_vec(&merged).map_err(run_err)?;
+    std::fs::write(&tmp, text).map_err(|e| Failure::Run(format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, &p).map_err(|e| Failure::Run(format!("{}: {e}", p.display())))
+}
+
+/// Whether `[from, to)` lies inside one fetched range.
+pub fn covered(ranges: &[(i64, i64)], from: i64, to: i64) -> bool {
+    ranges.iter().any(|&(a, b)| a <= from && to <= b)
+}
+
+/// Sorted, disjoint union of ranges (touching ones joined).
+fn merge_ranges(mut ranges: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetched_ranges_merge_and_cover() {
+        let merged = merge_ranges(vec![(50, 60), (0, 10), (10, 20), (15, 30), (70, 80)]);
+        assert_eq!(merged, [(0, 30), (50, 60), (70, 80)]);
+        assert!(covered(&merged, 5, 25));
+        assert!(covered(&merged, 0, 30));
+        assert!(!covered(&merged, 25, 55), "spans a range not fetched");
+        assert!(!covered(&merged, 60, 70));
+        assert!(!covered(&[], 0, 1));
+    }
+}
