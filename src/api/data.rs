@@ -63,8 +63,8 @@ fn target(mut obj: Map<String, Value>) -> Result<Target, ApiError> {
     let (from, to) = (obj.remove("from"), obj.remove("to"));
     let series: Series =
         serde_json::from_value(Value::Object(obj)).map_err(|e| invalid("body", e.to_string()))?;
-    let tf = Timeframe::parse(&series.timeframe)
-        .map_err(|e| invalid("timeframe", e.to_string()))?;
+    let tf =
+        Timeframe::parse(&series.timeframe).map_err(|e| invalid("timeframe", e.to_string()))?;
     let label = tf_label(tf).map_err(|e| invalid("timeframe", e.to_string()))?;
     let (from, to) = match (from, to) {
         (Some(f), Some(t)) => (f, t),

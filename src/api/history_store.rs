@@ -45,6 +45,14 @@ pub enum HistoryError {
         /// What the decoder refused.
         source: CodecError,
     },
+    /// Merged candles that do not encode (500: a defect, the object is left as it was).
+    #[error("R2 {key}: encoding the merged month: {source}")]
+    Encode {
+        /// Object key.
+        key: String,
+        /// What the encoder refused.
+        source: CodecError,
+    },
     /// The engine refused the range, timeframe or merge.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -64,7 +72,7 @@ impl From<HistoryError> for ApiError {
             HistoryError::Store(StoreError::Range { .. } | StoreError::Date { .. }) => {
                 ApiError::unprocessable("invalid_data_request", msg).with_field("to")
             }
-            HistoryError::Store(_) => ApiError::internal(msg),
+            HistoryError::Encode { .. } | HistoryError::Store(_) => ApiError::internal(msg),
         }
     }
 }
@@ -120,7 +128,7 @@ pub async fn store(
             let existing = read(bucket, &key).await?;
             let etag = existing.as_ref().map(|(_, e)| e.clone());
             let merged = store::merge(existing.map(|(f, _)| f), inst, tf, *month, group)?;
-            let bytes = codec::encode(&merged).map_err(|source| HistoryError::Corrupt {
+            let bytes = codec::encode(&merged).map_err(|source| HistoryError::Encode {
                 key: key.clone(),
                 source,
             })?;

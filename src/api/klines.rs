@@ -150,7 +150,6 @@ pub async fn fetch(
     );
     let mut candles = Vec::new();
     let mut waited = 0i64;
-    let upstream = |e: String| FetchError::Exchange(e);
     loop {
         let now = now_ms();
         match imp
@@ -181,14 +180,14 @@ pub async fn fetch(
                         };
                         if let Some(page) = imp
                             .on_response(&answer)
-                            .map_err(|e| upstream(e.to_string()))?
+                            .map_err(|e| FetchError::Exchange(e.to_string()))?
                         {
                             candles.extend(page.candles);
                         }
                     }
                     Err(e) => imp
                         .on_transport_error(&e.to_string(), now_ms())
-                        .map_err(|e| upstream(e.to_string()))?,
+                        .map_err(|e| FetchError::Exchange(e.to_string()))?,
                 }
             }
         }

@@ -73,7 +73,9 @@ afterAll(async () => {
 const importRange = (json: Record<string, unknown>) => api.call<Imported>("post", "/data/import", {}, { json: { ...series, ...json } });
 const stored = (from: number, to: number) =>
   api.call<Stored>("get", "/data", {}, { query: new URLSearchParams({ ...series, timeframe: "1m", from: String(from), to: String(to) }).toString() });
-const klinePages = async (since: number) => (await simRequests(since)).filter((q) => q.path === "/fapi/v1/klines").length;
+/** Kline requests for this symbol since `since` (other specs' bots may fetch other series). */
+const klinePages = async (since: number) =>
+  (await simRequests(since)).filter((q) => q.path === "/fapi/v1/klines" && q.query.includes(`symbol=${SYMBOL}`)).length;
 
 describe("history in R2", () => {
   it("imports a range in capped calls, the second resuming at next_from", async () => {
