@@ -473,8 +473,9 @@ mod tests {
     #[test]
     fn chunks_cap_resume_and_stop_at_the_present() {
         let tf = Timeframe::M1;
-        let now = T0 + 10_000 * M + 30_000; // bar 10,000 is forming
-                                            // 3000 bars at 2000 per call: two calls, the second resumes where the first ended.
+        // Bar 10,000 is forming. 3000 bars at 2000 per call: two calls, the second resumes
+        // where the first ended.
+        let now = T0 + 10_000 * M + 30_000;
         let a = chunk(T0, T0 + 3000 * M, tf, 2000, now).unwrap();
         assert_eq!(
             (a.to_ms, a.closed_to_ms, a.next_from_ms),
