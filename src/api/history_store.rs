@@ -4,9 +4,9 @@
 //! `keel_engine::history`, this module only moves bytes.
 //!
 //! An R2 put replaces an object atomically, so no reader ever sees half a month. Two imports of
-//! the same month at once must not lose each other's candles: a month that exists is replaced
-//! only if its etag is still the one read (R2 conditional put), otherwise it is read and merged
-//! again.
+//! the same month at once must not lose each other's candles: a month is written only if it is
+//! still as read (R2 conditional put: the etag read, or `*` not matching for a month that did not
+//! exist), otherwise it is read and merged again.
 
 use crate::env;
 use keel_durable_objects::http::ApiError;
@@ -14,10 +14,15 @@ use keel_engine::backtest::Timeframe;
 use keel_engine::history::codec::{self, CodecError, MonthFile};
 use keel_engine::history::store::{self, StoreError};
 use keel_engine::history::{Candle, Instrument};
+use std::time::Duration;
 use worker::{Bucket, Conditional, Env};
 
-/// Read-merge-write rounds of one month before giving up on a contended object.
-const MAX_ROUNDS: usize = 4;
+/// Read-merge-write rounds of one month before giving up on a contended object. Every round of
+/// the writers that read the same version lets exactly one of them write, so N concurrent
+/// imports of a month all finish within N rounds.
+const MAX_ROUNDS: u64 = 12;
+/// Pause before round `n + 1`, times `n`: spreads out writers that lost a round together.
+const ROUND_PAUSE_MS: u64 = 10;
 
 /// Why the store could not be read or written; mapped to HTTP once, in
 /// `From<HistoryError> for ApiError`.
@@ -124,7 +129,10 @@ pub async fn store(
     for (month, group) in &groups {
         let key = store::month_path(inst, tf, *month)?;
         let mut written = false;
-        for _ in 0..MAX_ROUNDS {
+        for round in 0..MAX_ROUNDS {
+            if round > 0 {
+                worker::Delay::from(Duration::from_millis(ROUND_PAUSE_MS * round)).await;
+            }
             let existing = read(bucket, &key).await?;
             let etag = existing.as_ref().map(|(_, e)| e.clone());
             let merged = store::merge(existing.map(|(f, _)| f), inst, tf, *month, group)?;
@@ -132,13 +140,18 @@ pub async fn store(
                 key: key.clone(),
                 source,
             })?;
-            let mut put = bucket.put(&key, bytes);
-            if let Some(etag) = etag {
-                put = put.only_if(Conditional {
+            // Replace only what was read: the same etag, or still no object at all.
+            let only_if = match etag {
+                Some(etag) => Conditional {
                     etag_matches: Some(etag),
                     ..Conditional::default()
-                });
-            }
+                },
+                None => Conditional {
+                    etag_does_not_match: Some("*".to_string()),
+                    ..Conditional::default()
+                },
+            };
+            let put = bucket.put(&key, bytes).only_if(only_if);
             if put.execute().await.map_err(r2(&key))?.is_some() {
                 written = true;
                 break;
