@@ -255,7 +255,7 @@ export interface StackOptions {
   masterKey: string;
   /** Neo4j data folder. */
   neo4jDataDir: string;
-  /** wrangler --persist-to folder (Durable Object storage). */
+  /** wrangler --persist-to folder: Durable Object storage and the simulated R2 bucket (HISTORY). */
   stateDir: string;
   /** Folder for the generated wrangler configs and .dev.vars. */
   runDir: string;

@@ -9,6 +9,9 @@ pub const CONTROL: &str = "CONTROL";
 pub const CONTROL_NAME: &str = "control";
 /// Service binding to the neo4j-proxy Worker.
 pub const NEO4J_PROXY: &str = "NEO4J_PROXY";
+/// R2 bucket of historical candles (`KEELBARS` month objects at `store::month_path` keys), filled
+/// by `POST /api/v1/data/import` and read by stored-source backtests.
+pub const HISTORY: &str = "HISTORY";
 /// Static assets binding (the dashboard).
 pub const ASSETS: &str = "ASSETS";
 /// Bootstrap admin token secret.

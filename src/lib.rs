@@ -2,7 +2,8 @@
 //!
 //! The public face of the platform: it caps and forwards TradingView webhooks to the bot's
 //! Durable Object, serves the admin API (`/api/v1`) and the dashboard, and runs the cron trigger.
-//! It holds no state: bots live in `BotDO`s, the registry, tokens and halt flag in `ControlDO`.
+//! It holds no state: bots live in `BotDO`s, the registry, tokens and halt flag in `ControlDO`,
+//! historical candles in the R2 bucket `HISTORY` (read and written by `api::history_store`).
 //! Every decision it makes is either a size/rate/auth check or a call into `keel-engine`.
 
 mod access;

@@ -1,47 +1,49 @@
 //! `POST /api/v1/backtest`: a short backtest run inside the Worker, with the engine's own
 //! request runner (`keel_engine::backtest::request`) so it means exactly what `keel backtest`
-//! means. Bars come inline (`bars`, Binance kline rows) or are fetched from the configured
-//! exchange or simulator (`from`/`to`) with the engine's paged, rate-limit-aware importer. A hard
-//! cap of [`MAX_BARS`] candles keeps the run inside a Worker's CPU and memory budget: more is a
-//! 413 `too_many_bars` (run `keel backtest` locally for long histories). Answers the JSON report,
-//! or with `?format=html` the self-contained HTML page.
+//! means. Bars come inline (`bars`, Binance kline rows), are fetched from the configured exchange
+//! or simulator (`from`/`to`) with the engine's paged, rate-limit-aware importer (`klines`), or
+//! with `"source": "stored"` are read from the R2 history (`from`/`to`, imported beforehand by
+//! `POST /api/v1/data/import`). A hard cap of [`MAX_BARS`] candles keeps the run inside a Worker's
+//! CPU and memory budget: more is a 413 `too_many_bars` (run `keel backtest` locally for long
+//! histories). Answers the JSON report, or with `?format=html` the self-contained HTML page.
 
-use crate::env;
+use super::{history_store, klines};
 use keel_durable_objects::http::{json, ApiError};
 use keel_engine::backtest::report;
 use keel_engine::backtest::request::{BacktestRequest, RequestError};
-use keel_engine::history::import::{ImportPlan, Importer, Next};
-use keel_engine::history::kline;
-use keel_engine::history::store::parse_date;
-use keel_engine::history::{Candle, Instrument};
-use keel_engine::model::{Exchange, Market};
-use keel_engine::venue::http::HttpResponse;
+use keel_engine::backtest::Timeframe;
+use keel_engine::history::store::{self, tf_label};
+use keel_engine::history::{kline, Candle, Instrument};
 use serde_json::Value;
-use std::time::Duration;
-use worker::{Env, Fetch, Method, Request, RequestInit, Response};
+use worker::{Env, Method, Request, Response};
 
-/// Most candles one API backtest may use (inline or fetched).
+/// Most candles one API backtest may use (inline, fetched or read from R2), and one import call
+/// may fetch.
 pub const MAX_BARS: usize = 50_000;
 /// Largest request body (50k inline rows of ~70 bytes, with room).
 const MAX_BODY: usize = 6 * 1024 * 1024;
-/// Longest total rate-limit wait while fetching before answering 503.
-const MAX_WAIT_MS: i64 = 15_000;
-
-fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
-}
 
 fn unprocessable(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::unprocessable("invalid_backtest", message).with_field(field)
 }
 
-fn too_many(n: usize) -> ApiError {
+/// 413 `too_many_bars`: `requested` candles over the cap `max` of this kind of call (`what`).
+pub(super) fn too_many(requested: usize, max: usize, what: &str) -> ApiError {
     ApiError::new(
         413,
         "too_many_bars",
-        format!("{n} candles requested; the API runs at most {MAX_BARS} (use `keel backtest` for longer histories)"),
+        format!("{requested} candles requested; the API handles at most {max} {what} (use `keel data` / `keel backtest` for longer histories)"),
     )
-    .with_detail(serde_json::json!({"max_bars": MAX_BARS, "requested": n}))
+    .with_detail(serde_json::json!({"max_bars": max, "requested": requested}))
+}
+
+/// Where a `from`/`to` backtest takes its candles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// Fetched from the configured exchange or simulator (the default).
+    Exchange,
+    /// Read from the R2 history.
+    Stored,
 }
 
 /// Handles `POST /api/v1/backtest` (the caller has already authenticated an admin).
@@ -70,48 +72,60 @@ pub async fn handle(
     let bars = obj.remove("bars");
     let from = obj.remove("from");
     let to = obj.remove("to");
+    let source = match obj.remove("source") {
+        None | Some(Value::Null) => Source::Exchange,
+        Some(Value::String(s)) if s == "exchange" => Source::Exchange,
+        Some(Value::String(s)) if s == "stored" => Source::Stored,
+        Some(_) => return Err(unprocessable("source", "`exchange` (default) or `stored`")),
+    };
     let request: BacktestRequest =
         serde_json::from_value(body).map_err(|e| unprocessable("body", e.to_string()))?;
     let tf = request
         .bar_timeframe()
         .map_err(|e| unprocessable("timeframe", e.to_string()))?;
-    let candles = match (bars, from, to) {
+    let (candles, source_tf) = match (bars, from, to) {
+        (Some(_), None, None) if source == Source::Stored => {
+            return Err(unprocessable(
+                "source",
+                "`stored` reads `from`/`to` from the R2 history, not inline `bars`",
+            ))
+        }
         (Some(Value::Array(rows)), None, None) => {
             if rows.len() > MAX_BARS {
-                return Err(too_many(rows.len()));
+                return Err(too_many(rows.len(), MAX_BARS, "per backtest"));
             }
-            kline::parse_rows(&rows).map_err(|e| unprocessable("bars", e.to_string()))?
+            let candles =
+                kline::parse_rows(&rows).map_err(|e| unprocessable("bars", e.to_string()))?;
+            (candles, tf)
         }
         (Some(_), None, None) => return Err(unprocessable("bars", "must be an array of kline rows")),
         (None, Some(f), Some(t)) => {
-            let date = |field: &'static str, v: &Value| match v {
-                Value::String(s) => parse_date(field, s).map_err(|e| unprocessable(field, e.to_string())),
-                Value::Number(n) => n.as_i64().ok_or_else(|| unprocessable(field, "not an integer")),
-                _ => Err(unprocessable(field, "a date string or epoch ms")),
-            };
-            let (from_ms, to_ms) = (date("from", &f)?, date("to", &t)?);
-            if to_ms <= from_ms {
-                return Err(unprocessable("to", "must be after from"));
-            }
-            let wanted = ((to_ms - from_ms) / tf.ms()) as usize;
-            if wanted > MAX_BARS {
-                return Err(too_many(wanted));
-            }
+            let (from_ms, to_ms) =
+                klines::range(&f, &t).map_err(|e| unprocessable(e.field, e.reason))?;
             let inst = Instrument {
                 exchange: request.exchange,
                 market: request.market,
                 symbol: request.symbol.clone(),
             };
-            fetch(env, inst, tf, from_ms, to_ms).await?
+            match source {
+                Source::Stored => stored(env, &inst, tf, from_ms, to_ms).await?,
+                Source::Exchange => {
+                    let wanted = ((to_ms - from_ms) / tf.ms()) as usize;
+                    if wanted > MAX_BARS {
+                        return Err(too_many(wanted, MAX_BARS, "per backtest"));
+                    }
+                    (klines::fetch(env, inst, tf, from_ms, to_ms).await?, tf)
+                }
+            }
         }
         _ => {
             return Err(unprocessable(
                 "bars",
-                "give either `bars` (inline kline rows) or both `from` and `to` (fetched from the exchange)",
+                "give either `bars` (inline kline rows) or both `from` and `to` (fetched from the exchange, or read from R2 with \"source\": \"stored\")",
             ))
         }
     };
-    let rep = request.execute(&candles, tf).map_err(|e| match e {
+    let rep = request.execute(&candles, source_tf).map_err(|e| match e {
         RequestError::Field { field, reason } => unprocessable(field, reason),
         RequestError::Backtest(b) => ApiError::unprocessable("backtest_failed", b.to_string()),
     })?;
@@ -122,101 +136,40 @@ pub async fn handle(
     Ok(json(200, &rep)?)
 }
 
-/// Base URL for klines: the simulator when configured, else `KEEL_EXCHANGE_URLS`
-/// (`{exchange}_{market}` or `{exchange}` keys), else the public endpoint.
-fn base_url(env: &Env, inst: &Instrument) -> String {
-    if let Some(sim) = env::get(env, env::EXCHANGE_SIM_URL) {
-        return sim;
-    }
-    let (ex, mk) = (inst.exchange_name(), inst.market_name());
-    let public = match (inst.exchange, inst.market) {
-        (Exchange::Binance, Market::Spot) => "https://api.binance.com",
-        (Exchange::Binance, Market::Linear) => "https://fapi.binance.com",
-        (Exchange::Bybit, _) => "https://api.bybit.com",
-    };
-    let map: serde_json::Map<String, Value> = env::get(env, env::EXCHANGE_URLS)
-        .and_then(|raw| serde_json::from_str(&raw).ok())
-        .unwrap_or_default();
-    if let Some(u) = map.get(&format!("{ex}_{mk}")).and_then(Value::as_str) {
-        return u.to_string();
-    }
-    match map.get(ex).and_then(Value::as_str) {
-        // A Binance spot host does not serve /fapi: only a non-Binance host (simulator, proxy)
-        // stands in for both markets.
-        Some(u)
-            if !(inst.exchange == Exchange::Binance
-                && inst.market == Market::Linear
-                && u.contains("binance.com")) =>
-        {
-            u.to_string()
-        }
-        _ => public.to_string(),
-    }
-}
-
-async fn fetch(
+/// Stored candles of `[from_ms, to_ms)` for a run at `tf`: the coarsest stored timeframe that
+/// divides `tf` (resampled up by the engine), capped at [`MAX_BARS`] candles read.
+async fn stored(
     env: &Env,
-    inst: Instrument,
-    tf: keel_engine::backtest::Timeframe,
+    inst: &Instrument,
+    tf: Timeframe,
     from_ms: i64,
     to_ms: i64,
-) -> Result<Vec<Candle>, ApiError> {
-    let base = base_url(env, &inst);
-    let mut imp = Importer::new(
-        ImportPlan {
-            instrument: inst,
-            timeframe: tf,
-            from_ms,
-            to_ms,
-            base_url: base,
-        },
-        None,
+) -> Result<(Vec<Candle>, Timeframe), ApiError> {
+    let bucket = history_store::bucket(env)?;
+    let series = format!(
+        "{} {} {}",
+        inst.exchange_name(),
+        inst.market_name(),
+        inst.symbol.as_str()
     );
-    let mut candles = Vec::new();
-    let mut waited = 0i64;
-    let upstream =
-        |e: String| ApiError::new(502, "exchange_error", format!("fetching candles: {e}"));
-    loop {
-        let now = now_ms();
-        match imp
-            .next(now)
-            .map_err(|e| unprocessable("timeframe", e.to_string()))?
-        {
-            Next::Done => break,
-            Next::Wait { until_ms } => {
-                let ms = (until_ms - now).max(1);
-                waited += ms;
-                if waited > MAX_WAIT_MS {
-                    return Err(ApiError::unavailable("exchange_rate_limited", "the exchange's rate limit would make this backtest wait too long; retry later"));
-                }
-                worker::Delay::from(Duration::from_millis(ms as u64)).await;
-            }
-            Next::Fetch(http) => {
-                let mut init = RequestInit::new();
-                init.with_method(Method::Get);
-                let req = Request::new_with_init(&http.url(), &init)?;
-                match Fetch::Request(req).send().await {
-                    Ok(mut resp) => {
-                        let headers = resp.headers().entries().collect();
-                        let answer = HttpResponse {
-                            status: resp.status_code(),
-                            headers,
-                            body: resp.text().await.unwrap_or_default(),
-                            received_ms: now_ms(),
-                        };
-                        if let Some(page) = imp
-                            .on_response(&answer)
-                            .map_err(|e| upstream(e.to_string()))?
-                        {
-                            candles.extend(page.candles);
-                        }
-                    }
-                    Err(e) => imp
-                        .on_transport_error(&e.to_string(), now_ms())
-                        .map_err(|e| upstream(e.to_string()))?,
-                }
-            }
-        }
+    let label = tf_label(tf).unwrap_or("?");
+    let stored_tfs = history_store::stored_timeframes(&bucket, inst).await?;
+    let source = store::source_timeframe(&stored_tfs, tf).ok_or_else(|| {
+        unprocessable(
+            "from",
+            format!("nothing stored for {series} at or below {label}: import it first (POST /api/v1/data/import)"),
+        )
+    })?;
+    let wanted = ((to_ms - from_ms) / source.ms()) as usize;
+    if wanted > MAX_BARS {
+        return Err(too_many(wanted, MAX_BARS, "per backtest"));
     }
-    Ok(candles)
+    let candles = history_store::load(&bucket, inst, source, from_ms, to_ms).await?;
+    if candles.is_empty() {
+        return Err(unprocessable(
+            "from",
+            format!("no stored {series} {} candles in [from, to): import the range first (POST /api/v1/data/import)", tf_label(source).unwrap_or("?")),
+        ));
+    }
+    Ok((candles, source))
 }

@@ -5,7 +5,10 @@
 mod audit_verify;
 mod backtest;
 mod bots;
+mod data;
 mod gateway;
+mod history_store;
+mod klines;
 mod platform;
 
 use crate::auth::{authenticate, Principal};
@@ -73,6 +76,8 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
     }
     match segs.as_slice() {
         ["bots", ..] => bots::route(&ctx, &method, &segs[1..]).await,
+        // Historical candles in R2, next to the backtest route that reads them (`source: stored`).
+        ["data", ..] => data::route(&ctx, &method, &segs[1..]).await,
         _ => platform::route(&ctx, &method, &segs).await,
     }
 }

@@ -6,7 +6,7 @@ use super::{fsstore, Failure};
 use keel_engine::backtest::report;
 use keel_engine::backtest::request::BacktestRequest;
 use keel_engine::backtest::Timeframe;
-use keel_engine::history::store::tf_label;
+use keel_engine::history::store::{source_timeframe, tf_label};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
@@ -94,9 +94,7 @@ pub fn run(args: &[String]) -> Result<String, Failure> {
     let dir = f.data_dir();
     let inst = f.instrument()?;
     // The coarsest stored timeframe that divides the wanted one (fewest candles to read).
-    let source: Timeframe = fsstore::stored_timeframes(&dir, &inst)
-        .into_iter()
-        .rfind(|s| tf.ms() % s.ms() == 0)
+    let source: Timeframe = source_timeframe(&fsstore::stored_timeframes(&dir, &inst), tf)
         .ok_or_else(|| {
             Failure::Run(format!(
                 "no stored {} {} {} data at or below {} in {} (run `keel data import` first)",

@@ -4,7 +4,7 @@
 use super::Failure;
 use keel_engine::backtest::Timeframe;
 use keel_engine::history::codec::{self, MonthFile};
-use keel_engine::history::store::{self, tf_label};
+use keel_engine::history::store;
 use keel_engine::history::{Candle, Instrument};
 use std::path::{Path, PathBuf};
 
@@ -93,23 +93,13 @@ pub fn last_stored(
 
 /// Stored timeframes of an instrument (directories present), smallest first.
 pub fn stored_timeframes(dir: &Path, inst: &Instrument) -> Vec<Timeframe> {
-    let base = dir
-        .join(inst.exchange_name())
-        .join(inst.market_name())
-        .join(inst.symbol.as_str());
-    let mut out: Vec<Timeframe> = std::fs::read_dir(base)
+    let names: Vec<String> = std::fs::read_dir(dir.join(store::instrument_prefix(inst)))
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| Timeframe::parse(n).ok())
-        })
-        .filter(|tf| tf_label(*tf).is_ok())
+        .filter_map(|e| e.file_name().to_str().map(String::from))
         .collect();
-    out.sort();
-    out
+    store::stored_timeframes(names.iter().map(String::as_str))
 }
 
 /// File (next to the month files of an instrument and timeframe) listing the ranges an import

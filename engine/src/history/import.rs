@@ -46,6 +46,62 @@ pub struct ImportPlan {
     pub base_url: String,
 }
 
+/// The part of a range one bounded import call fetches, and where the next call resumes. An
+/// importer that cannot run for long (the Worker: CPU, memory and wall-clock limits per request)
+/// imports a long range as a series of calls, each given the previous call's `next_from_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    /// Start of this call's part (as asked).
+    pub from_ms: i64,
+    /// End (exclusive) of this call's part: the range end, or `max_bars` bars after the first
+    /// open time on the grid.
+    pub to_ms: i64,
+    /// End (exclusive) of what can be stored now: `to_ms`, or the open time of the bar still
+    /// forming when the range reaches the present. The gap report covers `from_ms..closed_to_ms`.
+    pub closed_to_ms: i64,
+    /// Where the next call starts, `None` when this call reaches the range end or the present.
+    pub next_from_ms: Option<i64>,
+}
+
+/// Plans one call of a bounded import of `[from_ms, to_ms)`: at most `max_bars` bars of `tf`
+/// (at least one), given the local time `now_ms`.
+///
+/// # Errors
+/// [`ImportError::Range`] when `to_ms <= from_ms`.
+pub fn chunk(
+    from_ms: i64,
+    to_ms: i64,
+    tf: Timeframe,
+    max_bars: usize,
+    now_ms: i64,
+) -> Result<Chunk, ImportError> {
+    if to_ms <= from_ms {
+        return Err(ImportError::Range {
+            from: from_ms,
+            to: to_ms,
+        });
+    }
+    let step = tf.ms();
+    let first = from_ms.div_euclid(step) * step
+        + if from_ms.rem_euclid(step) != 0 {
+            step
+        } else {
+            0
+        };
+    let bars = i64::try_from(max_bars.max(1)).unwrap_or(i64::MAX);
+    let end = first.saturating_add(bars.saturating_mul(step)).min(to_ms);
+    // The bar opening at `present` is still forming: only bars before it are closed.
+    let present = now_ms.div_euclid(step) * step;
+    let closed_to = end.min(present).max(from_ms);
+    let next = (end < to_ms && end <= present).then_some(end);
+    Ok(Chunk {
+        from_ms,
+        to_ms: end,
+        closed_to_ms: closed_to,
+        next_from_ms: next,
+    })
+}
+
 /// The caller's next move.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
@@ -96,6 +152,14 @@ pub enum ImportError {
     /// `on_response` without a request in flight.
     #[error("no request in flight")]
     NotInFlight,
+    /// An empty or reversed range.
+    #[error("range: to ({to}) must be after from ({from})")]
+    Range {
+        /// Start ms.
+        from: i64,
+        /// End ms.
+        to: i64,
+    },
 }
 
 /// The import's state.
@@ -404,6 +468,41 @@ mod tests {
         // Resume after bar 1999: the next window starts at bar 2000.
         let mut again = Importer::new(plan(Exchange::Binance, 2500), Some(T0 + 1999 * M));
         assert!(window(&again.next(now).unwrap()).contains(&format!("startTime={}", T0 + 2000 * M)));
+    }
+
+    #[test]
+    fn chunks_cap_resume_and_stop_at_the_present() {
+        let tf = Timeframe::M1;
+        // Bar 10,000 is forming. 3000 bars at 2000 per call: two calls, the second resumes
+        // where the first ended.
+        let now = T0 + 10_000 * M + 30_000;
+        let a = chunk(T0, T0 + 3000 * M, tf, 2000, now).unwrap();
+        assert_eq!(
+            (a.to_ms, a.closed_to_ms, a.next_from_ms),
+            (T0 + 2000 * M, T0 + 2000 * M, Some(T0 + 2000 * M))
+        );
+        let b = chunk(a.next_from_ms.unwrap(), T0 + 3000 * M, tf, 2000, now).unwrap();
+        assert_eq!((b.to_ms, b.next_from_ms), (T0 + 3000 * M, None));
+        // An unaligned start counts bars from the first open time on the grid.
+        let u = chunk(T0 + 1, T0 + 3000 * M, tf, 10, now).unwrap();
+        assert_eq!(u.to_ms, T0 + 11 * M);
+        // A range into the future ends at the present: no next call, gaps only up to it.
+        let f = chunk(T0 + 9_990 * M, T0 + 20_000 * M, tf, 50_000, now).unwrap();
+        assert_eq!(
+            (f.to_ms, f.closed_to_ms, f.next_from_ms),
+            (T0 + 20_000 * M, T0 + 10_000 * M, None)
+        );
+        let capped = chunk(T0 + 9_990 * M, T0 + 20_000 * M, tf, 5, now).unwrap();
+        assert_eq!(capped.next_from_ms, Some(T0 + 9_995 * M));
+        let future = chunk(T0 + 20_000 * M, T0 + 30_000 * M, tf, 5, now).unwrap();
+        assert_eq!(
+            (future.closed_to_ms, future.next_from_ms),
+            (T0 + 20_000 * M, None)
+        );
+        assert!(matches!(
+            chunk(T0, T0, tf, 5, now),
+            Err(ImportError::Range { .. })
+        ));
     }
 
     #[test]

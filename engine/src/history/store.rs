@@ -146,6 +146,18 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<i64, StoreError> {
     Ok(ms)
 }
 
+/// Folder of an instrument relative to the data folder (`{exchange}/{market}/{SYMBOL}/`, with the
+/// trailing slash): one sub-folder per stored timeframe below it. A store that can only list
+/// (R2) finds the stored timeframes by listing this prefix with a `/` delimiter.
+pub fn instrument_prefix(inst: &Instrument) -> String {
+    format!(
+        "{}/{}/{}/",
+        inst.exchange_name(),
+        inst.market_name(),
+        inst.symbol.as_str()
+    )
+}
+
 /// Path of a month file relative to the data folder:
 /// `{exchange}/{market}/{SYMBOL}/{tf}/{YYYY-MM}.keelbars`.
 ///
@@ -153,13 +165,36 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<i64, StoreError> {
 /// [`StoreError::Timeframe`].
 pub fn month_path(inst: &Instrument, tf: Timeframe, month_ms: i64) -> Result<String, StoreError> {
     Ok(format!(
-        "{}/{}/{}/{}/{}.{EXTENSION}",
-        inst.exchange_name(),
-        inst.market_name(),
-        inst.symbol.as_str(),
+        "{}{}/{}.{EXTENSION}",
+        instrument_prefix(inst),
         tf_label(tf)?,
         month_label(month_ms)
     ))
+}
+
+/// The stored timeframes named by the sub-folders of an instrument's folder (names such as
+/// `1m`, or listed prefixes such as `binance/spot/BTCUSDT/1m/`), smallest first, without
+/// duplicates; names that are no kline label are skipped. One reading for the disk and R2 stores.
+pub fn stored_timeframes<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Timeframe> {
+    let mut out: Vec<Timeframe> = names
+        .into_iter()
+        .filter_map(|n| n.trim_end_matches('/').rsplit('/').next())
+        .filter_map(|label| Timeframe::parse(label).ok())
+        .filter(|tf| tf_label(*tf).is_ok())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The timeframe to read for a run at `wanted`: the coarsest stored one that divides it (fewest
+/// candles to read, resampled up by [`bars`]), or `None` when nothing usable is stored.
+pub fn source_timeframe(stored: &[Timeframe], wanted: Timeframe) -> Option<Timeframe> {
+    stored
+        .iter()
+        .filter(|s| wanted.ms() % s.ms() == 0)
+        .max_by_key(|s| s.ms())
+        .copied()
 }
 
 /// Month starts of every month touching `[from_ms, to_ms)`, oldest first.
@@ -419,6 +454,26 @@ mod tests {
             month_path(&inst(), Timeframe::H1, feb).unwrap(),
             "bybit/linear/ETHUSDT/1h/2024-02.keelbars"
         );
+    }
+
+    #[test]
+    fn stored_timeframes_and_source_choice() {
+        let tf = |l: &str| Timeframe::parse(l).unwrap();
+        assert_eq!(instrument_prefix(&inst()), "bybit/linear/ETHUSDT/");
+        let listed = stored_timeframes([
+            "bybit/linear/ETHUSDT/1h/",
+            "bybit/linear/ETHUSDT/1m/",
+            "5m",
+            "1m",
+            "notes",
+            "7m",
+        ]);
+        assert_eq!(listed, [tf("1m"), tf("5m"), tf("1h")]);
+        assert_eq!(source_timeframe(&listed, tf("15m")), Some(tf("5m")));
+        assert_eq!(source_timeframe(&listed, tf("4h")), Some(tf("1h")));
+        assert_eq!(source_timeframe(&listed, tf("1m")), Some(tf("1m")));
+        assert_eq!(source_timeframe(&[tf("1h")], tf("15m")), None);
+        assert_eq!(source_timeframe(&[], tf("1m")), None);
     }
 
     #[test]
