@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenApi, openApi } from "./admin-openapi.js";
 import { fetchJson, simAdmin } from "./harness.js";
-import { lastSeq, simRequests } from "./venue-helpers.js";
+import { lastSeq, seedMinuteKlines, simRequests, smaBacktest } from "./venue-helpers.js";
 
 const M = 60_000;
 const H = 60 * M;
@@ -43,14 +43,7 @@ interface ApiError {
   field?: string;
 }
 
-const common = {
-  strategy: "sma_cross",
-  params: { fast: 5, slow: 20 },
-  symbol: SYMBOL,
-  slippage_bps: "2",
-  tick_size: "0.01",
-  step_size: "0.001",
-};
+const common = smaBacktest(SYMBOL);
 
 let api: OpenApi;
 let t0 = 0;
@@ -58,12 +51,7 @@ let t0 = 0;
 beforeAll(async () => {
   api = await openApi();
   // 50 hours of 1m candles ending at least an hour ago, aligned to the hour (whole 15m buckets).
-  t0 = Math.floor(Date.now() / H) * H - 51 * H;
-  await simAdmin("/__admin/klines", {
-    symbol: SYMBOL,
-    interval: "1m",
-    generate: { count: COUNT, start_ms: t0, start_price: "3000", step_bps: 25, seed: 11 },
-  });
+  t0 = await seedMinuteKlines(SYMBOL, COUNT, 11);
 });
 
 afterAll(async () => {

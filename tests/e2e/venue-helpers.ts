@@ -171,3 +171,29 @@ export function decSum(values: string[]): string {
 export const fillKey = (price: string, qty: string, fee: string, asset: string): string =>
   [dec(price), dec(qty), dec(fee), asset].join("|");
 
+/** Seeds the simulator with `count` one-minute candles of `symbol` (seeded random walk from
+ * 3000), ending at least an hour ago and aligned to the hour (whole 15m buckets); returns the
+ * first open time. Backtest and history specs use the same series. */
+export async function seedMinuteKlines(symbol: string, count: number, seed: number): Promise<number> {
+  const hour = 3_600_000;
+  const t0 = Math.floor(Date.now() / hour) * hour - (Math.ceil(count / 60) + 1) * hour;
+  await simAdmin("/__admin/klines", {
+    symbol,
+    interval: "1m",
+    generate: { count, start_ms: t0, start_price: "3000", step_bps: 25, seed },
+  });
+  return t0;
+}
+
+/** The backtest request both backtest specs run on that series: SMA(5, 20) crossover with 2 bps
+ * slippage on ETHUSDT-like filters. */
+export function smaBacktest(symbol: string) {
+  return {
+    strategy: "sma_cross",
+    params: { fast: 5, slow: 20 },
+    symbol,
+    slippage_bps: "2",
+    tick_size: "0.01",
+    step_size: "0.001",
+  };
+}

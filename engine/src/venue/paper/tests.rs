@@ -535,6 +535,19 @@ fn slipped_price_moves_against_the_trader_onto_the_tick() {
     }
 }
 
+/// A market buy of 0.001 BTC.
+fn market_buy(id: &str) -> OrderRequest {
+    req(
+        id,
+        Side::Buy,
+        OrderType::Market,
+        OrderQty::Base(dec!(0.001)),
+        None,
+        None,
+        false,
+    )
+}
+
 #[test]
 fn prune_keeps_working_orders_and_the_newest_finished_ones() {
     let limit = |id: &str, px: Decimal| {
@@ -548,17 +561,6 @@ fn prune_keeps_working_orders_and_the_newest_finished_ones() {
             false,
         )
     };
-    let market = |id: &str| {
-        req(
-            id,
-            Side::Buy,
-            OrderType::Market,
-            OrderQty::Base(dec!(0.001)),
-            None,
-            None,
-            false,
-        )
-    };
     let ids = |v: &PaperVenue| -> Vec<String> {
         v.book
             .orders
@@ -568,9 +570,9 @@ fn prune_keeps_working_orders_and_the_newest_finished_ones() {
     };
     for keep in [0usize, 1] {
         let mut v = venue(Market::Spot);
-        place(&mut v, market("m1"), 1).unwrap();
+        place(&mut v, market_buy("m1"), 1).unwrap();
         place(&mut v, limit("r1", dec!(40000)), 2).unwrap();
-        place(&mut v, market("m2"), 3).unwrap();
+        place(&mut v, market_buy("m2"), 3).unwrap();
         assert_eq!(ids(&v), ["m1", "m2", "r1"]);
         v.prune(keep, 0);
         let want: &[&str] = if keep == 0 { &["r1"] } else { &["m2", "r1"] };
@@ -584,20 +586,7 @@ fn paper_ids_are_prefixed_decimal_numbers() {
     let mut v = venue(Market::Spot);
     v.book.next_order = 9;
     v.book.next_trade = u64::MAX - 1;
-    let o = place(
-        &mut v,
-        req(
-            "m1",
-            Side::Buy,
-            OrderType::Market,
-            OrderQty::Base(dec!(0.001)),
-            None,
-            None,
-            false,
-        ),
-        1,
-    )
-    .unwrap();
+    let o = place(&mut v, market_buy("m1"), 1).unwrap();
     assert_eq!(o.order_id, "PO9");
     assert_eq!(o.fills[0].trade_id, format!("P{}", u64::MAX - 1));
 }
