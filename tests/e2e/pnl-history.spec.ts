@@ -153,12 +153,34 @@ function clientIds(v: unknown, out: Set<string>): void {
 /** Outcome counts of a run, for the report and a sanity floor. */
 type Tally = Record<string, number>;
 
+/** The wait a 503 asks for when the bot's own order budget for the account refused the signal
+ * before anything reached the exchange (every order rejected without an exchange id), else null. */
+function budgetRetryMs(status: number, body: Record<string, unknown> | null): number | null {
+  if (status !== 503 || !body) return null;
+  const m = /rate limited; retry after (\d+) ms/.exec(String(body.message ?? ""));
+  const orders = ((body.detail as { orders?: { order_id: unknown; status: string }[] } | undefined)?.orders) ?? [];
+  const nothingSent = orders.every((o) => o.order_id === null && o.status === "rejected");
+  return m && nothingSent ? Number(m[1]) : null;
+}
+
 async function send(bot: Bot, action: string, extra: Record<string, unknown>, tally: Tally): Promise<void> {
   const t0 = Date.now();
-  const res = await fetchJson<Record<string, unknown>>(`/webhook/${bot.id}`, {
-    method: "POST",
-    json: { secret: bot.secret, id: uniqueId("sig"), action, symbol: "BTCUSDT", time: new Date().toISOString(), ...extra },
-  });
+  const post = () =>
+    fetchJson<Record<string, unknown>>(`/webhook/${bot.id}`, {
+      method: "POST",
+      json: { secret: bot.secret, id: uniqueId("sig"), action, symbol: "BTCUSDT", time: new Date().toISOString(), ...extra },
+    });
+  let res = await post();
+  // A signal the bot refused to protect the exchange's order budget (Binance spot: 100 orders per
+  // 10 s per account, part of it kept for exits) is sent again, as a client would, after the
+  // wait the answer names: on an idle machine the five markets can outpace that budget.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const wait = budgetRetryMs(res.status, res.body);
+    if (wait === null) break;
+    tally["503 order budget, resent"] = (tally["503 order budget, resent"] ?? 0) + 1;
+    await sleep(wait + 50);
+    res = await post();
+  }
   clientIds(res.body, bot.orders);
   const key = `${res.status} ${String(res.body?.status ?? res.body?.code ?? "")}`;
   tally[key] = (tally[key] ?? 0) + 1;
