@@ -13,12 +13,12 @@ use crate::ledger::{
 };
 use crate::model::{Fill, InstrumentRules, Market, OrderType};
 use crate::signal::{Action, ParsedSignal, Signal};
-use crate::strategy::live::{exact_target_qty, ExactTarget};
+use crate::strategy::live::{size_target, ExactTarget};
 use crate::strategy::{Context, Intent, Strategy, Target};
 use crate::venue::clock::ServerClock;
 use crate::venue::error::VenueError;
 use crate::venue::op::{VenueOp, VenueReply};
-use crate::venue::paper::{slipped_price, PaperConfig, PaperVenue};
+use crate::venue::paper::{PaperConfig, PaperVenue};
 use crate::venue::{BuildCtx, Planned, Venue};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
@@ -176,12 +176,6 @@ fn on_tick(p: Decimal, tick: Decimal) -> Decimal {
 }
 
 impl Sim<'_> {
-    fn target_qty(&self, target: ExactTarget, price: Decimal) -> Result<Decimal, BacktestError> {
-        // The live strategy bot sizes with the same function.
-        exact_target_qty(target, self.equity, price, self.cfg.rules.step_size)
-            .ok_or(BacktestError::Overflow("target"))
-    }
-
     /// Trades to `target` at `price` (before slippage), through the live path.
     fn execute(
         &mut self,
@@ -201,25 +195,23 @@ impl Sim<'_> {
             time_ms: now_ms,
         }))?;
         self.refresh_exact(&marked)?;
-        let direction = self.target_qty(target, reference)?;
-        if direction == self.position {
+        // Sized as the live strategy bot sizes: direction at the reference, quantity at the same
+        // slipped price the paper venue fills at (against the trader, on the tick), so a fully
+        // invested spot buy fits the cash.
+        let sized = size_target(
+            target,
+            self.equity,
+            self.position,
+            reference,
+            self.cfg.slippage_bps,
+            &self.cfg.rules,
+        )
+        .ok_or(BacktestError::Overflow("target"))?;
+        if sized.qty == self.position {
             self.refresh_view(reference);
             return Ok(());
         }
-        // The same slipped price the paper venue fills at and the live strategy bot sizes at
-        // (against the trader, on the tick); the quantity is sized at it, so a fully invested
-        // spot buy fits the cash.
-        let side = if direction > self.position {
-            crate::model::Side::Buy
-        } else {
-            crate::model::Side::Sell
-        };
-        let fill_price = slipped_price(reference, side, self.cfg.slippage_bps, tick);
-        let qty = self.target_qty(target, fill_price)?;
-        if qty == self.position {
-            self.refresh_view(reference);
-            return Ok(());
-        }
+        let (qty, fill_price) = (sized.qty, sized.fill_price);
         let day = now_ms.div_euclid(86_400_000);
         if day != self.day {
             self.day = day;

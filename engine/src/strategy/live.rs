@@ -311,19 +311,56 @@ pub fn order_qty(
     slippage_bps: Decimal,
     rules: &crate::model::InstrumentRules,
 ) -> Option<Decimal> {
+    let sized = size_target(
+        ExactTarget::of(target)?,
+        equity,
+        position,
+        reference,
+        slippage_bps,
+        rules,
+    )?;
+    Some(sized.qty)
+}
+
+/// A target sized for sending: the quantity and the price it is expected to fill at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizedTarget {
+    /// Signed base quantity to hold after the order (equal to the position: nothing to do).
+    pub qty: Decimal,
+    /// Expected fill price (the reference when there is no slippage or nothing to do).
+    pub fill_price: Decimal,
+}
+
+/// [`order_qty`] with the expected fill price, for an already converted target: the live bot
+/// and the backtester (which books a mark at the fill price) size with this one function.
+/// `None` when the maths overflows.
+pub fn size_target(
+    target: ExactTarget,
+    equity: Decimal,
+    position: Decimal,
+    reference: Decimal,
+    slippage_bps: Decimal,
+    rules: &crate::model::InstrumentRules,
+) -> Option<SizedTarget> {
     let step = rules.step_size;
-    let target = ExactTarget::of(target)?;
     let direction = exact_target_qty(target, equity, reference, step)?;
     if slippage_bps.is_zero() || direction == position {
-        return Some(direction);
+        return Some(SizedTarget {
+            qty: direction,
+            fill_price: reference,
+        });
     }
     let side = if direction > position {
         crate::model::Side::Buy
     } else {
         crate::model::Side::Sell
     };
-    let fill = crate::venue::paper::slipped_price(reference, side, slippage_bps, rules.tick_size);
-    exact_target_qty(target, equity, fill, step)
+    let fill_price =
+        crate::venue::paper::slipped_price(reference, side, slippage_bps, rules.tick_size);
+    Some(SizedTarget {
+        qty: exact_target_qty(target, equity, fill_price, step)?,
+        fill_price,
+    })
 }
 
 /// The dedupe key of a strategy decision: one per version and bar.
