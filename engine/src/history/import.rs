@@ -20,6 +20,7 @@
 //!   caller's [`gap_report`](super::store::gap_report) names them.
 
 use super::kline::{self, KlineError};
+use super::store::first_open_at_or_after;
 use super::{Candle, Instrument};
 use crate::backtest::Timeframe;
 use crate::model::{Exchange, Market};
@@ -82,12 +83,7 @@ pub fn chunk(
         });
     }
     let step = tf.ms();
-    let first = from_ms.div_euclid(step) * step
-        + if from_ms.rem_euclid(step) != 0 {
-            step
-        } else {
-            0
-        };
+    let first = first_open_at_or_after(from_ms, tf);
     let bars = i64::try_from(max_bars.max(1)).unwrap_or(i64::MAX);
     let end = first.saturating_add(bars.saturating_mul(step)).min(to_ms);
     // The bar opening at `present` is still forming: only bars before it are closed.
@@ -184,12 +180,7 @@ impl Importer {
     /// stored in the range) to resume.
     pub fn new(plan: ImportPlan, last_stored_ms: Option<i64>) -> Self {
         let step = plan.timeframe.ms();
-        let aligned = plan.from_ms.div_euclid(step) * step
-            + if plan.from_ms.rem_euclid(step) != 0 {
-                step
-            } else {
-                0
-            };
+        let aligned = first_open_at_or_after(plan.from_ms, plan.timeframe);
         let cursor = match last_stored_ms {
             Some(t) if t >= plan.from_ms => aligned.max(t + step),
             _ => aligned,

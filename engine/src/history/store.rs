@@ -46,6 +46,18 @@ pub enum StoreError {
     Data(#[from] DataError),
 }
 
+/// The first bar open time of `tf` at or after `ms`: where a range starts on the bar grid (a
+/// range starting mid-bar does not include that bar).
+pub fn first_open_at_or_after(ms: i64, tf: Timeframe) -> i64 {
+    let step = tf.ms();
+    let floor = ms.div_euclid(step) * step;
+    if floor == ms {
+        floor
+    } else {
+        floor + step
+    }
+}
+
 /// Kline label of a timeframe (`1m` … `1d`), the inverse of [`Timeframe::parse`].
 ///
 /// # Errors
@@ -336,7 +348,7 @@ pub struct GapReport {
 /// missing head and tail.
 pub fn gap_report(candles: &[Candle], tf: Timeframe, from_ms: i64, to_ms: i64) -> GapReport {
     let step = tf.ms();
-    let first = from_ms.div_euclid(step) * step + if from_ms % step != 0 { step } else { 0 };
+    let first = first_open_at_or_after(from_ms, tf);
     let expected = if to_ms > first {
         (to_ms - first + step - 1) / step
     } else {
@@ -382,6 +394,15 @@ mod tests {
     use crate::ids::Symbol;
     use crate::model::{Exchange, Market};
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn ranges_start_on_the_bar_grid() {
+        let (m, h) = (Timeframe::M1, Timeframe::parse("1h").unwrap());
+        assert_eq!(first_open_at_or_after(120_000, m), 120_000);
+        assert_eq!(first_open_at_or_after(120_001, m), 180_000);
+        assert_eq!(first_open_at_or_after(3_599_999, h), 3_600_000);
+        assert_eq!(first_open_at_or_after(0, h), 0);
+    }
 
     fn inst() -> Instrument {
         Instrument {
