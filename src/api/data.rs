@@ -133,9 +133,12 @@ async fn import(ctx: &Call<'_>) -> Result<Response, ApiError> {
         .map_err(|e| invalid("to", e.to_string()))?;
     let bucket = history_store::bucket(ctx.env)?;
     let candles = klines::fetch(ctx.env, t.inst.clone(), t.tf, chunk.from_ms, chunk.to_ms).await?;
-    let months_written = history_store::store(&bucket, &t.inst, t.tf, &candles).await?;
+    let written = history_store::store(&bucket, &t.inst, t.tf, &candles).await?;
+    let months_written = written.len();
+    // The gap report reads the months just written from memory, R2 only for the others.
     let stored = if chunk.closed_to_ms > chunk.from_ms {
-        history_store::load(&bucket, &t.inst, t.tf, chunk.from_ms, chunk.closed_to_ms).await?
+        let (from, to) = (chunk.from_ms, chunk.closed_to_ms);
+        history_store::load_known(&bucket, &t.inst, t.tf, from, to, written).await?
     } else {
         Vec::new()
     };

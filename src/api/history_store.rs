@@ -115,7 +115,8 @@ async fn read(bucket: &Bucket, key: &str) -> Result<Option<(MonthFile, String)>,
     Ok(Some((file, etag)))
 }
 
-/// Merges candles into their month objects. Returns how many months were written.
+/// Merges candles into their month objects. Returns the months as written (merged), so a caller
+/// that reads the range next need not fetch them from R2 again.
 ///
 /// # Errors
 /// [`HistoryError`]: R2 failures, a damaged object, a contended month.
@@ -124,11 +125,12 @@ pub async fn store(
     inst: &Instrument,
     tf: Timeframe,
     candles: &[Candle],
-) -> Result<usize, HistoryError> {
+) -> Result<Vec<MonthFile>, HistoryError> {
     let groups = store::by_month(candles);
+    let mut written_months = Vec::with_capacity(groups.len());
     for (month, group) in &groups {
         let key = store::month_path(inst, tf, *month)?;
-        let mut written = false;
+        let mut written = None;
         for round in 0..MAX_ROUNDS {
             if round > 0 {
                 worker::Delay::from(Duration::from_millis(ROUND_PAUSE_MS * round)).await;
@@ -153,15 +155,16 @@ pub async fn store(
             };
             let put = bucket.put(&key, bytes).only_if(only_if);
             if put.execute().await.map_err(r2(&key))?.is_some() {
-                written = true;
+                written = Some(merged);
                 break;
             }
         }
-        if !written {
-            return Err(HistoryError::Contended(key));
+        match written {
+            Some(file) => written_months.push(file),
+            None => return Err(HistoryError::Contended(key)),
         }
     }
-    Ok(groups.len())
+    Ok(written_months)
 }
 
 /// Candles of `[from, to)` at the stored timeframe `tf`, oldest first.
@@ -175,8 +178,27 @@ pub async fn load(
     from: i64,
     to: i64,
 ) -> Result<Vec<Candle>, HistoryError> {
-    let mut files = Vec::new();
+    load_known(bucket, inst, tf, from, to, Vec::new()).await
+}
+
+/// [`load`] given months already in hand (as [`store`] just wrote them): only the others are
+/// read from R2.
+///
+/// # Errors
+/// As [`load`].
+pub async fn load_known(
+    bucket: &Bucket,
+    inst: &Instrument,
+    tf: Timeframe,
+    from: i64,
+    to: i64,
+    known: Vec<MonthFile>,
+) -> Result<Vec<Candle>, HistoryError> {
+    let mut files = known;
     for month in store::months(from, to)? {
+        if files.iter().any(|f| f.month_start_ms == month) {
+            continue;
+        }
         let key = store::month_path(inst, tf, month)?;
         if let Some((f, _)) = read(bucket, &key).await? {
             files.push(f);
