@@ -45,7 +45,7 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 # 2. worker-build and wasm-bindgen-cli (must equal the locked wasm-bindgen crate). No --locked:
-#    a locked transitive version is missing from the registry mirror (toolchain.md).
+#    a locked transitive version is missing from the registry mirror (docs/local.md).
 #    Compiling them takes minutes, so the binaries are also kept per version in a user-level cache
 #    ($KEEL_TOOLS_CACHE, default ~/.cache/keel-tools), which a fresh clone on the same machine
 #    reuses, as cargo reuses its registry cache. Without it they are compiled from crates.io.

@@ -4,7 +4,7 @@
 # Why: the project's pinned tools live in `.tools/` and `node_modules/`, and three of them would
 # otherwise reach the internet: worker-build downloads wasm-bindgen/wasm-opt/esbuild unless the
 # `*_BIN` variables name existing files, Miniflare fetches cf.json, wrangler checks npm for updates.
-# See ../shared/reference/toolchain.md.
+# See docs/local.md (toolchain).
 
 if [ -z "${KEEL_ROOT:-}" ]; then
   KEEL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

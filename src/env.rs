@@ -20,7 +20,7 @@ pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 pub const EXCHANGE_URLS: &str = "KEEL_EXCHANGE_URLS";
 /// Base URL of the local exchange simulator: when set, `/health` probes it for both exchanges.
 pub const EXCHANGE_SIM_URL: &str = "EXCHANGE_SIM_URL";
-/// Location hint for new bot Durable Objects (design §8).
+/// Location hint for new bot Durable Objects (docs/deploy.md).
 pub const DEFAULT_LOCATION_HINT: &str = "KEEL_DEFAULT_LOCATION_HINT";
 /// Version string reported by `/health`.
 pub const VERSION: &str = "KEEL_VERSION";

@@ -1,6 +1,6 @@
 //! `AccountDO`: one per exchange account (API key) or per public egress. Every exchange request
 //! of the bots sharing that account passes through it, so they share one rate-limit budget and
-//! one ban state (design §6 invariant 6): it admits the request against the
+//! one ban state (docs/design.md invariant 6): it admits the request against the
 //! [`AccountLimiter`], sends it, and feeds the response's usage headers back into the limiter.
 //! A 418 ban stops every bot on the account until it ends; nobody retries into it.
 #![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.

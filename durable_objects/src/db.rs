@@ -1,6 +1,6 @@
 //! SQLite storage of a Durable Object, with one rule: every state change and the audit event that
 //! describes it are written by ONE [`WriteBatch`] committed through `transactionSync`, so both land
-//! or neither does (design §6 invariant 1).
+//! or neither does (docs/design.md invariant 1).
 //!
 //! Reads run directly; writes are collected as owned statements first, which keeps the commit
 //! closure `'static` and the decision code free of storage calls.

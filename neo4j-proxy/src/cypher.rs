@@ -1,7 +1,7 @@
 //! Every Cypher statement the proxy runs. All are parameterised (no value is ever spliced into a
 //! statement) and single-line (the Query API takes the statement as one JSON string).
 //!
-//! Graph (design §7, keys widened where a bare id is not unique across bots or markets):
+//! Graph (docs/design.md, keys widened where a bare id is not unique across bots or markets):
 //! `(:Bot {id})-[:RECEIVED]->(:Signal {bot_id, id})-[:DECIDED]->(:Decision {bot_id, seq})`,
 //! `(:Signal)-[:PLACED]->(:Order {bot_id, client_order_id})-[:FILLED_BY]->(:Fill {bot_id, symbol, trade_id})`,
 //! `(:Order)-[:ON]->(:Instrument {exchange, market, symbol})`, `(:Fill)-[:BOOKED]->(:Event)` (P&L),

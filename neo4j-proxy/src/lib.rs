@@ -2,7 +2,7 @@
 //!
 //! The Worker that owns the Neo4j credentials. Bots' Durable Objects and the edge Worker reach it
 //! only through a service binding; it writes the audit outbox's batches idempotently
-//! (`UNWIND $events … MERGE` on `(bot_id, seq)`, building the graph of design §7) and answers the
+//! (`UNWIND $events … MERGE` on `(bot_id, seq)`, building the graph of docs/design.md) and answers the
 //! admin API's audit reads. Requests must carry `X-Proxy-Token` when `PROXY_TOKEN` is set.
 //!
 //! Routes: `POST /events`, `GET /health`, `GET /signals/{signal_id}[?bot_id=]`,

@@ -1,4 +1,4 @@
-//! The admin API (`/api/v1`, design §4). Authenticates, checks the role, then forwards to the
+//! The admin API (`/api/v1`, docs/admin-api.md). Authenticates, checks the role, then forwards to the
 //! Durable Object that owns the data; bot-scoped calls go to that bot's `BotDO`, platform-wide
 //! ones to the `ControlDO`.
 
@@ -217,7 +217,7 @@ pub async fn call_bot(
     call_stub(stub, method, &format!("/{bot_id}{path}"), body).await
 }
 
-/// The stub of a bot's Durable Object, placed near the exchanges (design §8).
+/// The stub of a bot's Durable Object, placed near the exchanges (docs/deploy.md).
 ///
 /// # Errors
 /// 400 when the id is not a valid bot id.

@@ -1,4 +1,4 @@
-// Zero audit loss (design §6 invariant 2), end to end: several paper bots take many concurrent
+// Zero audit loss (docs/design.md invariant 2), end to end: several paper bots take many concurrent
 // webhooks (accepted, duplicates, bad secrets, risk rejections) while their outboxes ship to
 // Neo4j through neo4j-proxy; once every outbox has drained, Neo4j must hold exactly seq 1..last_seq
 // of each bot, with the same hashes as the bot's own SQLite chain, and the proxy's verify must pass.

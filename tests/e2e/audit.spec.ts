@@ -1,5 +1,5 @@
 // neo4j-proxy against the real Neo4j: idempotent batched writes (`MERGE` on (bot_id, seq)), the
-// causal graph of design §7, the chain read back and verified (a tampered event is reported at its
+// causal graph of docs/design.md, the chain read back and verified (a tampered event is reported at its
 // seq), error classes the outbox relies on (400 permanent, 409 conflict), and write throughput.
 //
 // The events are sealed here in TypeScript following the byte format documented in

@@ -3,7 +3,7 @@
  *
  * Why one module: every request goes through `request()`, so auth, JSON decoding and the
  * `{code, message, field}` error shape are handled in exactly one place, and the types below are
- * the UI's single statement of the contract in design.md §4/§5 (answers pass through
+ * the UI's single statement of the contract in docs/admin-api.md and docs/bot-config.md (answers pass through
  * `normalize.ts`, which also reads the backend's storage-shaped views). Every decimal is a string
  * (`Decimal`): the UI never does arithmetic on money, it only formats it.
  */
@@ -30,7 +30,7 @@ export interface WhoAmI {
   role: Role;
 }
 
-/** Per-bot risk limits (design.md §5). */
+/** Per-bot risk limits (docs/bot-config.md). */
 export interface RiskConfig {
   max_order_notional: Decimal;
   max_position_notional: Decimal;
@@ -45,7 +45,7 @@ export interface RiskConfig {
   require_stop_loss: boolean;
 }
 
-/** A bot's configuration exactly as `POST /bots` takes it (design.md §5; unknown fields are an error). */
+/** A bot's configuration exactly as `POST /bots` takes it (docs/bot-config.md; unknown fields are an error). */
 export interface BotConfig {
   id: string;
   name: string;
@@ -167,7 +167,7 @@ export interface InstrumentPnl {
   avg_entry_price: Decimal;
 }
 
-/** `GET /bots/{id}/pnl` (design.md §4, verbatim). */
+/** `GET /bots/{id}/pnl` (docs/admin-api.md, verbatim). */
 export interface Pnl {
   bot_id: string;
   quote_asset: string;

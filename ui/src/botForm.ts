@@ -1,6 +1,6 @@
 /**
  * The bot editor's model: a flat map of dotted field paths to text, and the conversions to and
- * from the `BotConfig` JSON (design.md §5). Flat paths are the same as the API's error `field`,
+ * from the `BotConfig` JSON (docs/bot-config.md). Flat paths are the same as the API's error `field`,
  * so an API validation error lands on the input it names.
  */
 import type { BotConfig } from './api';
@@ -15,7 +15,7 @@ export interface FieldSpec {
   kind: FieldKind;
   options?: string[];
   help?: string;
-  /** Empty means "leave out": the API then applies no such limit (design §5: absent = not enforced). */
+  /** Empty means "leave out": the API then applies no such limit (docs/bot-config.md: absent = not enforced). */
   optional?: boolean;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The webhook URL and a ready TradingView alert message for a bot (design.md §3). Pure functions
+ * The webhook URL and a ready TradingView alert message for a bot (docs/trading.md). Pure functions
  * so the exact text the operator pastes into TradingView is unit-tested.
  */
 

@@ -1,4 +1,4 @@
-//! Views computed from the ledger and flags: positions, P&L (design §4 shape), health, the
+//! Views computed from the ledger and flags: positions, P&L (docs/admin-api.md shape), health, the
 //! summary the overview lists, and the equity history for the dashboard chart.
 
 use super::admin::load_config;
@@ -32,7 +32,7 @@ pub fn view(bot: &BotDO, name: &str, _query: Option<&str>) -> Result<Value, ApiE
     let internal = |e: keel_engine::ledger::LedgerError| ApiError::internal(e.to_string());
     match name {
         "pnl" => {
-            // Design §4 shape, plus the first economics views: per strategy (with allocated
+            // docs/admin-api.md shape, plus the first economics views: per strategy (with allocated
             // capital) and breakeven (fees + funding still to recover).
             let mut v = serde_json::to_value(l.pnl_report(now).map_err(internal)?)
                 .map_err(|e| ApiError::internal(e.to_string()))?;

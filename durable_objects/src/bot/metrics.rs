@@ -42,7 +42,7 @@ impl Histogram {
     }
 }
 
-/// The two latencies of design §1.
+/// The two latencies of docs/benchmarks.md.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Latency {
     /// Webhook receipt → the exchange call leaving the object (our own time).

@@ -49,7 +49,7 @@ fn rejection_error(r: &Rejection) -> ApiError {
 /// `POST /signal`.
 ///
 /// # Errors
-/// The rejection of design §3, as an [`ApiError`].
+/// The rejection of docs/trading.md, as an [`ApiError`].
 pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
     let env: Envelope = read_json(req).await?;
     let stored = load_config(bot)?;

@@ -1,4 +1,4 @@
-//! The audit trail: every action of every bot as a hash-chained event (design §6 invariants 1–2).
+//! The audit trail: every action of every bot as a hash-chained event (docs/design.md invariants 1–2).
 //!
 //! - [`event`]: the event kinds ([`AuditEvent`]) with their full context.
 //! - [`record`]: the record, the sealed form stored and shipped ([`SealedEvent`]), the exact byte

@@ -47,7 +47,7 @@ pub struct Inbound<'a> {
 /// sequence of [`accept_webhook`]), mapping a refusal to its status.
 ///
 /// # Errors
-/// A [`Rejection`] with the status of design §3.
+/// A [`Rejection`] with the status of docs/trading.md.
 pub fn admit(
     inbound: &Inbound<'_>,
     config: &BotConfig,

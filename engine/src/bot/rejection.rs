@@ -1,4 +1,4 @@
-//! A refused signal: the HTTP status of design §3, a stable code, a human message, and what the
+//! A refused signal: the HTTP status of docs/trading.md, a stable code, a human message, and what the
 //! audit trail needs (field, rule detail, checks made).
 
 use crate::risk::RiskCheck;

@@ -1,4 +1,4 @@
-//! The bot config of design §5, strictly typed.
+//! The bot config of docs/bot-config.md, strictly typed.
 //!
 //! Why strict: a config decides where real money goes. Unknown fields are errors (a misspelt
 //! `max_leverag` must not silently mean "no leverage limit"), every error names its field with its
@@ -99,7 +99,7 @@ pub struct AlertsConfig {
     pub webhook: Option<String>,
 }
 
-/// Cloudflare Durable Object location hint (design §8): where the bot's exchange calls leave from.
+/// Cloudflare Durable Object location hint (docs/deploy.md): where the bot's exchange calls leave from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationHint {
@@ -173,7 +173,7 @@ pub struct BotConfig {
     /// Signal source.
     #[serde(default)]
     pub source: SignalSource,
-    /// Optional egress proxy for exchange calls from refused regions (design §8).
+    /// Optional egress proxy for exchange calls from refused regions (docs/deploy.md).
     #[serde(default)]
     pub egress_proxy_url: Option<String>,
     /// UTC windows in which the cron keeps the bot warm; absent = always.

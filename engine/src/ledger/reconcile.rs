@@ -1,7 +1,7 @@
 //! Reconciliation: our booked fills and funding against the exchange's own history for a window
 //! (Binance `myTrades` / `userTrades` + income `FUNDING_FEE`, Bybit `execution/list`), matched by
 //! symbol + trade id with the order id checked, so two bots on one account each see only their
-//! own orders (design invariant 5).
+//! own orders (docs/design.md invariant 5).
 //!
 //! Verdict: [`Verdict::Clean`] when everything matches; [`Verdict::BookedMissing`] when the only
 //! finding is trades/funding the exchange has and we lack (fills whose ack was lost: the caller

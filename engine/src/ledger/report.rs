@@ -1,4 +1,4 @@
-//! Views of the ledger: the `GET /api/v1/bots/{id}/pnl` document (design §4, every decimal a
+//! Views of the ledger: the `GET /api/v1/bots/{id}/pnl` document (docs/admin-api.md, every decimal a
 //! string), the risk engine's snapshot, per-strategy economics and breakeven.
 
 use super::book::InstrumentBook;
@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The design §4 P&L document. `net = realized + unrealized + funding − fees.total_quote`.
+/// The P&L document (docs/admin-api.md). `net = realized + unrealized + funding − fees.total_quote`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PnlReport {
     /// Bot id.
@@ -192,7 +192,7 @@ impl Ledger {
         })
     }
 
-    /// The design §4 P&L document at `as_of_ms` (marks as held by the ledger).
+    /// The P&L document (docs/admin-api.md) at `as_of_ms` (marks as held by the ledger).
     ///
     /// # Errors
     /// [`LedgerError::Position`] on overflow.

@@ -31,7 +31,7 @@ pub enum OrderStatus {
     /// Expired by the venue (time in force, FOK/IOC without liquidity). Terminal.
     Expired,
     /// The outcome is ambiguous (timeout, 5xx): the order may or may not exist. It must be
-    /// resolved by querying its client order id, NEVER by sending it again (design invariant 3).
+    /// resolved by querying its client order id, NEVER by sending it again (docs/design.md invariant 3).
     Unknown,
 }
 

@@ -2,7 +2,7 @@
 //! a proposed order) to a typed verdict.
 //!
 //! Why typed: order submission accepts only [`Approved<T>`], which only this module can build, so
-//! "no order leaves the bot unless the whitelist and every risk rule passed" (design invariant 4)
+//! "no order leaves the bot unless the whitelist and every risk rule passed" (docs/design.md invariant 4)
 //! holds by construction rather than by convention. A refusal is a [`Refusal`] naming the rule, its
 //! limit and the observed value, which is what the webhook answers (`422`, or `423` when paused or
 //! halted) and what the audit records.
@@ -192,7 +192,7 @@ impl<T> Approved<T> {
     }
 }
 
-/// Cancels never add risk and pass even when paused or halted (design invariant 4).
+/// Cancels never add risk and pass even when paused or halted (docs/design.md invariant 4).
 pub fn approve_cancel<C>(cancel: C) -> Approved<C> {
     Approved::new(cancel)
 }

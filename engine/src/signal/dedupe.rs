@@ -1,4 +1,4 @@
-//! The key under which a bot remembers an alert (design §3, issue: "a key built from the alert
+//! The key under which a bot remembers an alert (docs/trading.md, issue: "a key built from the alert
 //! contents alone would block a legitimate second scale-in"). The alert's own `id` is used when
 //! present; otherwise the SHA-256 of the canonical body, which includes `time`, so two identical
 //! alerts fired at different times are two signals, while TradingView's resend of one alert (same

@@ -40,7 +40,7 @@ impl WebhookRejection {
     }
 }
 
-/// Runs every edge check of design §3 for one bot and returns the parsed signal.
+/// Runs every edge check of docs/trading.md for one bot and returns the parsed signal.
 ///
 /// # Errors
 /// [`WebhookRejection`] with the first failed check.

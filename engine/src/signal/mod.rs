@@ -1,4 +1,4 @@
-//! The TradingView webhook contract (design §3), parsed strictly from the raw body.
+//! The TradingView webhook contract (docs/trading.md), parsed strictly from the raw body.
 //!
 //! Why strict: a typo in an alert template (`"qyt": "1"`) must not silently trade the bot's
 //! default size, and a decimal must be the exact text the alert sent. So the body must be one JSON
@@ -37,7 +37,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::fmt;
 
-/// Largest accepted webhook body (design §3). Checked before parsing so a huge body costs nothing.
+/// Largest accepted webhook body (docs/trading.md). Checked before parsing so a huge body costs nothing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Every field the contract knows, in the order the README documents them.

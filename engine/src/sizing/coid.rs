@@ -1,4 +1,4 @@
-//! Deterministic client order ids (design invariant 3): the id of an order is a function of
+//! Deterministic client order ids (docs/design.md invariant 3): the id of an order is a function of
 //! `(bot_id, signal_id, leg)`, so a retry after a timeout resends the same id, which the exchange
 //! refuses as a duplicate instead of placing a second order, and an ambiguous outcome is resolved
 //! by querying that id.

@@ -16,7 +16,7 @@ pub enum Environment {
     Demo,
 }
 
-/// Known hosts, first = preferred (exchanges.md §1.1, §2, §3.1).
+/// Known hosts, first = preferred (docs/exchanges.md §1.1, §2, §3.1).
 pub fn default_base_urls(
     exchange: Exchange,
     market: Market,

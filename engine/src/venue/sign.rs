@@ -145,7 +145,7 @@ mod tests {
     #[test]
     fn published_and_self_made_vectors() {
         let cases = [
-            // Binance Spot docs, HMAC example (exchanges.md §1.3).
+            // Binance Spot docs, HMAC example (docs/exchanges.md §1.3).
             Case {
                 secret: BINANCE_SECRET,
                 payload: "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559",

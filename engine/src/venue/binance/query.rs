@@ -1,6 +1,6 @@
 //! Binance request builders and signing. Every parameter goes in the query string, in a fixed
 //! order, percent-encoded; the signature is HMAC-SHA256 over exactly that string, appended as the
-//! last parameter `signature`, with the key in `X-MBX-APIKEY` (exchanges.md §1.3).
+//! last parameter `signature`, with the key in `X-MBX-APIKEY` (docs/exchanges.md §1.3).
 
 use super::enums::{binance_futures_type, binance_side, binance_spot_type};
 use super::urls::{paths, trade_window_ms, PAGE_LIMIT};

@@ -1,5 +1,5 @@
 //! Binance REST paths per market (Spot `/api/v3`, USDⓈ-M `/fapi`), and the request weights
-//! Binance documents for them (exchanges.md §1.4, §2).
+//! Binance documents for them (docs/exchanges.md §1.4, §2).
 
 use crate::model::Market;
 

@@ -1,7 +1,7 @@
 //! Bybit V5 request builders and signing. GET parameters go in the query string; POST bodies are
 //! compact JSON with `Content-Type: application/json`. The signature is HMAC-SHA256 (lowercase
 //! hex) over `timestamp + apiKey + recvWindow + (queryString | body)`, sent in `X-BAPI-SIGN` with
-//! `X-BAPI-API-KEY`, `X-BAPI-TIMESTAMP`, `X-BAPI-RECV-WINDOW` (exchanges.md §3.2).
+//! `X-BAPI-API-KEY`, `X-BAPI-TIMESTAMP`, `X-BAPI-RECV-WINDOW` (docs/exchanges.md §3.2).
 
 use super::enums::{bybit_category, bybit_order_type, bybit_side, bybit_tif};
 use super::urls::{

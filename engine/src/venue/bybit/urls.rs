@@ -1,4 +1,4 @@
-//! Bybit V5 REST paths (exchanges.md §3.5). One set serves spot and linear; the `category`
+//! Bybit V5 REST paths (docs/exchanges.md §3.5). One set serves spot and linear; the `category`
 //! parameter selects the market.
 
 /// Server time.
