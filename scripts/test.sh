@@ -62,7 +62,7 @@ count_vitest() {
 step bootstrap bash scripts/bootstrap.sh || { echo "bootstrap failed; nothing else can run" >&2; exit 1; }
 
 step fmt cargo fmt --all -- --check
-step ts-lint bash -c 'tsc --noEmit -p tsconfig.json && eslint --max-warnings 0 tests/e2e scripts eslint.config.js'
+step ts-lint bash -c 'tsc --noEmit -p tsconfig.json && eslint --max-warnings 0 tests/e2e scripts eslint.config.js && node scripts/check-docs.ts'
 step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim -p keel-cli --all-targets --locked -- -D warnings
 step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
   -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy -p keel-engine -- -D warnings
