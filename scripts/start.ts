@@ -100,7 +100,7 @@ console.log(`
  Create a paper bot, then send it a TradingView-style alert:
    curl -s -X POST ${b}/api/v1/bots -H 'Authorization: Bearer ${adminToken}' \\
      -H 'Content-Type: application/json' \\
-     -d '{"id":"demo","name":"Demo","strategy":"manual","exchange":"binance","market":"spot","mode":"paper","instruments":["BTCUSDT"],"sizing":{"mode":"fixed_qty","value":"0.001"}}'
+     -d '{"id":"demo","name":"Demo","strategy":"manual","exchange":"binance","market":"spot","mode":"paper","base_url":"${stack.simUrl}","instruments":["BTCUSDT"],"sizing":{"mode":"fixed_qty","value":"0.001"},"risk":{}}'
    # the answer carries the bot's webhook secret once: put it in "secret" below
    curl -s -X POST ${b}/webhook/demo -H 'Content-Type: application/json' \\
      -d '{"secret":"<webhook secret>","id":"demo-1","action":"buy","symbol":"BTCUSDT","qty":"0.001"}'

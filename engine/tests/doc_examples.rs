@@ -1,7 +1,9 @@
 //! The documentation's examples are real: every ```json block of README.md and docs/*.md that is a
-//! bot config (it has `"instruments"`) must pass `BotConfig::from_json`, and every block that is a
-//! webhook alert (it has `"action"`) must pass `parse_signal` once TradingView's placeholders are
-//! filled in as TradingView would fill them.
+//! whole bot config (it has `"exchange"` and `"instruments"`) must pass `BotConfig::from_json`, and
+//! every block that is a whole webhook alert (it has `"secret"` and `"action"`) must pass
+//! `parse_signal` once TradingView's placeholders are filled in as TradingView would fill them.
+//! Fragments (a merge patch, an answer) are not examples of either; an example meant to be refused
+//! is fenced as ```text instead of ```json.
 //!
 //! Why: the README promises a first bot and a TradingView alert that work as pasted; a renamed
 //! config field or a stricter parser must fail here, not in a new user's terminal.
@@ -73,12 +75,12 @@ fn every_documented_bot_config_and_alert_parses() {
         let text = std::fs::read_to_string(&page).unwrap_or_default();
         let name = page.strip_prefix(repo_root()).unwrap_or(&page).display();
         for (line, block) in json_blocks(&text) {
-            if block.contains("\"instruments\"") {
+            if block.contains("\"instruments\"") && block.contains("\"exchange\"") {
                 configs += 1;
                 if let Err(e) = BotConfig::from_json(block.as_bytes()) {
                     failures.push(format!("{name}:{line}: bot config refused: {e}"));
                 }
-            } else if block.contains("\"action\"") {
+            } else if block.contains("\"action\"") && block.contains("\"secret\"") {
                 alerts += 1;
                 let filled = PLACEHOLDERS
                     .iter()
