@@ -4,8 +4,11 @@
 //! funding on it (`net qty × mark × rate`). Funding is linear in quantity, so each bot's share is
 //! `total × its signed qty / Σ signed qty`: the shares sum to the exchange's figure, and a bot
 //! that is short while the account is net long receives the opposite sign, as it would alone.
-//! Shares are rounded to the exchange's printed decimals; the last bot takes the remainder so
-//! the sum is exact.
+//!
+//! **Rounding rule**: every share but one is rounded half-to-even to the decimals the exchange
+//! printed the charge with; the holder whose bot id sorts last (byte order) takes the remainder,
+//! so the shares sum exactly to the charge. A bot alone books the charge whole under the
+//! exchange's id, as before sharing existed; shares of a split carry `{exchange id}:{bot id}`.
 
 use super::entry::FundingPayment;
 use crate::ids::BotId;
@@ -39,21 +42,25 @@ pub enum FundingSplitError {
 pub fn held_funding(payments: Vec<FundingPayment>, fills: &[Fill]) -> Vec<FundingPayment> {
     payments
         .into_iter()
-        .filter(|p| {
-            let held = fills
-                .iter()
-                .filter(|f| f.symbol == p.symbol && f.time_ms <= p.time_ms)
-                .fold(Decimal::ZERO, |acc, f| {
-                    acc.saturating_add(f.side.sign().saturating_mul(f.qty))
-                });
-            !held.is_zero()
-        })
+        .filter(|p| !position_at(fills, &p.symbol, p.time_ms).is_zero())
         .collect()
 }
 
-/// Splits `total` between bots by their signed positions in `total.symbol` at the funding time.
-/// Bots with a zero position get nothing (and are omitted). Each share keeps the exchange id with
-/// the bot id appended, so every bot's ledger books it idempotently.
+/// The bot's signed position in `symbol` at `time_ms` from its fills (those at that very
+/// millisecond included: funding is charged on the position after them).
+pub fn position_at(fills: &[Fill], symbol: &crate::ids::Symbol, time_ms: i64) -> Decimal {
+    fills
+        .iter()
+        .filter(|f| &f.symbol == symbol && f.time_ms <= time_ms)
+        .fold(Decimal::ZERO, |acc, f| {
+            acc.saturating_add(f.side.sign().saturating_mul(f.qty))
+        })
+}
+
+/// Splits `total` between bots by their signed positions in `total.symbol` at the funding time
+/// (the module's rounding rule). Bots with a zero position get nothing (and are omitted); the
+/// shares come in bot id order. A single holder gets the payment unchanged; otherwise each share
+/// keeps the exchange id with the bot id appended, so every bot's ledger books it idempotently.
 ///
 /// # Errors
 /// [`FundingSplitError`] when positions net to zero under a non-zero charge, or on overflow.
@@ -64,7 +71,13 @@ pub fn split_funding(
     let overflow = || FundingSplitError::Overflow {
         id: total.id.clone(),
     };
-    let holders: Vec<&(BotId, Decimal)> = positions.iter().filter(|(_, q)| !q.is_zero()).collect();
+    let mut holders: Vec<&(BotId, Decimal)> =
+        positions.iter().filter(|(_, q)| !q.is_zero()).collect();
+    holders.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    holders.dedup_by(|a, b| a.0 == b.0);
+    if let [(bot, _)] = holders.as_slice() {
+        return Ok(vec![(bot.clone(), total.clone())]);
+    }
     let net = holders
         .iter()
         .try_fold(Decimal::ZERO, |acc, (_, q)| acc.checked_add(*q));
@@ -203,6 +216,31 @@ mod tests {
             let got = held_funding(vec![at(time, symbol)], &fills);
             assert_eq!(got.len() == 1, want, "{time} {symbol}");
         }
+    }
+
+    #[test]
+    fn the_last_bot_id_takes_the_remainder_and_a_lone_holder_keeps_the_id() {
+        // Given in any order, split in bot id order: "c" (last) takes the remainder.
+        let positions = [
+            (bot("c"), dec!(1)),
+            (bot("a"), dec!(1)),
+            (bot("b"), dec!(1)),
+        ];
+        let got = split_funding(&payment(dec!(-0.10000000)), &positions).unwrap();
+        let shares: Vec<(String, Decimal)> =
+            got.iter().map(|(b, p)| (b.to_string(), p.amount)).collect();
+        assert_eq!(
+            shares,
+            vec![
+                ("a".into(), dec!(-0.03333333)),
+                ("b".into(), dec!(-0.03333333)),
+                ("c".into(), dec!(-0.03333334)),
+            ]
+        );
+        // Alone (others flat): the whole payment under the exchange's own id, as before.
+        let alone = [(bot("a"), dec!(0.5)), (bot("b"), dec!(0))];
+        let got = split_funding(&payment(dec!(-0.1)), &alone).unwrap();
+        assert_eq!(got, vec![(bot("a"), payment(dec!(-0.1)))]);
     }
 
     #[test]
