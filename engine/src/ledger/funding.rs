@@ -243,6 +243,48 @@ mod tests {
         assert_eq!(got, vec![(bot("a"), payment(dec!(-0.1)))]);
     }
 
+    proptest::proptest! {
+        #![proptest_config(crate::prop_seed::config(500))]
+
+        /// Any charge split between up to five bots: the shares sum exactly to it, each is the
+        /// pro-rata figure rounded to the charge's decimals (the remainder holder within the
+        /// others' rounding), and the split does not depend on the order positions are given in.
+        #[test]
+        fn shares_sum_exactly_to_the_charge(
+            amount in -10_000_000i64..10_000_000,
+            dp in 0u32..9,
+            qtys in proptest::collection::vec(-5_000i64..5_000, 1..6),
+        ) {
+            let total = payment(Decimal::new(amount, dp));
+            let positions: Vec<(BotId, Decimal)> = qtys
+                .iter()
+                .enumerate()
+                .map(|(i, q)| (bot(&format!("b{i}")), Decimal::new(*q, 3)))
+                .collect();
+            let net: Decimal = positions.iter().map(|(_, q)| *q).sum();
+            let split = split_funding(&total, &positions);
+            if net.is_zero() {
+                proptest::prop_assert_eq!(split.is_ok(), total.amount.is_zero());
+                return Ok(());
+            }
+            let shares = split.unwrap();
+            let sum: Decimal = shares.iter().map(|(_, p)| p.amount).sum();
+            proptest::prop_assert_eq!(sum, total.amount);
+            let holders = positions.iter().filter(|(_, q)| !q.is_zero()).count();
+            proptest::prop_assert_eq!(shares.len(), holders);
+            let unit = Decimal::new(1, total.amount.scale());
+            for (i, (b, share)) in shares.iter().enumerate() {
+                let q = positions.iter().find(|(x, _)| x == b).map(|(_, q)| *q).unwrap();
+                let exact = total.amount * q / net;
+                let slack = if i + 1 == shares.len() { unit * Decimal::from(holders) } else { unit };
+                proptest::prop_assert!((share.amount - exact).abs() <= slack, "{} vs {}", share.amount, exact);
+            }
+            let mut reversed = positions.clone();
+            reversed.reverse();
+            proptest::prop_assert_eq!(split_funding(&total, &reversed).unwrap(), shares);
+        }
+    }
+
     #[test]
     fn net_zero_with_a_charge_is_an_error() {
         let positions = [(bot("a"), dec!(1)), (bot("b"), dec!(-1))];
