@@ -6,7 +6,7 @@
 //   each equal to an independent computation of the stated rule here;
 // - a cancel-all racing fills leaves the bot's position equal to the exchange's at once.
 // Each scenario has its own simulator account (binance-money-bnb, bybit-money, binance-money).
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { adminFetch, fetchJson, keel, simAdmin, uniqueId } from "./harness.js";
 import { Dec, canon, sum } from "./pnl-helpers.js";
 import { runCron } from "./ops-helpers.js";
@@ -151,6 +151,12 @@ async function bnbCandles(startMs: number): Promise<[number, string, string, str
   expect(res.status).toBe(200);
   return (await res.json()) as [number, string, string, string, string][];
 }
+
+// The simulator is shared with the other spec files: leave it as the built-in config starts it.
+afterAll(async () => {
+  await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: "65000", liquidity: null });
+  await simAdmin("/__admin/price", { symbol: "BNBUSDT", price: "600" });
+});
 
 describe("exact money on late paths", () => {
   it("a BNB fee of a fill learnt late is valued at BNB's price at the trade, not at booking", { timeout: 180_000 }, async () => {
