@@ -3,17 +3,27 @@
 //! one ban state (docs/design.md invariant 6): it admits the request against the
 //! [`AccountLimiter`], sends it, and feeds the response's usage headers back into the limiter.
 //! A 418 ban stops every bot on the account until it ends; nobody retries into it.
+//!
+//! It also knows every bot that trades on the key (each request names its bot), so it is where
+//! an account-level amount is divided between them: a funding charge on the account's one net
+//! position is split pro rata to each bot's position at the funding time
+//! ([`keel_engine::ledger::split_funding`]), decided once and stored, so every bot books its own
+//! share and the shares sum exactly to the exchange's charge.
 #![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.
 
 use crate::db::{text, Db, WriteBatch};
 use crate::http::{json, read_json, respond, ApiError};
 use futures_util::future::{select, Either};
+use keel_engine::ids::BotId;
+use keel_engine::ledger::{split_funding, FundingPayment};
 use keel_engine::venue::{
     limiter_config, live_venue, AccountLimiter, Admit, HttpRequest, HttpResponse, VenueOp,
     VenueSpec,
 };
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::time::Duration;
 use worker::{
     durable_object, DurableObject, Env, Fetch, Method, Request, RequestInit, Response, Result,
@@ -34,6 +44,44 @@ pub struct SendRequest {
     pub op: VenueOp,
     /// The request to send verbatim.
     pub request: HttpRequest,
+    /// The bot sending it (registers the bot as trading on this account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotId>,
+}
+
+/// Body of `POST /funding/share`: a bot asks for its share of an account-level funding charge.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FundingShareRequest {
+    /// This account's name (as the bots derive it), so other bots can confirm they trade on it.
+    pub account: String,
+    /// The asking bot.
+    pub bot: BotId,
+    /// Its signed position in the charge's symbol at the funding time.
+    pub position: Decimal,
+    /// The charge as the exchange reports it for the whole account.
+    pub payment: FundingPayment,
+}
+
+/// A funding charge's split, decided once per exchange funding id and stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FundingSplit {
+    /// The exchange's charge.
+    pub payment: FundingPayment,
+    /// Every bot's signed position at the funding time (bot id order).
+    pub positions: Vec<(BotId, Decimal)>,
+    /// The shares, summing exactly to the charge (bots with no position have none).
+    pub shares: Vec<(BotId, FundingPayment)>,
+    /// When it was decided (ms).
+    pub decided_ms: i64,
+}
+
+/// A bot's answer to `GET /{bot}/funding/position`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PositionAnswer {
+    /// Signed position at the time asked.
+    pub position: Decimal,
+    /// Whether the bot trades on the account named in the question (its key may have changed).
+    pub on_account: bool,
 }
 
 /// Answer of `POST /send`.
@@ -70,7 +118,10 @@ pub enum SendOutcome {
 #[durable_object]
 pub struct AccountDO {
     db: Db,
+    env: Env,
     limiter: RefCell<Option<AccountLimiter>>,
+    /// Bots known to trade on this account (mirrors table `bots`).
+    bots: RefCell<Option<BTreeSet<String>>>,
 }
 
 impl std::fmt::Debug for AccountDO {
@@ -85,17 +136,22 @@ struct KvRow {
 }
 
 impl DurableObject for AccountDO {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         let db = Db::new(&state.storage());
-        if let Err(e) = db.exec(
+        for ddl in [
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-            vec![],
-        ) {
-            worker::console_error!("AccountDO schema: {e}");
+            "CREATE TABLE IF NOT EXISTS bots (bot_id TEXT PRIMARY KEY)",
+            "CREATE TABLE IF NOT EXISTS funding_splits (funding_id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+        ] {
+            if let Err(e) = db.exec(ddl, vec![]) {
+                worker::console_error!("AccountDO schema: {e}");
+            }
         }
         Self {
             db,
+            env,
             limiter: RefCell::new(None),
+            bots: RefCell::new(None),
         }
     }
 
@@ -103,6 +159,7 @@ impl DurableObject for AccountDO {
         let result = match (req.method(), req.path().as_str()) {
             (Method::Post, "/send") => self.send(&mut req).await,
             (Method::Get, "/state") => self.state_view(),
+            (Method::Post, "/funding/share") => self.funding_share(&mut req).await,
             _ => Err(ApiError::not_found("no_route", "AccountDO: no such route")),
         };
         respond(result)
@@ -151,8 +208,140 @@ impl AccountDO {
         )?)
     }
 
+    /// Records a bot as trading on this account (once; later calls are answered from memory).
+    fn register(&self, bot: &BotId) -> std::result::Result<(), ApiError> {
+        let known = self.known_bots()?;
+        if known.contains(bot.as_str()) {
+            return Ok(());
+        }
+        self.db.exec(
+            "INSERT OR IGNORE INTO bots (bot_id) VALUES (?)",
+            vec![text(bot.as_str())],
+        )?;
+        if let Some(set) = self.bots.borrow_mut().as_mut() {
+            set.insert(bot.to_string());
+        }
+        Ok(())
+    }
+
+    fn known_bots(&self) -> std::result::Result<BTreeSet<String>, ApiError> {
+        if let Some(set) = self.bots.borrow().as_ref() {
+            return Ok(set.clone());
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            bot_id: String,
+        }
+        let rows: Vec<Row> = self.db.rows("SELECT bot_id FROM bots", vec![])?;
+        let set: BTreeSet<String> = rows.into_iter().map(|r| r.bot_id).collect();
+        *self.bots.borrow_mut() = Some(set.clone());
+        Ok(set)
+    }
+
+    fn stored_split(&self, id: &str) -> std::result::Result<Option<FundingSplit>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            body: String,
+        }
+        let row: Option<Row> = self.db.row(
+            "SELECT body FROM funding_splits WHERE funding_id = ?",
+            vec![text(id)],
+        )?;
+        row.map(|r| serde_json::from_str(&r.body))
+            .transpose()
+            .map_err(|e| ApiError::internal(format!("stored funding split: {e}")))
+    }
+
+    /// `POST /funding/share`: the split of one funding charge between the bots on this account
+    /// (decided on the first question, from every known bot's position at the funding time, and
+    /// stored: later questions get the same split, so the shares always sum to the charge).
+    async fn funding_share(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
+        let body: FundingShareRequest = read_json(req).await?;
+        self.register(&body.bot)?;
+        if let Some(split) = self.stored_split(&body.payment.id)? {
+            return Ok(json(200, &split)?);
+        }
+        let mut positions = vec![(body.bot.clone(), body.position)];
+        for other in self.known_bots()? {
+            if other == body.bot.as_str() {
+                continue;
+            }
+            let Ok(id) = BotId::new(other.clone()) else {
+                continue;
+            };
+            let position = self.position_of(&id, &body).await?;
+            positions.push((id, position));
+        }
+        positions.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        let shares = split_funding(&body.payment, &positions)
+            .map_err(|e| ApiError::unprocessable("funding_unsplittable", e.to_string()))?;
+        let split = FundingSplit {
+            payment: body.payment.clone(),
+            positions,
+            shares,
+            decided_ms: now_ms(),
+        };
+        let text_body =
+            serde_json::to_string(&split).map_err(|e| ApiError::internal(e.to_string()))?;
+        // Another bot may have decided it while this one was asking: the first stored wins.
+        self.db.exec(
+            "INSERT OR IGNORE INTO funding_splits (funding_id, body) VALUES (?, ?)",
+            vec![text(body.payment.id.as_str()), text(text_body)],
+        )?;
+        let stored = self.stored_split(&body.payment.id)?.unwrap_or(split);
+        Ok(json(200, &stored)?)
+    }
+
+    /// Another bot's signed position at the funding time, asked of its own Durable Object. A bot
+    /// that no longer exists or now trades on another key holds nothing here; any other failure
+    /// fails the split (the asking bot tries again at its next reconciliation).
+    async fn position_of(
+        &self,
+        bot: &BotId,
+        q: &FundingShareRequest,
+    ) -> std::result::Result<Decimal, ApiError> {
+        let unavailable = |e: String| {
+            ApiError::unavailable("funding_split_unavailable", format!("bot {bot}: {e}"))
+        };
+        let stub = self
+            .env
+            .durable_object("BOT")
+            .and_then(|ns| ns.get_by_name(bot.as_str()))
+            .map_err(|e| unavailable(e.to_string()))?;
+        let mut url =
+            worker::Url::parse("https://bot/").map_err(|e| ApiError::internal(e.to_string()))?;
+        url.set_path(&format!("/{bot}/funding/position"));
+        url.query_pairs_mut()
+            .append_pair("symbol", q.payment.symbol.as_str())
+            .append_pair("time_ms", &q.payment.time_ms.to_string())
+            .append_pair("account", &q.account);
+        let mut resp = stub
+            .fetch_with_str(url.as_str())
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        match resp.status_code() {
+            200 => {
+                let a: PositionAnswer =
+                    resp.json().await.map_err(|e| unavailable(e.to_string()))?;
+                Ok(if a.on_account {
+                    a.position
+                } else {
+                    Decimal::ZERO
+                })
+            }
+            404 => Ok(Decimal::ZERO),
+            status => Err(unavailable(format!(
+                "answered {status}: {}",
+                resp.text().await.unwrap_or_default()
+            ))),
+        }
+    }
+
     async fn send(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
         let body: SendRequest = read_json(req).await?;
+        if let Some(bot) = &body.bot {
+            self.register(bot)?;
+        }
         let venue = live_venue(&body.spec);
         let cost = venue.cost(&body.op);
         let mut limiter = self.limiter_for(&body.spec)?;

@@ -33,6 +33,8 @@ pub mod ledger;
 pub mod model;
 pub mod order;
 pub mod position;
+#[cfg(test)]
+mod prop_seed;
 pub mod risk;
 pub mod schedule;
 pub mod signal;

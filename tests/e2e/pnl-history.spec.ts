@@ -107,6 +107,27 @@ interface PnlView {
   by_instrument: Record<string, { realized: string; position_qty: string; funding: string; fees_quote: string }>;
 }
 
+interface FeeValuation {
+  source: string;
+  open_time_ms?: number;
+}
+
+/** How the bot valued each third-asset fee (its fills view), by trade id. */
+async function feeValuations(bot: Bot): Promise<Map<string, FeeValuation>> {
+  const res = await adminFetch<{ fill: { trade_id: string }; fee_source?: FeeValuation }[]>(`/api/v1/bots/${bot.id}/fills?limit=1000`);
+  expect(res.status, res.text).toBe(200);
+  return new Map((res.body ?? []).filter((r) => r.fee_source).map((r) => [r.fill.trade_id, r.fee_source as FeeValuation]));
+}
+
+/** Opens of the exchange's 1-minute BNBUSDT candles (Binance spot) since `since`, by open time. */
+async function bnbMinuteOpens(since: number): Promise<Map<number, Dec>> {
+  const start = Math.floor(since / 60_000) * 60_000;
+  const res = await fetch(`${keel().simUrl}/api/v3/klines?symbol=BNBUSDT&interval=1m&startTime=${start}&limit=1000`);
+  expect(res.status).toBe(200);
+  const rows = (await res.json()) as [number, string][];
+  return new Map(rows.map((r) => [r[0], Dec.of(r[1])]));
+}
+
 /** For accounts that never pay fees in a third asset. */
 const noBnb = (ms: number): Dec => {
   throw new Error(`a BNB fee at ${ms} on an account without the BNB discount`);
@@ -246,9 +267,10 @@ interface Expected {
 
 /**
  * The independent computation: average-cost realized P&L, fees by asset and in quote at fill
- * time, funding of the bot's position; `bnbAt` is the BNBUSDT price in force at a time.
+ * time, funding of the bot's position; `bnbAt` is the BNBUSDT price a BNB fee of that trade is
+ * valued at (docs/pnl.md: in force at the trade, or the open of its minute for a fill learnt late).
  */
-function expected(c: Case, trades: SimTrade[], funding: SimIncome[], bnbAt: (ms: number) => Dec): Expected {
+function expected(c: Case, trades: SimTrade[], funding: SimIncome[], bnbAt: (ms: number, tradeId: number) => Dec): Expected {
   const book = new AvgCostBook();
   const feesByAsset: Record<string, Dec> = {};
   let feesQuote = Dec.ZERO;
@@ -257,7 +279,7 @@ function expected(c: Case, trades: SimTrade[], funding: SimIncome[], bnbAt: (ms:
     const price = Dec.of(t.price);
     const fee = Dec.of(t.commission);
     book.apply(t.side === "Buy" ? "buy" : "sell", Dec.of(t.qty), price);
-    const feePrice = t.commission_asset === "USDT" ? Dec.of("1") : t.commission_asset === "BTC" ? price : bnbAt(t.time);
+    const feePrice = t.commission_asset === "USDT" ? Dec.of("1") : t.commission_asset === "BTC" ? price : bnbAt(t.time, t.id);
     if (t.commission_asset === "BNB") expect(c.bnb, "BNB fee outside the BNB case").toBe(true);
     if (c.market === "spot" && t.commission_asset === "BTC" && !fee.isZero()) book.apply("sell", fee, price);
     feesByAsset[t.commission_asset] = (feesByAsset[t.commission_asset] ?? Dec.ZERO).add(fee);
@@ -387,10 +409,27 @@ async function runCase(c: Case): Promise<void> {
     for (const t of trades.filter((t) => t.time <= f.time)) before.apply(t.side === "Buy" ? "buy" : "sell", Dec.of(t.qty), Dec.of(t.price));
     expect(canon(String(f.funding_basis?.[0] ?? "0")), `funding row at ${f.time}`).toBe(before.qty.toString());
   }
-  const bnbAt = (ms: number): Dec => {
+  const inForce = (ms: number): Dec => {
     const row = [...bnb].reverse().find(([t]) => t <= ms);
     if (!row) throw new Error(`no BNB price recorded before ${ms}`);
     return row[1];
+  };
+  // A BNB fee of a fill the bot learnt late is valued at the open of BNB's 1-minute candle
+  // covering the trade (docs/pnl.md), read here from the exchange's own klines; one carried by
+  // the order's answer at the price in force at the trade.
+  const valuations = c.bnb ? await feeValuations(bot) : new Map<string, FeeValuation>();
+  const candles = c.bnb ? await bnbMinuteOpens(started) : new Map<number, Dec>();
+  const bnbAt = (ms: number, tradeId: number): Dec => {
+    const v = valuations.get(String(tradeId));
+    if (v?.source === "kline") {
+      const minute = Math.floor(ms / 60_000) * 60_000;
+      expect(v.open_time_ms, `trade ${tradeId}: the candle covering the trade`).toBe(minute);
+      const open = candles.get(minute);
+      if (!open) throw new Error(`no BNBUSDT candle at ${minute}`);
+      return open;
+    }
+    expect(v?.source, `trade ${tradeId}: fee valuation source`).toBe("ticker");
+    return inForce(ms);
   };
   const want = expected(c, trades, funding, bnbAt);
   const view = await pnl(bot);

@@ -95,6 +95,7 @@ pub struct Link<'a> {
     venue: Box<dyn Venue>,
     creds: Option<Credentials>,
     account: String,
+    bot_id: keel_engine::ids::BotId,
     /// State to persist after the work (clock, circuit, hosts).
     pub state: VenueState,
     /// Audit drafts of every request and response, in order.
@@ -188,12 +189,19 @@ impl<'a> Link<'a> {
             spec,
             creds,
             account,
+            bot_id: config.id.clone(),
             state,
             trail: Vec::new(),
             actor,
             paper,
             pending_fills: Vec::new(),
         })
+    }
+
+    /// The name of the account's Durable Object (exchange, market, host, key digest): bots with
+    /// the same name share one exchange account.
+    pub fn account(&self) -> &str {
+        &self.account
     }
 
     /// The exchange's notion of now.
@@ -581,6 +589,7 @@ impl<'a> Link<'a> {
             spec: self.spec.clone(),
             op: op.clone(),
             request: request.clone(),
+            bot: Some(self.bot_id.clone()),
         };
         let text = serde_json::to_string(&body).map_err(|e| CallError::Internal(e.to_string()))?;
         let ns = self

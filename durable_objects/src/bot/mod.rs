@@ -11,6 +11,7 @@ mod book_views;
 pub mod controls;
 mod exchange;
 mod exit_cancel;
+mod funding;
 mod ledger;
 mod metrics;
 mod orders;
@@ -181,6 +182,7 @@ impl BotDO {
             }
             (Method::Post, "/capital") => admin::capital(self, req).await,
             (Method::Post, "/control/reconcile") => reconcile::handle(self, req).await,
+            (Method::Get, "/funding/position") => funding::position_route(self, query),
             (Method::Post, "/control/pause") => admin::pause(self, req, true).await,
             (Method::Post, "/control/resume") => admin::pause(self, req, false).await,
             (Method::Post, "/control/halt") => admin::halt(self, req).await,

@@ -191,6 +191,7 @@ async fn place_inner(
         rules,
         config,
         outcome,
+        Learnt::InAnswer,
     )
     .await;
     super::metrics::record_order(bot, Some(signal_id), sent_ms, now_ms());
@@ -304,7 +305,18 @@ async fn place_exit_triggers(
     Ok(out)
 }
 
+/// When the fills of an outcome were learnt, which decides how a third-asset fee is valued
+/// ([`fee_asset_prices`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Learnt {
+    /// In the answer to the order request itself (the trades are of now).
+    InAnswer,
+    /// Later: a poll of a resting order, a cancel's answer, reconciliation.
+    Late,
+}
+
 /// Commits what an order request produced.
+#[allow(clippy::too_many_arguments)] // each argument is a distinct fact of the outcome
 pub async fn apply_outcome(
     bot: &BotDO,
     link: &mut Link<'_>,
@@ -313,6 +325,7 @@ pub async fn apply_outcome(
     rules: &InstrumentRules,
     config: &BotConfig,
     outcome: Result<VenueReply, CallError>,
+    learnt: Learnt,
 ) -> Result<PlaceResult, ApiError> {
     let req = order.request.clone();
     let coid = req.client_order_id.clone();
@@ -323,12 +336,22 @@ pub async fn apply_outcome(
     // await, so no other request of this object can commit in between (one chain, no forks).
     let (fills, fee_prices) = match &outcome {
         Ok(reply) => {
-            let mut fills = keel_engine::bot::fills_of(reply);
-            fills.append(&mut link.pending_fills);
-            let prices = fee_asset_prices(link, &fills, rules).await;
+            let carried = keel_engine::bot::fills_of(reply);
+            let pending = std::mem::take(&mut link.pending_fills);
+            // Only the answer to the order request itself carries fills of "now"; a poll's answer
+            // (and the paper book's resting fills) reports trades of the past.
+            let prices = match learnt {
+                Learnt::InAnswer => fee_asset_prices(link, &carried, &pending, rules).await,
+                Learnt::Late => {
+                    let all: Vec<_> = carried.iter().chain(&pending).cloned().collect();
+                    fee_asset_prices(link, &[], &all, rules).await
+                }
+            };
+            let mut fills = carried;
+            fills.extend(pending);
             (fills, prices)
         }
-        Err(_) => (Vec::new(), std::collections::BTreeMap::new()),
+        Err(_) => (Vec::new(), keel_engine::ledger::FeePrices::none()),
     };
     let mut j = bot.journal()?;
     drain_trail(&mut j, link, signal_id, Some(&coid))?;
@@ -454,34 +477,99 @@ pub async fn apply_outcome(
     Ok(result)
 }
 
-/// Quote prices of fee assets that are neither base nor quote (e.g. BNB), taken now: the fill
-/// just happened, so this is the price at the fill's time that the ledger records. A price that
-/// cannot be fetched leaves the fee unbooked and the ledger refuses the fill (never a guess).
+/// Valuations of fees paid in a third asset (e.g. BNB) at each trade's own time, decided by
+/// [`keel_engine::ledger::value_fee_asset`]: fills carried by the answer to the order itself
+/// (`answer`) may take the fee asset's ticker read now, in the same round trip; fills learnt later
+/// (`late`: a poll of a resting order, reconciliation, a fired exit) take the open of the fee
+/// asset's 1-minute candle covering the trade, never the ticker at booking time. A fill whose fee
+/// cannot be valued is left out; the ledger then refuses it and the next poll tries again (never
+/// a guess).
 pub async fn fee_asset_prices(
     link: &mut Link<'_>,
-    fills: &[keel_engine::model::Fill],
+    answer: &[keel_engine::model::Fill],
+    late: &[keel_engine::model::Fill],
     rules: &InstrumentRules,
-) -> std::collections::BTreeMap<String, rust_decimal::Decimal> {
-    let mut out = std::collections::BTreeMap::new();
-    for f in fills {
-        if f.fee.is_zero()
-            || f.fee_asset == rules.base_asset
-            || f.fee_asset == rules.quote_asset
-            || out.contains_key(&f.fee_asset)
-        {
-            continue;
-        }
-        let Ok(symbol) = Symbol::new(format!("{}{}", f.fee_asset, rules.quote_asset)) else {
+) -> keel_engine::ledger::FeePrices {
+    use keel_engine::ledger::{kline_windows, value_fee_asset, FeePrices, TickerReading};
+    use std::collections::BTreeMap;
+    let third = |f: &keel_engine::model::Fill| {
+        !f.fee.is_zero() && f.fee_asset != rules.base_asset && f.fee_asset != rules.quote_asset
+    };
+    // Per fee asset: (fills from the answer, fills learnt late).
+    type Batch<'f> = (
+        Vec<&'f keel_engine::model::Fill>,
+        Vec<&'f keel_engine::model::Fill>,
+    );
+    let mut by_asset: BTreeMap<&str, Batch<'_>> = BTreeMap::new();
+    for f in answer.iter().filter(|f| third(f)) {
+        by_asset.entry(f.fee_asset.as_str()).or_default().0.push(f);
+    }
+    for f in late.iter().filter(|f| third(f)) {
+        by_asset.entry(f.fee_asset.as_str()).or_default().1.push(f);
+    }
+    let mut out = FeePrices::none();
+    for (asset, (now_fills, late_fills)) in by_asset {
+        let Ok(symbol) = Symbol::new(format!("{}{}", asset, rules.quote_asset)) else {
             continue;
         };
-        if let Ok(VenueReply::Ticker(t)) = link.call(&VenueOp::Ticker { symbol }).await {
-            out.insert(f.fee_asset.clone(), t.price);
+        let reading = if now_fills.is_empty() {
+            None
+        } else {
+            match link
+                .call(&VenueOp::Ticker {
+                    symbol: symbol.clone(),
+                })
+                .await
+            {
+                Ok(VenueReply::Ticker(t)) => Some(TickerReading {
+                    price: t.price,
+                    observed_ms: link.server_now(),
+                }),
+                _ => None,
+            }
+        };
+        let mut pending = Vec::new();
+        for f in now_fills {
+            match value_fee_asset(symbol.as_str(), f.time_ms, reading, &[]) {
+                Ok(v) => out.insert(f, v),
+                Err(_) => pending.push(f),
+            }
+        }
+        pending.extend(late_fills);
+        if pending.is_empty() {
+            continue;
+        }
+        let times: Vec<i64> = pending.iter().map(|f| f.time_ms).collect();
+        let mut candles = Vec::new();
+        for (start, end, limit) in kline_windows(&times) {
+            let op = VenueOp::Klines {
+                symbol: symbol.clone(),
+                interval: keel_engine::backtest::Timeframe::M1,
+                start_ms: Some(start),
+                end_ms: Some(end),
+                limit,
+            };
+            if let Ok(VenueReply::Klines(mut k)) = link.call(&op).await {
+                candles.append(&mut k);
+            }
+        }
+        for f in pending {
+            match value_fee_asset(symbol.as_str(), f.time_ms, None, &candles) {
+                Ok(v) => out.insert(f, v),
+                Err(e) => worker::console_error!("fee of trade {}: {e}", f.trade_id),
+            }
         }
     }
     out
 }
 
 /// Cancels every open order of the bot (of one symbol, or of every whitelisted symbol traded).
+///
+/// An order is final only when the exchange says so: each working order is first recorded as
+/// `cancel_sent` (durable before the request leaves), and after the cancel-all each is queried by
+/// its client id and its answer applied like a poll's, so a fill that raced the cancel is booked
+/// at once and the order ends `cancelled`, `filled` or `expired` as the exchange reports it. An
+/// order whose query fails stays `cancel_sent` and the cron's poll ([`refresh_open`]) settles it.
 pub async fn cancel_all(
     bot: &BotDO,
     link: &mut Link<'_>,
@@ -492,6 +580,12 @@ pub async fn cancel_all(
     struct Sym {
         symbol: String,
     }
+    #[derive(serde::Deserialize)]
+    struct Row {
+        signal_id: Option<String>,
+        body: String,
+    }
+    let internal = |e: ApiError| CallError::Internal(e.message);
     let symbols: Vec<Symbol> = match symbol {
         Some(s) => vec![s],
         None => bot
@@ -502,31 +596,14 @@ pub async fn cancel_all(
             .filter_map(|s| Symbol::new(s.symbol).ok())
             .collect(),
     };
-    let mut out = Vec::new();
-    let mut cancelled = Vec::new();
-    for s in symbols {
-        let r = link.call(&VenueOp::CancelAll { symbol: s.clone() }).await;
-        if r.is_ok() {
-            cancelled.push(s.clone());
-        }
-        out.push(
-            json!({"symbol": s.as_str(), "ok": r.is_ok(), "error": r.err().map(|e| e.to_string())}),
-        );
-    }
-    let mut j = bot.journal().map_err(|e| CallError::Internal(e.message))?;
-    drain_trail(&mut j, link, signal_id, None).map_err(|e| CallError::Internal(e.message))?;
-    // The exchange confirmed the cancel-all: every working order of those symbols goes through
-    // CancelSent to Cancelled in its own record (fills that raced the cancel were booked before).
-    #[derive(serde::Deserialize)]
-    struct Row {
-        signal_id: Option<String>,
-        body: String,
-    }
-    for s in &cancelled {
+    // Intent first: every working order of those symbols goes to CancelSent before any request.
+    let mut working: Vec<(Order, Option<SignalId>)> = Vec::new();
+    let mut j = bot.journal().map_err(internal)?;
+    for s in &symbols {
         let rows: Vec<Row> = bot
             .db
             .rows(
-                "SELECT signal_id, body FROM orders WHERE symbol = ? AND status IN ('accepted','partially_filled')",
+                "SELECT signal_id, body FROM orders WHERE symbol = ? AND status IN ('accepted','partially_filled','cancel_sent')",
                 vec![text(s.as_str())],
             )
             .map_err(|e| CallError::Internal(e.to_string()))?;
@@ -535,32 +612,85 @@ pub async fn cancel_all(
             let Ok(mut order) = stored_order(&body) else {
                 continue;
             };
-            let now = now_ms();
             if order
-                .apply_event(OrderEvent::CancelRequested, now)
-                .and_then(|_| order.apply_event(OrderEvent::Cancelled, now))
+                .apply_event(OrderEvent::CancelRequested, now_ms())
                 .is_ok()
             {
                 let sid = row.signal_id.and_then(|s| SignalId::new(s).ok());
                 upsert_order(&mut j, &order, sid.as_ref());
+                working.push((order, sid));
             }
         }
     }
+    bot.commit(j).await.map_err(internal)?;
+    let mut out = Vec::new();
+    for s in &symbols {
+        let r = link.call(&VenueOp::CancelAll { symbol: s.clone() }).await;
+        out.push(
+            json!({"symbol": s.as_str(), "ok": r.is_ok(), "error": r.err().map(|e| e.to_string())}),
+        );
+    }
+    let mut j = bot.journal().map_err(internal)?;
+    drain_trail(&mut j, link, signal_id, None).map_err(internal)?;
     j.put("venue_state", &link.state)
         .map_err(|e| CallError::Internal(e.to_string()))?;
-    if let Some(p) = link.paper.as_mut() {
-        p.prune(
-            super::exchange::PAPER_KEEP_ORDERS,
-            super::exchange::PAPER_KEEP_FILLS,
-        );
-        j.put("paper", p)
-            .map_err(|e| CallError::Internal(e.to_string()))?;
+    bot.commit(j).await.map_err(internal)?;
+    // The exchange's word on each order: its status and any fill that raced the cancel.
+    let stored = super::admin::load_config(bot).map_err(internal)?;
+    let config = &stored.config;
+    let mut orders = Vec::new();
+    for (mut order, sid) in working {
+        let req = order.request.clone();
+        let answer = link
+            .call(&VenueOp::QueryOrder {
+                symbol: req.symbol.clone(),
+                client_order_id: req.client_order_id.clone(),
+            })
+            .await;
+        let settled = match answer {
+            Ok(reply) => {
+                link.settle_placement(&req, order.created_ms, Ok(reply))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let applied = match settled {
+            Ok(reply) => match super::signal::market_facts(bot, link, &req.symbol).await {
+                Ok(facts) => apply_outcome(
+                    bot,
+                    link,
+                    &mut order,
+                    sid.as_ref(),
+                    &facts.rules,
+                    config,
+                    Ok(reply),
+                    Learnt::Late,
+                )
+                .await
+                .map(|r| r.summary)
+                .map_err(|e| e.message),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        orders.push(match applied {
+            Ok(summary) => summary,
+            // Still `cancel_sent`: the poll settles it from the exchange's answer.
+            Err(why) => json!({
+                "client_order_id": req.client_order_id.as_str(),
+                "status": "cancel_sent",
+                "error": why,
+            }),
+        });
     }
-    bot.commit(j)
-        .await
-        .map_err(|e| CallError::Internal(e.message))?;
+    save_link(bot, link, signal_id).await.map_err(internal)?;
+    let status = if orders.iter().all(|o| o["status"] != "cancel_sent") {
+        "cancelled"
+    } else {
+        "cancel_pending"
+    };
     Ok(
-        json!({"signal_id": signal_id.map(|s| s.as_str()), "status": "cancelled", "cancels": out, "orders": []}),
+        json!({"signal_id": signal_id.map(|s| s.as_str()), "status": status, "cancels": out, "orders": orders}),
     )
 }
 
@@ -629,6 +759,7 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
             &facts.rules,
             config,
             Ok(settled),
+            Learnt::Late,
         )
         .await?;
         refreshed += 1;

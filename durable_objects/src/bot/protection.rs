@@ -654,7 +654,7 @@ async fn commit(
             .await
             .map_err(ApiError::from)?;
         let plain: Vec<Fill> = fills.iter().map(|(_, f)| f.clone()).collect();
-        let prices = super::orders::fee_asset_prices(link, &plain, &facts.rules).await;
+        let prices = super::orders::fee_asset_prices(link, &[], &plain, &facts.rules).await;
         priced.push((fills, facts.rules, prices));
     }
     let mut j = bot.journal()?;

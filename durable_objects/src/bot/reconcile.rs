@@ -144,10 +144,21 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
             let account_funding = fetch_funding(&mut link, &symbol, start)
                 .await
                 .map_err(ApiError::from)?;
-            (
-                stored_funding(bot, &symbol, start)?,
-                held_funding(account_funding, &own_fills(bot, s, &theirs, &owned)?),
-            )
+            // The account's charges split between the bots sharing it: this bot's shares only.
+            let fills = own_fills(bot, s, &theirs, &owned)?;
+            let held = held_funding(account_funding, &fills);
+            let (shares, unsplittable) =
+                super::funding::shares(&link, bot, config, held, &fills).await?;
+            for f in unsplittable {
+                needs_attention = true;
+                mismatches.push(Mismatch {
+                    subject: "funding_unsplittable".into(),
+                    trade_id: Some(f.id),
+                    ours: "absent".into(),
+                    theirs: f.amount.to_string(),
+                });
+            }
+            (stored_funding(bot, &symbol, start)?, shares)
         } else {
             (Vec::new(), Vec::new())
         };
@@ -240,7 +251,7 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
         let facts = super::signal::market_facts(bot, &mut link, symbol)
             .await
             .map_err(ApiError::from)?;
-        let fee_prices = super::orders::fee_asset_prices(&mut link, fills, &facts.rules).await;
+        let fee_prices = super::orders::fee_asset_prices(&mut link, &[], fills, &facts.rules).await;
         priced.push((fills, facts, fee_prices));
     }
     // No await from here to the commit: the journal must not interleave with another request.

@@ -566,7 +566,7 @@ pub fn booking(
     rules: &InstrumentRules,
     actor: &Actor,
     signal_id: Option<&SignalId>,
-    fee_prices: &BTreeMap<String, rust_decimal::Decimal>,
+    fee_prices: &keel_engine::ledger::FeePrices,
 ) -> Result<(keel_engine::ledger::Ledger, keel_engine::bot::Booking), ApiError> {
     let mut ledger = ledger::load(bot, config)?;
     let booking = book_fills(

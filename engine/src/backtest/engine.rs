@@ -23,7 +23,6 @@ use crate::venue::{BuildCtx, Planned, Venue};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// When an intent decided on a bar's close is filled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -285,7 +284,7 @@ impl Sim<'_> {
             let fills = bot::into_fills(reply);
             // `bot::book_fill` is `bot::book_fills` per fill without the audit drafts a
             // backtest has nowhere to keep.
-            let no_third_assets = BTreeMap::new();
+            let no_third_assets = crate::ledger::FeePrices::none();
             for fill in &fills {
                 let booked = bot::book_fill(
                     &mut self.ledger,

@@ -3,11 +3,12 @@
 
 use crate::audit::{Actor, AuditDraft, AuditEvent};
 use crate::ids::SignalId;
-use crate::ledger::{Booked, BookedFill, Effect, FillBooking, Ledger, LedgerEntry, LedgerError};
+use crate::ledger::{
+    Booked, BookedFill, Effect, FeePrices, FillBooking, Ledger, LedgerEntry, LedgerError,
+};
 use crate::model::{Exchange, Fill, InstrumentRules, Market};
 use crate::venue::VenueReply;
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 
 /// The fills an exchange reply carries (orders may carry several).
 pub fn fills_of(reply: &VenueReply) -> Vec<Fill> {
@@ -62,23 +63,25 @@ pub fn book_fill(
     ledger: &mut Ledger,
     fill: &Fill,
     rules: &InstrumentRules,
-    fee_prices: &BTreeMap<String, Decimal>,
+    fee_prices: &FeePrices,
     strategy: Option<&str>,
 ) -> Result<Option<FillLedgerBooking>, LedgerError> {
     if ledger.has_fill(fill) {
         return Ok(None);
     }
     let mut missing_price = None;
-    let fee_asset_price = if fill.fee_asset == rules.quote_asset || fill.fee.is_zero() {
-        None
+    let (fee_asset_price, fee_source) = if fill.fee_asset == rules.quote_asset || fill.fee.is_zero()
+    {
+        (None, None)
     } else if fill.fee_asset == rules.base_asset {
-        Some(fill.price)
+        (Some(fill.price), None)
     } else {
-        match fee_prices.get(&fill.fee_asset) {
-            Some(p) => Some(*p),
+        // A third asset: valued at the trade's own time (`ledger::value_fee_asset`).
+        match fee_prices.get(fill) {
+            Some(v) => (Some(v.price), Some(Box::new(v.source.clone()))),
             None => {
                 missing_price = Some(fill.fee_asset.clone());
-                None
+                (None, None)
             }
         }
     };
@@ -87,6 +90,7 @@ pub fn book_fill(
         base_asset: rules.base_asset.clone(),
         quote_asset: rules.quote_asset.clone(),
         fee_asset_price,
+        fee_source,
         strategy: strategy.map(String::from),
     });
     let applied = match ledger.book(&entry)? {
@@ -99,8 +103,9 @@ pub fn book_fill(
     }))
 }
 
-/// Books fills. `fee_prices` gives the quote price of any third fee asset (e.g. BNB) at the
-/// fill's time; base-asset fees are valued at the fill price, quote fees need nothing.
+/// Books fills. `fee_prices` gives, per fill, the quote price of a third fee asset (e.g. BNB) at
+/// the fill's time and its source ([`crate::ledger::value_fee_asset`]); base-asset fees are
+/// valued at the fill price, quote fees need nothing.
 ///
 /// # Errors
 /// [`LedgerError`] when an entry cannot be applied (the ledger is unchanged for that entry).
@@ -109,7 +114,7 @@ pub fn book_fills(
     ledger: &mut Ledger,
     fills: &[Fill],
     rules: &InstrumentRules,
-    fee_prices: &BTreeMap<String, Decimal>,
+    fee_prices: &FeePrices,
     exchange: Exchange,
     market: Market,
     actor: &Actor,
@@ -174,10 +179,16 @@ pub fn book_fills(
                 quote_asset: rules.quote_asset.clone(),
             },
         )));
+        let (fee_asset_price, fee_source) = match &entry {
+            LedgerEntry::Fill(b) => (b.fee_asset_price, b.fee_source.as_deref().cloned()),
+            _ => (None, None),
+        };
         out.booked.push(BookedFill {
             fill: fill.clone(),
             realized: effect.realized,
             fee_quote: effect.fee_quote,
+            fee_asset_price,
+            fee_source,
         });
         out.entries.push(entry);
     }

@@ -271,7 +271,7 @@ fn booking_is_idempotent_and_refuses_unpriced_third_asset_fees() {
         is_maker: false,
     };
     let mut l = ledger(dec!(10000));
-    let prices = std::collections::BTreeMap::new();
+    let prices = crate::ledger::FeePrices::none();
     let ex = crate::model::Exchange::Binance;
     let mk = crate::model::Market::Spot;
     let first = book_fills(
@@ -318,8 +318,16 @@ fn booking_is_idempotent_and_refuses_unpriced_third_asset_fees() {
         None
     )
     .is_err());
-    let priced: std::collections::BTreeMap<String, rust_decimal::Decimal> =
-        [("BNB".to_string(), dec!(600))].into();
+    let mut priced = crate::ledger::FeePrices::none();
+    let valuation = crate::ledger::FeeValuation {
+        price: dec!(600),
+        source: crate::ledger::FeeSource::Kline {
+            symbol: "BNBUSDT".into(),
+            open_time_ms: NOW - NOW.rem_euclid(60_000),
+            interval_ms: 60_000,
+        },
+    };
+    priced.insert(&fill("2", "BNB"), valuation.clone());
     let third = book_fills(
         &mut l,
         &[fill("2", "BNB")],
@@ -333,4 +341,10 @@ fn booking_is_idempotent_and_refuses_unpriced_third_asset_fees() {
     )
     .unwrap();
     assert_eq!(third.booked[0].fee_quote, dec!(6.00));
+    // The valuation's source is kept with the fill (its P&L detail) and in the ledger entry.
+    assert_eq!(third.booked[0].fee_source, Some(valuation.source.clone()));
+    assert_eq!(third.booked[0].fee_asset_price, Some(dec!(600)));
+    assert!(
+        matches!(&third.entries[0], LedgerEntry::Fill(b) if b.fee_source.as_deref() == Some(&valuation.source))
+    );
 }

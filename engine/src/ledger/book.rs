@@ -163,13 +163,16 @@ impl Ledger {
         day: i64,
         new_open: Option<DayOpen>,
     ) -> Result<Effect, LedgerError> {
-        match entry {
+        let effect = match entry {
             LedgerEntry::Fill(b) => self.apply_fill(b, day, new_open),
             LedgerEntry::Funding(f) => self.apply_funding(f, day, new_open),
             LedgerEntry::Transfer(t) => self.apply_transfer(t, day, new_open),
             LedgerEntry::Allocation(a) => self.apply_allocation(a, new_open),
             LedgerEntry::Mark(m) => self.apply_mark(m, new_open),
-        }
+        }?;
+        // Fills and marks move the held mark, only after everything else of the entry applied.
+        self.observe_mark(entry);
+        Ok(effect)
     }
 
     fn fee_price(&self, b: &FillBooking) -> Result<Decimal, LedgerError> {
@@ -298,13 +301,6 @@ impl Ledger {
             self.lots.insert(f.symbol.clone(), fresh);
         }
         let position_qty = inst.position.qty;
-        if self
-            .marks
-            .get(&f.symbol)
-            .is_none_or(|(_, t)| f.time_ms >= *t)
-        {
-            self.marks.insert(f.symbol.clone(), (f.price, f.time_ms));
-        }
         put(&mut self.instruments, &f.symbol, inst);
         self.totals = totals;
         // Existing keys are updated in place: no key string is allocated for a known strategy,
@@ -424,14 +420,6 @@ impl Ledger {
                 field: "price",
                 value: m.price,
             });
-        }
-        // One search: the held mark is updated in place unless it is newer.
-        match self.marks.get_mut(&m.symbol) {
-            Some(held) if m.time_ms >= held.1 => *held = (m.price, m.time_ms),
-            Some(_) => {}
-            None => {
-                self.marks.insert(m.symbol.clone(), (m.price, m.time_ms));
-            }
         }
         if new_open.is_some() {
             self.day_open = new_open;

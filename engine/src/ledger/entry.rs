@@ -44,6 +44,10 @@ pub struct FillBooking {
     /// moment). Required when the fee asset is neither quote nor base; for the base asset the
     /// fill price is used when absent; ignored for the quote asset (1).
     pub fee_asset_price: Option<Decimal>,
+    /// Where `fee_asset_price` came from, for a third fee asset ([`super::FeeSource`]); boxed
+    /// so that the rare third-asset fee does not widen every ledger entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_source: Option<Box<super::FeeSource>>,
     /// Strategy tag of the order, for per-strategy views.
     pub strategy: Option<String>,
 }
@@ -212,6 +216,61 @@ pub struct LatestKey {
     pub group: String,
     /// Its id (trade, funding, transfer or allocation id).
     pub id: String,
+}
+
+/// Where the observation behind a held mark sorts in the canonical order: a mark is replaced only
+/// by an observation that sorts at or after it, so the held mark is the canonically latest one
+/// whatever order entries were booked in, and booking an entry again never moves it (a mark and
+/// a fill at the same millisecond: the mark wins, as in replay, where marks sort after fills).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkKey {
+    /// Observation time.
+    pub time_ms: i64,
+    /// Kind rank of the entry that set it (fill or mark).
+    pub rank: u8,
+    /// Trade id of a fill; empty for a mark.
+    pub id: String,
+    /// The price (orders two marks of the same millisecond, as replay does).
+    pub price: Decimal,
+}
+
+impl MarkKey {
+    /// Whether an observation with this key may replace the held one (`held`).
+    pub(crate) fn replaces(&self, held: &MarkKey) -> bool {
+        self.time_ms
+            .cmp(&held.time_ms)
+            .then(self.rank.cmp(&held.rank))
+            .then(id_cmp(&self.id, &held.id))
+            .then(self.price.cmp(&held.price))
+            != Ordering::Less
+    }
+}
+
+impl LedgerEntry {
+    /// The mark this entry sets (symbol and key), if it sets one: fills and marks do.
+    pub(crate) fn mark_key(&self) -> Option<(&Symbol, MarkKey)> {
+        match self {
+            Self::Fill(b) => Some((
+                &b.fill.symbol,
+                MarkKey {
+                    time_ms: b.fill.time_ms,
+                    rank: self.rank(),
+                    id: b.fill.trade_id.clone(),
+                    price: b.fill.price,
+                },
+            )),
+            Self::Mark(m) => Some((
+                &m.symbol,
+                MarkKey {
+                    time_ms: m.time_ms,
+                    rank: self.rank(),
+                    id: String::new(),
+                    price: m.price,
+                },
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Idempotency key of a fill: Binance trade ids are unique per symbol only.

@@ -4,8 +4,11 @@
 //! funding on it (`net qty × mark × rate`). Funding is linear in quantity, so each bot's share is
 //! `total × its signed qty / Σ signed qty`: the shares sum to the exchange's figure, and a bot
 //! that is short while the account is net long receives the opposite sign, as it would alone.
-//! Shares are rounded to the exchange's printed decimals; the last bot takes the remainder so
-//! the sum is exact.
+//!
+//! **Rounding rule**: every share but one is rounded half-to-even to the decimals the exchange
+//! printed the charge with; the holder whose bot id sorts last (byte order) takes the remainder,
+//! so the shares sum exactly to the charge. A bot alone books the charge whole under the
+//! exchange's id, as before sharing existed; shares of a split carry `{exchange id}:{bot id}`.
 
 use super::entry::FundingPayment;
 use crate::ids::BotId;
@@ -39,21 +42,25 @@ pub enum FundingSplitError {
 pub fn held_funding(payments: Vec<FundingPayment>, fills: &[Fill]) -> Vec<FundingPayment> {
     payments
         .into_iter()
-        .filter(|p| {
-            let held = fills
-                .iter()
-                .filter(|f| f.symbol == p.symbol && f.time_ms <= p.time_ms)
-                .fold(Decimal::ZERO, |acc, f| {
-                    acc.saturating_add(f.side.sign().saturating_mul(f.qty))
-                });
-            !held.is_zero()
-        })
+        .filter(|p| !position_at(fills, &p.symbol, p.time_ms).is_zero())
         .collect()
 }
 
-/// Splits `total` between bots by their signed positions in `total.symbol` at the funding time.
-/// Bots with a zero position get nothing (and are omitted). Each share keeps the exchange id with
-/// the bot id appended, so every bot's ledger books it idempotently.
+/// The bot's signed position in `symbol` at `time_ms` from its fills (those at that very
+/// millisecond included: funding is charged on the position after them).
+pub fn position_at(fills: &[Fill], symbol: &crate::ids::Symbol, time_ms: i64) -> Decimal {
+    fills
+        .iter()
+        .filter(|f| &f.symbol == symbol && f.time_ms <= time_ms)
+        .fold(Decimal::ZERO, |acc, f| {
+            acc.saturating_add(f.side.sign().saturating_mul(f.qty))
+        })
+}
+
+/// Splits `total` between bots by their signed positions in `total.symbol` at the funding time
+/// (the module's rounding rule). Bots with a zero position get nothing (and are omitted); the
+/// shares come in bot id order. A single holder gets the payment unchanged; otherwise each share
+/// keeps the exchange id with the bot id appended, so every bot's ledger books it idempotently.
 ///
 /// # Errors
 /// [`FundingSplitError`] when positions net to zero under a non-zero charge, or on overflow.
@@ -64,7 +71,13 @@ pub fn split_funding(
     let overflow = || FundingSplitError::Overflow {
         id: total.id.clone(),
     };
-    let holders: Vec<&(BotId, Decimal)> = positions.iter().filter(|(_, q)| !q.is_zero()).collect();
+    let mut holders: Vec<&(BotId, Decimal)> =
+        positions.iter().filter(|(_, q)| !q.is_zero()).collect();
+    holders.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    holders.dedup_by(|a, b| a.0 == b.0);
+    if let [(bot, _)] = holders.as_slice() {
+        return Ok(vec![(bot.clone(), total.clone())]);
+    }
     let net = holders
         .iter()
         .try_fold(Decimal::ZERO, |acc, (_, q)| acc.checked_add(*q));
@@ -202,6 +215,73 @@ mod tests {
         for (time, symbol, want) in cases {
             let got = held_funding(vec![at(time, symbol)], &fills);
             assert_eq!(got.len() == 1, want, "{time} {symbol}");
+        }
+    }
+
+    #[test]
+    fn the_last_bot_id_takes_the_remainder_and_a_lone_holder_keeps_the_id() {
+        // Given in any order, split in bot id order: "c" (last) takes the remainder.
+        let positions = [
+            (bot("c"), dec!(1)),
+            (bot("a"), dec!(1)),
+            (bot("b"), dec!(1)),
+        ];
+        let got = split_funding(&payment(dec!(-0.10000000)), &positions).unwrap();
+        let shares: Vec<(String, Decimal)> =
+            got.iter().map(|(b, p)| (b.to_string(), p.amount)).collect();
+        assert_eq!(
+            shares,
+            vec![
+                ("a".into(), dec!(-0.03333333)),
+                ("b".into(), dec!(-0.03333333)),
+                ("c".into(), dec!(-0.03333334)),
+            ]
+        );
+        // Alone (others flat): the whole payment under the exchange's own id, as before.
+        let alone = [(bot("a"), dec!(0.5)), (bot("b"), dec!(0))];
+        let got = split_funding(&payment(dec!(-0.1)), &alone).unwrap();
+        assert_eq!(got, vec![(bot("a"), payment(dec!(-0.1)))]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::prop_seed::config(500))]
+
+        /// Any charge split between up to five bots: the shares sum exactly to it, each is the
+        /// pro-rata figure rounded to the charge's decimals (the remainder holder within the
+        /// others' rounding), and the split does not depend on the order positions are given in.
+        #[test]
+        fn shares_sum_exactly_to_the_charge(
+            amount in -10_000_000i64..10_000_000,
+            dp in 0u32..9,
+            qtys in proptest::collection::vec(-5_000i64..5_000, 1..6),
+        ) {
+            let total = payment(Decimal::new(amount, dp));
+            let positions: Vec<(BotId, Decimal)> = qtys
+                .iter()
+                .enumerate()
+                .map(|(i, q)| (bot(&format!("b{i}")), Decimal::new(*q, 3)))
+                .collect();
+            let net: Decimal = positions.iter().map(|(_, q)| *q).sum();
+            let split = split_funding(&total, &positions);
+            if net.is_zero() {
+                proptest::prop_assert_eq!(split.is_ok(), total.amount.is_zero());
+                return Ok(());
+            }
+            let shares = split.unwrap();
+            let sum: Decimal = shares.iter().map(|(_, p)| p.amount).sum();
+            proptest::prop_assert_eq!(sum, total.amount);
+            let holders = positions.iter().filter(|(_, q)| !q.is_zero()).count();
+            proptest::prop_assert_eq!(shares.len(), holders);
+            let unit = Decimal::new(1, total.amount.scale());
+            for (i, (b, share)) in shares.iter().enumerate() {
+                let q = positions.iter().find(|(x, _)| x == b).map(|(_, q)| *q).unwrap();
+                let exact = total.amount * q / net;
+                let slack = if i + 1 == shares.len() { unit * Decimal::from(holders) } else { unit };
+                proptest::prop_assert!((share.amount - exact).abs() <= slack, "{} vs {}", share.amount, exact);
+            }
+            let mut reversed = positions.clone();
+            reversed.reverse();
+            proptest::prop_assert_eq!(split_funding(&total, &reversed).unwrap(), shares);
         }
     }
 

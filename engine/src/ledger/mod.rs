@@ -18,6 +18,7 @@
 
 mod book;
 mod entry;
+mod fee_value;
 mod funding;
 mod reconcile;
 mod report;
@@ -32,10 +33,14 @@ mod scenarios;
 
 pub use book::{DayBook, InstrumentBook, StrategyBook, Totals, UNTAGGED};
 pub use entry::{
-    Allocation, FillBooking, FundingPayment, LatestKey, LedgerConfig, LedgerEntry, MarkPrice,
-    PnlMethod, Transfer,
+    Allocation, FillBooking, FundingPayment, LatestKey, LedgerConfig, LedgerEntry, MarkKey,
+    MarkPrice, PnlMethod, Transfer,
 };
-pub use funding::{held_funding, split_funding, FundingSplitError};
+pub use fee_value::{
+    kline_windows, value_fee_asset, FeePrices, FeeSource, FeeValuation, FeeValueError,
+    TickerReading, FEE_KLINE_MS, TICKER_AT_FILL_MS,
+};
+pub use funding::{held_funding, position_at, split_funding, FundingSplitError};
 pub use reconcile::{
     reconcile, ExchangeTrade, FieldDiff, FundingDiff, OwnedOrders, ReconcileInput, ReconcileReport,
     TradeDiff, Verdict,
@@ -139,6 +144,12 @@ pub struct BookedFill {
     pub realized: Decimal,
     /// Fee in quote at the fill's time.
     pub fee_quote: Decimal,
+    /// Quote price of one unit of the fee asset used for `fee_quote` (absent for a quote fee).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_asset_price: Option<Decimal>,
+    /// Where a third fee asset's price came from (the P&L detail of the fill).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_source: Option<FeeSource>,
 }
 
 /// Equity at the first ledger event of the current UTC day, for daily P&L.
@@ -175,6 +186,10 @@ pub struct Ledger {
     pub fees_by_asset: BTreeMap<String, Decimal>,
     /// Latest mark per instrument: (price, time_ms).
     pub marks: BTreeMap<crate::ids::Symbol, (Decimal, i64)>,
+    /// Where the observation behind each held mark sorts ([`MarkKey`]): a mark moves only to an
+    /// observation that sorts at or after it, so re-booking an entry never moves it.
+    #[serde(default)]
+    pub mark_keys: BTreeMap<crate::ids::Symbol, MarkKey>,
     /// Highest equity seen, moved by transfers.
     pub peak_equity: Decimal,
     /// Today's opening figures.
@@ -220,6 +235,7 @@ impl Ledger {
             days: BTreeMap::new(),
             fees_by_asset: BTreeMap::new(),
             marks: BTreeMap::new(),
+            mark_keys: BTreeMap::new(),
             peak_equity: Decimal::ZERO,
             day_open: None,
             last_time_ms: i64::MIN,
@@ -352,6 +368,24 @@ impl Ledger {
     /// risk snapshot when only the position is needed (e.g. audit of a position change).
     pub fn position(&self, symbol: &crate::ids::Symbol) -> Option<&crate::position::Position> {
         self.instruments.get(symbol).map(|i| &i.position)
+    }
+
+    /// Holds the mark this entry carries (a fill's price or a mark) if it sorts at or after the
+    /// held one ([`MarkKey::replaces`]); a held mark without a key (an older snapshot) is
+    /// replaced by any observation at or after its time, as before keys existed.
+    pub(crate) fn observe_mark(&mut self, entry: &LedgerEntry) {
+        let Some((symbol, key)) = entry.mark_key() else {
+            return;
+        };
+        let replace = match (self.marks.get(symbol), self.mark_keys.get(symbol)) {
+            (None, _) => true,
+            (Some(_), Some(held)) => key.replaces(held),
+            (Some((_, t)), None) => key.time_ms >= *t,
+        };
+        if replace {
+            self.marks.insert(symbol.clone(), (key.price, key.time_ms));
+            self.mark_keys.insert(symbol.clone(), key);
+        }
     }
 
     /// The mark used for an instrument: the latest mark or fill price.

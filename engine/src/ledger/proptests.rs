@@ -1,5 +1,10 @@
-//! Property tests: random fill / funding / transfer / mark sequences keep the ledger's identities
-//! against an independent cash model, replay is order-independent, and re-booking is a no-op.
+//! Property tests: random fill / funding / transfer / allocation / mark sequences keep the
+//! ledger's identities against an independent cash model, replay is order-independent, and
+//! re-booking any entry of any kind, at any later point, changes nothing (marks, peak equity and
+//! drawdown, day and strategy books, lots included: the whole ledger is compared).
+//!
+//! Seeded by [`crate::prop_seed::config`]: a fixed seed in CI, `PROPTEST_RNG_SEED` and
+//! `PROPTEST_CASES` to explore.
 
 use super::scenarios::{booking, config, fill, T0};
 use super::*;
@@ -20,6 +25,7 @@ enum Op {
         fee_kind: u8,
         fee: u32,
         fee_px: u32,
+        strategy: u8,
         dt: u32,
     },
     Funding {
@@ -28,6 +34,11 @@ enum Op {
         dt: u32,
     },
     Transfer {
+        amount: i32,
+        dt: u32,
+    },
+    Allocation {
+        strategy: u8,
         amount: i32,
         dt: u32,
     },
@@ -41,12 +52,13 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     // dt in minutes, 0 allowed (same-millisecond events); up to 10 h so sequences span days.
     prop_oneof![
-        8 => (0..2usize, any::<bool>(), 1..5_000u32, 100..200_000u32, 0..3u8, 0..5_000u32, 100..90_000u32, 0..600u32)
-            .prop_map(|(sym, buy, qty, price, fee_kind, fee, fee_px, dt)| Op::Fill {
-                sym, buy, qty, price, fee_kind, fee, fee_px, dt
+        8 => (0..2usize, any::<bool>(), 1..5_000u32, 100..200_000u32, 0..3u8, 0..5_000u32, 100..90_000u32, 0..3u8, 0..600u32)
+            .prop_map(|(sym, buy, qty, price, fee_kind, fee, fee_px, strategy, dt)| Op::Fill {
+                sym, buy, qty, price, fee_kind, fee, fee_px, strategy, dt
             }),
         1 => (0..2usize, -5_000..5_000i32, 0..600u32).prop_map(|(sym, amount, dt)| Op::Funding { sym, amount, dt }),
         1 => (-100_000..1_000_000i32, 0..600u32).prop_map(|(amount, dt)| Op::Transfer { amount, dt }),
+        1 => (0..3u8, -100_000..100_000i32, 0..600u32).prop_map(|(strategy, amount, dt)| Op::Allocation { strategy, amount, dt }),
         2 => (0..2usize, 100..200_000u32, 0..600u32).prop_map(|(sym, price, dt)| Op::Mark { sym, price, dt }),
     ]
 }
@@ -65,6 +77,7 @@ fn entries(ops: &[Op]) -> Vec<LedgerEntry> {
                 fee_kind,
                 fee,
                 fee_px,
+                strategy,
                 dt,
             } => {
                 t += i64::from(dt) * 60_000;
@@ -81,11 +94,15 @@ fn entries(ops: &[Op]) -> Vec<LedgerEntry> {
                         Some(Decimal::new(i64::from(fee_px), 2)),
                     ),
                 };
-                out.push(booking(
+                let mut entry = booking(
                     fill(&id, &id, symbol, side, qty, price, fee, asset, t),
                     base,
                     fee_price,
-                ));
+                );
+                if let LedgerEntry::Fill(b) = &mut entry {
+                    b.strategy = strategy_tag(strategy);
+                }
+                out.push(entry);
             }
             Op::Funding { sym, amount, dt } => {
                 t += i64::from(dt) * 60_000;
@@ -105,6 +122,19 @@ fn entries(ops: &[Op]) -> Vec<LedgerEntry> {
                     time_ms: t,
                 }));
             }
+            Op::Allocation {
+                strategy,
+                amount,
+                dt,
+            } => {
+                t += i64::from(dt) * 60_000;
+                out.push(LedgerEntry::Allocation(Allocation {
+                    id,
+                    strategy: strategy_tag(strategy).unwrap_or_else(|| UNTAGGED.to_string()),
+                    amount: Decimal::new(i64::from(amount), 2),
+                    time_ms: t,
+                }));
+            }
             Op::Mark { sym, price, dt } => {
                 t += i64::from(dt) * 60_000;
                 out.push(LedgerEntry::Mark(MarkPrice {
@@ -118,26 +148,39 @@ fn entries(ops: &[Op]) -> Vec<LedgerEntry> {
     out
 }
 
+fn strategy_tag(n: u8) -> Option<String> {
+    match n {
+        0 => None,
+        n => Some(format!("s{n}")),
+    }
+}
+
+/// Where a mark observation sorts: (time, kind rank: fill 0 < mark 1, trade id as a number, price).
+type MarkOrder = (i64, u8, u64, Decimal);
+
 /// An independent model: cash and holdings, no average prices at all.
 #[derive(Default)]
 struct CashModel {
     cash: Decimal,
     transfers: Decimal,
     qty: BTreeMap<Symbol, Decimal>,
-    marks: BTreeMap<Symbol, (Decimal, i64)>,
+    /// Per symbol: (price, where its observation sorts).
+    marks: BTreeMap<Symbol, (Decimal, MarkOrder)>,
 }
 
 impl CashModel {
     fn apply(&mut self, e: &LedgerEntry, market: Market) {
-        let mut mark = |s: &Symbol, p: Decimal, t: i64| {
-            if self.marks.get(s).is_none_or(|(_, at)| t >= *at) {
-                self.marks.insert(s.clone(), (p, t));
+        // The canonically latest observation is the mark, whatever the booking order.
+        let mut mark = |s: &Symbol, p: Decimal, at: MarkOrder| {
+            if self.marks.get(s).is_none_or(|(_, held)| at >= *held) {
+                self.marks.insert(s.clone(), (p, at));
             }
         };
         match e {
             LedgerEntry::Fill(b) => {
                 let f = &b.fill;
-                mark(&f.symbol, f.price, f.time_ms);
+                let id = f.trade_id.parse().unwrap_or(0);
+                mark(&f.symbol, f.price, (f.time_ms, 0, id, f.price));
                 let signed = f.side.sign() * f.qty;
                 *self.qty.entry(f.symbol.clone()).or_default() += signed;
                 self.cash -= signed * f.price;
@@ -154,7 +197,7 @@ impl CashModel {
                 self.cash += t.amount;
                 self.transfers += t.amount;
             }
-            LedgerEntry::Mark(m) => mark(&m.symbol, m.price, m.time_ms),
+            LedgerEntry::Mark(m) => mark(&m.symbol, m.price, (m.time_ms, 1, 0, m.price)),
             LedgerEntry::Allocation(_) => {}
         }
     }
@@ -178,7 +221,7 @@ fn market_of(spot: bool) -> Market {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(crate::prop_seed::config(200))]
 
     #[test]
     fn identities_hold_against_cash_model(ops in prop::collection::vec(op(), 1..80), spot in any::<bool>()) {
@@ -257,6 +300,94 @@ proptest! {
         once.book(e).unwrap();
         prop_assert_eq!(&once, &before);
     }
+
+    /// Any entry booked before, of any kind, booked again at any later point (a poll, a
+    /// reconciliation or a retry learning it a second time) changes no field of the ledger.
+    #[test]
+    fn rebooking_any_earlier_entry_later_changes_nothing(
+        ops in prop::collection::vec(op(), 1..60),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 60),
+        spot in any::<bool>(),
+    ) {
+        let entries = entries(&ops);
+        let mut ledger = Ledger::new(config("prop", market_of(spot)));
+        for (i, e) in entries.iter().enumerate() {
+            ledger.book(e).unwrap();
+            let before = ledger.clone();
+            let again = &entries[picks[i].index(i + 1)];
+            let booked = ledger.book(again).unwrap();
+            if again.key().is_some() {
+                prop_assert_eq!(booked, Booked::Duplicate);
+            }
+            prop_assert_eq!(&ledger, &before, "re-booking {:?}", again);
+        }
+    }
+}
+
+/// Regression (found by a fresh-clone CI run of `booking_twice_changes_nothing`): a mark and a
+/// later-booked fill at the same millisecond; booking the mark again moved the mark back to its
+/// price (the held mark was replaced by any observation at or after its time) and with it the
+/// equity and the peak a drawdown rule reads.
+#[test]
+fn rebooking_a_mark_at_the_time_of_a_later_fill_changes_nothing() {
+    use rust_decimal_macros::dec;
+    let t = T0 + 60_000;
+    let open = booking(
+        fill(
+            "1",
+            "1",
+            "BTCUSDT",
+            Side::Buy,
+            dec!(1),
+            dec!(100),
+            dec!(0),
+            "USDT",
+            T0,
+        ),
+        "BTC",
+        None,
+    );
+    let mark = LedgerEntry::Mark(MarkPrice {
+        symbol: Symbol::new("BTCUSDT").unwrap(),
+        price: dec!(150),
+        time_ms: t,
+    });
+    let add = booking(
+        fill(
+            "2",
+            "2",
+            "BTCUSDT",
+            Side::Buy,
+            dec!(1),
+            dec!(120),
+            dec!(0),
+            "USDT",
+            t,
+        ),
+        "BTC",
+        None,
+    );
+    for market in [Market::Spot, Market::Linear] {
+        let mut ledger = Ledger::new(config("regression", market));
+        for e in [&open, &mark, &add] {
+            ledger.book(e).unwrap();
+        }
+        let before = ledger.clone();
+        ledger.book(&mark).unwrap();
+        assert_eq!(ledger, before);
+        // The mark wins over a fill of the same millisecond, as in replay (marks sort last).
+        assert_eq!(
+            ledger.mark(&Symbol::new("BTCUSDT").unwrap()),
+            Some(dec!(150))
+        );
+        let replayed = Ledger::replay(
+            config("regression", market),
+            [open.clone(), mark.clone(), add.clone()],
+        )
+        .unwrap();
+        assert_eq!(replayed.marks, ledger.marks);
+        assert_eq!(replayed.peak_equity, ledger.peak_equity);
+    }
 }
 
 /// Measures replay of 100 000 fills (run with `--ignored --nocapture`); not a pass/fail test.
@@ -272,6 +403,7 @@ fn replay_speed_100k_fills() {
             fee_kind: (i % 3) as u8,
             fee: 1 + i % 500,
             fee_px: 60_000,
+            strategy: 0,
             dt: i % 2,
         })
         .collect();

@@ -45,6 +45,7 @@ impl ExchangeTrade {
             base_asset: base_asset.to_string(),
             quote_asset: quote_asset.to_string(),
             fee_asset_price,
+            fee_source: None,
             strategy,
         })
     }

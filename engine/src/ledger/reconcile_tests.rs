@@ -23,6 +23,8 @@ fn exchange_view() -> (Ledger, Vec<BookedFill>, Vec<ExchangeTrade>, OwnedOrders)
                 fill: b.fill.clone(),
                 realized: effect.realized,
                 fee_quote: effect.fee_quote,
+                fee_asset_price: None,
+                fee_source: None,
             });
             theirs.push(ExchangeTrade {
                 fill: b.fill,
@@ -93,6 +95,7 @@ fn reconciliation_verdicts() {
             base_asset: "BTC".into(),
             quote_asset: "USDT".into(),
             fee_asset_price: (b.fill.fee_asset == "BNB").then_some(dec!(600)),
+            fee_source: None,
             strategy: None,
         }));
     }

@@ -53,6 +53,7 @@ pub(super) fn booking(f: Fill, base: &str, fee_price: Option<Decimal>) -> Ledger
         base_asset: base.into(),
         quote_asset: "USDT".into(),
         fee_asset_price: fee_price,
+        fee_source: None,
         strategy: None,
     })
 }

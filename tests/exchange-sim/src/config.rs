@@ -387,6 +387,27 @@ impl Default for SimConfig {
                 "simBybitSecretPnl0003",
                 false,
             ),
+            account(
+                "binance-money",
+                Exchange::Binance,
+                "simBinanceKeyMoney0006",
+                "simBinanceSecretMoney0006",
+                false,
+            ),
+            account(
+                "binance-money-bnb",
+                Exchange::Binance,
+                "simBinanceKeyMoneyBnb0007",
+                "simBinanceSecretMoneyBnb0007",
+                true,
+            ),
+            account(
+                "bybit-money",
+                Exchange::Bybit,
+                "simBybitKeyMoney0004",
+                "simBybitSecretMoney0004",
+                false,
+            ),
         ];
         let fees = [
             (Venue::BinanceSpot, "0.001", "0.001"),

@@ -8,6 +8,13 @@
 //! whose interval has not ended yet is served as the forming candle, as the exchanges do), so
 //! tests keep their history in the past and append bars one at a time to drive a strategy.
 //!
+//! A symbol with no loaded history serves the candles of its own price path instead (every price
+//! it was set to, walked to or loaded at since the state began: [`Tape`]), as an exchange serves
+//! klines of every listed symbol: one bar per interval from the state's start, open = the price
+//! in force when the bar opened, high/low over the moves inside it, close = the price in force
+//! at its end (or now, for the forming bar), volume 0. So a fee asset's candle at a trade's time
+//! (Keel values late BNB fees by it) is the price the asset really had then.
+//!
 //! Paging follows each exchange: Binance returns bars oldest first, the first `limit` at or after
 //! `startTime` when given, else the last `limit` at or before `endTime` (or now); Bybit returns the
 //! newest `limit` bars within `[start, end]`, **newest first**.
@@ -147,8 +154,8 @@ fn binance_rows(st: &State, venue: Venue, p: &Params, now: i64) -> Result<Value,
     }
     let start = binance::integer(p, "startTime")?;
     let end = binance::integer(p, "endTime")?;
-    let all =
-        served(st, &symbol, interval, now).ok_or_else(|| err(400, -1120, "Invalid interval."))?;
+    let all = served(st, venue, &symbol, interval, now)
+        .ok_or_else(|| err(400, -1120, "Invalid interval."))?;
     let tick = st
         .instrument(venue, &symbol)
         .map_or(Decimal::new(1, 8), |i| i.cfg.tick_size);
@@ -230,7 +237,7 @@ pub fn bybit(st: &State, p: &Params, now: i64) -> Result<Value, (i64, String)> {
         return Err((10001, "params error: limit must be 1..1000".into()));
     }
     let (start, end) = (int("start")?, int("end")?);
-    let all = served(st, symbol, interval, now)
+    let all = served(st, venue, symbol, interval, now)
         .ok_or((10001, "params error: interval invalid".to_string()))?;
     let lo = start.map_or(0, |s| all.partition_point(|b| b.open_time < s));
     let hi = end.map_or(all.len(), |e| all.partition_point(|b| b.open_time <= e));
@@ -258,12 +265,92 @@ pub fn bybit(st: &State, p: &Params, now: i64) -> Result<Value, (i64, String)> {
     Ok(json!({"category": p.get("category").unwrap_or("linear"), "symbol": symbol, "list": list}))
 }
 
-/// The bars a symbol serves at `interval` now; an empty list when no history is loaded, `None`
-/// when `interval` is finer than (or not a multiple of) the loaded history's.
-fn served(st: &State, symbol: &str, interval: i64, now: i64) -> Option<Vec<Kline>> {
+/// Most bars a price path is served as (older bars are not served).
+const MAX_DERIVED_BARS: i64 = 50_000;
+
+/// A venue symbol's price path: the price before the first recorded move, then every move.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Tape {
+    /// Price before the first move.
+    pub initial: Decimal,
+    /// `(server ms, new price)`, in time order.
+    pub moves: Vec<(i64, Decimal)>,
+}
+
+impl Tape {
+    /// A tape whose price so far was `initial`.
+    pub fn new(initial: Decimal) -> Self {
+        Tape {
+            initial,
+            moves: Vec::new(),
+        }
+    }
+
+    /// Records a move (a repeated price is kept too: it costs nothing to serve).
+    pub fn record(&mut self, at: i64, price: Decimal) {
+        // A move stamped before the last one (clock skew changed) is kept in time order.
+        let i = self.moves.partition_point(|(t, _)| *t <= at);
+        self.moves.insert(i, (at, price));
+    }
+
+    /// The price in force at `t` (moves at `t` included).
+    fn at(&self, t: i64) -> Decimal {
+        let i = self.moves.partition_point(|(m, _)| *m <= t);
+        if i == 0 {
+            self.initial
+        } else {
+            self.moves[i - 1].1
+        }
+    }
+
+    /// Bars of `interval` from `from` (aligned down) through `now`.
+    fn bars(&self, interval: i64, from: i64, now: i64) -> Vec<Kline> {
+        let mut start = from.div_euclid(interval) * interval;
+        let last = now.div_euclid(interval) * interval;
+        start = start.max(last - (MAX_DERIVED_BARS - 1) * interval);
+        let mut out = Vec::new();
+        let mut b = start;
+        while b <= last {
+            let end = (b + interval - 1).min(now);
+            let open = self.at(b);
+            let (mut high, mut low) = (open, open);
+            let lo = self.moves.partition_point(|(t, _)| *t <= b);
+            let hi = self.moves.partition_point(|(t, _)| *t <= end);
+            for (_, p) in self.moves.get(lo..hi).unwrap_or(&[]) {
+                high = high.max(*p);
+                low = low.min(*p);
+            }
+            out.push(Kline {
+                open_time: b,
+                open,
+                high,
+                low,
+                close: self.at(end),
+                volume: Decimal::ZERO,
+            });
+            b += interval;
+        }
+        out
+    }
+}
+
+/// The bars a symbol serves at `interval` now: its loaded history, else its price path on
+/// `venue`; `None` when `interval` is finer than (or not a multiple of) the loaded history's.
+fn served(st: &State, venue: Venue, symbol: &str, interval: i64, now: i64) -> Option<Vec<Kline>> {
     match st.klines.get(symbol) {
         Some(series) => series.at(interval, now),
-        None => Some(Vec::new()),
+        None => {
+            let key = (venue, symbol.to_string());
+            let fresh;
+            let tape = match st.tapes.get(&key) {
+                Some(t) => t,
+                None => {
+                    fresh = Tape::new(st.instruments.get(&key).map(|i| i.price)?);
+                    &fresh
+                }
+            };
+            Some(tape.bars(interval, st.epoch_ms, now))
+        }
     }
 }
 
@@ -457,6 +544,31 @@ pub fn admin_dump(st: &State, symbol: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_price_path_serves_candles_of_the_prices_it_had() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let m = 60_000;
+        let mut tape = Tape::new(d("600"));
+        // Minute 1: moves to 612.50 then 605; minute 2: untouched; minute 3: forming.
+        tape.record(m + 10_000, d("612.50"));
+        tape.record(m + 50_000, d("605"));
+        tape.record(3 * m + 5_000, d("590"));
+        let bars = tape.bars(m, 30_000, 3 * m + 20_000);
+        let ohlc: Vec<(i64, Decimal, Decimal, Decimal, Decimal)> = bars
+            .iter()
+            .map(|b| (b.open_time, b.open, b.high, b.low, b.close))
+            .collect();
+        assert_eq!(
+            ohlc,
+            vec![
+                (0, d("600"), d("600"), d("600"), d("600")),
+                (m, d("600"), d("612.50"), d("600"), d("605")),
+                (2 * m, d("605"), d("605"), d("605"), d("605")),
+                (3 * m, d("605"), d("605"), d("590"), d("590")),
+            ]
+        );
+    }
 
     fn k(t: i64, c: i64) -> Kline {
         let d = Decimal::from(c);

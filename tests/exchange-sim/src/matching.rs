@@ -520,9 +520,14 @@ impl State {
         let Some(inst) = self.instruments.get_mut(&(venue, symbol.to_string())) else {
             return;
         };
+        let before = inst.price;
         inst.price = round_to(price, inst.cfg.tick_size, false).max(inst.cfg.tick_size);
         inst.liquidity_left = inst.liquidity;
         let mkt = inst.price;
+        self.tapes
+            .entry((venue, symbol.to_string()))
+            .or_insert_with(|| crate::klines::Tape::new(before))
+            .record(now, mkt);
         let resting: Vec<u64> = self
             .orders
             .iter()

@@ -55,6 +55,11 @@ pub struct State {
     pub rng: u64,
     /// Candle history per symbol (served by the kline endpoints).
     pub klines: BTreeMap<String, crate::klines::Series>,
+    /// Every price a venue's symbol has had since the state began, for the candles of symbols
+    /// with no loaded history (a real exchange serves klines of every listed symbol).
+    pub tapes: BTreeMap<(Venue, String), crate::klines::Tape>,
+    /// Wall-clock ms when the state began (the first derived candle opens at it).
+    pub epoch_ms: i64,
 }
 
 impl State {
@@ -89,6 +94,8 @@ impl State {
             clock_offset_ms: 0,
             rng: seed ^ 0x9E37_79B9_7F4A_7C15,
             klines: BTreeMap::new(),
+            tapes: BTreeMap::new(),
+            epoch_ms: crate::real_now_us() / 1000,
         }
     }
 
