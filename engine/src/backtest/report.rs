@@ -89,11 +89,25 @@ pub struct ReportMetrics {
     pub round_trips: usize,
 }
 
+/// The traded instrument's display precision: the HTML shows prices to its tick, quantities to
+/// its step and money in its quote currency (`crate::format`), the JSON keeps exact values.
+#[derive(Debug, Clone, Serialize)]
+pub struct Precision {
+    /// Quote (and P&L) currency.
+    pub quote_asset: String,
+    /// Price tick.
+    pub tick_size: Decimal,
+    /// Quantity step.
+    pub step_size: Decimal,
+}
+
 /// The whole document.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// What ran.
     pub run: RunInfo,
+    /// How its numbers are shown.
+    pub precision: Precision,
     /// Strategy version id every fill is attributed to.
     pub strategy_version: String,
     /// How fills were simulated.
@@ -259,6 +273,11 @@ pub fn build(run: RunInfo, config: &BacktestConfig, r: &BacktestReport) -> Repor
     );
     let closed = trades.iter().filter(|t| t.exit_ms.is_some()).count();
     Report {
+        precision: Precision {
+            quote_asset: config.rules.quote_asset.clone(),
+            tick_size: config.rules.tick_size,
+            step_size: config.rules.step_size,
+        },
         strategy_version: r.strategy.clone(),
         fill_model: FillModel {
             fill_at: r.fill_at,
@@ -410,10 +429,13 @@ pub fn html(rep: &Report) -> String {
     let r = &m.ratios;
     let pct = |v: f64| format!("{:.2}%", v * 100.0);
     let num = |v: f64| format!("{v:.3}");
+    let p = &rep.precision;
+    let money = |v: Decimal| crate::format::money(v, &p.quote_asset);
+    let price = |v: Decimal| crate::format::price(v, p.tick_size);
     let rows: Vec<(&str, String)> = vec![
-        ("Initial capital", m.initial_capital.to_string()),
-        ("Final equity", m.final_equity.to_string()),
-        ("Net P&L", m.net_pnl.to_string()),
+        ("Initial capital", money(m.initial_capital)),
+        ("Final equity", money(m.final_equity)),
+        ("Net P&L", money(m.net_pnl)),
         ("Total return", pct(r.total_return)),
         ("Annualised return", pct(r.annual_return)),
         ("Volatility (ann.)", pct(r.volatility)),
@@ -435,8 +457,8 @@ pub fn html(rep: &Report) -> String {
         ("Turnover", num(r.turnover)),
         ("Executions", r.executions.to_string()),
         ("Round trips", m.round_trips.to_string()),
-        ("Fees", r.fees.to_string()),
-        ("Funding", m.funding.to_string()),
+        ("Fees", money(r.fees)),
+        ("Funding", money(m.funding)),
         ("Rejected signals", rep.rejected.len().to_string()),
     ];
     let mut table = String::new();
@@ -452,11 +474,11 @@ pub fn html(rep: &Report) -> String {
             t.side,
             when(t.entry_ms),
             t.exit_ms.map(when).unwrap_or_else(|| "open".into()),
-            t.qty,
-            t.entry_price,
-            t.exit_price,
+            crate::format::qty(t.qty, p.step_size),
+            price(t.entry_price),
+            if t.exit_ms.is_some() { price(t.exit_price) } else { crate::format::UNSET.to_string() },
             if t.pnl.is_sign_negative() { "neg" } else { "pos" },
-            t.pnl.round_dp(4)
+            money(t.pnl)
         );
     }
     let more = rep.trades.len().saturating_sub(SHOWN);
@@ -732,6 +754,21 @@ mod tests {
             .contains("next bar's open"));
         let page = html(&rep);
         assert!(page.contains("<svg") && page.contains("Drawdown"));
+        // Numbers for humans: money with its currency, no raw 28-digit decimals.
+        assert!(
+            page.contains("<th>Initial capital</th><td>10,000.00 USDT</td>"),
+            "{page}"
+        );
+        assert!(
+            !page.contains(&rep.metrics.final_equity.to_string())
+                || rep.metrics.final_equity.scale() <= 2,
+            "final equity is shown rounded"
+        );
+        let closed = rep.metrics.round_trips;
+        assert!(
+            page.contains(&format!("<h2>Round trips ({closed}")),
+            "one count"
+        );
         assert!(
             !page.contains("http://")
                 && !page.contains("https://")
