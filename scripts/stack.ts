@@ -383,6 +383,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       MASTER_KEY: o.masterKey,
       // /health probes each configured exchange; locally both venues are the simulator.
       KEEL_EXCHANGE_URLS: JSON.stringify({ binance: simUrl, bybit: simUrl }),
+      // Paper and testnet bots created without base_url trade against the simulator (never live).
+      EXCHANGE_SIM_URL: simUrl,
     });
     if (neo4jUrl && o.neo4jRelay) {
       relay = await startNeo4jRelay(neo4jUrl);

@@ -5,14 +5,20 @@
 // are generated once and kept there unless given by environment.
 //
 // Environment: KEEL_PORT (8787), KEEL_SIM_PORT (9100), KEEL_NEO4J_HTTP_PORT (7474),
-// KEEL_ADMIN_TOKEN, KEEL_NEO4J_PASSWORD, KEEL_NO_NEO4J=1 (run without Neo4j).
+// KEEL_ADMIN_TOKEN, KEEL_NEO4J_PASSWORD, KEEL_NO_NEO4J=1 (run without Neo4j), KEEL_STATE_DIR
+// (default .keel; the newcomer test runs a whole `npm start` in a temp folder with it).
+//
+// Like production: the simulator gets 30 days of 1-minute candles and a new bar each minute, and
+// the cron fires every minute (scripts/local-market.ts); paper and testnet bots created without
+// `base_url` trade against the simulator (the edge Worker's EXCHANGE_SIM_URL).
 
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { type LocalMarket, startLocalMarket } from "./local-market.ts";
 import { ROOT, type Stack, randomToken, startStack } from "./stack.ts";
 
-const stateRoot = path.join(ROOT, ".keel");
+const stateRoot = process.env.KEEL_STATE_DIR ? path.resolve(process.env.KEEL_STATE_DIR) : path.join(ROOT, ".keel");
 
 /** Reads `.keel/<name>`, creating it with `make()` the first time. */
 function keptSecret(name: string, make: () => string): string {
@@ -47,12 +53,14 @@ fs.rmSync(logDir, { recursive: true, force: true });
 
 const info = (msg: string): void => console.log(`keel: ${msg}`);
 let stack: Stack | null = null;
+let market: LocalMarket | null = null;
 let stopping = false;
 
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   info("stopping every process…");
+  market?.stop();
   if (stack) await stack.stop();
   process.exit(code);
 }
@@ -84,6 +92,13 @@ try {
 }
 if (!stack) process.exit(1);
 
+try {
+  market = await startLocalMarket({ baseUrl: stack.baseUrl, simUrl: stack.simUrl, info });
+} catch (err) {
+  console.error(`keel: cannot seed the simulator / start the cron: ${err instanceof Error ? err.message : String(err)}`);
+  await shutdown(1);
+}
+
 const health = await fetch(`${stack.baseUrl}/health`)
   .then((r) => r.text())
   .catch((e: unknown) => String(e));
@@ -104,5 +119,11 @@ console.log(`
    # the answer carries the bot's webhook secret once: put it in "secret" below
    curl -s -X POST ${b}/webhook/demo -H 'Content-Type: application/json' \\
      -d '{"secret":"<webhook secret>","id":"demo-1","action":"buy","symbol":"BTCUSDT","qty":"0.001"}'
+
+ Run a built-in strategy (moving-average crossover on 1-minute bars; it trades at each bar close):
+   curl -s -X POST ${b}/api/v1/bots -H 'Authorization: Bearer ${adminToken}' \\
+     -H 'Content-Type: application/json' \\
+     -d '{"id":"ma-demo","name":"MA demo","source":"strategy","strategy":"ma_crossover","timeframe":"1m","params":{"fast":3,"slow":8,"short":1},"exchange":"binance","market":"linear","mode":"paper","instruments":["BTCUSDT"],"sizing":{"mode":"fixed_quote","value":"200"}}'
+   # watch it:  curl -s ${b}/api/v1/bots/ma-demo/fills -H 'Authorization: Bearer ${adminToken}'
 ──────────────────────────────────────────────────────────────────────────────
 Keel ready at ${b}`);

@@ -18,7 +18,9 @@ pub const ASSETS: &str = "ASSETS";
 pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 /// JSON map of exchange name to base URL probed by `/health` (default: the public endpoints).
 pub const EXCHANGE_URLS: &str = "KEEL_EXCHANGE_URLS";
-/// Base URL of the local exchange simulator: when set, `/health` probes it for both exchanges.
+/// Base URL of the local exchange simulator (set only by the local stack, `scripts/stack.ts`): when
+/// set, `/health` probes it for both exchanges, candles are read from it, and a paper or testnet
+/// bot created without `base_url` trades against it (`api::bots::local_sim_base_url`).
 pub const EXCHANGE_SIM_URL: &str = "EXCHANGE_SIM_URL";
 /// Location hint for new bot Durable Objects (docs/deploy.md).
 pub const DEFAULT_LOCATION_HINT: &str = "KEEL_DEFAULT_LOCATION_HINT";

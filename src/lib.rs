@@ -13,6 +13,7 @@ mod cron;
 mod env;
 mod health;
 mod metrics;
+mod path;
 mod router;
 mod webhook;
 

@@ -12,7 +12,10 @@ pub async fn handle(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         respond(health::platform(&env).await)
     } else if let Some(bot) = path.strip_prefix("/webhook/") {
         if method == Method::Post {
-            respond(webhook::handle(req, &env, bot).await)
+            match crate::path::segment(bot) {
+                Ok(bot) => respond(webhook::handle(req, &env, &bot).await),
+                Err(e) => e.to_response(),
+            }
         } else {
             ApiError::new(405, "method_not_allowed", "webhooks are POST").to_response()
         }

@@ -10,7 +10,9 @@ export default defineConfig({
   plugins: [react()],
   base: '/',
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 700 },
-  server: { proxy: { '/api': api, '/webhook': api } },
+  // The number-format vectors are shared with the engine (engine/test_data/format): the
+  // dashboard's test reads them from there, so both copies of the rule check the same file.
+  server: { proxy: { '/api': api, '/webhook': api }, fs: { allow: ['.', '../engine/test_data/format'] } },
   test: {
     environment: 'happy-dom',
     include: ['src/**/*.test.{ts,tsx}'],

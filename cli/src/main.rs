@@ -127,6 +127,11 @@ fn run(inv: &Invocation) -> Result<String, Failure> {
         Command::BotsList => output::bots_table(&first),
         Command::BotsCreate { .. } => output::created(&url, &first),
         Command::SetCredentials { id, .. } => format!("credentials stored for {id}\n"),
+        Command::Pnl { .. } => output::pnl(&first),
+        Command::Capital { id, .. } => output::capital(id, &first),
+        Command::BotsPatch { id, .. } => output::patched(id, &first),
+        Command::Halt { .. } | Command::ResumeAll => output::halt(&first),
+        Command::Audit { .. } => output::audit(&first),
         _ => output::pretty(&first) + "\n",
     })
 }

@@ -103,6 +103,278 @@ pub fn bots_table(list: &Value) -> String {
     out
 }
 
+/// Rows (the first is the header) as aligned columns, two spaces apart.
+fn align(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; cols];
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let line = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A decimal field (string or number) as text, `None` when absent or null.
+fn dec_text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `keel pnl ID`: the totals in the bot's quote currency, then one row per instrument; amounts
+/// by the shared display rule (`keel_engine::format`), exact values with `--json`.
+pub fn pnl(v: &Value) -> String {
+    use keel_engine::format::{exact_text, money_text, UNSET};
+    let ccy = text(v, "quote_asset");
+    let ccy = if ccy.is_empty() { "USDT" } else { ccy };
+    let money =
+        |key: &str| dec_text(v, key).map_or_else(|| UNSET.to_string(), |d| money_text(&d, ccy));
+    let fees = v
+        .get("fees")
+        .and_then(|f| dec_text(f, "total_quote"))
+        .map_or_else(|| UNSET.to_string(), |d| money_text(&d, ccy));
+    let mut out = format!(
+        "P&L of {} ({}, {}) as of {}\n",
+        text(v, "bot_id"),
+        ccy,
+        text(v, "method"),
+        text(v, "as_of")
+    );
+    let totals = vec![
+        vec!["realized".to_string(), money("realized")],
+        vec!["unrealized".to_string(), money("unrealized")],
+        vec!["funding".to_string(), money("funding")],
+        vec!["fees".to_string(), fees],
+        vec!["net".to_string(), money("net")],
+    ];
+    for line in align(&totals).lines() {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    let empty = serde_json::Map::new();
+    let by = v
+        .get("by_instrument")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    if !by.is_empty() {
+        let mut rows = vec![[
+            "SYMBOL",
+            "POSITION",
+            "AVG_ENTRY",
+            "REALIZED",
+            "UNREALIZED",
+            "FEES",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()];
+        for (sym, i) in by {
+            let m = |key: &str| {
+                dec_text(i, key).map_or_else(|| UNSET.to_string(), |d| money_text(&d, ccy))
+            };
+            rows.push(vec![
+                sym.clone(),
+                dec_text(i, "position_qty").map_or_else(|| UNSET.to_string(), |d| exact_text(&d)),
+                m("avg_entry_price"),
+                m("realized"),
+                m("unrealized"),
+                m("fees_quote"),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&align(&rows));
+    }
+    out
+}
+
+/// `keel capital ID AMOUNT`: what was booked and the equity after it.
+pub fn capital(id: &str, v: &Value) -> String {
+    use keel_engine::format::{exact_text, UNSET};
+    let amount = dec_text(v, "amount").map_or_else(|| UNSET.to_string(), |d| exact_text(&d));
+    let equity = dec_text(v, "equity").map_or_else(|| UNSET.to_string(), |d| exact_text(&d));
+    format!(
+        "capital booked for {id}: {amount} (transfer {})\nequity now: {equity}\n",
+        cell(v.get("transfer_id"))
+    )
+}
+
+/// `keel bots patch ID`: the new config version and each changed field, old → new.
+pub fn patched(id: &str, v: &Value) -> String {
+    let changes = v
+        .get("diff")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if changes.is_empty() {
+        return format!("{id}: nothing changed\n");
+    }
+    let mut rows = vec![vec![
+        "FIELD".to_string(),
+        "OLD".to_string(),
+        "NEW".to_string(),
+    ]];
+    for c in &changes {
+        rows.push(vec![
+            cell(c.get("field")),
+            cell(c.get("old")),
+            cell(c.get("new")),
+        ]);
+    }
+    format!(
+        "{id}: config version {} ({} change{})\n{}",
+        cell(v.get("version")),
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" },
+        align(&rows)
+    )
+}
+
+/// `keel halt` / `keel resume-all`: the platform state, then one line per bot.
+pub fn halt(v: &Value) -> String {
+    let state = v.get("halt").unwrap_or(&Value::Null);
+    let halted = state
+        .get("halted")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut out = format!(
+        "platform {}{}\n",
+        if halted { "HALTED" } else { "running" },
+        match state.get("reason").and_then(Value::as_str) {
+            Some(r) if !r.is_empty() => format!(": {r}"),
+            _ => String::new(),
+        }
+    );
+    let empty = serde_json::Map::new();
+    let bots = v.get("bots").and_then(Value::as_object).unwrap_or(&empty);
+    let flattened = v
+        .get("flattened")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    if !bots.is_empty() {
+        let mut rows = vec![vec!["BOT".to_string(), "RESULT".to_string()]];
+        for (id, res) in bots {
+            let mut result = match res.get("error") {
+                Some(e) => format!("error {}", error_line(0, &e.to_string())),
+                None => "ok".to_string(),
+            };
+            if let Some(f) = flattened.get(id) {
+                result.push_str(if f.get("error").is_some() {
+                    ", flatten failed"
+                } else {
+                    ", flattened"
+                });
+            }
+            rows.push(vec![id.clone(), result]);
+        }
+        out.push_str(&align(&rows));
+    }
+    out
+}
+
+/// `keel audit ID`: one line per event (seq, UTC time, kind), then where to continue.
+pub fn audit(v: &Value) -> String {
+    let events = v
+        .get("events")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut rows = vec![["SEQ", "TIME_UTC", "KIND", "SUMMARY"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()];
+    for e in &events {
+        let time = e
+            .get("time_ms")
+            .and_then(Value::as_i64)
+            .map_or_else(|| "-".to_string(), utc);
+        rows.push(vec![
+            cell(e.get("seq")),
+            time,
+            cell(e.get("kind")),
+            summary(e.get("record")),
+        ]);
+    }
+    let mut out = align(&rows);
+    if let Some(last) = events
+        .last()
+        .and_then(|e| e.get("seq"))
+        .and_then(Value::as_i64)
+    {
+        out.push_str(&format!(
+            "(more: keel audit {} --after {last})\n",
+            text(v, "bot_id")
+        ));
+    }
+    out
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of epoch milliseconds (UTC).
+fn utc(ms: i64) -> String {
+    let day = ms.div_euclid(86_400_000);
+    let secs = ms.rem_euclid(86_400_000) / 1000;
+    format!(
+        "{} {:02}:{:02}:{:02}",
+        keel_engine::schedule::date_of_day(day),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// A few readable `key=value` pairs of an audit record's payload (ids, outcome, code), at most
+/// 80 characters; the whole record is in `--json`.
+fn summary(record: Option<&Value>) -> String {
+    let Some(record) = record else {
+        return String::new();
+    };
+    // Ids sit on the record, the rest on its event.
+    let event = record.get("event").unwrap_or(&Value::Null);
+    let mut parts = Vec::new();
+    for key in [
+        "signal_id",
+        "client_order_id",
+        "outcome",
+        "status",
+        "code",
+        "rule",
+        "side",
+        "qty",
+        "price",
+        "reason",
+    ] {
+        if let Some(v) = record
+            .get(key)
+            .filter(|v| !v.is_null())
+            .or_else(|| event.get(key))
+        {
+            if !v.is_null() && !v.is_object() && !v.is_array() {
+                parts.push(format!("{key}={}", cell(Some(v))));
+            }
+        }
+    }
+    let line = parts.join(" ");
+    if line.chars().count() > 80 {
+        line.chars().take(79).collect::<String>() + "…"
+    } else {
+        line
+    }
+}
+
 /// `keel status`: health line, halt state, Neo4j/exchanges, and bots counted per state.
 pub fn status(health: &Value, bots: &Value) -> String {
     let mut out = format!("platform: {}", cell(health.get("status")));
@@ -252,6 +524,71 @@ mod tests {
             lines[1]
         );
         assert_eq!(lines[2], "bb  error unavailable: DO down");
+    }
+
+    #[test]
+    fn pnl_is_a_human_table() {
+        let v = json!({"bot_id": "b1", "quote_asset": "USDT", "method": "average_cost",
+            "as_of": "2026-12-07T05:00:00Z", "realized": "-0.3996679610000000",
+            "unrealized": "65975.0672132996126439242945", "funding": "0", "net": "1.5",
+            "fees": {"total_quote": "0.006501234", "by_asset": {}},
+            "by_instrument": {"BTCUSDT": {"position_qty": "0.0010000", "avg_entry_price": null,
+                "realized": "1", "unrealized": "0", "fees_quote": "0.0650"}}});
+        let out = pnl(&v);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "P&L of b1 (USDT, average_cost) as of 2026-12-07T05:00:00Z"
+        );
+        assert_eq!(lines[1], "  realized    -0.40 USDT");
+        assert_eq!(lines[2], "  unrealized  65,975.07 USDT");
+        assert_eq!(lines[4], "  fees        0.006501 USDT");
+        assert!(lines[8].starts_with("BTCUSDT  0.001     —"), "{}", lines[8]);
+        assert!(
+            !out.contains("0.3996679610000000"),
+            "no raw decimals: {out}"
+        );
+    }
+
+    #[test]
+    fn capital_patch_halt_and_audit_are_human() {
+        let c = capital(
+            "b1",
+            &json!({"transfer_id": "t-1", "amount": "5000.10", "equity": "15000.1000"}),
+        );
+        assert_eq!(
+            c,
+            "capital booked for b1: 5,000.1 (transfer t-1)\nequity now: 15,000.1\n"
+        );
+        let p = patched(
+            "b1",
+            &json!({"version": 3, "diff": [
+            {"field": "risk.max_leverage", "old": "3", "new": "5"},
+            {"field": "risk.cooldown_secs", "old": 60, "new": null}]}),
+        );
+        assert!(
+            p.starts_with("b1: config version 3 (2 changes)\nFIELD"),
+            "{p}"
+        );
+        assert!(p.contains("risk.cooldown_secs  60   -"), "{p}");
+        assert_eq!(patched("b1", &json!({"diff": []})), "b1: nothing changed\n");
+        let h = halt(
+            &json!({"halt": {"halted": true, "reason": "news"}, "flatten": true,
+            "bots": {"a": {"ok": true}, "b": {"error": {"code": "unavailable", "message": "down"}}},
+            "flattened": {"a": {"ok": true}}}),
+        );
+        assert_eq!(h.lines().next(), Some("platform HALTED: news"));
+        assert!(h.contains("a    ok, flattened"), "{h}");
+        assert!(h.contains("b    error unavailable: down"), "{h}");
+        let a = audit(&json!({"bot_id": "b1", "events": [
+            {"seq": 7, "time_ms": 1_765_083_600_000i64, "kind": "signal_received",
+             "record": {"signal_id": "tv-1", "event": {"kind": "signal_received", "payload": {"x": 1}}}}]}));
+        let lines: Vec<&str> = a.lines().collect();
+        assert!(
+            lines[1].starts_with("7    2025-12-07 05:00:00  signal_received  signal_id=tv-1"),
+            "{a}"
+        );
+        assert_eq!(lines[2], "(more: keel audit b1 --after 7)");
     }
 
     #[test]

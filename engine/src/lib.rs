@@ -26,6 +26,8 @@ pub mod backtest;
 pub mod bot;
 pub mod config;
 pub mod factor;
+/// Numbers for humans: one display rule for dashboard, CLI and report.
+pub mod format;
 /// Exact historical candles: month-file codec, store planning, CSV and kline imports (sans-IO).
 pub mod history;
 pub mod ids;

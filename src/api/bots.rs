@@ -64,6 +64,7 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
         }
         (Method::Get, [id, "audit", "verify"]) => super::audit_verify::route(ctx, id).await,
         (Method::Get, [id, view]) => {
+            let view = crate::path::encode(view);
             let path = match &ctx.query {
                 Some(q) => format!("/view/{view}?{q}"),
                 None => format!("/view/{view}"),
@@ -134,8 +135,12 @@ async fn create(ctx: &Call<'_>) -> Result<Response, ApiError> {
     keel_engine::ids::BotId::new(id)
         .map_err(|e| ApiError::bad_request("invalid_config", e.to_string()).with_field("id"))?;
     let halt = call_control(ctx.env, Method::Get, "/halt", None).await?;
-    let body =
-        json!({"config": ctx.body, "actor": ctx.principal.actor(), "halted": halt["halted"]});
+    let mut config = ctx.body.clone();
+    local_sim_base_url(
+        &mut config,
+        crate::env::get(ctx.env, crate::env::EXCHANGE_SIM_URL).as_deref(),
+    );
+    let body = json!({"config": config, "actor": ctx.principal.actor(), "halted": halt["halted"]});
     // The bot validates and stores its config first; only a valid bot is registered.
     let created = call_bot(ctx.env, id, Method::Post, "/config", Some(body)).await?;
     let hours = ctx
@@ -168,4 +173,83 @@ async fn mirror_trading_hours(ctx: &Call<'_>, id: &str, patched: &Value) -> Resu
     )
     .await?;
     Ok(())
+}
+
+/// The local stack's default exchange for a new bot. Why: under `npm start` the Worker runs next
+/// to the exchange simulator (`EXCHANGE_SIM_URL`, which only the local stack sets), and a paper or
+/// testnet bot created without `base_url` must trade against it, as `/health` already probes it,
+/// rather than ask the real exchange. A live bot is never redirected, and an explicit `base_url`
+/// is kept. The filled value is stored in the config, so the bot's config says where it trades.
+/// Returns whether it filled one.
+pub(crate) fn local_sim_base_url(config: &mut Value, sim_url: Option<&str>) -> bool {
+    let Some(sim) = sim_url.map(str::trim).filter(|s| !s.is_empty()) else {
+        return false;
+    };
+    let non_live = matches!(
+        config.get("mode").and_then(Value::as_str),
+        Some("paper" | "testnet")
+    );
+    let unset = match config.get("base_url") {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(_) => false, // a wrong type is the config validation's to refuse
+    };
+    match config.as_object_mut() {
+        Some(obj) if non_live && unset => {
+            obj.insert(
+                "base_url".into(),
+                Value::String(sim.trim_end_matches('/').into()),
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_sim_base_url;
+    use serde_json::json;
+
+    #[test]
+    fn paper_and_testnet_default_to_the_local_simulator() {
+        let sim = Some("http://127.0.0.1:9100/");
+        for (config, filled, want) in [
+            (
+                json!({"mode": "paper"}),
+                true,
+                json!("http://127.0.0.1:9100"),
+            ),
+            (
+                json!({"mode": "testnet", "base_url": null}),
+                true,
+                json!("http://127.0.0.1:9100"),
+            ),
+            (
+                json!({"mode": "paper", "base_url": " "}),
+                true,
+                json!("http://127.0.0.1:9100"),
+            ),
+            (json!({"mode": "live"}), false, json!(null)),
+            (
+                json!({"mode": "paper", "base_url": "http://x"}),
+                false,
+                json!("http://x"),
+            ),
+            (json!({"mode": "paper", "base_url": 3}), false, json!(3)),
+            (json!({}), false, json!(null)),
+        ] {
+            let mut c = config.clone();
+            assert_eq!(local_sim_base_url(&mut c, sim), filled, "{config}");
+            assert_eq!(
+                c.get("base_url").cloned().unwrap_or(json!(null)),
+                want,
+                "{config}"
+            );
+        }
+        // Deployed (no simulator): nothing changes.
+        let mut c = json!({"mode": "paper"});
+        assert!(!local_sim_base_url(&mut c, None));
+        assert!(c.get("base_url").is_none());
+    }
 }

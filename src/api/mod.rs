@@ -50,12 +50,8 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         return backtest::handle(&mut req, env, query.as_deref()).await;
     }
     let body = read_body(&mut req, &method).await?;
-    let segments: Vec<String> = rest
-        .trim_matches('/')
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect();
+    // Path parameters decoded once, here: handlers see `strat:…`, never `strat%3A…`.
+    let segments = crate::path::segments(rest)?;
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let query = req.url().ok().and_then(|u| u.query().map(String::from));
     let ctx = Call {

@@ -43,7 +43,7 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
                 &call_control(
                     ctx.env,
                     Method::Post,
-                    &format!("/tokens/{id}/revoke"),
+                    &format!("/tokens/{}/revoke", crate::path::encode(id)),
                     Some(body),
                 )
                 .await?,
@@ -250,7 +250,7 @@ async fn signal_chain(ctx: &Call<'_>, id: &str) -> Result<Response, ApiError> {
             "no neo4j-proxy binding: the causal graph needs Neo4j",
         )
     })?;
-    let url = format!("https://neo4j-proxy/signals/{}", urlencode(id));
+    let url = format!("https://neo4j-proxy/signals/{}", crate::path::encode(id));
     let mut resp = proxy.fetch(url, None).await?;
     let status = resp.status_code();
     let value: Value = resp.json().await.unwrap_or(Value::Null);
@@ -258,15 +258,4 @@ async fn signal_chain(ctx: &Call<'_>, id: &str) -> Result<Response, ApiError> {
         return Err(super::error_from(status, &value));
     }
     ok(200, &value)
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

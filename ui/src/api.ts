@@ -118,7 +118,7 @@ export interface BotHealth {
   last_signal_at: Timestamp | null;
   /** Why the bot needs attention (e.g. position drift); null otherwise. */
   attention_reason: string | null;
-  risk_usage: Record<string, { used: Decimal | number; limit: Decimal | number }>;
+  risk_usage: Record<string, { used: Decimal | number; limit: Decimal | number | null }>;
 }
 
 /** `GET /bots/{id}/positions` item. `qty` is signed: negative is short. */

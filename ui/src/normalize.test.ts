@@ -64,6 +64,11 @@ describe('normalize: backend view shapes', () => {
     expect(h.risk_usage).toEqual({ max_daily_loss: { used: '40', limit: '100' }, max_open_positions: { used: 1, limit: 3 } });
   });
 
+  it('bot health: an unset limit stays null (not 0, which reads as breached)', () => {
+    const h = N.botHealth({ bot_id: 'b1', risk_usage: { max_open_positions: { used: 2, limit: null } } });
+    expect(h.risk_usage.max_open_positions).toEqual({ used: 2, limit: null });
+  });
+
   it('positions, orders and fills keyed by symbol with ms times', () => {
     expect(N.position({ symbol: 'BTCUSDT', qty: '-0.002', avg_entry_price: '65000.10', mark_price: null, unrealized: '0' })).toEqual({
       instrument: 'BTCUSDT',

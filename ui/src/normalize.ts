@@ -129,7 +129,8 @@ export function botHealth(raw: unknown): BotHealth {
   const usage: BotHealth['risk_usage'] = {};
   for (const [rule, u] of Object.entries(obj(v.risk_usage))) {
     const o = obj(u);
-    usage[rule] = { used: typeof o.used === 'number' ? o.used : dec(o.used), limit: typeof o.limit === 'number' ? o.limit : dec(o.limit) };
+    // An unset limit stays null ("—", no bar), never 0: "2 of 0" read as a breached limit.
+    usage[rule] = { used: typeof o.used === 'number' ? o.used : dec(o.used), limit: o.limit == null ? null : typeof o.limit === 'number' ? o.limit : dec(o.limit) };
   }
   return {
     bot_id: text(v.bot_id),

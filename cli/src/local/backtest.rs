@@ -132,13 +132,13 @@ pub fn run(args: &[String]) -> Result<String, Failure> {
         candles.len(),
         tf_label(source).unwrap_or("?"),
         elapsed.as_secs_f64() * 1000.0,
-        m.net_pnl,
-        m.final_equity,
+        keel_engine::format::money(m.net_pnl, &rep.precision.quote_asset),
+        keel_engine::format::money(m.final_equity, &rep.precision.quote_asset),
         m.ratios.total_return * 100.0,
         m.ratios.sharpe,
         m.ratios.max_drawdown * 100.0,
         m.round_trips,
-        m.ratios.fees,
+        keel_engine::format::money(m.ratios.fees, &rep.precision.quote_asset),
         json_path.display(),
         html_path.display()
     ))

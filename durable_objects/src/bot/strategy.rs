@@ -188,6 +188,7 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
     };
     let qty = live::order_qty(
         target,
+        &config.sizing,
         equity,
         position,
         facts.price,
@@ -203,12 +204,10 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
         source: format!("strategy:{}", version.id),
     };
     let outcome = process(bot, &stored, &parsed, now, &origin).await;
-    // A definitive answer (executed, nothing to do, refused by risk or as a duplicate) settles
-    // this target, as the backtester's does; an exchange failure leaves it to the next bar.
-    let settled = match &outcome {
-        Ok(_) => true,
-        Err(e) => e.status < 500,
-    };
+    // Only an accepted signal (executed, or nothing to do) settles this target. A refusal (risk
+    // limit, filter, pause) or an exchange failure leaves it to the next bar, as the backtester
+    // does: a bot whose strategy is long must not stay flat because one order was refused.
+    let settled = outcome.is_ok();
     state.last_bar_ms = Some(eval.bar_open_ms);
     if settled {
         state.last_target = target_text;

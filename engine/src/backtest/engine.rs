@@ -199,6 +199,7 @@ impl Sim<'_> {
         // invested spot buy fits the cash.
         let sized = size_target(
             target,
+            &self.cfg.bot.sizing,
             self.equity,
             self.position,
             reference,
@@ -439,6 +440,9 @@ pub fn run(
     let mut exposed_bars = 0usize;
     let mut wanted: Option<Target> = None;
     let mut pending: Option<Target> = None;
+    // A target the live path refused (risk, filters, the venue) is tried again on the next
+    // decision, as the live strategy bot does: a refusal never leaves the bot flat for good.
+    let mut refused = false;
     // Built once: only the bars move each bar; position and equity change only on execution.
     let mut ctx = Context {
         symbol: &symbol,
@@ -448,11 +452,13 @@ pub fn run(
     };
     for (i, bar) in bars.iter().enumerate() {
         if let Some(t) = pending.take() {
+            let before = sim.rejected.len();
             sim.execute(strategy, t, bar.open, i, bar.open_time_ms)?;
+            refused = sim.rejected.len() > before;
             (ctx.position, ctx.equity) = (sim.position, sim.equity);
         }
         ctx.bars = &bars[..=i];
-        let mut changed = false;
+        let mut changed = std::mem::take(&mut refused);
         for intent in strategy.on_bar(&ctx) {
             match intent {
                 Intent::Target { symbol: s, target } if s == symbol => {
@@ -496,7 +502,9 @@ pub fn run(
                 match config.fill_at {
                     FillAt::NextOpen => pending = Some(t),
                     FillAt::Close => {
+                        let before = sim.rejected.len();
                         sim.execute(strategy, t, bar.close, i, bar.open_time_ms + tf)?;
+                        refused = sim.rejected.len() > before;
                         (ctx.position, ctx.equity) = (sim.position, sim.equity);
                     }
                 }

@@ -29,6 +29,8 @@ pub mod request;
 mod golden_tests;
 #[cfg(test)]
 mod peer_tests;
+#[cfg(test)]
+mod retry_tests;
 
 pub use data::{gaps, load_csv, resample, Bar, DataError, Gap, Timeframe};
 pub use engine::{run, BacktestConfig, BacktestError, BacktestReport, FillAt, Rejected};

@@ -89,11 +89,25 @@ pub struct ReportMetrics {
     pub round_trips: usize,
 }
 
+/// The traded instrument's display precision: the HTML shows prices to its tick, quantities to
+/// its step and money in its quote currency (`crate::format`), the JSON keeps exact values.
+#[derive(Debug, Clone, Serialize)]
+pub struct Precision {
+    /// Quote (and P&L) currency.
+    pub quote_asset: String,
+    /// Price tick.
+    pub tick_size: Decimal,
+    /// Quantity step.
+    pub step_size: Decimal,
+}
+
 /// The whole document.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// What ran.
     pub run: RunInfo,
+    /// How its numbers are shown.
+    pub precision: Precision,
     /// Strategy version id every fill is attributed to.
     pub strategy_version: String,
     /// How fills were simulated.
@@ -115,10 +129,19 @@ pub struct Report {
 }
 
 /// Round trips from fills (`base_asset` tells which fees were charged in base, as spot buys are).
-/// A trip ends when the position returns to zero, flips (the excess opens the next trip), or
-/// keeps less than 1 % of its peak (spot fee dust).
-pub fn round_trips(fills: &[Fill], base_asset: &str) -> Vec<RoundTrip> {
+/// A trip ends when the position returns to dust (less than one lot `step`: a spot sell of whole
+/// lots leaves the base fee's sliver, which cannot be traded) or flips (the excess opens the next
+/// trip). Dust is carried in the position but never opens a trip of its own, so a long-only spot
+/// run never shows a "short" made of fee dust.
+pub fn round_trips(fills: &[Fill], base_asset: &str, step: Decimal) -> Vec<RoundTrip> {
     let mut out: Vec<RoundTrip> = Vec::new();
+    let is_dust = |q: Decimal| {
+        if step > Decimal::ZERO {
+            q.abs() < step
+        } else {
+            q.is_zero()
+        }
+    };
     let mut pos = Decimal::ZERO;
     let mut cur: Option<(RoundTrip, Decimal, Decimal, Decimal)> = None; // trip, in qty, out qty, cash
     for f in fills {
@@ -139,6 +162,11 @@ pub fn round_trips(fills: &[Fill], base_asset: &str) -> Vec<RoundTrip> {
         let mut remaining = signed;
         let mut fee_left = fee_q;
         while !remaining.is_zero() {
+            if cur.is_none() && is_dust(remaining) && is_dust(pos + remaining) {
+                // What is left of a fill after its trip closed, less than a lot: dust.
+                pos += remaining;
+                break;
+            }
             let (mut trip, mut qin, mut qout, mut cash) = match cur.take() {
                 Some(t) => t,
                 None => (
@@ -197,17 +225,12 @@ pub fn round_trips(fills: &[Fill], base_asset: &str) -> Vec<RoundTrip> {
             }
             trip.qty = trip.qty.max(pos.abs());
             remaining -= part;
-            let dust = !pos.is_zero() && pos.abs() * Decimal::from(100) < trip.qty;
-            if !opening && (pos.is_zero() || dust) {
+            if !opening && is_dust(pos) {
                 trip.exit_ms = Some(f.time_ms);
                 trip.pnl = cash;
                 trip.entry_price = trip.entry_price.round_dp(8).normalize();
                 trip.exit_price = trip.exit_price.round_dp(8).normalize();
                 out.push(trip);
-                pos = Decimal::ZERO;
-                if dust {
-                    remaining = Decimal::ZERO;
-                }
             } else {
                 cur = Some((trip, qin, qout, cash));
             }
@@ -234,7 +257,7 @@ pub fn drawdowns(curve: &[(i64, f64)]) -> Vec<(i64, f64)> {
 
 /// Builds the document.
 pub fn build(run: RunInfo, config: &BacktestConfig, r: &BacktestReport) -> Report {
-    let trades = round_trips(&r.fills, &config.rules.base_asset);
+    let trades = round_trips(&r.fills, &config.rules.base_asset, config.rules.step_size);
     let description = format!(
         "Market orders decided on a bar's close fill at {}, moved {} bps against the order and \
          rounded to the tick ({}); taker fee {} of notional (spot buys pay it in base). Sizing, \
@@ -250,6 +273,11 @@ pub fn build(run: RunInfo, config: &BacktestConfig, r: &BacktestReport) -> Repor
     );
     let closed = trades.iter().filter(|t| t.exit_ms.is_some()).count();
     Report {
+        precision: Precision {
+            quote_asset: config.rules.quote_asset.clone(),
+            tick_size: config.rules.tick_size,
+            step_size: config.rules.step_size,
+        },
         strategy_version: r.strategy.clone(),
         fill_model: FillModel {
             fill_at: r.fill_at,
@@ -401,10 +429,13 @@ pub fn html(rep: &Report) -> String {
     let r = &m.ratios;
     let pct = |v: f64| format!("{:.2}%", v * 100.0);
     let num = |v: f64| format!("{v:.3}");
+    let p = &rep.precision;
+    let money = |v: Decimal| crate::format::money(v, &p.quote_asset);
+    let price = |v: Decimal| crate::format::price(v, p.tick_size);
     let rows: Vec<(&str, String)> = vec![
-        ("Initial capital", m.initial_capital.to_string()),
-        ("Final equity", m.final_equity.to_string()),
-        ("Net P&L", m.net_pnl.to_string()),
+        ("Initial capital", money(m.initial_capital)),
+        ("Final equity", money(m.final_equity)),
+        ("Net P&L", money(m.net_pnl)),
         ("Total return", pct(r.total_return)),
         ("Annualised return", pct(r.annual_return)),
         ("Volatility (ann.)", pct(r.volatility)),
@@ -426,8 +457,8 @@ pub fn html(rep: &Report) -> String {
         ("Turnover", num(r.turnover)),
         ("Executions", r.executions.to_string()),
         ("Round trips", m.round_trips.to_string()),
-        ("Fees", r.fees.to_string()),
-        ("Funding", m.funding.to_string()),
+        ("Fees", money(r.fees)),
+        ("Funding", money(m.funding)),
         ("Rejected signals", rep.rejected.len().to_string()),
     ];
     let mut table = String::new();
@@ -443,11 +474,11 @@ pub fn html(rep: &Report) -> String {
             t.side,
             when(t.entry_ms),
             t.exit_ms.map(when).unwrap_or_else(|| "open".into()),
-            t.qty,
-            t.entry_price,
-            t.exit_price,
+            crate::format::qty(t.qty, p.step_size),
+            price(t.entry_price),
+            if t.exit_ms.is_some() { price(t.exit_price) } else { crate::format::UNSET.to_string() },
             if t.pnl.is_sign_negative() { "neg" } else { "pos" },
-            t.pnl.round_dp(4)
+            money(t.pnl)
         );
     }
     let more = rep.trades.len().saturating_sub(SHOWN);
@@ -469,7 +500,7 @@ td{{font-variant-numeric:tabular-nums}}svg{{width:100%;height:auto;background:#f
 <p class=\"note\">{from} → {to} UTC · {bars} bars · version <code>{ver}</code> · params {params}</p>\
 <p class=\"note\"><b>Fill model:</b> {fill}</p>\
 {eq}{dd}<h2>Metrics</h2><table>{table}</table>\
-<h2>Round trips ({n})</h2><table><tr><th>side</th><th>entry</th><th>exit</th><th>qty</th><th>entry px</th><th>exit px</th><th>P&amp;L</th></tr>{trades}</table>{more}\
+<h2>Round trips ({n}{open})</h2><table><tr><th>side</th><th>entry</th><th>exit</th><th>qty</th><th>entry px</th><th>exit px</th><th>P&amp;L</th></tr>{trades}</table>{more}\
 </body></html>",
         name = esc(&run.strategy_name),
         sym = esc(&run.symbol),
@@ -484,7 +515,12 @@ td{{font-variant-numeric:tabular-nums}}svg{{width:100%;height:auto;background:#f
         fill = esc(&rep.fill_model.description),
         eq = chart(&rep.equity_curve, "Equity (quote)", "#1f5fbf", false, false),
         dd = chart(&rep.drawdown_curve, "Drawdown", "#b00020", true, true),
-        n = rep.trades.len(),
+        // One count: the closed trips (the metric above); a trip still open is named apart.
+        n = m.round_trips,
+        open = match rep.trades.len().saturating_sub(m.round_trips) {
+            0 => String::new(),
+            k => format!(" closed, {k} open"),
+        },
         more = if more > 0 {
             format!("<p class=\"note\">… {more} more in report.json</p>")
         } else {
@@ -523,7 +559,7 @@ mod tests {
             fill(Side::Sell, dec!(3), dec!(110), dec!(0.3), "USDT", 2),
             fill(Side::Buy, dec!(1), dec!(105), dec!(0.1), "USDT", 3),
         ];
-        let t = round_trips(&fills, "BTC");
+        let t = round_trips(&fills, "BTC", dec!(0.001));
         assert_eq!(t.len(), 2);
         assert_eq!(
             (t[0].side, t[0].qty, t[0].exit_ms),
@@ -540,15 +576,86 @@ mod tests {
             fill(Side::Buy, dec!(1), dec!(100), dec!(0.001), "BTC", 1),
             fill(Side::Sell, dec!(0.999), dec!(110), dec!(0.1099), "USDT", 2),
         ];
-        let s = round_trips(&spot, "BTC");
+        let s = round_trips(&spot, "BTC", dec!(0.001));
         assert_eq!(s.len(), 1);
         assert_eq!(
             s[0].pnl,
             dec!(0.999) * dec!(110) - dec!(100) - dec!(0.1) - dec!(0.1099)
         );
         // Open at the end.
-        let open = round_trips(&fills[..1], "BTC");
+        let open = round_trips(&fills[..1], "BTC", dec!(0.001));
         assert_eq!(open[0].exit_ms, None);
+    }
+
+    #[test]
+    fn spot_fee_dust_never_makes_a_phantom_short() {
+        // Long-only spot, step 0.00001 BTC: each buy pays its fee in BTC, each sell sells whole
+        // lots of what the bot believes it holds, so slivers below a lot pile up and a later
+        // sell can exceed the trip's own quantity by dust. Before: a "short" trip of that dust.
+        let step = dec!(0.00001);
+        // Buys pay 0.1 % in BTC (0.0000123); sells sell all that is held, truncated to lots.
+        let fills = [
+            fill(
+                Side::Buy,
+                dec!(0.0123),
+                dec!(65000),
+                dec!(0.0000123),
+                "BTC",
+                1,
+            ),
+            // Holds 0.0122877: sells 0.01228, keeps 0.0000077 of dust.
+            fill(
+                Side::Sell,
+                dec!(0.01228),
+                dec!(65100),
+                dec!(0.799428),
+                "USDT",
+                2,
+            ),
+            // Holds 0.0122954 (with the dust): sells 0.01229, more than this trip bought net.
+            fill(
+                Side::Buy,
+                dec!(0.0123),
+                dec!(65000),
+                dec!(0.0000123),
+                "BTC",
+                3,
+            ),
+            fill(
+                Side::Sell,
+                dec!(0.01229),
+                dec!(64900),
+                dec!(0.797621),
+                "USDT",
+                4,
+            ),
+            fill(
+                Side::Buy,
+                dec!(0.0123),
+                dec!(65000),
+                dec!(0.0000123),
+                "BTC",
+                5,
+            ),
+            fill(
+                Side::Sell,
+                dec!(0.01229),
+                dec!(65000),
+                dec!(0.79885),
+                "USDT",
+                6,
+            ),
+        ];
+        let t = round_trips(&fills, "BTC", step);
+        let sides: Vec<(&str, Option<i64>)> = t.iter().map(|x| (x.side, x.exit_ms)).collect();
+        assert_eq!(
+            sides,
+            [("long", Some(2)), ("long", Some(4)), ("long", Some(6))],
+            "three long trips, no short, none open: {t:?}"
+        );
+        // One count in the document: the HTML header says what the metric says.
+        let closed = t.iter().filter(|x| x.exit_ms.is_some()).count();
+        assert_eq!(closed, 3);
     }
 
     #[test]
@@ -647,6 +754,21 @@ mod tests {
             .contains("next bar's open"));
         let page = html(&rep);
         assert!(page.contains("<svg") && page.contains("Drawdown"));
+        // Numbers for humans: money with its currency, no raw 28-digit decimals.
+        assert!(
+            page.contains("<th>Initial capital</th><td>10,000.00 USDT</td>"),
+            "{page}"
+        );
+        assert!(
+            !page.contains(&rep.metrics.final_equity.to_string())
+                || rep.metrics.final_equity.scale() <= 2,
+            "final equity is shown rounded"
+        );
+        let closed = rep.metrics.round_trips;
+        assert!(
+            page.contains(&format!("<h2>Round trips ({closed}")),
+            "one count"
+        );
         assert!(
             !page.contains("http://")
                 && !page.contains("https://")

@@ -179,6 +179,12 @@ impl BacktestRequest {
             obj.insert("market".into(), mk);
         }
         let bot = BotConfig::from_value(bot).map_err(|e| field("bot", e))?;
+        if bot.sizing.mode == crate::config::SizingMode::RiskPerTrade {
+            return Err(field(
+                "bot",
+                "sizing.mode: risk_per_trade needs a stop-loss distance, which a strategy's target does not carry",
+            ));
+        }
         let tick = self.tick_size.unwrap_or_else(|| {
             finest(
                 candles

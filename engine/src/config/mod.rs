@@ -159,7 +159,9 @@ pub struct BotConfig {
     pub instruments: Vec<InstrumentPattern>,
     /// Default sizing.
     pub sizing: SizingConfig,
-    /// Risk limits.
+    /// Risk limits. Optional as a whole, like each limit in it: absent means `{}` (no limit
+    /// enforced), so a paper bot can be created with just what it trades and how it sizes.
+    #[serde(default)]
     pub risk: RiskLimits,
     /// Source-IP allowlist for webhooks (`tradingview` preset, addresses, CIDR); empty = any.
     #[serde(default)]

@@ -245,3 +245,26 @@ fn patch_versions_and_diffs() {
         .unwrap_err();
     assert!(unknown.to_string().contains("max_leverag"));
 }
+
+#[test]
+fn risk_is_optional_as_a_whole() {
+    // The `npm start` banner's example, as printed: no `risk`, no `base_url`.
+    let banner = json!({"id": "demo", "name": "Demo", "strategy": "manual", "exchange": "binance",
+        "market": "spot", "mode": "paper", "instruments": ["BTCUSDT"],
+        "sizing": {"mode": "fixed_qty", "value": "0.001"}});
+    let c = BotConfig::from_value(banner).unwrap();
+    assert_eq!(
+        c.risk,
+        RiskLimits::default(),
+        "absent risk = no limit enforced"
+    );
+    assert_eq!(c.base_url, None);
+    // Stored form round-trips, and a patch can add limits later.
+    let again = BotConfig::from_value(c.to_value().unwrap()).unwrap();
+    assert_eq!(again, c);
+    let (patched, diff) = c
+        .apply_patch(&json!({"risk": {"max_order_notional": "500"}}))
+        .unwrap();
+    assert_eq!(patched.risk.max_order_notional, Some(dec!(500)));
+    assert_eq!(diff.len(), 1);
+}

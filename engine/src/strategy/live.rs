@@ -13,7 +13,7 @@
 
 use super::{Context, Intent, Registry, Strategy, StrategyError, StrategyVersion, Target};
 use crate::backtest::{Bar, Timeframe};
-use crate::config::{BotConfig, InstrumentPattern, SignalSource};
+use crate::config::{BotConfig, InstrumentPattern, SignalSource, SizingConfig, SizingMode};
 use crate::ids::{IdError, SignalId, Symbol};
 use crate::model::OrderType;
 use crate::signal::{Action, ParsedSignal, Signal};
@@ -133,6 +133,12 @@ pub fn config_problems(config: &BotConfig) -> Vec<(String, String)> {
     if config.strategy.is_none() {
         return Vec::new(); // reported by the generic check
     }
+    if config.sizing.mode == SizingMode::RiskPerTrade {
+        return vec![(
+            "sizing.mode".into(),
+            "risk_per_trade needs a stop-loss distance, which a strategy's target does not carry: use pct_equity, fixed_quote or fixed_qty".into(),
+        )];
+    }
     let problem = match spec(config) {
         Ok(Some(s)) => build(&s).err().map(LiveError::from),
         Ok(None) => None,
@@ -250,6 +256,29 @@ pub fn evaluate(
     })
 }
 
+/// The base quantity of one unit of exposure (a target of `Exposure(1.0)`) under the bot's
+/// `sizing`, at `price` with `equity`. Why: a strategy says how much of its allotment it wants
+/// (long 1, flat 0, short -1); the bot's `sizing` says what the allotment is, exactly as it
+/// sizes an alert without a quantity: `fixed_qty` that base quantity, `fixed_quote` that much
+/// quote, `pct_equity` that percent of equity. `None` when the maths overflows, the price is not
+/// positive, or the mode is `risk_per_trade` (no stop distance: config validation refuses it for
+/// strategy bots and backtests).
+pub fn unit_qty(sizing: &SizingConfig, equity: Decimal, price: Decimal) -> Option<Decimal> {
+    if price <= Decimal::ZERO {
+        return None;
+    }
+    match sizing.mode {
+        SizingMode::FixedQty => Some(sizing.value),
+        SizingMode::FixedQuote => sizing.value.checked_div(price),
+        SizingMode::PctEquity if sizing.value == Decimal::ONE_HUNDRED => equity.checked_div(price),
+        SizingMode::PctEquity => equity
+            .checked_mul(sizing.value)?
+            .checked_div(Decimal::ONE_HUNDRED)?
+            .checked_div(price),
+        SizingMode::RiskPerTrade => None,
+    }
+}
+
 /// A [`Target`] with its exposure converted to an exact decimal, once per decision (the
 /// conversion from `f64` costs more than the sizing itself, and a decision sizes twice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,27 +299,31 @@ impl ExactTarget {
     }
 }
 
-/// The exact base quantity of a target at `price` with `equity`, truncated to the lot `step`
-/// (the backtester sizes with this same function). `None` when the maths overflows.
+/// The exact base quantity of a target at `price` with `equity` under `sizing` (an exposure is
+/// a multiple of [`unit_qty`]; a `Qty` target is taken as is), truncated to the lot `step` (the
+/// backtester sizes with this same function). `None` when the maths overflows.
 pub fn target_qty(
     target: Target,
+    sizing: &SizingConfig,
     equity: Decimal,
     price: Decimal,
     step: Decimal,
 ) -> Option<Decimal> {
-    exact_target_qty(ExactTarget::of(target)?, equity, price, step)
+    exact_target_qty(ExactTarget::of(target)?, sizing, equity, price, step)
 }
 
 /// [`target_qty`] of an already converted target.
 pub fn exact_target_qty(
     target: ExactTarget,
+    sizing: &SizingConfig,
     equity: Decimal,
     price: Decimal,
     step: Decimal,
 ) -> Option<Decimal> {
     let raw = match target {
         ExactTarget::Qty(q) => q,
-        ExactTarget::Exposure(e) => e.checked_mul(equity)?.checked_div(price)?,
+        ExactTarget::Exposure(e) if e.is_zero() => Decimal::ZERO,
+        ExactTarget::Exposure(e) => e.checked_mul(unit_qty(sizing, equity, price)?)?,
     };
     Some(if step > Decimal::ZERO {
         ((raw / step).trunc() * step).normalize()
@@ -305,6 +338,7 @@ pub fn exact_target_qty(
 /// buys what the fill will cost. `None` when the maths overflows.
 pub fn order_qty(
     target: Target,
+    sizing: &SizingConfig,
     equity: Decimal,
     position: Decimal,
     reference: Decimal,
@@ -313,6 +347,7 @@ pub fn order_qty(
 ) -> Option<Decimal> {
     let sized = size_target(
         ExactTarget::of(target)?,
+        sizing,
         equity,
         position,
         reference,
@@ -336,6 +371,7 @@ pub struct SizedTarget {
 /// `None` when the maths overflows.
 pub fn size_target(
     target: ExactTarget,
+    sizing: &SizingConfig,
     equity: Decimal,
     position: Decimal,
     reference: Decimal,
@@ -343,7 +379,7 @@ pub fn size_target(
     rules: &crate::model::InstrumentRules,
 ) -> Option<SizedTarget> {
     let step = rules.step_size;
-    let direction = exact_target_qty(target, equity, reference, step)?;
+    let direction = exact_target_qty(target, sizing, equity, reference, step)?;
     if slippage_bps.is_zero() || direction == position {
         return Some(SizedTarget {
             qty: direction,
@@ -358,7 +394,7 @@ pub fn size_target(
     let fill_price =
         crate::venue::paper::slipped_price(reference, side, slippage_bps, rules.tick_size);
     Some(SizedTarget {
-        qty: exact_target_qty(target, equity, fill_price, step)?,
+        qty: exact_target_qty(target, sizing, equity, fill_price, step)?,
         fill_price,
     })
 }
@@ -420,6 +456,14 @@ mod tests {
         BotConfig::from_value(v)
     }
 
+    /// The backtester's default sizing: one unit of exposure is all of equity.
+    fn all_in() -> SizingConfig {
+        SizingConfig {
+            mode: SizingMode::PctEquity,
+            value: dec!(100),
+        }
+    }
+
     fn first_field(r: Result<BotConfig, crate::config::ConfigError>) -> String {
         r.err()
             .map(|e| e.fields()[0].field.clone())
@@ -437,6 +481,10 @@ mod tests {
             (json!({"instruments": ["*USDT"]}), "instruments"),
             (json!({"strategy": "nope"}), "strategy"),
             (json!({"source": "tradingview", "strategy": "tv"}), "params"),
+            (
+                json!({"sizing": {"mode": "risk_per_trade", "value": "1"}}),
+                "sizing.mode",
+            ),
         ];
         for (extra, want) in cases {
             assert_eq!(first_field(config(extra.clone())), want, "{extra}");
@@ -525,7 +573,15 @@ mod tests {
             (Target::Exposure(1.0), dec!(16.66), dec!(5), dec!(16.66)),
         ];
         for (target, position, bps, want) in cases {
-            let got = order_qty(target, dec!(10000), position, dec!(600), bps, &rules);
+            let got = order_qty(
+                target,
+                &all_in(),
+                dec!(10000),
+                position,
+                dec!(600),
+                bps,
+                &rules,
+            );
             assert_eq!(got, Some(want), "{target:?} from {position} at {bps} bps");
         }
     }
@@ -533,20 +589,118 @@ mod tests {
     #[test]
     fn target_qty_truncates_to_step() {
         assert_eq!(
-            target_qty(Target::Exposure(1.0), dec!(1000), dec!(600.3), dec!(0.01)),
+            target_qty(
+                Target::Exposure(1.0),
+                &all_in(),
+                dec!(1000),
+                dec!(600.3),
+                dec!(0.01)
+            ),
             Some(dec!(1.66))
         );
         assert_eq!(
-            target_qty(Target::Exposure(-0.5), dec!(1000), dec!(600), dec!(0.01)),
+            target_qty(
+                Target::Exposure(-0.5),
+                &all_in(),
+                dec!(1000),
+                dec!(600),
+                dec!(0.01)
+            ),
             Some(dec!(-0.83))
         );
         assert_eq!(
-            target_qty(Target::Qty(dec!(0.123456)), dec!(1), dec!(1), dec!(0.001)),
+            target_qty(
+                Target::Qty(dec!(0.123456)),
+                &all_in(),
+                dec!(1),
+                dec!(1),
+                dec!(0.001)
+            ),
             Some(dec!(0.123))
         );
         assert_eq!(
-            target_qty(Target::Exposure(0.0), dec!(1000), dec!(600), dec!(0.01)),
+            target_qty(
+                Target::Exposure(0.0),
+                &all_in(),
+                dec!(1000),
+                dec!(600),
+                dec!(0.01)
+            ),
             Some(dec!(0))
+        );
+    }
+
+    #[test]
+    fn exposure_is_sized_through_the_bots_sizing() {
+        // The bug: a strategy bot with `fixed_quote 200` was sized at exposure x equity
+        // ("order notional 9994.55 exceeds limit 500"). Now one unit of exposure is the sizing.
+        let s = |mode, value| SizingConfig { mode, value };
+        let (equity, price, step) = (dec!(10000), dec!(65000), dec!(0.001));
+        let cases = [
+            (
+                Target::Exposure(1.0),
+                s(SizingMode::FixedQuote, dec!(200)),
+                dec!(0.003),
+            ),
+            (
+                Target::Exposure(-1.0),
+                s(SizingMode::FixedQuote, dec!(200)),
+                dec!(-0.003),
+            ),
+            (
+                Target::Exposure(1.0),
+                s(SizingMode::FixedQty, dec!(0.01)),
+                dec!(0.01),
+            ),
+            (
+                Target::Exposure(0.5),
+                s(SizingMode::FixedQty, dec!(0.01)),
+                dec!(0.005),
+            ),
+            (
+                Target::Exposure(1.0),
+                s(SizingMode::PctEquity, dec!(10)),
+                dec!(0.015),
+            ),
+            (
+                Target::Exposure(1.0),
+                s(SizingMode::PctEquity, dec!(100)),
+                dec!(0.153),
+            ),
+            (
+                Target::Exposure(0.0),
+                s(SizingMode::RiskPerTrade, dec!(1)),
+                dec!(0),
+            ),
+            // A quantity target is the strategy's own exact size.
+            (
+                Target::Qty(dec!(0.0042)),
+                s(SizingMode::FixedQuote, dec!(200)),
+                dec!(0.004),
+            ),
+        ];
+        for (target, sizing, want) in cases {
+            let got = target_qty(target, &sizing, equity, price, step);
+            assert_eq!(got, Some(want), "{target:?} with {sizing:?}");
+            let notional = want.abs() * price;
+            if sizing.mode == SizingMode::FixedQuote && matches!(target, Target::Exposure(_)) {
+                assert!(notional <= dec!(200), "{notional} stays within the quote");
+            }
+        }
+        assert_eq!(
+            target_qty(
+                Target::Exposure(1.0),
+                &s(SizingMode::RiskPerTrade, dec!(1)),
+                equity,
+                price,
+                step
+            ),
+            None,
+            "no stop distance: refused, never guessed"
+        );
+        assert_eq!(
+            unit_qty(&s(SizingMode::FixedQuote, dec!(200)), equity, dec!(0)),
+            None
         );
     }
 }

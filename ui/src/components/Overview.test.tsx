@@ -50,4 +50,11 @@ describe('RiskUsage', () => {
     expect(screen.getByRole('meter', { name: 'max_daily_loss' }).getAttribute('aria-valuenow')).toBe('40');
     expect(screen.getByRole('meter', { name: 'max_trades_per_day' }).querySelector('.fill.high')).toBeTruthy();
   });
+
+  it('an unset limit reads "(no limit)" with an empty bar, never "2 of 0"', () => {
+    renderAs('viewer', <RiskUsage usage={{ max_open_positions: { used: 2, limit: null } }} />);
+    expect(screen.getByText('2 (no limit)')).toBeTruthy();
+    expect(screen.queryByText(/of 0/)).toBeNull();
+    expect(screen.getByRole('meter', { name: 'max_open_positions' }).getAttribute('aria-valuenow')).toBe('0');
+  });
 });

@@ -27,6 +27,17 @@ export function toSeries(points: PnlPoint[]) {
   return { equity, drawdown };
 }
 
+/**
+ * Time-axis label precision for a series spanning `first..last` seconds: a label must change
+ * from tick to tick, so minutes show seconds when the whole series fits in a few minutes (all
+ * points inside one minute otherwise repeat one "HH:MM" label), and a series of many days shows
+ * dates only.
+ */
+export function timeAxis(first: number, last: number): { timeVisible: boolean; secondsVisible: boolean } {
+  const span = Math.max(0, last - first);
+  return { timeVisible: span < 3 * 86_400, secondsVisible: span < 10 * 60 };
+}
+
 /** Two panes: equity (top), drawdown in percent below the peak (bottom). */
 export function PnlChart({ points }: { points: PnlPoint[] }) {
   const box = useRef<HTMLDivElement>(null);
@@ -68,6 +79,9 @@ export function PnlChart({ points }: { points: PnlPoint[] }) {
         const s = toSeries(p);
         eq.setData(s.equity);
         dd.setData(s.drawdown);
+        if (s.equity.length > 0) {
+          api.applyOptions({ timeScale: timeAxis(s.equity[0].time, s.equity[s.equity.length - 1].time) });
+        }
         api.timeScale().fitContent();
       },
     };
