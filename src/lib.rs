@@ -15,6 +15,7 @@ mod health;
 mod metrics;
 mod router;
 mod webhook;
+mod webhook_guard;
 
 pub use keel_durable_objects::bot::BotDO;
 pub use keel_durable_objects::control::ControlDO;
