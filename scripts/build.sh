@@ -54,7 +54,7 @@ worker_build() {
 # 1. Dashboard assets: wrangler refuses a missing assets directory, so it always exists.
 if [ -f ui/package.json ] && grep -q '"build"' ui/package.json; then
   if [ "$force" = 1 ] || [ ! -f ui/dist/index.html ] \
-     || [ -n "$(find ui/src ui/index.html ui/package.json ui/vite.config.* -newer ui/dist/index.html 2>/dev/null | head -1)" ]; then
+     || [ -n "$(find ui/src ui/public ui/index.html ui/package.json ui/vite.config.* -newer ui/dist/index.html 2>/dev/null | head -1)" ]; then
     log "npm --prefix ui run build"
     npm --prefix ui run build >&2
   else

@@ -378,6 +378,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     for (const f of [path.join(ROOT, "build/index.js"), path.join(ROOT, "neo4j-proxy/build/index.js")]) {
       if (!fs.existsSync(f)) throw new Error(`Worker not built: ${f} (run: bash scripts/build.sh)`);
     }
+    const proxyToken = randomToken(24);
     const edgeToml = writeWorkerConfig(path.join(ROOT, "wrangler.toml"), path.join(o.runDir, "keel"), {
       ADMIN_TOKEN: o.adminToken,
       MASTER_KEY: o.masterKey,
@@ -385,17 +386,25 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       KEEL_EXCHANGE_URLS: JSON.stringify({ binance: simUrl, bybit: simUrl }),
       // Paper and testnet bots created without base_url trade against the simulator (never live).
       EXCHANGE_SIM_URL: simUrl,
+      // Shared with neo4j-proxy: set on both, as in production, so every audit call proves it.
+      PROXY_TOKEN: proxyToken,
     });
     if (neo4jUrl && o.neo4jRelay) {
       relay = await startNeo4jRelay(neo4jUrl);
       info(`Neo4j relay at ${relay.url} (fault injection for tests)`);
     }
-    const proxyToml = writeWorkerConfig(path.join(ROOT, "neo4j-proxy/wrangler.toml"), path.join(o.runDir, "neo4j-proxy"), {
+    const proxyVars = {
       NEO4J_URL: relay?.url ?? neo4jUrl ?? "",
       NEO4J_USER: neo4jUrl ? "neo4j" : "",
       NEO4J_PASSWORD: neo4jUrl ? o.neo4jPassword : "",
       NEO4J_DATABASE: "neo4j",
+    };
+    const proxyToml = writeWorkerConfig(path.join(ROOT, "neo4j-proxy/wrangler.toml"), path.join(o.runDir, "neo4j-proxy"), {
+      ...proxyVars,
+      PROXY_TOKEN: proxyToken,
     });
+    // The standalone proxy (direct tests of its wire format) runs without the token.
+    const aloneToml = writeWorkerConfig(path.join(ROOT, "neo4j-proxy/wrangler.toml"), path.join(o.runDir, "neo4j-proxy-alone"), proxyVars);
     const wranglerDev = async (name: string, configs: string[], port: number, persistTo: string, echo: boolean): Promise<Child> =>
       new Child(
         name,
@@ -421,7 +430,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     let proxyUrl: string | null = null;
     const waits = [waitForHttp(`${baseUrl}/health`, { timeoutMs: 120_000, child: wrangler })];
     if (o.proxyPort) {
-      const proxy = await wranglerDev("wrangler-proxy", [proxyToml], o.proxyPort, path.join(o.stateDir, "proxy-alone"), false);
+      const proxy = await wranglerDev("wrangler-proxy", [aloneToml], o.proxyPort, path.join(o.stateDir, "proxy-alone"), false);
       children.push(proxy);
       proxyUrl = `http://127.0.0.1:${o.proxyPort}`;
       waits.push(waitForHttp(`${proxyUrl}/`, { timeoutMs: 120_000, child: proxy }));

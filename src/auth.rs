@@ -48,6 +48,25 @@ mod subtle_eq {
     }
 }
 
+/// Shortest `ADMIN_TOKEN` accepted (24 random bytes in base64url).
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+/// Fewest distinct characters accepted in `ADMIN_TOKEN` (a random 32-character base64 string
+/// has about 25; `aaaa…` or `12341234…` have a handful).
+const MIN_DISTINCT_CHARS: usize = 12;
+
+/// Why `token` is too weak to be the bootstrap admin token, if it is.
+pub fn admin_token_weakness(token: &str) -> Option<String> {
+    let chars = token.chars().count();
+    if chars < MIN_ADMIN_TOKEN_CHARS {
+        return Some(format!("{chars} characters"));
+    }
+    let distinct = token
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    (distinct < MIN_DISTINCT_CHARS).then(|| format!("only {distinct} distinct characters"))
+}
+
 /// Authenticates the request.
 ///
 /// # Errors
@@ -70,6 +89,14 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Principal, ApiErro
         })?;
     if let Some(admin) = env::get(env, env::ADMIN_TOKEN) {
         if ct_eq(admin.as_bytes(), token.as_bytes()) {
+            // A guessable bootstrap token would open everything: it is refused (and the operator
+            // told why) until it is replaced; tokens issued by the ControlDO still work.
+            if let Some(weak) = admin_token_weakness(&admin) {
+                worker::console_error!("ADMIN_TOKEN refused: {weak}");
+                return Err(ApiError::unavailable("admin_token_weak", format!(
+                    "the ADMIN_TOKEN secret is too weak ({weak}); set one of at least {MIN_ADMIN_TOKEN_CHARS} random characters, e.g. `openssl rand -base64 32 | npx wrangler secret put ADMIN_TOKEN`"
+                )));
+            }
             return Ok(Principal {
                 id: "bootstrap".into(),
                 role: Role::Admin,
@@ -84,4 +111,19 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Principal, ApiErro
         id: row.id,
         role: row.role,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admin_token_weakness;
+
+    #[test]
+    fn weak_admin_tokens_are_named() {
+        assert!(admin_token_weakness("changeme").is_some_and(|w| w.contains("8 characters")));
+        assert!(admin_token_weakness(&"ab".repeat(20)).is_some_and(|w| w.contains("distinct")));
+        assert_eq!(
+            admin_token_weakness("Zx8_kQ2m-Vb7LpR4tN9wYc3HfJ6sA1dE"),
+            None
+        );
+    }
 }

@@ -1,9 +1,11 @@
-//! `GET /health`: versions, Neo4j reachability (through neo4j-proxy), the bots' audit outbox
-//! totals (counts only) and each configured exchange's reachability and clock offset. Unauthenticated and secret-free, so load balancers
-//! and the local stack can poll it.
+//! Platform health: versions, Neo4j reachability (through neo4j-proxy), the bots' audit outbox
+//! totals (counts only), each configured exchange's reachability and clock offset, and the halt.
+//! It fans out to every bot, Neo4j and the exchanges, so it is served to admin API tokens only
+//! (`GET /api/v1/health`, or `GET /health` with a token); `GET /health` without one is a cheap
+//! liveness answer (issue 26, item 5).
 
 use crate::env;
-use keel_durable_objects::http::{json, ApiError};
+use keel_durable_objects::http::{json, neo4j_proxy_request, ApiError};
 use keel_engine::audit::{OutboxHealth, OutboxTotals};
 use serde_json::{json, Value};
 use worker::{Env, Fetch, Method, Request, RequestInit, Response};
@@ -11,6 +13,37 @@ use worker::{Env, Fetch, Method, Request, RequestInit, Response};
 /// Default public endpoints probed when `KEEL_EXCHANGE_URLS` is unset.
 const DEFAULT_EXCHANGES: &str =
     r#"{"binance":"https://api.binance.com","bybit":"https://api.bybit.com"}"#;
+
+/// `GET /health`: without `Authorization`, a liveness answer that costs nothing (no Durable
+/// Object, Neo4j or exchange is asked, nothing about the deployment is shown), for load balancers
+/// and uptime checks; with a valid admin API token (any role), the platform document of
+/// [`platform`], the same as `GET /api/v1/health`.
+///
+/// # Errors
+/// 401 for a wrong token, 429 when the caller's address is over the admin API's budget.
+pub async fn public(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let has_token = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .is_some_and(|h| !h.trim().is_empty());
+    if !has_token {
+        let mut resp = json(
+            200,
+            &json!({"status": "alive", "time_ms": worker::Date::now().as_millis(),
+                    "detail": "send an admin API token (Authorization: Bearer) for the platform health document"}),
+        )?;
+        let _ = resp.headers_mut().set("Cache-Control", "no-store");
+        return Ok(resp);
+    }
+    let ip = crate::api::gateway::client_ip(req);
+    crate::api::gateway::rate_limit(env, &format!("ip:{ip}")).await?;
+    crate::auth::authenticate(req, env).await?;
+    let mut resp = platform(env).await?;
+    let _ = resp.headers_mut().set("Cache-Control", "no-store");
+    Ok(resp)
+}
 
 /// Builds the platform health document.
 ///
@@ -53,7 +86,11 @@ async fn neo4j(env: &Env) -> Value {
         return json!({"configured": false, "reachable": false,
             "message": "no NEO4J_PROXY service binding: audit stays in each bot's outbox; deploy neo4j-proxy and bind it"});
     };
-    match proxy.fetch("https://neo4j-proxy/health", None).await {
+    let req = match neo4j_proxy_request(env, Method::Get, "/health", None) {
+        Ok(r) => r,
+        Err(e) => return json!({"configured": true, "reachable": false, "message": e.to_string()}),
+    };
+    match proxy.fetch_request(req).await {
         Ok(mut resp) => {
             let status = resp.status_code();
             let body: Value = resp.json().await.unwrap_or(Value::Null);

@@ -16,6 +16,7 @@ mod metrics;
 mod path;
 mod router;
 mod webhook;
+mod webhook_guard;
 
 pub use keel_durable_objects::bot::BotDO;
 pub use keel_durable_objects::control::ControlDO;

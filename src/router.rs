@@ -1,4 +1,6 @@
-//! Maps paths to handlers and nothing else; adds the security headers to every answer.
+//! Maps paths to handlers and nothing else; adds the security headers to every answer the Worker
+//! builds. Dashboard files served straight from the assets get the same headers from
+//! `ui/public/_headers` (copied into `ui/dist` by the Vite build); keep the two lists equal.
 
 use crate::{api, health, webhook};
 use keel_durable_objects::http::{respond, ApiError};
@@ -9,7 +11,7 @@ pub async fn handle(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     let method = req.method();
     let response = if path == "/health" {
-        respond(health::platform(&env).await)
+        respond(health::public(&req, &env).await)
     } else if let Some(bot) = path.strip_prefix("/webhook/") {
         if method == Method::Post {
             match crate::path::segment(bot) {
@@ -44,7 +46,7 @@ fn with_security_headers(mut resp: Response, env: &Env) -> Response {
         ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
         (
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
     ];
     for (k, v) in pairs {

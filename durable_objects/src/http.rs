@@ -141,3 +141,64 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(req: &mut Request) -> Res
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))
 }
+
+/// Cuts caller-controlled text to at most `max` characters (on a character boundary), marking
+/// the cut: refusals echo and record a bounded amount of what an unauthenticated caller sent.
+pub fn cap_text(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}… ({} bytes cut)", &text[..at], text.len() - at),
+    }
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::cap_text;
+
+    #[test]
+    fn cap_text_cuts_on_characters() {
+        assert_eq!(cap_text("abc", 5), "abc");
+        let cut = cap_text(&"é".repeat(10), 3);
+        assert!(cut.starts_with("ééé…"), "{cut}");
+        assert!(cut.contains("14 bytes cut"), "{cut}");
+        assert_eq!(cap_text("😀😀", 1), "😀… (4 bytes cut)");
+    }
+}
+
+/// The secret shared with the neo4j-proxy Worker (`wrangler secret put PROXY_TOKEN` on both).
+/// The proxy refuses every request without it once it is set there, so the edge and the bots
+/// send it on every call.
+pub const PROXY_TOKEN: &str = "PROXY_TOKEN";
+/// The header the proxy reads it from.
+pub const PROXY_TOKEN_HEADER: &str = "X-Proxy-Token";
+
+/// A request to the neo4j-proxy service binding at `path`, carrying `X-Proxy-Token` when
+/// `PROXY_TOKEN` is set, and a JSON `body` when given.
+///
+/// # Errors
+/// When the request cannot be built.
+pub fn neo4j_proxy_request(
+    env: &worker::Env,
+    method: worker::Method,
+    path: &str,
+    body: Option<String>,
+) -> worker::Result<Request> {
+    let headers = worker::Headers::new();
+    if let Some(token) = env
+        .secret(PROXY_TOKEN)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(PROXY_TOKEN).map(|v| v.to_string()))
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
+        headers.set(PROXY_TOKEN_HEADER, &token)?;
+    }
+    let mut init = worker::RequestInit::new();
+    init.with_method(method);
+    if let Some(body) = body {
+        headers.set("Content-Type", "application/json")?;
+        init.with_body(Some(body.into()));
+    }
+    init.with_headers(headers);
+    Request::new_with_init(&format!("https://neo4j-proxy{path}"), &init)
+}

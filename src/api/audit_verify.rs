@@ -5,7 +5,7 @@
 
 use super::{call_bot, ok, Call};
 use crate::env;
-use keel_durable_objects::http::ApiError;
+use keel_durable_objects::http::{neo4j_proxy_request, ApiError};
 use keel_engine::audit::{chain_hash, first_divergence};
 use serde_json::{json, Value};
 use worker::{Method, Response};
@@ -78,7 +78,7 @@ async fn proxy_get(ctx: &Call<'_>, path: &str) -> Result<Value, ApiError> {
         )
     })?;
     let mut resp = proxy
-        .fetch(format!("https://neo4j-proxy{path}"), None)
+        .fetch_request(neo4j_proxy_request(ctx.env, Method::Get, path, None)?)
         .await
         .map_err(|e| ApiError::unavailable("neo4j_unavailable", e.to_string()))?;
     let status = resp.status_code();

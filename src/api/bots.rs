@@ -15,20 +15,40 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
     match (method, segs) {
         (Method::Get, []) => list(ctx).await,
         (Method::Post, []) => create(ctx).await,
-        (Method::Get, [id]) => ok(
-            200,
-            &call_bot(ctx.env, id, Method::Get, "/config", None).await?,
-        ),
+        (Method::Get, [id]) => {
+            let mut config = call_bot(ctx.env, id, Method::Get, "/config", None).await?;
+            hide_from_viewer(ctx, &mut config);
+            ok(200, &config)
+        }
         (Method::Patch, [id]) => {
             let body = json!({"patch": ctx.body, "actor": actor});
             let out = call_bot(ctx.env, id, Method::Patch, "/config", Some(body)).await?;
             mirror_trading_hours(ctx, id, &out).await?;
             ok(200, &out)
         }
-        (Method::Get, [id, "versions"]) => ok(
-            200,
-            &call_bot(ctx.env, id, Method::Get, "/config/versions", None).await?,
-        ),
+        (Method::Get, [id, "versions"]) => {
+            let mut out = call_bot(ctx.env, id, Method::Get, "/config/versions", None).await?;
+            if let Some(versions) = out["versions"].as_array_mut() {
+                for v in versions {
+                    hide_from_viewer(ctx, &mut v["config"]);
+                }
+            }
+            ok(200, &out)
+        }
+        (Method::Post, [id, "webhook-secret", "rotate"]) => {
+            let body = json!({"actor": actor, "grace_secs": ctx.body.get("grace_secs").cloned().unwrap_or(Value::Null)});
+            ok(
+                200,
+                &call_bot(
+                    ctx.env,
+                    id,
+                    Method::Post,
+                    "/control/rotate-webhook-secret",
+                    Some(body),
+                )
+                .await?,
+            )
+        }
         (Method::Delete, [id]) => delete(ctx, id).await,
         (Method::Put, [id, "credentials"]) => {
             let body = json!({"credentials": ctx.body, "actor": actor});
@@ -113,6 +133,17 @@ async fn delete(ctx: &Call<'_>, id: &str) -> Result<Response, ApiError> {
     };
     call_control(ctx.env, Method::Delete, &format!("/bots/{id}"), None).await?;
     ok(200, &out)
+}
+
+/// A viewer reads every config field but the alert webhook URL, whose path is a chat token
+/// (Telegram bot token, Discord/Slack webhook key): it sees only that one is set.
+fn hide_from_viewer(ctx: &Call<'_>, config: &mut Value) {
+    if ctx.principal.role == keel_durable_objects::control::Role::Admin {
+        return;
+    }
+    if config["alerts"]["webhook"].is_string() {
+        config["alerts"]["webhook"] = Value::String(keel_engine::audit::redact::REDACTED.into());
+    }
 }
 
 async fn list(ctx: &Call<'_>) -> Result<Response, ApiError> {

@@ -6,7 +6,7 @@ mod audit_verify;
 mod backtest;
 mod bots;
 mod data;
-mod gateway;
+pub(crate) mod gateway;
 mod history_store;
 mod klines;
 mod platform;

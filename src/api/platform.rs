@@ -4,7 +4,7 @@
 
 use super::{call_bot, call_control, ok, Call};
 use crate::env;
-use keel_durable_objects::http::ApiError;
+use keel_durable_objects::http::{neo4j_proxy_request, ApiError};
 use serde_json::{json, Value};
 use worker::{Method, Response};
 
@@ -205,7 +205,13 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
     });
     let results = futures_util::future::join_all(pushes).await;
     let mut bots = serde_json::Map::new();
+    // Bots the push did not reach: they adopt the platform state themselves before their next
+    // decision (they re-check it), but the operator is told which ones to watch.
+    let mut unreached = Vec::new();
     for (id, res) in ids.into_iter().zip(results) {
+        if res.is_err() {
+            unreached.push(id.clone());
+        }
         bots.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
     }
     // Panic close: every bot is halted first (entries stop everywhere at once), then each one
@@ -220,7 +226,8 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
     }
     ok(
         200,
-        &json!({"halt": state, "flatten": flatten, "bots": bots, "flattened": flattened}),
+        &json!({"halt": state, "flatten": flatten, "bots": bots, "flattened": flattened,
+                "unreached": unreached}),
     )
 }
 
@@ -250,8 +257,10 @@ async fn signal_chain(ctx: &Call<'_>, id: &str) -> Result<Response, ApiError> {
             "no neo4j-proxy binding: the causal graph needs Neo4j",
         )
     })?;
-    let url = format!("https://neo4j-proxy/signals/{}", crate::path::encode(id));
-    let mut resp = proxy.fetch(url, None).await?;
+    let path = format!("/signals/{}", crate::path::encode(id));
+    let mut resp = proxy
+        .fetch_request(neo4j_proxy_request(ctx.env, Method::Get, &path, None)?)
+        .await?;
     let status = resp.status_code();
     let value: Value = resp.json().await.unwrap_or(Value::Null);
     if status >= 400 {

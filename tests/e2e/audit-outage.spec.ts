@@ -91,7 +91,7 @@ async function botHealth(bot: string): Promise<BotHealth> {
 }
 
 async function platformHealth(): Promise<PlatformHealth> {
-  const res = await fetchJson<PlatformHealth>("/health");
+  const res = await adminFetch<PlatformHealth>("/health");
   expect(res.status, res.text).toBe(200);
   return res.body as PlatformHealth;
 }

@@ -3,7 +3,6 @@
 //! the ControlDO, and the audit of rejections decided at the edge.
 
 use super::{now_ms, BotDO, Flags};
-use crate::db::{int, text};
 use crate::http::{json, read_json, ApiError};
 use keel_engine::audit::{
     config_diff, Actor, AuditDraft, AuditEvent, ControlAction, CredentialAction,
@@ -68,6 +67,9 @@ struct EdgeRejection {
     code: String,
     message: String,
     received_ms: i64,
+    /// Refusals this report stands for (the edge coalesces per minute); 1 when absent.
+    #[serde(default)]
+    count: Option<u64>,
 }
 
 /// Parses an actor string from the edge.
@@ -92,6 +94,14 @@ pub fn config_error(e: &keel_engine::config::ConfigError) -> ApiError {
 pub fn load_config(bot: &BotDO) -> Result<StoredConfig, ApiError> {
     super::store::kv_get::<StoredConfig>(&bot.db, "config")?
         .ok_or_else(|| ApiError::not_found("unknown_bot", "no such bot"))
+}
+
+/// A new webhook secret: 24 random bytes, hex, with a recognisable prefix.
+///
+/// # Errors
+/// 500 when the runtime has no randomness.
+pub fn new_webhook_secret() -> Result<String, ApiError> {
+    Ok(format!("whsec_{}", hex::encode(random_bytes::<24>()?)))
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
@@ -136,7 +146,7 @@ pub async fn create(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         config,
         updated_ms: now,
     };
-    let secret = format!("whsec_{}", hex::encode(random_bytes::<24>()?));
+    let secret = new_webhook_secret()?;
     let new_value = config_json(&stored)?;
     let flags = Flags {
         halted: body.halted.unwrap_or(false),
@@ -162,7 +172,7 @@ pub async fn create(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         AuditEvent::ConfigChange {
             old_version: None,
             new_version: 1,
-            diff: config_diff(&Value::Null, &new_value),
+            diff: config_diff(&Value::Null, &super::secrets::audit_view(new_value.clone())),
         },
     ))?;
     bot.commit(j).await?;
@@ -223,7 +233,11 @@ pub async fn patch(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError>
         updated_ms: now,
     };
     let (old_v, new_v) = (config_json(&old)?, config_json(&new)?);
-    let diff = config_diff(&old_v, &new_v);
+    // The audit (and this answer's diff) sees the alert URL only as a fingerprint.
+    let diff = config_diff(
+        &super::secrets::audit_view(old_v),
+        &super::secrets::audit_view(new_v.clone()),
+    );
     let mut history: Vec<StoredConfig> =
         super::store::kv_get(&bot.db, "config_history")?.unwrap_or_default();
     history.push(new.clone());
@@ -478,31 +492,15 @@ pub async fn halt(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> 
     )?)
 }
 
-/// `POST /edge-rejection`: a webhook refused at the edge (size, rate) is audited in the bot's
-/// chain. Unknown bots have no chain: they are answered 404 and logged by the edge.
+/// `POST /edge-rejection`: webhooks refused at the edge (size, rate, signature shape) are
+/// audited in the bot's chain, coalesced with the bot's own refusals of unauthenticated requests
+/// (`count` is how many the edge's report stands for). Unknown bots have no chain: they are
+/// answered 404.
 pub async fn edge_rejection(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
     let body: EdgeRejection = read_json(req).await?;
     load_config(bot)?;
-    let mut j = bot.journal()?;
-    j.exec(
-        "INSERT OR IGNORE INTO signals (id, received_ms, status, outcome) VALUES (?, ?, ?, ?)",
-        vec![
-            text(format!("edge-{}-{}", body.received_ms, body.code)),
-            int(body.received_ms),
-            int(i64::from(body.status)),
-            text(json!({"code": body.code, "message": body.message}).to_string()),
-        ],
-    );
-    j.audit(AuditDraft::new(
-        body.received_ms,
-        Actor::Webhook,
-        AuditEvent::SignalRejected {
-            status: body.status,
-            reason: format!("{}: {}", body.code, body.message),
-            field: None,
-        },
-    ))?;
-    bot.commit(j).await?;
+    let rej = keel_engine::bot::Rejection::new(body.status, &body.code, body.message);
+    super::refusals::record(bot, &rej, body.received_ms, body.count.unwrap_or(1)).await?;
     Ok(json(200, &json!({"audited": true}))?)
 }
 

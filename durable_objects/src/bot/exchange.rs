@@ -138,17 +138,22 @@ impl<'a> Link<'a> {
     /// Storage or credential failures.
     pub fn open(bot: &'a BotDO, config: &BotConfig, actor: Actor) -> Result<Self, ApiError> {
         let spec = spec_of(config);
+        // Hosts are resolved from the config on every open and compared with the stored list:
+        // a change of base URL, mode, exchange or market takes effect on the next request, and a
+        // stored host never outlives the config that chose it (its clock offset and circuit
+        // belonged to the old host, so they start afresh too).
+        let fresh = BaseUrls::resolve(
+            config.exchange,
+            config.market,
+            environment(config.mode),
+            config.base_url.as_deref(),
+        );
         let state = match super::store::kv_get::<VenueState>(&bot.db, "venue_state")? {
-            Some(s) => s,
-            None => VenueState {
+            Some(s) if s.urls.all() == fresh.all() => s,
+            _ => VenueState {
                 clock: ServerClock::new(),
                 circuit: CircuitBreaker::new(CircuitConfig::default()),
-                urls: BaseUrls::resolve(
-                    config.exchange,
-                    config.market,
-                    environment(config.mode),
-                    config.base_url.as_deref(),
-                ),
+                urls: fresh,
             },
         };
         let creds =

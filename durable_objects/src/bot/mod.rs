@@ -16,9 +16,12 @@ mod ledger;
 mod metrics;
 mod orders;
 mod outbox;
+mod platform_state;
 mod protection;
 mod reconcile;
+mod refusals;
 mod retention;
+mod secrets;
 mod signal;
 pub mod store;
 mod strategy;
@@ -27,7 +30,7 @@ mod views;
 
 use crate::db::Db;
 use crate::http::{respond, ApiError};
-use keel_engine::audit::{AuditChain, Redactor};
+use keel_engine::audit::AuditChain;
 use keel_engine::ids::BotId;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -70,6 +73,10 @@ pub struct BotDO {
     /// one object interleave at every await, and two executions must never race on the same
     /// positions, paper book or exchange state. Reads and admin writes do not take it.
     exec: futures_util::lock::Mutex<()>,
+    /// Refusals of unauthenticated webhooks counted in the current minute (see `refusals`).
+    refusals: RefCell<refusals::Refusals>,
+    /// When the platform's halt state was last confirmed from the ControlDO (`platform_state`).
+    platform_checked_ms: std::cell::Cell<i64>,
 }
 
 impl std::fmt::Debug for BotDO {
@@ -90,6 +97,8 @@ impl DurableObject for BotDO {
             loaded: RefCell::new(None),
             ledger: RefCell::new(None),
             exec: futures_util::lock::Mutex::new(()),
+            refusals: RefCell::new(refusals::Refusals::default()),
+            platform_checked_ms: std::cell::Cell::new(0),
         }
     }
 
@@ -124,12 +133,18 @@ impl DurableObject for BotDO {
                 .set_alarm(std::time::Duration::from_millis(5_000))
                 .await;
         }
+        if let Err(e) = refusals::flush(self).await {
+            worker::console_error!("refusals: {}", e.message);
+        }
         match retention::prune(self).await {
             Ok(Some((first, last))) => {
                 worker::console_log!("retention: archived and pruned audit seqs {first}..={last}")
             }
             Ok(None) => {}
             Err(e) => worker::console_error!("retention: {}", e.message),
+        }
+        if let Err(e) = retention::prune_signals(self) {
+            worker::console_error!("signals retention: {}", e.message);
         }
         match alerts::deliver(self).await {
             Ok(Some(retry_ms)) => {
@@ -179,6 +194,9 @@ impl BotDO {
             (Method::Put, "/credentials") => admin::credentials(self, req).await,
             (Method::Post, "/control/rotate-credentials") => {
                 admin::rotate_credentials(self, req).await
+            }
+            (Method::Post, "/control/rotate-webhook-secret") => {
+                secrets::rotate_webhook_secret(self, req).await
             }
             (Method::Post, "/capital") => admin::capital(self, req).await,
             (Method::Post, "/control/reconcile") => reconcile::handle(self, req).await,
@@ -240,10 +258,7 @@ impl BotDO {
         let loaded = slot
             .as_ref()
             .ok_or_else(|| ApiError::internal("bot not loaded"))?;
-        let mut redactor = Redactor::new();
-        if let Some(secret) = kv_get::<String>(&self.db, "webhook_secret")? {
-            redactor = redactor.with_secret(secret);
-        }
+        let redactor = secrets::redactor(self)?;
         let mode = kv_get::<serde_json::Value>(&self.db, "config")?
             .and_then(|c| serde_json::from_value(c["config"]["mode"].clone()).ok());
         Ok(Journal::new(&loaded.chain, redactor).with_mode(mode))

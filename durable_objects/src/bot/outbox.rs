@@ -10,7 +10,7 @@ use keel_engine::audit::{
     OutboxState, SealedEvent, ShipOutcome, ShipRequest,
 };
 use serde::Deserialize;
-use worker::{Method, Request, RequestInit};
+use worker::Method;
 
 #[derive(Debug, Deserialize)]
 struct Pending {
@@ -173,13 +173,8 @@ async fn post(bot: &BotDO, request: &ShipRequest) -> Result<(u16, String), Strin
         .service("NEO4J_PROXY")
         .map_err(|_| "no NEO4J_PROXY binding: events stay in the outbox".to_string())?;
     let body = serde_json::to_string(request).map_err(|e| e.to_string())?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let headers = worker::Headers::new();
-    let _ = headers.set("Content-Type", "application/json");
-    init.with_headers(headers);
-    let req =
-        Request::new_with_init("https://neo4j-proxy/events", &init).map_err(|e| e.to_string())?;
+    let req = crate::http::neo4j_proxy_request(&bot.env, Method::Post, "/events", Some(body))
+        .map_err(|e| e.to_string())?;
     let mut resp = proxy.fetch_request(req).await.map_err(|e| e.to_string())?;
     let status = resp.status_code();
     let text = resp.text().await.map_err(|e| e.to_string())?;

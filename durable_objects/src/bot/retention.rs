@@ -70,3 +70,80 @@ pub async fn prune(bot: &BotDO) -> Result<Option<(u64, u64)>, ApiError> {
     bot.db.commit(batch)?;
     Ok(Some((first, last)))
 }
+
+/// Retention of the `signals` table (dedupe memory and outcomes), in days.
+const SIGNAL_RETENTION_VAR: &str = "KEEL_SIGNAL_RETENTION_DAYS";
+/// Default retention of `signals` rows.
+const DEFAULT_SIGNAL_DAYS: i64 = 30;
+/// Shortest retention accepted: dedupe must remember ids for its whole 24 h window.
+const MIN_SIGNAL_DAYS: i64 = 2;
+/// Retention of the rows of refused unauthenticated webhooks (`rejected-…` / `edge-…`).
+const REFUSAL_DAYS: i64 = 7;
+/// Rows deleted per alarm at most (keeps one alarm's write small).
+const MAX_SIGNAL_ROWS: i64 = 1_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// The two cutoffs of [`prune_signals`]: `(every finished row, refused unauthenticated rows)`;
+/// rows received before them are deleted. `days` is the retention setting (unparsable or absent:
+/// the default; never below the dedupe window).
+pub fn signal_cutoffs(now_ms: i64, days: Option<&str>) -> (i64, i64) {
+    let days = days
+        .and_then(|d| d.trim().parse::<i64>().ok())
+        .unwrap_or(DEFAULT_SIGNAL_DAYS)
+        .clamp(MIN_SIGNAL_DAYS, 36_500);
+    let refusals = REFUSAL_DAYS.min(days);
+    (
+        now_ms.saturating_sub(days * DAY_MS),
+        now_ms.saturating_sub(refusals * DAY_MS),
+    )
+}
+
+/// Deletes `signals` rows past their retention (unlike the audit, which is the record, these rows
+/// are dedupe memory and a convenience view of outcomes: the audit keeps every signal's story).
+/// Rows still being executed (`status` 0) are kept whatever their age. Returns the rows deleted.
+///
+/// # Errors
+/// Storage failures.
+pub fn prune_signals(bot: &BotDO) -> Result<i64, ApiError> {
+    #[derive(Deserialize)]
+    struct N {
+        n: i64,
+    }
+    let days = bot
+        .env
+        .var(SIGNAL_RETENTION_VAR)
+        .ok()
+        .map(|v| v.to_string());
+    let (all, refused) = signal_cutoffs(now_ms(), days.as_deref());
+    let where_ = "status != 0 AND (received_ms < ? OR ((id LIKE 'rejected-%' OR id LIKE 'edge-%') AND received_ms < ?))";
+    let n: Option<N> = bot.db.row(
+        &format!("SELECT COUNT(*) AS n FROM (SELECT id FROM signals WHERE {where_} LIMIT ?)"),
+        vec![int(all), int(refused), int(MAX_SIGNAL_ROWS)],
+    )?;
+    let n = n.map(|n| n.n).unwrap_or(0);
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut batch = WriteBatch::new();
+    batch.push(
+        format!("DELETE FROM signals WHERE id IN (SELECT id FROM signals WHERE {where_} LIMIT ?)"),
+        vec![int(all), int(refused), int(MAX_SIGNAL_ROWS)],
+    );
+    bot.db.commit(batch)?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_retention_never_shortens_dedupe() {
+        let now = 100 * DAY_MS;
+        assert_eq!(signal_cutoffs(now, None), (70 * DAY_MS, 93 * DAY_MS));
+        assert_eq!(signal_cutoffs(now, Some("10")), (90 * DAY_MS, 93 * DAY_MS));
+        assert_eq!(signal_cutoffs(now, Some("0")), (98 * DAY_MS, 98 * DAY_MS));
+        assert_eq!(signal_cutoffs(now, Some("x")), (70 * DAY_MS, 93 * DAY_MS));
+        assert_eq!(signal_cutoffs(0, Some("99999999999")).0, -36_500 * DAY_MS);
+    }
+}

@@ -67,11 +67,33 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         e.mode = serde_json::to_value(config.mode).ok();
         e
     };
-    let parsed = match bot::admit(&inbound, config, &secret) {
+    // During a rotation's grace period the previous secret is tried too, and only when the
+    // current one did not authenticate (a bad secret or signature).
+    let admitted = match bot::admit(&inbound, config, &secret) {
+        Err(rej) if matches!(rej.code.as_str(), "bad_secret" | "bad_signature") => {
+            match super::secrets::previous_secret(bot, super::now_ms())? {
+                // The old secret proves the sender; any later refusal (freshness) is its own.
+                Some(prev) => match bot::admit(&inbound, config, &prev) {
+                    Err(again) if matches!(again.code.as_str(), "bad_secret" | "bad_signature") => {
+                        Err(rej)
+                    }
+                    other => other,
+                },
+                None => Err(rej),
+            }
+        }
+        other => other,
+    };
+    let parsed = match admitted {
         Ok(p) => p,
         Err(rej) => {
-            let origin = Origin::webhook(None);
-            let err = reject(bot, None, &rej, env.received_ms, Vec::new(), &origin).await;
+            // Not (yet) proven to be the owner's: answered with capped text and recorded
+            // coalesced, so a flood of these costs no storage per request.
+            let rej = super::refusals::capped(&rej);
+            let err = match super::refusals::record(bot, &rej, env.received_ms, 1).await {
+                Ok(()) => rejection_error(&rej),
+                Err(e) => e,
+            };
             return Err(with_mode(err));
         }
     };
@@ -392,12 +414,17 @@ async fn execute(
                 .map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
         }
     }
-    let flags = bot.flags().map_err(|e| {
+    // A bot that missed the halt push must not trade: it confirms the platform state itself.
+    let platform = super::platform_state::sync(bot)
+        .await
+        .map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
+    let mut flags = bot.flags().map_err(|e| {
         (
             Rejection::new(503, "storage_unavailable", e.to_string()),
             vec![],
         )
     })?;
+    flags.halted |= platform.halted();
     let ledger = ledger::load(bot, config)
         .map_err(|e| (Rejection::new(e.status, &e.code, e.message), vec![]))?;
     let state = bot_state(bot, &flags)

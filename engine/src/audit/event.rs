@@ -230,6 +230,8 @@ pub enum ControlAction {
     Unhalt,
     /// All positions closed on request.
     Flatten,
+    /// The webhook secret was replaced; the reason says until when the old one is accepted.
+    RotateWebhookSecret,
 }
 
 /// Circuit breaker states of an exchange.

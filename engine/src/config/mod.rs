@@ -6,6 +6,7 @@
 //! [`BotConfig::validate`] refuses impossible limits. Changes go through [`BotConfig::apply_patch`]
 //! (JSON merge-patch), which yields a new validated config plus a field-level diff for the audit.
 
+pub mod live;
 mod patch;
 mod validate;
 pub mod whitelist;
@@ -175,8 +176,12 @@ pub struct BotConfig {
     /// Signal source.
     #[serde(default)]
     pub source: SignalSource,
-    /// Optional egress proxy for exchange calls from refused regions (docs/deploy.md).
-    #[serde(default)]
+    /// Removed (issue 26): an egress proxy was documented but never used, so a bot configured
+    /// with one silently called the exchange directly. Workers' `fetch` cannot tunnel through an
+    /// HTTP proxy; exchange calls leave from the Durable Object's location (`location`), which is
+    /// the supported way to choose the egress region. The field is still read so stored configs
+    /// load, and validation refuses any value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub egress_proxy_url: Option<String>,
     /// UTC windows in which the cron keeps the bot warm; absent = always.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -90,15 +90,19 @@ impl BotConfig {
         for (field, reason) in crate::strategy::live::config_problems(self) {
             p.add(field, reason);
         }
-        for (field, url) in [
-            ("base_url", &self.base_url),
-            ("egress_proxy_url", &self.egress_proxy_url),
-        ] {
-            if let Some(url) = url {
-                if !is_http_url(url) {
-                    p.add(field, format!("{url:?} must be an http(s) URL"));
-                }
+        for (field, reason) in super::live::problems(self) {
+            p.add(field, reason);
+        }
+        if let Some(url) = &self.base_url {
+            if !is_http_url(url) {
+                p.add("base_url", format!("{url:?} must be an http(s) URL"));
             }
+        }
+        if self.egress_proxy_url.is_some() {
+            p.add(
+                "egress_proxy_url",
+                "is not supported (removed): exchange calls leave from the bot's `location`; set that instead",
+            );
         }
         self.validate_instruments(&mut p);
         self.validate_sizing(&mut p);
