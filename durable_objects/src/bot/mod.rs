@@ -69,6 +69,40 @@ pub struct BotDO {
     /// one object interleave at every await, and two executions must never race on the same
     /// positions, paper book or exchange state. Reads and admin writes do not take it.
     exec: futures_util::lock::Mutex<()>,
+    /// Client order ids this instance is sending right now. An order stored as `sent` that is
+    /// not in here lost its answer with the instance that sent it (a crash, an eviction) and is
+    /// resolved by its client id on the next refresh (`keel_engine::order::refresh_action`).
+    in_flight: RefCell<std::collections::BTreeSet<String>>,
+}
+
+/// Marks a client order id as sent by a live execution of this instance until dropped (also on
+/// an early `?` return), so the refresh never mistakes it for an order whose answer was lost.
+pub(crate) struct InFlight<'a> {
+    bot: &'a BotDO,
+    coid: String,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(bot: &'a BotDO, coid: &str) -> Self {
+        bot.in_flight.borrow_mut().insert(coid.to_string());
+        Self {
+            bot,
+            coid: coid.to_string(),
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.bot.in_flight.borrow_mut().remove(&self.coid);
+    }
+}
+
+impl BotDO {
+    /// True when a live execution of this instance is sending the order right now.
+    fn is_in_flight(&self, coid: &str) -> bool {
+        self.in_flight.borrow().contains(coid)
+    }
 }
 
 impl std::fmt::Debug for BotDO {
@@ -89,6 +123,7 @@ impl DurableObject for BotDO {
             loaded: RefCell::new(None),
             ledger: RefCell::new(None),
             exec: futures_util::lock::Mutex::new(()),
+            in_flight: RefCell::new(std::collections::BTreeSet::new()),
         }
     }
 

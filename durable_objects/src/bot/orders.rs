@@ -174,6 +174,7 @@ async fn place_inner(
     // The intent is committed as in flight before the request leaves: a crash after this point
     // is resolved by querying the client order id, never by sending again.
     let mut order = Order::new(req.clone(), now_ms());
+    let _in_flight = super::InFlight::new(bot, coid.as_str());
     order
         .apply_event(OrderEvent::Submitted, now_ms())
         .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -577,7 +578,7 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
         body: String,
     }
     let rows: Vec<Row> = bot.db.rows(
-        "SELECT signal_id, body FROM orders WHERE status IN ('accepted','partially_filled','cancel_sent','unknown') ORDER BY updated_ms LIMIT 20",
+        "SELECT signal_id, body FROM orders WHERE status IN ('sent','accepted','partially_filled','cancel_sent','unknown') ORDER BY updated_ms LIMIT 20",
         vec![],
     )?;
     if rows.is_empty() {
@@ -591,6 +592,22 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
             continue;
         };
         let signal_id = row.signal_id.and_then(|s| SignalId::new(s).ok());
+        let in_flight = bot.is_in_flight(order.request.client_order_id.as_str());
+        match keel_engine::order::refresh_action(order.status, in_flight) {
+            keel_engine::order::RefreshAction::Skip => continue,
+            keel_engine::order::RefreshAction::Query => {}
+            keel_engine::order::RefreshAction::LostAnswer => {
+                // Its answer died with the execution that sent it: unknown since it was sent
+                // (so the not-found window counts from then), resolved by its client id below.
+                let sent_ms = order.updated_ms;
+                let mut j = bot.journal()?;
+                order
+                    .apply_event(keel_engine::order::LOST_ANSWER_EVENT, sent_ms)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                upsert_order(&mut j, &order, signal_id.as_ref());
+                bot.commit(j).await?;
+            }
+        }
         let req = order.request.clone();
         let query = VenueOp::QueryOrder {
             symbol: req.symbol.clone(),

@@ -74,6 +74,12 @@ pub fn last_run_ms(bot: &BotDO) -> Result<Option<i64>, ApiError> {
 pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     let stored = load_config(bot)?;
     let config = &stored.config;
+    // Orders whose answer was lost (whatever killed it: a timeout, a crashed instance) are
+    // settled by their client id first, so the order leaves `sent`/`unknown` with its fills
+    // booked through it, and the comparison below sees them as booked.
+    if let Err(e) = super::orders::refresh_open(bot, config).await {
+        worker::console_error!("reconcile: refreshing open orders: {e}");
+    }
     // Fired exchange-side exits first: their fills are the bot's own, booked before comparing.
     if let Err(e) = super::protection::refresh(bot, config, actor.clone()).await {
         worker::console_error!("reconcile: refreshing exchange-side exits: {e}");
