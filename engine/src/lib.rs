@@ -30,6 +30,8 @@ pub mod config;
 pub mod factor;
 /// Exact historical candles: month-file codec, store planning, CSV and kline imports (sans-IO).
 pub mod history;
+#[cfg(test)]
+mod hostile_tests;
 pub mod ids;
 pub mod ledger;
 pub mod model;

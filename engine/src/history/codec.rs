@@ -303,7 +303,7 @@ pub fn decode(bytes: &[u8]) -> Result<MonthFile, CodecError> {
             return Err(bad("column", format!("expected block {:?}", tag as char)));
         }
         let len = usize::try_from(r.uvar("column")?).map_err(|_| bad("column", "too large"))?;
-        let end = r.pos + len;
+        let end = r.pos.saturating_add(len);
         if end > body.len() {
             return Err(bad("column", "truncated"));
         }
