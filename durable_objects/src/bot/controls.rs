@@ -389,21 +389,18 @@ pub async fn tick(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> 
     let config = &stored.config;
     let now = now_ms();
     let bot_id = config.id.to_string();
+    if let Err(e) = super::orders::refresh_open(bot, config).await {
+        worker::console_error!("tick: refreshing open orders: {e}");
+    }
+    if let Err(e) = super::protection::refresh(bot, config, Actor::System).await {
+        worker::console_error!("tick: refreshing exchange-side exits: {e}");
+    }
     let due =
         super::reconcile::last_run_ms(bot)?.is_none_or(|t| now - t >= super::reconcile::EVERY_MS);
     let traded = bot
         .db
         .row::<Value>("SELECT client_order_id FROM orders LIMIT 1", vec![])?
         .is_some();
-    // A reconciliation refreshes open orders (lost answers included) itself, first.
-    if !(due && traded) {
-        if let Err(e) = super::orders::refresh_open(bot, config).await {
-            worker::console_error!("tick: refreshing open orders: {e}");
-        }
-        if let Err(e) = super::protection::refresh(bot, config, Actor::System).await {
-            worker::console_error!("tick: refreshing exchange-side exits: {e}");
-        }
-    }
     if due && traded {
         if let Err(e) = super::reconcile::run(bot, Actor::System).await {
             worker::console_error!("tick: reconciliation: {e}");
