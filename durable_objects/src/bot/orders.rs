@@ -577,8 +577,9 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
         signal_id: Option<String>,
         body: String,
     }
+    mark_lost_answers(bot).await?;
     let rows: Vec<Row> = bot.db.rows(
-        "SELECT signal_id, body FROM orders WHERE status IN ('sent','accepted','partially_filled','cancel_sent','unknown') ORDER BY updated_ms LIMIT 20",
+        "SELECT signal_id, body FROM orders WHERE status IN ('accepted','partially_filled','cancel_sent','unknown') ORDER BY updated_ms LIMIT 20",
         vec![],
     )?;
     if rows.is_empty() {
@@ -593,20 +594,10 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
         };
         let signal_id = row.signal_id.and_then(|s| SignalId::new(s).ok());
         let in_flight = bot.is_in_flight(order.request.client_order_id.as_str());
-        match keel_engine::order::refresh_action(order.status, in_flight) {
-            keel_engine::order::RefreshAction::Skip => continue,
-            keel_engine::order::RefreshAction::Query => {}
-            keel_engine::order::RefreshAction::LostAnswer => {
-                // Its answer died with the execution that sent it: unknown since it was sent
-                // (so the not-found window counts from then), resolved by its client id below.
-                let sent_ms = order.updated_ms;
-                let mut j = bot.journal()?;
-                order
-                    .apply_event(keel_engine::order::LOST_ANSWER_EVENT, sent_ms)
-                    .map_err(|e| ApiError::internal(e.to_string()))?;
-                upsert_order(&mut j, &order, signal_id.as_ref());
-                bot.commit(j).await?;
-            }
+        if keel_engine::order::refresh_action(order.status, in_flight)
+            != keel_engine::order::RefreshAction::Query
+        {
+            continue;
         }
         let req = order.request.clone();
         let query = VenueOp::QueryOrder {
@@ -652,6 +643,49 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
     }
     save_link(bot, &mut link, None).await?;
     Ok(refreshed)
+}
+
+/// Orders left `sent` by an execution that is gone (the instance that sent them crashed or was
+/// evicted, so nobody will record their answer) become `unknown` as of when they were sent, so
+/// the not-found window counts from then: the refresh then resolves them by client id (never by
+/// sending again) and reconciliation recognises their trades. The decision is the engine's
+/// (`keel_engine::order::refresh_action`); an order a live execution is sending is left alone.
+///
+/// # Errors
+/// Storage failures.
+pub async fn mark_lost_answers(bot: &BotDO) -> Result<usize, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        signal_id: Option<String>,
+        body: String,
+    }
+    let rows: Vec<Row> = bot.db.rows(
+        "SELECT signal_id, body FROM orders WHERE status = 'sent' ORDER BY updated_ms LIMIT 50",
+        vec![],
+    )?;
+    let mut marked = 0;
+    for row in rows {
+        let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+        let Ok(mut order) = stored_order(&body) else {
+            continue;
+        };
+        let in_flight = bot.is_in_flight(order.request.client_order_id.as_str());
+        if keel_engine::order::refresh_action(order.status, in_flight)
+            != keel_engine::order::RefreshAction::LostAnswer
+        {
+            continue;
+        }
+        let sent_ms = order.updated_ms;
+        order
+            .apply_event(keel_engine::order::LOST_ANSWER_EVENT, sent_ms)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let signal_id = row.signal_id.and_then(|s| SignalId::new(s).ok());
+        let mut j = bot.journal()?;
+        upsert_order(&mut j, &order, signal_id.as_ref());
+        bot.commit(j).await?;
+        marked += 1;
+    }
+    Ok(marked)
 }
 
 /// An unknown order older than this (well past any receive window) that the exchange does not
