@@ -14,6 +14,7 @@
 //! - [`bot`]: the synchronous decision core composing all of the above (live and backtest).
 //! - [`audit`]: hash-chained audit events; [`vault`]: credentials sealed at rest.
 //! - [`schedule`]: trading hours (cron keep-alive) and the daily summary's day.
+//! - [`calendar`]: UTC calendar maths and the strict ISO-8601 parser (chrono), written once.
 //! - [`factor`], [`strategy`], [`backtest`]: custom strategies and the backtester that runs the
 //!   live code.
 
@@ -24,12 +25,15 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod audit;
 pub mod backtest;
 pub mod bot;
+pub mod calendar;
 pub mod config;
 pub mod factor;
 /// Numbers for humans: one display rule for dashboard, CLI and report.
 pub mod format;
 /// Exact historical candles: month-file codec, store planning, CSV and kline imports (sans-IO).
 pub mod history;
+#[cfg(test)]
+mod hostile_tests;
 pub mod ids;
 pub mod ledger;
 pub mod model;

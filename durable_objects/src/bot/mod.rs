@@ -77,6 +77,40 @@ pub struct BotDO {
     refusals: RefCell<refusals::Refusals>,
     /// When the platform's halt state was last confirmed from the ControlDO (`platform_state`).
     platform_checked_ms: std::cell::Cell<i64>,
+    /// Client order ids this instance is sending right now. An order stored as `sent` that is
+    /// not in here lost its answer with the instance that sent it (a crash, an eviction) and is
+    /// resolved by its client id on the next refresh (`keel_engine::order::refresh_action`).
+    in_flight: RefCell<std::collections::BTreeSet<String>>,
+}
+
+/// Marks a client order id as sent by a live execution of this instance until dropped (also on
+/// an early `?` return), so the refresh never mistakes it for an order whose answer was lost.
+pub(crate) struct InFlight<'a> {
+    bot: &'a BotDO,
+    coid: String,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(bot: &'a BotDO, coid: &str) -> Self {
+        bot.in_flight.borrow_mut().insert(coid.to_string());
+        Self {
+            bot,
+            coid: coid.to_string(),
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.bot.in_flight.borrow_mut().remove(&self.coid);
+    }
+}
+
+impl BotDO {
+    /// True when a live execution of this instance is sending the order right now.
+    fn is_in_flight(&self, coid: &str) -> bool {
+        self.in_flight.borrow().contains(coid)
+    }
 }
 
 impl std::fmt::Debug for BotDO {
@@ -99,6 +133,7 @@ impl DurableObject for BotDO {
             exec: futures_util::lock::Mutex::new(()),
             refusals: RefCell::new(refusals::Refusals::default()),
             platform_checked_ms: std::cell::Cell::new(0),
+            in_flight: RefCell::new(std::collections::BTreeSet::new()),
         }
     }
 

@@ -174,6 +174,7 @@ async fn place_inner(
     // The intent is committed as in flight before the request leaves: a crash after this point
     // is resolved by querying the client order id, never by sending again.
     let mut order = Order::new(req.clone(), now_ms());
+    let _in_flight = super::InFlight::new(bot, coid.as_str());
     order
         .apply_event(OrderEvent::Submitted, now_ms())
         .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -706,6 +707,7 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
         signal_id: Option<String>,
         body: String,
     }
+    mark_lost_answers(bot).await?;
     let rows: Vec<Row> = bot.db.rows(
         "SELECT signal_id, body FROM orders WHERE status IN ('accepted','partially_filled','cancel_sent','unknown') ORDER BY updated_ms LIMIT 20",
         vec![],
@@ -721,6 +723,12 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
             continue;
         };
         let signal_id = row.signal_id.and_then(|s| SignalId::new(s).ok());
+        let in_flight = bot.is_in_flight(order.request.client_order_id.as_str());
+        if keel_engine::order::refresh_action(order.status, in_flight)
+            != keel_engine::order::RefreshAction::Query
+        {
+            continue;
+        }
         let req = order.request.clone();
         let query = VenueOp::QueryOrder {
             symbol: req.symbol.clone(),
@@ -766,6 +774,49 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
     }
     save_link(bot, &mut link, None).await?;
     Ok(refreshed)
+}
+
+/// Orders left `sent` by an execution that is gone (the instance that sent them crashed or was
+/// evicted, so nobody will record their answer) become `unknown` as of when they were sent, so
+/// the not-found window counts from then: the refresh then resolves them by client id (never by
+/// sending again) and reconciliation recognises their trades. The decision is the engine's
+/// (`keel_engine::order::refresh_action`); an order a live execution is sending is left alone.
+///
+/// # Errors
+/// Storage failures.
+pub async fn mark_lost_answers(bot: &BotDO) -> Result<usize, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        signal_id: Option<String>,
+        body: String,
+    }
+    let rows: Vec<Row> = bot.db.rows(
+        "SELECT signal_id, body FROM orders WHERE status = 'sent' ORDER BY updated_ms LIMIT 50",
+        vec![],
+    )?;
+    let mut marked = 0;
+    for row in rows {
+        let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+        let Ok(mut order) = stored_order(&body) else {
+            continue;
+        };
+        let in_flight = bot.is_in_flight(order.request.client_order_id.as_str());
+        if keel_engine::order::refresh_action(order.status, in_flight)
+            != keel_engine::order::RefreshAction::LostAnswer
+        {
+            continue;
+        }
+        let sent_ms = order.updated_ms;
+        order
+            .apply_event(keel_engine::order::LOST_ANSWER_EVENT, sent_ms)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let signal_id = row.signal_id.and_then(|s| SignalId::new(s).ok());
+        let mut j = bot.journal()?;
+        upsert_order(&mut j, &order, signal_id.as_ref());
+        bot.commit(j).await?;
+        marked += 1;
+    }
+    Ok(marked)
 }
 
 /// An unknown order older than this (well past any receive window) that the exchange does not

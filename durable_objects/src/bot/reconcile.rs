@@ -74,6 +74,11 @@ pub fn last_run_ms(bot: &BotDO) -> Result<Option<i64>, ApiError> {
 pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     let stored = load_config(bot)?;
     let config = &stored.config;
+    // Orders left `sent` by an execution that is gone become `unknown` first, so their
+    // exchange order id is looked up below and their trades are recognised (and booked) as ours.
+    if let Err(e) = super::orders::mark_lost_answers(bot).await {
+        worker::console_error!("reconcile: marking lost answers: {e}");
+    }
     // Fired exchange-side exits first: their fills are the bot's own, booked before comparing.
     if let Err(e) = super::protection::refresh(bot, config, actor.clone()).await {
         worker::console_error!("reconcile: refreshing exchange-side exits: {e}");
@@ -331,6 +336,11 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     }
     bot.commit(j).await?;
     *bot.ledger.borrow_mut() = Some(ledger_now);
+    // Then the orders themselves are settled by client id (their fills booked above are
+    // duplicates and skipped): no order stays `sent` or `unknown` once the exchange answers.
+    if let Err(e) = super::orders::refresh_open(bot, config).await {
+        worker::console_error!("reconcile: refreshing open orders: {e}");
+    }
     if needs_attention {
         // Marks the bot `needs_attention` and alerts; only an operator's resume clears it.
         let why = format!("reconciliation found {} difference(s)", mismatches.len());

@@ -185,24 +185,50 @@ const COLUMNS: [&str; 6] = ["open_time", "open", "high", "low", "close", "volume
 /// # Errors
 /// [`DataError::Csv`] naming the line and column.
 pub fn load_csv(bytes: &[u8]) -> Result<Vec<Bar>, DataError> {
-    let text = String::from_utf8_lossy(bytes);
+    // The `csv` crate reads the records (quoted cells, CRLF); cells are trimmed.
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(::csv::Trim::All)
+        .from_reader(bytes);
+    let mut record = ::csv::ByteRecord::new();
     let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || (i == 0 && line.starts_with(|c: char| c.is_ascii_alphabetic())) {
+    let mut first = true;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                return Err(DataError::Csv {
+                    line: e.position().map_or(0, |p| p.line() as usize),
+                    field: "line",
+                    reason: e.to_string(),
+                })
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let is_first = std::mem::replace(&mut first, false);
+        if record.iter().all(<[u8]>::is_empty) {
             continue;
         }
-        let mut cols = line.split(',');
+        let header = record
+            .get(0)
+            .and_then(|c| c.first())
+            .is_some_and(u8::is_ascii_alphabetic);
+        if is_first && header {
+            continue;
+        }
         let mut vals = [0.0f64; 6];
         let mut time = 0i64;
         for (k, name) in COLUMNS.iter().enumerate() {
-            let cell = cols.next().map(str::trim).ok_or_else(|| DataError::Csv {
-                line: i + 1,
+            let raw = record.get(k).ok_or_else(|| DataError::Csv {
+                line,
                 field: name,
                 reason: "is missing".into(),
             })?;
+            let cell = String::from_utf8_lossy(raw);
             let bad = |e: String| DataError::Csv {
-                line: i + 1,
+                line,
                 field: name,
                 reason: e,
             };

@@ -170,7 +170,11 @@ impl BotConfig {
                     Market::Spot => Decimal::ONE,
                     Market::Linear => self.risk.max_leverage.unwrap_or(Decimal::ONE),
                 };
-                let cap = Decimal::ONE_HUNDRED * leverage.max(Decimal::ONE);
+                // Clamp before multiplying: `risk.max_leverage` is bounded by `validate_risk`,
+                // which reports its own problem, but an unbounded value (`1e28`) must not
+                // overflow here first (Decimal `*` panics on overflow).
+                let leverage = leverage.clamp(Decimal::ONE, MAX_LEVERAGE_CAP);
+                let cap = Decimal::ONE_HUNDRED * leverage;
                 if v > cap {
                     p.add(
                         "sizing.value",

@@ -23,37 +23,60 @@ const MICROS_ABOVE: i64 = 100_000_000_000_000;
 
 const NAMES: [&str; 6] = ["open_time", "open", "high", "low", "close", "volume"];
 
-/// Parses a whole file. Blank lines are skipped; a first line starting with a letter is a
-/// header. Candles come back in file order (the store sorts and de-duplicates on merge).
+/// Parses a whole file with the `csv` crate (quoted cells and CRLF included). Blank lines are
+/// skipped; a first record starting with a letter is a header. Candles come back in file order
+/// (the store sorts and de-duplicates on merge).
 ///
 /// # Errors
 /// [`CsvError`] for the first bad line (a dump is either right or re-downloaded).
 pub fn parse(bytes: &[u8]) -> Result<Vec<Candle>, CsvError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| CsvError {
-        line: 1 + bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count(),
-        field: "line",
-        reason: "not UTF-8".into(),
-    })?;
-    let mut out = Vec::with_capacity(text.len() / 100);
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || (i == 0 && line.starts_with(|c: char| c.is_ascii_alphabetic())) {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(::csv::Trim::All)
+        .from_reader(bytes);
+    let mut out = Vec::with_capacity(bytes.len() / 100);
+    let mut record = ::csv::ByteRecord::new();
+    let mut first = true;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                return Err(CsvError {
+                    line: e.position().map_or(0, |p| p.line() as usize),
+                    field: "line",
+                    reason: e.to_string(),
+                })
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let is_first = std::mem::replace(&mut first, false);
+        if record.iter().all(<[u8]>::is_empty) {
             continue;
         }
-        let mut cols = line.split(',').map(str::trim);
+        let header = record
+            .get(0)
+            .and_then(|c| c.first())
+            .is_some_and(u8::is_ascii_alphabetic);
+        if is_first && header {
+            continue;
+        }
         let mut cell = [""; 6];
         for (k, name) in NAMES.iter().enumerate() {
-            cell[k] = cols.next().filter(|c| !c.is_empty()).ok_or(CsvError {
-                line: i + 1,
+            let raw = record.get(k).filter(|c| !c.is_empty()).ok_or(CsvError {
+                line,
                 field: name,
                 reason: "is missing".into(),
             })?;
+            cell[k] = std::str::from_utf8(raw).map_err(|_| CsvError {
+                line,
+                field: "line",
+                reason: "not UTF-8".into(),
+            })?;
         }
         let mut time = cell[0].parse::<i64>().map_err(|e| CsvError {
-            line: i + 1,
+            line,
             field: "open_time",
             reason: format!("{:?}: {e}", cell[0]),
         })?;
@@ -63,7 +86,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Candle>, CsvError> {
         let candle =
             Candle::parse(time, [cell[1], cell[2], cell[3], cell[4], cell[5]]).map_err(|e| {
                 CsvError {
-                    line: i + 1,
+                    line,
                     field: match &e {
                         super::CandleError::Number { field, .. } => field,
                         super::CandleError::Inconsistent { .. } => "candle",

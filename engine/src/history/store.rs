@@ -73,48 +73,9 @@ pub fn tf_label(tf: Timeframe) -> Result<&'static str, StoreError> {
         .ok_or(StoreError::Timeframe(tf.ms()))
 }
 
-const DAY_MS: i64 = 86_400_000;
+const DAY_MS: i64 = crate::calendar::DAY_MS;
 
-/// Days since 1970-01-01 of a Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `(year, month)` of a day index.
-fn year_month(days: i64) -> (i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m)
-}
-
-/// First ms (UTC) of the month containing `ms`.
-pub fn month_start(ms: i64) -> i64 {
-    let (y, m) = year_month(ms.div_euclid(DAY_MS));
-    days_from_civil(y, m, 1) * DAY_MS
-}
-
-/// First ms of the month after the one containing `ms`.
-pub fn next_month(ms: i64) -> i64 {
-    let (y, m) = year_month(ms.div_euclid(DAY_MS));
-    let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    days_from_civil(y, m, 1) * DAY_MS
-}
-
-/// `YYYY-MM` of the month containing `ms`.
-pub fn month_label(ms: i64) -> String {
-    let (y, m) = year_month(ms.div_euclid(DAY_MS));
-    format!("{y:04}-{m:02}")
-}
+pub use crate::calendar::{month_label, month_start, next_month};
 
 /// Parses a CLI/API date: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]Z`, or epoch milliseconds.
 ///
@@ -144,7 +105,13 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<i64, StoreError> {
         return Err(err());
     };
     let (y, mo, d) = (num(y, 1970, 9999)?, num(mo, 1, 12)?, num(d, 1, 31)?);
-    let mut ms = days_from_civil(y, mo, d) * DAY_MS;
+    // chrono refuses an impossible date (February 30th) instead of rolling it into March.
+    let day = u32::try_from(d)
+        .ok()
+        .zip(u32::try_from(mo).ok())
+        .and_then(|(d, mo)| crate::calendar::days_from_civil(y, mo, d))
+        .ok_or_else(err)?;
+    let mut ms = day * DAY_MS;
     if let Some(tm) = time {
         let hms: Vec<&str> = tm.split(':').collect();
         let limits = [23, 59, 59];

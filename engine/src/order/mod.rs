@@ -2,7 +2,9 @@
 //! applies fills idempotently. Pure: the Durable Object feeds it events and stores the result.
 
 mod record;
+mod recovery;
 mod state;
 
 pub use record::{FillApplied, Order, OrderError};
+pub use recovery::{refresh_action, RefreshAction, LOST_ANSWER_EVENT};
 pub use state::{InvalidTransition, OrderEvent, OrderStatus};

@@ -186,79 +186,14 @@ pub fn timestamp_ms(value: &Value) -> Result<i64, ScalarError> {
 }
 
 fn iso8601_utc_ms(s: &str) -> Result<i64, ScalarError> {
-    let bad = || {
-        ScalarError::Format(format!(
+    crate::calendar::parse_iso8601_utc_ms(s).map_err(|e| match e {
+        crate::calendar::IsoError::NotUtc => {
+            ScalarError::Format(format!("{s:?} must be in UTC (end with Z or +00:00)"))
+        }
+        crate::calendar::IsoError::Shape => ScalarError::Format(format!(
             "{s:?} is not an ISO-8601 UTC time like 2019-08-27T09:56:00Z"
-        ))
-    };
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b't') {
-        return Err(bad());
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return Err(bad());
-    }
-    let num = |from: usize, to: usize| -> Result<i64, ScalarError> {
-        let part = &s[from..to];
-        if part.bytes().all(|c| c.is_ascii_digit()) {
-            part.parse::<i64>().map_err(|_| bad())
-        } else {
-            Err(bad())
-        }
-    };
-    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    let mut i = 19;
-    let mut millis = 0i64;
-    if b[i] == b'.' {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let digits = &s[start..i];
-        if digits.is_empty() || digits.len() > 9 {
-            return Err(bad());
-        }
-        let padded = format!("{digits:0<3}");
-        millis = padded[..3].parse().map_err(|_| bad())?;
-    }
-    match &s[i..] {
-        "Z" | "z" | "+00:00" | "-00:00" | "+0000" => {}
-        _ => {
-            return Err(ScalarError::Format(format!(
-                "{s:?} must be in UTC (end with Z or +00:00)"
-            )))
-        }
-    }
-    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || day < 1 {
-        return Err(bad());
-    }
-    if day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60 {
-        return Err(bad());
-    }
-    let days = days_from_civil(year, month, day);
-    Ok(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+        )),
+    })
 }
 
 /// A JSON object read key by key, remembering the first key that appeared twice.

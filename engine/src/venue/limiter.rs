@@ -223,7 +223,9 @@ impl AccountLimiter {
             return Admit::Banned { until_ms: until };
         }
         if let Some(at) = self.retry_at_ms.filter(|a| *a > now_ms) {
-            return Admit::Wait { ms: at - now_ms };
+            return Admit::Wait {
+                ms: at.saturating_sub(now_ms),
+            };
         }
         self.roll(now_ms);
         let pct = u64::from(if cost.exit {
@@ -248,7 +250,7 @@ impl AccountLimiter {
         if let Some(ep) = self.endpoints.get(&cost.endpoint) {
             let reserve = if cost.exit { 0 } else { ep.limit / 5 };
             if ep.reset_ms > now_ms && ep.remaining <= reserve {
-                wait = wait.max(ep.reset_ms - now_ms);
+                wait = wait.max(ep.reset_ms.saturating_sub(now_ms));
             }
         }
         if wait > 0 {

@@ -87,7 +87,7 @@ pub fn round_to_step_down(value: Decimal, step: Decimal) -> Decimal {
     match value.checked_div(step) {
         Some(n) => {
             let units = n.round_dp_with_strategy(0, RoundingStrategy::ToZero);
-            (units * step).normalize()
+            units.checked_mul(step).map_or(value, |v| v.normalize())
         }
         None => value,
     }
@@ -101,7 +101,8 @@ pub fn round_to_step_up(value: Decimal, step: Decimal) -> Decimal {
     match value.checked_div(step) {
         Some(n) => {
             let units = n.round_dp_with_strategy(0, RoundingStrategy::AwayFromZero);
-            (units * step).normalize()
+            // Rounding up can step past `Decimal::MAX` (a value no market has): keep the value.
+            units.checked_mul(step).map_or(value, |v| v.normalize())
         }
         None => value,
     }

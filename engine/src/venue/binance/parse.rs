@@ -186,10 +186,14 @@ pub fn parse_futures_balances(body: &str) -> Result<Vec<Balance>, VenueError> {
         .map(|b| {
             let total = dec("balance", &b.balance)?;
             let free = dec("availableBalance", &b.available_balance)?;
+            // Checked: `Decimal`'s `-` panics on overflow, and these are the exchange's figures.
+            let locked = total
+                .checked_sub(free)
+                .ok_or_else(|| VenueError::parse("balance", "out of range"))?;
             Ok(Balance {
                 asset: b.asset,
                 free,
-                locked: (total - free).max(Decimal::ZERO),
+                locked: locked.max(Decimal::ZERO),
             })
         })
         .collect()

@@ -276,9 +276,13 @@ pub fn parse_balances(resp: &HttpResponse) -> Result<Vec<Balance>, VenueError> {
         .map(|c| {
             let total = dec("walletBalance", &c.wallet_balance)?;
             let locked = dec("locked", &c.locked)?;
+            // Checked: `Decimal`'s `-` panics on overflow, and these are the exchange's figures.
+            let free = total
+                .checked_sub(locked)
+                .ok_or_else(|| VenueError::parse("walletBalance", "out of range"))?;
             Ok(Balance {
                 asset: c.coin.clone(),
-                free: (total - locked).max(Decimal::ZERO),
+                free: free.max(Decimal::ZERO),
                 locked,
             })
         })

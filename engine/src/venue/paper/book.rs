@@ -69,6 +69,20 @@ fn rejected(code: i64, msg: &str) -> VenueError {
     }
 }
 
+/// The refusal of an amount beyond `Decimal`'s exact range (a quantity or price no market has):
+/// `Decimal`'s `+ - * /` panic on overflow, and a panic takes the whole Worker instance down.
+fn out_of_range(what: &str) -> VenueError {
+    VenueError::Filter {
+        which: "PAPER_RANGE".into(),
+        msg: format!("{what} is beyond the exact decimal range"),
+    }
+}
+
+/// `Some(v)` or the typed refusal naming `what`.
+fn checked(v: Option<Decimal>, what: &str) -> Result<Decimal, VenueError> {
+    v.ok_or_else(|| out_of_range(what))
+}
+
 fn holding<'a>(h: &'a mut BTreeMap<String, Holding>, asset: &str) -> &'a mut Holding {
     h.entry(asset.to_string()).or_default()
 }
@@ -108,7 +122,8 @@ impl Book {
                     qty: p.qty,
                     entry_price: p.entry,
                     mark_price: mark,
-                    unrealized_pnl: (mark - p.entry) * p.qty,
+                    // A display figure: saturates rather than panics on absurd marks.
+                    unrealized_pnl: mark.saturating_sub(p.entry).saturating_mul(p.qty),
                     leverage: None,
                 }
             })
@@ -195,6 +210,7 @@ impl Book {
                 (OrderType::Limit, Side::Sell) => price.max(limit),
             };
             self.check_funds(market, rules, req.side, qty, px)?;
+            let cum_quote = checked(qty.checked_mul(px), "order notional")?;
             let fill = self.execute(
                 market,
                 rules,
@@ -205,16 +221,16 @@ impl Book {
                 fees.taker,
                 false,
                 now_ms,
-            );
+            )?;
             report.status = OrderStatus::Filled;
             report.executed_qty = qty;
-            report.cum_quote = Some(qty * px);
+            report.cum_quote = Some(cum_quote);
             report.fills.push(fill);
         } else if matches!(tif, TimeInForce::Ioc | TimeInForce::Fok) {
             report.status = OrderStatus::Expired;
         } else {
             self.check_funds(market, rules, req.side, qty, limit)?;
-            self.lock(market, rules, req.side, qty, limit, true);
+            self.lock(market, rules, req.side, qty, limit, true)?;
         }
         if report.status == OrderStatus::New {
             self.resting.insert(req.client_order_id.clone());
@@ -242,7 +258,10 @@ impl Book {
             return Ok(());
         }
         let (asset, need) = match side {
-            Side::Buy => (&r.quote_asset, qty * px),
+            Side::Buy => (
+                &r.quote_asset,
+                checked(qty.checked_mul(px), "order notional")?,
+            ),
             Side::Sell => (&r.base_asset, qty),
         };
         let free = self.holdings.get(asset).map_or(Decimal::ZERO, |h| h.free);
@@ -262,22 +281,27 @@ impl Book {
         qty: Decimal,
         px: Decimal,
         lock: bool,
-    ) {
+    ) -> Result<(), VenueError> {
         if market == Market::Linear {
-            return;
+            return Ok(());
         }
         let (asset, amount) = match side {
-            Side::Buy => (&r.quote_asset, qty * px),
+            Side::Buy => (
+                &r.quote_asset,
+                checked(qty.checked_mul(px), "order notional")?,
+            ),
             Side::Sell => (&r.base_asset, qty),
         };
         let h = holding(&mut self.holdings, asset);
-        if lock {
-            h.free -= amount;
-            h.locked += amount;
+        // Both sides computed before either is written: an overflow leaves the holding as it was.
+        let (free, locked) = if lock {
+            (h.free.checked_sub(amount), h.locked.checked_add(amount))
         } else {
-            h.free += amount;
-            h.locked -= amount;
-        }
+            (h.free.checked_add(amount), h.locked.checked_sub(amount))
+        };
+        h.free = checked(free, "free balance")?;
+        h.locked = checked(locked, "locked balance")?;
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)] // one private call site per fill path; a struct would only rename them
@@ -292,30 +316,50 @@ impl Book {
         rate: Decimal,
         is_maker: bool,
         now_ms: i64,
-    ) -> Fill {
-        let notional = qty * px;
+    ) -> Result<Fill, VenueError> {
+        let notional = checked(qty.checked_mul(px), "fill notional")?;
         // Spot: fee in the asset received (Binance default without BNB); linear: in quote.
         let (fee, fee_asset) = match (market, req.side) {
-            (Market::Spot, Side::Buy) => (qty * rate, r.base_asset.clone()),
-            _ => (notional * rate, r.quote_asset.clone()),
+            (Market::Spot, Side::Buy) => {
+                (checked(qty.checked_mul(rate), "fee")?, r.base_asset.clone())
+            }
+            _ => (
+                checked(notional.checked_mul(rate), "fee")?,
+                r.quote_asset.clone(),
+            ),
+        };
+        // Every new balance is computed before any is written, so an overflow changes nothing.
+        let free = |h: &BTreeMap<String, Holding>, asset: &str| {
+            h.get(asset).map_or(Decimal::ZERO, |x| x.free)
         };
         match market {
             Market::Spot => {
                 let (base, quote) = (r.base_asset.clone(), r.quote_asset.clone());
-                match req.side {
-                    Side::Buy => {
-                        holding(&mut self.holdings, &quote).free -= notional;
-                        holding(&mut self.holdings, &base).free += qty - fee;
-                    }
-                    Side::Sell => {
-                        holding(&mut self.holdings, &base).free -= qty;
-                        holding(&mut self.holdings, &quote).free += notional - fee;
-                    }
-                }
+                let (base_delta, quote_delta) = match req.side {
+                    Side::Buy => (qty.checked_sub(fee), Some(-notional)),
+                    Side::Sell => (Some(-qty), notional.checked_sub(fee)),
+                };
+                let new_base = checked(
+                    base_delta.and_then(|d| free(&self.holdings, &base).checked_add(d)),
+                    "base balance",
+                )?;
+                let new_quote = checked(
+                    quote_delta.and_then(|d| free(&self.holdings, &quote).checked_add(d)),
+                    "quote balance",
+                )?;
+                holding(&mut self.holdings, &base).free = new_base;
+                holding(&mut self.holdings, &quote).free = new_quote;
             }
             Market::Linear => {
-                let pnl = self.apply_position(&req.symbol, req.side.sign() * qty, px);
-                holding(&mut self.holdings, &r.quote_asset).free += pnl - fee;
+                let delta = checked(req.side.sign().checked_mul(qty), "fill quantity")?;
+                let (position, pnl) = self.position_after(&req.symbol, delta, px)?;
+                let new_quote = checked(
+                    pnl.checked_sub(fee)
+                        .and_then(|d| free(&self.holdings, &r.quote_asset).checked_add(d)),
+                    "quote balance",
+                )?;
+                self.positions.insert(req.symbol.clone(), position);
+                holding(&mut self.holdings, &r.quote_asset).free = new_quote;
             }
         }
         let fill = Fill {
@@ -333,19 +377,34 @@ impl Book {
         };
         self.next_trade += 1;
         self.fills.push(fill.clone());
-        fill
+        Ok(fill)
     }
 
-    /// Applies a signed trade to a position (average-cost); returns realized P&L.
-    fn apply_position(&mut self, symbol: &Symbol, delta: Decimal, px: Decimal) -> Decimal {
-        let p = self.positions.entry(symbol.clone()).or_default();
+    /// The position after a signed trade (average-cost) and the realized P&L, computed without
+    /// writing anything.
+    ///
+    /// # Errors
+    /// [`VenueError::Filter`] when a figure leaves `Decimal`'s exact range.
+    fn position_after(
+        &self,
+        symbol: &Symbol,
+        delta: Decimal,
+        px: Decimal,
+    ) -> Result<(PaperPosition, Decimal), VenueError> {
+        let mut p = self.positions.get(symbol).cloned().unwrap_or_default();
         let same_direction = p.qty.is_zero() || (p.qty > Decimal::ZERO) == (delta > Decimal::ZERO);
+        let new_qty = checked(p.qty.checked_add(delta), "position quantity")?;
         if same_direction {
-            let new_qty = p.qty + delta;
-            let cost = p.entry * p.qty.abs() + px * delta.abs();
+            let cost = checked(
+                p.entry
+                    .checked_mul(p.qty.abs())
+                    .zip(px.checked_mul(delta.abs()))
+                    .and_then(|(a, b)| a.checked_add(b)),
+                "position cost",
+            )?;
             p.entry = cost.checked_div(new_qty.abs()).unwrap_or(px);
             p.qty = new_qty;
-            return Decimal::ZERO;
+            return Ok((p, Decimal::ZERO));
         }
         let closed = delta.abs().min(p.qty.abs());
         let sign = if p.qty > Decimal::ZERO {
@@ -353,15 +412,19 @@ impl Book {
         } else {
             Decimal::NEGATIVE_ONE
         };
-        let realized = (px - p.entry) * closed * sign;
-        let new_qty = p.qty + delta;
+        let realized = checked(
+            px.checked_sub(p.entry)
+                .and_then(|d| d.checked_mul(closed))
+                .and_then(|d| d.checked_mul(sign)),
+            "realized P&L",
+        )?;
         if new_qty.is_zero() {
             p.entry = Decimal::ZERO;
         } else if (new_qty > Decimal::ZERO) != (p.qty > Decimal::ZERO) {
             p.entry = px; // flipped: the remainder opened at this price
         }
         p.qty = new_qty;
-        realized
+        Ok((p, realized))
     }
 
     /// Fills resting orders of `symbol` that `price` now crosses (maker fills at their limit).
@@ -393,7 +456,15 @@ impl Book {
                 continue;
             };
             let limit = o.req.price.unwrap_or(price);
-            self.lock(market, rules, o.req.side, o.qty, limit, false);
+            let Ok(cum_quote) = checked(o.qty.checked_mul(limit), "order notional") else {
+                continue;
+            };
+            if self
+                .lock(market, rules, o.req.side, o.qty, limit, false)
+                .is_err()
+            {
+                continue;
+            }
             let fill = self.execute(
                 market,
                 rules,
@@ -405,11 +476,17 @@ impl Book {
                 true,
                 now_ms,
             );
+            let Ok(fill) = fill else {
+                // Out of range (never a real market): the order stays resting, locked again
+                // (the exact inverse of the unlock that just succeeded).
+                let _ = self.lock(market, rules, o.req.side, o.qty, limit, true);
+                continue;
+            };
             self.resting.remove(&id);
             if let Some(stored) = self.orders.get_mut(&id) {
                 stored.report.status = OrderStatus::Filled;
                 stored.report.executed_qty = o.qty;
-                stored.report.cum_quote = Some(o.qty * limit);
+                stored.report.cum_quote = Some(cum_quote);
                 stored.report.updated_ms = now_ms;
             }
             out.push(fill);
@@ -443,7 +520,7 @@ impl Book {
                 o.qty,
                 o.req.price.unwrap_or(Decimal::ZERO),
                 false,
-            );
+            )?;
         }
         self.resting.remove(id);
         let stored = self.orders.get_mut(id).ok_or_else(unknown)?;

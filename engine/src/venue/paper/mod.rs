@@ -110,11 +110,8 @@ impl PaperVenue {
 
     /// Credits an asset (starting balance).
     pub fn deposit(&mut self, asset: &str, amount: Decimal) {
-        self.book
-            .holdings
-            .entry(asset.to_string())
-            .or_default()
-            .free += amount;
+        let h = self.book.holdings.entry(asset.to_string()).or_default();
+        h.free = h.free.saturating_add(amount);
     }
 
     /// Sets the market price and fills any resting order it crosses; returns those fills.
@@ -150,8 +147,10 @@ impl PaperVenue {
             .filter(|q| !q.is_zero())?;
         let mark = *self.prices.get(symbol)?;
         let asset = self.rules.get(symbol)?.quote_asset.clone();
-        let amount = -(qty * mark * rate);
-        self.book.holdings.entry(asset.clone()).or_default().free += amount;
+        // Checked: the mark comes from an exchange answer (no funding beyond the exact range).
+        let amount = -qty.checked_mul(mark)?.checked_mul(rate)?;
+        let held = self.book.holdings.entry(asset.clone()).or_default();
+        held.free = held.free.checked_add(amount)?;
         let event = FundingEvent {
             id: format!("F{}", self.funding.len()),
             symbol: symbol.clone(),
@@ -409,17 +408,27 @@ pub fn slipped_price(
     if slippage_bps.is_zero() {
         return price;
     }
-    let factor = slippage_bps / Decimal::from(10_000);
+    // Checked throughout: the price and tick come from an exchange answer, and `Decimal`'s
+    // operators panic on overflow. A figure beyond the exact range (no real market) keeps the
+    // last representable step: the unrounded slipped price, else the reference price.
+    let factor = slippage_bps
+        .checked_div(Decimal::from(10_000))
+        .unwrap_or(Decimal::ZERO);
+    let moved = price.checked_mul(factor).unwrap_or(Decimal::ZERO);
     let (raw, up) = match side {
-        crate::model::Side::Buy => (price + price * factor, true),
-        crate::model::Side::Sell => (price - price * factor, false),
+        crate::model::Side::Buy => (price.checked_add(moved), true),
+        crate::model::Side::Sell => (price.checked_sub(moved), false),
+    };
+    let Some(raw) = raw else {
+        return price;
     };
     if tick.is_zero() {
         return raw;
     }
-    let steps = raw / tick;
-    let steps = if up { steps.ceil() } else { steps.floor() };
-    steps * tick
+    raw.checked_div(tick)
+        .map(|steps| if up { steps.ceil() } else { steps.floor() })
+        .and_then(|steps| steps.checked_mul(tick))
+        .unwrap_or(raw)
 }
 
 /// The exchange's answer for a symbol it does not list (Binance `-1121`).

@@ -590,3 +590,81 @@ fn paper_ids_are_prefixed_decimal_numbers() {
     assert_eq!(o.order_id, "PO9");
     assert_eq!(o.fills[0].trade_id, format!("P{}", u64::MAX - 1));
 }
+
+/// Issue 26: `Decimal`'s operators panic on overflow, and the paper book multiplied prices from
+/// exchange answers by quantities from alerts. An out-of-range amount is now a typed refusal
+/// that leaves the book untouched, on both markets and on the resting-order path.
+#[test]
+fn amounts_beyond_the_decimal_range_are_refused_not_panicked_on() {
+    let huge = Decimal::MAX / dec!(10);
+    for market in [Market::Spot, Market::Linear] {
+        let mut v = venue(market);
+        v.deposit("USDT", huge);
+        v.set_price(&btc(), huge, 1);
+        let before = balances(&mut v);
+        let err = place(
+            &mut v,
+            req(
+                "h1",
+                Side::Buy,
+                OrderType::Market,
+                OrderQty::Base(dec!(100)),
+                None,
+                None,
+                false,
+            ),
+            2,
+        )
+        .expect_err("notional beyond Decimal::MAX");
+        assert!(!err.to_string().is_empty(), "{market:?}: {err:?}");
+        assert_eq!(
+            balances(&mut v),
+            before,
+            "{market:?}: the book is untouched"
+        );
+        // The book's own arithmetic, below the venue's rule checks, refuses it too.
+        let mut b = book::Book::default();
+        let h = b.holdings.entry("USDT".into()).or_default();
+        h.free = huge;
+        let untouched = b.clone();
+        let fees = book::Fees {
+            taker: dec!(0.001),
+            maker: dec!(0.0002),
+        };
+        let order = req(
+            "h1",
+            Side::Buy,
+            OrderType::Market,
+            OrderQty::Base(dec!(100)),
+            None,
+            None,
+            false,
+        );
+        let err = b
+            .place(market, &rules(), &order, huge, fees, 2)
+            .expect_err("overflow");
+        assert!(
+            matches!(&err, VenueError::Filter { which, .. } if which == "PAPER_RANGE"),
+            "{market:?}: {err:?}"
+        );
+        // Only the order number is spent, as for any refusal after numbering.
+        assert_eq!(
+            (&b.holdings, &b.positions, &b.orders, &b.fills),
+            (
+                &untouched.holdings,
+                &untouched.positions,
+                &untouched.orders,
+                &untouched.fills
+            ),
+            "{market:?}: an overflow changes no balance, position, order or fill"
+        );
+    }
+    // Slippage onto a microscopic tick: a price, never a panic.
+    let p = super::slipped_price(
+        huge,
+        Side::Buy,
+        dec!(50),
+        dec!(0.0000000000000000000000000001),
+    );
+    assert!(p >= huge);
+}
