@@ -9,7 +9,12 @@
 # Usage: bash scripts/build.sh [--force]
 # KEEL_NO_WASM_OPT=1 skips wasm-opt (binaryen's JavaScript build takes most of an incremental
 # build's time) for a quicker edit-run loop; the stamp records it, so the next normal build
-# optimises again. Tests and deploys use the optimised build.
+# optimises again. Deploys and benchmarks use the optimised build.
+# KEEL_BUILD_FOR_TESTS=1 (scripts/test.sh sets it) builds what the end-to-end tests run: the
+# Workers' release code at the same opt-level without LTO (16 codegen units) and without
+# wasm-opt, and the simulator and CLI in the dev profile, whose dependencies `cargo test` has
+# already compiled (target/debug; KEEL_SIM_BIN and KEEL_CLI_BIN point there). The stamp records
+# the flavour, so a normal build afterwards rebuilds the full release.
 set -euo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -18,6 +23,10 @@ keel_check_env
 
 force=0
 [ "${1:-}" = "--force" ] && force=1
+for_tests="${KEEL_BUILD_FOR_TESTS:-0}"
+if [ "$for_tests" = 1 ]; then
+  export KEEL_NO_WASM_OPT=1 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+fi
 
 log() { printf 'build: %s\n' "$*" >&2; }
 
@@ -32,7 +41,7 @@ inputs_hash() {
 worker_build() {
   local dir="$1"; shift
   local sum stamp="$dir/build/.keel-inputs.sha256"
-  sum="$(inputs_hash "$@")-opt${KEEL_NO_WASM_OPT:-0}"
+  sum="$(inputs_hash "$@")-opt${KEEL_NO_WASM_OPT:-0}-tests${for_tests}"
   if [ "$force" = 0 ] && [ -f "$dir/build/index.js" ] && [ -f "$dir/build/index_bg.wasm" ] \
      && [ "$(cat "$stamp" 2>/dev/null || true)" = "$sum" ]; then
     log "${dir#"$KEEL_ROOT"} up to date"
@@ -68,6 +77,11 @@ worker_build "$KEEL_ROOT" Cargo.toml Cargo.lock src durable_objects engine
 worker_build "$KEEL_ROOT/neo4j-proxy" Cargo.toml Cargo.lock neo4j-proxy/Cargo.toml neo4j-proxy/src engine
 
 # 3. Exchange simulator binary (native); the stack runs it directly. The `keel` CLI (cli/) too.
-log "cargo build -p keel-exchange-sim -p keel-cli --release"
-cargo build --quiet -p keel-exchange-sim -p keel-cli --release >&2
+if [ "$for_tests" = 1 ]; then
+  log "cargo build -p keel-exchange-sim -p keel-cli (dev profile, for tests)"
+  cargo build --quiet -p keel-exchange-sim -p keel-cli >&2
+else
+  log "cargo build -p keel-exchange-sim -p keel-cli --release"
+  cargo build --quiet -p keel-exchange-sim -p keel-cli --release >&2
+fi
 log "done"
