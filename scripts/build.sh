@@ -15,6 +15,9 @@
 # wasm-opt, and the simulator and CLI in the dev profile, whose dependencies `cargo test` has
 # already compiled (target/debug; KEEL_SIM_BIN and KEEL_CLI_BIN point there). The stamp records
 # the flavour, so a normal build afterwards rebuilds the full release.
+# KEEL_CLIPPY_WORKERS=1 (scripts/test.sh sets it) compiles the Workers' workspace crates with
+# clippy-driver -D warnings (RUSTC_WORKSPACE_WRAPPER): the build is then also their wasm32 clippy
+# pass, and a lint fails it.
 set -euo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -41,7 +44,8 @@ inputs_hash() {
 worker_build() {
   local dir="$1"; shift
   local sum stamp="$dir/build/.keel-inputs.sha256"
-  sum="$(inputs_hash "$@")-opt${KEEL_NO_WASM_OPT:-0}-tests${for_tests}"
+  # The flavour too: wasm-opt or not, for tests or not, linted by clippy-driver or not.
+  sum="$(inputs_hash "$@")-opt${KEEL_NO_WASM_OPT:-0}-tests${for_tests}-clippy${KEEL_CLIPPY_WORKERS:-0}"
   if [ "$force" = 0 ] && [ -f "$dir/build/index.js" ] && [ -f "$dir/build/index_bg.wasm" ] \
      && [ "$(cat "$stamp" 2>/dev/null || true)" = "$sum" ]; then
     log "${dir#"$KEEL_ROOT"} up to date"
@@ -55,7 +59,10 @@ worker_build() {
   local opt=()
   [ "${KEEL_NO_WASM_OPT:-0}" = 1 ] && opt=(--no-opt)
   # Size, not speed, for a Worker: the release profile's opt-level 3 is for the native binaries.
-  (cd "$dir" && CARGO_PROFILE_RELEASE_OPT_LEVEL=s worker-build --release "${opt[@]}" . -p "$pkg") >&2
+  local lint=()
+  [ "${KEEL_CLIPPY_WORKERS:-0}" = 1 ] \
+    && lint=(RUSTC_WORKSPACE_WRAPPER=clippy-driver "CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
+  (cd "$dir" && env "${lint[@]}" CARGO_PROFILE_RELEASE_OPT_LEVEL=s worker-build --release "${opt[@]}" . -p "$pkg") >&2
   echo "$sum" > "$stamp"
   log "${dir#"$KEEL_ROOT"}/build/index_bg.wasm $(stat -c %s "$dir/build/index_bg.wasm") bytes ($((SECONDS - start)) s)"
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `npm test` (and CI's .ci/run): the whole test suite, from a fresh clone.
 #
-#   bootstrap → cargo fmt --check → tsc + eslint (tests/e2e, scripts) → clippy (native crates; wasm32 for the Workers) -D warnings →
-#   cargo test (native crates) → tests/python/check_*.sh → build for tests (both Workers, release code without LTO or
-#   wasm-opt; the simulator and CLI binaries cargo test just built) → end-to-end tests against the real stack (vitest,
-#   tests/e2e, files in a seeded random order) → dashboard unit tests (ui) when ui defines them.
+#   bootstrap → cargo fmt --check → tsc + eslint (tests/e2e, scripts) → clippy -D warnings (native crates) →
+#   cargo test (native crates) → tests/python/check_*.sh → build for tests (both Workers: release code without LTO
+#   or wasm-opt, compiled by clippy-driver -D warnings, which is the wasm32 clippy pass; the simulator and CLI
+#   binaries in the dev profile) → end-to-end tests against the real stack (vitest, tests/e2e, files in a seeded
+#   random order) → dashboard unit tests (ui) when ui defines them.
 #
 # Seeds, printed first: KEEL_TEST_SEED orders the end-to-end files (fresh each run unless given; set it to
 # replay an order), PROPTEST_RNG_SEED drives the property tests (fixed unless given; `npm run
@@ -88,13 +89,22 @@ step bootstrap bash scripts/bootstrap.sh || { echo "bootstrap failed; nothing el
 
 step fmt cargo fmt --all -- --check
 step ts-lint bash -c 'tsc --noEmit -p tsconfig.json && eslint --max-warnings 0 tests/e2e scripts eslint.config.js'
+native=(-p keel-engine -p keel-exchange-sim -p keel-cli -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy)
 step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim -p keel-cli --all-targets --locked -- -D warnings
-step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
-  -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy -p keel-engine -- -D warnings
+if [ "$mode" = unit ]; then
+  step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
+    -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy -p keel-engine -- -D warnings
+else
+  # The full run compiles the Workers for wasm32 anyway (build, below), so there clippy-driver
+  # is the compiler of the workspace crates (KEEL_CLIPPY_WORKERS=1, scripts/build.sh): the same
+  # lints on the same crates (edge, Durable Objects, neo4j-proxy, engine) as a separate
+  # `cargo clippy --target wasm32-unknown-unknown`, without compiling every dependency a second
+  # time in check mode. A lint fails the build step.
+  export KEEL_CLIPPY_WORKERS=1
+fi
 # The Worker crates' pure unit tests (JWT checks, token bucket, Query API parsing, ...) run
 # natively too: nothing in them touches the JS runtime.
-step cargo-test cargo test -p keel-engine -p keel-exchange-sim -p keel-cli \
-  -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy --locked
+step cargo-test cargo test "${native[@]}" --locked
 count_cargo "$logs/cargo-test.log"
 
 finish() {
