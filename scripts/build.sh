@@ -9,7 +9,15 @@
 # Usage: bash scripts/build.sh [--force]
 # KEEL_NO_WASM_OPT=1 skips wasm-opt (binaryen's JavaScript build takes most of an incremental
 # build's time) for a quicker edit-run loop; the stamp records it, so the next normal build
-# optimises again. Tests and deploys use the optimised build.
+# optimises again. Deploys and benchmarks use the optimised build.
+# KEEL_BUILD_FOR_TESTS=1 (scripts/test.sh sets it) builds what the end-to-end tests run: the
+# Workers' release code at the same opt-level without LTO (16 codegen units) and without
+# wasm-opt, and the simulator and CLI in the dev profile, whose dependencies `cargo test` has
+# already compiled (target/debug; KEEL_SIM_BIN and KEEL_CLI_BIN point there). The stamp records
+# the flavour, so a normal build afterwards rebuilds the full release.
+# KEEL_CLIPPY_WORKERS=1 (scripts/test.sh sets it) compiles the Workers' workspace crates with
+# clippy-driver -D warnings (RUSTC_WORKSPACE_WRAPPER): the build is then also their wasm32 clippy
+# pass, and a lint fails it.
 set -euo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -18,6 +26,10 @@ keel_check_env
 
 force=0
 [ "${1:-}" = "--force" ] && force=1
+for_tests="${KEEL_BUILD_FOR_TESTS:-0}"
+if [ "$for_tests" = 1 ]; then
+  export KEEL_NO_WASM_OPT=1 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+fi
 
 log() { printf 'build: %s\n' "$*" >&2; }
 
@@ -32,7 +44,8 @@ inputs_hash() {
 worker_build() {
   local dir="$1"; shift
   local sum stamp="$dir/build/.keel-inputs.sha256"
-  sum="$(inputs_hash "$@")-opt${KEEL_NO_WASM_OPT:-0}"
+  # The flavour too: wasm-opt or not, for tests or not, linted by clippy-driver or not.
+  sum="$(inputs_hash "$@")-opt${KEEL_NO_WASM_OPT:-0}-tests${for_tests}-clippy${KEEL_CLIPPY_WORKERS:-0}"
   if [ "$force" = 0 ] && [ -f "$dir/build/index.js" ] && [ -f "$dir/build/index_bg.wasm" ] \
      && [ "$(cat "$stamp" 2>/dev/null || true)" = "$sum" ]; then
     log "${dir#"$KEEL_ROOT"} up to date"
@@ -46,7 +59,10 @@ worker_build() {
   local opt=()
   [ "${KEEL_NO_WASM_OPT:-0}" = 1 ] && opt=(--no-opt)
   # Size, not speed, for a Worker: the release profile's opt-level 3 is for the native binaries.
-  (cd "$dir" && CARGO_PROFILE_RELEASE_OPT_LEVEL=s worker-build --release "${opt[@]}" . -p "$pkg") >&2
+  local lint=()
+  [ "${KEEL_CLIPPY_WORKERS:-0}" = 1 ] \
+    && lint=(RUSTC_WORKSPACE_WRAPPER=clippy-driver "CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
+  (cd "$dir" && env "${lint[@]}" CARGO_PROFILE_RELEASE_OPT_LEVEL=s worker-build --release "${opt[@]}" . -p "$pkg") >&2
   echo "$sum" > "$stamp"
   log "${dir#"$KEEL_ROOT"}/build/index_bg.wasm $(stat -c %s "$dir/build/index_bg.wasm") bytes ($((SECONDS - start)) s)"
 }
@@ -68,6 +84,11 @@ worker_build "$KEEL_ROOT" Cargo.toml Cargo.lock src durable_objects engine
 worker_build "$KEEL_ROOT/neo4j-proxy" Cargo.toml Cargo.lock neo4j-proxy/Cargo.toml neo4j-proxy/src engine
 
 # 3. Exchange simulator binary (native); the stack runs it directly. The `keel` CLI (cli/) too.
-log "cargo build -p keel-exchange-sim -p keel-cli --release"
-cargo build --quiet -p keel-exchange-sim -p keel-cli --release >&2
+if [ "$for_tests" = 1 ]; then
+  log "cargo build -p keel-exchange-sim -p keel-cli (dev profile, for tests)"
+  cargo build --quiet -p keel-exchange-sim -p keel-cli >&2
+else
+  log "cargo build -p keel-exchange-sim -p keel-cli --release"
+  cargo build --quiet -p keel-exchange-sim -p keel-cli --release >&2
+fi
 log "done"

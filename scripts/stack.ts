@@ -297,6 +297,13 @@ export interface Stack {
   /** The relay in front of Neo4j (with `neo4jRelay`), else null. */
   relay: Neo4jRelay | null;
   /**
+   * Starts one more exchange simulator on a free port (its own accounts, balances, prices, faults
+   * and rate budgets; log `exchange-sim-<name>.log`) and resolves with its URL once it answers.
+   * It runs until the stack stops. Why: each end-to-end spec file trades on a simulator of its
+   * own, so no file can spend another's exchange budget or leave it prices or faults.
+   */
+  startSimulator: (name: string) => Promise<string>;
+  /**
    * Stops Neo4j: SIGKILL of the JVM with `kill` (a crash: no checkpoint, recovery on the next
    * start), else SIGTERM. Resolves once it has exited. No-op when it is not running.
    */
@@ -336,11 +343,16 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     // 1. Exchange simulator.
     const simBin = process.env.KEEL_SIM_BIN ?? path.join(ROOT, "target/release/keel-exchange-sim");
     if (!fs.existsSync(simBin)) throw new Error(`exchange simulator not built: ${simBin} (run: bash scripts/build.sh)`);
+    const spawnSim = async (name: string, port: number): Promise<string> => {
+      if (stopped) throw new Error("the stack is stopped");
+      const sim = new Child(name, simBin, ["--port", String(port)], { logDir: o.logDir });
+      children.push(sim);
+      const url = `http://127.0.0.1:${port}`;
+      await waitForHttp(`${url}/api/v3/ping`, { timeoutMs: 30_000, child: sim, ok: (s) => s === 200 });
+      return url;
+    };
     let t = Date.now();
-    const sim = new Child("exchange-sim", simBin, ["--port", String(o.simPort)], { logDir: o.logDir });
-    children.push(sim);
-    const simUrl = `http://127.0.0.1:${o.simPort}`;
-    await waitForHttp(`${simUrl}/api/v3/ping`, { timeoutMs: 30_000, child: sim, ok: (s) => s === 200 });
+    const simUrl = await spawnSim("exchange-sim", o.simPort);
     startupMs.sim = Date.now() - t;
     info(`exchange simulator ready at ${simUrl} (${startupMs.sim} ms)`);
 
@@ -452,6 +464,17 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       stop,
       killNow,
       relay,
+      startSimulator: async (name: string): Promise<string> => {
+        const label = `exchange-sim-${name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 80)}`;
+        // A free port can be taken by another process before the simulator binds it: try anew.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await spawnSim(label, await freePort());
+          } catch (err) {
+            if (attempt >= 3 || stopped) throw err;
+          }
+        }
+      },
       stopNeo4j: async (opts = {}): Promise<void> => {
         const neo = neo4jChild;
         if (!neo || neo.exited) return;

@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
 # `npm test` (and CI's .ci/run): the whole test suite, from a fresh clone.
 #
-#   bootstrap → cargo fmt --check → tsc + eslint (tests/e2e, scripts) → clippy (native crates; wasm32 for the Workers) -D warnings →
-#   cargo test (native crates) → tests/python/check_*.sh → build (both Workers, release) → end-to-end tests against the real
-#   stack (vitest, tests/e2e) → dashboard unit tests (ui) when ui defines them.
+#   bootstrap → cargo fmt --check → tsc + eslint (tests/e2e, scripts) → clippy -D warnings (native crates) →
+#   cargo test (native crates) → tests/python/check_*.sh → build for tests (both Workers: release code without LTO
+#   or wasm-opt, compiled by clippy-driver -D warnings, which is the wasm32 clippy pass; the simulator and CLI
+#   binaries in the dev profile) → end-to-end tests against the real stack (vitest, tests/e2e, files in a seeded
+#   random order) → dashboard unit tests (ui) when ui defines them.
+#
+# Seeds, printed first: KEEL_TEST_SEED orders the end-to-end files (fresh each run unless given; set it to
+# replay an order), PROPTEST_RNG_SEED drives the property tests (fixed unless given; `npm run
+# test:explore` draws fresh ones). `npm run test:unit` and `npm run test:e2e` are the fast loops
+# (docs/testing.md).
 #
 # Every step runs even when an earlier independent one failed, so one report shows everything; the
 # end-to-end tests need a successful build. Ends with one line `keel: N passed, M failed` (test
 # counts) and exits non-zero if any step failed. Logs: .keel/test-logs/.
+#
+# `bash scripts/test.sh unit` (npm run test:unit) runs only the fast part: fmt, ts-lint, both
+# clippy passes and cargo test (logs in .keel/test-logs/unit/).
 set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$KEEL_ROOT"
 
+mode="${1:-all}"
+case "$mode" in
+  all|unit) ;;
+  *) echo "usage: bash scripts/test.sh [all|unit]" >&2; exit 2 ;;
+esac
+
 logs="$KEEL_ROOT/.keel/test-logs"
+[ "$mode" = unit ] && logs="$logs/unit"
 rm -rf "$logs"
 mkdir -p "$logs"
 
@@ -59,18 +76,48 @@ count_vitest() {
   failed=$((failed + ${pf#* }))
 }
 
+# The e2e file order: a fresh seed per run unless one is given (31 bits, like vitest's own).
+if [ -z "${KEEL_TEST_SEED:-}" ]; then
+  KEEL_TEST_SEED=$(( (RANDOM << 16 | RANDOM << 1 | RANDOM & 1) & 0x7fffffff ))
+fi
+export KEEL_TEST_SEED
+# Property tests: one fixed seed, so CI draws the same cases every run (and a failure is replayable).
+export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261207}"
+echo "keel: seeds KEEL_TEST_SEED=$KEEL_TEST_SEED PROPTEST_RNG_SEED=$PROPTEST_RNG_SEED (set them to replay this run)"
+
 step bootstrap bash scripts/bootstrap.sh || { echo "bootstrap failed; nothing else can run" >&2; exit 1; }
 
 step fmt cargo fmt --all -- --check
 step ts-lint bash -c 'tsc --noEmit -p tsconfig.json && eslint --max-warnings 0 tests/e2e scripts eslint.config.js && node scripts/check-docs.ts'
+native=(-p keel-engine -p keel-exchange-sim -p keel-cli -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy)
 step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim -p keel-cli --all-targets --locked -- -D warnings
-step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
-  -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy -p keel-engine -- -D warnings
+if [ "$mode" = unit ]; then
+  step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
+    -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy -p keel-engine -- -D warnings
+else
+  # The full run compiles the Workers for wasm32 anyway (build, below), so there clippy-driver
+  # is the compiler of the workspace crates (KEEL_CLIPPY_WORKERS=1, scripts/build.sh): the same
+  # lints on the same crates (edge, Durable Objects, neo4j-proxy, engine) as a separate
+  # `cargo clippy --target wasm32-unknown-unknown`, without compiling every dependency a second
+  # time in check mode. A lint fails the build step.
+  export KEEL_CLIPPY_WORKERS=1
+fi
 # The Worker crates' pure unit tests (JWT checks, token bucket, Query API parsing, ...) run
 # natively too: nothing in them touches the JS runtime.
-step cargo-test cargo test -p keel-engine -p keel-exchange-sim -p keel-cli \
-  -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy --locked
+step cargo-test cargo test "${native[@]}" --locked
 count_cargo "$logs/cargo-test.log"
+
+finish() {
+  printf '\n=== summary (%ss; KEEL_TEST_SEED=%s PROPTEST_RNG_SEED=%s)\n' "$((SECONDS - suite_start))" "$KEEL_TEST_SEED" "$PROPTEST_RNG_SEED"
+  printf '%s\n' "${summary[@]}"
+  if [ "$any_failed" = 1 ] && [ "$failed" = 0 ]; then
+    # A step failed without a failing test (lint, build, start-up): count it as one failure.
+    failed=1
+  fi
+  echo "keel: $passed passed, $failed failed"
+  exit "$any_failed"
+}
+[ "$mode" = unit ] && finish
 
 # Cross-checks against Python reference implementations (pinned in tests/python/requirements.txt).
 for check in tests/python/check_*.sh; do
@@ -78,6 +125,12 @@ for check in tests/python/check_*.sh; do
   step "py-$(basename "$check" .sh)" bash "$check"
 done
 
+# The end-to-end stack runs the Workers' release code built without LTO and wasm-opt (minutes
+# less; the same Rust, the same optimisation level) and the simulator and CLI in the dev profile,
+# whose dependencies cargo test has just compiled. Deploys and `npm run bench` use the full build.
+export KEEL_BUILD_FOR_TESTS=1
+export KEEL_SIM_BIN="${CARGO_TARGET_DIR:-$KEEL_ROOT/target}/debug/keel-exchange-sim"
+export KEEL_CLI_BIN="${CARGO_TARGET_DIR:-$KEEL_ROOT/target}/debug/keel"
 if step build bash scripts/build.sh; then
   step e2e node node_modules/vitest/vitest.mjs run --config tests/e2e/vitest.config.ts \
     --reporter=default --reporter=json --outputFile.json="$logs/e2e.json"
@@ -91,11 +144,4 @@ if [ -f ui/package.json ] && node -e 'process.exit(require("./ui/package.json").
   count_vitest "$logs/ui.json"
 fi
 
-printf '\n=== summary (%ss)\n' "$((SECONDS - suite_start))"
-printf '%s\n' "${summary[@]}"
-if [ "$any_failed" = 1 ] && [ "$failed" = 0 ]; then
-  # A step failed without a failing test (lint, build, start-up): count it as one failure.
-  failed=1
-fi
-echo "keel: $passed passed, $failed failed"
-exit "$any_failed"
+finish

@@ -48,7 +48,7 @@ export interface OpenApi {
   doc: OpenApiDoc;
   /** Throws unless `status` is documented for the operation and `body` matches its schema. */
   check: (method: HttpMethod, template: string, res: JsonResponse) => void;
-  /** Calls the operation with `token` (default: the bootstrap admin token) and checks the answer. */
+  /** Calls the operation with `token` (default: this spec file's admin token, see file-context.ts) and checks the answer. */
   call: <T = unknown>(
     method: HttpMethod,
     template: string,

@@ -15,6 +15,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const logDir = path.join(ROOT, ".keel", "e2e-logs");
   fs.rmSync(logDir, { recursive: true, force: true });
   const info = (msg: string): void => console.log(`e2e: ${msg}`);
+  // vitest.config.ts fixed it (KEEL_TEST_SEED, or a fresh one it exported).
+  const seed = Number(process.env.KEEL_TEST_SEED ?? 0);
+  info(`file order seed ${seed} (replay this order: KEEL_TEST_SEED=${seed})`);
 
   const started = Date.now();
   const stack = await startStack({
@@ -54,6 +57,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     neo4jPassword: stack.neo4jPassword,
     startupMs: stack.startupMs,
     control: { url: control.url, token: control.token },
+    seed,
   };
   project.provide("keel", provided);
 

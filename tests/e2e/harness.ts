@@ -2,7 +2,13 @@
 //
 //   import { keel, fetchJson, adminFetch, neo4jQuery } from "./harness.js";
 //
-// The stack itself is started once by global-setup.ts; `keel()` returns its addresses.
+// The stack itself is started once by global-setup.ts. Every spec file is isolated from the others
+// by construction (file-context.ts, a vitest setup file, runs before each file): it gets an admin
+// token of its own (so its own admin rate budget), a client IP of its own on every request to the
+// edge (so its own per-IP admin and webhook budgets), and an exchange simulator of its own (so its
+// own accounts, balances, prices, faults, IP weight and order budgets, and, because bots point
+// their `base_url` at it, its own AccountDO budgets in Keel). `keel()` hands out this file's token
+// and simulator, so specs and helpers written against the shared stack pick isolation up unchanged.
 import { inject } from "vitest";
 
 /** Where the running stack answers, handed from global-setup.ts to every spec file. */
@@ -21,8 +27,40 @@ export interface KeelStackInfo {
   neo4jPassword: string;
   /** Start-up time of each part, in ms. */
   startupMs: { sim: number; neo4j: number | null; wrangler: number };
-  /** The stack's control endpoint (Neo4j stop/kill/start, Neo4j relay): see outage-helpers.ts. */
+  /** The stack's control endpoint (Neo4j stop/kill/start, Neo4j relay, simulators): see outage-helpers.ts. */
   control?: { url: string; token: string };
+  /** The run's order seed (KEEL_TEST_SEED): file order and every seeded choice derive from it. */
+  seed?: number;
+}
+
+/** What one spec file owns (file-context.ts sets it before the file's code runs). */
+export interface FileContext {
+  /** The spec file's name, e.g. `signal.spec.ts`. */
+  label: string;
+  /** An admin-role token minted for this file through `POST /api/v1/tokens`. */
+  adminToken: string;
+  /** Its public id (audit events name the actor `token:<id>`). */
+  adminTokenId: string;
+  /** This file's own exchange simulator. */
+  simUrl: string;
+  /** The `CF-Connecting-IP` this file's requests to the edge carry unless they set one. */
+  clientIp: string;
+}
+
+/** The stack as one spec file sees it: `adminToken` and `simUrl` are the file's own. */
+export interface KeelInfo extends KeelStackInfo {
+  /** The run's bootstrap `ADMIN_TOKEN` (token id `bootstrap`); specs use `adminToken`. */
+  bootstrapToken: string;
+  /** Token id of `adminToken` (`bootstrap` outside a file context). */
+  adminTokenId: string;
+  /**
+   * The simulator the Worker itself is configured with (`KEEL_EXCHANGE_URLS`: /health probes,
+   * kline imports for backtests and history). Shared by the files that call
+   * `useStackSimulator()`.
+   */
+  stackSimUrl: string;
+  /** This file's client IP (see FileContext), or null outside a file context. */
+  clientIp: string | null;
 }
 
 declare module "vitest" {
@@ -31,9 +69,47 @@ declare module "vitest" {
   }
 }
 
-/** The running stack's addresses and credentials. */
-export function keel(): KeelStackInfo {
-  return inject("keel");
+let fileContext: FileContext | null = null;
+
+/** Installs this file's context (file-context.ts does, before the spec file is imported). */
+export function setFileContext(ctx: FileContext): void {
+  fileContext = ctx;
+}
+
+/** This file's context, or null when the harness runs outside file-context.ts. */
+export function currentFileContext(): FileContext | null {
+  return fileContext;
+}
+
+/**
+ * For a spec that drives Worker routes which reach the exchange through the Worker's own
+ * configuration rather than a bot's `base_url` (kline imports for backtests and history, /health
+ * probes): from here on `keel().simUrl`, `simAdmin` and the venue helpers use the stack's
+ * simulator. Such files share that simulator, so each must use instruments no other such file
+ * touches and leave no faults armed. Call it at the top level of the spec file.
+ */
+export function useStackSimulator(): void {
+  if (fileContext) fileContext = { ...fileContext, simUrl: inject("keel").simUrl };
+}
+
+/** The running stack's addresses and credentials, with this file's token and simulator. */
+export function keel(): KeelInfo {
+  const stack = inject("keel");
+  const base: KeelInfo = {
+    ...stack,
+    bootstrapToken: stack.adminToken,
+    adminTokenId: "bootstrap",
+    stackSimUrl: stack.simUrl,
+    clientIp: null,
+  };
+  if (!fileContext) return base;
+  return {
+    ...base,
+    adminToken: fileContext.adminToken,
+    adminTokenId: fileContext.adminTokenId,
+    simUrl: fileContext.simUrl,
+    clientIp: fileContext.clientIp,
+  };
 }
 
 /** A parsed HTTP answer. */
@@ -54,9 +130,14 @@ export async function fetchJson<T = unknown>(
   target: string,
   init: RequestInit & { json?: unknown } = {},
 ): Promise<JsonResponse<T>> {
-  const url = /^https?:\/\//.test(target) ? target : `${keel().baseUrl}${target}`;
+  const k = keel();
+  const url = /^https?:\/\//.test(target) ? target : `${k.baseUrl}${target}`;
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
+  // This file's own client IP towards the edge (its own per-IP budgets), unless the test sets one.
+  if (k.clientIp && (url === k.baseUrl || url.startsWith(`${k.baseUrl}/`)) && !headers.has("cf-connecting-ip")) {
+    headers.set("cf-connecting-ip", k.clientIp);
+  }
   let body = rest.body;
   if (json !== undefined) {
     headers.set("content-type", "application/json");
@@ -73,11 +154,16 @@ export async function fetchJson<T = unknown>(
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
+/** How often `adminFetch` waited out a `429 rate_limited` in this file (file-context.ts prints it). */
+export const adminRateLimitWaits = { count: 0 };
+
 /**
- * `fetchJson` with the admin bearer token. Every spec shares that one token, whose budget is 150
- * requests per 10 s (wrangler.toml): a polling spec can leave the next one a spent window. A
- * `429 rate_limited` is refused at the edge before any handler runs, so, like a well-behaved
- * client, this waits (Retry-After, else 1 s) and sends again, for up to 30 s; any other answer is
+ * `fetchJson` with this file's admin bearer token. The token and the client IP are the file's own
+ * (150 requests per 10 s per token, 300 per IP: wrangler.toml), so no other file can spend them.
+ * A `429 rate_limited` is refused at the edge before any handler runs, so sending it again changes
+ * nothing on the server: the product's contract for that answer is "slow down and resend". This
+ * waits (Retry-After, else 1 s) and resends for up to 30 s, and counts each wait, which the file's
+ * report prints: a file whose own polling outruns its budget shows up there. Any other answer is
  * returned as is. The rate limiter itself is tested with raw requests (admin.spec.ts).
  */
 export async function adminFetch<T = unknown>(
@@ -91,6 +177,7 @@ export async function adminFetch<T = unknown>(
     const res = await fetchJson<T>(target, { ...init, headers });
     const limited = res.status === 429 && (res.body as { code?: string } | null)?.code === "rate_limited";
     if (!limited || Date.now() > deadline) return res;
+    adminRateLimitWaits.count += 1;
     const wait = Number(res.headers.get("retry-after")) * 1000 || 1_000;
     await new Promise((r) => setTimeout(r, Math.min(wait, 5_000)));
   }
@@ -127,9 +214,48 @@ export async function neo4jQuery(statement: string, parameters: Record<string, u
   return res.body.data;
 }
 
-/** A unique id for this test run (bot ids, signal ids), so reruns against kept state never clash. */
+/**
+ * A small seeded pseudo-random generator (mulberry32) returning numbers in [0, 1). Tests draw
+ * their random choices from one of these, seeded from KEEL_TEST_SEED, so a failing run can be
+ * replayed; `Math.random` is not used in tests.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** A 32-bit FNV-1a hash of `text` (stable seeds and labels from names). */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** This file's seed: the run's KEEL_TEST_SEED mixed with the file's name. */
+export function fileSeed(): number {
+  const runSeed = Number(process.env.KEEL_TEST_SEED ?? 0) >>> 0;
+  return (hash32(`${runSeed}:${fileContext?.label ?? "no-file"}`) ^ runSeed) >>> 0;
+}
+
+let idRandom: (() => number) | null = null;
+
+/**
+ * A unique id for this test run (bot ids, signal ids): the time keeps reruns against kept state
+ * apart, a seeded draw (fileSeed) keeps ids made in the same millisecond apart.
+ */
 export function uniqueId(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  idRandom ??= seededRandom(fileSeed());
+  const draw = Math.floor(idRandom() * 36 ** 6).toString(36).padStart(6, "0");
+  return `${prefix}-${Date.now().toString(36)}-${draw}`;
 }
 
 /**

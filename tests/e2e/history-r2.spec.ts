@@ -5,8 +5,13 @@
 // the served OpenAPI document.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenApi, openApi } from "./admin-openapi.js";
-import { fetchJson, simAdmin } from "./harness.js";
+import { fetchJson, simAdmin, useStackSimulator } from "./harness.js";
 import { lastSeq, seedMinuteKlines, simRequests, smaBacktest } from "./venue-helpers.js";
+
+// The Worker fetches candles for /data/import and /backtest from the simulator it is configured
+// with (KEEL_EXCHANGE_URLS), not a bot's base_url: seed and count them there. The files that do
+// so share that simulator; each reloads its series in beforeAll and arms no faults.
+useStackSimulator();
 
 const M = 60_000;
 const H = 60 * M;

@@ -1,6 +1,7 @@
 // The e2e stack's control endpoint: lets spec files (which run in vitest worker processes) stop,
-// kill and restart the ONE Neo4j that global-setup.ts started, and drive the fault-injecting relay
-// between neo4j-proxy and Neo4j (scripts/neo4j-relay.ts). Served on 127.0.0.1 with a random token;
+// kill and restart the ONE Neo4j that global-setup.ts started, drive the fault-injecting relay
+// between neo4j-proxy and Neo4j (scripts/neo4j-relay.ts), and start an exchange simulator of
+// their own (file-context.ts). Served on 127.0.0.1 with a random token;
 // spec files call it through the helpers in outage-helpers.ts.
 //
 //   POST /neo4j/stop   {"kill": true}       SIGKILL (crash) or SIGTERM; answers once it exited
@@ -10,6 +11,7 @@
 //   POST /relay/release
 //   GET  /relay/stats                       RelayStats
 //   POST /relay/reset                       clears the relay's counters and call log
+//   POST /sim          {"name"}             starts one more exchange simulator: {"url"}
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DropPlan } from "../../scripts/neo4j-relay.ts";
@@ -60,6 +62,8 @@ export async function startStackControl(stack: Stack, token: string): Promise<St
           return send(200, { running: true });
         case "GET /neo4j":
           return send(200, { running: neo4jRunning });
+        case "POST /sim":
+          return send(200, { url: await stack.startSimulator(String(body.name ?? "spec")) });
       }
       if (!relay) return send(409, { error: "the stack runs without the Neo4j relay" });
       switch (`${req.method} ${req.url}`) {
