@@ -176,6 +176,16 @@ pub fn resample(bars: &[Bar], from: Timeframe, to: Timeframe) -> Result<Vec<Bar>
     Ok(out)
 }
 
+impl From<crate::history::csv::CsvError> for DataError {
+    fn from(e: crate::history::csv::CsvError) -> Self {
+        DataError::Csv {
+            line: e.line,
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
 const COLUMNS: [&str; 6] = ["open_time", "open", "high", "low", "close", "volume"];
 
 /// Loads bars from CSV bytes in Binance's public-dump layout (`open_time,open,high,low,close,
@@ -185,39 +195,8 @@ const COLUMNS: [&str; 6] = ["open_time", "open", "high", "low", "close", "volume
 /// # Errors
 /// [`DataError::Csv`] naming the line and column.
 pub fn load_csv(bytes: &[u8]) -> Result<Vec<Bar>, DataError> {
-    // The `csv` crate reads the records (quoted cells, CRLF); cells are trimmed.
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(::csv::Trim::All)
-        .from_reader(bytes);
-    let mut record = ::csv::ByteRecord::new();
     let mut out = Vec::new();
-    let mut first = true;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                return Err(DataError::Csv {
-                    line: e.position().map_or(0, |p| p.line() as usize),
-                    field: "line",
-                    reason: e.to_string(),
-                })
-            }
-        }
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        let is_first = std::mem::replace(&mut first, false);
-        if record.iter().all(<[u8]>::is_empty) {
-            continue;
-        }
-        let header = record
-            .get(0)
-            .and_then(|c| c.first())
-            .is_some_and(u8::is_ascii_alphabetic);
-        if is_first && header {
-            continue;
-        }
+    crate::history::csv::for_each_row(bytes, |line, record| {
         let mut vals = [0.0f64; 6];
         let mut time = 0i64;
         for (k, name) in COLUMNS.iter().enumerate() {
@@ -245,18 +224,16 @@ pub fn load_csv(bytes: &[u8]) -> Result<Vec<Bar>, DataError> {
                 }
             }
         }
-        if time > 100_000_000_000_000 {
-            time /= 1000;
-        }
         out.push(Bar {
-            open_time_ms: time,
+            open_time_ms: crate::history::csv::open_time_ms(time),
             open: vals[1],
             high: vals[2],
             low: vals[3],
             close: vals[4],
             volume: vals[5],
         });
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

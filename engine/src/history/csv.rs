@@ -30,24 +30,74 @@ const NAMES: [&str; 6] = ["open_time", "open", "high", "low", "close", "volume"]
 /// # Errors
 /// [`CsvError`] for the first bad line (a dump is either right or re-downloaded).
 pub fn parse(bytes: &[u8]) -> Result<Vec<Candle>, CsvError> {
+    let mut out = Vec::with_capacity(bytes.len() / 100);
+    for_each_row(bytes, |line, record| {
+        let mut cell = [""; 6];
+        for (k, name) in NAMES.iter().enumerate() {
+            let raw = record.get(k).filter(|c| !c.is_empty()).ok_or(CsvError {
+                line,
+                field: name,
+                reason: "is missing".into(),
+            })?;
+            cell[k] = std::str::from_utf8(raw).map_err(|_| CsvError {
+                line,
+                field: "line",
+                reason: "not UTF-8".into(),
+            })?;
+        }
+        let time = cell[0].parse::<i64>().map_err(|e| CsvError {
+            line,
+            field: "open_time",
+            reason: format!("{:?}: {e}", cell[0]),
+        })?;
+        let time = open_time_ms(time);
+        let candle =
+            Candle::parse(time, [cell[1], cell[2], cell[3], cell[4], cell[5]]).map_err(|e| {
+                CsvError {
+                    line,
+                    field: match &e {
+                        super::CandleError::Number { field, .. } => field,
+                        super::CandleError::Inconsistent { .. } => "candle",
+                    },
+                    reason: e.to_string(),
+                }
+            })?;
+        out.push(candle);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Walks the data records of a kline dump with the `csv` crate (quoted cells and CRLF included,
+/// cells trimmed): blank lines are skipped and a first record starting with a letter is a header.
+/// `each` gets the 1-based line number and the record. One walker for the exact importer
+/// ([`parse`]) and the backtester's `f64` loader (`backtest::data::load_csv`), so both read the
+/// same lines of the same file.
+///
+/// # Errors
+/// The first error of `each`, or [`CsvError`] (converted) for a record the reader refuses.
+pub(crate) fn for_each_row<E: From<CsvError>>(
+    bytes: &[u8],
+    mut each: impl FnMut(usize, &::csv::ByteRecord) -> Result<(), E>,
+) -> Result<(), E> {
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(::csv::Trim::All)
         .from_reader(bytes);
-    let mut out = Vec::with_capacity(bytes.len() / 100);
     let mut record = ::csv::ByteRecord::new();
     let mut first = true;
     loop {
         match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
+            Ok(false) => return Ok(()),
             Ok(true) => {}
             Err(e) => {
                 return Err(CsvError {
                     line: e.position().map_or(0, |p| p.line() as usize),
                     field: "line",
                     reason: e.to_string(),
-                })
+                }
+                .into())
             }
         }
         let line = record.position().map_or(0, |p| p.line() as usize);
@@ -62,41 +112,17 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Candle>, CsvError> {
         if is_first && header {
             continue;
         }
-        let mut cell = [""; 6];
-        for (k, name) in NAMES.iter().enumerate() {
-            let raw = record.get(k).filter(|c| !c.is_empty()).ok_or(CsvError {
-                line,
-                field: name,
-                reason: "is missing".into(),
-            })?;
-            cell[k] = std::str::from_utf8(raw).map_err(|_| CsvError {
-                line,
-                field: "line",
-                reason: "not UTF-8".into(),
-            })?;
-        }
-        let mut time = cell[0].parse::<i64>().map_err(|e| CsvError {
-            line,
-            field: "open_time",
-            reason: format!("{:?}: {e}", cell[0]),
-        })?;
-        if time > MICROS_ABOVE {
-            time /= 1000;
-        }
-        let candle =
-            Candle::parse(time, [cell[1], cell[2], cell[3], cell[4], cell[5]]).map_err(|e| {
-                CsvError {
-                    line,
-                    field: match &e {
-                        super::CandleError::Number { field, .. } => field,
-                        super::CandleError::Inconsistent { .. } => "candle",
-                    },
-                    reason: e.to_string(),
-                }
-            })?;
-        out.push(candle);
+        each(line, &record)?;
     }
-    Ok(out)
+}
+
+/// An open time as dumps write it, in ms: Binance spot dumps since 2025 write microseconds.
+pub(crate) fn open_time_ms(time: i64) -> i64 {
+    if time > MICROS_ABOVE {
+        time / 1000
+    } else {
+        time
+    }
 }
 
 #[cfg(test)]
