@@ -5,6 +5,8 @@
 // Written apart from the platform's ledger on purpose: it implements the stated accounting rule
 // from the exchange's raw trades, so a mistake in the engine shows up as a difference here.
 
+import { seededRandom } from "./harness.js";
+
 /** An exact decimal: `n / 10^scale`. Immutable. */
 export class Dec {
   readonly n: bigint;
@@ -170,16 +172,7 @@ export class AvgCostBook {
 }
 
 /** A seeded generator (mulberry32): the same seed replays the same signals. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 /** A multiple of `step` between `lo` and `hi` steps (inclusive), from `r`. */
 export function steps(r: () => number, step: string, lo: number, hi: number): Dec {
