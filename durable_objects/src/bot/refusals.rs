@@ -8,12 +8,13 @@
 //! bot, so the count is exact across the edge's isolates (lost only if the object is evicted
 //! before the minute ends). Attacker text is capped before it is echoed or stored.
 
+use super::store::Journal;
 use super::{now_ms, BotDO};
 use crate::db::{int, text};
 use crate::http::{cap_text, ApiError};
 use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
 use keel_engine::bot::Rejection;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// Length of a coalescing window.
@@ -170,6 +171,14 @@ pub async fn record(
     ))?;
     let outcome = json!({"status": "rejected", "code": rej.code, "message": rej.message,
                          "field": rej.field, "detail": rej.detail, "count": count.max(1) + carried});
+    insert_rejected(&mut j, received_ms, &rej, &outcome);
+    bot.commit(j).await
+}
+
+/// Stores a refused request that has no signal row of its own (unproven, or refused before its
+/// id was read) as one `signals` row keyed by time and code, so a repeat in the same millisecond
+/// is one row. Shared by the coalesced refusals here and the signal path's own refusals.
+pub(crate) fn insert_rejected(j: &mut Journal, received_ms: i64, rej: &Rejection, outcome: &Value) {
     j.exec(
         "INSERT OR IGNORE INTO signals (id, received_ms, status, outcome) VALUES (?, ?, ?, ?)",
         vec![
@@ -179,7 +188,6 @@ pub async fn record(
             text(outcome.to_string()),
         ],
     );
-    bot.commit(j).await
 }
 
 /// Writes one event per ended window that counted refusals (called from the alarm), and keeps an

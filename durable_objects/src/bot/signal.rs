@@ -327,23 +327,17 @@ async fn record_rejection(
     j.audit(draft)?;
     let outcome = json!({"status": "rejected", "code": rej.code, "message": rej.message, "field": rej.field, "detail": rej.detail});
     match id {
-        Some(id) => j.exec(
-            "UPDATE signals SET status = ?, outcome = json_patch(outcome, ?) WHERE id = ?",
-            vec![
-                int(i64::from(rej.status)),
-                text(outcome.to_string()),
-                text(id.as_str()),
-            ],
-        ),
-        None => j.exec(
-            "INSERT OR IGNORE INTO signals (id, received_ms, status, outcome) VALUES (?, ?, ?, ?)",
-            vec![
-                text(format!("rejected-{received_ms}-{}", rej.code)),
-                int(received_ms),
-                int(i64::from(rej.status)),
-                text(outcome.to_string()),
-            ],
-        ),
+        Some(id) => {
+            j.exec(
+                "UPDATE signals SET status = ?, outcome = json_patch(outcome, ?) WHERE id = ?",
+                vec![
+                    int(i64::from(rej.status)),
+                    text(outcome.to_string()),
+                    text(id.as_str()),
+                ],
+            );
+        }
+        None => super::refusals::insert_rejected(&mut j, received_ms, rej, &outcome),
     };
     bot.commit(j).await
 }
