@@ -76,9 +76,16 @@ count_vitest() {
   failed=$((failed + ${pf#* }))
 }
 
-# The e2e file order: a fresh seed per run unless one is given (31 bits, like vitest's own).
+# The e2e file order. CI (CI set) runs one fixed, printed order, so a fresh clone cannot fail on a
+# new draw; a local run draws a fresh seed (31 bits, like vitest's own) to explore other orders.
+# KEEL_TEST_SEED=<n> replays any run. An order a local seed breaks is a bug to fix, with its seed
+# noted in docs/testing.md.
 if [ -z "${KEEL_TEST_SEED:-}" ]; then
-  KEEL_TEST_SEED=$(( (RANDOM << 16 | RANDOM << 1 | RANDOM & 1) & 0x7fffffff ))
+  if [ -n "${CI:-}" ]; then
+    KEEL_TEST_SEED=717218390
+  else
+    KEEL_TEST_SEED=$(( (RANDOM << 16 | RANDOM << 1 | RANDOM & 1) & 0x7fffffff ))
+  fi
 fi
 export KEEL_TEST_SEED
 # Property tests: one fixed seed, so CI draws the same cases every run (and a failure is replayable).
