@@ -16,10 +16,6 @@ import path from "node:path";
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const README_MAX_LINES = 200;
 
-// Pages other branches write in parallel (issue 27); until they land, a link to them may dangle.
-// Once a page exists it is checked like every other one.
-const PENDING = new Set(["docs/security.md", "docs/testing.md", "docs/pnl.md"]);
-
 // Citations of documents that are not in the repository. `../shared/tools` is allowed: scripts may
 // run the shared tools on purpose.
 // Inside docs/ a bare `design.md` is a sibling page, so that rule skips docs/*.md.
@@ -33,7 +29,6 @@ const OUTSIDE: { re: RegExp; what: string; skip?: RegExp }[] = [
 const SOURCE_EXT = /\.(rs|ts|tsx|js|mjs|cjs|sh|toml|md|py|json|ya?ml)$/;
 
 const problems: string[] = [];
-const pendingMissing = new Set<string>();
 
 function trackedFiles(): string[] {
   const out = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], {
@@ -89,10 +84,6 @@ function checkLinks(doc: string): void {
     const file = target === "" ? path.join(ROOT, doc) : path.resolve(path.dirname(path.join(ROOT, doc)), target);
     const rel = path.relative(ROOT, file);
     if (!fs.existsSync(file)) {
-      if (PENDING.has(rel)) {
-        pendingMissing.add(rel);
-        continue;
-      }
       problems.push(`${doc}: link to missing file ${link}`);
       continue;
     }
@@ -122,7 +113,6 @@ for (const file of files) {
   });
 }
 
-for (const rel of pendingMissing) console.log(`check-docs: note: ${rel} is linked but not written yet (another branch)`);
 if (problems.length > 0) {
   for (const p of problems) console.error(`check-docs: ${p}`);
   console.error(`check-docs: ${problems.length} problem(s)`);
