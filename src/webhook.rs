@@ -39,11 +39,14 @@ struct Limit {
     period_ms: i64,
 }
 
-/// Every request per source address (`wrangler.toml`: 120 per 10 s). TradingView sends all of a
-/// deployment's alerts from four addresses, so this is far above any real alert rate.
+/// Every request per source address (`wrangler.toml`: 3,000 per 10 s). TradingView sends all of a
+/// deployment's alerts from four addresses, so this budget is shared by every bot: a thousand
+/// bots alerting on the same bar close must all pass (a refused alert is never retried). It stops
+/// a single-source flood; unauthenticated floods are cut far earlier by `FAILURES_PER_IP`, and
+/// each bot is shielded by `PER_BOT`.
 const PER_IP: Limit = Limit {
     binding: "WEBHOOK_IP_LIMITER",
-    capacity: 120,
+    capacity: 3_000,
     period_ms: 10_000,
 };
 /// Every request per bot (600 per 10 s): a backstop for floods from very many addresses that

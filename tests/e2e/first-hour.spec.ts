@@ -8,7 +8,11 @@
 // - a strategy bot sizes through its `sizing` (before: exposure x equity), and after a risk
 //   refusal it retries its target on the next bar (before: `target_unchanged`, flat for good).
 import { afterAll, describe, expect, it } from "vitest";
-import { adminFetch, fetchJson, keel, simAdmin, uniqueId } from "./harness.js";
+import { adminFetch, fetchJson, keel, simAdmin, uniqueId, useStackSimulator } from "./harness.js";
+
+// A bot created without base_url trades on the stack's own simulator (EXCHANGE_SIM_URL), not on
+// this file's private one: this file checks that default, so it uses the stack's simulator.
+useStackSimulator();
 
 interface Created {
   webhook_secret: string;
