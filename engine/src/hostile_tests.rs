@@ -205,22 +205,11 @@ fn structural_hostility_is_refused() {
     }
 }
 
-/// A bot config as the admin API receives it.
+/// A bot config as the admin API receives it: the config tests' valid base, sized in % of equity.
 fn config_json() -> Value {
-    json!({
-        "id": "btc-trend", "name": "BTC trend", "strategy": "tv-trend-v2",
-        "exchange": "binance", "market": "linear", "mode": "paper", "base_url": null,
-        "instruments": ["BTCUSDT", "ETHUSDT", "*USDC"],
-        "sizing": {"mode": "pct_equity", "value": "10"},
-        "risk": {
-            "max_order_notional": "500", "max_position_notional": "2000", "max_open_positions": 3,
-            "max_leverage": "3", "max_daily_loss": "100", "max_drawdown_pct": "10",
-            "max_trades_per_day": 50, "cooldown_secs": 60, "max_slippage_bps": 50,
-            "max_signal_age_secs": 30, "require_stop_loss": false
-        },
-        "allowed_ips": ["tradingview"],
-        "alerts": {"email": "ops@example.com", "webhook": "https://hooks.example.com/x"}
-    })
+    let mut c = crate::config::tests::base();
+    c["sizing"] = json!({"mode": "pct_equity", "value": "10"});
+    c
 }
 
 /// Every leaf of a JSON value, as a JSON pointer.

@@ -12,7 +12,7 @@ mod validate;
 pub mod whitelist;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use patch::FieldChange;
 pub use whitelist::{is_whitelisted, InstrumentPattern, PatternError};

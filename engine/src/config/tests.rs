@@ -2,7 +2,8 @@ use super::*;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 
-fn base() -> Value {
+/// A complete, valid bot config as the admin API receives it (shared with `hostile_tests`).
+pub(crate) fn base() -> Value {
     json!({
         "id": "btc-trend", "name": "BTC trend", "strategy": "tv-trend-v2",
         "exchange": "binance", "market": "linear", "mode": "paper", "base_url": null,
