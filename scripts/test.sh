@@ -121,6 +121,8 @@ finish() {
     # A step failed without a failing test (lint, build, start-up): count it as one failure.
     failed=1
   fi
+  # The failed tests by name, last, where a CI log that keeps only its tail still shows them.
+  node scripts/failures.ts "$logs" || true
   echo "keel: $passed passed, $failed failed"
   exit "$any_failed"
 }
