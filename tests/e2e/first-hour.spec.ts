@@ -5,6 +5,8 @@
 //   then 503 exchange_unavailable);
 // - the signal-chain view answers for an id containing `:` (before: 404, the path segment was
 //   never percent-decoded and was encoded a second time towards neo4j-proxy);
+// - spot fee dust left by a close (less than one lot, unsellable) is no open position (before: it
+//   was listed and counted as one forever);
 // - a strategy bot sizes through its `sizing` (before: exposure x equity), and after a risk
 //   refusal it retries its target on the next bar (before: `target_unchanged`, flat for good).
 import { afterAll, describe, expect, it } from "vitest";
@@ -65,6 +67,47 @@ describe("first paste: the banner's and the New bot form's examples work as sent
     const explicit = await createPaperBot({ base_url: `${keel().simUrl}/` });
     const cfg2 = await adminFetch<{ base_url: string | null }>(`/api/v1/bots/${explicit.id}`);
     expect(cfg2.body?.base_url).toBe(`${keel().simUrl}/`);
+  });
+});
+
+describe("spot fee dust after a close", () => {
+  it("is held and valued, but is no open position: not listed, not counted, flagged in the P&L", async () => {
+    await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: "65000" });
+    const { id, secret } = await createPaperBot({});
+    const send = async (n: number, action: string, extra: Record<string, unknown> = {}): Promise<void> => {
+      const res = await fetchJson<SignalOk>(`/webhook/${id}`, {
+        method: "POST",
+        json: { secret, id: `${id}-d${n}`, action, symbol: "BTCUSDT", ...extra },
+      });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body?.status, res.text).toBe("executed");
+    };
+    // A spot buy pays its fee in BTC: 0.001 bought, a little less held.
+    await send(1, "buy", { qty: "0.001" });
+    // The close sells every whole lot (step 0.00001); what is left is less than one lot.
+    await send(2, "close");
+    interface Pnl {
+      by_instrument: Record<string, { position_qty: string; dust?: boolean }>;
+    }
+    const pnl = await adminFetch<Pnl>(`/api/v1/bots/${id}/pnl`);
+    expect(pnl.status, pnl.text).toBe(200);
+    const btc = pnl.body?.by_instrument.BTCUSDT;
+    const held = Number(btc?.position_qty);
+    expect(held, pnl.text).toBeGreaterThan(0);
+    expect(held, pnl.text).toBeLessThan(0.00001);
+    expect(btc?.dust, pnl.text).toBe(true);
+    // Before: listed as an open position, counted by the summary and the overview, forever.
+    const positions = await adminFetch<unknown[]>(`/api/v1/bots/${id}/positions`);
+    expect(positions.status, positions.text).toBe(200);
+    expect(positions.body, positions.text).toEqual([]);
+    const summary = await adminFetch<{ open_positions: number }>(`/api/v1/bots/${id}/summary`);
+    expect(summary.status, summary.text).toBe(200);
+    expect(summary.body?.open_positions, summary.text).toBe(0);
+    // The next buy opens a position again, holding the dust too.
+    await send(3, "buy", { qty: "0.001" });
+    const again = await adminFetch<{ qty: string }[]>(`/api/v1/bots/${id}/positions`);
+    expect(again.body?.length, again.text).toBe(1);
+    expect(Number(again.body?.[0].qty), again.text).toBeGreaterThan(0.00099);
   });
 });
 

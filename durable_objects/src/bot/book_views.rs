@@ -47,7 +47,7 @@ pub fn view(bot: &BotDO, name: &str, _query: Option<&str>) -> Result<Value, ApiE
             Ok(Value::Array(
                 snap.positions
                     .iter()
-                    .filter(|(_, p)| !p.qty.is_zero())
+                    .filter(|(_, p)| !p.qty.is_zero() && !p.dust)
                     .map(|(s, p)| json!({"symbol": s.as_str(), "qty": p.qty, "avg_entry_price": p.avg_entry_price,
                         "mark_price": p.mark, "notional": p.notional, "unrealized": p.unrealized}))
                     .collect(),

@@ -167,7 +167,7 @@ fn drain(j: &mut super::store::Journal, link: &mut Link<'_>) -> Result<(), ApiEr
     Ok(())
 }
 
-/// Symbols with a non-zero position in the ledger.
+/// Symbols with an open position in the ledger (dust below one lot is none: no order sells it).
 fn open_symbols(bot: &BotDO, config: &BotConfig) -> Result<Vec<Symbol>, ApiError> {
     let l = ledger::load(bot, config)?;
     let snap = l
@@ -176,7 +176,7 @@ fn open_symbols(bot: &BotDO, config: &BotConfig) -> Result<Vec<Symbol>, ApiError
     Ok(snap
         .positions
         .iter()
-        .filter(|(_, p)| !p.qty.is_zero())
+        .filter(|(_, p)| !p.qty.is_zero() && !p.dust)
         .map(|(s, _)| s.clone())
         .collect())
 }

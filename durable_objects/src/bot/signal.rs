@@ -246,7 +246,7 @@ fn whitelist_refusal(
     let held = ledger::load(bot, config)
         .ok()
         .and_then(|l| l.risk_snapshot(now_ms()).ok())
-        .and_then(|s| s.positions.get(symbol).map(|p| !p.qty.is_zero()))
+        .and_then(|s| s.positions.get(symbol).map(|p| !p.qty.is_zero() && !p.dust))
         .unwrap_or(false);
     if held {
         return None;

@@ -67,7 +67,7 @@ pub fn due(
     let open_positions = report
         .by_instrument
         .values()
-        .filter(|i| !i.position_qty.is_zero())
+        .filter(|i| !i.position_qty.is_zero() && !i.dust)
         .count();
     let text = summary_text(
         &date,

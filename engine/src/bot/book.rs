@@ -92,6 +92,7 @@ pub fn book_fill(
         fee_asset_price,
         fee_source,
         strategy: strategy.map(String::from),
+        min_lot: Some(rules.step_size.max(rules.min_qty)),
     });
     let applied = match ledger.book(&entry)? {
         Booked::Applied(effect) => Some((entry, effect)),

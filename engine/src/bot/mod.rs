@@ -121,17 +121,17 @@ pub fn decide(
     let snapshot = ledger
         .risk_snapshot(now_ms)
         .map_err(|e| Rejection::new(500, "ledger_error", e.to_string()))?;
-    let position_qty = snapshot
-        .positions
-        .get(&symbol)
-        .map(|p| p.qty)
-        .unwrap_or(Decimal::ZERO);
+    // Sizing sees the true holding, dust included (a target is reached from what is held); an
+    // entry on dust opens a position.
+    let held = snapshot.positions.get(&symbol);
+    let position_qty = held.map(|p| p.qty).unwrap_or(Decimal::ZERO);
+    let holds_position = held.is_some_and(|p| !p.qty.is_zero() && !p.dust);
     let needs_equity = matches!(
         config.sizing.mode,
         SizingMode::PctEquity | SizingMode::RiskPerTrade
     ) || config.risk.max_leverage.is_some()
         || config.risk.max_drawdown_pct.is_some();
-    let opening = !matches!(signal.action, Action::Close) && position_qty.is_zero();
+    let opening = !matches!(signal.action, Action::Close) && !holds_position;
     if needs_equity && opening && snapshot.equity <= Decimal::ZERO {
         return Err(Rejection::new(
             422,
@@ -155,9 +155,11 @@ pub fn decide(
         .map_err(|e| Rejection::new(422, e.code(), e.to_string()))?;
     let risk_ctx = RiskContext {
         now_ms,
+        // Dust is no position to the rules (`max_open_positions`); its notional is under one lot.
         positions: snapshot
             .positions
             .into_iter()
+            .filter(|(_, p)| !p.dust)
             .map(|(s, p)| {
                 (
                     s,

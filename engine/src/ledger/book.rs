@@ -52,6 +52,9 @@ pub struct InstrumentBook {
     pub fills: u64,
     /// Traded notional.
     pub volume_quote: Decimal,
+    /// The smallest tradable quantity last booked with a fill ([`super::FillBooking::min_lot`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_lot: Option<Decimal>,
 }
 
 impl InstrumentBook {
@@ -65,7 +68,27 @@ impl InstrumentBook {
             fees_quote: Decimal::ZERO,
             fills: 0,
             volume_quote: Decimal::ZERO,
+            min_lot: None,
         }
+    }
+
+    /// Whether the position is dust: not flat, but smaller than the smallest quantity the
+    /// exchange trades (what a spot sell of the whole sellable balance leaves once fees were
+    /// paid in the base asset). No order can close it, so it is held, valued and reported,
+    /// but it is not an open position: it does not count against `max_open_positions`, an
+    /// entry on its instrument opens a new position, and summaries do not list it.
+    #[must_use]
+    pub fn is_dust(&self) -> bool {
+        match self.min_lot {
+            Some(lot) => !self.position.is_flat() && self.position.qty.abs() < lot,
+            None => false,
+        }
+    }
+
+    /// Whether the instrument holds an open position: neither flat nor [dust](Self::is_dust).
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        !self.position.is_flat() && !self.is_dust()
     }
 
     /// Unrealized P&L at `mark` (zero when flat or no mark is known).
@@ -221,6 +244,9 @@ impl Ledger {
             Some(i) => i.clone(),
             None => InstrumentBook::new(f.symbol.clone(), b.base_asset.clone()),
         };
+        if b.min_lot.is_some() {
+            inst.min_lot = b.min_lot;
+        }
         let mut realized = inst.position.apply(f.side, f.qty, f.price)?.realized;
         if base_fee {
             let r = inst

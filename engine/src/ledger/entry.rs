@@ -50,6 +50,12 @@ pub struct FillBooking {
     pub fee_source: Option<Box<super::FeeSource>>,
     /// Strategy tag of the order, for per-strategy views.
     pub strategy: Option<String>,
+    /// The smallest quantity the exchange trades in this instrument (the larger of its lot
+    /// step and minimum quantity) when the fill was booked: a spot holding below it is fee
+    /// dust that no order can sell, so it is not an open position ([`super::InstrumentBook::is_open`]).
+    /// Absent in entries booked before it was recorded, and where the rules are unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_lot: Option<Decimal>,
 }
 
 /// A funding payment on a linear position (Binance income `FUNDING_FEE`, Bybit funding

@@ -47,6 +47,7 @@ impl ExchangeTrade {
             fee_asset_price,
             fee_source: None,
             strategy,
+            min_lot: None,
         })
     }
 }

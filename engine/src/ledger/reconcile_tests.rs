@@ -97,6 +97,7 @@ fn reconciliation_verdicts() {
             fee_asset_price: (b.fill.fee_asset == "BNB").then_some(dec!(600)),
             fee_source: None,
             strategy: None,
+            min_lot: None,
         }));
     }
     rows.push(r.missing[0].to_entry("BTC", "USDT", None, None));

@@ -62,6 +62,10 @@ pub struct InstrumentPnl {
     pub position_qty: Decimal,
     /// Average entry price (average cost); `null` when flat.
     pub avg_entry_price: Option<Decimal>,
+    /// The position is fee dust below the smallest tradable quantity: held and valued, but
+    /// not an open position ([`super::InstrumentBook::is_dust`]). Omitted when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dust: bool,
 }
 
 /// One UTC day in the P&L document.
@@ -123,6 +127,11 @@ pub struct Exposure {
     pub notional: Decimal,
     /// Unrealized P&L at the mark.
     pub unrealized: Decimal,
+    /// Fee dust below the smallest tradable quantity ([`super::InstrumentBook::is_dust`]): held
+    /// and valued, so sizing sees the true holding, but not an open position (not counted in
+    /// `open_positions`, not given to the risk rules, not flattened). Omitted when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dust: bool,
 }
 
 /// Economics of one strategy tag.
@@ -213,6 +222,7 @@ impl Ledger {
                     fees_quote: inst.fees_quote.normalize(),
                     position_qty: inst.position.qty.normalize(),
                     avg_entry_price: inst.position.avg_entry_price().map(|p| p.normalize()),
+                    dust: inst.is_dust(),
                 },
             );
         }
@@ -294,6 +304,7 @@ impl Ledger {
                     mark,
                     notional,
                     unrealized: inst.unrealized(mark)?,
+                    dust: inst.is_dust(),
                 },
             );
         }
@@ -317,7 +328,7 @@ impl Ledger {
             peak_equity: self.peak_equity,
             drawdown,
             drawdown_pct,
-            open_positions: positions.len(),
+            open_positions: positions.values().filter(|p| !p.dust).count(),
             positions,
             total_notional,
             fills_today: d.fills,

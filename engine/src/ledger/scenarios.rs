@@ -55,6 +55,7 @@ pub(super) fn booking(f: Fill, base: &str, fee_price: Option<Decimal>) -> Ledger
         fee_asset_price: fee_price,
         fee_source: None,
         strategy: None,
+        min_lot: None,
     })
 }
 
@@ -538,4 +539,105 @@ fn fill_booked_out_of_trade_order_asks_for_replay() {
         .unwrap();
     marked.book(&in_order[1]).unwrap();
     assert!(!marked.needs_replay);
+}
+
+/// The first-hour issue (#17): a long-only spot bot that paid its buy fee in BTC sells all it
+/// can (whole lots) on `target 0` and keeps a few satoshis no order can sell. That dust is held
+/// and valued, but it is not an open position: flagged `dust` in the risk snapshot (so counted
+/// neither in `open_positions` nor by `max_open_positions`, nor flattened) and in the P&L
+/// document; and the next buy opens a position again.
+#[test]
+fn spot_fee_dust_below_one_lot_is_not_an_open_position() {
+    use Side::{Buy, Sell};
+    let mut ledger = Ledger::new(config("dust", Market::Spot));
+    let lot = |f: Fill| {
+        let LedgerEntry::Fill(mut b) = booking(f, "BTC", None) else {
+            unreachable!("booking builds a fill entry")
+        };
+        b.min_lot = Some(dec!(0.00001));
+        LedgerEntry::Fill(b)
+    };
+    let buy = fill(
+        "1",
+        "1",
+        "BTCUSDT",
+        Buy,
+        dec!(0.01229),
+        dec!(65000),
+        dec!(0.00001229),
+        "BTC",
+        T0 + H,
+    );
+    // 0.01229 − 0.00001229 = 0.01227771 held: the sellable part is 0.01227 (whole steps).
+    let sell = fill(
+        "2",
+        "2",
+        "BTCUSDT",
+        Sell,
+        dec!(0.01227),
+        dec!(65100),
+        dec!(0.79877),
+        "USDT",
+        T0 + 2 * H,
+    );
+    for f in [buy, sell] {
+        ledger.book(&lot(f)).unwrap();
+    }
+    let inst = &ledger.instruments[&Symbol::new("BTCUSDT").unwrap()];
+    assert_eq!(inst.position.qty, dec!(0.00000771));
+    assert!(inst.is_dust() && !inst.is_open());
+
+    let snap = ledger.risk_snapshot(T0 + 3 * H).unwrap();
+    let held = &snap.positions[&Symbol::new("BTCUSDT").unwrap()];
+    assert!(held.dust, "dust is flagged: {held:?}");
+    assert_eq!(snap.open_positions, 0);
+    // Still held: valued in the exposure total at the last fill price.
+    assert_eq!(snap.total_notional, dec!(0.00000771) * dec!(65100));
+    let report = ledger.pnl_report(T0 + 3 * H).unwrap();
+    let btc = &report.by_instrument["BTCUSDT"];
+    assert!(btc.dust);
+    assert_eq!(btc.position_qty, dec!(0.00000771));
+
+    // Buying again opens a position that includes the dust.
+    ledger
+        .book(&lot(fill(
+            "3",
+            "3",
+            "BTCUSDT",
+            Buy,
+            dec!(0.001),
+            dec!(65000),
+            dec!(0.065),
+            "USDT",
+            T0 + 4 * H,
+        )))
+        .unwrap();
+    let snap = ledger.risk_snapshot(T0 + 5 * H).unwrap();
+    assert_eq!(snap.open_positions, 1);
+    let held = &snap.positions[&Symbol::new("BTCUSDT").unwrap()];
+    assert_eq!(held.qty, dec!(0.00100771));
+    assert!(!held.dust);
+    assert!(!ledger.pnl_report(T0 + 5 * H).unwrap().by_instrument["BTCUSDT"].dust);
+}
+
+/// Entries written before the smallest lot was recorded (no `min_lot`) keep their meaning: a
+/// non-flat position stays open, and the entry's JSON is unchanged.
+#[test]
+fn a_fill_without_a_known_lot_is_never_dust() {
+    let mut ledger = Ledger::new(config("old", Market::Spot));
+    let f = fill(
+        "1",
+        "1",
+        "BTCUSDT",
+        Side::Buy,
+        dec!(0.000001),
+        dec!(65000),
+        dec!(0),
+        "USDT",
+        T0,
+    );
+    let entry = booking(f, "BTC", None);
+    assert!(!serde_json::to_string(&entry).unwrap().contains("min_lot"));
+    ledger.book(&entry).unwrap();
+    assert_eq!(ledger.risk_snapshot(T0 + H).unwrap().open_positions, 1);
 }
