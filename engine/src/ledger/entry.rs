@@ -111,6 +111,10 @@ pub struct MarkPrice {
 
 /// One ledger row. The Durable Object may store these as rows and rebuild with
 /// [`super::Ledger::replay`].
+///
+/// Fills, the largest variant, are also most of the rows: boxing them to shrink the rarer
+/// funding, transfer and mark rows would allocate once per fill instead.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum LedgerEntry {
