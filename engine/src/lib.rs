@@ -41,6 +41,7 @@ pub mod order;
 pub mod position;
 #[cfg(test)]
 mod prop_seed;
+pub mod regime;
 pub mod risk;
 pub mod schedule;
 pub mod signal;
