@@ -17,7 +17,10 @@
 //! - [`calendar`]: UTC calendar maths and the strict ISO-8601 parser (chrono), written once.
 //! - [`factor`], [`strategy`], [`backtest`]: custom strategies and the backtester that runs the
 //!   live code.
+//! - [`regime`]: market regimes and changepoints as streaming factors; [`abtest`]: sequential
+//!   A/B tests of strategy versions that may be read after every bar.
 
+pub mod abtest;
 pub mod alert;
 /// Version of the domain crate, reported by `/health` beside the Worker's own.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
