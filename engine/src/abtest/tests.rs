@@ -52,7 +52,7 @@ fn a_real_edge_is_found_and_the_verdict_stays() {
         let mut decided = None;
         for bar in 0..2_000 {
             let market = 0.01 * rng.normal();
-            // B pays 0.1 % more per bar in costs: a quarter of one bar's execution noise.
+            // B pays 0.05 % more per bar in costs: a quarter of one bar's execution noise (0.2 %).
             let r = t.push(
                 market + 0.002 * rng.normal(),
                 market - 0.0005 + 0.002 * rng.normal(),
