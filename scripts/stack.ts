@@ -310,6 +310,20 @@ export interface Stack {
   stopNeo4j: (opts?: { kill?: boolean }) => Promise<void>;
   /** Starts Neo4j again on the same port with the same data folder; resolves once it is ready. */
   startNeo4j: () => Promise<void>;
+  /**
+   * Stops the Workers process (wrangler dev with its workerd, both Workers and every Durable
+   * Object): with `kill` a SIGKILL of the whole process group (a crash: requests in flight get no
+   * answer, nothing is flushed), else SIGTERM. Durable Object storage stays in `stateDir`.
+   * Resolves once it has exited. No-op when it is not running.
+   */
+  stopWorkers: (opts?: { kill?: boolean }) => Promise<void>;
+  /**
+   * Starts the Workers again on the same port with the same persisted Durable Object state
+   * (`--persist-to stateDir`); resolves once /health answers. Why: crash-recovery tests and the
+   * soak run prove that what a bot committed survives the process and that what it was doing
+   * when it died is resolved afterwards.
+   */
+  startWorkers: () => Promise<void>;
   logDir: string;
   /** Stops every process, last started first (idempotent). */
   stop: () => Promise<void>;
@@ -436,9 +450,15 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         { logDir: o.logDir, echo, cwd: o.runDir },
       );
     t = Date.now();
-    const wrangler = await wranglerDev("wrangler", [edgeToml, proxyToml], o.port, o.stateDir, o.echo ?? false);
-    children.push(wrangler);
     const baseUrl = `http://127.0.0.1:${o.port}`;
+    let workersChild: Child | null = null;
+    const spawnWorkers = async (): Promise<Child> => {
+      const w = await wranglerDev("wrangler", [edgeToml, proxyToml], o.port, o.stateDir, o.echo ?? false);
+      workersChild = w;
+      children.push(w);
+      return w;
+    };
+    const wrangler = await spawnWorkers();
     let proxyUrl: string | null = null;
     const waits = [waitForHttp(`${baseUrl}/health`, { timeoutMs: 120_000, child: wrangler })];
     if (o.proxyPort) {
@@ -485,6 +505,26 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         await neo.stop();
         children.splice(children.indexOf(neo), 1);
         info(`Neo4j ${opts.kill ? "killed" : "stopped"} (exit ${neo.exitCode})`);
+      },
+      stopWorkers: async (opts = {}): Promise<void> => {
+        const w: Child | null = workersChild;
+        if (!w || w.exited) return;
+        if (opts.kill) {
+          w.signal("SIGKILL");
+          await w.exitPromise;
+        }
+        await w.stop();
+        children.splice(children.indexOf(w), 1);
+        info(`Workers ${opts.kill ? "killed" : "stopped"} (exit ${w.exitCode})`);
+      },
+      startWorkers: async (): Promise<void> => {
+        if (stopped) throw new Error("the stack is stopped");
+        const current: Child | null = workersChild;
+        if (current && !current.exited) return;
+        const started = Date.now();
+        const w = await spawnWorkers();
+        await waitForHttp(`${baseUrl}/health`, { timeoutMs: 120_000, child: w });
+        info(`Workers restarted at ${baseUrl} (${Date.now() - started} ms)`);
       },
       startNeo4j: async (): Promise<void> => {
         if (!withNeo4j) throw new Error("this stack runs without Neo4j");

@@ -70,6 +70,16 @@ declare module "vitest" {
 }
 
 let fileContext: FileContext | null = null;
+let standaloneStack: KeelStackInfo | null = null;
+
+/**
+ * Lets a plain Node script that started its own stack (scripts/soak.ts) use these helpers:
+ * `keel()` then answers from `info` instead of vitest's `inject`, which exists only inside a
+ * vitest run. Pair it with `setFileContext` for the script's token, simulator and client IP.
+ */
+export function useStandaloneStack(info: KeelStackInfo): void {
+  standaloneStack = info;
+}
 
 /** Installs this file's context (file-context.ts does, before the spec file is imported). */
 export function setFileContext(ctx: FileContext): void {
@@ -94,7 +104,7 @@ export function useStackSimulator(): void {
 
 /** The running stack's addresses and credentials, with this file's token and simulator. */
 export function keel(): KeelInfo {
-  const stack = inject("keel");
+  const stack = standaloneStack ?? inject("keel");
   const base: KeelInfo = {
     ...stack,
     bootstrapToken: stack.adminToken,

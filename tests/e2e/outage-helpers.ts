@@ -43,6 +43,16 @@ export async function neo4jRunning(): Promise<boolean> {
   return (await control<{ running: boolean }>("GET", "/neo4j")).running;
 }
 
+/**
+ * Kills (`kill`: SIGKILL of wrangler and workerd, a crash) or stops the Workers process and starts
+ * it again on the same port with the same persisted Durable Object state; resolves once /health
+ * answers. Requests in flight at the kill get no answer. Returns how long the restart took (ms).
+ */
+export async function restartWorkers(opts: { kill?: boolean } = {}): Promise<number> {
+  const res = await control<{ restart_ms: number }>("POST", "/workers/restart", { kill: opts.kill === true }, 180_000);
+  return Number(res.restart_ms);
+}
+
 /** Arms the relay: the next `count` audit writes (of `botId`) lose Neo4j's answer. */
 export function relayDrop(plan: DropPlan): Promise<RelayStats> {
   return control<RelayStats>("POST", "/relay/drop", plan);

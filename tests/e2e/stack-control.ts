@@ -12,6 +12,9 @@
 //   GET  /relay/stats                       RelayStats
 //   POST /relay/reset                       clears the relay's counters and call log
 //   POST /sim          {"name"}             starts one more exchange simulator: {"url"}
+//   POST /workers/restart {"kill": true}    SIGKILL (crash) or SIGTERM of the Workers process, then
+//                                           a start on the same port with the same Durable Object
+//                                           state; answers once /health answers again
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DropPlan } from "../../scripts/neo4j-relay.ts";
@@ -42,6 +45,14 @@ export async function startStackControl(stack: Stack, token: string): Promise<St
     return next;
   };
 
+  // One Workers restart at a time, for the same reason.
+  let workersQueue: Promise<unknown> = Promise.resolve();
+  const serialWorkers = <T>(op: () => Promise<T>): Promise<T> => {
+    const next = workersQueue.then(op, op);
+    workersQueue = next.catch(() => undefined);
+    return next;
+  };
+
   const server = http.createServer((req, res) => {
     const send = (status: number, body: unknown): void => {
       res.writeHead(status, { "content-type": "application/json" });
@@ -62,6 +73,14 @@ export async function startStackControl(stack: Stack, token: string): Promise<St
           return send(200, { running: true });
         case "GET /neo4j":
           return send(200, { running: neo4jRunning });
+        case "POST /workers/restart": {
+          const started = Date.now();
+          await serialWorkers(async () => {
+            await stack.stopWorkers({ kill: body.kill === true });
+            await stack.startWorkers();
+          });
+          return send(200, { running: true, restart_ms: Date.now() - started });
+        }
         case "POST /sim":
           return send(200, { url: await stack.startSimulator(String(body.name ?? "spec")) });
       }

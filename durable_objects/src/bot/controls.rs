@@ -392,6 +392,9 @@ pub async fn tick(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> 
     if let Err(e) = super::orders::refresh_open(bot, config).await {
         worker::console_error!("tick: refreshing open orders: {e}");
     }
+    if let Err(e) = super::signal::resolve_interrupted(bot).await {
+        worker::console_error!("tick: answering interrupted signals: {e}");
+    }
     if let Err(e) = super::protection::refresh(bot, config, Actor::System).await {
         worker::console_error!("tick: refreshing exchange-side exits: {e}");
     }

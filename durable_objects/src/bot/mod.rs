@@ -81,28 +81,42 @@ pub struct BotDO {
     /// not in here lost its answer with the instance that sent it (a crash, an eviction) and is
     /// resolved by its client id on the next refresh (`keel_engine::order::refresh_action`).
     in_flight: RefCell<std::collections::BTreeSet<String>>,
+    /// Signal ids this instance is executing right now. A signal stored as `processing` that is
+    /// not in here lost its execution with the instance (a crash, an eviction) and gets its
+    /// outcome on the next refresh (`keel_engine::order::interrupted_signal`).
+    live_signals: RefCell<std::collections::BTreeSet<String>>,
 }
 
-/// Marks a client order id as sent by a live execution of this instance until dropped (also on
-/// an early `?` return), so the refresh never mistakes it for an order whose answer was lost.
+/// Marks a client order id as sent (or a signal id as executed) by a live execution of this
+/// instance until dropped (also on an early `?` return), so the refresh never mistakes it for an
+/// order whose answer was lost or a signal whose execution died.
 pub(crate) struct InFlight<'a> {
-    bot: &'a BotDO,
-    coid: String,
+    set: &'a RefCell<std::collections::BTreeSet<String>>,
+    key: String,
 }
 
 impl<'a> InFlight<'a> {
     fn new(bot: &'a BotDO, coid: &str) -> Self {
-        bot.in_flight.borrow_mut().insert(coid.to_string());
+        Self::mark(&bot.in_flight, coid)
+    }
+
+    /// A signal id being executed by this instance.
+    fn signal(bot: &'a BotDO, signal_id: &str) -> Self {
+        Self::mark(&bot.live_signals, signal_id)
+    }
+
+    fn mark(set: &'a RefCell<std::collections::BTreeSet<String>>, key: &str) -> Self {
+        set.borrow_mut().insert(key.to_string());
         Self {
-            bot,
-            coid: coid.to_string(),
+            set,
+            key: key.to_string(),
         }
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.bot.in_flight.borrow_mut().remove(&self.coid);
+        self.set.borrow_mut().remove(&self.key);
     }
 }
 
@@ -110,6 +124,11 @@ impl BotDO {
     /// True when a live execution of this instance is sending the order right now.
     fn is_in_flight(&self, coid: &str) -> bool {
         self.in_flight.borrow().contains(coid)
+    }
+
+    /// True when a live execution of this instance is processing the signal right now.
+    fn is_live_signal(&self, signal_id: &str) -> bool {
+        self.live_signals.borrow().contains(signal_id)
     }
 }
 
@@ -134,6 +153,7 @@ impl DurableObject for BotDO {
             refusals: RefCell::new(refusals::Refusals::default()),
             platform_checked_ms: std::cell::Cell::new(0),
             in_flight: RefCell::new(std::collections::BTreeSet::new()),
+            live_signals: RefCell::new(std::collections::BTreeSet::new()),
         }
     }
 

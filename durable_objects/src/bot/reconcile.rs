@@ -341,6 +341,9 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     if let Err(e) = super::orders::refresh_open(bot, config).await {
         worker::console_error!("reconcile: refreshing open orders: {e}");
     }
+    if let Err(e) = super::signal::resolve_interrupted(bot).await {
+        worker::console_error!("reconcile: answering interrupted signals: {e}");
+    }
     if needs_attention {
         // Marks the bot `needs_attention` and alerts; only an operator's resume clears it.
         let why = format!("reconciliation found {} difference(s)", mismatches.len());

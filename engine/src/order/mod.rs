@@ -6,5 +6,7 @@ mod recovery;
 mod state;
 
 pub use record::{FillApplied, Order, OrderError};
-pub use recovery::{refresh_action, RefreshAction, LOST_ANSWER_EVENT};
+pub use recovery::{
+    interrupted_signal, refresh_action, InterruptedSignal, RefreshAction, LOST_ANSWER_EVENT,
+};
 pub use state::{InvalidTransition, OrderEvent, OrderStatus};

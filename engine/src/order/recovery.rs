@@ -46,9 +46,74 @@ pub fn refresh_action(status: OrderStatus, in_flight_here: bool) -> RefreshActio
 /// The event that [`RefreshAction::LostAnswer`] applies before the query.
 pub const LOST_ANSWER_EVENT: OrderEvent = OrderEvent::TimedOut;
 
+/// What the refresh does with a signal still marked `processing` (its execution claimed the id
+/// but never recorded an outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterruptedSignal {
+    /// Leave it: a live execution of this instance owns it, or one of its orders is still open
+    /// (the order refresh settles it first, so the outcome states what the exchange did).
+    Wait,
+    /// The execution died after at least one of its orders filled (fully or in part): the signal
+    /// executed, and its outcome lists those orders.
+    Executed,
+    /// The execution died and none of its orders filled (or it had none): nothing was traded,
+    /// and the sender is told so (a resend needs a new signal id).
+    NothingFilled,
+}
+
+/// Decides the outcome of a signal whose execution is gone. Issue 26: when the instance that
+/// executed a signal dies (a crash of the process, a panic that takes the WebAssembly instance
+/// down, an eviction), nothing records the signal's outcome: its sender, told `202 accepted`,
+/// would read `processing` for ever, and a resend would be refused as "still being executed".
+/// `live_here` is true while a live execution of this instance is processing it; `orders` holds
+/// each of its orders' status and whether anything of it filled.
+pub fn interrupted_signal(live_here: bool, orders: &[(OrderStatus, bool)]) -> InterruptedSignal {
+    if live_here || orders.iter().any(|(status, _)| status.is_open()) {
+        InterruptedSignal::Wait
+    } else if orders.iter().any(|(_, filled)| *filled) {
+        InterruptedSignal::Executed
+    } else {
+        InterruptedSignal::NothingFilled
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 26: a signal whose execution died gets an outcome once its orders are settled.
+    #[test]
+    fn an_interrupted_signal_is_answered_once_its_orders_are_settled() {
+        use OrderStatus::*;
+        assert_eq!(interrupted_signal(true, &[]), InterruptedSignal::Wait);
+        assert_eq!(
+            interrupted_signal(true, &[(Filled, true)]),
+            InterruptedSignal::Wait
+        );
+        assert_eq!(
+            interrupted_signal(false, &[]),
+            InterruptedSignal::NothingFilled
+        );
+        for open in ALL.into_iter().filter(|s| s.is_open()) {
+            assert_eq!(
+                interrupted_signal(false, &[(Filled, true), (open, false)]),
+                InterruptedSignal::Wait,
+                "{open:?}"
+            );
+        }
+        assert_eq!(
+            interrupted_signal(false, &[(Filled, true)]),
+            InterruptedSignal::Executed
+        );
+        assert_eq!(
+            interrupted_signal(false, &[(Cancelled, true), (Rejected, false)]),
+            InterruptedSignal::Executed
+        );
+        assert_eq!(
+            interrupted_signal(false, &[(Rejected, false), (Expired, false)]),
+            InterruptedSignal::NothingFilled
+        );
+    }
 
     const ALL: [OrderStatus; 10] = [
         OrderStatus::Intent,

@@ -8,10 +8,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FaultKind {
-    /// Wait `ms` before handling the request.
+    /// Wait `ms` before handling the request; with `after: true` execute it first and wait
+    /// before answering (the order exists while its client still waits: a client that dies in
+    /// that window never hears it).
     Delay {
         /// Delay in milliseconds.
         ms: u64,
+        /// Execute first, then wait before answering.
+        #[serde(default)]
+        after: bool,
     },
     /// Answer with this 5xx status. With `process: true` the request is executed first (the
     /// order exists, the client sees 5xx: status unknown); otherwise it is not executed.
@@ -60,6 +65,8 @@ fn one() -> u64 {
 pub struct Actions {
     /// Sleep this long first.
     pub delay_ms: u64,
+    /// Sleep this long after executing, before answering.
+    pub delay_after_ms: u64,
     /// Answer 5xx (status, execute first).
     pub error: Option<(u16, bool)>,
     /// Drop the connection after executing.
@@ -99,7 +106,8 @@ impl Faults {
                 continue;
             }
             match f.kind {
-                FaultKind::Delay { ms } => a.delay_ms += ms,
+                FaultKind::Delay { ms, after: false } => a.delay_ms += ms,
+                FaultKind::Delay { ms, after: true } => a.delay_after_ms += ms,
                 FaultKind::Error { status, process } if a.error.is_none() => {
                     a.error = Some((status, process))
                 }
@@ -137,7 +145,10 @@ mod tests {
     fn faults_count_down_and_match_paths() {
         let mut f = Faults::default();
         f.armed.push(Fault {
-            kind: FaultKind::Delay { ms: 50 },
+            kind: FaultKind::Delay {
+                ms: 50,
+                after: false,
+            },
             path: Some("/api/v3/order".into()),
             method: None,
             count: 2,
@@ -161,5 +172,18 @@ mod tests {
         assert_eq!(f.take_reject("POST", "/v5/order/create"), None);
         assert_eq!(f.take("POST", "/api/v3/order").delay_ms, 50);
         assert!(f.armed.is_empty());
+    }
+
+    /// A delay armed with `after` holds the answer, not the execution (the crash tests' window).
+    #[test]
+    fn a_delay_after_holds_the_answer_not_the_request() {
+        let f: Fault = serde_json::from_str(r#"{"kind":"delay","ms":900,"after":true}"#).unwrap();
+        let plain: Fault = serde_json::from_str(r#"{"kind":"delay","ms":40}"#).unwrap();
+        let mut faults = Faults {
+            armed: vec![f, plain],
+        };
+        let a = faults.take("POST", "/api/v3/order");
+        assert_eq!((a.delay_ms, a.delay_after_ms), (40, 900));
+        assert_eq!(faults.take("POST", "/api/v3/order"), Actions::default());
     }
 }

@@ -146,6 +146,9 @@ async fn handle(sim: Arc<Sim>, raw: Request<Incoming>) -> Result<Response<Full<B
         }
         None => dispatch(&sim, &req),
     };
+    if actions.delay_after_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(actions.delay_after_ms)).await;
+    }
     if actions.drop {
         return Err(Dropped);
     }
