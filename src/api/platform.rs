@@ -150,7 +150,7 @@ async fn bot_ids(ctx: &Call<'_>) -> Result<Vec<String>, ApiError> {
 /// How long the halt waits for each bot to confirm. One bot whose object hangs, or whose trading
 /// execution is still sending an order decided before the halt, must not hold the operator's
 /// answer (and the other bots' report) hostage: past this it is reported unreached.
-const HALT_PUSH_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+const HALT_PUSH_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One bot's halt push, given up after [`HALT_PUSH_WITHIN`] (the bot still stores the flag when
 /// the push arrives, and adopts the platform state itself before its next decision).
