@@ -365,6 +365,17 @@ pub fn halt(v: &Value) -> String {
         }
         out.push_str(&align(&rows));
     }
+    let unreached: Vec<&str> = v
+        .get("unreached")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !unreached.is_empty() {
+        out.push_str(&format!(
+            "unreached: {} (not confirmed; each adopts the platform state itself before its next decision)\n",
+            unreached.join(", ")
+        ));
+    }
     out
 }
 
@@ -678,6 +689,13 @@ mod tests {
         assert_eq!(h.lines().next(), Some("platform HALTED: news"));
         assert!(h.contains("a    ok, flattened"), "{h}");
         assert!(h.contains("b    error unavailable: down"), "{h}");
+        assert!(!h.contains("unreached"), "{h}");
+        let u = halt(&json!({"halt": {"halted": true}, "bots": {
+            "a": {"error": {"code": "halt_unconfirmed", "message": "busy"}}}, "unreached": ["a"]}));
+        assert!(
+            u.ends_with("unreached: a (not confirmed; each adopts the platform state itself before its next decision)\n"),
+            "{u}"
+        );
         let a = audit(&json!({"bot_id": "b1", "events": [
             {"seq": 7, "time_ms": 1_765_083_600_000i64, "kind": "signal_received",
              "record": {"signal_id": "tv-1", "event": {"kind": "signal_received", "payload": {"x": 1}}}}]}));
