@@ -3,18 +3,22 @@
 //! ControlDO. Handlers receive a [`Principal`] and never see the token again.
 
 use crate::env;
-use keel_durable_objects::control::{Role, TokenRow};
+use keel_durable_objects::control::{tokens, Role, TokenRow};
 use keel_durable_objects::http::ApiError;
 use subtle_eq::ct_eq;
 use worker::{Env, Request};
 
-/// Who is calling: the token's public id (used in audit records) and role.
+/// Who is calling: the token's public id (used in audit records), role, expiry and scope.
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// Token id (`bootstrap` for the `ADMIN_TOKEN` secret).
     pub id: String,
     /// Role.
     pub role: Role,
+    /// When the token expires (ms); `None` for the bootstrap token, which never does.
+    pub expires_ms: Option<i64>,
+    /// The bots the token is limited to; `None` = every bot and the platform-wide routes.
+    pub bots: Option<Vec<String>>,
 }
 
 impl Principal {
@@ -28,6 +32,45 @@ impl Principal {
             Role::Viewer => Err(ApiError::forbidden(
                 "forbidden_role",
                 "this token has the viewer role: reads only",
+            )),
+        }
+    }
+
+    /// Whether the token may see and act on `bot_id`.
+    pub fn covers(&self, bot_id: &str) -> bool {
+        tokens::scope_covers(self.bots.as_deref(), bot_id)
+    }
+
+    /// Refuses a bot outside the token's scope exactly as a bot that does not exist is refused
+    /// (404 `unknown_bot`), so a scoped token learns nothing about the other bots, not even
+    /// whether they exist.
+    ///
+    /// # Errors
+    /// 404 `unknown_bot`.
+    pub fn require_bot(&self, bot_id: &str) -> Result<(), ApiError> {
+        if self.covers(bot_id) {
+            return Ok(());
+        }
+        Err(ApiError::not_found(
+            "unknown_bot",
+            format!("no bot {bot_id:?}"),
+        ))
+    }
+
+    /// Refuses a platform-wide operation (halt, tokens, the platform audit, health, credential
+    /// rotation, shared history imports, signal chains) to a token scoped to some bots.
+    ///
+    /// # Errors
+    /// 403 `token_scoped`.
+    pub fn require_unscoped(&self, what: &str) -> Result<(), ApiError> {
+        match &self.bots {
+            None => Ok(()),
+            Some(bots) => Err(ApiError::forbidden(
+                "token_scoped",
+                format!(
+                    "this token is limited to the bots {}: {what} is platform-wide and needs a token over every bot",
+                    bots.join(", ")
+                ),
             )),
         }
     }
@@ -70,7 +113,7 @@ pub fn admin_token_weakness(token: &str) -> Option<String> {
 /// Authenticates the request.
 ///
 /// # Errors
-/// 401 `missing_token` / `invalid_token`, or `access_required` / `access_denied` in Access mode.
+/// 401 `missing_token` / `invalid_token` / `token_expired`, or `access_required` / `access_denied` in Access mode.
 pub async fn authenticate(req: &Request, env: &Env) -> Result<Principal, ApiError> {
     // Access mode (CF_ACCESS_TEAM_DOMAIN + CF_ACCESS_AUD): the person must have passed Access too.
     crate::access::check(req, env).await?;
@@ -100,6 +143,8 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Principal, ApiErro
             return Ok(Principal {
                 id: "bootstrap".into(),
                 role: Role::Admin,
+                expires_ms: None,
+                bots: None,
             });
         }
     }
@@ -107,15 +152,46 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Principal, ApiErro
     let resp = crate::api::call_control(env, worker::Method::Post, "/auth", Some(body)).await?;
     let row: TokenRow =
         serde_json::from_value(resp).map_err(|e| ApiError::internal(format!("auth reply: {e}")))?;
+    // The ControlDO refused an expired token (401 `token_expired`); its answer carries the
+    // effective expiry and the scope.
     Ok(Principal {
         id: row.id,
         role: row.role,
+        expires_ms: row.expires_ms,
+        bots: row.bots,
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::admin_token_weakness;
+    use super::{admin_token_weakness, Principal};
+    use keel_durable_objects::control::Role;
+
+    #[test]
+    fn a_scoped_token_sees_only_its_bots_and_no_platform_route() {
+        let scoped = Principal {
+            id: "tok_1".into(),
+            role: Role::Admin,
+            expires_ms: Some(1),
+            bots: Some(vec!["a".into(), "b".into()]),
+        };
+        assert!(scoped.require_bot("a").is_ok());
+        let other = scoped.require_bot("c").unwrap_err();
+        assert_eq!((other.status, other.code.as_str()), (404, "unknown_bot"));
+        assert_eq!(other.message, "no bot \"c\"");
+        let platform = scoped.require_unscoped("the halt").unwrap_err();
+        assert_eq!(
+            (platform.status, platform.code.as_str()),
+            (403, "token_scoped")
+        );
+        assert!(platform.message.contains("a, b") && platform.message.contains("the halt"));
+        let every = Principal {
+            bots: None,
+            ..scoped
+        };
+        assert!(every.require_bot("c").is_ok());
+        assert!(every.require_unscoped("the halt").is_ok());
+    }
 
     #[test]
     fn weak_admin_tokens_are_named() {

@@ -39,7 +39,9 @@ pub async fn public(req: &Request, env: &Env) -> Result<Response, ApiError> {
     }
     let ip = crate::api::gateway::client_ip(req);
     crate::api::gateway::rate_limit(env, &format!("ip:{ip}")).await?;
-    crate::auth::authenticate(req, env).await?;
+    crate::auth::authenticate(req, env)
+        .await?
+        .require_unscoped("platform health")?;
     let mut resp = platform(env).await?;
     let _ = resp.headers_mut().set("Cache-Control", "no-store");
     Ok(resp)

@@ -248,7 +248,9 @@ pub fn prometheus(bots: &BTreeMap<String, Value>) -> String {
 /// # Errors
 /// The bot registry is unreachable.
 pub async fn handle(ctx: &Call<'_>, accept: &str) -> Result<Response, ApiError> {
-    let bots = collect(ctx.env).await?;
+    let mut bots = collect(ctx.env).await?;
+    // A token scoped to some bots sees their metrics and totals over them only.
+    bots.retain(|id, _| ctx.principal.covers(id));
     let wants_text = ctx
         .query
         .as_deref()

@@ -92,6 +92,24 @@ pub enum Command {
         /// Only events with `seq > after`.
         after: Option<u64>,
     },
+    /// `keel tokens list`: every API token (never the token itself).
+    TokensList,
+    /// `keel tokens create [--name N] [--role admin|viewer] [--ttl 30d] [--bots a,b]`.
+    TokensCreate {
+        /// Label.
+        name: Option<String>,
+        /// `admin` or `viewer` (the server defaults to viewer).
+        role: Option<String>,
+        /// Lifetime in seconds (the server defaults to 90 days, at most 365).
+        ttl_secs: Option<i64>,
+        /// The bots the token is limited to; `None` = every bot.
+        bots: Option<Vec<String>>,
+    },
+    /// `keel tokens revoke ID`.
+    TokensRevoke {
+        /// Token id (`tok_…`).
+        id: String,
+    },
 }
 
 /// A parsed command line: where to call, with which token, and what to do.
@@ -153,6 +171,10 @@ usage: keel [--url URL] [--token TOKEN] [--json] COMMAND
   resume-all                               release the global kill switch
   pnl ID                                   exact P&L
   audit ID [--after N]                     the bot's audit chain
+  tokens list                              API tokens: id, role, scope, expiry (never the token)
+  tokens create [--name N] [--role admin|viewer] [--ttl 30d] [--bots a,b]
+                                           mint a token (shown once); --ttl in s/m/h/d, at most 365d
+  tokens revoke ID                         revoke a token: it stops working at once
 ";
 
 /// Options and positionals left after the global flags, consumed one command at a time.
@@ -170,6 +192,10 @@ const VALUED: &[&str] = &[
     "--after",
     "--url",
     "--token",
+    "--name",
+    "--role",
+    "--ttl",
+    "--bots",
 ];
 
 impl Rest {
@@ -280,6 +306,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, ArgError> {
             reason: rest.value("--reason")?,
         },
         "resume-all" => Command::ResumeAll,
+        "tokens" => tokens(&mut rest)?,
         "pnl" => Command::Pnl {
             id: rest.positional("bot id")?,
         },
@@ -303,6 +330,57 @@ pub fn parse(args: &[String]) -> Result<Invocation, ArgError> {
         json,
         command,
     })
+}
+
+fn tokens(rest: &mut Rest) -> Result<Command, ArgError> {
+    let sub = rest.positional("tokens subcommand (list, create, revoke)")?;
+    Ok(match sub.as_str() {
+        "list" => Command::TokensList,
+        "create" => {
+            let ttl_secs = match rest.value("--ttl")? {
+                None => None,
+                Some(v) => Some(duration_secs(&v).ok_or(ArgError::Invalid {
+                    flag: "--ttl",
+                    value: v.clone(),
+                })?),
+            };
+            let bots = rest.value("--bots")?.map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|b| !b.is_empty())
+                    .map(String::from)
+                    .collect()
+            });
+            Command::TokensCreate {
+                name: rest.value("--name")?,
+                role: rest.value("--role")?,
+                ttl_secs,
+                bots,
+            }
+        }
+        "revoke" => Command::TokensRevoke {
+            id: rest.positional("token id")?,
+        },
+        other => return Err(ArgError::UnknownCommand(format!("tokens {other}"))),
+    })
+}
+
+/// `90` (seconds), `90s`, `15m`, `12h` or `30d` in seconds; the server checks the bounds.
+fn duration_secs(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last()? {
+        (at, c) if c.is_ascii_alphabetic() => (&text[..at], c),
+        _ => (text, 's'),
+    };
+    let n: i64 = digits.parse().ok()?;
+    let per = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(per)
 }
 
 fn bots(rest: &mut Rest) -> Result<Command, ArgError> {
@@ -344,6 +422,54 @@ mod tests {
 
     fn argv(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_token_commands() {
+        assert_eq!(
+            parse(&argv("tokens list --json")).unwrap().command,
+            Command::TokensList
+        );
+        assert_eq!(
+            parse(&argv(
+                "tokens create --name desk --role viewer --ttl 30d --bots a,b"
+            ))
+            .unwrap()
+            .command,
+            Command::TokensCreate {
+                name: Some("desk".into()),
+                role: Some("viewer".into()),
+                ttl_secs: Some(30 * 86_400),
+                bots: Some(vec!["a".into(), "b".into()]),
+            }
+        );
+        assert_eq!(
+            parse(&argv("tokens create")).unwrap().command,
+            Command::TokensCreate {
+                name: None,
+                role: None,
+                ttl_secs: None,
+                bots: None
+            }
+        );
+        assert_eq!(
+            parse(&argv("tokens revoke tok_1")).unwrap().command,
+            Command::TokensRevoke { id: "tok_1".into() }
+        );
+        for (ttl, secs) in [("90", 90), ("90s", 90), ("15m", 900), ("12h", 43_200)] {
+            assert_eq!(duration_secs(ttl), Some(secs), "{ttl}");
+        }
+        for bad in ["", "d", "3w", "1.5h", "-", "99999999999999999d", "é"] {
+            assert_eq!(duration_secs(bad), None, "{bad}");
+        }
+        assert!(matches!(
+            parse(&argv("tokens create --ttl 3w")),
+            Err(ArgError::Invalid { flag: "--ttl", .. })
+        ));
+        assert!(matches!(
+            parse(&argv("tokens drop x")),
+            Err(ArgError::UnknownCommand(_))
+        ));
     }
 
     #[test]

@@ -132,6 +132,9 @@ fn run(inv: &Invocation) -> Result<String, Failure> {
         Command::BotsPatch { id, .. } => output::patched(id, &first),
         Command::Halt { .. } | Command::ResumeAll => output::halt(&first),
         Command::Audit { .. } => output::audit(&first),
+        Command::TokensList => output::tokens_table(&first),
+        Command::TokensCreate { .. } => output::token_created(&first),
+        Command::TokensRevoke { id } => format!("revoked {id}: it stops working at once\n"),
         _ => output::pretty(&first) + "\n",
     })
 }

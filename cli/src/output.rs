@@ -46,7 +46,25 @@ pub fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
 }
 
-/// `keel bots list`: one aligned row per bot; a bot whose Durable Object failed shows its error.
+/// An amount by the shared money rule (`keel_engine::format`), without the currency (the table
+/// has a `CCY` column, so a cell never holds a space); `—` when absent.
+fn amount_cell(v: &Value, key: &str, ccy: &str) -> String {
+    use keel_engine::format::{money_text, UNSET};
+    match dec_text(v, key) {
+        None => UNSET.to_string(),
+        Some(d) => {
+            let text = money_text(&d, ccy);
+            match text.strip_suffix(ccy) {
+                Some(n) if !ccy.is_empty() => n.trim_end().to_string(),
+                _ => text,
+            }
+        }
+    }
+}
+
+/// `keel bots list`: one aligned row per bot, equity and today's P&L by the shared money rule in
+/// the bot's currency (exact values with `--json`); a bot whose Durable Object failed shows its
+/// error.
 pub fn bots_table(list: &Value) -> String {
     let header = [
         "ID",
@@ -54,6 +72,7 @@ pub fn bots_table(list: &Value) -> String {
         "EXCHANGE",
         "MARKET",
         "MODE",
+        "CCY",
         "STATE",
         "EQUITY",
         "PNL_TODAY",
@@ -68,15 +87,20 @@ pub fn bots_table(list: &Value) -> String {
             ]);
             continue;
         }
+        let ccy = match text(b, "quote_asset") {
+            "" => "USDT",
+            c => c,
+        };
         rows.push(vec![
             cell(b.get("id")),
             cell(b.get("name")),
             cell(b.get("exchange")),
             cell(b.get("market")),
             cell(b.get("mode")),
+            ccy.to_string(),
             cell(b.get("state")),
-            cell(b.get("equity")),
-            cell(b.get("pnl_today")),
+            amount_cell(b, "equity", ccy),
+            amount_cell(b, "pnl_today", ccy),
             cell(b.get("open_positions")),
         ]);
     }
@@ -202,6 +226,64 @@ pub fn pnl(v: &Value) -> String {
     out
 }
 
+/// A token's scope as a cell: `all` or its bots, comma-separated.
+fn scope_cell(t: &Value) -> String {
+    match t.get("bots").and_then(Value::as_array) {
+        Some(bots) => bots
+            .iter()
+            .map(|b| cell(Some(b)))
+            .collect::<Vec<_>>()
+            .join(","),
+        None => "all".into(),
+    }
+}
+
+/// An RFC 3339 time as `YYYY-MM-DD HH:MM UTC` (the exact value is in `--json`).
+fn short_time(t: &Value, key: &str) -> String {
+    match t.get(key).and_then(Value::as_str) {
+        Some(s) if s.len() >= 16 && s.is_char_boundary(16) => {
+            format!("{} UTC", s[..16].replacen('T', " ", 1))
+        }
+        Some(s) => s.to_string(),
+        None => "-".into(),
+    }
+}
+
+/// `keel tokens list`: one row per token (never the token: the API does not have it).
+pub fn tokens_table(list: &Value) -> String {
+    let mut rows = vec![["ID", "NAME", "ROLE", "BOTS", "EXPIRES", "STATE"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()];
+    for t in list.as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let expired = t.get("expired").and_then(Value::as_bool) == Some(true);
+        rows.push(vec![
+            cell(t.get("id")),
+            cell(t.get("name")),
+            cell(t.get("role")),
+            scope_cell(t),
+            short_time(t, "expires_at"),
+            if expired { "expired" } else { "active" }.into(),
+        ]);
+    }
+    align(&rows)
+}
+
+/// `keel tokens create`: the token, shown this once, with what it may do and until when.
+pub fn token_created(t: &Value) -> String {
+    format!(
+        "created token {} ({}, bots: {}, expires {})\n\
+         token: {}\n\
+         (the token is shown this once: store it now; revoke with `keel tokens revoke {}`)\n",
+        text(t, "id"),
+        text(t, "role"),
+        scope_cell(t),
+        short_time(t, "expires_at"),
+        text(t, "token"),
+        text(t, "id"),
+    )
+}
+
 /// `keel capital ID AMOUNT`: what was booked and the equity after it.
 pub fn capital(id: &str, v: &Value) -> String {
     use keel_engine::format::{exact_text, UNSET};
@@ -282,6 +364,17 @@ pub fn halt(v: &Value) -> String {
             rows.push(vec![id.clone(), result]);
         }
         out.push_str(&align(&rows));
+    }
+    let unreached: Vec<&str> = v
+        .get("unreached")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !unreached.is_empty() {
+        out.push_str(&format!(
+            "unreached: {} (not confirmed; each adopts the platform state itself before its next decision)\n",
+            unreached.join(", ")
+        ));
     }
     out
 }
@@ -375,7 +468,8 @@ fn summary(record: Option<&Value>) -> String {
     }
 }
 
-/// `keel status`: health line, halt state, Neo4j/exchanges, and bots counted per state.
+/// `keel status`: health line, halt state, Neo4j/exchanges, bots counted per state, then the
+/// bots table of `keel bots list`.
 pub fn status(health: &Value, bots: &Value) -> String {
     let mut out = format!("platform: {}", cell(health.get("status")));
     if let Some(v) = health.get("version").and_then(Value::as_str) {
@@ -417,7 +511,8 @@ pub fn status(health: &Value, bots: &Value) -> String {
     if detail.is_empty() {
         out.push_str("bots: 0\n");
     } else {
-        out.push_str(&format!("bots: {} ({detail})\n", list.len()));
+        out.push_str(&format!("bots: {} ({detail})\n\n", list.len()));
+        out.push_str(&bots_table(bots));
     }
     out
 }
@@ -511,19 +606,33 @@ mod tests {
     fn table_aligns_and_shows_errors() {
         let list = json!([
             {"id": "a", "name": "Alpha", "exchange": "binance", "market": "spot", "mode": "paper",
-             "state": "running", "equity": "10000", "pnl_today": "0", "open_positions": 0},
+             "state": "running", "equity": "10000.004999999", "pnl_today": "-0.3996679610000000",
+             "quote_asset": "USDT", "open_positions": 0},
+            {"id": "c", "name": "Coin", "exchange": "bybit", "market": "spot", "mode": "paper",
+             "state": "paused", "equity": "1.234567891", "pnl_today": null,
+             "quote_asset": "BTC", "open_positions": 1},
             {"id": "bb", "error": {"code": "unavailable", "message": "DO down"}}
         ]);
         let out = bots_table(&list);
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), 3);
-        assert!(lines[0].starts_with("ID  NAME   EXCHANGE"), "{}", lines[0]);
-        assert!(
-            lines[1].starts_with("a   Alpha  binance   spot    paper  running  10000"),
-            "{}",
-            lines[1]
+        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[0],
+            "ID  NAME   EXCHANGE  MARKET  MODE   CCY   STATE    EQUITY      PNL_TODAY  POS"
         );
-        assert_eq!(lines[2], "bb  error unavailable: DO down");
+        assert_eq!(
+            lines[1],
+            "a   Alpha  binance   spot    paper  USDT  running  10,000.00   -0.40      0"
+        );
+        assert_eq!(
+            lines[2],
+            "c   Coin   bybit     spot    paper  BTC   paused   1.23456789  —          1"
+        );
+        assert_eq!(lines[3], "bb  error unavailable: DO down");
+        assert!(
+            !out.contains("0.3996679610000000"),
+            "no raw decimals: {out}"
+        );
     }
 
     #[test]
@@ -580,6 +689,13 @@ mod tests {
         assert_eq!(h.lines().next(), Some("platform HALTED: news"));
         assert!(h.contains("a    ok, flattened"), "{h}");
         assert!(h.contains("b    error unavailable: down"), "{h}");
+        assert!(!h.contains("unreached"), "{h}");
+        let u = halt(&json!({"halt": {"halted": true}, "bots": {
+            "a": {"error": {"code": "halt_unconfirmed", "message": "busy"}}}, "unreached": ["a"]}));
+        assert!(
+            u.ends_with("unreached: a (not confirmed; each adopts the platform state itself before its next decision)\n"),
+            "{u}"
+        );
         let a = audit(&json!({"bot_id": "b1", "events": [
             {"seq": 7, "time_ms": 1_765_083_600_000i64, "kind": "signal_received",
              "record": {"signal_id": "tv-1", "event": {"kind": "signal_received", "payload": {"x": 1}}}}]}));
@@ -592,6 +708,37 @@ mod tests {
     }
 
     #[test]
+    fn tokens_are_human_and_never_show_more_than_the_api() {
+        let list = json!([
+            {"id": "tok_a", "name": "desk", "role": "viewer", "created_ms": 1, "expires_ms": 2,
+             "expires_at": "2027-03-07T08:00:00.000Z", "expired": false, "bots": ["b1", "b2"]},
+            {"id": "tok_bb", "name": "ci", "role": "admin", "created_ms": 1, "expires_ms": 2,
+             "expires_at": "2026-01-01T00:00:00.000Z", "expired": true, "bots": null}
+        ]);
+        let out = tokens_table(&list);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "ID      NAME  ROLE    BOTS   EXPIRES               STATE"
+        );
+        assert_eq!(
+            lines[1],
+            "tok_a   desk  viewer  b1,b2  2027-03-07 08:00 UTC  active"
+        );
+        assert_eq!(
+            lines[2],
+            "tok_bb  ci    admin   all    2026-01-01 00:00 UTC  expired"
+        );
+        let created = token_created(&json!({"id": "tok_a", "role": "viewer", "bots": ["b1"],
+            "expires_at": "2027-03-07T08:00:00.000Z", "token": "keel_00ff"}));
+        assert_eq!(
+            created.lines().next(),
+            Some("created token tok_a (viewer, bots: b1, expires 2027-03-07 08:00 UTC)")
+        );
+        assert!(created.contains("\ntoken: keel_00ff\n"), "{created}");
+    }
+
+    #[test]
     fn status_counts_states() {
         let health = json!({"status": "ok", "version": "0.1.0", "halt": {"halted": true},
                             "neo4j": {"ok": true, "configured": true},
@@ -601,8 +748,11 @@ mod tests {
                           {"id": "c", "state": "running"}]);
         assert_eq!(
             status(&health, &bots),
-            "platform: ok (version 0.1.0)\nhalt: ON\nneo4j: ok\n\
-             exchange binance: ok (8 ms, clock offset 4 ms)\nbots: 3 (2 running, 1 paused)\n"
+            format!(
+                "platform: ok (version 0.1.0)\nhalt: ON\nneo4j: ok\n\
+                 exchange binance: ok (8 ms, clock offset 4 ms)\nbots: 3 (2 running, 1 paused)\n\n{}",
+                bots_table(&bots)
+            )
         );
         let degraded = json!({"status": "degraded", "neo4j": {"configured": false, "ok": false},
                               "exchanges": {"bybit": {"reachable": false}}});

@@ -101,6 +101,33 @@ pub fn plan(command: &Command, input: Option<Value>) -> Vec<Call> {
         }
         Command::ResumeAll => vec![Call::new(Post, "/api/v1/resume".into(), Some(json!({})))],
         Command::Pnl { id } => vec![Call::new(Get, bot(id, "/pnl"), None)],
+        Command::TokensList => vec![Call::new(Get, "/api/v1/tokens".into(), None)],
+        Command::TokensCreate {
+            name,
+            role,
+            ttl_secs,
+            bots,
+        } => {
+            let mut body = json!({});
+            if let Some(n) = name {
+                body["name"] = json!(n);
+            }
+            if let Some(r) = role {
+                body["role"] = json!(r);
+            }
+            if let Some(t) = ttl_secs {
+                body["ttl_secs"] = json!(t);
+            }
+            if let Some(b) = bots {
+                body["bots"] = json!(b);
+            }
+            vec![Call::new(Post, "/api/v1/tokens".into(), Some(body))]
+        }
+        Command::TokensRevoke { id } => vec![Call::new(
+            Delete,
+            format!("/api/v1/tokens/{}", segment(id)),
+            None,
+        )],
         Command::Audit { id, after } => {
             let tail = match after {
                 Some(n) => format!("/audit?after={n}"),
@@ -240,6 +267,39 @@ mod tests {
                 Command::Pnl { id: id() },
                 Method::Get,
                 "/api/v1/bots/btc-trend/pnl",
+                None,
+            ),
+            (Command::TokensList, Method::Get, "/api/v1/tokens", None),
+            (
+                Command::TokensCreate {
+                    name: Some("desk".into()),
+                    role: Some("viewer".into()),
+                    ttl_secs: Some(3600),
+                    bots: Some(vec!["btc-trend".into()]),
+                },
+                Method::Post,
+                "/api/v1/tokens",
+                Some(
+                    json!({"name": "desk", "role": "viewer", "ttl_secs": 3600, "bots": ["btc-trend"]}),
+                ),
+            ),
+            (
+                Command::TokensCreate {
+                    name: None,
+                    role: None,
+                    ttl_secs: None,
+                    bots: None,
+                },
+                Method::Post,
+                "/api/v1/tokens",
+                Some(json!({})),
+            ),
+            (
+                Command::TokensRevoke {
+                    id: "tok_1/x".into(),
+                },
+                Method::Delete,
+                "/api/v1/tokens/tok_1%2Fx",
                 None,
             ),
             (

@@ -151,6 +151,9 @@ async fn list(ctx: &Call<'_>) -> Result<Response, ApiError> {
     let mut out = Vec::new();
     for row in rows.as_array().cloned().unwrap_or_default() {
         let id = row["id"].as_str().unwrap_or_default().to_string();
+        if !ctx.principal.covers(&id) {
+            continue;
+        }
         match call_bot(ctx.env, &id, Method::Get, "/view/summary", None).await {
             Ok(summary) => out.push(summary),
             Err(e) => out.push(json!({"id": id, "error": e.body()})),
@@ -165,6 +168,14 @@ async fn create(ctx: &Call<'_>) -> Result<Response, ApiError> {
     })?;
     keel_engine::ids::BotId::new(id)
         .map_err(|e| ApiError::bad_request("invalid_config", e.to_string()).with_field("id"))?;
+    // A scoped admin token may create a bot only under an id its scope names.
+    if !ctx.principal.covers(id) {
+        return Err(ApiError::forbidden(
+            "token_scoped",
+            format!("this token may not create bot {id:?}: it is outside the token's bots"),
+        )
+        .with_field("id"));
+    }
     let halt = call_control(ctx.env, Method::Get, "/halt", None).await?;
     let mut config = ctx.body.clone();
     local_sim_base_url(

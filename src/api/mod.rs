@@ -45,6 +45,7 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         principal.require_admin()?;
     }
     if rest.trim_matches('/') == "backtest" {
+        // A backtest reads no bot and changes nothing: open to scoped tokens too.
         // Its own (larger) body cap: inline bars do not fit the admin API's 64 KiB.
         let query = req.url().ok().and_then(|u| u.query().map(String::from));
         return backtest::handle(&mut req, env, query.as_deref()).await;
@@ -53,6 +54,11 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
     // Path parameters decoded once, here: handlers see `strat:…`, never `strat%3A…`.
     let segments = crate::path::segments(rest)?;
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match scope_of(&method, &segs) {
+        Scope::Bot(id) => principal.require_bot(id)?,
+        Scope::Platform(what) => principal.require_unscoped(what)?,
+        Scope::Filtered | Scope::Open => {}
+    }
     let query = req.url().ok().and_then(|u| u.query().map(String::from));
     let ctx = Call {
         env,
@@ -75,6 +81,39 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         // Historical candles in R2, next to the backtest route that reads them (`source: stored`).
         ["data", ..] => data::route(&ctx, &method, &segs[1..]).await,
         _ => platform::route(&ctx, &method, &segs).await,
+    }
+}
+
+/// How a route meets a token's scope (a token limited to some bots, issue 26 item 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope<'a> {
+    /// About one bot: refused as unknown when the bot is outside the scope.
+    Bot(&'a str),
+    /// Over every bot: the handler keeps the bots in scope (lists, fan-outs, a created bot's id).
+    Filtered,
+    /// About no bot (identity, market data).
+    Open,
+    /// Platform-wide: refused to a scoped token, naming what it is.
+    Platform(&'static str),
+}
+
+/// The scope rule of a route (path segments after `/api/v1`). Routes not named here are
+/// platform-wide, so a route added later is closed to scoped tokens until it is placed.
+fn scope_of<'a>(method: &Method, segs: &[&'a str]) -> Scope<'a> {
+    match segs {
+        ["bots"] => Scope::Filtered,
+        ["bots", id, ..] => Scope::Bot(id),
+        ["pnl" | "reconciliation" | "reconcile" | "metrics"] => Scope::Filtered,
+        ["whoami"] => Scope::Open,
+        ["data"] if *method == Method::Get => Scope::Open,
+        ["data", ..] => Scope::Platform("importing shared candle history"),
+        ["tokens", ..] => Scope::Platform("managing tokens"),
+        ["halt" | "resume"] => Scope::Platform("the platform halt"),
+        ["audit"] => Scope::Platform("the platform audit chain"),
+        ["credentials", ..] => Scope::Platform("credential rotation"),
+        ["health"] => Scope::Platform("platform health"),
+        ["signals", ..] => Scope::Platform("the signal graph across bots"),
+        _ => Scope::Platform("this route"),
     }
 }
 
@@ -230,4 +269,46 @@ pub fn bot_stub(env: &Env, bot_id: &str) -> Result<worker::Stub, ApiError> {
 /// Answers with a JSON value.
 fn ok(status: u16, value: &Value) -> Result<Response, ApiError> {
     Ok(json(status, value)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{scope_of, Scope};
+    use worker::Method;
+
+    #[test]
+    fn every_route_has_a_scope_rule_and_the_unknown_ones_are_platform_wide() {
+        let get = Method::Get;
+        let post = Method::Post;
+        assert_eq!(scope_of(&get, &["bots"]), Scope::Filtered);
+        assert_eq!(scope_of(&post, &["bots"]), Scope::Filtered);
+        assert_eq!(scope_of(&get, &["bots", "a"]), Scope::Bot("a"));
+        assert_eq!(scope_of(&get, &["bots", "a", "fills"]), Scope::Bot("a"));
+        assert_eq!(
+            scope_of(&post, &["bots", "a", "webhook-secret", "rotate"]),
+            Scope::Bot("a")
+        );
+        for list in ["pnl", "reconciliation", "reconcile", "metrics"] {
+            assert_eq!(scope_of(&get, &[list]), Scope::Filtered, "{list}");
+        }
+        assert_eq!(scope_of(&get, &["whoami"]), Scope::Open);
+        assert_eq!(scope_of(&get, &["data"]), Scope::Open);
+        for platform in [
+            &["tokens"][..],
+            &["tokens", "tok_1"],
+            &["halt"],
+            &["resume"],
+            &["audit"],
+            &["credentials", "rotate"],
+            &["health"],
+            &["signals", "s1"],
+            &["data", "import"],
+            &["something-new"],
+        ] {
+            assert!(
+                matches!(scope_of(&post, platform), Scope::Platform(_)),
+                "{platform:?}"
+            );
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 use super::{call_bot, call_control, ok, Call};
 use crate::env;
+use keel_durable_objects::control::tokens;
 use keel_durable_objects::http::{neo4j_proxy_request, ApiError};
 use serde_json::{json, Value};
 use worker::{Method, Response};
@@ -29,7 +30,9 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
     match (method, segs) {
         (Method::Get, ["whoami"]) => ok(
             200,
-            &json!({"token_id": ctx.principal.id, "role": ctx.principal.role}),
+            &json!({"token_id": ctx.principal.id, "role": ctx.principal.role,
+                    "expires_at": ctx.principal.expires_ms.map(keel_engine::calendar::rfc3339),
+                    "bots": ctx.principal.bots}),
         ),
         (Method::Get, ["tokens"]) => ok(
             200,
@@ -69,50 +72,10 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
     }
 }
 
-/// Longest token label.
-const MAX_TOKEN_NAME: usize = 64;
-
+/// `POST /tokens`: validates the body ([`tokens::parse_create`]), draws the token and has the
+/// ControlDO store its hash with the expiry and scope. The token is answered this once.
 async fn create_token(ctx: &Call<'_>) -> Result<Response, ApiError> {
-    let body = if ctx.body.is_null() {
-        json!({})
-    } else {
-        ctx.body.clone()
-    };
-    let Some(fields) = body.as_object() else {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "expected {\"name\", \"role\"}",
-        ));
-    };
-    if let Some(unknown) = fields.keys().find(|k| *k != "name" && *k != "role") {
-        return Err(
-            ApiError::bad_request("unknown_field", format!("unknown field {unknown:?}"))
-                .with_field(unknown.clone()),
-        );
-    }
-    let role = match fields.get("role") {
-        None => "viewer",
-        Some(Value::String(r)) if r == "admin" || r == "viewer" => r.as_str(),
-        Some(_) => {
-            return Err(
-                ApiError::bad_request("invalid_role", "role must be admin or viewer")
-                    .with_field("role"),
-            )
-        }
-    };
-    let name = match fields.get("name") {
-        None => "unnamed",
-        Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= MAX_TOKEN_NAME => {
-            n.as_str()
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_name",
-                format!("name must be 1..={MAX_TOKEN_NAME} characters"),
-            )
-            .with_field("name"))
-        }
-    };
+    let spec = tokens::parse_create(&ctx.body)?;
     let mut raw = [0u8; 32];
     getrandom::getrandom(&mut raw).map_err(|e| ApiError::internal(format!("random: {e}")))?;
     let token = format!("keel_{}", hex::encode(raw));
@@ -120,7 +83,9 @@ async fn create_token(ctx: &Call<'_>) -> Result<Response, ApiError> {
         ctx.env,
         Method::Post,
         "/tokens",
-        Some(json!({"name": name, "role": role, "token": token, "actor": ctx.principal.actor()})),
+        Some(json!({"name": spec.name, "role": spec.role, "token": token,
+                    "actor": ctx.principal.actor(), "ttl_secs": spec.ttl_secs,
+                    "minter_expires_ms": ctx.principal.expires_ms, "bots": spec.bots})),
     )
     .await?;
     let mut out = row;
@@ -168,6 +133,7 @@ async fn rotate_credentials(ctx: &Call<'_>) -> Result<Response, ApiError> {
     )
 }
 
+/// Every registered bot the caller's token covers (all of them for an unscoped token).
 async fn bot_ids(ctx: &Call<'_>) -> Result<Vec<String>, ApiError> {
     let rows = call_control(ctx.env, Method::Get, "/bots", None).await?;
     Ok(rows
@@ -175,9 +141,36 @@ async fn bot_ids(ctx: &Call<'_>) -> Result<Vec<String>, ApiError> {
         .map(|a| {
             a.iter()
                 .filter_map(|r| r["id"].as_str().map(String::from))
+                .filter(|id| ctx.principal.covers(id))
                 .collect()
         })
         .unwrap_or_default())
+}
+
+/// How long the halt waits for each bot to confirm. One bot whose object hangs, or whose trading
+/// execution is still sending an order decided before the halt, must not hold the operator's
+/// answer (and the other bots' report) hostage: past this it is reported unreached.
+const HALT_PUSH_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// One bot's halt push, given up after [`HALT_PUSH_WITHIN`] (the bot still stores the flag when
+/// the push arrives, and adopts the platform state itself before its next decision).
+async fn push_within(
+    push: impl std::future::Future<Output = Result<Value, ApiError>>,
+) -> Result<Value, ApiError> {
+    use futures_util::future::{select, Either};
+    let timeout = worker::Delay::from(HALT_PUSH_WITHIN);
+    futures_util::pin_mut!(push);
+    futures_util::pin_mut!(timeout);
+    match select(push, timeout).await {
+        Either::Left((result, _)) => result,
+        Either::Right(((), _)) => Err(ApiError::unavailable(
+            "halt_unconfirmed",
+            format!(
+                "the bot did not confirm within {} s (its object is busy or unreachable); it re-reads the platform state before its next decision",
+                HALT_PUSH_WITHIN.as_secs()
+            ),
+        )),
+    }
 }
 
 async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
@@ -201,7 +194,13 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
     let ids = bot_ids(ctx).await?;
     let pushes = ids.iter().map(|id| {
         let body = json!({"halted": halted, "actor": actor, "flatten": flatten});
-        call_bot(ctx.env, id, Method::Post, "/control/halt", Some(body))
+        push_within(call_bot(
+            ctx.env,
+            id,
+            Method::Post,
+            "/control/halt",
+            Some(body),
+        ))
     });
     let results = futures_util::future::join_all(pushes).await;
     let mut bots = serde_json::Map::new();

@@ -17,6 +17,7 @@ interface TokenCreated {
   id: string;
   role: string;
   token: string;
+  expires_at: string;
 }
 interface AuditPage {
   events: { seq: number; kind: string; actor?: string; record: Record<string, unknown> }[];
@@ -148,7 +149,7 @@ describe("tokens and roles", () => {
     const viewer = await createToken("viewer");
     expect(viewer.token).toMatch(/^keel_[0-9a-f]{64}$/);
     const who = await api.call<{ token_id: string; role: string }>("get", "/whoami", {}, { token: viewer.token });
-    expect(who.body).toEqual({ token_id: viewer.id, role: "viewer" });
+    expect(who.body).toEqual({ token_id: viewer.id, role: "viewer", expires_at: viewer.expires_at, bots: null });
     expect((await api.call("get", "/bots", {}, { token: viewer.token })).status).toBe(200);
     const writes = operations(api.doc).filter((o) => o.method !== "get");
     expect(writes.length).toBeGreaterThanOrEqual(10);

@@ -88,13 +88,21 @@ describe("keel CLI", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     const list = cli(["bots", "list"]);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+EXCHANGE\s+MARKET\s+MODE\s+STATE/);
+    expect(list.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+EXCHANGE\s+MARKET\s+MODE\s+CCY\s+STATE\s+EQUITY\s+PNL_TODAY\s+POS$/);
     expect(stateOf(list.stdout, id), list.stdout).toBe("running");
+    // Money by the shared rule: grouped, cents, the currency in its own column (exact in --json).
+    const row = list.stdout.split("\n").find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/) ?? [];
+    expect(row.at(-5), list.stdout).toBe("USDT");
+    expect(row.at(-3), list.stdout).toMatch(/^-?\d{1,3}(,\d{3})*\.\d{2}$/);
+    expect(row.at(-2), list.stdout).toMatch(/^-?\d{1,3}(,\d{3})*\.\d{2}$|^—$/);
 
     const status = cli(["status"]);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^platform: (ok|degraded)/);
     expect(status.stdout).toMatch(/\nbots: \d+ \(/);
+    // …followed by the same table as `keel bots list`, with this bot's row.
+    expect(status.stdout).toMatch(/\nID\s+NAME\s+EXCHANGE\s+MARKET\s+MODE\s+CCY\s+STATE/);
+    expect(status.stdout.split("\n").some((l) => l.startsWith(`${id} `)), status.stdout).toBe(true);
 
     const got = cli(["--json", "bots", "get", id]);
     expect(got.code, got.stderr).toBe(0);

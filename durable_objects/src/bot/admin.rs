@@ -463,7 +463,9 @@ pub async fn pause(bot: &BotDO, req: &mut Request, paused: bool) -> Result<Respo
     )?)
 }
 
-/// `POST /control/halt`: the platform flag pushed by the ControlDO.
+/// `POST /control/halt`: the platform flag pushed by the edge after the ControlDO stored it.
+/// A halt is answered once the bot has stopped: the flag stored and no trading execution
+/// running.
 pub async fn halt(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
     let body: HaltBody = read_json(req).await?;
     let actor = actor(&body.actor)?;
@@ -486,6 +488,14 @@ pub async fn halt(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> 
         },
     ))?;
     bot.commit(j).await?;
+    if body.halted {
+        // The flag is stored first, so every decision from now on sees it. The answer waits
+        // until no trading execution is still running (one that decided before the halt may
+        // still be sending an entry), so "reached" means the bot has stopped; a bot whose
+        // execution outlasts the edge's deadline is reported unreached, and adopts the halt
+        // itself anyway.
+        drop(bot.exec.lock().await);
+    }
     Ok(json(
         200,
         &json!({"halted": flags.halted, "flatten_requested": body.flatten}),

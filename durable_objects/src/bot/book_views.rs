@@ -64,7 +64,8 @@ pub fn view(bot: &BotDO, name: &str, _query: Option<&str>) -> Result<Value, ApiE
             Ok(json!({
                 "id": config.id.as_str(), "name": config.name, "mode": config.mode, "exchange": config.exchange,
                 "market": config.market, "state": state_name(&flags), "flags": flags,
-                "pnl_today": snap.daily_pnl, "equity": snap.equity, "open_positions": snap.open_positions,
+                "pnl_today": snap.daily_pnl, "equity": snap.equity, "quote_asset": l.config.quote_asset,
+                "open_positions": snap.open_positions,
                 "last_signal_ms": last_signal, "circuit": venue.map(|v| v.circuit.state(now)),
                 "outbox_depth": outbox::last_seq(bot).saturating_sub(out.shipped_seq),
             }))

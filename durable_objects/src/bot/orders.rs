@@ -330,7 +330,6 @@ pub async fn apply_outcome(
 ) -> Result<PlaceResult, ApiError> {
     let req = order.request.clone();
     let coid = req.client_order_id.clone();
-    let mut flags = bot.flags()?;
     let mut booked_ledger = None;
     let mut alert_signals = Vec::new();
     // Everything that needs I/O happens before the journal opens: a journal never spans an
@@ -354,6 +353,9 @@ pub async fn apply_outcome(
         }
         Err(_) => (Vec::new(), keel_engine::ledger::FeePrices::none()),
     };
+    // Read after the awaits above: a halt, pause or resume stored while this execution waited
+    // for a fee asset's price must not be overwritten by a copy read before it.
+    let mut flags = bot.flags()?;
     let mut j = bot.journal()?;
     drain_trail(&mut j, link, signal_id, Some(&coid))?;
     let result = match outcome {

@@ -32,6 +32,12 @@ pub enum PlatformEvent {
         name: String,
         /// `admin` or `viewer`.
         role: String,
+        /// When it expires (ms); absent on events recorded before tokens expired.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_ms: Option<i64>,
+        /// The bots it is limited to; absent for a token over every bot.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bots: Option<Vec<String>>,
     },
     /// An API token was revoked (it stops working at once).
     TokenRevoked {
@@ -208,6 +214,8 @@ mod tests {
                 token_id: "tok_1".into(),
                 name: "ci".into(),
                 role: "viewer".into(),
+                expires_ms: None,
+                bots: None,
             },
             PlatformEvent::Halt {
                 reason: Some("drill".into()),
@@ -215,6 +223,13 @@ mod tests {
             },
             PlatformEvent::TokenRevoked {
                 token_id: "tok_1".into(),
+            },
+            PlatformEvent::TokenCreated {
+                token_id: "tok_2".into(),
+                name: "desk".into(),
+                role: "viewer".into(),
+                expires_ms: Some(9_000),
+                bots: Some(vec!["b1".into()]),
             },
         ];
         let actor = Actor::Token("bootstrap".into());
@@ -224,6 +239,10 @@ mod tests {
             let seq = i as u64 + 1;
             let b = body(seq, 1_000 + seq as i64, &actor, ev).expect("canonical");
             assert!(!b.contains("token\":\"keel_"), "no token value in {b}");
+            if seq == 1 {
+                // Events recorded before expiry and scope existed keep their exact bytes.
+                assert!(!b.contains("expires_ms") && !b.contains("bots"), "{b}");
+            }
             let hash = chain_hash(&prev, &b);
             links.push(StoredLink {
                 seq,
@@ -234,7 +253,7 @@ mod tests {
             prev = hash;
         }
         let ok = verify_links(CHAIN, VerifyAnchor::genesis(), &links);
-        assert_eq!((ok.checked, ok.first_break.is_none()), (3, true));
+        assert_eq!((ok.checked, ok.first_break.is_none()), (4, true));
         links[1].body = links[1].body.replace("drill", "DRILL");
         let broken = verify_links(CHAIN, VerifyAnchor::genesis(), &links);
         assert_eq!(broken.first_break.map(|b| b.seq()), Some(2));

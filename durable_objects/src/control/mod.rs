@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod bucket;
+pub mod tokens;
 
 use crate::db::{int, text, Db, WriteBatch};
 use crate::http::{json, read_json, respond, ApiError};
@@ -13,30 +14,8 @@ use bucket::{Buckets, Policy};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
+pub use tokens::{Role, TokenRow};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
-
-/// Role of an admin API token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything.
-    Admin,
-    /// Reads only.
-    Viewer,
-}
-
-/// A stored token (never the token itself).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TokenRow {
-    /// Public id, used in audit records.
-    pub id: String,
-    /// Operator's label.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// Creation time (ms).
-    pub created_ms: i64,
-}
 
 /// A registered bot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,7 +48,52 @@ struct CreateToken {
     role: Role,
     token: String,
     actor: String,
+    /// Lifetime asked for (validated by the edge with [`tokens::parse_create`]); `None` for the
+    /// default.
+    #[serde(default)]
+    ttl_secs: Option<i64>,
+    /// When the minting token expires (`None` for the bootstrap token).
+    #[serde(default)]
+    minter_expires_ms: Option<i64>,
+    /// Scope, or every bot.
+    #[serde(default)]
+    bots: Option<Vec<String>>,
 }
+
+/// A `tokens` row as SQLite holds it (the scope as JSON text).
+#[derive(Debug, Deserialize)]
+struct StoredToken {
+    id: String,
+    name: String,
+    role: Role,
+    created_ms: i64,
+    #[serde(default)]
+    expires_ms: Option<i64>,
+    #[serde(default)]
+    bots: Option<String>,
+}
+
+impl StoredToken {
+    /// The row as answered, with its effective expiry; a scope that does not decode is read as
+    /// an empty list (no bot) rather than as every bot: a damaged scope fails closed.
+    fn into_row(self) -> TokenRow {
+        let bots = self
+            .bots
+            .map(|text| serde_json::from_str::<Vec<String>>(&text).unwrap_or_default());
+        TokenRow {
+            id: self.id,
+            name: self.name,
+            role: self.role,
+            created_ms: self.created_ms,
+            expires_ms: self.expires_ms,
+            bots,
+        }
+        .with_expiry()
+    }
+}
+
+/// Columns of [`StoredToken`].
+const TOKEN_COLUMNS: &str = "id, name, role, created_ms, expires_ms, bots";
 
 #[derive(Debug, Deserialize)]
 struct ActorOnly {
@@ -132,12 +156,14 @@ struct KvRow {
     value: String,
 }
 
-/// Stored name of a role.
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "admin",
-        Role::Viewer => "viewer",
-    }
+/// A token as listed: the row, its expiry as RFC 3339 and whether it has expired (never the
+/// token or its hash).
+fn listed(row: TokenRow, now: i64) -> serde_json::Value {
+    let expiry = row.expiry_ms();
+    let mut v = serde_json::to_value(&row).unwrap_or(serde_json::Value::Null);
+    v["expires_at"] = serde_json::Value::String(keel_engine::calendar::rfc3339(expiry));
+    v["expired"] = serde_json::Value::Bool(now >= expiry);
+    v
 }
 
 /// SHA-256 hex of a token; tokens are only ever stored and compared in this form.
@@ -173,6 +199,9 @@ impl DurableObject for ControlDO {
         }
         // Added after the first release: fails harmlessly once the column exists.
         let _ = db.exec("ALTER TABLE bots ADD COLUMN trading_hours TEXT", vec![]);
+        // Token expiry and scope (issue 26, item 7); NULL on tokens made before them.
+        let _ = db.exec("ALTER TABLE tokens ADD COLUMN expires_ms INTEGER", vec![]);
+        let _ = db.exec("ALTER TABLE tokens ADD COLUMN bots TEXT", vec![]);
         Self {
             db,
             buckets: RefCell::new(Buckets::default()),
@@ -253,52 +282,67 @@ impl ControlDO {
                 Ok(json(200, &serde_json::json!({"deleted": id}))?)
             }
             (Method::Get, ["tokens"]) => {
-                let rows: Vec<TokenRow> = self.db.rows(
-                    "SELECT id, name, role, created_ms FROM tokens ORDER BY created_ms",
+                let rows: Vec<StoredToken> = self.db.rows(
+                    &format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_ms"),
                     vec![],
                 )?;
-                Ok(json(200, &rows)?)
+                let out: Vec<serde_json::Value> = rows
+                    .into_iter()
+                    .map(|r| listed(r.into_row(), now))
+                    .collect();
+                Ok(json(200, &out)?)
             }
             (Method::Post, ["tokens"]) => {
                 let body: CreateToken = read_json(req).await?;
+                let expires_ms = tokens::expiry_for(now, body.ttl_secs, body.minter_expires_ms)?;
                 let hash = token_hash(&body.token);
                 let mut raw = [0u8; 8];
                 getrandom::getrandom(&mut raw)
                     .map_err(|e| ApiError::internal(format!("random: {e}")))?;
                 let id = format!("tok_{}", hex::encode(raw));
-                let role = role_name(body.role);
+                let role = body.role.name();
+                let scope = match &body.bots {
+                    Some(b) => text(
+                        serde_json::to_string(b).map_err(|e| ApiError::internal(e.to_string()))?,
+                    ),
+                    None => worker::SqlStorageValue::Null,
+                };
                 let mut batch = WriteBatch::new();
                 batch.push(
-                    "INSERT INTO tokens (id, name, role, hash, created_ms) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO tokens (id, name, role, hash, created_ms, expires_ms, bots) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     vec![
                         text(id.clone()),
                         text(body.name.clone()),
                         text(role),
                         text(hash),
                         int(now),
+                        int(expires_ms),
+                        scope,
                     ],
                 );
                 let event = PlatformEvent::TokenCreated {
                     token_id: id.clone(),
                     name: body.name.clone(),
                     role: role.into(),
+                    expires_ms: Some(expires_ms),
+                    bots: body.bots.clone(),
                 };
                 audit::stage(&self.db, &mut batch, now, &body.actor, &event)?;
                 self.db.commit(batch)?;
-                Ok(json(
-                    201,
-                    &TokenRow {
-                        id,
-                        name: body.name,
-                        role: body.role,
-                        created_ms: now,
-                    },
-                )?)
+                let row = TokenRow {
+                    id,
+                    name: body.name,
+                    role: body.role,
+                    created_ms: now,
+                    expires_ms: Some(expires_ms),
+                    bots: body.bots,
+                };
+                Ok(json(201, &listed(row, now))?)
             }
             (Method::Post, ["tokens", id, "revoke"]) => {
                 let body: ActorOnly = read_json(req).await?;
-                let row: Option<TokenRow> = self.db.row(
-                    "SELECT id, name, role, created_ms FROM tokens WHERE id = ?",
+                let row: Option<StoredToken> = self.db.row(
+                    &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?"),
                     vec![text(*id)],
                 )?;
                 if row.is_none() {
@@ -323,12 +367,16 @@ impl ControlDO {
             }
             (Method::Post, ["auth"]) => {
                 let body: AuthQuery = read_json(req).await?;
-                let row: Option<TokenRow> = self.db.row(
-                    "SELECT id, name, role, created_ms FROM tokens WHERE hash = ?",
+                let row: Option<StoredToken> = self.db.row(
+                    &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?"),
                     vec![text(token_hash(&body.token))],
                 )?;
                 match row {
-                    Some(r) => Ok(json(200, &r)?),
+                    Some(r) => {
+                        let row = r.into_row();
+                        row.check_alive(now)?;
+                        Ok(json(200, &row)?)
+                    }
                     None => Err(ApiError::unauthorized(
                         "invalid_token",
                         "unknown or revoked token",
