@@ -23,6 +23,7 @@ import {
 const RUN = Date.now().toString(36);
 const SPOT = `views-spot-${RUN}`;
 const LINEAR = `views-lin-${RUN}`;
+const STRAT = `views-strat-${RUN}`;
 const WAIT = { timeout: 20000 };
 const DESKTOP = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -67,9 +68,13 @@ before(async () => {
   browser = await launch();
   await seedCandles('BTCUSDT', 720, '65000', 11);
   await seedCandles('ETHUSDT', 720, '3200', 12);
+  await seedCandles('SOLUSDT', 240, '150', 13);
   const base = { strategy: 'manual', exchange: 'binance', mode: 'paper', base_url: KEEL_SIM_URL, sizing: { mode: 'fixed_qty', value: '0.001' } };
   await createBot({ ...base, id: SPOT, name: 'Views spot', market: 'spot', instruments: ['BTCUSDT'], risk: { max_daily_loss: '100' } });
   await createBot({ ...base, id: LINEAR, name: 'Views linear', market: 'linear', instruments: ['ETHUSDT'], risk: {} });
+  const strat = { id: STRAT, name: 'Views strategy', source: 'strategy', strategy: 'ma_crossover', timeframe: '1m', params: { fast: 3, slow: 8, short: 1 } };
+  const r = await api('POST', '/bots', { ...strat, exchange: 'binance', market: 'linear', mode: 'paper', base_url: KEEL_SIM_URL, instruments: ['SOLUSDT'], sizing: { mode: 'fixed_quote', value: '200' } });
+  assert.equal(r.status, 201, `creating ${STRAT}: ${r.status} ${JSON.stringify(r.body)}`);
   // Spot: two buys and a partial sell (an open position); linear: a closed round trip, then an
   // open long, and a resting limit order far below the market.
   await alert(SPOT, { id: `${SPOT}-1`, action: 'buy', symbol: 'BTCUSDT', qty: '0.001' });
@@ -82,6 +87,13 @@ before(async () => {
 });
 
 after(async () => {
+  // Leave the simulator's prices where the other browser scenarios expect them.
+  for (const [symbol, price] of [
+    ['BTCUSDT', '65000'],
+    ['ETHUSDT', '3200'],
+  ]) {
+    await fetch(`${KEEL_SIM_URL}/__admin/price`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ symbol, price }) }).catch(() => undefined);
+  }
   await browser?.close();
 });
 
@@ -218,6 +230,31 @@ test('config editing: review the diff, save a new version, see it in the history
   assert.equal(read.body.name, 'Views spot v2');
   // The audit timeline says what changed.
   await page.getByTestId('audit-text').filter({ hasText: /Config v1 → v2: .*risk\.max_daily_loss: 100 → 250/ }).first().waitFor(WAIT);
+  await context.close();
+});
+
+test('strategy bot: its strategy, target and params; a params change is reviewed and saved as a new version', { timeout: 120000 }, async () => {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  await login(page, KEEL_ADMIN_TOKEN);
+  await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${STRAT}`);
+  const panel = page.getByTestId('strategy-panel');
+  await panel.getByText('ma_crossover').first().waitFor(WAIT);
+  // The chart opens at the strategy's own timeframe and instrument.
+  assert.match(await page.getByTestId('chart-panel').locator('h2').innerText(), /SOLUSDT/);
+  assert.equal(await page.getByTestId('tf-1m').getAttribute('class'), 'active');
+  assert.equal(await panel.getByTestId('param-fast').inputValue(), '3');
+  await panel.getByTestId('param-fast').fill('4');
+  await panel.getByTestId('review-params').click();
+  assert.match(await panel.getByTestId('params-diff').innerText(), /params\.fast\s+3\s+4/);
+  await page.screenshot({ path: `${ARTIFACTS}strategy-params-desktop.png` });
+  await panel.getByTestId('save-params').click();
+  await panel.getByTestId('params-saved').waitFor(WAIT);
+  const read = await api('GET', `/bots/${STRAT}`);
+  assert.equal(read.body.params.fast, 4);
+  assert.equal(read.body.version, 2);
+  await page.getByText('config v2').waitFor(WAIT);
   await context.close();
 });
 

@@ -168,6 +168,20 @@ export interface MarketData {
   candles: Candle[];
 }
 
+/** `GET /bots/{id}/strategy`: a strategy bot's running version, its state and the versions it ran. */
+export interface StrategyView {
+  strategy: string;
+  symbol: string;
+  timeframe: string | null;
+  version_id: string;
+  params: Record<string, number>;
+  last_bar_at: Timestamp | null;
+  last_target: string | null;
+  next_wake_at: Timestamp | null;
+  warm_up: number;
+  versions_run: { id: string; config_version: number; first_run_at: Timestamp | null; params: Record<string, number> }[];
+}
+
 /** One field changed by a config patch (`PATCH /bots/{id}` answer's `diff`). */
 export interface DiffEntry {
   path: string;
@@ -426,6 +440,8 @@ export function createClient(opts: ClientOptions) {
         .join('&');
       return request('GET', `/bots/${enc(id)}/market${qs ? `?${qs}` : ''}`, undefined, N.market);
     },
+    strategy: (id: string) => request('GET', `/bots/${enc(id)}/strategy`, undefined, N.strategyView),
+    runStrategy: (id: string) => request('POST', `/bots/${enc(id)}/strategy`, {}, N.action),
     versions: (id: string) => request('GET', `/bots/${enc(id)}/versions`, undefined, N.versions),
     patchBot: (id: string, patch: Record<string, unknown>) => request('PATCH', `/bots/${enc(id)}`, patch, N.patched),
     signalChain: (signalId: string) => request('GET', `/signals/${enc(signalId)}`, undefined, N.signalChain),

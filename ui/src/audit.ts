@@ -14,6 +14,7 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'n
 
 /** A kind as a label: `risk_decision` → `Risk decision`. */
 export function kindLabel(kind: string): string {
+  if (kind === 'pnl_booked') return 'P&L booked';
   const s = kind.replace(/_/g, ' ');
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
@@ -67,8 +68,8 @@ export function describe(kind: string, ev: Obj, rules: (symbol: string) => Preci
       const o = obj(ev.order);
       const sym = str(o.symbol);
       const p = rules(sym);
-      const at = o.price == null ? 'at market' : `at ${price(str(o.price), p)}`;
-      return `Order: ${str(o.side)} ${orderQty(o.qty, p)} ${sym} ${str(o.order_type)} ${at}${o.reduce_only ? ' (reduce only)' : ''} on ${str(ev.exchange)} ${str(ev.market)}`;
+      const at = o.price == null ? 'at market' : `${str(o.order_type)} at ${price(str(o.price), p)}`;
+      return `Order: ${str(o.side)} ${orderQty(o.qty, p)} ${sym} ${at}${o.reduce_only ? ' (reduce only)' : ''} on ${str(ev.exchange)} ${str(ev.market)}`;
     }
     case 'request_sent':
       return `Sent ${str(ev.method)} ${str(ev.path)} to ${str(ev.exchange)}`;

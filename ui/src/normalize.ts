@@ -24,6 +24,7 @@ import type {
   Order,
   PlatformHealth,
   PnlPoint,
+  StrategyView,
   Position,
   SignalChain,
   SignalSummary,
@@ -403,4 +404,29 @@ export function versions(raw: unknown): BotVersions {
 export function patched(raw: unknown): { version: number; diff: DiffEntry[] } {
   const v = obj(raw);
   return { version: num(v.version), diff: arr(v.diff).map((d) => ({ path: text(obj(d).path), old: obj(d).old, new: obj(d).new })) };
+}
+
+const numbers = (v: unknown): Record<string, number> =>
+  Object.fromEntries(Object.entries(obj(v)).filter(([, x]) => typeof x === 'number') as [string, number][]);
+
+/** `GET /bots/{id}/strategy`. */
+export function strategyView(raw: unknown): StrategyView {
+  const v = obj(raw);
+  const ver = obj(v.version);
+  const st = obj(v.state);
+  return {
+    strategy: text(v.strategy),
+    symbol: text(v.symbol),
+    timeframe: textOrNull(v.timeframe),
+    version_id: text(ver.id),
+    params: numbers(ver.params),
+    last_bar_at: time(undefined, st.last_bar_ms),
+    last_target: textOrNull(st.last_target),
+    next_wake_at: time(undefined, v.next_wake_ms),
+    warm_up: num(v.warm_up),
+    versions_run: Object.entries(obj(v.versions_run)).map(([id, r]) => {
+      const o = obj(r);
+      return { id, config_version: num(o.config_version), first_run_at: time(undefined, o.first_run_ms), params: numbers(o.params) };
+    }),
+  };
 }

@@ -22,6 +22,7 @@ import { PnlSummary } from './PnlSummary';
 import { RiskUsage } from './RiskUsage';
 import { SignalsList } from './SignalsList';
 import { Status } from './Status';
+import { StrategyPanel } from './StrategyPanel';
 import { FillsTable, OrdersTable, PositionsTable } from './Tables';
 import { WebhookInfo } from './WebhookInfo';
 
@@ -202,6 +203,9 @@ export function BotPage({ id }: { id: string }) {
             />
           </Suspense>
         </Panel>
+        {bot.data && (cfg as { source?: string } | undefined)?.source === 'strategy' && (
+          <StrategyPanel botId={id} configVersion={bot.data.config_version} onSaved={refresh} />
+        )}
         <Panel title="P&L" wide>
           <Status loading={pnl.loading} error={pnl.error} hasData={!!pnl.data} />
           {pnl.data && <PnlSummary pnl={pnl.data} />}
