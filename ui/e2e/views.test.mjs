@@ -230,6 +230,16 @@ test('config editing: review the diff, save a new version, see it in the history
   assert.equal(read.body.name, 'Views spot v2');
   // The audit timeline says what changed.
   await page.getByTestId('audit-text').filter({ hasText: /Config v1 → v2: .*risk\.max_daily_loss: 100 → 250/ }).first().waitFor(WAIT);
+  // Book capital: confirmed first, then the new equity.
+  const before = (await api('GET', `/bots/${SPOT}/summary`)).body.equity;
+  await page.getByTestId('capital-amount').fill('500');
+  await page.getByTestId('book-capital').click();
+  await page.getByTestId('confirm-ok').click();
+  await page.getByTestId('capital-result').waitFor(WAIT);
+  assert.match(await page.getByTestId('capital-result').innerText(), /^Booked \+500\.00 USDT; equity now [\d,]+\.\d{2} USDT\.$/);
+  const afterEq = (await api('GET', `/bots/${SPOT}/summary`)).body.equity;
+  assert.equal(Number(afterEq) - Number(before) > 499, true, `equity ${before} → ${afterEq}`);
+  await page.getByTestId('audit-text').filter({ hasText: /^Capital added: 500\.00 USDT$/ }).first().waitFor(WAIT);
   await context.close();
 });
 

@@ -442,6 +442,8 @@ export function createClient(opts: ClientOptions) {
     },
     strategy: (id: string) => request('GET', `/bots/${enc(id)}/strategy`, undefined, N.strategyView),
     runStrategy: (id: string) => request('POST', `/bots/${enc(id)}/strategy`, {}, N.action),
+    bookCapital: (id: string, amount: Decimal, transferId: string) =>
+      request('POST', `/bots/${enc(id)}/capital`, { amount, id: transferId }, N.capitalBooked),
     versions: (id: string) => request('GET', `/bots/${enc(id)}/versions`, undefined, N.versions),
     patchBot: (id: string, patch: Record<string, unknown>) => request('PATCH', `/bots/${enc(id)}`, patch, N.patched),
     signalChain: (signalId: string) => request('GET', `/signals/${enc(signalId)}`, undefined, N.signalChain),

@@ -430,3 +430,9 @@ export function strategyView(raw: unknown): StrategyView {
     }),
   };
 }
+
+/** `POST /bots/{id}/capital` answer. */
+export function capitalBooked(raw: unknown): { transfer_id: string; amount: string; equity: string | null } {
+  const v = obj(raw);
+  return { transfer_id: text(v.transfer_id), amount: dec(v.amount), equity: v.equity == null ? null : dec(v.equity) };
+}

@@ -15,6 +15,7 @@ import { roundTrips, winRate, type Trip } from '../trips';
 import { AuditTimeline } from './AuditTimeline';
 import { CircuitBadge, ModeBadge, StateBadge } from './Badges';
 import { BotActions } from './BotActions';
+import { CapitalForm } from './CapitalForm';
 import { ConfigEditor } from './ConfigEditor';
 import { CredentialsForm } from './CredentialsForm';
 import { DailyPnl } from './DailyPnl';
@@ -266,6 +267,8 @@ export function BotPage({ id }: { id: string }) {
         {canWrite && (
           <Panel title="Exchange credentials">
             <CredentialsForm botId={id} />
+            <h3>Capital</h3>
+            <CapitalForm botId={id} quote={quote} onDone={refresh} />
           </Panel>
         )}
         <Panel title="Audit timeline" wide={!canWrite}>
