@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { amount, compare, mul, price, qty, shownPlaces, signedAmount, signedMoney, sub, sum } from './numbers';
+import { amount, compare, isDust, mul, positionQty, price, qty, shownPlaces, signedAmount, signedMoney, sub, sum } from './numbers';
 
 describe('numbers on screen', () => {
   it('prices follow the tick, quantities the step', () => {
@@ -30,6 +30,14 @@ describe('numbers on screen', () => {
     expect(compare('0.30', '0.3')).toBe(0);
     expect(compare('-0.0000001', '0')).toBe(-1);
     expect(compare('100000000000000000000.1', '100000000000000000000')).toBe(1);
+  });
+  it('a position below one lot step reads as dust', () => {
+    const p = { tick: '0.01', step: '0.00001000' };
+    expect(positionQty('0.000009', p)).toBe('< 0.00001');
+    expect(positionQty('-0.000009', p)).toBe('< 0.00001');
+    expect(positionQty('0.00001', p)).toBe('0.00001');
+    expect(positionQty('0.000009', null)).toBe('0.000009');
+    expect(isDust('0', p)).toBe(false);
   });
   it('counts shown places', () => {
     expect(shownPlaces('65,975.07')).toBe(2);

@@ -36,6 +36,18 @@ export function qty(value: string | null | undefined, p?: Precision | null): str
   return p?.step ? formatQty(value, p.step) : trimmed(value, FALLBACK_PLACES);
 }
 
+/** A non-zero quantity below one lot step: fee dust in the base asset, not a tradable position. */
+export function isDust(value: string, p?: Precision | null): boolean {
+  if (!p?.step || compare(value, '0') === 0) return false;
+  const abs = value.trim().replace(/^[+-]/, '');
+  return compare(abs, p.step) < 0;
+}
+
+/** A position's quantity: to the step, or `< step` (dust) when it holds less than one lot. */
+export function positionQty(value: string, p?: Precision | null): string {
+  return isDust(value, p) ? `< ${qty(p?.step ?? '', p)}` : qty(value, p);
+}
+
 /** Money without its currency (for cells whose header names it): `-0.40`, `65,975.07`. */
 export function amount(value: string | null | undefined, currency: string): string {
   if (value == null || value === '') return '—';

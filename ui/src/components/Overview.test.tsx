@@ -2,7 +2,7 @@ import { screen } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError, type BotSummary } from '../api';
 import { fakeClient, renderAs } from '../test/util';
-import { Overview, portfolioTotals } from './Overview';
+import { mostActive, Overview, portfolioTotals } from './Overview';
 import { RiskUsage } from './RiskUsage';
 
 const bot: BotSummary = {
@@ -42,6 +42,14 @@ describe('Overview', () => {
     );
     await vi.waitFor(() => expect(screen.getAllByRole('alert').map((a) => a.textContent).join(' ')).toContain('boom'));
     expect(screen.getByTestId('new-bot')).toBeTruthy();
+  });
+});
+
+describe('most active bots first', () => {
+  it('attention and pauses, then positions, then the latest signal; capped', () => {
+    const b = (id: string, state: BotSummary['state'], open_positions: number, last_signal_at: string | null): BotSummary => ({ ...bot, id, state, open_positions, last_signal_at });
+    const list = [b('idle', 'running', 0, null), b('old', 'running', 0, '2026-01-01T00:00:00Z'), b('new', 'running', 0, '2026-06-01T00:00:00Z'), b('held', 'running', 1, null), b('paused', 'paused', 0, null)];
+    expect(mostActive(list, 4).map((x) => x.id)).toEqual(['paused', 'held', 'new', 'old']);
   });
 });
 

@@ -9,7 +9,7 @@ import { usePoll, useNow } from '../hooks';
 import { ruleKey, useRules } from '../market';
 import { formatUsage } from '../format';
 import { age, pnlClass, shortTime, usagePct } from '../money';
-import { amount, price, qty, signedAmount, sum } from '../numbers';
+import { amount, isDust, positionQty, price, qty, signedAmount, sum } from '../numbers';
 import { href } from '../route';
 import { CircuitBadge, ModeBadge, StateBadge } from './Badges';
 import { usedText } from './RiskUsage';
@@ -199,8 +199,8 @@ function PositionsAcross({ rows }: { rows: BotDetailRow[] }) {
                 <a href={href({ page: 'bot', id: bot.id })}>{bot.name || bot.id}</a>
               </td>
               <td data-label="Instrument">{p.instrument}</td>
-              <td data-label="Qty" className={`num ${pnlClass(p.qty)}`} title={p.qty} data-step={r?.step ?? undefined}>
-                {qty(p.qty, r)}
+              <td data-label="Qty" className={`num ${isDust(p.qty, r) ? 'muted' : pnlClass(p.qty)}`} title={isDust(p.qty, r) ? `${p.qty}: less than one lot step (fee dust)` : p.qty} data-step={r?.step ?? undefined}>
+                {positionQty(p.qty, r)}
               </td>
               <td data-label="Avg entry" className="num" title={p.avg_entry_price} data-tick={r?.tick ?? undefined}>
                 {price(p.avg_entry_price, r)}
@@ -381,6 +381,20 @@ function SignalsAcross({ rows, now }: { rows: BotDetailRow[]; now: number }) {
   );
 }
 
+/** Most bots whose health, orders and positions the overview reads on each refresh. */
+const DETAIL_BOTS = 25;
+
+/**
+ * The bots worth a closer look first: needing attention, halted or paused, then holding
+ * positions, then by their latest signal. Why a cap: each one costs requests from the API's
+ * per-token budget on every refresh; a platform with hundreds of bots lists them all below but
+ * details the most active.
+ */
+export function mostActive(bots: BotSummary[], n: number): BotSummary[] {
+  const rank = (b: BotSummary) => (b.state !== 'running' ? 0 : b.open_positions > 0 ? 1 : b.last_signal_at ? 2 : 3);
+  return [...bots].sort((a, b) => rank(a) - rank(b) || (b.last_signal_at ?? '').localeCompare(a.last_signal_at ?? '') || a.id.localeCompare(b.id)).slice(0, n);
+}
+
 /** Per-bot details refresh every 10 s (the bot list and totals every 5 s). */
 const DETAILS_POLL_MS = 10_000;
 /** Bots whose recent signals the overview lists. */
@@ -400,7 +414,8 @@ export function Overview() {
   const bots = usePoll(() => client.listBots(), 'bots');
   const pnl = usePoll(() => client.platformPnl(), 'platform-pnl');
   const now = useNow();
-  const ids = (bots.data ?? []).filter((b) => !b.error);
+  const readable = (bots.data ?? []).filter((b) => !b.error);
+  const ids = mostActive(readable, DETAIL_BOTS);
   const details = usePoll(
     async () => {
       // One health read per bot; orders only where some rest, positions only where some are open,
@@ -463,6 +478,11 @@ export function Overview() {
         </section>
         <section className="panel wide">
           <h2>Risk usage</h2>
+          {readable.length > ids.length && (
+            <p className="muted small" data-testid="details-capped">
+              Positions, orders, alerts and risk of the {ids.length} most active of {readable.length} bots.
+            </p>
+          )}
           {details.loading && !details.data ? <div className="muted">Loading…</div> : <RiskAcross rows={rows} />}
         </section>
         <section className="panel wide">

@@ -6,7 +6,7 @@
 import type { Fill, Order, Position } from '../api';
 import { formatMoney } from '../format';
 import { pnlClass, shortTime } from '../money';
-import { price, qty, signedAmount, type Precision } from '../numbers';
+import { isDust, positionQty, price, qty, signedAmount, type Precision } from '../numbers';
 import { href } from '../route';
 
 /** Precision of a symbol, null while unknown. */
@@ -33,8 +33,8 @@ export function PositionsTable({ rows, rules = none, quote = 'USDT' }: { rows: P
           return (
             <tr key={p.instrument} data-testid="position-row">
               <td data-label="Instrument">{p.instrument}</td>
-              <td data-label="Qty" className={`num ${pnlClass(p.qty)}`} title={p.qty} data-step={r?.step ?? undefined}>
-                {qty(p.qty, r)}
+              <td data-label="Qty" className={`num ${isDust(p.qty, r) ? 'muted' : pnlClass(p.qty)}`} title={isDust(p.qty, r) ? `${p.qty}: less than one lot step (fee dust)` : p.qty} data-step={r?.step ?? undefined}>
+                {positionQty(p.qty, r)}
               </td>
               <td data-label="Avg entry" className="num" title={p.avg_entry_price} data-tick={r?.tick ?? undefined}>
                 {price(p.avg_entry_price, r)}
