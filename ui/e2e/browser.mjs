@@ -10,8 +10,12 @@ export const KEEL_URL = (process.env.KEEL_URL ?? '').replace(/\/$/, '');
 export const KEEL_ADMIN_TOKEN = process.env.KEEL_ADMIN_TOKEN ?? '';
 /** Optional `base_url` for the test bot (the local exchange simulator); empty = the exchange's default. */
 export const KEEL_BOT_BASE_URL = process.env.KEEL_SIM_URL ?? '';
-/** Where screenshots are kept as test artifacts. */
-export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
+/** Where screenshots are kept as test artifacts (the repository's .keel/e2e-artifacts/dashboard/ unless set). */
+export const ARTIFACTS = process.env.KEEL_E2E_ARTIFACTS
+  ? `${process.env.KEEL_E2E_ARTIFACTS.replace(/\/$/, '')}/`
+  : fileURLToPath(new URL('../../.keel/e2e-artifacts/dashboard/', import.meta.url));
+/** The exchange simulator's URL (its `/__admin` API seeds candles); empty when not given. */
+export const KEEL_SIM_URL = (process.env.KEEL_SIM_URL ?? '').replace(/\/$/, '');
 
 /** Fail fast with a clear message instead of timing out against nothing. */
 export function requireEnv() {
@@ -82,4 +86,57 @@ export async function confirmAction(page, group, testId) {
   const result = group.getByTestId('action-result').filter({ hasText: `${label}` });
   await result.waitFor();
   return { text: await result.innerText(), ok: (await result.getAttribute('class')) === 'ok' };
+}
+
+/**
+ * Seed the simulator with `count` deterministic 1-minute candles, the last `ahead` of them after
+ * now, so fills made during the test fall inside a candle (its price becomes the last close).
+ */
+export async function seedCandles(symbol, count, startPrice, seed, ahead = 15) {
+  if (!KEEL_SIM_URL) throw new Error('KEEL_SIM_URL is needed to seed candles');
+  const start = (Math.floor(Date.now() / 60000) - count + ahead) * 60000;
+  const res = await fetch(`${KEEL_SIM_URL}/__admin/klines`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ symbol, interval: '1m', generate: { count, start_ms: start, start_price: startPrice, step_bps: 15, seed } }),
+  });
+  if (!res.ok) throw new Error(`seeding ${symbol} candles: ${res.status} ${await res.text()}`);
+}
+
+/** Places a decimal string shows (`65,975.07` → 2). */
+export function placesShown(text) {
+  const m = /\.(\d+)/.exec(text);
+  return m ? m[1].length : 0;
+}
+
+/** Places a tick or step allows (`0.01000000` → 2). */
+export function placesAllowed(increment) {
+  const frac = (increment.split('.')[1] ?? '').replace(/0+$/, '');
+  return frac.length;
+}
+
+/**
+ * Every cell the page marks with `data-tick` / `data-step` (prices and quantities), with the
+ * places it shows and the places its instrument allows; the caller asserts on them.
+ */
+export async function precisionCells(page) {
+  return page.evaluate(() =>
+    [...globalThis.document.querySelectorAll('[data-tick],[data-step]')]
+      .filter((el) => el.getClientRects().length > 0)
+      .map((el) => ({
+        text: el.textContent.trim(),
+        increment: el.getAttribute('data-tick') ?? el.getAttribute('data-step'),
+        kind: el.hasAttribute('data-tick') ? 'price' : 'qty',
+        where: el.closest('[data-testid]')?.getAttribute('data-testid') ?? '',
+      })),
+  );
+}
+
+/** Every visible number in the page's figures and table cells (money included), as text. */
+export async function numberTexts(page) {
+  return page.evaluate(() =>
+    [...globalThis.document.querySelectorAll('td.num, .figure .big, .day .num, [data-testid="audit-text"]')]
+      .filter((el) => el.getClientRects().length > 0)
+      .flatMap((el) => el.textContent.match(/[+-]?\d[\d,]*\.\d+/g) ?? []),
+  );
 }

@@ -76,6 +76,8 @@ export interface BotSummary {
   last_signal_at: Timestamp | null;
   circuit: CircuitState;
   outbox_depth: number;
+  /** Equity in the quote asset (capital booked + P&L); null when not reported. */
+  equity: Decimal | null;
   /** Set when the backend could not read this bot. */
   error?: string;
 }
@@ -97,9 +99,17 @@ export interface CreateBotResponse {
 export interface PlatformHealth {
   halted: boolean;
   halted_at: Timestamp | null;
-  /** Shown raw when present; the dashboard reads only `halted`. */
+  /** `ok` or `degraded` (an exchange or Neo4j unreachable); empty when not reported. */
+  status: string;
+  /** Shown raw when present. */
   neo4j?: unknown;
   exchanges?: ExchangeHealth[] | Record<string, unknown>;
+  /** Neo4j's state in words: reachable, unreachable, or not configured. */
+  neo4j_state: 'reachable' | 'unreachable' | 'not_configured' | 'unknown';
+  /** Each configured exchange host and whether it answered. */
+  exchange_hosts: { name: string; reachable: boolean; detail: string }[];
+  /** Unshipped audit events over every bot's outbox. */
+  audit_outbox_depth: number | null;
 }
 
 export interface ExchangeHealth {
@@ -119,6 +129,70 @@ export interface BotHealth {
   /** Why the bot needs attention (e.g. position drift); null otherwise. */
   attention_reason: string | null;
   risk_usage: Record<string, { used: Decimal | number; limit: Decimal | number | null }>;
+  /** When the cron last ticked this bot (marks, reconciliation); null if never. */
+  last_tick_at: Timestamp | null;
+  /** Alerts currently open on the bot's channel. */
+  alerts: BotAlert[];
+  /** Orders resting or in flight. */
+  open_orders: number;
+  /** Last reconciliation's status (`ok`, `drift`, `never_run`…). */
+  reconciliation: string | null;
+}
+
+/** An open alert of a bot (`GET /bots/{id}/health`.alerts.open). */
+export interface BotAlert {
+  kind: string;
+  subject: string;
+  since: Timestamp | null;
+  count: number;
+}
+
+/** One candle of `GET /bots/{id}/market`: open time in ms, prices and volume as decimals. */
+export interface Candle {
+  time_ms: number;
+  open: Decimal;
+  high: Decimal;
+  low: Decimal;
+  close: Decimal;
+  volume: Decimal;
+}
+
+/** `GET /bots/{id}/market`: recent candles of one instrument and its precision (docs/admin-api.md). */
+export interface MarketData {
+  symbol: string;
+  timeframe: string;
+  tick_size: Decimal | null;
+  step_size: Decimal | null;
+  base_asset: string | null;
+  quote_asset: string | null;
+  candles: Candle[];
+}
+
+/** `GET /bots/{id}/strategy`: a strategy bot's running version, its state and the versions it ran. */
+export interface StrategyView {
+  strategy: string;
+  symbol: string;
+  timeframe: string | null;
+  version_id: string;
+  params: Record<string, number>;
+  last_bar_at: Timestamp | null;
+  last_target: string | null;
+  next_wake_at: Timestamp | null;
+  warm_up: number;
+  versions_run: { id: string; config_version: number; first_run_at: Timestamp | null; params: Record<string, number> }[];
+}
+
+/** One field changed by a config patch (`PATCH /bots/{id}` answer's `diff`). */
+export interface DiffEntry {
+  path: string;
+  old: unknown;
+  new: unknown;
+}
+
+/** `GET /bots/{id}/versions`. */
+export interface BotVersions {
+  current_version: number;
+  versions: { version: number; updated_at: Timestamp | null; config: Record<string, unknown> }[];
 }
 
 /** `GET /bots/{id}/positions` item. `qty` is signed: negative is short. */
@@ -156,6 +230,10 @@ export interface Fill {
   fee: Decimal;
   fee_asset: string;
   time: Timestamp;
+  /** Realized P&L this fill booked in quote (the ledger's view); null when not reported. */
+  realized: Decimal | null;
+  /** The fee valued in quote; null when not reported. */
+  fee_quote: Decimal | null;
 }
 
 export interface InstrumentPnl {
@@ -210,6 +288,10 @@ export interface AuditEvent {
   signal_id: string | null;
   summary: string;
   hash: string;
+  /** The event's own fields (`kind` and the facts of `engine/src/audit/event.rs`). */
+  detail: Record<string, unknown>;
+  /** Who caused it (`system`, `token:<id>`…), when recorded. */
+  actor: string | null;
 }
 
 /** One risk/whitelist/validation check of a signal. */
@@ -350,6 +432,20 @@ export function createClient(opts: ClientOptions) {
     signals: (id: string, limit = 50) => request('GET', `/bots/${enc(id)}/signals?limit=${limit}`, undefined, list(N.signal)),
     audit: (id: string, after: number, limit = 100) =>
       request('GET', `/bots/${enc(id)}/audit?after=${after}&limit=${limit}`, undefined, N.auditEvents),
+    platformPnl: () => request('GET', '/pnl', undefined, N.pnlPerBot),
+    market: (id: string, q: { symbol?: string; timeframe?: string; limit?: number } = {}) => {
+      const qs = Object.entries(q)
+        .filter(([, v]) => v !== undefined && v !== '')
+        .map(([k, v]) => `${k}=${enc(String(v))}`)
+        .join('&');
+      return request('GET', `/bots/${enc(id)}/market${qs ? `?${qs}` : ''}`, undefined, N.market);
+    },
+    strategy: (id: string) => request('GET', `/bots/${enc(id)}/strategy`, undefined, N.strategyView),
+    runStrategy: (id: string) => request('POST', `/bots/${enc(id)}/strategy`, {}, N.action),
+    bookCapital: (id: string, amount: Decimal, transferId: string) =>
+      request('POST', `/bots/${enc(id)}/capital`, { amount, id: transferId }, N.capitalBooked),
+    versions: (id: string) => request('GET', `/bots/${enc(id)}/versions`, undefined, N.versions),
+    patchBot: (id: string, patch: Record<string, unknown>) => request('PATCH', `/bots/${enc(id)}`, patch, N.patched),
     signalChain: (signalId: string) => request('GET', `/signals/${enc(signalId)}`, undefined, N.signalChain),
     createToken: (role: Role, name: string) => request<CreatedToken>('POST', '/tokens', { role, name }),
   };

@@ -179,7 +179,16 @@ describe('normalize: backend view shapes', () => {
       ],
     });
     expect(events).toEqual([
-      { seq: 2, time: '1970-01-01T00:00:00.000Z', kind: 'order_intent', signal_id: 's1', summary: 'qty=0.001', hash: 'h' },
+      {
+        seq: 2,
+        time: '1970-01-01T00:00:00.000Z',
+        kind: 'order_intent',
+        signal_id: 's1',
+        summary: 'qty=0.001',
+        hash: 'h',
+        detail: { kind: 'order_intent', qty: '0.001' },
+        actor: null,
+      },
     ]);
   });
 
@@ -216,5 +225,34 @@ describe('normalize: backend view shapes', () => {
     expect(N.dec(0.1)).toBe('0.1');
     expect(N.dec('0.1000000000000000001')).toBe('0.1000000000000000001');
     expect(N.dec(undefined)).toBe('0');
+  });
+
+  it('market rows become candles; rules stay exact strings', () => {
+    const m = N.market({ symbol: 'BTCUSDT', timeframe: '1h', tick_size: '0.01000000', step_size: '0.00001000', base_asset: 'BTC', quote_asset: 'USDT', candles: [[1, '1.5', '2', '1', '1.75', '10'], ['bad'], [2, '1']] });
+    expect(m.tick_size).toBe('0.01000000');
+    expect(m.candles).toEqual([{ time_ms: 1, open: '1.5', high: '2', low: '1', close: '1.75', volume: '10' }]);
+  });
+
+  it('bot health: cron tick, open alerts, reconciliation', () => {
+    const h = N.botHealth({ bot_id: 'b', flags: {}, last_tick: { at_ms: 0 }, alerts: { open: [{ kind: 'order_rejected', subject: 'BTCUSDT', since_ms: 0, count: 3 }] }, reconciliation: { status: 'never_run' }, open_orders: 2 });
+    expect(h.last_tick_at).toBe('1970-01-01T00:00:00.000Z');
+    expect(h.alerts).toEqual([{ kind: 'order_rejected', subject: 'BTCUSDT', since: '1970-01-01T00:00:00.000Z', count: 3 }]);
+    expect(h.reconciliation).toBe('never_run');
+    expect(h.open_orders).toBe(2);
+  });
+
+  it('platform health: exchanges and Neo4j in words', () => {
+    const h = N.platformHealth({ status: 'degraded', neo4j: { configured: false, reachable: false }, exchanges: { binance: { url: 'http://x', reachable: true }, bybit: { reachable: false, error: 'refused' } }, audit_outbox: { depth: 4 } });
+    expect(h.neo4j_state).toBe('not_configured');
+    expect(h.exchange_hosts).toEqual([
+      { name: 'binance', reachable: true, detail: 'http://x' },
+      { name: 'bybit', reachable: false, detail: 'refused' },
+    ]);
+    expect(h.audit_outbox_depth).toBe(4);
+  });
+
+  it('ledger fills keep their realized P&L and fee in quote', () => {
+    const f = N.fill({ fee_quote: '0.11', realized: '-0.5', signal_id: 's', fill: { trade_id: 'P3', side: 'sell', qty: '0.002', price: '1', fee: '0.11', fee_asset: 'USDT', symbol: 'BTCUSDT', time_ms: 0 } });
+    expect([f.realized, f.fee_quote, f.instrument]).toEqual(['-0.5', '0.11', 'BTCUSDT']);
   });
 });

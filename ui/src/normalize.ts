@@ -6,6 +6,12 @@
  */
 import type {
   ActionResult,
+  BotAlert,
+  BotVersions,
+  Candle,
+  DiffEntry,
+  MarketData,
+  Pnl,
   AuditEvent,
   BotDetail,
   BotHealth,
@@ -18,6 +24,7 @@ import type {
   Order,
   PlatformHealth,
   PnlPoint,
+  StrategyView,
   Position,
   SignalChain,
   SignalSummary,
@@ -89,6 +96,7 @@ export function botSummary(raw: unknown): BotSummary {
     last_signal_at: time(v.last_signal_at, v.last_signal_ms),
     circuit: circuit(v.circuit),
     outbox_depth: num(v.outbox_depth ?? obj(v.outbox).depth),
+    equity: v.equity == null ? null : dec(v.equity),
     ...(err ? { error: err } : {}),
   };
 }
@@ -114,12 +122,42 @@ export function created(raw: unknown): CreateBotResponse {
 export function platformHealth(raw: unknown): PlatformHealth {
   const v = obj(raw);
   const h = obj(v.halt);
+  const n = obj(v.neo4j);
+  const neo4jState: PlatformHealth['neo4j_state'] =
+    v.neo4j == null
+      ? 'unknown'
+      : n.configured === false
+        ? 'not_configured'
+        : n.reachable === true || n.ok === true
+          ? 'reachable'
+          : 'unreachable';
+  const hosts = Array.isArray(v.exchanges)
+    ? v.exchanges.map((e) => {
+        const o = obj(e);
+        return { name: `${text(o.exchange)} ${text(o.market)}`.trim(), reachable: circuit(o.circuit) !== 'open', detail: text(o.circuit) };
+      })
+    : Object.entries(obj(v.exchanges)).map(([name, e]) => {
+        const o = obj(e);
+        const detail = o.reachable === true ? text(o.url) : text(o.error ?? o.status ?? o.url, 'unreachable');
+        return { name, reachable: o.reachable === true, detail };
+      });
+  const outbox = obj(v.audit_outbox);
   return {
     halted: Boolean(v.halted ?? h.halted),
     halted_at: time(v.halted_at, h.since_ms),
+    status: text(v.status),
     neo4j: v.neo4j as PlatformHealth['neo4j'],
     exchanges: v.exchanges as PlatformHealth['exchanges'],
+    neo4j_state: neo4jState,
+    exchange_hosts: hosts,
+    audit_outbox_depth: typeof outbox.depth === 'number' ? outbox.depth : null,
   };
+}
+
+/** An open alert of a bot's channel. */
+function botAlert(raw: unknown): BotAlert {
+  const v = obj(raw);
+  return { kind: text(v.kind), subject: text(v.subject), since: time(v.since, v.since_ms), count: num(v.count, 1) };
 }
 
 /** `GET /bots/{id}/health`. */
@@ -140,6 +178,10 @@ export function botHealth(raw: unknown): BotHealth {
     last_signal_at: time(v.last_signal_at, v.last_signal_ms),
     attention_reason: textOrNull(v.attention_reason ?? (f.needs_attention ? f.attention_reason : null)),
     risk_usage: usage,
+    last_tick_at: time(obj(v.last_tick).at, obj(v.last_tick).at_ms),
+    alerts: arr(obj(v.alerts).open).map(botAlert),
+    open_orders: num(v.open_orders),
+    reconciliation: v.reconciliation == null ? null : text(obj(v.reconciliation).status, 'unknown'),
   };
 }
 
@@ -198,6 +240,8 @@ export function fill(raw: unknown): Fill {
     fee: dec(v.fee),
     fee_asset: text(v.fee_asset),
     time: time(v.time, v.time_ms) ?? '',
+    realized: outer.realized == null && v.realized == null ? null : dec(outer.realized ?? v.realized),
+    fee_quote: outer.fee_quote == null && v.fee_quote == null ? null : dec(outer.fee_quote ?? v.fee_quote),
   };
 }
 
@@ -216,7 +260,7 @@ export function signal(raw: unknown): SignalSummary {
   return {
     signal_id: text(v.signal_id ?? v.id),
     received_at: time(v.received_at, v.received_ms) ?? '',
-    action: text(v.action ?? obj(o.payload).action, '—'),
+    action: text(v.action ?? obj(o.payload).action ?? obj(arr(o.orders)[0]).side, '—'),
     symbol: textOrNull(v.symbol ?? obj(o.payload).symbol ?? obj(arr(o.orders)[0]).symbol),
     outcome: typeof v.outcome === 'string' ? v.outcome : text(o.status, typeof v.status === 'string' ? v.status : ''),
     http_status: httpStatus,
@@ -247,6 +291,8 @@ export function auditEvents(raw: unknown): AuditEvent[] {
       signal_id: textOrNull(v.signal_id ?? rec.signal_id),
       summary: typeof v.summary === 'string' ? v.summary : summarize(ev),
       hash: text(v.hash),
+      detail: ev,
+      actor: rec.actor == null ? null : typeof rec.actor === 'string' ? rec.actor : JSON.stringify(rec.actor),
     };
   });
 }
@@ -310,4 +356,83 @@ export function action(raw: unknown): ActionResult {
     out.message = `${entries.length - failed.length} of ${entries.length} bot(s) confirmed${failed.length ? `; failed: ${failed.join(', ')}` : ''}`;
   }
   return out;
+}
+
+/** `GET /pnl`: each bot's P&L document; a bot that could not answer is left out. */
+export function pnlPerBot(raw: unknown): Record<string, Pnl> {
+  const out: Record<string, Pnl> = {};
+  for (const [id, p] of Object.entries(obj(obj(raw).bots))) {
+    const v = obj(p);
+    if (v.error !== undefined || v.net === undefined) continue;
+    out[id] = v as unknown as Pnl;
+  }
+  return out;
+}
+
+/** `GET /bots/{id}/market`: rows `[open_ms, open, high, low, close, volume]` become candles. */
+export function market(raw: unknown): MarketData {
+  const v = obj(raw);
+  const candles: Candle[] = arr(v.candles).flatMap((row) => {
+    const r = arr(row);
+    if (r.length < 5 || typeof r[0] !== 'number') return [];
+    return [{ time_ms: r[0], open: dec(r[1]), high: dec(r[2]), low: dec(r[3]), close: dec(r[4]), volume: dec(r[5]) }];
+  });
+  return {
+    symbol: text(v.symbol),
+    timeframe: text(v.timeframe),
+    tick_size: v.tick_size == null ? null : dec(v.tick_size),
+    step_size: v.step_size == null ? null : dec(v.step_size),
+    base_asset: textOrNull(v.base_asset),
+    quote_asset: textOrNull(v.quote_asset),
+    candles,
+  };
+}
+
+/** `GET /bots/{id}/versions`. */
+export function versions(raw: unknown): BotVersions {
+  const v = obj(raw);
+  return {
+    current_version: num(v.current_version, 1),
+    versions: arr(v.versions).map((e) => {
+      const o = obj(e);
+      return { version: num(o.version), updated_at: time(o.updated_at, o.updated_ms), config: obj(o.config) };
+    }),
+  };
+}
+
+/** `PATCH /bots/{id}` answer: the new version and the field-level diff. */
+export function patched(raw: unknown): { version: number; diff: DiffEntry[] } {
+  const v = obj(raw);
+  return { version: num(v.version), diff: arr(v.diff).map((d) => ({ path: text(obj(d).path), old: obj(d).old, new: obj(d).new })) };
+}
+
+const numbers = (v: unknown): Record<string, number> =>
+  Object.fromEntries(Object.entries(obj(v)).filter(([, x]) => typeof x === 'number') as [string, number][]);
+
+/** `GET /bots/{id}/strategy`. */
+export function strategyView(raw: unknown): StrategyView {
+  const v = obj(raw);
+  const ver = obj(v.version);
+  const st = obj(v.state);
+  return {
+    strategy: text(v.strategy),
+    symbol: text(v.symbol),
+    timeframe: textOrNull(v.timeframe),
+    version_id: text(ver.id),
+    params: numbers(ver.params),
+    last_bar_at: time(undefined, st.last_bar_ms),
+    last_target: textOrNull(st.last_target),
+    next_wake_at: time(undefined, v.next_wake_ms),
+    warm_up: num(v.warm_up),
+    versions_run: Object.entries(obj(v.versions_run)).map(([id, r]) => {
+      const o = obj(r);
+      return { id, config_version: num(o.config_version), first_run_at: time(undefined, o.first_run_ms), params: numbers(o.params) };
+    }),
+  };
+}
+
+/** `POST /bots/{id}/capital` answer. */
+export function capitalBooked(raw: unknown): { transfer_id: string; amount: string; equity: string | null } {
+  const v = obj(raw);
+  return { transfer_id: text(v.transfer_id), amount: dec(v.amount), equity: v.equity == null ? null : dec(v.equity) };
 }

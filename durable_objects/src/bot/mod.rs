@@ -13,6 +13,7 @@ mod exchange;
 mod exit_cancel;
 mod funding;
 mod ledger;
+mod market;
 mod metrics;
 mod orders;
 mod outbox;
@@ -263,6 +264,7 @@ impl BotDO {
             (Method::Post, "/control/tick") => controls::tick(self, req).await,
             (Method::Post, "/control/strategy") => strategy::run_route(self).await,
             (Method::Get, "/view/strategy") => strategy::view(self),
+            (Method::Get, "/view/market") => market::view(self, query).await,
             (Method::Post, "/edge-rejection") => admin::edge_rejection(self, req).await,
             (Method::Get, view) if view.starts_with("/view/") => {
                 views::render(self, &view["/view/".len()..], query)

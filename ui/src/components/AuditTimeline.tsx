@@ -4,6 +4,8 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import type { AuditEvent } from '../api';
+import { describe, kindLabel, tone } from '../audit';
+import type { Precision } from '../numbers';
 import { useSession } from '../context';
 import { POLL_MS } from '../hooks';
 import { shortTime } from '../money';
@@ -14,8 +16,11 @@ const PAGE = 200;
 /** Events kept on screen; older ones are dropped from view (Neo4j keeps them all). */
 const KEEP = 500;
 
-/** Fetches every page after the last seen seq, then keeps polling for new events. Mount with `key={botId}`. */
-export function AuditTimeline({ botId }: { botId: string }) {
+/**
+ * Fetches every page after the last seen seq, then keeps polling for new events. Mount with
+ * `key={botId}`. Each event reads as a sentence (`audit.ts`), amounts at the instrument's precision.
+ */
+export function AuditTimeline({ botId, rules = () => null, quote = 'USDT' }: { botId: string; rules?: (symbol: string) => Precision | null; quote?: string }) {
   const { client } = useSession();
   const [events, setEvents] = useState<AuditEvent[]>([]);
   const [error, setError] = useState<Error | null>(null);
@@ -60,9 +65,10 @@ export function AuditTimeline({ botId }: { botId: string }) {
       {!loading && events.length === 0 && !error && <p className="muted">No audit events.</p>}
       <ol className="timeline" data-testid="audit-timeline">
         {shown.map((e) => (
-          <li key={e.seq}>
-            <span className="muted small mono">#{e.seq}</span> <span className="small">{shortTime(e.time)}</span> <strong>{e.kind}</strong>{' '}
-            {e.summary}
+          <li key={e.seq} className={`tone-${tone(e.kind, e.detail)}`} data-testid="audit-event" title={`#${e.seq} ${e.hash}`}>
+            <span className="small muted">{shortTime(e.time)}</span> <span className="badge kind">{kindLabel(e.kind)}</span>{' '}
+            <span data-testid="audit-text">{Object.keys(e.detail).length > 0 ? describe(e.kind, e.detail, rules, quote) : e.summary}</span>
+            {e.actor && e.actor !== 'system' && <span className="muted small"> · by {e.actor}</span>}
             {e.signal_id && (
               <>
                 {' '}

@@ -1,10 +1,20 @@
-/** Positions, open orders and recent fills of one bot: plain tables, decimals shown as sent. */
+/**
+ * Positions, open orders and recent fills of one bot. Prices show the instrument's tick, quantities
+ * its lot step, money its currency's precision (`numbers.ts`); the exact value is in each cell's
+ * hover title, and `data-tick` / `data-step` say which precision a cell was held to.
+ */
 import type { Fill, Order, Position } from '../api';
-import { formatDecimal, formatSigned, pnlClass, shortTime } from '../money';
+import { formatMoney } from '../format';
+import { pnlClass, shortTime } from '../money';
+import { isDust, positionQty, price, qty, signedAmount, type Precision } from '../numbers';
 import { href } from '../route';
 
+/** Precision of a symbol, null while unknown. */
+export type RulesOf = (symbol: string) => Precision | null;
+const none: RulesOf = () => null;
+
 /** Open positions; a negative qty is a short. */
-export function PositionsTable({ rows }: { rows: Position[] }) {
+export function PositionsTable({ rows, rules = none, quote = 'USDT' }: { rows: Position[]; rules?: RulesOf; quote?: string }) {
   if (rows.length === 0) return <p className="muted">No open positions.</p>;
   return (
     <table className="table stack" data-testid="positions">
@@ -18,30 +28,35 @@ export function PositionsTable({ rows }: { rows: Position[] }) {
         </tr>
       </thead>
       <tbody>
-        {rows.map((p) => (
-          <tr key={p.instrument}>
-            <td data-label="Instrument">{p.instrument}</td>
-            <td data-label="Qty" className="num">
-              {formatDecimal(p.qty)}
-            </td>
-            <td data-label="Avg entry" className="num">
-              {formatDecimal(p.avg_entry_price)}
-            </td>
-            <td data-label="Mark" className="num">
-              {formatDecimal(p.mark_price)}
-            </td>
-            <td data-label="Unrealized" className={`num ${pnlClass(p.unrealized)}`}>
-              {formatSigned(p.unrealized)}
-            </td>
-          </tr>
-        ))}
+        {rows.map((p) => {
+          const r = rules(p.instrument);
+          return (
+            <tr key={p.instrument} data-testid="position-row">
+              <td data-label="Instrument">{p.instrument}</td>
+              <td data-label="Qty" className={`num ${isDust(p.qty, r) ? 'muted' : pnlClass(p.qty)}`} title={isDust(p.qty, r) ? `${p.qty}: less than one lot step (fee dust)` : p.qty} data-step={r?.step ?? undefined}>
+                {positionQty(p.qty, r)}
+              </td>
+              <td data-label="Avg entry" className="num" title={p.avg_entry_price} data-tick={r?.tick ?? undefined}>
+                {price(p.avg_entry_price, r)}
+              </td>
+              <td data-label="Mark" className="num" title={p.mark_price ?? undefined} data-tick={r?.tick ?? undefined}>
+                {price(p.mark_price, r)}
+              </td>
+              <td data-label="Unrealized" className={`num ${pnlClass(p.unrealized)}`} title={p.unrealized}>
+                <span>
+                  {signedAmount(p.unrealized, quote)} <span className="muted small">{quote}</span>
+                </span>
+              </td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );
 }
 
 /** Resting orders. */
-export function OrdersTable({ rows }: { rows: Order[] }) {
+export function OrdersTable({ rows, rules = none }: { rows: Order[]; rules?: RulesOf }) {
   if (rows.length === 0) return <p className="muted">No open orders.</p>;
   return (
     <table className="table stack" data-testid="orders">
@@ -58,33 +73,36 @@ export function OrdersTable({ rows }: { rows: Order[] }) {
         </tr>
       </thead>
       <tbody>
-        {rows.map((o) => (
-          <tr key={o.client_order_id} title={o.client_order_id}>
-            <td data-label="Created">{shortTime(o.created_at)}</td>
-            <td data-label="Instrument">{o.instrument}</td>
-            <td data-label="Side" className={o.side}>
-              {o.side}
-            </td>
-            <td data-label="Type">{o.order_type}</td>
-            <td data-label="Qty" className="num">
-              {formatDecimal(o.qty)}
-            </td>
-            <td data-label="Filled" className="num">
-              {formatDecimal(o.filled_qty)}
-            </td>
-            <td data-label="Price" className="num">
-              {o.price ? formatDecimal(o.price) : 'market'}
-            </td>
-            <td data-label="Status">{o.status}</td>
-          </tr>
-        ))}
+        {rows.map((o) => {
+          const r = rules(o.instrument);
+          return (
+            <tr key={o.client_order_id} title={o.client_order_id} data-testid="order-row">
+              <td data-label="Created">{shortTime(o.created_at)}</td>
+              <td data-label="Instrument">{o.instrument}</td>
+              <td data-label="Side" className={o.side}>
+                {o.side}
+              </td>
+              <td data-label="Type">{o.order_type}</td>
+              <td data-label="Qty" className="num" title={o.qty} data-step={o.qty.endsWith('(quote)') ? undefined : (r?.step ?? undefined)}>
+                {o.qty.endsWith('(quote)') ? o.qty : qty(o.qty, r)}
+              </td>
+              <td data-label="Filled" className="num" title={o.filled_qty} data-step={r?.step ?? undefined}>
+                {qty(o.filled_qty, r)}
+              </td>
+              <td data-label="Price" className="num" title={o.price ?? undefined} data-tick={o.price ? (r?.tick ?? undefined) : undefined}>
+                {o.price ? price(o.price, r) : 'market'}
+              </td>
+              <td data-label="Status">{o.status.replace(/_/g, ' ')}</td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );
 }
 
 /** Recent fills, newest first, each linked to the signal that caused it. */
-export function FillsTable({ rows }: { rows: Fill[] }) {
+export function FillsTable({ rows, rules = none }: { rows: Fill[]; rules?: RulesOf }) {
   if (rows.length === 0) return <p className="muted">No fills yet.</p>;
   return (
     <table className="table stack" data-testid="fills">
@@ -100,25 +118,28 @@ export function FillsTable({ rows }: { rows: Fill[] }) {
         </tr>
       </thead>
       <tbody>
-        {rows.map((f) => (
-          <tr key={f.trade_id} data-testid="fill-row">
-            <td data-label="Time">{shortTime(f.time)}</td>
-            <td data-label="Instrument">{f.instrument}</td>
-            <td data-label="Side" className={f.side}>
-              {f.side}
-            </td>
-            <td data-label="Qty" className="num">
-              {formatDecimal(f.qty)}
-            </td>
-            <td data-label="Price" className="num">
-              {formatDecimal(f.price)}
-            </td>
-            <td data-label="Fee" className="num">
-              {formatDecimal(f.fee)} {f.fee_asset}
-            </td>
-            <td data-label="Signal">{f.signal_id ? <a href={href({ page: 'signal', id: f.signal_id })}>chain</a> : '—'}</td>
-          </tr>
-        ))}
+        {rows.map((f) => {
+          const r = rules(f.instrument);
+          return (
+            <tr key={f.trade_id} data-testid="fill-row">
+              <td data-label="Time">{shortTime(f.time)}</td>
+              <td data-label="Instrument">{f.instrument}</td>
+              <td data-label="Side" className={f.side}>
+                {f.side}
+              </td>
+              <td data-label="Qty" className="num" title={f.qty} data-step={r?.step ?? undefined}>
+                {qty(f.qty, r)}
+              </td>
+              <td data-label="Price" className="num" title={f.price} data-tick={r?.tick ?? undefined}>
+                {price(f.price, r)}
+              </td>
+              <td data-label="Fee" className="num" title={`${f.fee} ${f.fee_asset}`}>
+                {formatMoney(f.fee, f.fee_asset)}
+              </td>
+              <td data-label="Signal">{f.signal_id ? <a href={href({ page: 'signal', id: f.signal_id })}>chain</a> : '—'}</td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );

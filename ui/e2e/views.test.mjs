@@ -1,0 +1,284 @@
+// Each dashboard view at desktop (1440×900) and phone (390×844) widths against a running stack:
+// the overview as a trader's home, the bot page (chart, round trips, win rate, daily P&L, audit in
+// words, positions not clipped), config editing with a reviewed diff, and no number with more
+// decimals than its instrument's tick or step allows. Screenshots go to ARTIFACTS.
+// Env: KEEL_URL, KEEL_ADMIN_TOKEN, KEEL_SIM_URL (the bots' simulator; candles are seeded there).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  ARTIFACTS,
+  KEEL_ADMIN_TOKEN,
+  KEEL_SIM_URL,
+  api,
+  launch,
+  login,
+  numberTexts,
+  placesAllowed,
+  placesShown,
+  precisionCells,
+  requireEnv,
+  seedCandles,
+} from './browser.mjs';
+
+const RUN = Date.now().toString(36);
+const SPOT = `views-spot-${RUN}`;
+const LINEAR = `views-lin-${RUN}`;
+const STRAT = `views-strat-${RUN}`;
+const WAIT = { timeout: 20000 };
+const DESKTOP = { width: 1440, height: 900 };
+const PHONE = { width: 390, height: 844 };
+let browser;
+const secrets = {};
+
+async function alert(bot, body) {
+  const res = await fetch(`${process.env.KEEL_URL.replace(/\/$/, '')}/webhook/${bot}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ secret: secrets[bot], time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...body }),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, `alert ${body.id} answered ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+async function createBot(config) {
+  const r = await api('POST', '/bots', config);
+  assert.equal(r.status, 201, `creating ${config.id}: ${r.status} ${JSON.stringify(r.body)}`);
+  secrets[config.id] = r.body.webhook_secret;
+}
+
+/** No price or quantity cell shows more places than its tick or step; and there are such cells. */
+async function assertPrecision(page, atLeast, label) {
+  const cells = await precisionCells(page);
+  assert.ok(cells.length >= atLeast, `${label}: expected at least ${atLeast} price/qty cells held to a tick or step, found ${cells.length}`);
+  for (const c of cells) {
+    if (c.text === '—' || c.text === 'market') continue;
+    assert.ok(
+      placesShown(c.text) <= placesAllowed(c.increment),
+      `${label}: ${c.kind} "${c.text}" in ${c.where} shows more places than its ${c.kind === 'price' ? 'tick' : 'step'} ${c.increment} allows`,
+    );
+  }
+  // Money and everything else: never the 16–28 raw decimals of the ledger.
+  for (const n of await numberTexts(page)) assert.ok(placesShown(n) <= 8, `${label}: "${n}" shows ${placesShown(n)} decimals`);
+}
+
+before(async () => {
+  requireEnv();
+  assert.ok(KEEL_SIM_URL, 'KEEL_SIM_URL must point at the bots\' simulator');
+  browser = await launch();
+  await seedCandles('BTCUSDT', 720, '65000', 11);
+  await seedCandles('ETHUSDT', 720, '3200', 12);
+  await seedCandles('SOLUSDT', 240, '150', 13);
+  const base = { strategy: 'manual', exchange: 'binance', mode: 'paper', base_url: KEEL_SIM_URL, sizing: { mode: 'fixed_qty', value: '0.001' } };
+  await createBot({ ...base, id: SPOT, name: 'Views spot', market: 'spot', instruments: ['BTCUSDT'], risk: { max_daily_loss: '100' } });
+  await createBot({ ...base, id: LINEAR, name: 'Views linear', market: 'linear', instruments: ['ETHUSDT'], risk: {} });
+  const strat = { id: STRAT, name: 'Views strategy', source: 'strategy', strategy: 'ma_crossover', timeframe: '1m', params: { fast: 3, slow: 8, short: 1 } };
+  const r = await api('POST', '/bots', { ...strat, exchange: 'binance', market: 'linear', mode: 'paper', base_url: KEEL_SIM_URL, instruments: ['SOLUSDT'], sizing: { mode: 'fixed_quote', value: '200' } });
+  assert.equal(r.status, 201, `creating ${STRAT}: ${r.status} ${JSON.stringify(r.body)}`);
+  // Spot: two buys and a partial sell (an open position); linear: a closed round trip, then an
+  // open long, and a resting limit order far below the market.
+  await alert(SPOT, { id: `${SPOT}-1`, action: 'buy', symbol: 'BTCUSDT', qty: '0.001' });
+  await alert(SPOT, { id: `${SPOT}-2`, action: 'buy', symbol: 'BTCUSDT', qty: '0.001' });
+  await alert(SPOT, { id: `${SPOT}-3`, action: 'sell', symbol: 'BTCUSDT', qty: '0.001' });
+  await alert(LINEAR, { id: `${LINEAR}-1`, action: 'buy', symbol: 'ETHUSDT', qty: '0.05' });
+  await alert(LINEAR, { id: `${LINEAR}-2`, action: 'sell', symbol: 'ETHUSDT', qty: '0.05' });
+  await alert(LINEAR, { id: `${LINEAR}-3`, action: 'buy', symbol: 'ETHUSDT', qty: '0.04' });
+  await alert(LINEAR, { id: `${LINEAR}-4`, action: 'buy', symbol: 'ETHUSDT', qty: '0.12', order_type: 'limit', price: '1000.05' });
+});
+
+after(async () => {
+  // Leave the simulator's prices where the other browser scenarios expect them.
+  for (const [symbol, price] of [
+    ['BTCUSDT', '65000'],
+    ['ETHUSDT', '3200'],
+  ]) {
+    await fetch(`${KEEL_SIM_URL}/__admin/price`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ symbol, price }) }).catch(() => undefined);
+  }
+  await browser?.close();
+});
+
+for (const [name, viewport] of [
+  ['desktop', DESKTOP],
+  ['phone', PHONE],
+]) {
+  test(`overview as a trader's home (${name})`, { timeout: 120000 }, async () => {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    await page.getByTestId('overview').waitFor();
+    // Totals per currency, each figure in its currency at cents.
+    const totals = page.getByTestId('totals-USDT');
+    await totals.waitFor(WAIT);
+    for (const id of ['total-equity', 'total-today', 'total-net', 'total-fees', 'total-funding']) {
+      assert.match(await totals.getByTestId(id).innerText(), /^[+-]?[\d,]+\.\d{2,8} USDT$/, id);
+    }
+    // Health: exchanges, Neo4j, outbox, cron, halt.
+    for (const id of ['health-neo4j', 'health-outbox', 'health-cron', 'health-halt']) await page.getByTestId(id).waitFor();
+    assert.ok((await page.getByTestId('platform-health').locator('[data-testid^="health-exchange-"]').count()) >= 1, 'at least one exchange host');
+    // Positions and open orders across bots, to their instruments' precision.
+    const link = (id) => page.locator(`a[href$="/bots/${id}"]`);
+    await page.getByTestId('overview-position').filter({ has: link(SPOT) }).waitFor(WAIT);
+    await page.getByTestId('overview-position').filter({ has: link(LINEAR) }).waitFor(WAIT);
+    const order = page.getByTestId('overview-order').filter({ has: link(LINEAR) });
+    await order.waitFor(WAIT);
+    assert.match(await order.innerText(), /1,000\.05/);
+    // Risk usage: a set limit shows "x of 100", unset ones "(no limit)", never "of 0".
+    const risk = page.getByTestId('risk-across');
+    const spotRisk = risk.locator('tr').filter({ has: link(SPOT) });
+    await spotRisk.waitFor(WAIT);
+    const riskText = await spotRisk.innerText();
+    assert.match(riskText, /of 100/);
+    assert.match(riskText, /\(no limit\)/);
+    assert.doesNotMatch(await risk.innerText(), /of 0\b/);
+    // Recent signals of both bots.
+    await page.getByTestId('recent-signals').locator('tr').filter({ has: link(LINEAR) }).first().waitFor(WAIT);
+    // Rules arrive once per session: wait until the positions are held to a tick.
+    await page.waitForFunction(
+      ([a, b]) =>
+        [a, b].every((id) =>
+          [...globalThis.document.querySelectorAll('[data-testid="overview-position"]')].some((r) => r.querySelector(`a[href$="/bots/${id}"]`) && r.querySelector('[data-tick]')),
+        ),
+      [SPOT, LINEAR],
+      WAIT,
+    );
+    await assertPrecision(page, 4, `overview ${name}`);
+    await page.screenshot({ path: `${ARTIFACTS}overview-${name}.png`, fullPage: true });
+    // Live: a new fill shows up without a reload.
+    await alert(SPOT, { id: `${SPOT}-live-${name}`, action: 'buy', symbol: 'BTCUSDT', qty: '0.001' });
+    await page.getByTestId('recent-signals').getByText(`executed`).first().waitFor(WAIT);
+    await context.close();
+  });
+
+  test(`bot page: chart, round trips, P&L, audit in words (${name})`, { timeout: 120000 }, async () => {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${LINEAR}`);
+    await page.getByTestId('bot-page').waitFor();
+    // Candles with the instrument's rules, and the fills marked on them.
+    await page.getByTestId('tf-1m').click();
+    await page.getByTestId('price-chart').locator('canvas').first().waitFor(WAIT);
+    await page.getByTestId('instrument-rules').waitFor(WAIT);
+    // Every fill of the instrument is marked on its candle; the resting limit order is a level.
+    await page.locator('[data-testid="price-chart"][data-markers="3"]').waitFor(WAIT);
+    assert.equal(await page.getByTestId('price-chart').getAttribute('data-levels'), '1');
+    assert.match(await page.getByTestId('instrument-rules').innerText(), /tick 0\.01 · step 0\.001/);
+    // Round trips: the closed one with its P&L, the open one; the win rate over closed trips.
+    const trips = page.getByTestId('trip-row');
+    await trips.nth(1).waitFor(WAIT);
+    assert.equal(await trips.count(), 2);
+    assert.match(await trips.nth(0).innerText(), /open/);
+    assert.match(await trips.nth(1).innerText(), /[+-]\d+\.\d{2}/);
+    assert.match(await page.getByTestId('win-rate').innerText(), /^\d+%$/);
+    await page.getByTestId('daily-bar').first().waitFor(WAIT);
+    // The audit timeline reads as sentences, not key=value.
+    await page.getByTestId('audit-text').filter({ hasText: /^Bought 0\.040 ETHUSDT at [\d,]+\.\d{2} / }).first().waitFor(WAIT);
+    const audit = await page.getByTestId('audit-timeline').innerText();
+    assert.doesNotMatch(audit, /\w=\S/, 'no raw key=value in the audit timeline');
+    // The positions card is not clipped.
+    const clipped = await page.getByTestId('positions-panel').evaluate((el) => el.scrollWidth > el.clientWidth + 1);
+    assert.equal(clipped, false, 'positions card clipped');
+    await page.locator('[data-testid="positions"] [data-tick]').first().waitFor(WAIT);
+    await assertPrecision(page, 8, `bot page ${name}`);
+    await page.screenshot({ path: `${ARTIFACTS}bot-page-${name}.png`, fullPage: true });
+    // The spot bot: prices to 0.01, quantities to 0.00001, fees in BTC.
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${SPOT}`);
+    await page.getByTestId('bot-page').filter({ hasText: 'Views spot' }).waitFor();
+    await page.locator('[data-testid="positions"] [data-step="0.00001000"]').first().waitFor(WAIT);
+    assert.match(await page.locator('[data-testid="positions"] [data-step]').first().innerText(), /^0\.\d{5}$/);
+    await assertPrecision(page, 8, `spot bot page ${name}`);
+    await page.screenshot({ path: `${ARTIFACTS}bot-page-spot-${name}.png`, fullPage: true });
+    await context.close();
+  });
+}
+
+test('config editing: review the diff, save a new version, see it in the history and audit', { timeout: 120000 }, async () => {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  await login(page, KEEL_ADMIN_TOKEN);
+  await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${SPOT}`);
+  const editor = page.getByTestId('config-editor');
+  await editor.getByTestId('edit-config').click();
+  const box = editor.getByTestId('config-json');
+  const config = JSON.parse(await box.inputValue());
+  assert.equal(config.risk.max_daily_loss, '100');
+  // Nothing changed: nothing to save.
+  await editor.getByTestId('review-config').click();
+  assert.match(await editor.getByTestId('config-error').innerText(), /Nothing changed/);
+  // An invalid value is refused by the API, naming the field; nothing is stored.
+  await box.fill(JSON.stringify({ ...config, risk: { ...config.risk, max_daily_loss: '-5' } }, null, 2));
+  await editor.getByTestId('review-config').click();
+  await editor.getByTestId('save-config').click();
+  assert.match(await editor.getByTestId('config-error').innerText(), /max_daily_loss/);
+  // A valid change: the diff is shown before saving, then the API's own diff and the new version.
+  await box.fill(JSON.stringify({ ...config, name: 'Views spot v2', risk: { ...config.risk, max_daily_loss: '250' } }, null, 2));
+  await editor.getByTestId('review-config').click();
+  const diff = editor.getByTestId('config-diff');
+  await diff.waitFor();
+  assert.equal(await diff.getByTestId('diff-row').count(), 2);
+  assert.match(await diff.innerText(), /risk\.max_daily_loss\s+100\s+250/);
+  await page.screenshot({ path: `${ARTIFACTS}config-diff-desktop.png`, fullPage: false });
+  await editor.getByTestId('save-config').click();
+  await editor.getByTestId('config-saved').waitFor(WAIT);
+  assert.match(await editor.getByTestId('config-saved').innerText(), /Saved as version 2/);
+  await page.getByText('config v2').waitFor(WAIT);
+  const read = await api('GET', `/bots/${SPOT}`);
+  assert.equal(read.body.risk.max_daily_loss, '250');
+  assert.equal(read.body.name, 'Views spot v2');
+  // The audit timeline says what changed.
+  await page.getByTestId('audit-text').filter({ hasText: /Config v1 → v2: .*risk\.max_daily_loss: 100 → 250/ }).first().waitFor(WAIT);
+  // Book capital: confirmed first, then the new equity.
+  const before = (await api('GET', `/bots/${SPOT}/summary`)).body.equity;
+  await page.getByTestId('capital-amount').fill('500');
+  await page.getByTestId('book-capital').click();
+  await page.getByTestId('confirm-ok').click();
+  await page.getByTestId('capital-result').waitFor(WAIT);
+  assert.match(await page.getByTestId('capital-result').innerText(), /^Booked \+500\.00 USDT; equity now [\d,]+\.\d{2} USDT\.$/);
+  const afterEq = (await api('GET', `/bots/${SPOT}/summary`)).body.equity;
+  assert.equal(Number(afterEq) - Number(before) > 499, true, `equity ${before} → ${afterEq}`);
+  await page.getByTestId('audit-text').filter({ hasText: /^Capital added: 500\.00 USDT$/ }).first().waitFor(WAIT);
+  await context.close();
+});
+
+test('strategy bot: its strategy, target and params; a params change is reviewed and saved as a new version', { timeout: 120000 }, async () => {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  await login(page, KEEL_ADMIN_TOKEN);
+  await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${STRAT}`);
+  const panel = page.getByTestId('strategy-panel');
+  await panel.getByText('ma_crossover').first().waitFor(WAIT);
+  // The chart opens at the strategy's own timeframe and instrument.
+  assert.match(await page.getByTestId('chart-panel').locator('h2').innerText(), /SOLUSDT/);
+  assert.equal(await page.getByTestId('tf-1m').getAttribute('class'), 'active');
+  assert.equal(await panel.getByTestId('param-fast').inputValue(), '3');
+  await panel.getByTestId('param-fast').fill('4');
+  await panel.getByTestId('review-params').click();
+  assert.match(await panel.getByTestId('params-diff').innerText(), /params\.fast\s+3\s+4/);
+  await page.screenshot({ path: `${ARTIFACTS}strategy-params-desktop.png` });
+  await panel.getByTestId('save-params').click();
+  await panel.getByTestId('params-saved').waitFor(WAIT);
+  const read = await api('GET', `/bots/${STRAT}`);
+  assert.equal(read.body.params.fast, 4);
+  assert.equal(read.body.version, 2);
+  await page.getByText('config v2').waitFor(WAIT);
+  await context.close();
+});
+
+test('a viewer sees the config and its history but cannot edit it', { timeout: 60000 }, async () => {
+  const created = await api('POST', '/tokens', { role: 'viewer', name: `views-viewer-${RUN}` });
+  assert.equal(created.status, 201);
+  const context = await browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  await login(page, created.body.token);
+  await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${SPOT}`);
+  await page.getByTestId('config-editor').waitFor();
+  assert.equal(await page.getByTestId('edit-config').count(), 0);
+  await page.getByTestId('trip-row').first().waitFor(WAIT);
+  await page.screenshot({ path: `${ARTIFACTS}viewer-bot-page-phone.png`, fullPage: true });
+  await context.close();
+});
