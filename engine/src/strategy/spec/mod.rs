@@ -36,6 +36,34 @@ mod tests;
 
 pub use catalog::{FactorKind, FACTORS};
 pub use parse::{Expr, OPERATORS};
+
+/// The built-in templates written as specs (`engine/specs/`): `(template name, spec JSON)`.
+/// Each gives the same targets, fills and metrics as its compiled template (tested bar for bar).
+pub const TEMPLATES: [(&str, &str); 5] = [
+    (
+        "ma_crossover",
+        include_str!("../../../specs/ma_crossover.json"),
+    ),
+    (
+        "rsi_reversion",
+        include_str!("../../../specs/rsi_reversion.json"),
+    ),
+    (
+        "donchian_breakout",
+        include_str!("../../../specs/donchian_breakout.json"),
+    ),
+    (
+        "bollinger_reversion",
+        include_str!("../../../specs/bollinger_reversion.json"),
+    ),
+    (
+        "vol_target_trend",
+        include_str!("../../../specs/vol_target_trend.json"),
+    ),
+];
+
+/// The published JSON Schema of a spec document (also served by the admin API).
+pub const SCHEMA: &str = include_str!("../../../specs/strategy-spec.schema.json");
 pub use plan::SpecStrategy;
 
 use super::{Params, StrategyError};

@@ -12,29 +12,7 @@ use proptest::prelude::*;
 use rust_decimal_macros::dec;
 use serde_json::json;
 
-/// The built-in templates and their spec files (`engine/specs/`).
-pub(crate) const TEMPLATE_SPECS: [(&str, &str); 5] = [
-    (
-        "ma_crossover",
-        include_str!("../../../specs/ma_crossover.json"),
-    ),
-    (
-        "rsi_reversion",
-        include_str!("../../../specs/rsi_reversion.json"),
-    ),
-    (
-        "donchian_breakout",
-        include_str!("../../../specs/donchian_breakout.json"),
-    ),
-    (
-        "bollinger_reversion",
-        include_str!("../../../specs/bollinger_reversion.json"),
-    ),
-    (
-        "vol_target_trend",
-        include_str!("../../../specs/vol_target_trend.json"),
-    ),
-];
+use super::TEMPLATES as TEMPLATE_SPECS;
 
 fn spec(text: &str) -> StrategySpec {
     StrategySpec::from_json(text).unwrap_or_else(|e| panic!("{e:?}"))
@@ -689,4 +667,59 @@ proptest! {
             }
         }
     }
+}
+
+/// The published JSON Schema (`engine/specs/strategy-spec.schema.json`) is hand-kept: this keeps
+/// it in step with the parser's tables (every operator with its arity, every factor with its
+/// arguments). The built-in specs are validated against it with a JSON Schema validator in
+/// `tests/e2e/strategy-spec.spec.ts` (ajv).
+#[test]
+fn the_published_schema_lists_exactly_the_parsers_operators_and_factors() {
+    use super::parse::Arity;
+    let schema: Value =
+        serde_json::from_str(include_str!("../../../specs/strategy-spec.schema.json")).unwrap();
+    let ops = schema["definitions"]["op"]["properties"]
+        .as_object()
+        .unwrap();
+    let mut names: Vec<&str> = ops.keys().map(String::as_str).collect();
+    let mut want: Vec<&str> = OPERATORS.iter().map(|o| o.0).collect();
+    names.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(names, want);
+    for (name, _, arity, _, _) in OPERATORS {
+        let def = &ops[*name];
+        match arity {
+            Arity::Many => assert_eq!(def["minItems"], json!(2), "{name}"),
+            Arity::Exactly(1) => assert!(def["oneOf"].is_array(), "{name}"),
+            Arity::Exactly(n) => {
+                assert_eq!(def["minItems"], json!(n), "{name}");
+                assert_eq!(def["maxItems"], json!(n), "{name}");
+            }
+        }
+    }
+    let variants = schema["definitions"]["factor"]["oneOf"].as_array().unwrap();
+    assert_eq!(variants.len(), FACTORS.len());
+    for (kind, _, args, _) in FACTORS {
+        let v = variants
+            .iter()
+            .find(|v| v["properties"]["kind"]["const"] == json!(kind))
+            .unwrap_or_else(|| panic!("{kind} missing from the schema"));
+        let mut got: Vec<&str> = v["properties"]["args"]["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut want: Vec<&str> = args.iter().map(|a| a.name).collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "{kind}");
+    }
+    let top: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(top.len(), 9);
 }
