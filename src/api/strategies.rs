@@ -72,7 +72,7 @@ fn validate(body: &Value) -> Result<Response, ApiError> {
     }
     let issues = match StrategySpec::parse(doc) {
         Err(issues) => issues,
-        Ok(sp) => match sp.build(&params) {
+        Ok(sp) => match sp.strategy(&params) {
             Ok(built) => {
                 return ok(
                     200,

@@ -5,7 +5,6 @@
 use super::flags::Flags;
 use super::Failure;
 use keel_engine::strategy::spec::{self, StrategySpec};
-use keel_engine::strategy::Strategy;
 use std::collections::BTreeMap;
 
 /// Runs `keel strategy …`.
@@ -56,7 +55,7 @@ fn validate(args: &[String]) -> Result<String, Failure> {
         return Err(Failure::Run(format!("{path}: invalid")));
     };
     let built = sp
-        .build(&given)
+        .strategy(&given)
         .map_err(|e| Failure::Run(format!("{path}: {e}")))?;
     let v = built.version();
     let params: Vec<String> = v

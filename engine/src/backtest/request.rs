@@ -250,12 +250,10 @@ impl BacktestRequest {
                 "strategy",
                 "give either a registered strategy name or a spec, not both",
             )),
-            Some(doc) => crate::strategy::spec::build(doc, &self.params)
-                .map(|s| Box::new(s) as Box<dyn crate::strategy::Strategy>)
-                .map_err(|e| match e {
-                    crate::strategy::StrategyError::Spec(_) => field("spec", e),
-                    other => field("params", other),
-                }),
+            Some(doc) => crate::strategy::spec::build(doc, &self.params).map_err(|e| match e {
+                crate::strategy::StrategyError::Spec(_) => field("spec", e),
+                other => field("params", other),
+            }),
             None if self.strategy.is_empty() => Err(field(
                 "strategy",
                 "is required (a registered strategy name), or give a spec",

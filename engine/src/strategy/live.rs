@@ -130,9 +130,7 @@ pub fn spec(config: &BotConfig) -> Result<Option<LiveSpec>, LiveError> {
 /// [`StrategyError`]: unknown name, bad parameter, or the spec's problems with their paths.
 pub fn build(spec: &LiveSpec) -> Result<Box<dyn Strategy>, StrategyError> {
     match &spec.definition {
-        Some(doc) => {
-            super::spec::build(doc, &spec.params).map(|s| Box::new(s) as Box<dyn Strategy>)
-        }
+        Some(doc) => super::spec::build(doc, &spec.params),
         None => Registry::builtin().build(&spec.name, &spec.params),
     }
 }

@@ -10,6 +10,7 @@
 
 mod composer;
 pub mod live;
+pub mod lookahead;
 mod params;
 mod registry;
 pub mod spec;

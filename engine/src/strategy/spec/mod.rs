@@ -66,7 +66,7 @@ pub const TEMPLATES: [(&str, &str); 5] = [
 pub const SCHEMA: &str = include_str!("../../../specs/strategy-spec.schema.json");
 pub use plan::SpecStrategy;
 
-use super::{Params, StrategyError};
+use super::{Composer, Leg, Params, Registry, Strategy, StrategyError};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -143,9 +143,39 @@ pub struct FactorDef {
     pub args: Vec<Expr>,
 }
 
+/// Where a composed leg comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LegSource {
+    /// A built-in template by name.
+    Template(String),
+    /// A nested spec.
+    Spec(Box<StrategySpec>),
+}
+
+/// One leg of a composed spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegDef {
+    /// The strategy.
+    pub source: LegSource,
+    /// Its parameters (numbers or the outer spec's `$param`s).
+    pub params: BTreeMap<String, Expr>,
+    /// Its weight (a number or a `$param`).
+    pub weight: Expr,
+}
+
 /// What the spec decides.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
+    /// Weighted strategies netted into one target (the composer), with optional volatility
+    /// normalisation over `vol_window` bars and the net quantised to `step`.
+    Compose {
+        /// Legs.
+        legs: Vec<LegDef>,
+        /// Normalisation window (`None` = plain weights).
+        vol_window: Option<Expr>,
+        /// Quantisation step (0 = none).
+        step: Expr,
+    },
     /// A target exposure expression, clamped to `[min, max]`.
     Target {
         /// Exposure expression.
@@ -260,7 +290,8 @@ impl StrategySpec {
         Ok(Params::from_map(out))
     }
 
-    /// Builds the runnable strategy for `given` parameters.
+    /// Compiles the plan for `given` parameters (a `target` or `rules` spec; a composed spec
+    /// is built by [`StrategySpec::strategy`]).
     ///
     /// # Errors
     /// A parameter error, or [`StrategyError::Spec`] when a factor argument computed from the
@@ -269,6 +300,83 @@ impl StrategySpec {
         let params = self.params_for(given)?;
         SpecStrategy::compile(self, params)
     }
+
+    /// The runnable strategy for `given` parameters, whatever the output: a compiled plan, or a
+    /// composer of its legs (templates or nested specs) relabelled with this spec's version.
+    ///
+    /// # Errors
+    /// A parameter error, or [`StrategyError::Spec`] naming the leg or argument at fault.
+    pub fn strategy(
+        &self,
+        given: &BTreeMap<String, f64>,
+    ) -> Result<Box<dyn Strategy>, StrategyError> {
+        let Output::Compose {
+            legs,
+            vol_window,
+            step,
+        } = &self.output
+        else {
+            return self.build(given).map(|s| Box::new(s) as Box<dyn Strategy>);
+        };
+        let params = self.params_for(given)?;
+        let values = params.values();
+        let at =
+            |path: String, reason: String| StrategyError::Spec(vec![SpecIssue { path, reason }]);
+        let num = |e: &Expr, path: String| {
+            plan::eval_const(e, values)
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| at(path, "is not a finite number".into()))
+        };
+        let mut built = Vec::with_capacity(legs.len());
+        for (i, leg) in legs.iter().enumerate() {
+            let mut p = BTreeMap::new();
+            for (k, e) in &leg.params {
+                p.insert(k.clone(), num(e, format!("compose.legs[{i}].params.{k}"))?);
+            }
+            let weight = num(&leg.weight, format!("compose.legs[{i}].weight"))?;
+            let strategy = match &leg.source {
+                LegSource::Template(name) => Registry::builtin().build(name, &p),
+                LegSource::Spec(inner) => inner.strategy(&p),
+            }
+            .map_err(|e| match e {
+                StrategyError::Spec(issues) => StrategyError::Spec(
+                    issues
+                        .into_iter()
+                        .map(|x| SpecIssue {
+                            path: format!("compose.legs[{i}].spec.{}", x.path),
+                            reason: x.reason,
+                        })
+                        .collect(),
+                ),
+                other => at(format!("compose.legs[{i}]"), other.to_string()),
+            })?;
+            built.push(Leg { strategy, weight });
+        }
+        let window = match vol_window {
+            None => None,
+            Some(e) => {
+                let w = num(e, "compose.vol_window".into())?;
+                if w.fract() != 0.0 || !(2.0..=MAX_WINDOW).contains(&w) {
+                    return Err(at(
+                        "compose.vol_window".into(),
+                        format!("{w} is not a whole number in [2, {MAX_WINDOW}]"),
+                    ));
+                }
+                Some(w as usize)
+            }
+        };
+        let step = num(step, "compose.step".into())?;
+        let composer = Composer::new(built, window, step).map_err(|e| match e {
+            StrategyError::Composer { field, reason } => at(format!("compose.{field}"), reason),
+            other => other,
+        })?;
+        Ok(Box::new(composer.relabel(
+            &self.name,
+            self.version,
+            params,
+            &self.content_hash,
+        )))
+    }
 }
 
 /// Parses a spec document and builds it with `given` parameters: what a bot config or a backtest
@@ -276,10 +384,13 @@ impl StrategySpec {
 ///
 /// # Errors
 /// [`StrategyError::Spec`] with every problem of the document, or the parameter error.
-pub fn build(doc: &Value, given: &BTreeMap<String, f64>) -> Result<SpecStrategy, StrategyError> {
+pub fn build(
+    doc: &Value,
+    given: &BTreeMap<String, f64>,
+) -> Result<Box<dyn Strategy>, StrategyError> {
     StrategySpec::parse(doc)
         .map_err(StrategyError::Spec)?
-        .build(given)
+        .strategy(given)
 }
 
 /// Validates a document fully (structure, then a build with default parameters, so a default
@@ -287,7 +398,7 @@ pub fn build(doc: &Value, given: &BTreeMap<String, f64>) -> Result<SpecStrategy,
 pub fn validate(doc: &Value) -> Vec<SpecIssue> {
     match StrategySpec::parse(doc) {
         Err(issues) => issues,
-        Ok(spec) => match spec.build(&BTreeMap::new()) {
+        Ok(spec) => match spec.strategy(&BTreeMap::new()) {
             Ok(_) => Vec::new(),
             Err(StrategyError::Spec(issues)) => issues,
             Err(StrategyError::BadParam { name, reason, .. }) => vec![SpecIssue {

@@ -185,7 +185,8 @@ pub enum Expr {
     },
 }
 
-const TOP: [&str; 9] = [
+const TOP: [&str; 10] = [
+    "compose",
     "name",
     "version",
     "description",
@@ -213,6 +214,7 @@ struct Parser<'a> {
     raw_signals: BTreeMap<String, &'a Value>,
     visits: BTreeMap<String, Visit>,
     signals: Vec<(String, Expr)>,
+    stack: Vec<String>,
     nodes: usize,
 }
 
@@ -607,9 +609,13 @@ impl<'a> Parser<'a> {
         match self.visits.get(name) {
             Some(Visit::Done(t)) => return Some(*t),
             Some(Visit::Active) => {
+                let from = self.stack.iter().position(|s| s == name).unwrap_or(0);
+                let mut chain: Vec<&str> =
+                    self.stack.iter().skip(from).map(String::as_str).collect();
+                chain.push(name);
                 self.issue(
                     &format!("signals.{name}"),
-                    format!("cycle: {name:?} depends on itself"),
+                    format!("cycle: {}", chain.join(" → ")),
                 );
                 return None;
             }
@@ -629,7 +635,9 @@ impl<'a> Parser<'a> {
             return None;
         }
         self.visits.insert(name.to_string(), Visit::Active);
+        self.stack.push(name.to_string());
         let parsed = self.expr(raw, &format!("signals.{name}"), 0, false);
+        self.stack.pop();
         match parsed {
             Some((e, t)) => {
                 self.visits.insert(name.to_string(), Visit::Done(t));
@@ -825,8 +833,166 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// Deepest nesting of composed specs.
+const MAX_NESTING: usize = 3;
+
 /// Parses a document (the content hash and source are filled by the caller).
 pub fn parse(doc: &Value) -> Result<StrategySpec, Vec<SpecIssue>> {
+    parse_at(doc, 0)
+}
+
+/// The `compose` block: legs (a template by name or a nested spec), weights, normalisation.
+fn compose<'a>(p: &mut Parser<'a>, v: &'a Value, nesting: usize) -> Option<Output> {
+    let m = match v {
+        Value::Object(m) => m,
+        other => {
+            p.issue(
+                "compose",
+                format!("must be an object, not {}", kind_of(other)),
+            );
+            return None;
+        }
+    };
+    p.unknown_keys(m, &["legs", "vol_window", "step"], "compose");
+    let Some(Value::Array(raw_legs)) = m.get("legs") else {
+        p.issue(
+            "compose.legs",
+            "is required: an array of {template | spec, params, weight}",
+        );
+        return None;
+    };
+    if raw_legs.is_empty() || raw_legs.len() > 32 {
+        p.issue("compose.legs", "needs 1 to 32 legs");
+        return None;
+    }
+    let win = catalog::Arg {
+        name: "vol_window",
+        integer: true,
+        min: 2.0,
+        max: super::MAX_WINDOW,
+    };
+    let anyn = catalog::Arg {
+        name: "value",
+        integer: false,
+        min: -1e9,
+        max: 1e9,
+    };
+    let unit = catalog::Arg {
+        name: "step",
+        integer: false,
+        min: 0.0,
+        max: 1.0,
+    };
+    let mut legs = Vec::new();
+    let mut ok = true;
+    for (i, raw) in raw_legs.iter().enumerate() {
+        let path = format!("compose.legs[{i}]");
+        let Value::Object(leg) = raw else {
+            p.issue(&path, "must be an object");
+            ok = false;
+            continue;
+        };
+        p.unknown_keys(leg, &["template", "spec", "params", "weight"], &path);
+        let source = match (leg.get("template"), leg.get("spec")) {
+            (Some(Value::String(name)), None) => {
+                if super::super::Registry::builtin().describe(name).is_none() {
+                    let known = super::super::Registry::builtin().names().join(", ");
+                    p.issue(
+                        &format!("{path}.template"),
+                        format!("unknown template {name:?} (known: {known})"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                super::LegSource::Template(name.clone())
+            }
+            (None, Some(inner)) => {
+                if nesting + 1 >= MAX_NESTING {
+                    p.issue(
+                        &format!("{path}.spec"),
+                        format!("specs nest at most {MAX_NESTING} deep"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                match parse_at(inner, nesting + 1) {
+                    Ok(mut sp) => {
+                        let text = serde_json::to_string(inner).unwrap_or_default();
+                        sp.content_hash =
+                            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+                        sp.source = inner.clone();
+                        super::LegSource::Spec(Box::new(sp))
+                    }
+                    Err(issues) => {
+                        for x in issues {
+                            let at = if x.path == "." {
+                                format!("{path}.spec")
+                            } else {
+                                format!("{path}.spec.{}", x.path)
+                            };
+                            p.issue(&at, x.reason);
+                        }
+                        ok = false;
+                        continue;
+                    }
+                }
+            }
+            _ => {
+                p.issue(&path, "needs exactly one of \"template\" (a built-in name) or \"spec\" (a spec document)");
+                ok = false;
+                continue;
+            }
+        };
+        let mut params = BTreeMap::new();
+        if let Some(raw_params) = leg.get("params") {
+            let Some(pm) = p.object(raw_params, &format!("{path}.params")) else {
+                ok = false;
+                continue;
+            };
+            for (k, v) in pm {
+                match p.arg(v, &anyn, &format!("{path}.params.{k}")) {
+                    Some(e) => {
+                        params.insert(k.clone(), e);
+                    }
+                    None => ok = false,
+                }
+            }
+        }
+        let weight = match leg.get("weight") {
+            None => Expr::Num(1.0),
+            Some(w) => match p.arg(w, &anyn, &format!("{path}.weight")) {
+                Some(e) => e,
+                None => {
+                    ok = false;
+                    continue;
+                }
+            },
+        };
+        legs.push(super::LegDef {
+            source,
+            params,
+            weight,
+        });
+    }
+    let vol_window = match m.get("vol_window") {
+        None | Some(Value::Null) => None,
+        Some(v) => match p.arg(v, &win, "compose.vol_window") {
+            Some(e) => Some(e),
+            None => return None,
+        },
+    };
+    let step = match m.get("step") {
+        None => Expr::Num(0.0),
+        Some(v) => p.arg(v, &unit, "compose.step")?,
+    };
+    ok.then_some(Output::Compose {
+        legs,
+        vol_window,
+        step,
+    })
+}
+
+fn parse_at(doc: &Value, nesting: usize) -> Result<StrategySpec, Vec<SpecIssue>> {
     let mut p = Parser {
         issues: Vec::new(),
         params: BTreeMap::new(),
@@ -834,6 +1000,7 @@ pub fn parse(doc: &Value) -> Result<StrategySpec, Vec<SpecIssue>> {
         raw_signals: BTreeMap::new(),
         visits: BTreeMap::new(),
         signals: Vec::new(),
+        stack: Vec::new(),
         nodes: 0,
     };
     let Value::Object(top) = doc else {
@@ -957,11 +1124,16 @@ pub fn parse(doc: &Value) -> Result<StrategySpec, Vec<SpecIssue>> {
             ),
         }
     }
+    let outputs = ["target", "rules", "compose"]
+        .iter()
+        .filter(|k| top.contains_key(**k))
+        .count();
     let output = match (top.get("target"), top.get("rules")) {
-        (Some(_), Some(_)) | (None, None) => {
-            p.issue(".", "needs exactly one of \"target\" (an exposure expression) or \"rules\" (entry/exit conditions)");
+        _ if outputs != 1 => {
+            p.issue(".", "needs exactly one of \"target\" (an exposure expression), \"rules\" (entry/exit conditions) or \"compose\" (weighted strategies)");
             None
         }
+        (None, None) => top.get("compose").and_then(|c| compose(&mut p, c, nesting)),
         (Some(t), None) => p.object(t, "target").and_then(|m| {
             p.unknown_keys(m, &["expr", "min", "max"], "target");
             let bound = |p: &mut Parser, key: &str, dflt: f64| match m.get(key) {
@@ -989,6 +1161,7 @@ pub fn parse(doc: &Value) -> Result<StrategySpec, Vec<SpecIssue>> {
             let expr = p.cond(raw, "target.expr", Ty::Num, false)?;
             Some(Output::Target { expr, min, max })
         }),
+        (Some(_), Some(_)) => None,
         (None, Some(r)) => p.object(r, "rules").and_then(|m| {
             p.unknown_keys(m, &RULES, "rules");
             if !m.contains_key("long_entry") && !m.contains_key("short_entry") {

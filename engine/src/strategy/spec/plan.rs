@@ -352,6 +352,14 @@ impl SpecStrategy {
             issues: Vec::new(),
         };
         let out = match &spec.output {
+            Output::Compose { .. } => {
+                return Err(StrategyError::Spec(vec![SpecIssue {
+                path: "compose".into(),
+                reason:
+                    "a composed spec has no plan of its own: build it with StrategySpec::strategy"
+                        .into(),
+            }]))
+            }
             Output::Target { expr, min, max } => Out::Target {
                 root: c.compile(expr),
                 min: *min,

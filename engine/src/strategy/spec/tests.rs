@@ -9,6 +9,7 @@ use crate::ids::Symbol;
 use crate::model::InstrumentRules;
 use crate::strategy::{Context, Intent, Registry, Strategy as Strat, Target};
 use proptest::prelude::*;
+use proptest::strategy::Strategy;
 use rust_decimal_macros::dec;
 use serde_json::json;
 
@@ -267,6 +268,9 @@ fn issues_of(doc: &Value) -> Vec<SpecIssue> {
     validate(doc)
 }
 
+/// (what, edit of the base document, expected path, words of the expected reason).
+type Edit = (&'static str, fn(&mut Value), &'static str, &'static str);
+
 #[test]
 fn refusals_name_the_exact_path() {
     assert!(issues_of(&base()).is_empty(), "{:?}", issues_of(&base()));
@@ -324,7 +328,7 @@ fn refusals_name_the_exact_path() {
             "{what}: want {path} ({reason}), got {got:?}"
         );
     }
-    let edits: Vec<(&str, fn(&mut Value), &str, &str)> = vec![
+    let edits: Vec<Edit> = vec![
         (
             "wrong param type",
             |d| d["params"]["n"]["default"] = json!("five"),
@@ -353,13 +357,13 @@ fn refusals_name_the_exact_path() {
             "cycle",
             |d| d["signals"] = json!({"a": {"and": ["q", "up"]}, "q": {"not": "a"}, "up": true}),
             "signals.a",
-            "cycle",
+            "cycle: a → q → a",
         ),
         (
             "self cycle",
             |d| d["signals"]["up"] = json!({"not": "up"}),
             "signals.up",
-            "cycle",
+            "cycle: up → up",
         ),
         (
             "look-ahead",
@@ -660,7 +664,7 @@ proptest! {
             // Whatever it became, it runs without panicking on real bars.
             let mut s = build(&doc, &BTreeMap::new()).unwrap();
             let bars = walk(300, 3);
-            let _ = targets(&mut s, &bars);
+            let _ = targets(s.as_mut(), &bars);
         } else {
             for i in issues {
                 prop_assert!(!i.path.is_empty() && !i.reason.is_empty());
@@ -721,5 +725,93 @@ fn the_published_schema_lists_exactly_the_parsers_operators_and_factors() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(top.len(), 9);
+    assert_eq!(top.len(), 10);
+}
+
+#[test]
+fn a_composed_spec_nets_its_legs_like_the_registry_composer() {
+    let reg = Registry::builtin();
+    let rsi: Value = serde_json::from_str(TEMPLATES[1].1).unwrap();
+    let doc = json!({
+        "name": "blend", "version": 2,
+        "params": {"w": {"type": "real", "default": 0.5, "min": -2, "max": 2},
+                   "fast": {"type": "int", "default": 5, "min": 1, "max": 50}},
+        "compose": {"legs": [
+            {"template": "ma_crossover", "params": {"fast": "$fast", "slow": 21, "short": 1}, "weight": "$w"},
+            {"spec": rsi, "params": {"period": 7}, "weight": 0.75}
+        ], "vol_window": 40, "step": 0.05}
+    });
+    assert!(validate(&doc).is_empty(), "{:?}", validate(&doc));
+    let sp = StrategySpec::parse(&doc).unwrap();
+    let bars = walk(3_000, 99);
+    let mut composed = sp.strategy(&BTreeMap::new()).unwrap();
+    let ma = params(&[("fast", 5.0), ("slow", 21.0), ("short", 1.0)]);
+    let mut reference = reg
+        .compose(
+            &[
+                ("ma_crossover", ma.clone(), 0.5),
+                ("rsi_reversion", params(&[("period", 7.0)]), 0.75),
+            ],
+            Some(40),
+            0.05,
+        )
+        .unwrap();
+    let got = targets(composed.as_mut(), &bars);
+    assert!(got.len() > 10, "{got:?}");
+    assert_eq!(got, targets(&mut reference, &bars));
+    let cfg = config("linear");
+    let a = run(&cfg, sp.strategy(&BTreeMap::new()).unwrap().as_mut(), &bars).unwrap();
+    let mut again = reg
+        .compose(
+            &[
+                ("ma_crossover", ma, 0.5),
+                ("rsi_reversion", params(&[("period", 7.0)]), 0.75),
+            ],
+            Some(40),
+            0.05,
+        )
+        .unwrap();
+    let b = run(&cfg, &mut again, &bars).unwrap();
+    assert_eq!(a.final_equity, b.final_equity);
+    assert_eq!(a.fills.len(), b.fills.len());
+    // Its version is the spec's; a parameter changes it.
+    let v = composed.version().id.clone();
+    assert!(v.starts_with("blend@2#"), "{v}");
+    let w = sp.strategy(&params(&[("w", 1.0)])).unwrap();
+    assert_ne!(w.version().id, v);
+    // Problems inside legs carry their path.
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"template": "nope"}), "compose.legs[0].template"),
+        (
+            json!({"template": "ma_crossover", "weight": "$zz"}),
+            "compose.legs[0].weight",
+        ),
+        (
+            json!({"spec": {"name": "x", "rules": {"long_entry": {"gt": ["close", "m"]}}}}),
+            "compose.legs[0].spec.rules.long_entry.gt[1]",
+        ),
+        (
+            json!({"template": "ma_crossover", "spec": {}}),
+            "compose.legs[0]",
+        ),
+    ];
+    for (leg, path) in cases {
+        let mut d = doc.clone();
+        d["compose"]["legs"][0] = leg;
+        let got = validate(&d);
+        assert!(got.iter().any(|i| i.path == path), "{path}: {got:?}");
+    }
+    let mut d = doc.clone();
+    d["compose"]["legs"][0]["params"]["fast"] = json!(30);
+    let got = validate(&d);
+    assert!(
+        got.iter()
+            .any(|i| i.path == "compose.legs[0]" && i.reason.contains("fast")),
+        "{got:?}"
+    );
+    let mut d = doc;
+    d["target"] = json!({"expr": 1});
+    assert!(validate(&d)
+        .iter()
+        .any(|i| i.path == "." && i.reason.contains("exactly one")));
 }
