@@ -264,7 +264,97 @@ fn pages_resumes_and_reports_gaps() {
     assert!(rep["metrics"]["calmar"].is_number());
     let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
     assert!(html.contains("<svg") && !html.contains("https://"));
+
+    // The same backtest from the template's spec file: same fills and metrics, its own version.
+    let spec_dir = dir.join("report-spec");
+    let spec = format!(
+        "{}/../engine/specs/ma_crossover.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, out, err) = keel(&[
+        "backtest",
+        "--spec",
+        &spec,
+        "--params",
+        "{\"fast\":10,\"slow\":30}",
+        "--exchange",
+        "binance",
+        "--market",
+        "linear",
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-04",
+        "--data",
+        &dir_s,
+        "--out",
+        spec_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ma_crossover_spec "), "{out}");
+    let by_spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(spec_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert!(!rep["fills"].as_array().unwrap().is_empty());
+    assert_eq!(by_spec["metrics"], rep["metrics"]);
+    assert_eq!(by_spec["equity_curve"], rep["equity_curve"]);
+    let prices = |r: &serde_json::Value| -> Vec<(serde_json::Value, serde_json::Value)> {
+        r["fills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["price"].clone(), f["qty"].clone()))
+            .collect()
+    };
+    assert_eq!(prices(&by_spec), prices(&rep));
+    assert_ne!(by_spec["strategy_version"], rep["strategy_version"]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn strategy_validate_reports_every_problem_with_its_path() {
+    let spec = format!(
+        "{}/../engine/specs/rsi_reversion.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, out, err) = keel(&["strategy", "validate", &spec]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("valid\nversion rsi_reversion_spec@1#"),
+        "{out}"
+    );
+    let (code, _, err) = keel(&["strategy", "validate", &spec, "--params", "{\"lower\":60}"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("params.lower: 60 must be below exit"), "{err}");
+    let bad = std::env::temp_dir().join(format!("keel-bad-spec-{}.json", std::process::id()));
+    std::fs::write(
+        &bad,
+        r#"{"name": "bad", "factors": {"m": {"kind": "smaa", "args": {"n": 3}}},
+            "rules": {"long_entry": {"gt": ["close", "close[-1]"]}}}"#,
+    )
+    .unwrap();
+    let (code, _, err) = keel(&["strategy", "validate", bad.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&bad);
+    assert_eq!(code, 1);
+    assert!(err.contains("2 problem(s)"), "{err}");
+    assert!(
+        err.contains("factors.m.kind: unknown factor \"smaa\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("rules.long_entry.gt[1]: \"close[-1]\" reads 1 bar(s) into the future"),
+        "{err}"
+    );
+    let (code, out, _) = keel(&["strategy", "schema"]);
+    assert_eq!(code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(schema["title"], "Keel declarative strategy spec");
+    let (code, _, _) = keel(&["strategy", "frob"]);
+    assert_eq!(code, 2);
 }
 
 #[test]
@@ -273,6 +363,15 @@ fn bad_command_lines_exit_2() {
         vec!["data", "import", "--symbol", "BTCUSDT"],
         vec!["data", "frob"],
         vec!["backtest", "--strategy", "x", "--bogus", "1"],
+        vec![
+            "backtest",
+            "--strategy",
+            "x",
+            "--spec",
+            "y.json",
+            "--timeframe",
+            "1h",
+        ],
         vec![
             "data",
             "gaps",

@@ -10,6 +10,7 @@ pub(crate) mod gateway;
 mod history_store;
 mod klines;
 mod platform;
+mod strategies;
 
 use crate::auth::{authenticate, Principal};
 use crate::env;
@@ -80,6 +81,8 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         ["bots", ..] => bots::route(&ctx, &method, &segs[1..]).await,
         // Historical candles in R2, next to the backtest route that reads them (`source: stored`).
         ["data", ..] => data::route(&ctx, &method, &segs[1..]).await,
+        // The strategy catalogue and spec validation (pure: no I/O beyond the answer).
+        ["strategies", ..] => strategies::route(&ctx, &method, &segs[1..]),
         _ => platform::route(&ctx, &method, &segs).await,
     }
 }

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 const FLAGS: &[&str] = &[
     "strategy",
+    "spec",
     "params",
     "data",
     "exchange",
@@ -37,7 +38,24 @@ const FLAGS: &[&str] = &[
 fn request(f: &Flags) -> Result<BacktestRequest, Failure> {
     let inst = f.instrument()?;
     let mut body = Map::new();
-    body.insert("strategy".into(), json!(f.need("strategy")?));
+    match (f.get("strategy"), f.get("spec")) {
+        (Some(name), None) => {
+            body.insert("strategy".into(), json!(name));
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Usage(format!("--spec {path}: {e}")))?;
+            let doc: Value = serde_json::from_str(&text)
+                .map_err(|e| Failure::Usage(format!("--spec {path}: not JSON: {e}")))?;
+            body.insert("spec".into(), doc);
+        }
+        _ => {
+            return Err(Failure::Usage(
+                "give --strategy NAME (a built-in template) or --spec FILE (a strategy spec)"
+                    .into(),
+            ))
+        }
+    }
     let params: Value = match f.get("params") {
         Some(p) => serde_json::from_str(p)
             .map_err(|e| Failure::Usage(format!("--params is not JSON: {e}")))?,

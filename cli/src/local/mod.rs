@@ -7,6 +7,7 @@ mod backtest;
 mod data;
 mod flags;
 mod fsstore;
+mod strategy;
 
 use std::process::ExitCode;
 
@@ -20,17 +21,20 @@ local commands (no API URL or token needed; DIR defaults to $KEEL_DATA, else ./d
                                            import Binance public-dump kline CSVs
   data gaps --symbol S --timeframe 1m --from DATE --to DATE [--exchange E --market M] [--data DIR]
                                            missing bars of a stored range
-  backtest --strategy NAME --params JSON --symbol S --timeframe 1h --from DATE --to DATE
+  backtest (--strategy NAME | --spec FILE) --params JSON --symbol S --timeframe 1h --from DATE --to DATE
            [--exchange E --market M --data DIR --fill next_open|close --slippage-bps N
             --fee-rate R --maker-fee-rate R --capital Q --tick T --step S --min-notional N
             --config bot.json] --out DIR
                                            run a backtest; writes report.json and report.html
+  strategy validate FILE [--params JSON]   check a declarative strategy spec (every problem with
+                                           its path); prints its version id and warm-up
+  strategy schema                          print the spec's JSON Schema
   (DATE: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or epoch ms; --to is exclusive)
 ";
 
 /// Whether `word` names a local command.
 pub fn is_local(word: &str) -> bool {
-    matches!(word, "data" | "backtest")
+    matches!(word, "data" | "backtest" | "strategy")
 }
 
 /// Runs a local command (`args` starts with its name) and prints its result.
@@ -38,6 +42,7 @@ pub fn main(args: &[String]) -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("data") => data::run(&args[1..]),
         Some("backtest") => backtest::run(&args[1..]),
+        Some("strategy") => strategy::run(&args[1..]),
         _ => Err(Failure::Usage("unknown local command".into())),
     };
     match result {

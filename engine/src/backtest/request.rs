@@ -54,8 +54,12 @@ fn default_capital() -> Decimal {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BacktestRequest {
-    /// Registered strategy name (`ma_crossover`, alias `sma_cross`, …).
+    /// Registered strategy name (`ma_crossover`, alias `sma_cross`, …); empty with `spec`.
+    #[serde(default)]
     pub strategy: String,
+    /// A declarative strategy spec document run instead of a registered template.
+    #[serde(default)]
+    pub spec: Option<Value>,
     /// Strategy parameters.
     #[serde(default)]
     pub params: BTreeMap<String, f64>,
@@ -139,8 +143,16 @@ fn finest(values: impl Iterator<Item = Decimal>) -> Decimal {
 }
 
 impl BacktestRequest {
-    /// The registry name after aliases.
+    /// The registry name after aliases (a spec's own name for a spec).
     pub fn strategy_name(&self) -> &str {
+        if let Some(name) = self
+            .spec
+            .as_ref()
+            .and_then(|s| s.get("name"))
+            .and_then(Value::as_str)
+        {
+            return name;
+        }
         ALIASES
             .iter()
             .find(|(a, _)| *a == self.strategy)
@@ -227,6 +239,31 @@ impl BacktestRequest {
         })
     }
 
+    /// The strategy the request names: its spec when it has one, else the registered template.
+    ///
+    /// # Errors
+    /// [`RequestError::Field`] `strategy` (unknown name, bad parameter, both or neither given)
+    /// or `spec` (the spec's problems, each with its path).
+    pub fn build_strategy(&self) -> Result<Box<dyn crate::strategy::Strategy>, RequestError> {
+        match &self.spec {
+            Some(_) if !self.strategy.is_empty() => Err(field(
+                "strategy",
+                "give either a registered strategy name or a spec, not both",
+            )),
+            Some(doc) => crate::strategy::spec::build(doc, &self.params).map_err(|e| match e {
+                crate::strategy::StrategyError::Spec(_) => field("spec", e),
+                other => field("params", other),
+            }),
+            None if self.strategy.is_empty() => Err(field(
+                "strategy",
+                "is required (a registered strategy name), or give a spec",
+            )),
+            None => Registry::builtin()
+                .build(self.strategy_name(), &self.params)
+                .map_err(|e| field("strategy", e)),
+        }
+    }
+
     /// Runs the backtest on `candles` stored at `source` (resampled to the request's timeframe).
     ///
     /// # Errors
@@ -238,9 +275,7 @@ impl BacktestRequest {
             return Err(field("bars", "no candles in the requested range"));
         }
         let config = self.config(candles)?;
-        let mut strategy = Registry::builtin()
-            .build(self.strategy_name(), &self.params)
-            .map_err(|e| field("strategy", e))?;
+        let mut strategy = self.build_strategy()?;
         let result = run(&config, strategy.as_mut(), &bars)?;
         let info = RunInfo {
             strategy_name: self.strategy_name().to_string(),
@@ -311,6 +346,53 @@ mod tests {
             ("BTC", "USDT")
         );
         assert!(cfg.rules.tick_size > Decimal::ZERO && cfg.rules.tick_size < Decimal::ONE);
+    }
+
+    #[test]
+    fn a_spec_runs_like_its_template_and_its_refusals_name_the_path() {
+        let cs = candles();
+        let spec: Value = serde_json::from_str(crate::strategy::spec::TEMPLATES[0].1).unwrap();
+        let base = json!({"params": {"fast": 3, "slow": 8}, "exchange": "binance", "market": "spot",
+            "symbol": "BTCUSDT", "timeframe": "5m"});
+        let mut with_spec = base.clone();
+        with_spec["spec"] = spec.clone();
+        let mut with_name = base.clone();
+        with_name["strategy"] = json!("ma_crossover");
+        let a = req(with_spec.clone()).execute(&cs, Timeframe::M1).unwrap();
+        let b = req(with_name).execute(&cs, Timeframe::M1).unwrap();
+        assert_eq!(a.run.strategy_name, "ma_crossover_spec");
+        assert!(!a.fills.is_empty());
+        assert_ne!(a.strategy_version, b.strategy_version);
+        assert_eq!(
+            serde_json::to_value(&a.metrics).unwrap(),
+            serde_json::to_value(&b.metrics).unwrap()
+        );
+        assert_eq!(a.equity_curve, b.equity_curve);
+        let mut bad = with_spec.clone();
+        bad["spec"]["factors"]["fast_ma"]["kind"] = json!("nope");
+        match req(bad).execute(&cs, Timeframe::M1) {
+            Err(RequestError::Field { field, reason }) => {
+                assert_eq!(field, "spec");
+                assert!(reason.contains("factors.fast_ma.kind"), "{reason}");
+            }
+            other => panic!("{:?}", other.map(|r| r.bars)),
+        }
+        let mut both = with_spec;
+        both["strategy"] = json!("ma_crossover");
+        assert!(matches!(
+            req(both).execute(&cs, Timeframe::M1),
+            Err(RequestError::Field {
+                field: "strategy",
+                ..
+            })
+        ));
+        assert!(matches!(
+            req(base).execute(&cs, Timeframe::M1),
+            Err(RequestError::Field {
+                field: "strategy",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -193,6 +193,11 @@ pub struct BotConfig {
     /// Bar interval the strategy runs on (`1m`, `5m`, `1h`…; `source: strategy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeframe: Option<String>,
+    /// A declarative strategy (`source: strategy`) run instead of a built-in template: the spec
+    /// document itself (`keel_engine::strategy::spec`), so a new strategy needs no redeploy.
+    /// `params` are validated against its declared parameters; `strategy` must then be absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy_spec: Option<serde_json::Value>,
 }
 
 /// One validation problem, with the field's full path.

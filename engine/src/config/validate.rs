@@ -82,10 +82,19 @@ impl BotConfig {
             (Some(s), _) if s.trim().is_empty() || s.len() > 64 => {
                 p.add("strategy", "must be 1 to 64 characters");
             }
-            (None, SignalSource::Strategy) => {
+            (Some(_), SignalSource::Strategy) if self.strategy_spec.is_some() => {
+                p.add(
+                    "strategy",
+                    "give either a built-in template name or strategy_spec, not both",
+                );
+            }
+            (None, SignalSource::Strategy) if self.strategy_spec.is_none() => {
                 p.add("strategy", "is required when source is \"strategy\"");
             }
             _ => {}
+        }
+        if self.strategy_spec.is_some() && self.source != SignalSource::Strategy {
+            p.add("strategy_spec", "only for source \"strategy\"");
         }
         for (field, reason) in crate::strategy::live::config_problems(self) {
             p.add(field, reason);

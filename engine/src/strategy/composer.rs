@@ -139,6 +139,26 @@ impl Composer {
         })
     }
 
+    /// Re-labels the composite as a declarative spec's: its name, version and parameters, with
+    /// the legs' ids and the spec's content hash in the id, so fills are attributed to the spec.
+    pub(crate) fn relabel(
+        mut self,
+        name: &str,
+        version: u32,
+        params: Params,
+        content_hash: &str,
+    ) -> Self {
+        let mut ids: Vec<String> = self
+            .legs
+            .iter()
+            .map(|l| l.strategy.version().id.clone())
+            .collect();
+        ids.push(format!("spec={content_hash}"));
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        self.version = StrategyVersion::composite(name, version, params, &refs);
+        self
+    }
+
     fn net(&self) -> f64 {
         let total: f64 = self.legs.iter().map(|l| l.weight.abs()).sum();
         let eff: Vec<f64> = match &self.vols {

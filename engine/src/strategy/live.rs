@@ -32,8 +32,10 @@ pub const MAX_FETCH: u32 = 1000;
 /// A strategy bot's resolved settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveSpec {
-    /// Registered strategy name.
+    /// Registered strategy name (a spec's own name for a declarative strategy).
     pub name: String,
+    /// The declarative spec document when the config names one (`strategy_spec`).
+    pub definition: Option<serde_json::Value>,
     /// Raw parameters (validated by the strategy's constructor).
     pub params: BTreeMap<String, f64>,
     /// Bar interval.
@@ -76,10 +78,20 @@ pub fn spec(config: &BotConfig) -> Result<Option<LiveSpec>, LiveError> {
     if config.source != SignalSource::Strategy {
         return Ok(None);
     }
-    let name = config
-        .strategy
-        .clone()
-        .ok_or_else(|| field("strategy", "is required when source is \"strategy\""))?;
+    let name = match (&config.strategy, &config.strategy_spec) {
+        (_, Some(doc)) => doc
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("spec")
+            .to_string(),
+        (Some(n), None) => n.clone(),
+        (None, None) => {
+            return Err(field(
+                "strategy",
+                "is required when source is \"strategy\" (or give strategy_spec)",
+            ))
+        }
+    };
     let label = config
         .timeframe
         .as_deref()
@@ -104,18 +116,23 @@ pub fn spec(config: &BotConfig) -> Result<Option<LiveSpec>, LiveError> {
     }
     Ok(Some(LiveSpec {
         name,
+        definition: config.strategy_spec.clone(),
         params,
         timeframe,
         symbol,
     }))
 }
 
-/// Builds the spec's strategy from the built-in registry.
+/// Builds the config's strategy: its declarative spec when it has one, else the built-in
+/// template of that name.
 ///
 /// # Errors
-/// [`StrategyError`]: unknown name or bad parameter.
+/// [`StrategyError`]: unknown name, bad parameter, or the spec's problems with their paths.
 pub fn build(spec: &LiveSpec) -> Result<Box<dyn Strategy>, StrategyError> {
-    Registry::builtin().build(&spec.name, &spec.params)
+    match &spec.definition {
+        Some(doc) => super::spec::build(doc, &spec.params),
+        None => Registry::builtin().build(&spec.name, &spec.params),
+    }
 }
 
 /// Config validation for strategy fields: `(field, reason)` for each problem (empty when fine).
@@ -130,7 +147,7 @@ pub fn config_problems(config: &BotConfig) -> Vec<(String, String)> {
         }
         return out;
     }
-    if config.strategy.is_none() {
+    if config.strategy.is_none() && config.strategy_spec.is_none() {
         return Vec::new(); // reported by the generic check
     }
     if config.sizing.mode == SizingMode::RiskPerTrade {
@@ -150,6 +167,17 @@ pub fn config_problems(config: &BotConfig) -> Vec<(String, String)> {
     let text = problem.to_string();
     match problem {
         LiveError::Field { field, reason } => vec![(field, reason)],
+        LiveError::Strategy(StrategyError::Spec(issues)) => issues
+            .into_iter()
+            .map(|i| {
+                let path = if i.path == "." {
+                    "strategy_spec".to_string()
+                } else {
+                    format!("strategy_spec.{}", i.path)
+                };
+                (path, i.reason)
+            })
+            .collect(),
         LiveError::Strategy(StrategyError::UnknownParam { name, .. })
         | LiveError::Strategy(StrategyError::BadParam { name, .. }) => {
             vec![(format!("params.{name}"), text)]
@@ -468,6 +496,82 @@ mod tests {
         r.err()
             .map(|e| e.fields()[0].field.clone())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_config_can_run_a_spec_and_its_problems_carry_the_spec_path() {
+        let doc: serde_json::Value =
+            serde_json::from_str(crate::strategy::spec::TEMPLATES[0].1).unwrap();
+        let ok = config(json!({"strategy": null, "strategy_spec": doc.clone()})).unwrap();
+        let s = spec(&ok).unwrap().unwrap();
+        assert_eq!(s.name, "ma_crossover_spec");
+        let built = build(&s).unwrap();
+        assert!(built.version().id.starts_with("ma_crossover_spec@1#"));
+        assert_eq!(
+            attribution(&ok).as_deref(),
+            Some(built.version().id.as_str())
+        );
+        // Same bars, same targets as the template it mirrors.
+        let tpl = config(json!({})).unwrap();
+        let bars: Vec<Bar> = (0..200)
+            .map(|i| {
+                let p = 100.0 + 5.0 * (i as f64 / 9.0).sin();
+                Bar {
+                    open_time_ms: i * 60_000,
+                    open: p,
+                    high: p,
+                    low: p,
+                    close: p,
+                    volume: 1.0,
+                }
+            })
+            .collect();
+        let sym = Symbol::new("BNBUSDT").unwrap();
+        for n in [40, 77, 200] {
+            let a = evaluate(
+                build(&s).unwrap().as_mut(),
+                &sym,
+                &bars[..n],
+                dec!(0),
+                dec!(1000),
+            );
+            let b = evaluate(
+                build(&spec(&tpl).unwrap().unwrap()).unwrap().as_mut(),
+                &sym,
+                &bars[..n],
+                dec!(0),
+                dec!(1000),
+            );
+            assert_eq!(a.map(|e| e.target), b.map(|e| e.target), "{n}");
+        }
+        let mut broken = doc.clone();
+        broken["rules"] = json!({"long_entry": true});
+        assert_eq!(
+            first_field(config(json!({"strategy": null, "strategy_spec": broken}))),
+            "strategy_spec"
+        );
+        let mut broken = doc.clone();
+        broken["factors"]["slow_ma"]["args"]["n"] = json!("$nope");
+        assert_eq!(
+            first_field(config(json!({"strategy": null, "strategy_spec": broken}))),
+            "strategy_spec.factors.slow_ma.args.n"
+        );
+        assert_eq!(
+            first_field(config(json!({"strategy_spec": doc.clone()}))),
+            "strategy"
+        );
+        assert_eq!(
+            first_field(config(
+                json!({"strategy": null, "strategy_spec": doc.clone(), "params": {"fast": 50}})
+            )),
+            "params.fast"
+        );
+        assert_eq!(
+            first_field(config(
+                json!({"source": "tradingview", "strategy": null, "params": {}, "timeframe": null, "strategy_spec": doc})
+            )),
+            "strategy_spec"
+        );
     }
 
     #[test]

@@ -10,8 +10,10 @@
 
 mod composer;
 pub mod live;
+pub mod lookahead;
 mod params;
 mod registry;
+pub mod spec;
 mod templates;
 
 pub use composer::{Composer, Leg};
@@ -101,6 +103,9 @@ pub enum StrategyError {
         /// Why.
         reason: String,
     },
+    /// A declarative spec with problems, each naming its path in the document.
+    #[error("spec: {}", .0.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
+    Spec(Vec<spec::SpecIssue>),
     /// A composer without legs or with unusable weights.
     #[error("composer.{field}: {reason}")]
     Composer {

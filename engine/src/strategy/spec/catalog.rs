@@ -1,0 +1,286 @@
+//! The factors a spec may name: each library factor with its arguments (name, whole or real,
+//! range) and its output fields, and the per-bar state that updates it. Why a closed table:
+//! a spec is data from a user, so only factors whose maths is tested against the reference
+//! library (`factor::reference_tests`) can be named, with bounded windows.
+
+use super::MAX_WINDOW;
+use crate::backtest::Bar;
+use crate::factor::{
+    Adx, Atr, Bollinger, Donchian, Ema, Factor, Keltner, Macd, Obv, Returns, RollingVol, Rsi, Sma,
+    Stochastic, Vwap, Wma, ZScore,
+};
+
+/// One argument of a factor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Arg {
+    /// Name in `args`.
+    pub name: &'static str,
+    /// Must be a whole number (a window).
+    pub integer: bool,
+    /// Smallest allowed.
+    pub min: f64,
+    /// Largest allowed.
+    pub max: f64,
+}
+
+const fn win(name: &'static str) -> Arg {
+    Arg {
+        name,
+        integer: true,
+        min: 1.0,
+        max: MAX_WINDOW,
+    }
+}
+
+const fn real(name: &'static str, min: f64, max: f64) -> Arg {
+    Arg {
+        name,
+        integer: false,
+        min,
+        max,
+    }
+}
+
+/// A factor of the library a spec can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorKind {
+    /// Simple moving average of closes.
+    Sma,
+    /// Exponential moving average of closes.
+    Ema,
+    /// Linearly weighted moving average of closes.
+    Wma,
+    /// Wilder RSI of closes.
+    Rsi,
+    /// MACD line, signal and histogram.
+    Macd,
+    /// Average true range.
+    Atr,
+    /// Bollinger bands.
+    Bollinger,
+    /// Donchian channel.
+    Donchian,
+    /// Keltner channel.
+    Keltner,
+    /// Stochastic %K / %D.
+    Stochastic,
+    /// ADX with ±DI.
+    Adx,
+    /// Rolling volume-weighted average price.
+    Vwap,
+    /// On-balance volume.
+    Obv,
+    /// Z-score of the close.
+    Zscore,
+    /// Rolling standard deviation of returns.
+    RollingVol,
+    /// Bar-to-bar return of the close.
+    Returns,
+}
+
+/// Catalogue row: spec name, kind, arguments, output fields (the first is the default).
+pub type Row = (
+    &'static str,
+    FactorKind,
+    &'static [Arg],
+    &'static [&'static str],
+);
+
+/// Every factor a spec may name.
+pub const FACTORS: &[Row] = &[
+    ("sma", FactorKind::Sma, &[win("n")], &["value"]),
+    ("ema", FactorKind::Ema, &[win("n")], &["value"]),
+    ("wma", FactorKind::Wma, &[win("n")], &["value"]),
+    ("rsi", FactorKind::Rsi, &[win("n")], &["value"]),
+    (
+        "macd",
+        FactorKind::Macd,
+        &[win("fast"), win("slow"), win("signal")],
+        &["macd", "signal", "histogram"],
+    ),
+    ("atr", FactorKind::Atr, &[win("n")], &["value"]),
+    (
+        "bollinger",
+        FactorKind::Bollinger,
+        &[win("n"), real("k", 0.0, 100.0)],
+        &["middle", "upper", "lower"],
+    ),
+    (
+        "donchian",
+        FactorKind::Donchian,
+        &[win("n")],
+        &["middle", "upper", "lower"],
+    ),
+    (
+        "keltner",
+        FactorKind::Keltner,
+        &[win("n"), win("n_atr"), real("mult", 0.0, 100.0)],
+        &["middle", "upper", "lower"],
+    ),
+    (
+        "stochastic",
+        FactorKind::Stochastic,
+        &[win("n"), win("d")],
+        &["k", "d"],
+    ),
+    (
+        "adx",
+        FactorKind::Adx,
+        &[win("n")],
+        &["adx", "plus_di", "minus_di"],
+    ),
+    ("vwap", FactorKind::Vwap, &[win("n")], &["value"]),
+    ("obv", FactorKind::Obv, &[], &["value"]),
+    ("zscore", FactorKind::Zscore, &[win("n")], &["value"]),
+    (
+        "rolling_vol",
+        FactorKind::RollingVol,
+        &[win("n")],
+        &["value"],
+    ),
+    ("returns", FactorKind::Returns, &[], &["value"]),
+];
+
+/// The catalogue row of a spec name.
+pub fn lookup(name: &str) -> Option<&'static Row> {
+    FACTORS.iter().find(|r| r.0 == name)
+}
+
+/// The catalogue row of a kind.
+pub fn row(kind: FactorKind) -> &'static Row {
+    // Every kind has a row (the table test checks it); Sma's is the fallback.
+    FACTORS.iter().find(|r| r.1 == kind).unwrap_or(&FACTORS[0])
+}
+
+/// A live factor of a compiled plan.
+#[derive(Debug, Clone)]
+pub enum State {
+    /// See [`Sma`].
+    Sma(Sma),
+    /// See [`Ema`].
+    Ema(Ema),
+    /// See [`Wma`].
+    Wma(Wma),
+    /// See [`Rsi`].
+    Rsi(Rsi),
+    /// See [`Macd`].
+    Macd(Macd),
+    /// See [`Atr`].
+    Atr(Atr),
+    /// See [`Bollinger`].
+    Bollinger(Bollinger),
+    /// See [`Donchian`].
+    Donchian(Donchian),
+    /// See [`Keltner`].
+    Keltner(Keltner),
+    /// See [`Stochastic`].
+    Stochastic(Stochastic),
+    /// See [`Adx`].
+    Adx(Box<Adx>),
+    /// See [`Vwap`].
+    Vwap(Vwap),
+    /// See [`Obv`].
+    Obv(Obv),
+    /// See [`ZScore`].
+    Zscore(ZScore),
+    /// See [`RollingVol`].
+    RollingVol(RollingVol),
+    /// See [`Returns`].
+    Returns(Returns),
+}
+
+impl State {
+    /// Builds a factor from resolved argument values (validated against the catalogue).
+    pub fn new(kind: FactorKind, a: &[f64]) -> Self {
+        let n = |i: usize| a.get(i).copied().unwrap_or(1.0).max(1.0) as usize;
+        let x = |i: usize| a.get(i).copied().unwrap_or(0.0);
+        match kind {
+            FactorKind::Sma => State::Sma(Sma::new(n(0))),
+            FactorKind::Ema => State::Ema(Ema::new(n(0))),
+            FactorKind::Wma => State::Wma(Wma::new(n(0))),
+            FactorKind::Rsi => State::Rsi(Rsi::new(n(0))),
+            FactorKind::Macd => State::Macd(Macd::new(n(0), n(1), n(2))),
+            FactorKind::Atr => State::Atr(Atr::new(n(0))),
+            FactorKind::Bollinger => State::Bollinger(Bollinger::new(n(0), x(1))),
+            FactorKind::Donchian => State::Donchian(Donchian::new(n(0))),
+            FactorKind::Keltner => State::Keltner(Keltner::new(n(0), n(1), x(2))),
+            FactorKind::Stochastic => State::Stochastic(Stochastic::new(n(0), n(1))),
+            FactorKind::Adx => State::Adx(Box::new(Adx::new(n(0)))),
+            FactorKind::Vwap => State::Vwap(Vwap::new(n(0))),
+            FactorKind::Obv => State::Obv(Obv::new()),
+            FactorKind::Zscore => State::Zscore(ZScore::new(n(0))),
+            FactorKind::RollingVol => State::RollingVol(RollingVol::new(n(0))),
+            FactorKind::Returns => State::Returns(Returns::new()),
+        }
+    }
+
+    /// Bars before the first value.
+    pub fn warm_up(&self) -> usize {
+        match self {
+            State::Sma(f) => f.warm_up(),
+            State::Ema(f) => f.warm_up(),
+            State::Wma(f) => f.warm_up(),
+            State::Rsi(f) => f.warm_up(),
+            State::Macd(f) => f.warm_up(),
+            State::Atr(f) => f.warm_up(),
+            State::Bollinger(f) => f.warm_up(),
+            State::Donchian(f) => f.warm_up(),
+            State::Keltner(f) => f.warm_up(),
+            State::Stochastic(f) => f.warm_up(),
+            State::Adx(f) => f.warm_up(),
+            State::Vwap(f) => f.warm_up(),
+            State::Obv(f) => f.warm_up(),
+            State::Zscore(f) => f.warm_up(),
+            State::RollingVol(f) => f.warm_up(),
+            State::Returns(f) => f.warm_up(),
+        }
+    }
+
+    /// Feeds `bar` and writes the outputs (in the catalogue's field order) into `out`.
+    #[inline]
+    pub fn update(&mut self, bar: &Bar, out: &mut [Option<f64>]) {
+        let mut put = |i: usize, v: Option<f64>| {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = v;
+            }
+        };
+        match self {
+            State::Sma(f) => put(0, f.update(bar)),
+            State::Ema(f) => put(0, f.update(bar)),
+            State::Wma(f) => put(0, f.update(bar)),
+            State::Rsi(f) => put(0, f.update(bar)),
+            State::Atr(f) => put(0, f.update(bar)),
+            State::Vwap(f) => put(0, f.update(bar)),
+            State::Obv(f) => put(0, f.update(bar)),
+            State::Zscore(f) => put(0, f.update(bar)),
+            State::RollingVol(f) => put(0, f.update(bar)),
+            State::Returns(f) => put(0, f.update(bar)),
+            State::Macd(f) => {
+                let v = f.update(bar);
+                put(0, v.map(|m| m.macd));
+                put(1, v.and_then(|m| m.signal));
+                put(2, v.and_then(|m| m.histogram));
+            }
+            State::Bollinger(f) => band(f.update(bar), &mut put),
+            State::Donchian(f) => band(f.update(bar), &mut put),
+            State::Keltner(f) => band(f.update(bar), &mut put),
+            State::Stochastic(f) => {
+                let v = f.update(bar);
+                put(0, v.map(|s| s.k));
+                put(1, v.and_then(|s| s.d));
+            }
+            State::Adx(f) => {
+                let v = f.update(bar);
+                put(0, v.map(|s| s.adx));
+                put(1, v.map(|s| s.plus_di));
+                put(2, v.map(|s| s.minus_di));
+            }
+        }
+    }
+}
+
+fn band(v: Option<crate::factor::Band>, put: &mut impl FnMut(usize, Option<f64>)) {
+    put(0, v.map(|b| b.middle));
+    put(1, v.map(|b| b.upper));
+    put(2, v.map(|b| b.lower));
+}

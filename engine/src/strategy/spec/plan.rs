@@ -1,0 +1,585 @@
+//! The compiled plan: parameters folded into constants, expressions flattened into one
+//! instruction list over a preallocated slot array (each instruction writes its own slot, in
+//! dependency order), factor outputs and lag rings preallocated. A bar costs one pass over the
+//! factors and one over the instructions, with no allocation (an intent is allocated only when
+//! the target changes, as the templates do).
+
+use super::catalog::{self, State};
+use super::parse::{BarField, Expr, Op};
+use super::{Output, SpecIssue, StrategySpec};
+use crate::backtest::Bar;
+use crate::strategy::{Context, Intent, Params, Strategy, StrategyError, StrategyVersion, Target};
+use std::collections::BTreeMap;
+
+/// A condition's truth: non-zero and not NaN.
+#[inline]
+pub fn truthy(x: f64) -> bool {
+    x != 0.0 && !x.is_nan()
+}
+
+#[inline]
+fn b(x: bool) -> f64 {
+    if x {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[inline]
+fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        x
+    }
+}
+
+/// Evaluates a parameter-only expression (a check) over validated values.
+pub fn eval_const(e: &Expr, params: &BTreeMap<String, f64>) -> Option<f64> {
+    match e {
+        Expr::Num(x) => Some(*x),
+        Expr::Param(p) => params.get(p).copied(),
+        Expr::Op { op, args } => {
+            let v: Option<Vec<f64>> = args.iter().map(|a| eval_const(a, params)).collect();
+            let v = v?;
+            let x = |i: usize| v.get(i).copied().unwrap_or(f64::NAN);
+            Some(match op {
+                Op::Add => v.iter().sum(),
+                Op::Mul => v.iter().product(),
+                Op::Sub => x(0) - x(1),
+                Op::Div => x(0) / x(1),
+                Op::Neg => -x(0),
+                Op::Abs => x(0).abs(),
+                Op::Min => v.iter().copied().fold(f64::INFINITY, f64::min),
+                Op::Max => v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                Op::Floor => x(0).floor(),
+                Op::Sign => sign(x(0)),
+                Op::Clamp => x(0).max(x(1)).min(x(2)),
+                Op::If => {
+                    if truthy(x(0)) {
+                        x(1)
+                    } else {
+                        x(2)
+                    }
+                }
+                Op::Gt => b(x(0) > x(1)),
+                Op::Gte => b(x(0) >= x(1)),
+                Op::Lt => b(x(0) < x(1)),
+                Op::Lte => b(x(0) <= x(1)),
+                Op::And => b(v.iter().all(|y| truthy(*y))),
+                Op::Or => b(v.iter().any(|y| truthy(*y))),
+                Op::Not => b(!truthy(x(0))),
+                Op::CrossAbove | Op::CrossBelow | Op::ForBars => return None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// One instruction; operands are slot indices (earlier instructions).
+#[derive(Debug, Clone, Copy)]
+enum Ins {
+    Const(f64),
+    Bar(BarField, usize),
+    Cur(usize),
+    Lag(usize),
+    Un(Op, usize),
+    Bin(Op, usize, usize),
+    Tri(Op, usize, usize, usize),
+    Cross(bool, usize, usize, usize),
+    For(usize, usize, usize),
+}
+
+/// A factor output kept `lag` bars back.
+#[derive(Debug, Clone)]
+struct LagRing {
+    value: usize,
+    buf: Vec<Option<f64>>,
+    head: usize,
+}
+
+impl LagRing {
+    #[inline]
+    fn push(&mut self, x: Option<f64>) {
+        let len = self.buf.len();
+        self.head = if self.head + 1 >= len {
+            0
+        } else {
+            self.head + 1
+        };
+        if let Some(s) = self.buf.get_mut(self.head) {
+            *s = x;
+        }
+    }
+    #[inline]
+    fn get(&self) -> Option<f64> {
+        // The oldest entry: pushed len−1 bars ago.
+        let len = self.buf.len();
+        let i = if self.head + 1 >= len {
+            0
+        } else {
+            self.head + 1
+        };
+        self.buf.get(i).copied().flatten()
+    }
+}
+
+/// What must be known before a bar is decided.
+#[derive(Debug, Clone, Copy)]
+enum Need {
+    Cur(usize),
+    Lag(usize),
+    Bars(usize),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Out {
+    Target { root: usize, min: f64, max: f64 },
+    Rules([Option<usize>; 4]),
+}
+
+/// A spec compiled for one parameter set: a [`Strategy`] like any template.
+#[derive(Debug, Clone)]
+pub struct SpecStrategy {
+    version: StrategyVersion,
+    factors: Vec<(State, usize, usize)>,
+    values: Vec<Option<f64>>,
+    lags: Vec<LagRing>,
+    needs: Vec<Need>,
+    ins: Vec<Ins>,
+    slots: Vec<f64>,
+    cross: Vec<Option<(f64, f64)>>,
+    counters: Vec<usize>,
+    out: Out,
+    state: f64,
+    last: Option<f64>,
+    warm_up: usize,
+}
+
+struct Compiler<'a> {
+    params: &'a BTreeMap<String, f64>,
+    factor_base: BTreeMap<&'a str, usize>,
+    signal_slot: BTreeMap<&'a str, usize>,
+    signals: &'a [(String, Expr)],
+    lag_index: BTreeMap<(usize, usize), usize>,
+    lags: Vec<LagRing>,
+    needs: Vec<Need>,
+    ins: Vec<Ins>,
+    cross: usize,
+    counters: Vec<usize>,
+    issues: Vec<SpecIssue>,
+}
+
+impl<'a> Compiler<'a> {
+    fn push(&mut self, i: Ins) -> usize {
+        self.ins.push(i);
+        self.ins.len() - 1
+    }
+
+    fn need(&mut self, n: Need) {
+        let dup = self.needs.iter().any(|m| match (m, &n) {
+            (Need::Cur(a), Need::Cur(b)) | (Need::Lag(a), Need::Lag(b)) => a == b,
+            (Need::Bars(a), Need::Bars(b)) => a >= b,
+            _ => false,
+        });
+        if !dup {
+            self.needs.push(n);
+        }
+    }
+
+    fn compile(&mut self, e: &'a Expr) -> usize {
+        match e {
+            Expr::Num(x) => self.push(Ins::Const(*x)),
+            Expr::Param(p) => {
+                let x = self.params.get(p).copied().unwrap_or(f64::NAN);
+                self.push(Ins::Const(x))
+            }
+            Expr::Bar { field, lag } => {
+                self.need(Need::Bars(lag + 1));
+                self.push(Ins::Bar(*field, *lag))
+            }
+            Expr::Factor { name, field, lag } => {
+                let value = self.factor_base.get(name.as_str()).copied().unwrap_or(0) + field;
+                if *lag == 0 {
+                    self.need(Need::Cur(value));
+                    return self.push(Ins::Cur(value));
+                }
+                let idx = match self.lag_index.get(&(value, *lag)) {
+                    Some(i) => *i,
+                    None => {
+                        self.lags.push(LagRing {
+                            value,
+                            buf: vec![None; lag + 1],
+                            head: 0,
+                        });
+                        let i = self.lags.len() - 1;
+                        self.lag_index.insert((value, *lag), i);
+                        i
+                    }
+                };
+                self.need(Need::Lag(idx));
+                self.push(Ins::Lag(idx))
+            }
+            Expr::Signal(name) => {
+                if let Some(s) = self.signal_slot.get(name.as_str()) {
+                    return *s;
+                }
+                let Some((_, body)) = self.signals.iter().find(|(n, _)| n == name) else {
+                    return self.push(Ins::Const(f64::NAN));
+                };
+                let slot = self.compile(body);
+                self.signal_slot.insert(name.as_str(), slot);
+                slot
+            }
+            Expr::Op { op, args } => self.op(*op, args),
+        }
+    }
+
+    fn op(&mut self, op: Op, args: &'a [Expr]) -> usize {
+        match op {
+            Op::ForBars => {
+                let n = match args.first() {
+                    Some(Expr::Num(x)) => *x,
+                    Some(Expr::Param(p)) => self.params.get(p).copied().unwrap_or(0.0),
+                    _ => 0.0,
+                };
+                if !(1.0..=super::MAX_LAG as f64).contains(&n) || n.fract() != 0.0 {
+                    self.issues.push(SpecIssue {
+                        path: "for_bars".into(),
+                        reason: format!("bar count {n} is outside [1, {}]", super::MAX_LAG),
+                    });
+                }
+                let cond = match args.get(1) {
+                    Some(c) => self.compile(c),
+                    None => self.push(Ins::Const(0.0)),
+                };
+                self.counters.push(0);
+                let c = self.counters.len() - 1;
+                self.push(Ins::For(cond, n.max(1.0) as usize, c))
+            }
+            Op::CrossAbove | Op::CrossBelow => {
+                let a = self.arg(args, 0);
+                let b2 = self.arg(args, 1);
+                self.cross += 1;
+                self.push(Ins::Cross(op == Op::CrossAbove, a, b2, self.cross - 1))
+            }
+            Op::If | Op::Clamp => {
+                let (x, y, z) = (self.arg(args, 0), self.arg(args, 1), self.arg(args, 2));
+                self.push(Ins::Tri(op, x, y, z))
+            }
+            Op::Neg | Op::Abs | Op::Floor | Op::Sign | Op::Not => {
+                let x = self.arg(args, 0);
+                self.push(Ins::Un(op, x))
+            }
+            _ => {
+                // Binary, or n-ary folded left: ((a ∘ b) ∘ c)…
+                let mut acc = self.arg(args, 0);
+                for a in args.iter().skip(1) {
+                    let y = self.compile(a);
+                    acc = self.push(Ins::Bin(op, acc, y));
+                }
+                acc
+            }
+        }
+    }
+
+    fn arg(&mut self, args: &'a [Expr], i: usize) -> usize {
+        match args.get(i) {
+            Some(e) => self.compile(e),
+            None => self.push(Ins::Const(f64::NAN)),
+        }
+    }
+}
+
+impl SpecStrategy {
+    /// Compiles `spec` for validated `params`.
+    ///
+    /// # Errors
+    /// [`StrategyError::Spec`] when a parameter-valued factor argument or bar count falls outside
+    /// what the factor accepts.
+    pub fn compile(spec: &StrategySpec, params: Params) -> Result<Self, StrategyError> {
+        let values_map = params.values().clone();
+        let mut issues = Vec::new();
+        let mut factors = Vec::new();
+        let mut factor_base = BTreeMap::new();
+        let mut n_values = 0usize;
+        let mut warm_up = 0usize;
+        for (name, def) in &spec.factors {
+            let row = catalog::row(def.kind);
+            let mut resolved = Vec::with_capacity(def.args.len());
+            for (arg, e) in row.2.iter().zip(&def.args) {
+                let x = eval_const(e, &values_map).unwrap_or(f64::NAN);
+                if !x.is_finite() || x < arg.min || x > arg.max || (arg.integer && x.fract() != 0.0)
+                {
+                    issues.push(SpecIssue {
+                        path: format!("factors.{name}.args.{}", arg.name),
+                        reason: format!(
+                            "{x} is outside [{}, {}]{}",
+                            arg.min,
+                            arg.max,
+                            if arg.integer { " or not whole" } else { "" }
+                        ),
+                    });
+                }
+                resolved.push(x);
+            }
+            if !issues.is_empty() {
+                continue;
+            }
+            let state = State::new(def.kind, &resolved);
+            warm_up = warm_up.max(state.warm_up());
+            factor_base.insert(name.as_str(), n_values);
+            factors.push((state, n_values, row.3.len()));
+            n_values += row.3.len();
+        }
+        if !issues.is_empty() {
+            return Err(StrategyError::Spec(issues));
+        }
+        let mut c = Compiler {
+            params: &values_map,
+            factor_base,
+            signal_slot: BTreeMap::new(),
+            signals: &spec.signals,
+            lag_index: BTreeMap::new(),
+            lags: Vec::new(),
+            needs: Vec::new(),
+            ins: Vec::new(),
+            cross: 0,
+            counters: Vec::new(),
+            issues: Vec::new(),
+        };
+        let out = match &spec.output {
+            Output::Compose { .. } => {
+                return Err(StrategyError::Spec(vec![SpecIssue {
+                path: "compose".into(),
+                reason:
+                    "a composed spec has no plan of its own: build it with StrategySpec::strategy"
+                        .into(),
+            }]))
+            }
+            Output::Target { expr, min, max } => Out::Target {
+                root: c.compile(expr),
+                min: *min,
+                max: *max,
+            },
+            Output::Rules {
+                long_entry,
+                long_exit,
+                short_entry,
+                short_exit,
+            } => {
+                let mut slots = [None; 4];
+                for (slot, e) in
+                    slots
+                        .iter_mut()
+                        .zip([long_entry, long_exit, short_entry, short_exit])
+                {
+                    *slot = e.as_ref().map(|e| c.compile(e));
+                }
+                Out::Rules(slots)
+            }
+        };
+        if !c.issues.is_empty() {
+            return Err(StrategyError::Spec(c.issues));
+        }
+        let lag_warm = c
+            .needs
+            .iter()
+            .map(|n| match n {
+                Need::Lag(i) => c.lags.get(*i).map_or(0, |l| l.buf.len() - 1),
+                Need::Bars(k) => k.saturating_sub(1),
+                Need::Cur(_) => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        let version = StrategyVersion::composite(
+            &spec.name,
+            spec.version,
+            params,
+            &[&format!("spec={}", spec.content_hash)],
+        );
+        let n_ins = c.ins.len();
+        Ok(Self {
+            version,
+            factors,
+            values: vec![None; n_values],
+            lags: c.lags,
+            needs: c.needs,
+            ins: c.ins,
+            slots: vec![0.0; n_ins],
+            cross: vec![None; c.cross],
+            counters: c.counters,
+            out,
+            state: 0.0,
+            last: None,
+            warm_up: warm_up + lag_warm,
+        })
+    }
+
+    /// Feeds one bar; the exposure held after it (`None` = not decided on this bar).
+    #[inline]
+    fn step(&mut self, bars: &[Bar]) -> Option<f64> {
+        let bar = bars.last()?;
+        for (f, base, n) in &mut self.factors {
+            if let Some(out) = self.values.get_mut(*base..*base + *n) {
+                f.update(bar, out);
+            }
+        }
+        for l in &mut self.lags {
+            l.push(self.values.get(l.value).copied().flatten());
+        }
+        for n in &self.needs {
+            let known = match n {
+                Need::Cur(v) => self.values.get(*v).copied().flatten().is_some(),
+                Need::Lag(i) => self.lags.get(*i).and_then(LagRing::get).is_some(),
+                Need::Bars(k) => bars.len() >= *k,
+            };
+            if !known {
+                return None;
+            }
+        }
+        for i in 0..self.ins.len() {
+            let s = &self.slots;
+            let at = |j: usize| s.get(j).copied().unwrap_or(f64::NAN);
+            let x = match self.ins[i] {
+                Ins::Const(x) => x,
+                Ins::Bar(f, lag) => {
+                    let b = bars.len().checked_sub(lag + 1).and_then(|k| bars.get(k));
+                    b.map_or(f64::NAN, |b| match f {
+                        BarField::Open => b.open,
+                        BarField::High => b.high,
+                        BarField::Low => b.low,
+                        BarField::Close => b.close,
+                        BarField::Volume => b.volume,
+                    })
+                }
+                Ins::Cur(v) => self.values.get(v).copied().flatten().unwrap_or(f64::NAN),
+                Ins::Lag(l) => self.lags.get(l).and_then(LagRing::get).unwrap_or(f64::NAN),
+                Ins::Un(op, a) => {
+                    let a = at(a);
+                    match op {
+                        Op::Neg => -a,
+                        Op::Abs => a.abs(),
+                        Op::Floor => a.floor(),
+                        Op::Sign => sign(a),
+                        _ => b(!truthy(a)),
+                    }
+                }
+                Ins::Bin(op, a, c) => {
+                    let (a, c) = (at(a), at(c));
+                    match op {
+                        Op::Add => a + c,
+                        Op::Sub => a - c,
+                        Op::Mul => a * c,
+                        Op::Div => a / c,
+                        Op::Min => a.min(c),
+                        Op::Max => a.max(c),
+                        Op::Gt => b(a > c),
+                        Op::Gte => b(a >= c),
+                        Op::Lt => b(a < c),
+                        Op::Lte => b(a <= c),
+                        Op::And => b(truthy(a) && truthy(c)),
+                        _ => b(truthy(a) || truthy(c)),
+                    }
+                }
+                Ins::Tri(op, x, y, z) => {
+                    let (x, y, z) = (at(x), at(y), at(z));
+                    match op {
+                        Op::If => {
+                            if truthy(x) {
+                                y
+                            } else {
+                                z
+                            }
+                        }
+                        _ => x.max(y).min(z),
+                    }
+                }
+                Ins::Cross(above, a, c, st) => {
+                    let (a, c) = (at(a), at(c));
+                    let prev = self.cross.get(st).copied().flatten();
+                    if let Some(slot) = self.cross.get_mut(st) {
+                        *slot = Some((a, c));
+                    }
+                    b(match prev {
+                        Some((pa, pc)) if above => pa <= pc && a > c,
+                        Some((pa, pc)) => pa >= pc && a < c,
+                        None => false,
+                    })
+                }
+                Ins::For(cond, n, st) => {
+                    let holds = truthy(at(cond));
+                    let count = match self.counters.get_mut(st) {
+                        Some(k) => {
+                            *k = if holds { k.saturating_add(1) } else { 0 };
+                            *k
+                        }
+                        None => 0,
+                    };
+                    b(count >= n)
+                }
+            };
+            if let Some(slot) = self.slots.get_mut(i) {
+                *slot = x;
+            }
+        }
+        let at = |j: Option<usize>| {
+            j.and_then(|j| self.slots.get(j))
+                .is_some_and(|x| truthy(*x))
+        };
+        match self.out {
+            Out::Target { root, min, max } => {
+                let x = self.slots.get(root).copied().unwrap_or(f64::NAN);
+                if !x.is_finite() {
+                    return None;
+                }
+                // +0.0 for −0.0: the same target whichever way a zero was computed.
+                Some(x.max(min).min(max) + 0.0)
+            }
+            Out::Rules([le, lx, se, sx]) => {
+                let s = self.state;
+                self.state = if s > 0.0 && at(lx) || s < 0.0 && at(sx) {
+                    0.0
+                } else if at(le) {
+                    1.0
+                } else if at(se) {
+                    -1.0
+                } else {
+                    s
+                };
+                Some(self.state)
+            }
+        }
+    }
+
+    /// The exposure after `bars` (the whole history so far, the newest last), for tests and the
+    /// look-ahead guard: `None` while undecided.
+    pub fn decide(&mut self, bars: &[Bar]) -> Option<f64> {
+        self.step(bars)
+    }
+}
+
+impl Strategy for SpecStrategy {
+    fn version(&self) -> &StrategyVersion {
+        &self.version
+    }
+    fn warm_up(&self) -> usize {
+        self.warm_up
+    }
+    fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
+        let Some(x) = self.step(ctx.bars) else {
+            return Vec::new();
+        };
+        if self.last == Some(x) {
+            return Vec::new();
+        }
+        self.last = Some(x);
+        vec![Intent::Target {
+            symbol: ctx.symbol.clone(),
+            target: Target::Exposure(x),
+        }]
+    }
+}

@@ -1,0 +1,274 @@
+// Issue 22, strategies without recompiling: a declarative strategy spec (JSON) runs wherever a
+// built-in template does.
+//
+//   - The published JSON Schema (engine/specs/strategy-spec.schema.json, served at
+//     GET /api/v1/strategies/schema) accepts every built-in template written as a spec and
+//     refuses a broken one (ajv, draft 07).
+//   - POST /api/v1/strategies/validate answers the engine's own verdict: each problem (unknown
+//     factor, wrong type, cycle, look-ahead reference) with its path, or the version it runs as.
+//   - The backtest API runs a spec: the ma_crossover template's spec gives the template's fills
+//     and metrics on the same bars.
+//   - A paper strategy bot whose config carries a spec (not a template: crossovers and
+//     "for N bars" over two SMAs) trades bar by bar on this file's simulator, and its fills equal
+//     the backtester's on the bars the simulator served (engine example `strategy_replay`, as in
+//     strategy-live.spec.ts). A broken spec in a config is a 422 naming `strategy_spec.<path>`.
+//
+// Prices are whole multiples of 20 so the paper venue's 5 bps slippage lands exactly on the tick.
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv } from "ajv";
+import { beforeAll, describe, expect, it } from "vitest";
+import { adminFetch, fetchJson, keel, simAdmin, uniqueId } from "./harness.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const SPECS = path.join(ROOT, "engine/specs");
+const SYMBOL = "BNBUSDT";
+const M = 60_000;
+const FIRST = 5;
+const TOTAL = 60;
+
+interface Fill {
+  side: string;
+  price: string;
+  qty: string;
+  fee: string;
+  fee_asset: string;
+  time_ms: number;
+}
+interface Issue {
+  path: string;
+  reason: string;
+}
+interface Validation {
+  valid: boolean;
+  issues: Issue[];
+  version?: { id: string; name: string };
+  warm_up?: number;
+}
+
+function readSpec(file: string): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(path.join(SPECS, file), "utf8")) as Record<string, unknown>;
+}
+const templateFiles = fs.readdirSync(SPECS).filter((f) => f.endsWith(".json") && !f.includes("schema"));
+const schema = JSON.parse(fs.readFileSync(path.join(SPECS, "strategy-spec.schema.json"), "utf8")) as Record<string, unknown>;
+
+/** Not a template: long after `hold` closes with the fast SMA above the slow one, short after
+ * `hold` below, half a unit more on the bar the fast one crosses above. */
+const LIVE_SPEC = {
+  name: "e2e_confirmed_cross",
+  version: 1,
+  params: {
+    fast: { type: "int", default: 3, min: 1, max: 50 },
+    slow: { type: "int", default: 8, min: 2, max: 200 },
+    hold: { type: "int", default: 2, min: 1, max: 10 },
+  },
+  checks: [{ param: "fast", expr: { lt: ["$fast", "$slow"] }, message: "must be below slow" }],
+  factors: {
+    f: { kind: "sma", args: { n: "$fast" } },
+    s: { kind: "sma", args: { n: "$slow" } },
+  },
+  signals: { up: { gt: ["f", "s"] } },
+  target: {
+    expr: {
+      add: [
+        { if: [{ for_bars: ["$hold", "up"] }, 1, 0] },
+        { if: [{ for_bars: ["$hold", { not: "up" }] }, -1, 0] },
+        { if: [{ cross_above: ["f", "s"] }, 0.5, 0] },
+      ],
+    },
+    min: -1,
+    max: 1.5,
+  },
+};
+
+/** Closes on a slow wave, whole multiples of 20. */
+function close(i: number): number {
+  return 600 + 20 * Math.round(5 * Math.sin(i / 4) + 2 * Math.sin(i / 1.7));
+}
+function bar(t0: number, i: number): [number, string, string, string, string, string] {
+  const c = close(i);
+  const o = i === 0 ? c : close(i - 1);
+  return [t0 + i * M, String(o), String(Math.max(o, c) + 20), String(Math.min(o, c) - 20), String(c), "1"];
+}
+
+/** A decimal string in canonical form. */
+function canon(d: string): string {
+  return d.includes(".") ? d.replace(/0+$/, "").replace(/\.$/, "") : d;
+}
+
+/** The backtester, natively, on the served klines (engine example `strategy_replay`). */
+function replay(config: Record<string, unknown>, klines: string, exchangeInfo: string): Promise<{ fills: Fill[]; rejected: unknown[]; strategy: string }> {
+  const input = JSON.stringify({
+    config,
+    klines,
+    exchange_info: exchangeInfo,
+    taker_fee_rate: "0.001",
+    maker_fee_rate: "0.001",
+    initial_capital: "10000",
+    slippage_bps: "5",
+    fill_at: "close",
+  });
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.env.CARGO ?? "cargo",
+      ["run", "-q", "-p", "keel-engine", "--example", "strategy_replay"],
+      { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 600_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`strategy_replay failed: ${err.message} ${stderr}`));
+        else resolve(JSON.parse(stdout) as { fills: Fill[]; rejected: unknown[]; strategy: string });
+      },
+    );
+    child.stdin?.end(input);
+  });
+}
+
+describe("the published schema and the validation route", () => {
+  it("the schema accepts every template spec and refuses a broken one; the API serves it", async () => {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const check = ajv.compile(schema);
+    expect(templateFiles.length).toBe(5);
+    for (const f of templateFiles) expect(check(readSpec(f)), `${f}: ${JSON.stringify(check.errors)}`).toBe(true);
+    expect(check(LIVE_SPEC), JSON.stringify(check.errors)).toBe(true);
+    const broken = readSpec("ma_crossover.json");
+    (broken.factors as Record<string, { kind: string }>).fast_ma.kind = "smaa";
+    expect(check(broken)).toBe(false);
+    const served = await adminFetch("/api/v1/strategies/schema");
+    expect(served.status, served.text).toBe(200);
+    expect(served.body).toEqual(schema);
+    const cat = await adminFetch<{ templates: { name: string }[]; specs: { template: string; spec: { name: string } }[] }>("/api/v1/strategies");
+    expect(cat.status, cat.text).toBe(200);
+    expect(cat.body?.specs.map((s) => s.template).sort()).toEqual(cat.body?.templates.map((t) => t.name).sort());
+    for (const s of cat.body?.specs ?? []) expect(s.spec.name).toBe(`${s.template}_spec`);
+  });
+
+  it("names the path of every problem, or the version a valid spec runs as", async () => {
+    const validate = (spec: unknown, params?: Record<string, number>) =>
+      adminFetch<Validation>("/api/v1/strategies/validate", { method: "POST", json: { spec, params } });
+    const ok = await validate(LIVE_SPEC);
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body?.valid).toBe(true);
+    expect(ok.body?.version?.id).toMatch(/^e2e_confirmed_cross@1#[0-9a-f]{16}$/);
+    expect(ok.body?.warm_up).toBe(8);
+    const bad = structuredClone(LIVE_SPEC) as Record<string, unknown>;
+    (bad.factors as Record<string, unknown>).s = { kind: "smaa", args: { n: 8 } };
+    (bad.params as Record<string, unknown>).hold = { type: "int", default: "two", min: 1, max: 10 };
+    bad.signals = { up: { gt: ["f", "f[-1]"] }, a: { not: "b" }, b: { not: "a" } };
+    const res = await validate(bad);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body?.valid).toBe(false);
+    const paths = (res.body?.issues ?? []).map((i) => i.path);
+    for (const p of ["factors.s.kind", "params.hold.default", "signals.up.gt[1]"]) expect(paths, res.text).toContain(p);
+    expect(paths.some((p) => p === "signals.a" || p === "signals.b"), res.text).toBe(true);
+    expect(res.text).toContain("look-ahead");
+    expect(res.text).toContain("cycle");
+    const range = await validate(LIVE_SPEC, { fast: 9 });
+    expect(range.body?.issues).toEqual([{ path: "params.fast", reason: "9 must be below slow" }]);
+    const missing = await adminFetch<{ field: string }>("/api/v1/strategies/validate", { method: "POST", json: {} });
+    expect(missing.status).toBe(422);
+    expect(missing.body?.field).toBe("spec");
+  });
+});
+
+describe("a spec in the backtest API and in a live paper bot", () => {
+  let t0: number;
+  let botId: string;
+  let config: Record<string, unknown>;
+  const statuses: string[] = [];
+
+  beforeAll(async () => {
+    t0 = (Math.floor(Date.now() / M) - 600) * M;
+    await simAdmin("/__admin/klines", { symbol: SYMBOL, interval: "1m", bars: Array.from({ length: FIRST }, (_, i) => bar(t0, i)) });
+    botId = uniqueId("spec");
+    config = {
+      id: botId,
+      name: "Spec strategy e2e",
+      exchange: "binance",
+      market: "linear",
+      mode: "paper",
+      base_url: keel().simUrl,
+      instruments: [SYMBOL],
+      sizing: { mode: "fixed_qty", value: "1" },
+      risk: {},
+      source: "strategy",
+      strategy_spec: LIVE_SPEC,
+      params: { fast: 3, slow: 8, hold: 2 },
+      timeframe: "1m",
+    };
+  });
+
+  it("the backtest API runs the template's spec with the template's fills and metrics", async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => bar(t0, i));
+    const base = { params: { fast: 3, slow: 8, short: 1 }, exchange: "binance", market: "linear", symbol: SYMBOL, timeframe: "1m", bars: rows };
+    type Rep = { fills: Fill[]; metrics: unknown; strategy_version: string; run: { strategy_name: string } };
+    const bySpec = await adminFetch<Rep>("/api/v1/backtest", { method: "POST", json: { ...base, spec: readSpec("ma_crossover.json") } });
+    expect(bySpec.status, bySpec.text).toBe(200);
+    const byName = await adminFetch<Rep>("/api/v1/backtest", { method: "POST", json: { ...base, strategy: "ma_crossover" } });
+    expect(byName.status, byName.text).toBe(200);
+    expect(bySpec.body?.run.strategy_name).toBe("ma_crossover_spec");
+    expect(byName.body?.fills.length).toBeGreaterThan(4);
+    const view = (f: Fill) => [f.time_ms, f.side, f.price, f.qty, f.fee];
+    expect(bySpec.body?.fills.map(view)).toEqual(byName.body?.fills.map(view));
+    expect(bySpec.body?.metrics).toEqual(byName.body?.metrics);
+    expect(bySpec.body?.strategy_version).not.toBe(byName.body?.strategy_version);
+    const broken = readSpec("ma_crossover.json");
+    broken.rules = { long_entry: { gt: ["close", "close[-1]"] } };
+    delete broken.target;
+    const bad = await adminFetch<{ field: string; message: string }>("/api/v1/backtest", { method: "POST", json: { ...base, spec: broken } });
+    expect(bad.status, bad.text).toBe(422);
+    expect(bad.body?.field).toBe("spec");
+    expect(bad.text).toContain("rules.long_entry.gt[1]");
+  });
+
+  it("a bot config with a broken spec is refused with the spec path", async () => {
+    const broken = structuredClone(LIVE_SPEC) as Record<string, unknown>;
+    (broken.factors as Record<string, unknown>).f = { kind: "sma", args: { n: "$nope" } };
+    const res = await adminFetch<{ field: string }>("/api/v1/bots", { method: "POST", json: { ...config, id: uniqueId("specbad"), strategy_spec: broken } });
+    expect(res.status, res.text).toBe(422);
+    expect(res.text).toContain("strategy_spec.factors.f.args.n");
+    const both = await adminFetch("/api/v1/bots", { method: "POST", json: { ...config, id: uniqueId("specboth"), strategy: "ma_crossover" } });
+    expect(both.status, both.text).toBe(422);
+  });
+
+  it("a paper bot runs the spec bar by bar", async () => {
+    const created = await adminFetch<{ strategy_version: string }>("/api/v1/bots", { method: "POST", json: config });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body?.strategy_version).toMatch(/^e2e_confirmed_cross@1#[0-9a-f]{16}$/);
+    const run = async () => {
+      const res = await adminFetch<{ status: string; outcome?: { status: string } }>(`/api/v1/bots/${botId}/strategy`, { method: "POST", json: {} });
+      expect(res.status, res.text).toBe(200);
+      return res.body as { status: string; outcome?: { status: string } };
+    };
+    statuses.push((await run()).status);
+    for (let i = FIRST; i < TOTAL; i++) {
+      await simAdmin("/__admin/klines", { symbol: SYMBOL, interval: "1m", append: true, bars: [bar(t0, i)] });
+      const out = await run();
+      expect(["already_evaluated", "target_unchanged", "signalled", "warming_up"]).toContain(out.status);
+      if (out.status === "signalled") expect(out.outcome?.status, JSON.stringify(out)).toBe("executed");
+      statuses.push(out.status);
+    }
+    expect(statuses.filter((s) => s === "signalled").length).toBeGreaterThanOrEqual(3);
+  }, 240_000);
+
+  it("its fills equal the backtester's on the bars the simulator served", async () => {
+    const fillsRes = await adminFetch<(Fill & { fill?: Fill })[]>(`/api/v1/bots/${botId}/fills?limit=1000`);
+    expect(fillsRes.status, fillsRes.text).toBe(200);
+    const live = (fillsRes.body ?? []).map((r) => ({ ...r, ...(r.fill ?? {}) })).sort((a, b) => a.time_ms - b.time_ms);
+    const sim = keel().simUrl;
+    const klines = await fetchJson(`${sim}/fapi/v1/klines?symbol=${SYMBOL}&interval=1m&limit=1000`);
+    expect((klines.body as unknown[]).length).toBe(TOTAL);
+    const info = await fetchJson(`${sim}/fapi/v1/exchangeInfo`);
+    const bt = await replay(config, klines.text, info.text);
+    expect(bt.rejected).toEqual([]);
+    const view = (f: Fill) => ({ side: f.side, qty: canon(f.qty), price: canon(f.price), fee: canon(f.fee), fee_asset: f.fee_asset });
+    expect(live.length).toBeGreaterThanOrEqual(3);
+    // Both directions and the half-unit crossover add-on all traded.
+    expect(new Set(live.map((f) => f.side)).size).toBe(2);
+    expect(live.some((f) => canon(f.qty).endsWith(".5"))).toBe(true);
+    expect(live.map(view)).toEqual(bt.fills.map(view));
+    const strat = await adminFetch<{ strategy: string; version: { id: string } }>(`/api/v1/bots/${botId}/strategy`);
+    expect(strat.body?.strategy).toBe("e2e_confirmed_cross");
+    expect(strat.body?.version.id).toBe(bt.strategy);
+  }, 900_000);
+});
