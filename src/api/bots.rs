@@ -148,17 +148,20 @@ fn hide_from_viewer(ctx: &Call<'_>, config: &mut Value) {
 
 async fn list(ctx: &Call<'_>) -> Result<Response, ApiError> {
     let rows = call_control(ctx.env, Method::Get, "/bots", None).await?;
-    let mut out = Vec::new();
-    for row in rows.as_array().cloned().unwrap_or_default() {
-        let id = row["id"].as_str().unwrap_or_default().to_string();
-        if !ctx.principal.covers(&id) {
-            continue;
-        }
-        match call_bot(ctx.env, &id, Method::Get, "/view/summary", None).await {
-            Ok(summary) => out.push(summary),
-            Err(e) => out.push(json!({"id": id, "error": e.body()})),
-        }
-    }
+    let ids: Vec<String> = rows
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|row| row["id"].as_str().unwrap_or_default().to_string())
+                .filter(|id| ctx.principal.covers(id))
+                .collect()
+        })
+        .unwrap_or_default();
+    let out: Vec<Value> = super::call_bots(ctx.env, ids, Method::Get, "/view/summary")
+        .await
+        .into_iter()
+        .map(|(id, res)| res.unwrap_or_else(|e| json!({"id": id, "error": e.body()})))
+        .collect();
     ok(200, &Value::Array(out))
 }
 

@@ -173,6 +173,11 @@ async fn push_within(
     }
 }
 
+/// Bots flattening at once in a panic close: enough that a platform of thousands closes in
+/// seconds, few enough that one request does not open thousands of Durable Object calls and the
+/// bots sharing an exchange account queue at its AccountDO rather than at its rate limit.
+const FLATTEN_CONCURRENCY: usize = 32;
+
 async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
     let actor = ctx.principal.actor();
     let flatten = halted
@@ -213,13 +218,21 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
         }
         bots.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
     }
-    // Panic close: every bot is halted first (entries stop everywhere at once), then each one
-    // cancels and closes; the answer carries each bot's per-instrument result.
+    // Panic close: every bot is halted first (entries stop everywhere at once), then the bots
+    // cancel and close, FLATTEN_CONCURRENCY at a time (one after the other, a platform of a few
+    // hundred bots took minutes to flatten); the answer carries each bot's per-instrument result.
     let mut flattened = serde_json::Map::new();
     if flatten {
-        for id in bots.keys().cloned().collect::<Vec<_>>() {
+        use futures_util::stream::{self, StreamExt};
+        let ids: Vec<String> = bots.keys().cloned().collect();
+        let actor = &actor;
+        let mut closes = stream::iter(ids.into_iter().map(|id| async move {
             let body = json!({"actor": actor, "reason": "platform halt with flatten"});
             let res = call_bot(ctx.env, &id, Method::Post, "/control/flatten", Some(body)).await;
+            (id, res)
+        }))
+        .buffer_unordered(FLATTEN_CONCURRENCY);
+        while let Some((id, res)) = closes.next().await {
             flattened.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
         }
     }
@@ -232,8 +245,7 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
 
 async fn fan_out(ctx: &Call<'_>, path: &str) -> Result<Response, ApiError> {
     let mut out = serde_json::Map::new();
-    for id in bot_ids(ctx).await? {
-        let res = call_bot(ctx.env, &id, Method::Get, path, None).await;
+    for (id, res) in super::call_bots(ctx.env, bot_ids(ctx).await?, Method::Get, path).await {
         out.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
     }
     ok(200, &json!({"bots": out}))
