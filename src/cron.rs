@@ -4,7 +4,8 @@
 //! warm); outside them every 15 minutes ([`keel_engine::schedule::cron_tick`] decides, from the
 //! registry, so a skipped bot is not woken).
 
-use crate::api::{call_bot, call_control};
+use crate::api::{call_bot, call_control, BOT_FAN_OUT};
+use futures_util::stream::{self, StreamExt};
 use keel_engine::schedule::{cron_tick, CronTick, TradingHours};
 use serde_json::{json, Value};
 use worker::{Env, Method};
@@ -26,21 +27,33 @@ pub async fn run(cron: String, scheduled_ms: i64, env: &Env) {
             return;
         }
     };
-    for row in bots.as_array().cloned().unwrap_or_default() {
-        let Some(id) = row["id"].as_str() else {
-            continue;
-        };
-        let kind = decide(&row, scheduled_ms);
-        if kind == CronTick::Skip {
-            continue;
-        }
-        let body = json!({
-            "cron": cron, "actor": "cron", "scheduled_ms": scheduled_ms,
-            "registered_ms": row["created_ms"], "kind": kind,
+    // The bots tick BOT_FAN_OUT at a time: one after the other, a minute's cron over a few
+    // hundred bots (each tick may ask its exchange) outlasted the minute.
+    let ticks = bots
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|row| {
+            let id = row["id"].as_str()?.to_string();
+            let kind = decide(&row, scheduled_ms);
+            (kind != CronTick::Skip).then(|| {
+                let body = json!({
+                    "cron": cron, "actor": "cron", "scheduled_ms": scheduled_ms,
+                    "registered_ms": row["created_ms"], "kind": kind,
+                });
+                async move {
+                    if let Err(e) =
+                        call_bot(env, &id, Method::Post, "/control/tick", Some(body)).await
+                    {
+                        worker::console_error!("cron: bot {id} tick failed: {e}");
+                    }
+                }
+            })
         });
-        if let Err(e) = call_bot(env, id, Method::Post, "/control/tick", Some(body)).await {
-            worker::console_error!("cron: bot {id} tick failed: {e}");
-        }
-    }
+    stream::iter(ticks)
+        .buffer_unordered(BOT_FAN_OUT)
+        .collect::<Vec<()>>()
+        .await;
     crate::metrics::write_analytics(env).await;
 }

@@ -255,7 +255,8 @@ pub async fn call_bot(
     call_stub(stub, method, &format!("/{bot_id}{path}"), body).await
 }
 
-/// Bots asked at once by a read over every bot (the bot list, platform P&L, reconciliation).
+/// Bots asked at once by a call to every bot (the bot list, platform P&L and reconciliation,
+/// the cron's ticks, the panic close).
 /// One at a time, a platform of a few hundred bots took seconds per dashboard refresh; all at
 /// once, one request would open thousands of Durable Object calls.
 pub const BOT_FAN_OUT: usize = 32;

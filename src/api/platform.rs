@@ -173,11 +173,6 @@ async fn push_within(
     }
 }
 
-/// Bots flattening at once in a panic close: enough that a platform of thousands closes in
-/// seconds, few enough that one request does not open thousands of Durable Object calls and the
-/// bots sharing an exchange account queue at its AccountDO rather than at its rate limit.
-const FLATTEN_CONCURRENCY: usize = 32;
-
 async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
     let actor = ctx.principal.actor();
     let flatten = halted
@@ -219,8 +214,9 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
         bots.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
     }
     // Panic close: every bot is halted first (entries stop everywhere at once), then the bots
-    // cancel and close, FLATTEN_CONCURRENCY at a time (one after the other, a platform of a few
-    // hundred bots took minutes to flatten); the answer carries each bot's per-instrument result.
+    // cancel and close, BOT_FAN_OUT at a time (one after the other, a platform of a few
+    // hundred bots took minutes to flatten; bots sharing an exchange account queue at its AccountDO);
+    // the answer carries each bot's per-instrument result.
     let mut flattened = serde_json::Map::new();
     if flatten {
         use futures_util::stream::{self, StreamExt};
@@ -231,7 +227,7 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
             let res = call_bot(ctx.env, &id, Method::Post, "/control/flatten", Some(body)).await;
             (id, res)
         }))
-        .buffer_unordered(FLATTEN_CONCURRENCY);
+        .buffer_unordered(super::BOT_FAN_OUT);
         while let Some((id, res)) = closes.next().await {
             flattened.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
         }
