@@ -280,4 +280,41 @@ describe('normalize: backend view shapes', () => {
     });
     expect([f.realized, f.fee_quote, f.instrument]).toEqual(['-0.5', '0.11', 'BTCUSDT']);
   });
+
+  it('a protective exit is an open order at its trigger price, drawn as a stop level', () => {
+    const rows = N.openOrders([
+      {
+        client_order_id: 'x1',
+        symbol: 'BTCUSDT',
+        exit_trigger: 'stop_loss',
+        close_side: 'sell',
+        trigger_price: '60000.5',
+        status: 'trigger_open',
+        since_ms: 0,
+      },
+      {
+        client_order_id: 'x2',
+        symbol: 'BTCUSDT',
+        exit_trigger: 'take_profit',
+        close_side: 'sell',
+        trigger_price: '70000',
+        status: 'trigger_cancelled',
+        since_ms: 0,
+      },
+    ]);
+    expect(rows).toEqual([
+      {
+        client_order_id: 'x1',
+        signal_id: null,
+        instrument: 'BTCUSDT',
+        side: 'sell',
+        order_type: 'stop_loss',
+        qty: 'position',
+        price: '60000.5',
+        filled_qty: '0',
+        status: 'trigger_open',
+        created_at: '1970-01-01T00:00:00.000Z',
+      },
+    ]);
+  });
 });

@@ -278,7 +278,7 @@ function OrdersAcross({ rows }: { rows: BotDetailRow[] }) {
               <td data-label="Side" className={o.side}>
                 {o.side}
               </td>
-              <td data-label="Type">{o.order_type}</td>
+              <td data-label="Type">{o.order_type.replace(/_/g, ' ')}</td>
               <td data-label="Qty" className="num" title={o.qty}>
                 {o.qty.endsWith('(quote)') ? o.qty : qty(o.qty, r)}
               </td>

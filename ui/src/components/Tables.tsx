@@ -87,7 +87,7 @@ export function OrdersTable({ rows, rules = none }: { rows: Order[]; rules?: Rul
               <td data-label="Side" className={o.side}>
                 {o.side}
               </td>
-              <td data-label="Type">{o.order_type}</td>
+              <td data-label="Type">{o.order_type.replace(/_/g, ' ')}</td>
               <td data-label="Qty" className="num" title={o.qty} data-step={o.qty.endsWith('(quote)') ? undefined : (r?.step ?? undefined)}>
                 {o.qty.endsWith('(quote)') ? o.qty : qty(o.qty, r)}
               </td>
