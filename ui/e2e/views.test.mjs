@@ -339,6 +339,7 @@ test('a viewer sees the config and its history but cannot edit it', { timeout: 6
   await page.getByTestId('config-editor').waitFor();
   assert.equal(await page.getByTestId('edit-config').count(), 0);
   await page.getByTestId('trip-row').first().waitFor(WAIT);
+  await page.getByTestId('instrument-rules').waitFor(WAIT);
   await page.screenshot({ path: `${ARTIFACTS}viewer-bot-page-phone.png`, fullPage: true });
   await context.close();
 });

@@ -200,6 +200,7 @@ export function BotPage({ id }: { id: string }) {
           <Status loading={market.loading} error={market.error} hasData={!!market.data} />
           <Suspense fallback={<div className="muted">Loading chart…</div>}>
             <PriceChart
+              loaded={market.data !== undefined || market.error !== null}
               candles={market.data?.candles ?? []}
               fills={fillRows}
               symbol={symbol}

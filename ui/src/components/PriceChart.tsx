@@ -100,6 +100,7 @@ export function timeframeMs(tf: string): number {
 
 /** The chart; `tick` sets the price axis precision. */
 export function PriceChart({
+  loaded = true,
   candles,
   fills,
   symbol,
@@ -107,6 +108,8 @@ export function PriceChart({
   tick,
   orders,
 }: {
+  /** False while the first candles are on their way (no "no candles" note yet). */
+  loaded?: boolean;
   candles: Candle[];
   fills: Fill[];
   symbol: string;
@@ -181,7 +184,9 @@ export function PriceChart({
   return (
     <div className="chart-wrap">
       <div ref={box} className="chart tall" data-testid="price-chart" data-markers={markers.length} data-levels={levels.length} />
-      {candles.length === 0 && <div className="chart-empty muted">No candles for {symbol || 'this instrument'} yet.</div>}
+      {candles.length === 0 && (
+        <div className="chart-empty muted">{loaded ? `No candles for ${symbol || 'this instrument'} yet.` : 'Loading candles…'}</div>
+      )}
     </div>
   );
 }
