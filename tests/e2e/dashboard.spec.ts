@@ -35,6 +35,8 @@ function runBrowserTests(): Promise<{ code: number | null; output: string }> {
 describe.skipIf(!hasBrowserTests())("dashboard in Chromium (ui/e2e)", () => {
   it("passes every browser scenario against the live stack", { timeout: 300_000 }, async () => {
     const { code, output } = await runBrowserTests();
+    // The scenarios' own counts (both files), for the run's log.
+    console.log(`dashboard browser scenarios: ${(output.match(/^# (tests|pass|fail) \d+/gm) ?? []).join(", ")}`);
     expect(code, output.slice(-6000)).toBe(0);
     // node:test ends with a "# fail N" summary; a run that tested nothing is not a pass.
     expect(output, output.slice(-3000)).toMatch(/# pass [1-9]/);

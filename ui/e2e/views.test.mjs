@@ -50,7 +50,10 @@ async function createBot(config) {
 /** No price or quantity cell shows more places than its tick or step; and there are such cells. */
 async function assertPrecision(page, atLeast, label) {
   const cells = await precisionCells(page);
-  assert.ok(cells.length >= atLeast, `${label}: expected at least ${atLeast} price/qty cells held to a tick or step, found ${cells.length}`);
+  assert.ok(
+    cells.length >= atLeast,
+    `${label}: expected at least ${atLeast} price/qty cells held to a tick or step, found ${cells.length}`,
+  );
   for (const c of cells) {
     if (c.text === '—' || c.text === 'market') continue;
     assert.ok(
@@ -64,16 +67,37 @@ async function assertPrecision(page, atLeast, label) {
 
 before(async () => {
   requireEnv();
-  assert.ok(KEEL_SIM_URL, 'KEEL_SIM_URL must point at the bots\' simulator');
+  assert.ok(KEEL_SIM_URL, "KEEL_SIM_URL must point at the bots' simulator");
   browser = await launch();
   await seedCandles('BTCUSDT', 720, '65000', 11);
   await seedCandles('ETHUSDT', 720, '3200', 12);
   await seedCandles('SOLUSDT', 240, '150', 13);
-  const base = { strategy: 'manual', exchange: 'binance', mode: 'paper', base_url: KEEL_SIM_URL, sizing: { mode: 'fixed_qty', value: '0.001' } };
+  const base = {
+    strategy: 'manual',
+    exchange: 'binance',
+    mode: 'paper',
+    base_url: KEEL_SIM_URL,
+    sizing: { mode: 'fixed_qty', value: '0.001' },
+  };
   await createBot({ ...base, id: SPOT, name: 'Views spot', market: 'spot', instruments: ['BTCUSDT'], risk: { max_daily_loss: '100' } });
   await createBot({ ...base, id: LINEAR, name: 'Views linear', market: 'linear', instruments: ['ETHUSDT'], risk: {} });
-  const strat = { id: STRAT, name: 'Views strategy', source: 'strategy', strategy: 'ma_crossover', timeframe: '1m', params: { fast: 3, slow: 8, short: 1 } };
-  const r = await api('POST', '/bots', { ...strat, exchange: 'binance', market: 'linear', mode: 'paper', base_url: KEEL_SIM_URL, instruments: ['SOLUSDT'], sizing: { mode: 'fixed_quote', value: '200' } });
+  const strat = {
+    id: STRAT,
+    name: 'Views strategy',
+    source: 'strategy',
+    strategy: 'ma_crossover',
+    timeframe: '1m',
+    params: { fast: 3, slow: 8, short: 1 },
+  };
+  const r = await api('POST', '/bots', {
+    ...strat,
+    exchange: 'binance',
+    market: 'linear',
+    mode: 'paper',
+    base_url: KEEL_SIM_URL,
+    instruments: ['SOLUSDT'],
+    sizing: { mode: 'fixed_quote', value: '200' },
+  });
   assert.equal(r.status, 201, `creating ${STRAT}: ${r.status} ${JSON.stringify(r.body)}`);
   // Spot: two buys and a partial sell (an open position); linear: a closed round trip, then an
   // open long, and a resting limit order far below the market.
@@ -92,7 +116,11 @@ after(async () => {
     ['BTCUSDT', '65000'],
     ['ETHUSDT', '3200'],
   ]) {
-    await fetch(`${KEEL_SIM_URL}/__admin/price`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ symbol, price }) }).catch(() => undefined);
+    await fetch(`${KEEL_SIM_URL}/__admin/price`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ symbol, price }),
+    }).catch(() => undefined);
   }
   await browser?.close();
 });
@@ -115,11 +143,20 @@ for (const [name, viewport] of [
     }
     // Health: exchanges, Neo4j, outbox, cron, halt.
     for (const id of ['health-neo4j', 'health-outbox', 'health-cron', 'health-halt']) await page.getByTestId(id).waitFor();
-    assert.ok((await page.getByTestId('platform-health').locator('[data-testid^="health-exchange-"]').count()) >= 1, 'at least one exchange host');
+    assert.ok(
+      (await page.getByTestId('platform-health').locator('[data-testid^="health-exchange-"]').count()) >= 1,
+      'at least one exchange host',
+    );
     // Positions and open orders across bots, to their instruments' precision.
     const link = (id) => page.locator(`a[href$="/bots/${id}"]`);
-    await page.getByTestId('overview-position').filter({ has: link(SPOT) }).waitFor(WAIT);
-    await page.getByTestId('overview-position').filter({ has: link(LINEAR) }).waitFor(WAIT);
+    await page
+      .getByTestId('overview-position')
+      .filter({ has: link(SPOT) })
+      .waitFor(WAIT);
+    await page
+      .getByTestId('overview-position')
+      .filter({ has: link(LINEAR) })
+      .waitFor(WAIT);
     const order = page.getByTestId('overview-order').filter({ has: link(LINEAR) });
     await order.waitFor(WAIT);
     assert.match(await order.innerText(), /1,000\.05/);
@@ -132,12 +169,19 @@ for (const [name, viewport] of [
     assert.match(riskText, /\(no limit\)/);
     assert.doesNotMatch(await risk.innerText(), /of 0\b/);
     // Recent signals of both bots.
-    await page.getByTestId('recent-signals').locator('tr').filter({ has: link(LINEAR) }).first().waitFor(WAIT);
+    await page
+      .getByTestId('recent-signals')
+      .locator('tr')
+      .filter({ has: link(LINEAR) })
+      .first()
+      .waitFor(WAIT);
     // Rules arrive once per session: wait until the positions are held to a tick.
     await page.waitForFunction(
       ([a, b]) =>
         [a, b].every((id) =>
-          [...globalThis.document.querySelectorAll('[data-testid="overview-position"]')].some((r) => r.querySelector(`a[href$="/bots/${id}"]`) && r.querySelector('[data-tick]')),
+          [...globalThis.document.querySelectorAll('[data-testid="overview-position"]')].some(
+            (r) => r.querySelector(`a[href$="/bots/${id}"]`) && r.querySelector('[data-tick]'),
+          ),
         ),
       [SPOT, LINEAR],
       WAIT,
@@ -174,7 +218,11 @@ for (const [name, viewport] of [
     assert.match(await page.getByTestId('win-rate').innerText(), /^\d+%$/);
     await page.getByTestId('daily-bar').first().waitFor(WAIT);
     // The audit timeline reads as sentences, not key=value.
-    await page.getByTestId('audit-text').filter({ hasText: /^Bought 0\.040 ETHUSDT at [\d,]+\.\d{2} / }).first().waitFor(WAIT);
+    await page
+      .getByTestId('audit-text')
+      .filter({ hasText: /^Bought 0\.040 ETHUSDT at [\d,]+\.\d{2} / })
+      .first()
+      .waitFor(WAIT);
     const audit = await page.getByTestId('audit-timeline').innerText();
     assert.doesNotMatch(audit, /\w=\S/, 'no raw key=value in the audit timeline');
     // The positions card is not clipped.
@@ -229,7 +277,11 @@ test('config editing: review the diff, save a new version, see it in the history
   assert.equal(read.body.risk.max_daily_loss, '250');
   assert.equal(read.body.name, 'Views spot v2');
   // The audit timeline says what changed.
-  await page.getByTestId('audit-text').filter({ hasText: /Config v1 → v2: .*risk\.max_daily_loss: 100 → 250/ }).first().waitFor(WAIT);
+  await page
+    .getByTestId('audit-text')
+    .filter({ hasText: /Config v1 → v2: .*risk\.max_daily_loss: 100 → 250/ })
+    .first()
+    .waitFor(WAIT);
   // Book capital: confirmed first, then the new equity.
   const before = (await api('GET', `/bots/${SPOT}/summary`)).body.equity;
   await page.getByTestId('capital-amount').fill('500');
@@ -239,34 +291,42 @@ test('config editing: review the diff, save a new version, see it in the history
   assert.match(await page.getByTestId('capital-result').innerText(), /^Booked \+500\.00 USDT; equity now [\d,]+\.\d{2} USDT\.$/);
   const afterEq = (await api('GET', `/bots/${SPOT}/summary`)).body.equity;
   assert.equal(Number(afterEq) - Number(before) > 499, true, `equity ${before} → ${afterEq}`);
-  await page.getByTestId('audit-text').filter({ hasText: /^Capital added: 500\.00 USDT$/ }).first().waitFor(WAIT);
+  await page
+    .getByTestId('audit-text')
+    .filter({ hasText: /^Capital added: 500\.00 USDT$/ })
+    .first()
+    .waitFor(WAIT);
   await context.close();
 });
 
-test('strategy bot: its strategy, target and params; a params change is reviewed and saved as a new version', { timeout: 120000 }, async () => {
-  const context = await browser.newContext({ viewport: DESKTOP });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await login(page, KEEL_ADMIN_TOKEN);
-  await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${STRAT}`);
-  const panel = page.getByTestId('strategy-panel');
-  await panel.getByText('ma_crossover').first().waitFor(WAIT);
-  // The chart opens at the strategy's own timeframe and instrument.
-  assert.match(await page.getByTestId('chart-panel').locator('h2').innerText(), /SOLUSDT/);
-  assert.equal(await page.getByTestId('tf-1m').getAttribute('class'), 'active');
-  assert.equal(await panel.getByTestId('param-fast').inputValue(), '3');
-  await panel.getByTestId('param-fast').fill('4');
-  await panel.getByTestId('review-params').click();
-  assert.match(await panel.getByTestId('params-diff').innerText(), /params\.fast\s+3\s+4/);
-  await page.screenshot({ path: `${ARTIFACTS}strategy-params-desktop.png` });
-  await panel.getByTestId('save-params').click();
-  await panel.getByTestId('params-saved').waitFor(WAIT);
-  const read = await api('GET', `/bots/${STRAT}`);
-  assert.equal(read.body.params.fast, 4);
-  assert.equal(read.body.version, 2);
-  await page.getByText('config v2').waitFor(WAIT);
-  await context.close();
-});
+test(
+  'strategy bot: its strategy, target and params; a params change is reviewed and saved as a new version',
+  { timeout: 120000 },
+  async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${STRAT}`);
+    const panel = page.getByTestId('strategy-panel');
+    await panel.getByText('ma_crossover').first().waitFor(WAIT);
+    // The chart opens at the strategy's own timeframe and instrument.
+    assert.match(await page.getByTestId('chart-panel').locator('h2').innerText(), /SOLUSDT/);
+    assert.equal(await page.getByTestId('tf-1m').getAttribute('class'), 'active');
+    assert.equal(await panel.getByTestId('param-fast').inputValue(), '3');
+    await panel.getByTestId('param-fast').fill('4');
+    await panel.getByTestId('review-params').click();
+    assert.match(await panel.getByTestId('params-diff').innerText(), /params\.fast\s+3\s+4/);
+    await page.screenshot({ path: `${ARTIFACTS}strategy-params-desktop.png` });
+    await panel.getByTestId('save-params').click();
+    await panel.getByTestId('params-saved').waitFor(WAIT);
+    const read = await api('GET', `/bots/${STRAT}`);
+    assert.equal(read.body.params.fast, 4);
+    assert.equal(read.body.version, 2);
+    await page.getByText('config v2').waitFor(WAIT);
+    await context.close();
+  },
+);
 
 test('a viewer sees the config and its history but cannot edit it', { timeout: 60000 }, async () => {
   const created = await api('POST', '/tokens', { role: 'viewer', name: `views-viewer-${RUN}` });
@@ -279,6 +339,7 @@ test('a viewer sees the config and its history but cannot edit it', { timeout: 6
   await page.getByTestId('config-editor').waitFor();
   assert.equal(await page.getByTestId('edit-config').count(), 0);
   await page.getByTestId('trip-row').first().waitFor(WAIT);
+  await page.getByTestId('instrument-rules').waitFor(WAIT);
   await page.screenshot({ path: `${ARTIFACTS}viewer-bot-page-phone.png`, fullPage: true });
   await context.close();
 });

@@ -210,7 +210,8 @@ export interface Order {
   signal_id: string | null;
   instrument: string;
   side: Side;
-  order_type: 'market' | 'limit';
+  /** `market`, `limit`, or a protective exit: `stop_loss` / `take_profit` (qty `position`: the whole position). */
+  order_type: 'market' | 'limit' | 'stop_loss' | 'take_profit';
   qty: Decimal;
   price: Decimal | null;
   filled_qty: Decimal;

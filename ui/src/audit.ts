@@ -61,7 +61,9 @@ export function describe(kind: string, ev: Obj, rules: (symbol: string) => Preci
     case 'signal_accepted':
       return `Signal accepted: ${str(ev.action)}${ev.symbol ? ` ${str(ev.symbol)}` : ''}`;
     case 'risk_decision': {
-      const facts = [ev.observed ? `observed ${figure(str(ev.observed))}` : '', ev.limit ? `limit ${figure(str(ev.limit))}` : ''].filter(Boolean);
+      const facts = [ev.observed ? `observed ${figure(str(ev.observed))}` : '', ev.limit ? `limit ${figure(str(ev.limit))}` : ''].filter(
+        Boolean,
+      );
       return `Risk check ${str(ev.rule).replace(/_/g, ' ')}: ${str(ev.outcome) === 'refuse' ? 'refused' : 'passed'}${facts.length ? ` (${facts.join(', ')})` : ''}`;
     }
     case 'order_intent': {

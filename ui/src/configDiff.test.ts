@@ -2,10 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { changes, mergePatch, shown } from './configDiff';
 
 describe('config diff', () => {
-  const before = { name: 'a', risk: { max_daily_loss: '100', max_open_positions: null }, instruments: ['BTCUSDT'], params: { fast: 3, slow: 8 } };
+  const before = {
+    name: 'a',
+    risk: { max_daily_loss: '100', max_open_positions: null },
+    instruments: ['BTCUSDT'],
+    params: { fast: 3, slow: 8 },
+  };
   it('the merge patch holds only what changed; arrays replace; removed keys are null', () => {
-    const after = { name: 'a', risk: { max_daily_loss: '250', max_open_positions: null }, instruments: ['BTCUSDT', 'ETHUSDT'], params: { fast: 3 } };
-    expect(mergePatch(before, after)).toEqual({ risk: { max_daily_loss: '250' }, instruments: ['BTCUSDT', 'ETHUSDT'], params: { slow: null } });
+    const after = {
+      name: 'a',
+      risk: { max_daily_loss: '250', max_open_positions: null },
+      instruments: ['BTCUSDT', 'ETHUSDT'],
+      params: { fast: 3 },
+    };
+    expect(mergePatch(before, after)).toEqual({
+      risk: { max_daily_loss: '250' },
+      instruments: ['BTCUSDT', 'ETHUSDT'],
+      params: { slow: null },
+    });
     expect(mergePatch(before, structuredClone(before))).toEqual({});
   });
   it('lists every changed leaf with old and new', () => {

@@ -228,13 +228,28 @@ describe('normalize: backend view shapes', () => {
   });
 
   it('market rows become candles; rules stay exact strings', () => {
-    const m = N.market({ symbol: 'BTCUSDT', timeframe: '1h', tick_size: '0.01000000', step_size: '0.00001000', base_asset: 'BTC', quote_asset: 'USDT', candles: [[1, '1.5', '2', '1', '1.75', '10'], ['bad'], [2, '1']] });
+    const m = N.market({
+      symbol: 'BTCUSDT',
+      timeframe: '1h',
+      tick_size: '0.01000000',
+      step_size: '0.00001000',
+      base_asset: 'BTC',
+      quote_asset: 'USDT',
+      candles: [[1, '1.5', '2', '1', '1.75', '10'], ['bad'], [2, '1']],
+    });
     expect(m.tick_size).toBe('0.01000000');
     expect(m.candles).toEqual([{ time_ms: 1, open: '1.5', high: '2', low: '1', close: '1.75', volume: '10' }]);
   });
 
   it('bot health: cron tick, open alerts, reconciliation', () => {
-    const h = N.botHealth({ bot_id: 'b', flags: {}, last_tick: { at_ms: 0 }, alerts: { open: [{ kind: 'order_rejected', subject: 'BTCUSDT', since_ms: 0, count: 3 }] }, reconciliation: { status: 'never_run' }, open_orders: 2 });
+    const h = N.botHealth({
+      bot_id: 'b',
+      flags: {},
+      last_tick: { at_ms: 0 },
+      alerts: { open: [{ kind: 'order_rejected', subject: 'BTCUSDT', since_ms: 0, count: 3 }] },
+      reconciliation: { status: 'never_run' },
+      open_orders: 2,
+    });
     expect(h.last_tick_at).toBe('1970-01-01T00:00:00.000Z');
     expect(h.alerts).toEqual([{ kind: 'order_rejected', subject: 'BTCUSDT', since: '1970-01-01T00:00:00.000Z', count: 3 }]);
     expect(h.reconciliation).toBe('never_run');
@@ -242,7 +257,12 @@ describe('normalize: backend view shapes', () => {
   });
 
   it('platform health: exchanges and Neo4j in words', () => {
-    const h = N.platformHealth({ status: 'degraded', neo4j: { configured: false, reachable: false }, exchanges: { binance: { url: 'http://x', reachable: true }, bybit: { reachable: false, error: 'refused' } }, audit_outbox: { depth: 4 } });
+    const h = N.platformHealth({
+      status: 'degraded',
+      neo4j: { configured: false, reachable: false },
+      exchanges: { binance: { url: 'http://x', reachable: true }, bybit: { reachable: false, error: 'refused' } },
+      audit_outbox: { depth: 4 },
+    });
     expect(h.neo4j_state).toBe('not_configured');
     expect(h.exchange_hosts).toEqual([
       { name: 'binance', reachable: true, detail: 'http://x' },
@@ -252,7 +272,49 @@ describe('normalize: backend view shapes', () => {
   });
 
   it('ledger fills keep their realized P&L and fee in quote', () => {
-    const f = N.fill({ fee_quote: '0.11', realized: '-0.5', signal_id: 's', fill: { trade_id: 'P3', side: 'sell', qty: '0.002', price: '1', fee: '0.11', fee_asset: 'USDT', symbol: 'BTCUSDT', time_ms: 0 } });
+    const f = N.fill({
+      fee_quote: '0.11',
+      realized: '-0.5',
+      signal_id: 's',
+      fill: { trade_id: 'P3', side: 'sell', qty: '0.002', price: '1', fee: '0.11', fee_asset: 'USDT', symbol: 'BTCUSDT', time_ms: 0 },
+    });
     expect([f.realized, f.fee_quote, f.instrument]).toEqual(['-0.5', '0.11', 'BTCUSDT']);
+  });
+
+  it('a protective exit is an open order at its trigger price, drawn as a stop level', () => {
+    const rows = N.openOrders([
+      {
+        client_order_id: 'x1',
+        symbol: 'BTCUSDT',
+        exit_trigger: 'stop_loss',
+        close_side: 'sell',
+        trigger_price: '60000.5',
+        status: 'trigger_open',
+        since_ms: 0,
+      },
+      {
+        client_order_id: 'x2',
+        symbol: 'BTCUSDT',
+        exit_trigger: 'take_profit',
+        close_side: 'sell',
+        trigger_price: '70000',
+        status: 'trigger_cancelled',
+        since_ms: 0,
+      },
+    ]);
+    expect(rows).toEqual([
+      {
+        client_order_id: 'x1',
+        signal_id: null,
+        instrument: 'BTCUSDT',
+        side: 'sell',
+        order_type: 'stop_loss',
+        qty: 'position',
+        price: '60000.5',
+        filled_qty: '0',
+        status: 'trigger_open',
+        created_at: '1970-01-01T00:00:00.000Z',
+      },
+    ]);
   });
 });

@@ -198,11 +198,26 @@ export function position(raw: unknown): Position {
 }
 
 /** Order statuses that still rest on (or may reach) the exchange. */
-export const OPEN_ORDER_STATUSES = ['intent', 'sent', 'new', 'open', 'accepted', 'partially_filled', 'cancel_sent', 'unknown'];
+export const OPEN_ORDER_STATUSES = ['intent', 'sent', 'new', 'open', 'accepted', 'partially_filled', 'cancel_sent', 'unknown', 'trigger_open'];
 
 /** An order row (`instrument`/`symbol`, `order_type`/`type`, `filled_qty`/`executed_qty`). */
 export function order(raw: unknown): Order {
   const v = obj(raw);
+  if (typeof v.exit_trigger === 'string') {
+    // A protective exit (`stop_loss` / `take_profit`): it rests at its trigger price and closes the position.
+    return {
+      client_order_id: text(v.client_order_id),
+      signal_id: textOrNull(v.signal_id),
+      instrument: text(v.symbol ?? v.instrument),
+      side: text(v.close_side) as Order['side'],
+      order_type: v.exit_trigger as Order['order_type'],
+      qty: 'position',
+      price: v.trigger_price == null ? null : dec(v.trigger_price),
+      filled_qty: '0',
+      status: text(v.status),
+      created_at: time(v.created_at, v.since_ms ?? v.updated_ms) ?? '',
+    };
+  }
   return {
     client_order_id: text(v.client_order_id),
     signal_id: textOrNull(v.signal_id),

@@ -3,7 +3,15 @@ import type { Fill } from './api';
 import { div, roundTrips, winRate } from './trips';
 
 let n = 0;
-const fill = (side: 'buy' | 'sell', qty: string, price: string, realized: string, fee_quote: string, minute: number, instrument = 'BTCUSDT'): Fill => ({
+const fill = (
+  side: 'buy' | 'sell',
+  qty: string,
+  price: string,
+  realized: string,
+  fee_quote: string,
+  minute: number,
+  instrument = 'BTCUSDT',
+): Fill => ({
   trade_id: `t${++n}`,
   client_order_id: `c${n}`,
   signal_id: null,

@@ -81,7 +81,18 @@ export function roundTrips(fills: Fill[], steps: Record<string, string | null | 
     let o = open.get(f.instrument);
     if (!o) {
       o = {
-        trip: { instrument: f.instrument, side: f.side === 'buy' ? 'long' : 'short', entry_time: f.time, exit_time: null, qty: '0', entry_price: '0', exit_price: null, pnl: null, fees: '0', fills: 0 },
+        trip: {
+          instrument: f.instrument,
+          side: f.side === 'buy' ? 'long' : 'short',
+          entry_time: f.time,
+          exit_time: null,
+          qty: '0',
+          entry_price: '0',
+          exit_price: null,
+          pnl: null,
+          fees: '0',
+          fills: 0,
+        },
         pos: '0',
         entryQty: '0',
         entryNotional: '0',
@@ -116,7 +127,18 @@ export function roundTrips(fills: Fill[], steps: Record<string, string | null | 
         // A flip: the remainder opens the next trip at this fill's price.
         const rest = abs(o.pos);
         open.set(f.instrument, {
-          trip: { instrument: f.instrument, side: f.side === 'buy' ? 'long' : 'short', entry_time: f.time, exit_time: null, qty: rest, entry_price: f.price, exit_price: null, pnl: null, fees: '0', fills: 0 },
+          trip: {
+            instrument: f.instrument,
+            side: f.side === 'buy' ? 'long' : 'short',
+            entry_time: f.time,
+            exit_time: null,
+            qty: rest,
+            entry_price: f.price,
+            exit_price: null,
+            pnl: null,
+            fees: '0',
+            fills: 0,
+          },
           pos: o.pos,
           entryQty: rest,
           entryNotional: mul(rest, f.price),

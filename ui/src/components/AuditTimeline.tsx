@@ -20,7 +20,15 @@ const KEEP = 500;
  * Fetches every page after the last seen seq, then keeps polling for new events. Mount with
  * `key={botId}`. Each event reads as a sentence (`audit.ts`), amounts at the instrument's precision.
  */
-export function AuditTimeline({ botId, rules = () => null, quote = 'USDT' }: { botId: string; rules?: (symbol: string) => Precision | null; quote?: string }) {
+export function AuditTimeline({
+  botId,
+  rules = () => null,
+  quote = 'USDT',
+}: {
+  botId: string;
+  rules?: (symbol: string) => Precision | null;
+  quote?: string;
+}) {
   const { client } = useSession();
   const [events, setEvents] = useState<AuditEvent[]>([]);
   const [error, setError] = useState<Error | null>(null);

@@ -79,7 +79,12 @@ function TripsTable({ trips, rules, quote }: { trips: Trip[]; rules: (s: string)
               <td data-label="Entry" className="num" title={t.entry_price} data-tick={r?.tick ?? undefined}>
                 {price(t.entry_price, r)}
               </td>
-              <td data-label="Exit" className="num" title={t.exit_price ?? undefined} data-tick={t.exit_price ? (r?.tick ?? undefined) : undefined}>
+              <td
+                data-label="Exit"
+                className="num"
+                title={t.exit_price ?? undefined}
+                data-tick={t.exit_price ? (r?.tick ?? undefined) : undefined}
+              >
                 {t.exit_price ? price(t.exit_price, r) : '—'}
               </td>
               <td data-label="Closed">{t.exit_time ? shortTime(t.exit_time) : <span className="badge state-running">open</span>}</td>
@@ -195,6 +200,7 @@ export function BotPage({ id }: { id: string }) {
           <Status loading={market.loading} error={market.error} hasData={!!market.data} />
           <Suspense fallback={<div className="muted">Loading chart…</div>}>
             <PriceChart
+              loaded={market.data !== undefined || market.error !== null}
               candles={market.data?.candles ?? []}
               fills={fillRows}
               symbol={symbol}
@@ -242,7 +248,8 @@ export function BotPage({ id }: { id: string }) {
           {health.data && <RiskUsage usage={health.data.risk_usage} quote={quote} />}
           {health.data && (
             <p className="muted small">
-              Audit outbox depth: {health.data.outbox_depth} · last cron tick {health.data.last_tick_at ? shortTime(health.data.last_tick_at) : 'never'}
+              Audit outbox depth: {health.data.outbox_depth} · last cron tick{' '}
+              {health.data.last_tick_at ? shortTime(health.data.last_tick_at) : 'never'}
             </p>
           )}
         </Panel>

@@ -29,7 +29,10 @@ export function CapitalForm({ botId, quote, onDone }: { botId: string; quote: st
     setBusy(true);
     try {
       const r = await client.bookCapital(botId, confirming.amount, confirming.id);
-      setMsg({ ok: true, text: `Booked ${signedMoney(confirming.amount, quote)}; equity now ${r.equity == null ? '—' : signedMoney(r.equity, quote).replace(/^\+/, '')}.` });
+      setMsg({
+        ok: true,
+        text: `Booked ${signedMoney(confirming.amount, quote)}; equity now ${r.equity == null ? '—' : signedMoney(r.equity, quote).replace(/^\+/, '')}.`,
+      });
       setAmount('');
       onDone();
     } catch (err) {
@@ -44,7 +47,13 @@ export function CapitalForm({ botId, quote, onDone }: { botId: string; quote: st
     <form onSubmit={submit} className="stack-form" aria-label="Book capital">
       <label>
         Amount ({quote}); negative to withdraw
-        <input inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} placeholder="1000" data-testid="capital-amount" />
+        <input
+          inputMode="decimal"
+          value={amount}
+          onChange={(e) => setAmount(e.target.value)}
+          placeholder="1000"
+          data-testid="capital-amount"
+        />
       </label>
       <button type="submit" disabled={!valid || busy} data-testid="book-capital">
         Book capital

@@ -116,8 +116,7 @@ export function ConfigEditor({ botId, detail, onSaved }: { botId: string; detail
       </div>
       {saved && (
         <div className="ok" role="status" data-testid="config-saved">
-          Saved as version {saved.version}.
-          {saved.diff.length > 0 && <DiffTable rows={saved.diff} testId="saved-diff" />}
+          Saved as version {saved.version}.{saved.diff.length > 0 && <DiffTable rows={saved.diff} testId="saved-diff" />}
         </div>
       )}
       {editing && (
@@ -177,7 +176,13 @@ export function ConfigEditor({ botId, detail, onSaved }: { botId: string; detail
               return (
                 <li key={v.version}>
                   <strong>v{v.version}</strong> <span className="muted">{shortTime(v.updated_at)}</span>
-                  {prev && <span className="muted"> · {diff.length === 0 ? 'no field changed' : diff.map((d) => `${d.path}: ${shown(d.old)} → ${shown(d.new)}`).join('; ')}</span>}
+                  {prev && (
+                    <span className="muted">
+                      {' '}
+                      ·{' '}
+                      {diff.length === 0 ? 'no field changed' : diff.map((d) => `${d.path}: ${shown(d.old)} → ${shown(d.new)}`).join('; ')}
+                    </span>
+                  )}
                 </li>
               );
             })}

@@ -23,7 +23,12 @@ export function DailyPnl({ pnl }: { pnl: Pnl }) {
         const v = Number(d.net);
         const h = Number.isFinite(v) ? Math.max(2, (Math.abs(v) / max) * 100) : 0;
         return (
-          <div className="day" key={d.date} title={`${d.date}: ${signedMoney(d.net, pnl.quote_asset)} (exact ${d.net})`} data-testid="daily-bar">
+          <div
+            className="day"
+            key={d.date}
+            title={`${d.date}: ${signedMoney(d.net, pnl.quote_asset)} (exact ${d.net})`}
+            data-testid="daily-bar"
+          >
             <div className="half up">{v > 0 && <div className="bar-v pos-bg" style={{ height: `${h}%` }} />}</div>
             <div className="half down">{v < 0 && <div className="bar-v neg-bg" style={{ height: `${h}%` }} />}</div>
             <div className={`small num ${pnlClass(d.net)}`}>{signedAmount(d.net, pnl.quote_asset)}</div>

@@ -40,15 +40,34 @@ describe('Overview', () => {
       <Overview />,
       fakeClient({ listBots: vi.fn(() => Promise.reject(new ApiError(500, { code: 'x', message: 'boom' }))) }),
     );
-    await vi.waitFor(() => expect(screen.getAllByRole('alert').map((a) => a.textContent).join(' ')).toContain('boom'));
+    await vi.waitFor(() =>
+      expect(
+        screen
+          .getAllByRole('alert')
+          .map((a) => a.textContent)
+          .join(' '),
+      ).toContain('boom'),
+    );
     expect(screen.getByTestId('new-bot')).toBeTruthy();
   });
 });
 
 describe('most active bots first', () => {
   it('attention and pauses, then positions, then the latest signal; capped', () => {
-    const b = (id: string, state: BotSummary['state'], open_positions: number, last_signal_at: string | null): BotSummary => ({ ...bot, id, state, open_positions, last_signal_at });
-    const list = [b('idle', 'running', 0, null), b('old', 'running', 0, '2026-01-01T00:00:00Z'), b('new', 'running', 0, '2026-06-01T00:00:00Z'), b('held', 'running', 1, null), b('paused', 'paused', 0, null)];
+    const b = (id: string, state: BotSummary['state'], open_positions: number, last_signal_at: string | null): BotSummary => ({
+      ...bot,
+      id,
+      state,
+      open_positions,
+      last_signal_at,
+    });
+    const list = [
+      b('idle', 'running', 0, null),
+      b('old', 'running', 0, '2026-01-01T00:00:00Z'),
+      b('new', 'running', 0, '2026-06-01T00:00:00Z'),
+      b('held', 'running', 1, null),
+      b('paused', 'paused', 0, null),
+    ];
     expect(mostActive(list, 4).map((x) => x.id)).toEqual(['paused', 'held', 'new', 'old']);
   });
 });
@@ -63,7 +82,11 @@ describe('portfolio totals', () => {
       { ...bot, id: 'c', today_pnl: '5', equity: '10', quote_asset: 'USDC' },
       { ...bot, id: 'broken', error: 'unreadable' },
     ];
-    const t = portfolioTotals(bots, { a: pnl('a', '1.5', '0.25', '-0.01'), b: pnl('b', '-0.5', '0.75', '0'), c: pnl('c', '3', '1', '0', 'USDC') });
+    const t = portfolioTotals(bots, {
+      a: pnl('a', '1.5', '0.25', '-0.01'),
+      b: pnl('b', '-0.5', '0.75', '0'),
+      c: pnl('c', '3', '1', '0', 'USDC'),
+    });
     expect(t).toEqual([
       { currency: 'USDT', equity: '3000.3000000001', today: '0.3', net: '1.0', fees: '1.00', funding: '-0.01', bots: 2 },
       { currency: 'USDC', equity: '10', today: '5', net: '3', fees: '1', funding: '0', bots: 1 },
@@ -75,19 +98,54 @@ describe('portfolio totals', () => {
       listBots: vi.fn(() => Promise.resolve([{ ...bot, equity: '10000.123456' }])),
       platformPnl: vi.fn(() => Promise.resolve({ 'btc-trend': pnl('btc-trend', '-0.3996679610000000', '0.1234', '0') })),
       health: vi.fn(() =>
-        Promise.resolve({ halted: false, halted_at: null, status: 'ok', neo4j_state: 'reachable', exchange_hosts: [{ name: 'binance', reachable: true, detail: '' }], audit_outbox_depth: 0 } as never),
+        Promise.resolve({
+          halted: false,
+          halted_at: null,
+          status: 'ok',
+          neo4j_state: 'reachable',
+          exchange_hosts: [{ name: 'binance', reachable: true, detail: '' }],
+          audit_outbox_depth: 0,
+        } as never),
       ),
       botHealth: vi.fn(() =>
         Promise.resolve({
-          bot_id: 'btc-trend', state: 'running', circuit: 'closed', outbox_depth: 0, last_signal_at: null, attention_reason: null,
+          bot_id: 'btc-trend',
+          state: 'running',
+          circuit: 'closed',
+          outbox_depth: 0,
+          last_signal_at: null,
+          attention_reason: null,
           risk_usage: { max_open_positions: { used: 1, limit: null }, max_daily_loss: { used: '12.5', limit: '100' } },
-          last_tick_at: new Date().toISOString(), alerts: [{ kind: 'order_rejected', subject: 'BTCUSDT', since: null, count: 2 }], open_orders: 0, reconciliation: 'ok',
+          last_tick_at: new Date().toISOString(),
+          alerts: [{ kind: 'order_rejected', subject: 'BTCUSDT', since: null, count: 2 }],
+          open_orders: 0,
+          reconciliation: 'ok',
         } as never),
       ),
-      positions: vi.fn(() => Promise.resolve([{ instrument: 'BTCUSDT', qty: '0.0122877', avg_entry_price: '65975.0672132996126439242945', mark_price: '66000.5', unrealized: '0.3123456' }])),
+      positions: vi.fn(() =>
+        Promise.resolve([
+          {
+            instrument: 'BTCUSDT',
+            qty: '0.0122877',
+            avg_entry_price: '65975.0672132996126439242945',
+            mark_price: '66000.5',
+            unrealized: '0.3123456',
+          },
+        ]),
+      ),
       openOrders: vi.fn(() => Promise.resolve([])),
       signals: vi.fn(() => Promise.resolve([])),
-      market: vi.fn(() => Promise.resolve({ symbol: 'BTCUSDT', timeframe: '1h', tick_size: '0.10', step_size: '0.00001', base_asset: 'BTC', quote_asset: 'USDT', candles: [] })),
+      market: vi.fn(() =>
+        Promise.resolve({
+          symbol: 'BTCUSDT',
+          timeframe: '1h',
+          tick_size: '0.10',
+          step_size: '0.00001',
+          base_asset: 'BTC',
+          quote_asset: 'USDT',
+          candles: [],
+        }),
+      ),
     });
     renderAs('viewer', <Overview />, client);
     expect((await screen.findByTestId('total-equity')).textContent).toBe('10,000.12 USDT');

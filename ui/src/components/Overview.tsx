@@ -95,7 +95,21 @@ export function portfolioTotals(bots: BotSummary[], pnl: Record<string, Pnl>): T
   }));
 }
 
-function Figure({ label, value, currency, signed, testId, exact }: { label: string; value: string; currency: string; signed?: boolean; testId: string; exact: string }) {
+function Figure({
+  label,
+  value,
+  currency,
+  signed,
+  testId,
+  exact,
+}: {
+  label: string;
+  value: string;
+  currency: string;
+  signed?: boolean;
+  testId: string;
+  exact: string;
+}) {
   return (
     <div className="figure">
       <div className="muted small">{label}</div>
@@ -146,7 +160,8 @@ function HealthStrip({ rows, now }: { rows: BotDetailRow[]; now: number }) {
         <ul className="plain health-strip">
           {h.exchange_hosts.map((e) => (
             <li key={e.name} data-testid={`health-exchange-${e.name.replace(/\s+/g, '-')}`} title={e.detail}>
-              <Dot ok={e.reachable} /> {e.name.replace(/_/g, ' ')} <span className="muted small">{e.reachable ? 'reachable' : 'unreachable'}</span>
+              <Dot ok={e.reachable} /> {e.name.replace(/_/g, ' ')}{' '}
+              <span className="muted small">{e.reachable ? 'reachable' : 'unreachable'}</span>
             </li>
           ))}
           <li data-testid="health-neo4j">
@@ -155,11 +170,15 @@ function HealthStrip({ rows, now }: { rows: BotDetailRow[]; now: number }) {
           </li>
           <li data-testid="health-outbox">
             {/* Without Neo4j the outbox grows by design: a warning, not a failure. */}
-            <Dot ok={(h.audit_outbox_depth ?? 0) <= 100 || h.neo4j_state === 'not_configured'} warn={(h.audit_outbox_depth ?? 0) > 0} /> Audit outbox{' '}
-            <span className="muted small">{h.audit_outbox_depth == null ? '—' : `${h.audit_outbox_depth} unshipped`}</span>
+            <Dot
+              ok={(h.audit_outbox_depth ?? 0) <= 100 || h.neo4j_state === 'not_configured'}
+              warn={(h.audit_outbox_depth ?? 0) > 0}
+            />{' '}
+            Audit outbox <span className="muted small">{h.audit_outbox_depth == null ? '—' : `${h.audit_outbox_depth} unshipped`}</span>
           </li>
           <li data-testid="health-cron" title={lastTick ?? 'no bot has been ticked'}>
-            <Dot ok={cronOk} warn={cronWarn} /> Cron <span className="muted small">{lastTick ? `last tick ${age(lastTick, now)} ago` : 'never ticked'}</span>
+            <Dot ok={cronOk} warn={cronWarn} /> Cron{' '}
+            <span className="muted small">{lastTick ? `last tick ${age(lastTick, now)} ago` : 'never ticked'}</span>
           </li>
           <li data-testid="health-halt">
             <Dot ok={!h.halted} /> Platform <span className="muted small">{h.halted ? 'halted' : 'trading'}</span>
@@ -199,7 +218,12 @@ function PositionsAcross({ rows }: { rows: BotDetailRow[] }) {
                 <a href={href({ page: 'bot', id: bot.id })}>{bot.name || bot.id}</a>
               </td>
               <td data-label="Instrument">{p.instrument}</td>
-              <td data-label="Qty" className={`num ${isDust(p.qty, r) ? 'muted' : pnlClass(p.qty)}`} title={isDust(p.qty, r) ? `${p.qty}: less than one lot step (fee dust)` : p.qty} data-step={r?.step ?? undefined}>
+              <td
+                data-label="Qty"
+                className={`num ${isDust(p.qty, r) ? 'muted' : pnlClass(p.qty)}`}
+                title={isDust(p.qty, r) ? `${p.qty}: less than one lot step (fee dust)` : p.qty}
+                data-step={r?.step ?? undefined}
+              >
                 {positionQty(p.qty, r)}
               </td>
               <td data-label="Avg entry" className="num" title={p.avg_entry_price} data-tick={r?.tick ?? undefined}>
@@ -254,7 +278,7 @@ function OrdersAcross({ rows }: { rows: BotDetailRow[] }) {
               <td data-label="Side" className={o.side}>
                 {o.side}
               </td>
-              <td data-label="Type">{o.order_type}</td>
+              <td data-label="Type">{o.order_type.replace(/_/g, ' ')}</td>
               <td data-label="Qty" className="num" title={o.qty}>
                 {o.qty.endsWith('(quote)') ? o.qty : qty(o.qty, r)}
               </td>
@@ -278,14 +302,14 @@ function AlertsAcross({ rows, now }: { rows: BotDetailRow[]; now: number }) {
     <ul className="plain alerts" data-testid="open-alerts">
       {attention.map((r) => (
         <li key={`att-${r.bot.id}`} className="alert-item">
-          <span className="badge state-needs_attention">needs attention</span> <a href={href({ page: 'bot', id: r.bot.id })}>{r.bot.name || r.bot.id}</a>:{' '}
-          {r.health?.attention_reason}
+          <span className="badge state-needs_attention">needs attention</span>{' '}
+          <a href={href({ page: 'bot', id: r.bot.id })}>{r.bot.name || r.bot.id}</a>: {r.health?.attention_reason}
         </li>
       ))}
       {alerts.map(({ bot, a }) => (
         <li key={`${bot.id}-${a.kind}-${a.subject}`} className="alert-item">
-          <span className="badge state-paused">{a.kind.replace(/_/g, ' ')}</span> <a href={href({ page: 'bot', id: bot.id })}>{bot.name || bot.id}</a>:{' '}
-          {a.subject}{' '}
+          <span className="badge state-paused">{a.kind.replace(/_/g, ' ')}</span>{' '}
+          <a href={href({ page: 'bot', id: bot.id })}>{bot.name || bot.id}</a>: {a.subject}{' '}
           <span className="muted small">
             {a.count > 1 ? `×${a.count} · ` : ''}since {age(a.since, now)}
           </span>
@@ -323,10 +347,21 @@ function RiskAcross({ rows }: { rows: BotDetailRow[] }) {
               const level = pct >= 90 ? 'high' : pct >= 60 ? 'mid' : 'low';
               const shownUsed = usedText(rule, u.used, r.bot.quote_asset);
               return (
-                <td key={rule} data-label={rule.replace(/^max_/, '').replace(/_/g, ' ')} title={`used ${String(u.used)}, limit ${u.limit == null ? 'none' : String(u.limit)}`}>
+                <td
+                  key={rule}
+                  data-label={rule.replace(/^max_/, '').replace(/_/g, ' ')}
+                  title={`used ${String(u.used)}, limit ${u.limit == null ? 'none' : String(u.limit)}`}
+                >
                   <span className="small">{formatUsage(shownUsed, u.limit)}</span>
                   {u.limit != null && (
-                    <div className="bar" role="meter" aria-label={`${r.bot.id} ${rule}`} aria-valuenow={Math.round(pct)} aria-valuemin={0} aria-valuemax={100}>
+                    <div
+                      className="bar"
+                      role="meter"
+                      aria-label={`${r.bot.id} ${rule}`}
+                      aria-valuenow={Math.round(pct)}
+                      aria-valuemin={0}
+                      aria-valuemax={100}
+                    >
                       <div className={`fill ${level}`} style={{ width: `${pct}%` }} />
                     </div>
                   )}
@@ -365,14 +400,20 @@ function SignalsAcross({ rows, now }: { rows: BotDetailRow[]; now: number }) {
             <td data-label="Bot">
               <a href={href({ page: 'bot', id: bot.id })}>{bot.name || bot.id}</a>
             </td>
-            <td data-label="Action">
+            <td data-label="Action" className="nowrap">
               {s.action} {s.symbol ?? ''}
             </td>
             <td data-label="Outcome">
-              <a href={href({ page: 'signal', id: s.signal_id })} className={/reject|fail/.test(s.outcome) ? 'neg' : ''} title={s.reason ?? undefined}>
-                {s.outcome || '—'}
-              </a>
-              {s.reason && <div className="muted small">{s.reason}</div>}
+              <span>
+                <a
+                  href={href({ page: 'signal', id: s.signal_id })}
+                  className={/reject|fail/.test(s.outcome) ? 'neg' : ''}
+                  title={s.reason ?? undefined}
+                >
+                  {s.outcome || '—'}
+                </a>
+                {s.reason && <span className="muted small block">{s.reason}</span>}
+              </span>
             </td>
           </tr>
         ))}
@@ -392,7 +433,9 @@ const DETAIL_BOTS = 25;
  */
 export function mostActive(bots: BotSummary[], n: number): BotSummary[] {
   const rank = (b: BotSummary) => (b.state !== 'running' ? 0 : b.open_positions > 0 ? 1 : b.last_signal_at ? 2 : 3);
-  return [...bots].sort((a, b) => rank(a) - rank(b) || (b.last_signal_at ?? '').localeCompare(a.last_signal_at ?? '') || a.id.localeCompare(b.id)).slice(0, n);
+  return [...bots]
+    .sort((a, b) => rank(a) - rank(b) || (b.last_signal_at ?? '').localeCompare(a.last_signal_at ?? '') || a.id.localeCompare(b.id))
+    .slice(0, n);
 }
 
 /** Per-bot details refresh every 10 s (the bot list and totals every 5 s). */
@@ -421,7 +464,14 @@ export function Overview() {
       // One health read per bot; orders only where some rest, positions only where some are open,
       // signals only for the bots that heard from one most recently: a platform with many bots
       // stays inside the API's per-token budget.
-      const healths = await Promise.all(ids.map((bot) => settled(client.botHealth(bot.id).then((h): BotHealth | null => h), null)));
+      const healths = await Promise.all(
+        ids.map((bot) =>
+          settled(
+            client.botHealth(bot.id).then((h): BotHealth | null => h),
+            null,
+          ),
+        ),
+      );
       const recent = new Set(
         [...ids]
           .filter((b) => b.last_signal_at)

@@ -15,7 +15,12 @@ describe('price chart data', () => {
     ]);
   });
   it('each fill of the symbol sits on the candle it happened in; others are left out', () => {
-    const m = toMarkers([f(2, 'buy'), f(3, 'sell'), f(2, 'buy', 'ETHUSDT'), f(9, 'sell'), f(0, 'buy')], 'BTCUSDT', [c(1), c(2), c(3)], timeframeMs('1m'));
+    const m = toMarkers(
+      [f(2, 'buy'), f(3, 'sell'), f(2, 'buy', 'ETHUSDT'), f(9, 'sell'), f(0, 'buy')],
+      'BTCUSDT',
+      [c(1), c(2), c(3)],
+      timeframeMs('1m'),
+    );
     expect(m.map((x) => [x.time, x.position, x.text])).toEqual([
       [120, 'belowBar', 'B'],
       [180, 'aboveBar', 'S'],

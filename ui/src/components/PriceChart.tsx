@@ -34,7 +34,11 @@ export function levelsOf(orders: Order[], symbol: string): Level[] {
     .filter((o) => o.instrument === symbol && o.price)
     .map((o) => {
       const t = o.order_type.toLowerCase();
-      const kind = t.includes('stop') ? ('stop' as const) : t.includes('take') || t.includes('profit') ? ('take_profit' as const) : ('limit' as const);
+      const kind = t.includes('stop')
+        ? ('stop' as const)
+        : t.includes('take') || t.includes('profit')
+          ? ('take_profit' as const)
+          : ('limit' as const);
       return { price: o.price ?? '', title: `${o.side} ${kind.replace('_', ' ')}`, kind };
     });
 }
@@ -43,7 +47,13 @@ export function levelsOf(orders: Order[], symbol: string): Level[] {
 export function toBars(candles: Candle[]) {
   const out: { time: UTCTimestamp; open: number; high: number; low: number; close: number }[] = [];
   for (const c of [...candles].sort((a, b) => a.time_ms - b.time_ms)) {
-    const bar = { time: Math.floor(c.time_ms / 1000) as UTCTimestamp, open: Number(c.open), high: Number(c.high), low: Number(c.low), close: Number(c.close) };
+    const bar = {
+      time: Math.floor(c.time_ms / 1000) as UTCTimestamp,
+      open: Number(c.open),
+      high: Number(c.high),
+      low: Number(c.low),
+      close: Number(c.close),
+    };
     if (![bar.open, bar.high, bar.low, bar.close].every(Number.isFinite)) continue;
     if (out.length && out[out.length - 1].time === bar.time) out[out.length - 1] = bar;
     else out.push(bar);
@@ -89,9 +99,31 @@ export function timeframeMs(tf: string): number {
 }
 
 /** The chart; `tick` sets the price axis precision. */
-export function PriceChart({ candles, fills, symbol, timeframe, tick, orders }: { candles: Candle[]; fills: Fill[]; symbol: string; timeframe: string; tick: string | null; orders: Order[] | undefined }) {
+export function PriceChart({
+  loaded = true,
+  candles,
+  fills,
+  symbol,
+  timeframe,
+  tick,
+  orders,
+}: {
+  /** False while the first candles are on their way (no "no candles" note yet). */
+  loaded?: boolean;
+  candles: Candle[];
+  fills: Fill[];
+  symbol: string;
+  timeframe: string;
+  tick: string | null;
+  orders: Order[] | undefined;
+}) {
   const box = useRef<HTMLDivElement>(null);
-  const chart = useRef<{ api: IChartApi; series: ISeriesApi<'Candlestick'>; markers: ISeriesMarkersPluginApi<Time>; lines: IPriceLine[] } | null>(null);
+  const chart = useRef<{
+    api: IChartApi;
+    series: ISeriesApi<'Candlestick'>;
+    markers: ISeriesMarkersPluginApi<Time>;
+    lines: IPriceLine[];
+  } | null>(null);
   const fitted = useRef(false);
   const levels = useMemo(() => levelsOf(orders ?? [], symbol), [orders, symbol]);
   const markers = useMemo(() => toMarkers(fills, symbol, candles, timeframeMs(timeframe)), [fills, symbol, candles, timeframe]);
@@ -152,7 +184,9 @@ export function PriceChart({ candles, fills, symbol, timeframe, tick, orders }: 
   return (
     <div className="chart-wrap">
       <div ref={box} className="chart tall" data-testid="price-chart" data-markers={markers.length} data-levels={levels.length} />
-      {candles.length === 0 && <div className="chart-empty muted">No candles for {symbol || 'this instrument'} yet.</div>}
+      {candles.length === 0 && (
+        <div className="chart-empty muted">{loaded ? `No candles for ${symbol || 'this instrument'} yet.` : 'Loading candles…'}</div>
+      )}
     </div>
   );
 }

@@ -25,7 +25,9 @@ export function RiskUsage({ usage, quote = 'USDT' }: { usage: BotHealth['risk_us
           <li key={rule}>
             <div className="row between small">
               <span>{rule.replace(/_/g, ' ')}</span>
-              <span title={`used ${String(used)}, limit ${limit == null ? 'none' : String(limit)}`}>{formatUsage(usedText(rule, used, quote), limit)}</span>
+              <span title={`used ${String(used)}, limit ${limit == null ? 'none' : String(limit)}`}>
+                {formatUsage(usedText(rule, used, quote), limit)}
+              </span>
             </div>
             <div className="bar" role="meter" aria-label={rule} aria-valuenow={Math.round(pct)} aria-valuemin={0} aria-valuemax={100}>
               <div className={`fill ${level}`} style={{ width: `${pct}%` }} />

@@ -30,8 +30,10 @@ export function SignalsList({ rows }: { rows: SignalSummary[] }) {
             <td data-label="Action">{s.action}</td>
             <td data-label="Symbol">{s.symbol ?? '—'}</td>
             <td data-label="Outcome" className={outcomeClass(s)}>
-              {s.outcome} <span className="muted small">({s.http_status})</span>
-              {s.reason && <div className="small">{s.reason}</div>}
+              <span>
+                {s.outcome} <span className="muted small">({s.http_status})</span>
+                {s.reason && <span className="small block">{s.reason}</span>}
+              </span>
             </td>
             <td data-label="Chain">
               <a href={href({ page: 'signal', id: s.signal_id })} data-testid="signal-chain-link">

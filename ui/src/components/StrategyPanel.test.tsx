@@ -28,7 +28,11 @@ describe('strategy panel', () => {
   it('reviews changed params, then patches them as a new version', async () => {
     const patchBot = vi.fn(() => Promise.resolve({ version: 3, diff: [] }));
     const onSaved = vi.fn();
-    renderAs('admin', <StrategyPanel botId="ma" configVersion={2} onSaved={onSaved} />, fakeClient({ strategy: vi.fn(() => Promise.resolve(view)), patchBot }));
+    renderAs(
+      'admin',
+      <StrategyPanel botId="ma" configVersion={2} onSaved={onSaved} />,
+      fakeClient({ strategy: vi.fn(() => Promise.resolve(view)), patchBot }),
+    );
     expect((await screen.findByTestId('strategy-target')).textContent).toBe('short 100 % of equity');
     fireEvent.change(screen.getByTestId('param-fast'), { target: { value: '5' } });
     fireEvent.click(screen.getByTestId('review-params'));
@@ -46,7 +50,11 @@ describe('strategy panel', () => {
       fakeClient({ strategy: vi.fn(() => Promise.reject(new ApiError(409, { code: 'not_a_strategy_bot', message: 'no' }))) }),
     );
     await vi.waitFor(() => expect(container.querySelector('[data-testid="strategy-panel"]')).toBeNull());
-    renderAs('viewer', <StrategyPanel botId="ma" configVersion={1} onSaved={() => undefined} />, fakeClient({ strategy: vi.fn(() => Promise.resolve(view)) }));
+    renderAs(
+      'viewer',
+      <StrategyPanel botId="ma" configVersion={1} onSaved={() => undefined} />,
+      fakeClient({ strategy: vi.fn(() => Promise.resolve(view)) }),
+    );
     expect(((await screen.findByTestId('param-fast')) as HTMLInputElement).disabled).toBe(true);
     expect(screen.queryByTestId('run-strategy')).toBeNull();
   });

@@ -21,9 +21,21 @@ export function targetText(target: string | null): string {
   return `${x > 0 ? 'long' : 'short'} ${Math.round(Math.abs(x) * 100)} % of equity`;
 }
 
-function Params({ botId, view, configVersion, onSaved }: { botId: string; view: StrategyView; configVersion: number; onSaved: () => void }) {
+function Params({
+  botId,
+  view,
+  configVersion,
+  onSaved,
+}: {
+  botId: string;
+  view: StrategyView;
+  configVersion: number;
+  onSaved: () => void;
+}) {
   const { client, canWrite } = useSession();
-  const [draft, setDraft] = useState<Record<string, string>>(() => Object.fromEntries(Object.entries(view.params).map(([k, v]) => [k, String(v)])));
+  const [draft, setDraft] = useState<Record<string, string>>(() =>
+    Object.fromEntries(Object.entries(view.params).map(([k, v]) => [k, String(v)])),
+  );
   const [review, setReview] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<number | null>(null);

@@ -33,7 +33,12 @@ export function PositionsTable({ rows, rules = none, quote = 'USDT' }: { rows: P
           return (
             <tr key={p.instrument} data-testid="position-row">
               <td data-label="Instrument">{p.instrument}</td>
-              <td data-label="Qty" className={`num ${isDust(p.qty, r) ? 'muted' : pnlClass(p.qty)}`} title={isDust(p.qty, r) ? `${p.qty}: less than one lot step (fee dust)` : p.qty} data-step={r?.step ?? undefined}>
+              <td
+                data-label="Qty"
+                className={`num ${isDust(p.qty, r) ? 'muted' : pnlClass(p.qty)}`}
+                title={isDust(p.qty, r) ? `${p.qty}: less than one lot step (fee dust)` : p.qty}
+                data-step={r?.step ?? undefined}
+              >
                 {positionQty(p.qty, r)}
               </td>
               <td data-label="Avg entry" className="num" title={p.avg_entry_price} data-tick={r?.tick ?? undefined}>
@@ -82,7 +87,7 @@ export function OrdersTable({ rows, rules = none }: { rows: Order[]; rules?: Rul
               <td data-label="Side" className={o.side}>
                 {o.side}
               </td>
-              <td data-label="Type">{o.order_type}</td>
+              <td data-label="Type">{o.order_type.replace(/_/g, ' ')}</td>
               <td data-label="Qty" className="num" title={o.qty} data-step={o.qty.endsWith('(quote)') ? undefined : (r?.step ?? undefined)}>
                 {o.qty.endsWith('(quote)') ? o.qty : qty(o.qty, r)}
               </td>
