@@ -7,7 +7,7 @@
 use super::{ok, Call};
 use keel_durable_objects::http::ApiError;
 use keel_engine::strategy::spec::{self, StrategySpec};
-use keel_engine::strategy::{Registry, Strategy, StrategyError};
+use keel_engine::strategy::{Registry, StrategyError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use worker::{Method, Response};

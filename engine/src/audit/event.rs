@@ -370,10 +370,28 @@ fn diff_into(
             } else {
                 path.clone()
             },
-            old: a.clone(),
-            new: b.clone(),
+            old: decimals_as_text(a),
+            new: decimals_as_text(b),
         }),
         _ => {}
+    }
+}
+
+/// A recorded value with every non-integer number as its exact decimal text: the audit's
+/// canonical JSON refuses fractional numbers (money is text), while a config may hold them in a
+/// strategy's `params` (`"k": 1.3`) or a declarative `strategy_spec` (`0.5` in an expression).
+/// Without this, creating such a bot could not be audited and was refused.
+fn decimals_as_text(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => Value::String(n.to_string()),
+        Value::Array(a) => Value::Array(a.iter().map(decimals_as_text).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), decimals_as_text(x)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -381,6 +399,25 @@ fn diff_into(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn config_diff_records_fractions_as_exact_text_so_the_event_is_canonical() {
+        let old = json!({"params": {"k": 2}});
+        let new: serde_json::Value = serde_json::from_str(
+            r#"{"params": {"k": 1.30}, "strategy_spec": {"target": {"expr": {"if": [true, 0.5, -1]}}}}"#,
+        )
+        .unwrap();
+        let diff = config_diff(&old, &new);
+        assert_eq!(diff[0].new, json!("1.30"));
+        assert_eq!(diff[0].old, json!(2));
+        assert_eq!(
+            diff[1].new,
+            json!({"target": {"expr": {"if": [true, "0.5", -1]}}})
+        );
+        for d in &diff {
+            crate::audit::canonical::to_canonical_string(&d.new).unwrap();
+        }
+    }
 
     #[test]
     fn config_diff_lists_changed_leaves() {

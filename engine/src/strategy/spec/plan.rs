@@ -37,6 +37,49 @@ fn sign(x: f64) -> f64 {
     }
 }
 
+#[inline]
+fn un(op: Op, a: f64) -> f64 {
+    match op {
+        Op::Neg => -a,
+        Op::Abs => a.abs(),
+        Op::Floor => a.floor(),
+        Op::Sign => sign(a),
+        _ => b(!truthy(a)),
+    }
+}
+
+#[inline]
+fn bin(op: Op, a: f64, c: f64) -> f64 {
+    match op {
+        Op::Add => a + c,
+        Op::Sub => a - c,
+        Op::Mul => a * c,
+        Op::Div => a / c,
+        Op::Min => a.min(c),
+        Op::Max => a.max(c),
+        Op::Gt => b(a > c),
+        Op::Gte => b(a >= c),
+        Op::Lt => b(a < c),
+        Op::Lte => b(a <= c),
+        Op::And => b(truthy(a) && truthy(c)),
+        _ => b(truthy(a) || truthy(c)),
+    }
+}
+
+#[inline]
+fn tri(op: Op, x: f64, y: f64, z: f64) -> f64 {
+    match op {
+        Op::If => {
+            if truthy(x) {
+                y
+            } else {
+                z
+            }
+        }
+        _ => x.max(y).min(z),
+    }
+}
+
 /// Evaluates a parameter-only expression (a check) over validated values.
 pub fn eval_const(e: &Expr, params: &BTreeMap<String, f64>) -> Option<f64> {
     match e {
@@ -150,6 +193,7 @@ pub struct SpecStrategy {
     lags: Vec<LagRing>,
     needs: Vec<Need>,
     ins: Vec<Ins>,
+    run: Vec<usize>,
     slots: Vec<f64>,
     cross: Vec<Option<(f64, f64)>>,
     counters: Vec<usize>,
@@ -174,8 +218,27 @@ struct Compiler<'a> {
 }
 
 impl<'a> Compiler<'a> {
+    /// The constant a slot always holds, if any.
+    fn konst(&self, slot: usize) -> Option<f64> {
+        match self.ins.get(slot) {
+            Some(Ins::Const(x)) => Some(*x),
+            _ => None,
+        }
+    }
+
+    /// Appends an instruction, folding a pure one whose operands are all constants (parameters
+    /// are constants of a compiled plan) into a constant computed once, here.
     fn push(&mut self, i: Ins) -> usize {
-        self.ins.push(i);
+        let folded = match i {
+            Ins::Un(op, a) => self.konst(a).map(|a| un(op, a)),
+            Ins::Bin(op, a, c) => self.konst(a).zip(self.konst(c)).map(|(a, c)| bin(op, a, c)),
+            Ins::Tri(op, x, y, z) => match (self.konst(x), self.konst(y), self.konst(z)) {
+                (Some(x), Some(y), Some(z)) => Some(tri(op, x, y, z)),
+                _ => None,
+            },
+            _ => None,
+        };
+        self.ins.push(folded.map_or(i, Ins::Const));
         self.ins.len() - 1
     }
 
@@ -401,7 +464,18 @@ impl SpecStrategy {
             params,
             &[&format!("spec={}", spec.content_hash)],
         );
-        let n_ins = c.ins.len();
+        // Constants are written once; a bar runs only the instructions that can change.
+        let slots: Vec<f64> = c
+            .ins
+            .iter()
+            .map(|i| match i {
+                Ins::Const(x) => *x,
+                _ => 0.0,
+            })
+            .collect();
+        let run: Vec<usize> = (0..c.ins.len())
+            .filter(|i| !matches!(c.ins.get(*i), Some(Ins::Const(_))))
+            .collect();
         Ok(Self {
             version,
             factors,
@@ -409,7 +483,8 @@ impl SpecStrategy {
             lags: c.lags,
             needs: c.needs,
             ins: c.ins,
-            slots: vec![0.0; n_ins],
+            run,
+            slots,
             cross: vec![None; c.cross],
             counters: c.counters,
             out,
@@ -441,10 +516,14 @@ impl SpecStrategy {
                 return None;
             }
         }
-        for i in 0..self.ins.len() {
+        for k in 0..self.run.len() {
+            let i = self.run.get(k).copied().unwrap_or(0);
+            let Some(&ins) = self.ins.get(i) else {
+                continue;
+            };
             let s = &self.slots;
             let at = |j: usize| s.get(j).copied().unwrap_or(f64::NAN);
-            let x = match self.ins[i] {
+            let x = match ins {
                 Ins::Const(x) => x,
                 Ins::Bar(f, lag) => {
                     let b = bars.len().checked_sub(lag + 1).and_then(|k| bars.get(k));
@@ -458,46 +537,9 @@ impl SpecStrategy {
                 }
                 Ins::Cur(v) => self.values.get(v).copied().flatten().unwrap_or(f64::NAN),
                 Ins::Lag(l) => self.lags.get(l).and_then(LagRing::get).unwrap_or(f64::NAN),
-                Ins::Un(op, a) => {
-                    let a = at(a);
-                    match op {
-                        Op::Neg => -a,
-                        Op::Abs => a.abs(),
-                        Op::Floor => a.floor(),
-                        Op::Sign => sign(a),
-                        _ => b(!truthy(a)),
-                    }
-                }
-                Ins::Bin(op, a, c) => {
-                    let (a, c) = (at(a), at(c));
-                    match op {
-                        Op::Add => a + c,
-                        Op::Sub => a - c,
-                        Op::Mul => a * c,
-                        Op::Div => a / c,
-                        Op::Min => a.min(c),
-                        Op::Max => a.max(c),
-                        Op::Gt => b(a > c),
-                        Op::Gte => b(a >= c),
-                        Op::Lt => b(a < c),
-                        Op::Lte => b(a <= c),
-                        Op::And => b(truthy(a) && truthy(c)),
-                        _ => b(truthy(a) || truthy(c)),
-                    }
-                }
-                Ins::Tri(op, x, y, z) => {
-                    let (x, y, z) = (at(x), at(y), at(z));
-                    match op {
-                        Op::If => {
-                            if truthy(x) {
-                                y
-                            } else {
-                                z
-                            }
-                        }
-                        _ => x.max(y).min(z),
-                    }
-                }
+                Ins::Un(op, a) => un(op, at(a)),
+                Ins::Bin(op, a, c) => bin(op, at(a), at(c)),
+                Ins::Tri(op, x, y, z) => tri(op, at(x), at(y), at(z)),
                 Ins::Cross(above, a, c, st) => {
                     let (a, c) = (at(a), at(c));
                     let prev = self.cross.get(st).copied().flatten();
