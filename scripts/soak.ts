@@ -130,6 +130,8 @@ const tally = {
   workersRestarts: 0,
   /** Kills made while an order had executed at the exchange and its answer was pending. */
   aimedKills: 0,
+  /** Bots the operator step resumed after they paused themselves. */
+  resumes: 0,
   workersRestartMs: [] as number[],
   neo4jRestarts: 0,
   crons: 0,
@@ -478,6 +480,19 @@ async function simStates(): Promise<Map<string, SimState>> {
   return out;
 }
 
+/**
+ * What an operator does once a minute: resume a bot that paused itself (three consecutive
+ * exchange rejections pause a bot until someone resumes it), so the run keeps trading on it.
+ */
+async function operator(): Promise<void> {
+  for (const b of bots) {
+    const h = await adminFetch<{ flags?: { paused?: boolean } }>(`/api/v1/bots/${b.id}/health`);
+    if (h.status !== 200 || h.body?.flags?.paused !== true) continue;
+    const res = await adminFetch(`/api/v1/bots/${b.id}/resume`, { method: "POST", json: {} });
+    if (res.status === 200) tally.resumes += 1;
+  }
+}
+
 async function progress(): Promise<void> {
   const states = await simStates().catch(() => null);
   const orders = states ? [...states.values()].reduce((n, s) => n + s.orders.filter((o) => o.time >= started).length, 0) : -1;
@@ -488,7 +503,7 @@ async function progress(): Promise<void> {
   say(
     `[${mins} min] signals ${tally.signals} (executed/accepted ${executed}, refused ${answered.length - executed}, ` +
       `resent ${tally.resends}) orders ${orders} faults ${faults} restarts workers ${tally.workersRestarts} ` +
-      `neo4j ${tally.neo4jRestarts} crons ${tally.crons} interrupted ${interrupted.size}`,
+      `neo4j ${tally.neo4jRestarts} crons ${tally.crons} interrupted ${interrupted.size} resumes ${tally.resumes}`,
   );
 }
 
@@ -507,6 +522,7 @@ while (Date.now() < endAt) {
     nextProgress += 60_000;
     await progress().catch((e: unknown) => say(`progress: ${String(e)}`));
     await pollSignals().catch(() => undefined);
+    await operator().catch((e: unknown) => say(`operator: ${String(e)}`));
   }
 }
 running = false;
@@ -710,6 +726,7 @@ const report = {
   signals_interrupted_and_answered_by_recovery: interrupted.size,
   neo4j_restarts: tally.neo4jRestarts,
   crons: tally.crons,
+  operator_resumes: tally.resumes,
   fundings: tally.fundings,
   price_moves: tally.priceMoves,
   audit_events_checked: auditEvents,
@@ -734,6 +751,7 @@ const md = [
   `| signals interrupted by a kill, answered by the recovery | ${interrupted.size} |`,
   `| Neo4j restarts (SIGKILL) | ${tally.neo4jRestarts} |`,
   `| cron ticks | ${tally.crons} |`,
+  `| paused bots resumed by the operator step | ${tally.resumes} |`,
   `| audit events checked / in Neo4j | ${auditEvents} / ${neo4jEvents} |`,
   "",
   "## Answers",
