@@ -2,81 +2,18 @@
 //! cost of one factor update (ns/bar). Data is a deterministic synthetic random walk, so runs
 //! are comparable. `cargo bench -p keel-engine --bench backtest`.
 
+mod common;
+
+use common::{bars, config};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use keel_engine::backtest::{run, walk_forward, BacktestConfig, Bar, FillAt, Timeframe};
-use keel_engine::config::BotConfig;
+use keel_engine::backtest::{run, walk_forward, Bar};
 use keel_engine::factor::{Adx, Atr, Bollinger, Donchian, Ema, Factor, Macd, Rsi, Sma};
-use keel_engine::ids::Symbol;
-use keel_engine::model::InstrumentRules;
 use keel_engine::strategy::{Registry, Strategy};
 use rust_decimal_macros::dec;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Duration;
-
-/// `n` one-minute bars of a seeded random walk (xorshift), prices near 30 000.
-fn bars(n: usize) -> Vec<Bar> {
-    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    };
-    let mut p = 30_000.0f64;
-    (0..n)
-        .map(|i| {
-            let o = p;
-            p *= 1.0 + next() * 0.002;
-            let (hi, lo) = (
-                o.max(p) * (1.0 + next().abs() * 0.0005),
-                o.min(p) * (1.0 - next().abs() * 0.0005),
-            );
-            let r = |x: f64| (x * 100.0).round() / 100.0;
-            Bar {
-                open_time_ms: 1_700_000_000_000 + i as i64 * 60_000,
-                open: r(o),
-                high: r(hi),
-                low: r(lo),
-                close: r(p),
-                volume: 1.0 + next().abs(),
-            }
-        })
-        .collect()
-}
-
-fn config() -> BacktestConfig {
-    let bot = BotConfig::from_value(json!({
-        "id": "bench", "name": "Bench", "exchange": "binance", "market": "linear", "mode": "paper",
-        "instruments": ["BTCUSDT"], "sizing": {"mode": "pct_equity", "value": "100"}, "risk": {}
-    }))
-    .expect("bench config");
-    BacktestConfig {
-        bot,
-        rules: InstrumentRules {
-            symbol: Symbol::new("BTCUSDT").expect("symbol"),
-            base_asset: "BTC".into(),
-            quote_asset: "USDT".into(),
-            tick_size: dec!(0.01),
-            step_size: dec!(0.001),
-            min_qty: dec!(0.001),
-            max_qty: dec!(100000),
-            max_market_qty: dec!(0),
-            min_notional: dec!(5),
-            min_price: dec!(0),
-            max_price: dec!(0),
-        },
-        taker_fee_rate: dec!(0.0004),
-        maker_fee_rate: dec!(0.0002),
-        initial_capital: dec!(100000),
-        fill_at: FillAt::NextOpen,
-        slippage_bps: dec!(1),
-        timeframe: Timeframe::M1,
-        rebalance_band: 0.0,
-    }
-}
 
 fn p(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
@@ -111,7 +48,7 @@ fn composer() -> Box<dyn Strategy> {
 }
 
 fn backtests(c: &mut Criterion) {
-    let cfg = config();
+    let cfg = config(dec!(100000), dec!(1));
     let data = bars(100_000);
     let mut g = c.benchmark_group("backtest");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
@@ -158,7 +95,7 @@ fn backtests(c: &mut Criterion) {
 /// 1M bars: every point is a full live-path backtest of both spans, points spread over the
 /// machine's cores.
 fn grid(c: &mut Criterion) {
-    let cfg = config();
+    let cfg = config(dec!(100000), dec!(1));
     let big = bars(1_000_000);
     let ranges = BTreeMap::from([
         (
@@ -247,7 +184,7 @@ impl Measurement for ThreadCpu {
 
 /// The SMA crossover over 1M bars again, timed in this thread's CPU time.
 fn backtest_cpu(c: &mut Criterion<ThreadCpu>) {
-    let cfg = config();
+    let cfg = config(dec!(100000), dec!(1));
     let big = bars(1_000_000);
     let ma = p(&[("fast", 50.0), ("slow", 200.0)]);
     let mut g = c.benchmark_group("backtest_cpu");
