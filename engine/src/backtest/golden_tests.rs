@@ -17,7 +17,9 @@ fn bars() -> Vec<Bar> {
     load_csv(OHLCV.as_bytes()).unwrap()
 }
 
-fn config(market: &str, risk: serde_json::Value) -> BacktestConfig {
+/// The golden backtests' linear or spot BTCUSDT bot (100 % of equity, 5 bp slippage); the
+/// strategy-spec parity tests run the same one.
+pub(crate) fn config(market: &str, risk: serde_json::Value) -> BacktestConfig {
     let bot = BotConfig::from_value(json!({
         "id": "bt", "name": "Backtest", "exchange": "binance", "market": market, "mode": "paper",
         "instruments": ["BTCUSDT"], "sizing": {"mode": "pct_equity", "value": "100"}, "risk": risk

@@ -26,7 +26,7 @@ pub mod report;
 pub mod request;
 
 #[cfg(test)]
-mod golden_tests;
+pub(crate) mod golden_tests;
 #[cfg(test)]
 mod peer_tests;
 #[cfg(test)]

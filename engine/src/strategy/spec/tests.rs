@@ -3,10 +3,8 @@
 //! and a fixed-seed fuzz of the parser (never a panic, every refusal with a path).
 
 use super::*;
-use crate::backtest::{load_csv, run, BacktestConfig, Bar, FillAt, Timeframe};
-use crate::config::BotConfig;
+use crate::backtest::{load_csv, run, BacktestConfig, Bar};
 use crate::ids::Symbol;
-use crate::model::InstrumentRules;
 use crate::strategy::{Context, Intent, Registry, Strategy as Strat, Target};
 use proptest::prelude::*;
 use proptest::strategy::Strategy;
@@ -78,35 +76,9 @@ fn targets(s: &mut dyn Strat, bars: &[Bar]) -> Vec<(usize, f64)> {
     out
 }
 
+/// The golden backtests' bot, without risk limits.
 fn config(market: &str) -> BacktestConfig {
-    let bot = BotConfig::from_value(json!({
-        "id": "bt", "name": "Backtest", "exchange": "binance", "market": market, "mode": "paper",
-        "instruments": ["BTCUSDT"], "sizing": {"mode": "pct_equity", "value": "100"}, "risk": {}
-    }))
-    .unwrap();
-    BacktestConfig {
-        bot,
-        rules: InstrumentRules {
-            symbol: Symbol::new("BTCUSDT").unwrap(),
-            base_asset: "BTC".into(),
-            quote_asset: "USDT".into(),
-            tick_size: dec!(0.01),
-            step_size: dec!(0.001),
-            min_qty: dec!(0.001),
-            max_qty: dec!(100000),
-            max_market_qty: dec!(0),
-            min_notional: dec!(5),
-            min_price: dec!(0),
-            max_price: dec!(0),
-        },
-        taker_fee_rate: dec!(0.0004),
-        maker_fee_rate: dec!(0.0002),
-        initial_capital: dec!(10000),
-        fill_at: FillAt::NextOpen,
-        slippage_bps: dec!(5),
-        timeframe: Timeframe::M1,
-        rebalance_band: 0.0,
-    }
+    crate::backtest::golden_tests::config(market, json!({}))
 }
 
 fn params(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
