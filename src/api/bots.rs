@@ -157,7 +157,7 @@ async fn list(ctx: &Call<'_>) -> Result<Response, ApiError> {
                 .collect()
         })
         .unwrap_or_default();
-    let out: Vec<Value> = super::call_bots(ctx.env, ids, Method::Get, "/view/summary")
+    let out: Vec<Value> = super::call_bots(ctx.env, ids, Method::Get, "/view/summary", None)
         .await
         .into_iter()
         .map(|(id, res)| res.unwrap_or_else(|e| json!({"id": id, "error": e.body()})))

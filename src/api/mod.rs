@@ -261,18 +261,20 @@ pub async fn call_bot(
 /// once, one request would open thousands of Durable Object calls.
 pub const BOT_FAN_OUT: usize = 32;
 
-/// Calls `path` on each of `ids`' BotDOs, [`BOT_FAN_OUT`] at a time, answering in `ids`' order.
+/// Calls `path` (with the same `body`) on each of `ids`' BotDOs, [`BOT_FAN_OUT`] at a time,
+/// answering in `ids`' order.
 pub async fn call_bots(
     env: &Env,
     ids: Vec<String>,
     method: Method,
     path: &str,
+    body: Option<Value>,
 ) -> Vec<(String, Result<Value, ApiError>)> {
     use futures_util::stream::{self, StreamExt};
     stream::iter(ids.into_iter().map(|id| {
-        let method = method.clone();
+        let (method, body) = (method.clone(), body.clone());
         async move {
-            let res = call_bot(env, &id, method, path, None).await;
+            let res = call_bot(env, &id, method, path, body).await;
             (id, res)
         }
     }))

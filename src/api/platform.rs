@@ -219,16 +219,11 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
     // the answer carries each bot's per-instrument result.
     let mut flattened = serde_json::Map::new();
     if flatten {
-        use futures_util::stream::{self, StreamExt};
         let ids: Vec<String> = bots.keys().cloned().collect();
-        let actor = &actor;
-        let mut closes = stream::iter(ids.into_iter().map(|id| async move {
-            let body = json!({"actor": actor, "reason": "platform halt with flatten"});
-            let res = call_bot(ctx.env, &id, Method::Post, "/control/flatten", Some(body)).await;
-            (id, res)
-        }))
-        .buffer_unordered(super::BOT_FAN_OUT);
-        while let Some((id, res)) = closes.next().await {
+        let body = json!({"actor": actor, "reason": "platform halt with flatten"});
+        for (id, res) in
+            super::call_bots(ctx.env, ids, Method::Post, "/control/flatten", Some(body)).await
+        {
             flattened.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
         }
     }
@@ -241,7 +236,7 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
 
 async fn fan_out(ctx: &Call<'_>, path: &str) -> Result<Response, ApiError> {
     let mut out = serde_json::Map::new();
-    for (id, res) in super::call_bots(ctx.env, bot_ids(ctx).await?, Method::Get, path).await {
+    for (id, res) in super::call_bots(ctx.env, bot_ids(ctx).await?, Method::Get, path, None).await {
         out.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
     }
     ok(200, &json!({"bots": out}))
