@@ -62,9 +62,15 @@ interface Bot {
   secret: string;
   /** Client order ids the bot reported (webhook answers, incl. refusals' details). */
   orders: Set<string>;
-  /** When its last signal was sent (ms), for MIN_SIGNAL_GAP_MS. */
-  lastSignalAt: number;
+  /**
+   * When the last signal on this bot's API key was sent (ms), for MIN_SIGNAL_GAP_MS. Shared by
+   * every bot on the key: the order budget belongs to the exchange account, not to one bot.
+   */
+  pace: { lastSignalAt: number };
 }
+
+/** One pacing clock per API key (see `Bot.pace`). */
+const paceByKey = new Map<string, { lastSignalAt: number }>();
 
 interface SimTrade {
   id: number;
@@ -159,7 +165,12 @@ async function createBot(c: Case, prefix: string): Promise<Bot> {
     json: { api_key: c.key, api_secret: c.secret },
   });
   expect(creds.status, creds.text).toBe(200);
-  return { id, secret: res.body?.webhook_secret ?? "", orders: new Set(), lastSignalAt: 0 };
+  let pace = paceByKey.get(c.key);
+  if (!pace) {
+    pace = { lastSignalAt: 0 };
+    paceByKey.set(c.key, pace);
+  }
+  return { id, secret: res.body?.webhook_secret ?? "", orders: new Set(), pace };
 }
 
 /** Every `client_order_id` anywhere in an answer (placed orders, refusal details, cancels). */
@@ -177,9 +188,12 @@ function clientIds(v: unknown, out: Set<string>): void {
 type Tally = Record<string, number>;
 
 /**
- * Shortest time between two signal starts of one bot. Binance spot allows 100 new orders per 10 s
- * per account and the bot keeps a fifth of that for exits, so it refuses an entry beyond 80 per
- * 10 s with `503 exchange_unavailable` ("rate limited; retry after N ms", nothing sent). Each
+ * Shortest time between two signal starts on one API key, all its bots together: bots sharing a
+ * key share its budget, so pacing each bot alone let two of them spend it twice as fast (a
+ * fresh-clone run was refused "rate limited; retry after 6324 ms"). Binance spot allows 100 new
+ * orders per 10 s per account and the bot keeps a fifth of that for exits, so it refuses an entry
+ * beyond 80 per 10 s with `503 exchange_unavailable` ("rate limited; retry after N ms", nothing
+ * sent). Each
  * signal here places at most one order and the next starts only after the previous answered, so
  * with starts 150 ms apart any 10 s holds at most 68 placements: the run stays inside the budget
  * by construction, on an idle machine too, and needs no resend (a 503 fails the run below).
@@ -187,9 +201,9 @@ type Tally = Record<string, number>;
 const MIN_SIGNAL_GAP_MS = 150;
 
 async function send(bot: Bot, action: string, extra: Record<string, unknown>, tally: Tally): Promise<void> {
-  const gap = MIN_SIGNAL_GAP_MS - (Date.now() - bot.lastSignalAt);
+  const gap = MIN_SIGNAL_GAP_MS - (Date.now() - bot.pace.lastSignalAt);
   if (gap > 0) await sleep(gap);
-  bot.lastSignalAt = Date.now();
+  bot.pace.lastSignalAt = Date.now();
   const t0 = Date.now();
   const res = await fetchJson<Record<string, unknown>>(`/webhook/${bot.id}`, {
     method: "POST",
