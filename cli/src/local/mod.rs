@@ -1,9 +1,11 @@
 //! Commands that run on this machine without the admin API: `keel data …` (historical candles
-//! into a local folder) and `keel backtest …` (a strategy over that folder, report files out).
+//! into a local folder), `keel backtest …` (a strategy over that folder, report files out),
+//! `keel strategy …` (spec checks) and `keel compare …` (A/B statistics over paired returns).
 //! The decisions (file format, paging, rate limits, resampling, the backtest itself, the report)
 //! are the engine's; this module only reads and writes files and sends HTTP.
 
 mod backtest;
+mod compare;
 mod data;
 mod flags;
 mod fsstore;
@@ -29,12 +31,15 @@ local commands (no API URL or token needed; DIR defaults to $KEEL_DATA, else ./d
   strategy validate FILE [--params JSON]   check a declarative strategy spec (every problem with
                                            its path); prints its version id and warm-up
   strategy schema                          print the spec's JSON Schema
+  compare FILE [--alpha 0.05] [--json]
+                                           is A better than B? paired per-bar returns (CSV: A, B)
+                                           through the Ledoit-Wolf Sharpe test and the mSPRT
   (DATE: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or epoch ms; --to is exclusive)
 ";
 
 /// Whether `word` names a local command.
 pub fn is_local(word: &str) -> bool {
-    matches!(word, "data" | "backtest" | "strategy")
+    matches!(word, "data" | "backtest" | "strategy" | "compare")
 }
 
 /// Runs a local command (`args` starts with its name) and prints its result.
@@ -43,6 +48,7 @@ pub fn main(args: &[String]) -> ExitCode {
         Some("data") => data::run(&args[1..]),
         Some("backtest") => backtest::run(&args[1..]),
         Some("strategy") => strategy::run(&args[1..]),
+        Some("compare") => compare::run(&args[1..]),
         _ => Err(Failure::Usage("unknown local command".into())),
     };
     match result {

@@ -19,6 +19,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod sharpe;
+pub use sharpe::{sharpe_difference, Covariance, SharpeDiff, SharpeDiffError};
+
 #[cfg(test)]
 mod tests;
 
