@@ -21,6 +21,8 @@
 mod data;
 mod engine;
 mod metrics;
+#[cfg(test)]
+mod metrics_golden_tests;
 mod optimize;
 pub mod report;
 pub mod request;
