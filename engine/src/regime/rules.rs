@@ -94,6 +94,14 @@ impl RuleClassifier {
         }
     }
 
+    /// Bars of history after which the label no longer depends on where the history began
+    /// (the ADX warm and the volatility-percentile window full): what a live bot replaying a
+    /// window of bars needs to label the last bar as a backtest over all bars does.
+    #[must_use]
+    pub fn history_bars(&self) -> usize {
+        (2 * self.p.adx_n).max(self.p.vol_n + self.p.pct_window)
+    }
+
     /// The share of the window's readings at or below `v` (0..1].
     fn percentile(&self, v: f64) -> f64 {
         let at_or_below = self.vols.iter().filter(|x| **x <= v).count();

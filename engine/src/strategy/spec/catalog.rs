@@ -9,6 +9,7 @@ use crate::factor::{
     Adx, Atr, Bollinger, Donchian, Ema, Factor, Keltner, Macd, Obv, Returns, RollingVol, Rsi, Sma,
     Stochastic, Vwap, Wma, ZScore,
 };
+use crate::regime::{Regime as Market, RuleClassifier, RuleClassifierParams};
 
 /// One argument of a factor.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,6 +30,17 @@ const fn win(name: &'static str) -> Arg {
         integer: true,
         min: 1.0,
         max: MAX_WINDOW,
+    }
+}
+
+/// A whole-number argument in `[min, max]` (counts, and windows whose per-bar cost grows with
+/// them, so a spec cannot make a bot's bar take seconds).
+const fn whole(name: &'static str, min: f64, max: f64) -> Arg {
+    Arg {
+        name,
+        integer: true,
+        min,
+        max,
     }
 }
 
@@ -76,6 +88,9 @@ pub enum FactorKind {
     RollingVol,
     /// Bar-to-bar return of the close.
     Returns,
+    /// Market regime (trend / range / volatile) from ADX and a volatility percentile, with
+    /// hysteresis: `regime::RuleClassifier`.
+    Regime,
 }
 
 /// Catalogue row: spec name, kind, arguments, output fields (the first is the default).
@@ -139,6 +154,21 @@ pub const FACTORS: &[Row] = &[
         &["value"],
     ),
     ("returns", FactorKind::Returns, &[], &["value"]),
+    (
+        "regime",
+        FactorKind::Regime,
+        &[
+            win("adx_n"),
+            win("vol_n"),
+            whole("pct_window", 1.0, 10_000.0),
+            real("trend_enter", 0.0, 100.0),
+            real("trend_exit", 0.0, 100.0),
+            real("vol_enter", 0.0, 1.0),
+            real("vol_exit", 0.0, 1.0),
+            whole("confirm", 1.0, 1_000.0),
+        ],
+        &["trend", "range", "volatile"],
+    ),
 ];
 
 /// The catalogue row of a spec name.
@@ -187,6 +217,8 @@ pub enum State {
     RollingVol(RollingVol),
     /// See [`Returns`].
     Returns(Returns),
+    /// See [`RuleClassifier`].
+    Regime(Box<RuleClassifier>),
 }
 
 impl State {
@@ -211,6 +243,18 @@ impl State {
             FactorKind::Zscore => State::Zscore(ZScore::new(n(0))),
             FactorKind::RollingVol => State::RollingVol(RollingVol::new(n(0))),
             FactorKind::Returns => State::Returns(Returns::new()),
+            FactorKind::Regime => {
+                State::Regime(Box::new(RuleClassifier::new(RuleClassifierParams {
+                    adx_n: n(0),
+                    vol_n: n(1),
+                    pct_window: n(2),
+                    trend_enter: x(3),
+                    trend_exit: x(4),
+                    vol_enter: x(5),
+                    vol_exit: x(6),
+                    confirm: n(7),
+                })))
+            }
         }
     }
 
@@ -233,6 +277,9 @@ impl State {
             State::Zscore(f) => f.warm_up(),
             State::RollingVol(f) => f.warm_up(),
             State::Returns(f) => f.warm_up(),
+            // The history a live bot replays must give the label the backtest gives: ADX warm
+            // and a full volatility-percentile window, not just the first label.
+            State::Regime(f) => f.history_bars(),
         }
     }
 
@@ -274,6 +321,14 @@ impl State {
                 put(0, v.map(|s| s.adx));
                 put(1, v.map(|s| s.plus_di));
                 put(2, v.map(|s| s.minus_di));
+            }
+            // One indicator per label, so a spec reads `regime.trend` as a 0/1 condition.
+            State::Regime(f) => {
+                let v = f.update(bar);
+                let is = |m: Market| v.map(|r| if r == m { 1.0 } else { 0.0 });
+                put(0, is(Market::Trend));
+                put(1, is(Market::Range));
+                put(2, is(Market::Volatile));
             }
         }
     }

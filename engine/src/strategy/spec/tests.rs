@@ -787,3 +787,143 @@ fn a_composed_spec_nets_its_legs_like_the_registry_composer() {
         .iter()
         .any(|i| i.path == "." && i.reason.contains("exactly one")));
 }
+
+/// A trend follower gated by the market regime: long only while the regime is `trend` and the
+/// fast average is above the slow one.
+const REGIME_GATED: &str = r#"{"name": "regime_gated_trend", "version": 1,
+  "params": {"fast": {"type": "int", "default": 10, "min": 1, "max": 500},
+             "slow": {"type": "int", "default": 40, "min": 2, "max": 2000}},
+  "factors": {"f": {"kind": "ema", "args": {"n": "$fast"}},
+              "s": {"kind": "ema", "args": {"n": "$slow"}},
+              "market": {"kind": "regime", "args": {"adx_n": 14, "vol_n": 20, "pct_window": 100,
+                "trend_enter": 25, "trend_exit": 20, "vol_enter": 0.9, "vol_exit": 0.75,
+                "confirm": 3}}},
+  "target": {"expr": {"if": [{"and": [{"gt": ["market.trend", 0.5]}, {"gt": ["f", "s"]}]}, 1, 0]},
+             "min": 0, "max": 1}}"#;
+
+fn regime_params() -> crate::regime::RuleClassifierParams {
+    crate::regime::RuleClassifierParams {
+        pct_window: 100,
+        ..crate::regime::RuleClassifierParams::default()
+    }
+}
+
+#[test]
+fn a_regime_factor_gates_a_spec_exactly_as_the_classifier_labels_the_bars() {
+    use crate::factor::{Ema, Factor};
+    use crate::regime::{Regime, RuleClassifier};
+    let bars = walk(3_000, 23);
+    let sp = spec(REGIME_GATED);
+    let got = targets(sp.strategy(&BTreeMap::new()).unwrap().as_mut(), &bars);
+    // The same decision computed by hand from the library's classifier and averages.
+    let (mut cls, mut f, mut s) = (
+        RuleClassifier::new(regime_params()),
+        Ema::new(10),
+        Ema::new(40),
+    );
+    let (mut want, mut last, mut trend_bars) = (Vec::new(), None, 0);
+    for (i, b) in bars.iter().enumerate() {
+        let (r, fv, sv) = (cls.update(b), f.update(b), s.update(b));
+        if let (Some(r), Some(fv), Some(sv)) = (r, fv, sv) {
+            trend_bars += usize::from(r == Regime::Trend);
+            let t = if r == Regime::Trend && fv > sv {
+                1.0
+            } else {
+                0.0
+            };
+            if last != Some(t) {
+                want.push((i, t));
+                last = Some(t);
+            }
+        }
+    }
+    assert_eq!(got, want);
+    // The gate matters on this walk: trends come and go, and the strategy follows them.
+    assert!(
+        trend_bars > 300 && trend_bars < 2_500,
+        "{trend_bars} trend bars"
+    );
+    assert!(got.len() > 10, "{} target changes", got.len());
+    // Without the gate the same averages trade more often.
+    let ungated = REGIME_GATED.replace(
+        r#"{"and": [{"gt": ["market.trend", 0.5]}, {"gt": ["f", "s"]}]}"#,
+        r#"{"gt": ["f", "s"]}"#,
+    );
+    let free = targets(
+        spec(&ungated).strategy(&BTreeMap::new()).unwrap().as_mut(),
+        &bars,
+    );
+    // Bars spent long, from a list of target changes.
+    let long_bars = |changes: &[(usize, f64)]| -> usize {
+        let mut ends: Vec<usize> = changes.iter().skip(1).map(|c| c.0).collect();
+        ends.push(bars.len());
+        changes
+            .iter()
+            .zip(ends)
+            .filter(|(c, _)| c.1 > 0.0)
+            .map(|(c, end)| end - c.0)
+            .sum()
+    };
+    let (gated_long, free_long) = (long_bars(&got), long_bars(&free));
+    assert!(
+        gated_long > 0 && gated_long < free_long,
+        "long {gated_long} bars gated vs {free_long} free"
+    );
+    // A regime factor with a bad argument is refused with its path.
+    let bad = REGIME_GATED.replace(r#""pct_window": 100"#, r#""pct_window": 20000"#);
+    let issues = StrategySpec::from_json(&bad).unwrap_err();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.to_string().contains("factors.market.args.pct_window")),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn a_live_bot_replaying_its_window_holds_the_backtests_regime_gated_target() {
+    // A live bot replays the last `fetch_limit` closed bars through a fresh strategy at each
+    // close (strategy::live); the backtester streams every bar once. With the regime's history
+    // (ADX warm, full percentile window) in the warm-up, both hold the same target on every bar.
+    use crate::strategy::live::{evaluate, fetch_limit};
+    let bars = walk(3_000, 23);
+    let sp = spec(REGIME_GATED);
+    let mut streamed = sp.strategy(&BTreeMap::new()).unwrap();
+    let limit = fetch_limit(streamed.as_ref()) as usize;
+    assert_eq!(
+        limit,
+        3 * 120 + 2,
+        "20 volatility bars + a 100-reading window, times 3, + 2"
+    );
+    let sym = Symbol::new("BTCUSDT").unwrap();
+    let (mut held, mut compared, mut differ) = (None, 0, Vec::new());
+    for i in 0..bars.len() {
+        let ctx = Context {
+            symbol: &sym,
+            bars: &bars[..=i],
+            position: dec!(0),
+            equity: dec!(1000),
+        };
+        for intent in streamed.on_bar(&ctx) {
+            if let Intent::Target { target, .. } = intent {
+                held = Some(target);
+            }
+        }
+        // Every 5th bar once the live window is full (each replay costs `limit` bars).
+        if i + 1 >= limit && i % 5 == 0 {
+            let window = &bars[i + 1 - limit..=i];
+            let mut fresh = sp.strategy(&BTreeMap::new()).unwrap();
+            let e = evaluate(fresh.as_mut(), &sym, window, dec!(0), dec!(1000)).unwrap();
+            compared += 1;
+            if e.target != held {
+                differ.push(i);
+            }
+        }
+    }
+    assert!(compared > 500, "{compared}");
+    assert_eq!(
+        differ,
+        Vec::<usize>::new(),
+        "bars where live and backtest disagree"
+    );
+}
