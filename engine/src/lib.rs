@@ -22,6 +22,7 @@
 
 pub mod abtest;
 pub mod alert;
+pub mod analytics;
 /// Version of the domain crate, reported by `/health` beside the Worker's own.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -137,7 +137,7 @@ impl CurveStats {
 }
 
 /// Computes [`Metrics`]; empty or flat curves give zeros, never NaN from a division by zero.
-#[cfg(test)]
+/// Also what a live bot's analytics use (`crate::analytics`), so the ratios mean the same there.
 pub(crate) fn compute(
     curve: &[(i64, f64)],
     tf: Timeframe,

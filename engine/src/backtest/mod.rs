@@ -20,7 +20,7 @@
 
 mod data;
 mod engine;
-mod metrics;
+pub(crate) mod metrics;
 #[cfg(test)]
 mod metrics_golden_tests;
 mod optimize;

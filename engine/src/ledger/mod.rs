@@ -29,7 +29,7 @@ mod proptests;
 #[cfg(test)]
 mod reconcile_tests;
 #[cfg(test)]
-mod scenarios;
+pub(crate) mod scenarios;
 
 pub use book::{DayBook, InstrumentBook, StrategyBook, Totals, UNTAGGED};
 pub use entry::{

@@ -8,10 +8,10 @@ use crate::model::{Fill, Market, Side};
 use rust_decimal_macros::dec;
 
 /// 2026-11-24T00:00:00Z.
-pub(super) const T0: i64 = 1_795_478_400_000;
-pub(super) const H: i64 = 3_600_000;
+pub(crate) const T0: i64 = 1_795_478_400_000;
+pub(crate) const H: i64 = 3_600_000;
 
-pub(super) fn config(bot: &str, market: Market) -> LedgerConfig {
+pub(crate) fn config(bot: &str, market: Market) -> LedgerConfig {
     LedgerConfig {
         bot_id: BotId::new(bot).unwrap(),
         quote_asset: "USDT".into(),
@@ -21,7 +21,7 @@ pub(super) fn config(bot: &str, market: Market) -> LedgerConfig {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) fn fill(
+pub(crate) fn fill(
     trade: &str,
     order: &str,
     symbol: &str,
@@ -47,7 +47,7 @@ pub(super) fn fill(
     }
 }
 
-pub(super) fn booking(f: Fill, base: &str, fee_price: Option<Decimal>) -> LedgerEntry {
+pub(crate) fn booking(f: Fill, base: &str, fee_price: Option<Decimal>) -> LedgerEntry {
     LedgerEntry::Fill(FillBooking {
         fill: f,
         base_asset: base.into(),
@@ -60,7 +60,7 @@ pub(super) fn booking(f: Fill, base: &str, fee_price: Option<Decimal>) -> Ledger
 }
 
 /// (entry, realizedPnl printed by Binance for it).
-pub(super) fn futures_sequence() -> Vec<(LedgerEntry, Option<Decimal>)> {
+pub(crate) fn futures_sequence() -> Vec<(LedgerEntry, Option<Decimal>)> {
     use Side::{Buy, Sell};
     let b = |t, o, s, q, p, fee, asset, time, fp| {
         booking(fill(t, o, "BTCUSDT", s, q, p, fee, asset, time), "BTC", fp)
