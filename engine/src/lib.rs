@@ -18,7 +18,8 @@
 //! - [`factor`], [`strategy`], [`backtest`]: custom strategies and the backtester that runs the
 //!   live code.
 //! - [`regime`]: market regimes and changepoints as streaming factors; [`abtest`]: sequential
-//!   A/B tests of strategy versions that may be read after every bar.
+//!   A/B tests of strategy versions that may be read after every bar, and the Sharpe-difference
+//!   test; [`analytics`]: a live bot's ratios and its exact P&L attribution.
 
 pub mod abtest;
 pub mod alert;
