@@ -85,6 +85,13 @@ pub enum Command {
         /// Bot id.
         id: String,
     },
+    /// `keel analytics ID [--period 1d]`: live ratios and the exact P&L attribution.
+    Analytics {
+        /// Bot id.
+        id: String,
+        /// Resampling period of the equity (a timeframe label), the API's default if absent.
+        period: Option<String>,
+    },
     /// `keel audit ID [--after N]`.
     Audit {
         /// Bot id.
@@ -170,6 +177,8 @@ usage: keel [--url URL] [--token TOKEN] [--json] COMMAND
   halt [--flatten] [--reason TEXT]         global kill switch
   resume-all                               release the global kill switch
   pnl ID                                   exact P&L
+  analytics ID [--period 1d]               live Sharpe, Sortino, drawdown, win rate over the
+                                           bot's equity; net P&L by instrument, strategy, hour
   audit ID [--after N]                     the bot's audit chain
   tokens list                              API tokens: id, role, scope, expiry (never the token)
   tokens create [--name N] [--role admin|viewer] [--ttl 30d] [--bots a,b]
@@ -196,6 +205,7 @@ const VALUED: &[&str] = &[
     "--role",
     "--ttl",
     "--bots",
+    "--period",
 ];
 
 impl Rest {
@@ -310,6 +320,21 @@ pub fn parse(args: &[String]) -> Result<Invocation, ArgError> {
         "pnl" => Command::Pnl {
             id: rest.positional("bot id")?,
         },
+        "analytics" => {
+            let id = rest.positional("bot id")?;
+            let period = rest.value("--period")?;
+            // A timeframe label (`1h`, `1d`): letters and digits only, so it goes into the query
+            // as it is.
+            if let Some(p) = &period {
+                if p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    return Err(ArgError::Invalid {
+                        flag: "--period",
+                        value: p.clone(),
+                    });
+                }
+            }
+            Command::Analytics { id, period }
+        }
         "audit" => {
             let id = rest.positional("bot id")?;
             let after = match rest.value("--after")? {
@@ -571,6 +596,20 @@ mod tests {
             ),
             ("resume-all", Command::ResumeAll),
             ("pnl a", Command::Pnl { id: "a".into() }),
+            (
+                "analytics a --period 1h",
+                Command::Analytics {
+                    id: "a".into(),
+                    period: Some("1h".into()),
+                },
+            ),
+            (
+                "analytics a",
+                Command::Analytics {
+                    id: "a".into(),
+                    period: None,
+                },
+            ),
             (
                 "audit a",
                 Command::Audit {

@@ -159,6 +159,103 @@ fn dec_text(v: &Value, key: &str) -> Option<String> {
     }
 }
 
+/// `keel analytics ID`: the live ratios (as in a backtest report), then the net P&L by
+/// instrument, strategy version and hour of day in the bot's quote currency (exact with
+/// `--json`; each table sums to the net).
+pub fn analytics(v: &Value) -> String {
+    use keel_engine::format::{money_text, UNSET};
+    let ccy = text(v, "quote_asset");
+    let ccy = if ccy.is_empty() { "USDT" } else { ccy };
+    let m = v.get("metrics").cloned().unwrap_or(Value::Null);
+    let num = |key: &str| m.get(key).and_then(Value::as_f64);
+    let pct =
+        |key: &str| num(key).map_or_else(|| UNSET.to_string(), |x| format!("{:.2} %", x * 100.0));
+    let ratio = |key: &str| num(key).map_or_else(|| UNSET.to_string(), |x| format!("{x:.2}"));
+    let mut out = format!(
+        "analytics of {} over {} periods of {} ({}, 365-day year)\n",
+        text(v, "bot_id"),
+        v.get("points").and_then(Value::as_u64).unwrap_or(0),
+        text(v, "period"),
+        ccy
+    );
+    let lines = vec![
+        vec!["total return".to_string(), pct("total_return")],
+        vec!["annual return".to_string(), pct("annual_return")],
+        vec!["volatility".to_string(), pct("volatility")],
+        vec!["Sharpe".to_string(), ratio("sharpe")],
+        vec!["Sortino".to_string(), ratio("sortino")],
+        vec!["Calmar".to_string(), ratio("calmar")],
+        vec!["max drawdown".to_string(), pct("max_drawdown")],
+        vec![
+            "longest drawdown".to_string(),
+            format!(
+                "{} periods",
+                m.get("max_drawdown_bars")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+            ),
+        ],
+        vec!["win rate".to_string(), pct("win_rate")],
+        vec!["profit factor".to_string(), ratio("profit_factor")],
+        vec!["turnover".to_string(), ratio("turnover")],
+    ];
+    for line in align(&lines).lines() {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    let attribution = v.get("attribution").cloned().unwrap_or(Value::Null);
+    let money = |s: &Value, key: &str| {
+        dec_text(s, key).map_or_else(|| UNSET.to_string(), |d| money_text(&d, ccy))
+    };
+    for (key, title) in [
+        ("by_instrument", "INSTRUMENT"),
+        ("by_strategy", "STRATEGY"),
+        ("by_hour", "HOUR (UTC)"),
+    ] {
+        let Some(by) = attribution.get(key).and_then(Value::as_object) else {
+            continue;
+        };
+        if by.is_empty() {
+            continue;
+        }
+        let mut rows = vec![[title, "FILLS", "REALIZED", "FEES", "FUNDING", "NET"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()];
+        // JSON object keys sort as text ("10" before "2"): hours go back in numeric order.
+        let mut entries: Vec<(&String, &Value)> = by.iter().collect();
+        if key == "by_hour" {
+            entries.sort_by_key(|(k, _)| k.parse::<u32>().unwrap_or(u32::MAX));
+        }
+        for (name, s) in entries {
+            let label = match (key, name.parse::<u32>()) {
+                ("by_hour", Ok(h)) => format!("{h:02}:00"),
+                _ => name.clone(),
+            };
+            rows.push(vec![
+                label,
+                s.get("fills")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+                    .to_string(),
+                money(s, "realized"),
+                money(s, "fees"),
+                money(s, "funding"),
+                money(s, "net"),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&align(&rows));
+    }
+    let total = attribution.get("total").cloned().unwrap_or(Value::Null);
+    out.push_str(&format!(
+        "\nnet {} (each table sums to it exactly)\n",
+        money(&total, "net")
+    ));
+    out
+}
+
 /// `keel pnl ID`: the totals in the bot's quote currency, then one row per instrument; amounts
 /// by the shared display rule (`keel_engine::format`), exact values with `--json`.
 pub fn pnl(v: &Value) -> String {

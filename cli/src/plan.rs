@@ -101,6 +101,13 @@ pub fn plan(command: &Command, input: Option<Value>) -> Vec<Call> {
         }
         Command::ResumeAll => vec![Call::new(Post, "/api/v1/resume".into(), Some(json!({})))],
         Command::Pnl { id } => vec![Call::new(Get, bot(id, "/pnl"), None)],
+        Command::Analytics { id, period } => {
+            let tail = match period {
+                Some(p) => format!("/analytics?period={p}"),
+                None => "/analytics".into(),
+            };
+            vec![Call::new(Get, bot(id, &tail), None)]
+        }
         Command::TokensList => vec![Call::new(Get, "/api/v1/tokens".into(), None)],
         Command::TokensCreate {
             name,
