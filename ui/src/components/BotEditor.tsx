@@ -1,18 +1,27 @@
 /**
- * Create a bot from the form or from pasted JSON. The API's validation error (`{code, message,
- * field}`) is shown at the field it names; on success the webhook secret is shown once with the
- * URL and a ready TradingView message.
+ * Create a bot from the form or from pasted JSON: a webhook bot fed by TradingView alerts, or a
+ * strategy bot (a built-in template or a declarative spec, its params, timeframe and symbol; the
+ * strategy inputs are `StrategyFields`). The API's validation error (`{code, message, field}`) is
+ * shown at the field it names; on success the webhook secret is shown once with the URL and a
+ * ready TradingView message.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, type BotConfig, type CreateBotResponse } from '../api';
 import { DEFAULT_CONFIG, FIELDS, configToValues, valuesToConfig, type FieldErrors, type FormValues } from '../botForm';
 import { useSession } from '../context';
+import { usePoll } from '../hooks';
 import { href } from '../route';
+import { choiceFromConfig, defaultChoice, paramDefs, strategyBotFields, strategyErrorKey, type StrategyChoice } from '../strategyForm';
 import { BotForm } from './BotForm';
+import { StrategyFields } from './StrategyFields';
 import { CredentialsForm } from './CredentialsForm';
 import { WebhookInfo } from './WebhookInfo';
 
 type Tab = 'form' | 'json';
+type Source = 'tradingview' | 'strategy';
+
+/** Fields the strategy inputs own when the bot is strategy-driven. */
+const STRATEGY_OWNED = ['strategy', 'instruments'];
 
 /** Success view: the secret (once), webhook info, and credentials for non-paper bots. */
 function Created({ res, mode }: { res: CreateBotResponse; mode: BotConfig['mode'] }) {
@@ -45,20 +54,42 @@ export function BotEditor() {
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<{ res: CreateBotResponse; mode: BotConfig['mode'] } | null>(null);
+  const [source, setSource] = useState<Source>('tradingview');
+  const [choice, setChoice] = useState<StrategyChoice>(() => defaultChoice());
+  const catalogue = usePoll(() => client.strategies(), 'strategies', 0);
+  const defs = paramDefs(choice, catalogue.data);
+
+  /** The form's config: the webhook fields, plus the strategy's for a strategy bot. */
+  const formConfig = (): { config: BotConfig; errors: FieldErrors } => {
+    const r = valuesToConfig(values);
+    if (source !== 'strategy') return r;
+    const s = strategyBotFields(choice, defs);
+    const config: Record<string, unknown> = { ...r.config, ...s.fields };
+    if (!('strategy' in s.fields)) delete config.strategy;
+    const errors = { ...r.errors, ...s.errors };
+    delete errors.instruments;
+    return { config: config as unknown as BotConfig, errors };
+  };
 
   // Bring the first field in error (or the form-level error) into view: on a phone it is off-screen.
   useEffect(() => {
-    const first = document.querySelector<HTMLElement>('.field.has-error input, .field.has-error select, [data-testid="form-error"]');
+    const first = document.querySelector<HTMLElement>(
+      '.field.has-error input, .field.has-error select, .field.has-error textarea, [data-testid="form-error"]',
+    );
     first?.scrollIntoView?.({ block: 'center' });
-    if (first instanceof HTMLInputElement || first instanceof HTMLSelectElement) first.focus();
+    if (first instanceof HTMLInputElement || first instanceof HTMLSelectElement || first instanceof HTMLTextAreaElement) first.focus();
   }, [errors]);
 
   const switchTab = (t: Tab) => {
     if (t === tab) return;
-    if (t === 'json') setJson(JSON.stringify(valuesToConfig(values).config, null, 2));
+    if (t === 'json') setJson(JSON.stringify(formConfig().config, null, 2));
     else {
       try {
-        setValues(configToValues(JSON.parse(json)));
+        const cfg = JSON.parse(json) as Record<string, unknown>;
+        setValues(configToValues(cfg));
+        const strategyBot = cfg.source === 'strategy';
+        setSource(strategyBot ? 'strategy' : 'tradingview');
+        if (strategyBot) setChoice(choiceFromConfig(cfg, choice));
       } catch {
         setErrors({ '': 'The JSON does not parse; fix it before switching to the form.' });
         return;
@@ -72,7 +103,7 @@ export function BotEditor() {
     e.preventDefault();
     let config: BotConfig;
     if (tab === 'form') {
-      const r = valuesToConfig(values);
+      const r = formConfig();
       if (Object.keys(r.errors).length) return setErrors(r.errors);
       config = r.config;
     } else {
@@ -89,9 +120,17 @@ export function BotEditor() {
       setCreated({ res, mode: config.mode });
     } catch (err) {
       const ae = err instanceof ApiError ? err : new ApiError(0, { code: 'client', message: String(err) });
-      const known = tab === 'form' && ae.field && FIELDS.some((f) => f.path === ae.field);
       const msg = `${ae.message}${ae.code ? ` [${ae.code}]` : ''}`;
-      setErrors(known && ae.field ? { [ae.field]: msg } : { '': ae.field ? `${ae.field}: ${msg}` : msg });
+      // A strategy bot's spec, params, timeframe and symbol errors land on the strategy inputs.
+      const strategyKey = tab === 'form' && source === 'strategy' ? strategyErrorKey(ae.field, defs) : null;
+      const known =
+        tab === 'form' &&
+        ae.field &&
+        FIELDS.some((f) => f.path === ae.field) &&
+        !(source === 'strategy' && STRATEGY_OWNED.includes(ae.field));
+      const fieldMsg = strategyKey && ae.field && ae.field !== strategyKey ? `${ae.field}: ${msg}` : msg;
+      if (strategyKey) setErrors({ [strategyKey]: fieldMsg });
+      else setErrors(known && ae.field ? { [ae.field]: msg } : { '': ae.field ? `${ae.field}: ${msg}` : msg });
     } finally {
       setBusy(false);
     }
@@ -118,7 +157,28 @@ export function BotEditor() {
       </div>
       <form onSubmit={(e) => void submit(e)} aria-label="Bot config">
         {tab === 'form' ? (
-          <BotForm values={values} errors={errors} onChange={(p, v) => setValues((old) => ({ ...old, [p]: v }))} />
+          <>
+            <div className="field">
+              <label htmlFor="f-source">Signal source</label>
+              <select id="f-source" value={source} onChange={(e) => setSource(e.target.value as Source)} data-testid="field-source">
+                <option value="tradingview">TradingView webhook alerts</option>
+                <option value="strategy">Strategy (built-in template or spec)</option>
+              </select>
+            </div>
+            {source === 'strategy' && (
+              <section className="panel" data-testid="strategy-section">
+                <h2>Strategy</h2>
+                {catalogue.error && <div className="error">Strategy catalogue unavailable: {catalogue.error.message}</div>}
+                <StrategyFields choice={choice} onChange={setChoice} catalogue={catalogue.data} errors={errors} />
+              </section>
+            )}
+            <BotForm
+              values={values}
+              errors={errors}
+              onChange={(p, v) => setValues((old) => ({ ...old, [p]: v }))}
+              hidden={source === 'strategy' ? STRATEGY_OWNED : []}
+            />
+          </>
         ) : (
           <textarea
             className="json"
