@@ -98,7 +98,10 @@ export function ReportView({ rep, onOpenHtml, htmlState }: { rep: BacktestReport
       <Suspense fallback={<div className="muted">Loading chart…</div>}>
         <PnlChart points={points} />
       </Suspense>
-      <h3>Round trips ({rep.trades.length})</h3>
+      <h3>
+        Round trips: {rep.metrics.round_trips} closed
+        {rep.trades.length > rep.metrics.round_trips ? `, ${rep.trades.length - rep.metrics.round_trips} open at the end` : ''}
+      </h3>
       {rep.trades.length === 0 ? (
         <p className="muted">No trades in this range.</p>
       ) : (
@@ -296,15 +299,15 @@ export function BacktestPage({ bot }: { bot?: string }) {
             <Setting k="to" label="To (UTC, exclusive)" errors={errors}>
               <input id="bt-to" value={settings.to} onChange={(e) => set('to', e.target.value)} data-testid="bt-to" />
             </Setting>
-            <Setting k="source" label="Candles" errors={errors} help="at most 50,000 bars per run">
+            <Setting k="source" label="Candles" errors={errors} help="fetched now, or the R2 history imported first; at most 50,000 bars">
               <select
                 id="bt-source"
                 value={settings.source}
                 onChange={(e) => set('source', e.target.value as BacktestSettings['source'])}
                 data-testid="bt-source"
               >
-                <option value="exchange">fetched from the exchange or simulator</option>
-                <option value="stored">stored history (imported first)</option>
+                <option value="exchange">exchange / simulator</option>
+                <option value="stored">stored history</option>
               </select>
             </Setting>
             <Setting k="initial_capital" label="Initial capital (quote)" errors={errors}>

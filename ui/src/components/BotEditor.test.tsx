@@ -137,4 +137,19 @@ describe('BotEditor', () => {
     expect((screen.getByTestId('field-source') as HTMLSelectElement).value).toBe('strategy');
     expect(((await screen.findByTestId('param-fast')) as HTMLInputElement).value).toBe('7');
   });
+
+  it("does not repeat a spec issue's path the API message already names", async () => {
+    const message = 'invalid config: strategy_spec.factors.f.kind unknown factor "smaa"';
+    const createBot = vi.fn(() =>
+      Promise.reject(new ApiError(422, { code: 'invalid_config', message, field: 'strategy_spec.factors.f.kind' })),
+    );
+    renderAs('admin', <BotEditor />, fakeClient({ createBot, strategies: vi.fn(() => Promise.resolve(CATALOGUE)) }));
+    fill('field-id', 'spec-bot');
+    fill('field-name', 'Spec bot');
+    fill('field-source', 'strategy');
+    await screen.findByTestId('param-fast');
+    fireEvent.click(screen.getByTestId('kind-spec'));
+    fireEvent.click(screen.getByTestId('create-bot'));
+    expect((await screen.findByTestId('error-strategy_spec')).textContent).toBe(`${message} [invalid_config]`);
+  });
 });

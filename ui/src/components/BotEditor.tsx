@@ -128,7 +128,8 @@ export function BotEditor() {
         ae.field &&
         FIELDS.some((f) => f.path === ae.field) &&
         !(source === 'strategy' && STRATEGY_OWNED.includes(ae.field));
-      const fieldMsg = strategyKey && ae.field && ae.field !== strategyKey ? `${ae.field}: ${msg}` : msg;
+      // Name the exact path unless the API's message already does (a spec issue's message carries it).
+      const fieldMsg = strategyKey && ae.field && ae.field !== strategyKey && !ae.message.includes(ae.field) ? `${ae.field}: ${msg}` : msg;
       if (strategyKey) setErrors({ [strategyKey]: fieldMsg });
       else setErrors(known && ae.field ? { [ae.field]: msg } : { '': ae.field ? `${ae.field}: ${msg}` : msg });
     } finally {
