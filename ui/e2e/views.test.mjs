@@ -531,3 +531,49 @@ test('backtest errors are shown clearly: 413 too_many_bars at the range, a bad s
   assert.equal(await page.getByTestId('backtest-report').count(), 0);
   await context.close();
 });
+
+test(
+  "a strategy bot's timeframe, params and strategy (template → spec) are edited through the config editor",
+  { timeout: 120000 },
+  async () => {
+    const id = `views-new-desktop-${RUN}`;
+    const spec = (await api('GET', '/strategies')).body.specs.find((s) => s.template === 'ma_crossover').spec;
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${id}`);
+    const editor = page.getByTestId('config-editor');
+    await editor.getByTestId('edit-config').click();
+    const box = editor.getByTestId('config-json');
+    const config = JSON.parse(await box.inputValue());
+    assert.equal(config.timeframe, '1m');
+    // Timeframe and a param: reviewed, then saved as version 2.
+    await box.fill(JSON.stringify({ ...config, timeframe: '5m', params: { ...config.params, fast: 5 } }, null, 2));
+    await editor.getByTestId('review-config').click();
+    const diff = await editor.getByTestId('config-diff').innerText();
+    assert.match(diff, /timeframe\s+1m\s+5m/);
+    assert.match(diff, /params\.fast\s+3\s+5/);
+    await editor.getByTestId('save-config').click();
+    await editor.getByTestId('config-saved').filter({ hasText: 'Saved as version 2' }).waitFor(WAIT);
+    let read = (await api('GET', `/bots/${id}`)).body;
+    assert.equal(read.timeframe, '5m');
+    assert.equal(read.params.fast, 5);
+    await page.getByTestId('strategy-panel').getByText('SOLUSDT · 5m').waitFor(WAIT);
+    // The template replaced by its declarative spec: `strategy` removed, `strategy_spec` added.
+    await editor.getByTestId('edit-config').click();
+    const v2 = JSON.parse(await box.inputValue());
+    delete v2.strategy;
+    await box.fill(JSON.stringify({ ...v2, strategy_spec: spec }, null, 2));
+    await editor.getByTestId('review-config').click();
+    assert.match(await editor.getByTestId('config-diff').innerText(), /strategy\s+ma_crossover\s+—/);
+    await editor.getByTestId('save-config').click();
+    await editor.getByTestId('config-saved').filter({ hasText: 'Saved as version 3' }).waitFor(WAIT);
+    read = (await api('GET', `/bots/${id}`)).body;
+    assert.equal(read.strategy ?? null, null);
+    assert.equal(read.strategy_spec.name, spec.name);
+    await page.getByTestId('strategy-panel').getByText(spec.name).first().waitFor(WAIT);
+    await page.screenshot({ path: `${ARTIFACTS}strategy-bot-edited-desktop.png`, fullPage: true });
+    await context.close();
+  },
+);
