@@ -3,6 +3,7 @@ import { CATALOGUE } from './test/fixtures';
 import {
   apiDate,
   backtestBody,
+  changedKeys,
   choiceFromConfig,
   defaultChoice,
   defaultSettings,
@@ -11,6 +12,7 @@ import {
   specParams,
   strategyBotFields,
   strategyErrorKey,
+  withoutKeys,
   type StrategyChoice,
 } from './strategyForm';
 
@@ -179,4 +181,19 @@ describe('API error fields land on their input', () => {
     [null, null],
   ];
   for (const [field, key] of cases) it(`${field} → ${key}`, () => expect(strategyErrorKey(field, defs)).toBe(key));
+});
+
+describe('stale errors', () => {
+  it('names the inputs an edit changed', () => {
+    const a = template();
+    expect(changedKeys(a, a)).toEqual([]);
+    expect(changedKeys(a, { ...a, params: { ...a.params, slow: '8' } })).toEqual(['params.slow']);
+    expect(changedKeys(a, { ...a, symbol: 'ETHUSDT', timeframe: '5m' })).toEqual(['symbol', 'timeframe']);
+    expect(changedKeys(a, { ...a, kind: 'spec' })).toEqual(['strategy', 'params', 'strategy_spec']);
+  });
+  it('drops only those errors, keeping the object when none is there', () => {
+    const e = { 'params.slow': 'x', symbol: 'y', '': 'z' };
+    expect(withoutKeys(e, ['params.slow'])).toEqual({ symbol: 'y', '': 'z' });
+    expect(withoutKeys(e, ['timeframe'])).toBe(e);
+  });
 });

@@ -261,3 +261,22 @@ export function strategyErrorKey(field: string | null, defs: ParamDef[]): string
   }
   return null;
 }
+
+/** The form keys whose input differs between two choices (their stale errors are dropped as the operator types). */
+export function changedKeys(a: StrategyChoice, b: StrategyChoice): string[] {
+  const keys: string[] = [];
+  if (a.kind !== b.kind || a.template !== b.template) keys.push('strategy', 'params');
+  if (a.specText !== b.specText || a.kind !== b.kind) keys.push('strategy_spec');
+  if (a.symbol !== b.symbol) keys.push('symbol');
+  if (a.timeframe !== b.timeframe) keys.push('timeframe');
+  for (const k of new Set([...Object.keys(a.params), ...Object.keys(b.params)])) if (a.params[k] !== b.params[k]) keys.push(`params.${k}`);
+  return keys;
+}
+
+/** `errors` without `keys` (the same object when none of them is there). */
+export function withoutKeys<E extends Record<string, string>>(errors: E, keys: string[]): E {
+  if (!keys.some((k) => k in errors)) return errors;
+  const out = { ...errors };
+  for (const k of keys) delete out[k];
+  return out;
+}

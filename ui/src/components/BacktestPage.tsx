@@ -16,11 +16,13 @@ import { usePoll } from '../hooks';
 import { href } from '../route';
 import {
   backtestBody,
+  changedKeys,
   choiceFromConfig,
   defaultChoice,
   defaultSettings,
   paramDefs,
   strategyErrorKey,
+  withoutKeys,
   type BacktestSettings,
   type StrategyChoice,
   type StrategyErrors,
@@ -178,6 +180,12 @@ export function BacktestPage({ bot }: { bot?: string }) {
   const [choice, setChoice] = useState<StrategyChoice>(() => defaultChoice());
   const [settings, setSettings] = useState<BacktestSettings>(() => defaultSettings(Date.now()));
   const [errors, setErrors] = useState<StrategyErrors>({});
+  /** Bumped when a submit (or tab switch) reports errors: only then is the first one brought into view. */
+  const [reported, setReported] = useState(0);
+  const showErrors = (e: StrategyErrors) => {
+    setErrors(e);
+    setReported((n) => n + 1);
+  };
   const [busy, setBusy] = useState(false);
   const [report, setReport] = useState<{ rep: BacktestReport; body: Record<string, unknown> } | null>(null);
   const [htmlState, setHtmlState] = useState<string | null>(null);
@@ -209,15 +217,23 @@ export function BacktestPage({ bot }: { bot?: string }) {
       '[data-testid="backtest-form"] .field.has-error input, [data-testid="backtest-form"] .field.has-error select, [data-testid="backtest-form"] .field.has-error textarea, [data-testid="backtest-error"]',
     );
     first?.scrollIntoView?.({ block: 'center' });
-  }, [errors]);
+  }, [reported]);
 
-  const set = <K extends keyof BacktestSettings>(k: K, v: BacktestSettings[K]) => setSettings((s) => ({ ...s, [k]: v }));
+  // An edited input's error is stale: it goes as the operator types.
+  const set = <K extends keyof BacktestSettings>(k: K, v: BacktestSettings[K]) => {
+    setSettings((s) => ({ ...s, [k]: v }));
+    setErrors((e) => withoutKeys(e, [k]));
+  };
+  const editChoice = (c: StrategyChoice) => {
+    setErrors((e) => withoutKeys(e, changedKeys(choice, c)));
+    setChoice(c);
+  };
 
   const run = async (e: FormEvent) => {
     e.preventDefault();
     const r = backtestBody(choice, defs, settings);
-    if (Object.keys(r.errors).length) return setErrors(r.errors);
-    setErrors({});
+    if (Object.keys(r.errors).length) return showErrors(r.errors);
+    showErrors({});
     setBusy(true);
     setReport(null);
     setHtmlState(null);
@@ -231,7 +247,7 @@ export function BacktestPage({ bot }: { bot?: string }) {
           ? `Too many bars: ${ae.message}. Shorten the range or choose a longer timeframe.`
           : `${ae.field ? `${ae.field}: ` : ''}${ae.message}${ae.code ? ` [${ae.code}]` : ''}`;
       const key = ae.code === 'too_many_bars' ? 'from' : strategyErrorKey(ae.field, defs);
-      setErrors(key ? { [key]: ae.message, '': msg } : { '': msg });
+      showErrors(key ? { [key]: ae.message, '': msg } : { '': msg });
     } finally {
       setBusy(false);
     }
@@ -266,7 +282,7 @@ export function BacktestPage({ bot }: { bot?: string }) {
         <section className="panel">
           <h2>Strategy</h2>
           {catalogue.error && <div className="error">Strategy catalogue unavailable: {catalogue.error.message}</div>}
-          <StrategyFields choice={choice} onChange={setChoice} catalogue={catalogue.data} errors={errors} />
+          <StrategyFields choice={choice} onChange={editChoice} catalogue={catalogue.data} errors={errors} />
         </section>
         <section className="panel">
           <h2>Run</h2>

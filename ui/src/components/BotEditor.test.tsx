@@ -100,6 +100,9 @@ describe('BotEditor', () => {
     fireEvent.click(screen.getByTestId('create-bot'));
     expect(screen.getByTestId('error-params.slow').textContent).toBe('must be between 2 and 2000');
     expect(createBot).not.toHaveBeenCalled();
+    // Corrected, the stale error goes at once.
+    fill('param-slow', '8');
+    expect(screen.queryByTestId('error-params.slow')).toBeNull();
   });
 
   it("sends a spec as strategy_spec and shows the API's spec error at the spec editor", async () => {

@@ -11,7 +11,16 @@ import { DEFAULT_CONFIG, FIELDS, configToValues, valuesToConfig, type FieldError
 import { useSession } from '../context';
 import { usePoll } from '../hooks';
 import { href } from '../route';
-import { choiceFromConfig, defaultChoice, paramDefs, strategyBotFields, strategyErrorKey, type StrategyChoice } from '../strategyForm';
+import {
+  changedKeys,
+  choiceFromConfig,
+  defaultChoice,
+  paramDefs,
+  strategyBotFields,
+  strategyErrorKey,
+  withoutKeys,
+  type StrategyChoice,
+} from '../strategyForm';
 import { BotForm } from './BotForm';
 import { StrategyFields } from './StrategyFields';
 import { CredentialsForm } from './CredentialsForm';
@@ -52,12 +61,23 @@ export function BotEditor() {
   const [values, setValues] = useState<FormValues>(() => configToValues(DEFAULT_CONFIG));
   const [json, setJson] = useState(() => JSON.stringify(DEFAULT_CONFIG, null, 2));
   const [errors, setErrors] = useState<FieldErrors>({});
+  /** Bumped when a submit (or tab switch) reports errors: only then is the first one brought into view. */
+  const [reported, setReported] = useState(0);
+  const showErrors = (e: FieldErrors) => {
+    setErrors(e);
+    setReported((n) => n + 1);
+  };
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<{ res: CreateBotResponse; mode: BotConfig['mode'] } | null>(null);
   const [source, setSource] = useState<Source>('tradingview');
   const [choice, setChoice] = useState<StrategyChoice>(() => defaultChoice());
   const catalogue = usePoll(() => client.strategies(), 'strategies', 0);
   const defs = paramDefs(choice, catalogue.data);
+  /** A strategy edit; the errors of the inputs it changed are stale and go. */
+  const editChoice = (c: StrategyChoice) => {
+    setErrors((e) => withoutKeys(e, changedKeys(choice, c)));
+    setChoice(c);
+  };
 
   /** The form's config: the webhook fields, plus the strategy's for a strategy bot. */
   const formConfig = (): { config: BotConfig; errors: FieldErrors } => {
@@ -78,7 +98,7 @@ export function BotEditor() {
     );
     first?.scrollIntoView?.({ block: 'center' });
     if (first instanceof HTMLInputElement || first instanceof HTMLSelectElement || first instanceof HTMLTextAreaElement) first.focus();
-  }, [errors]);
+  }, [reported]);
 
   const switchTab = (t: Tab) => {
     if (t === tab) return;
@@ -91,11 +111,11 @@ export function BotEditor() {
         setSource(strategyBot ? 'strategy' : 'tradingview');
         if (strategyBot) setChoice(choiceFromConfig(cfg, choice));
       } catch {
-        setErrors({ '': 'The JSON does not parse; fix it before switching to the form.' });
+        showErrors({ '': 'The JSON does not parse; fix it before switching to the form.' });
         return;
       }
     }
-    setErrors({});
+    showErrors({});
     setTab(t);
   };
 
@@ -104,17 +124,17 @@ export function BotEditor() {
     let config: BotConfig;
     if (tab === 'form') {
       const r = formConfig();
-      if (Object.keys(r.errors).length) return setErrors(r.errors);
+      if (Object.keys(r.errors).length) return showErrors(r.errors);
       config = r.config;
     } else {
       try {
         config = JSON.parse(json) as BotConfig;
       } catch (err) {
-        return setErrors({ '': `Invalid JSON: ${err instanceof Error ? err.message : String(err)}` });
+        return showErrors({ '': `Invalid JSON: ${err instanceof Error ? err.message : String(err)}` });
       }
     }
     setBusy(true);
-    setErrors({});
+    showErrors({});
     try {
       const res = await client.createBot(config);
       setCreated({ res, mode: config.mode });
@@ -130,8 +150,8 @@ export function BotEditor() {
         !(source === 'strategy' && STRATEGY_OWNED.includes(ae.field));
       // Name the exact path unless the API's message already does (a spec issue's message carries it).
       const fieldMsg = strategyKey && ae.field && ae.field !== strategyKey && !ae.message.includes(ae.field) ? `${ae.field}: ${msg}` : msg;
-      if (strategyKey) setErrors({ [strategyKey]: fieldMsg });
-      else setErrors(known && ae.field ? { [ae.field]: msg } : { '': ae.field ? `${ae.field}: ${msg}` : msg });
+      if (strategyKey) showErrors({ [strategyKey]: fieldMsg });
+      else showErrors(known && ae.field ? { [ae.field]: msg } : { '': ae.field ? `${ae.field}: ${msg}` : msg });
     } finally {
       setBusy(false);
     }
@@ -170,13 +190,16 @@ export function BotEditor() {
               <section className="panel" data-testid="strategy-section">
                 <h2>Strategy</h2>
                 {catalogue.error && <div className="error">Strategy catalogue unavailable: {catalogue.error.message}</div>}
-                <StrategyFields choice={choice} onChange={setChoice} catalogue={catalogue.data} errors={errors} />
+                <StrategyFields choice={choice} onChange={editChoice} catalogue={catalogue.data} errors={errors} />
               </section>
             )}
             <BotForm
               values={values}
               errors={errors}
-              onChange={(p, v) => setValues((old) => ({ ...old, [p]: v }))}
+              onChange={(p, v) => {
+                setValues((old) => ({ ...old, [p]: v }));
+                setErrors((e) => withoutKeys(e, [p]));
+              }}
               hidden={source === 'strategy' ? STRATEGY_OWNED : []}
             />
           </>
