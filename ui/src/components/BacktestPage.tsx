@@ -8,7 +8,7 @@
  * cannot fetch it). `#/backtest/<bot>` prefills it from that strategy bot's config. A 422 lands at
  * the field it names, a 413 `too_many_bars` says how many candles were asked for and the cap.
  */
-import { lazy, Suspense, useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../api';
 import { curvePoints, keyMetrics, normalizeReport, tripCells, type BacktestReport } from '../backtest';
 import { useSession } from '../context';
@@ -190,6 +190,14 @@ export function BacktestPage({ bot }: { bot?: string }) {
   const [report, setReport] = useState<{ rep: BacktestReport; body: Record<string, unknown> } | null>(null);
   const [htmlState, setHtmlState] = useState<string | null>(null);
   const [prefill, setPrefill] = useState<string | null>(null);
+  /** The last HTML report's blob URL, released when the next one is made or the page closes. */
+  const blobUrl = useRef<string | null>(null);
+  useEffect(
+    () => () => {
+      if (blobUrl.current) URL.revokeObjectURL(blobUrl.current);
+    },
+    [],
+  );
   const defs = paramDefs(choice, catalogue.data);
 
   // "Backtest this strategy": the bot's strategy, params, symbol, timeframe, exchange and market.
@@ -261,6 +269,8 @@ export function BacktestPage({ bot }: { bot?: string }) {
     try {
       const html = await client.backtestHtml(report.body);
       const url = URL.createObjectURL(new Blob([html], { type: 'text/html' }));
+      if (blobUrl.current) URL.revokeObjectURL(blobUrl.current);
+      blobUrl.current = url;
       if (w) w.location.href = url;
       else window.location.assign(url);
       setHtmlState('HTML report opened in a new tab.');
