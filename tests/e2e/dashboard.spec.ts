@@ -21,7 +21,15 @@ function hasBrowserTests(): boolean {
 function runBrowserTests(): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn("npm", ["--prefix", path.join(ROOT, "ui"), "run", "test:e2e"], {
-      env: { ...process.env, KEEL_URL: keel().baseUrl, KEEL_ADMIN_TOKEN: keel().adminToken, KEEL_SIM_URL: keel().simUrl, CHROMIUM_PATH: chromium },
+      env: {
+        ...process.env,
+        KEEL_URL: keel().baseUrl,
+        KEEL_ADMIN_TOKEN: keel().adminToken,
+        KEEL_SIM_URL: keel().simUrl,
+        // Backtests read candles from the Worker's own simulator (KEEL_EXCHANGE_URLS), not a bot's.
+        KEEL_STACK_SIM_URL: keel().stackSimUrl,
+        CHROMIUM_PATH: chromium,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

@@ -16,6 +16,12 @@ export const ARTIFACTS = process.env.KEEL_E2E_ARTIFACTS
   : fileURLToPath(new URL('../../.keel/e2e-artifacts/dashboard/', import.meta.url));
 /** The exchange simulator's URL (its `/__admin` API seeds candles); empty when not given. */
 export const KEEL_SIM_URL = (process.env.KEEL_SIM_URL ?? '').replace(/\/$/, '');
+/**
+ * The simulator the Worker itself reads candles from for `POST /backtest` (the e2e stack's shared
+ * one; the bots' own simulator is KEEL_SIM_URL). Falls back to KEEL_SIM_URL (a local `npm start`
+ * has one simulator for both).
+ */
+export const KEEL_STACK_SIM_URL = (process.env.KEEL_STACK_SIM_URL || KEEL_SIM_URL).replace(/\/$/, '');
 
 /** Fail fast with a clear message instead of timing out against nothing. */
 export function requireEnv() {
@@ -89,18 +95,20 @@ export async function confirmAction(page, group, testId) {
 }
 
 /**
- * Seed the simulator with `count` deterministic 1-minute candles, the last `ahead` of them after
- * now, so fills made during the test fall inside a candle (its price becomes the last close).
+ * Seed the simulator (`simUrl`, the bots' one unless given) with `count` deterministic 1-minute
+ * candles, the last `ahead` of them after now, so fills made during the test fall inside a candle
+ * (its price becomes the last close). Answers the first candle's open time.
  */
-export async function seedCandles(symbol, count, startPrice, seed, ahead = 15) {
-  if (!KEEL_SIM_URL) throw new Error('KEEL_SIM_URL is needed to seed candles');
+export async function seedCandles(symbol, count, startPrice, seed, ahead = 15, simUrl = KEEL_SIM_URL) {
+  if (!simUrl) throw new Error('KEEL_SIM_URL is needed to seed candles');
   const start = (Math.floor(Date.now() / 60000) - count + ahead) * 60000;
-  const res = await fetch(`${KEEL_SIM_URL}/__admin/klines`, {
+  const res = await fetch(`${simUrl}/__admin/klines`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ symbol, interval: '1m', generate: { count, start_ms: start, start_price: startPrice, step_bps: 15, seed } }),
   });
   if (!res.ok) throw new Error(`seeding ${symbol} candles: ${res.status} ${await res.text()}`);
+  return start;
 }
 
 /** Places a decimal string shows (`65,975.07` → 2). */

@@ -1,14 +1,17 @@
 // Each dashboard view at desktop (1440×900) and phone (390×844) widths against a running stack:
 // the overview as a trader's home, the bot page (chart, round trips, win rate, daily P&L, audit in
 // words, positions not clipped), config editing with a reviewed diff, and no number with more
-// decimals than its instrument's tick or step allows. Screenshots go to ARTIFACTS.
-// Env: KEEL_URL, KEEL_ADMIN_TOKEN, KEEL_SIM_URL (the bots' simulator; candles are seeded there).
+// decimals than its instrument's tick or step allows; a strategy bot created through the New bot
+// form, and a backtest run from a strategy bot's page with its report. Screenshots go to ARTIFACTS.
+// Env: KEEL_URL, KEEL_ADMIN_TOKEN, KEEL_SIM_URL (the bots' simulator; candles are seeded there),
+// KEEL_STACK_SIM_URL (the Worker's own simulator, where backtests read candles; default KEEL_SIM_URL).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
   ARTIFACTS,
   KEEL_ADMIN_TOKEN,
   KEEL_SIM_URL,
+  KEEL_STACK_SIM_URL,
   api,
   launch,
   login,
@@ -29,6 +32,12 @@ const DESKTOP = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
 let browser;
 const secrets = {};
+/** Backtests run on BNBUSDT candles seeded on the Worker's simulator (no other file uses that symbol there). */
+const BT_SYMBOL = 'BNBUSDT';
+let btFrom = '';
+let btTo = '';
+/** `2026-12-07T11:25Z`: the API's minute-precision UTC date form. */
+const apiDate = (ms) => new Date(ms).toISOString().replace(/:00\.000Z$/, 'Z');
 
 async function alert(bot, body) {
   const res = await fetch(`${process.env.KEEL_URL.replace(/\/$/, '')}/webhook/${bot}`, {
@@ -72,6 +81,9 @@ before(async () => {
   await seedCandles('BTCUSDT', 720, '65000', 11);
   await seedCandles('ETHUSDT', 720, '3200', 12);
   await seedCandles('SOLUSDT', 240, '150', 13);
+  const btStart = await seedCandles(BT_SYMBOL, 240, '600', 14, 15, KEEL_STACK_SIM_URL);
+  btFrom = apiDate(btStart);
+  btTo = apiDate(Math.floor(Date.now() / 60000) * 60000);
   const base = {
     strategy: 'manual',
     exchange: 'binance',
@@ -343,3 +355,225 @@ test('a viewer sees the config and its history but cannot edit it', { timeout: 6
   await page.screenshot({ path: `${ARTIFACTS}viewer-bot-page-phone.png`, fullPage: true });
   await context.close();
 });
+
+for (const [name, viewport] of [
+  ['desktop', DESKTOP],
+  ['phone', PHONE],
+]) {
+  test(`New bot form creates a strategy bot; API errors land at the field (${name})`, { timeout: 120000 }, async () => {
+    const id = `views-new-${name}-${RUN}`;
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/new`);
+    await page.getByTestId('bot-editor').waitFor();
+    await page.getByTestId('field-id').fill(id);
+    await page.getByTestId('field-name').fill(`New strategy ${name}`);
+    await page.getByTestId('field-market').selectOption('linear');
+    await page.getByTestId('field-base_url').fill(KEEL_SIM_URL);
+    await page.getByTestId('field-sizing.mode').selectOption('fixed_quote');
+    await page.getByTestId('field-sizing.value').fill('100');
+    await page.getByTestId('field-source').selectOption('strategy');
+    // The catalogue's templates and their params, with defaults; the webhook-only inputs are gone.
+    const fields = page.getByTestId('strategy-fields');
+    await fields.getByTestId('param-fast').waitFor(WAIT);
+    assert.equal(await page.getByTestId('field-instruments').count(), 0);
+    assert.ok((await fields.getByTestId('strategy-template').locator('option').count()) >= 2, 'several templates');
+    // A declarative spec, started from the template's own spec, broken on purpose: the engine's
+    // check lists the issue by path, and the API's 422 lands at the spec editor.
+    await fields.getByTestId('kind-spec').click();
+    const specBox = fields.getByTestId('strategy-spec');
+    const doc = JSON.parse(await specBox.inputValue());
+    const factor = Object.keys(doc.factors)[0];
+    doc.factors[factor].kind = 'smaa';
+    await specBox.fill(JSON.stringify(doc, null, 2));
+    await fields.getByTestId('validate-spec').click();
+    assert.match(await fields.getByTestId('spec-result').innerText(), new RegExp(`factors\\.${factor}\\.kind: .*smaa`));
+    await page.getByTestId('create-bot').click();
+    const specError = page.getByTestId('error-strategy_spec');
+    await specError.waitFor(WAIT);
+    assert.match(await specError.innerText(), new RegExp(`strategy_spec\\.factors\\.${factor}\\.kind.*smaa`));
+    await page.screenshot({ path: `${ARTIFACTS}new-strategy-bot-error-${name}.png`, fullPage: true });
+    assert.equal((await api('GET', `/bots/${id}`)).status, 404, 'nothing was created');
+    // A local check: a param out of the template's range never reaches the API.
+    await fields.getByTestId('kind-template').click();
+    await fields.getByTestId('strategy-template').selectOption('ma_crossover');
+    await fields.getByTestId('param-slow').fill('1');
+    await page.getByTestId('create-bot').click();
+    assert.match(await page.getByTestId('error-params.slow').innerText(), /must be between/);
+    // The template bot: params, timeframe and symbol typed in the form.
+    await fields.getByTestId('param-fast').fill('3');
+    await fields.getByTestId('param-slow').fill('8');
+    await fields.getByTestId('strategy-timeframe').selectOption('1m');
+    await fields.getByTestId('strategy-symbol').fill('SOLUSDT');
+    await page.screenshot({ path: `${ARTIFACTS}new-strategy-bot-${name}.png`, fullPage: true });
+    await page.getByTestId('create-bot').click();
+    await page.getByTestId('bot-created').waitFor(WAIT);
+    const read = await api('GET', `/bots/${id}`);
+    assert.equal(read.status, 200);
+    assert.equal(read.body.source, 'strategy');
+    assert.equal(read.body.strategy, 'ma_crossover');
+    assert.equal(read.body.timeframe, '1m');
+    assert.deepEqual(read.body.instruments, ['SOLUSDT']);
+    assert.equal(read.body.params.fast, 3);
+    assert.equal(read.body.params.slow, 8);
+    // Its page shows its strategy, at its own timeframe.
+    await page.getByTestId('go-to-bot').click();
+    const panel = page.getByTestId('strategy-panel');
+    await panel.getByText('ma_crossover').first().waitFor(WAIT);
+    assert.equal(await panel.getByTestId('param-fast').inputValue(), '3');
+    assert.match(await page.getByTestId('chart-panel').locator('h2').innerText(), /SOLUSDT/);
+    assert.equal(await page.getByTestId('tf-1m').getAttribute('class'), 'active');
+    await page.screenshot({ path: `${ARTIFACTS}new-strategy-bot-page-${name}.png`, fullPage: true });
+    await context.close();
+  });
+
+  test(`backtest a strategy bot's strategy: metrics, equity, trades, HTML report (${name})`, { timeout: 120000 }, async () => {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${STRAT}`);
+    await page.getByTestId('strategy-panel').getByTestId('backtest-strategy').click();
+    // Prefilled with the bot's template, params, symbol, timeframe and market.
+    await page
+      .getByTestId('backtest-prefill')
+      .filter({ hasText: `Prefilled from bot ${STRAT}` })
+      .waitFor(WAIT);
+    const cfg = (await api('GET', `/bots/${STRAT}`)).body;
+    assert.equal(await page.getByTestId('strategy-template').inputValue(), 'ma_crossover');
+    assert.equal(await page.getByTestId('strategy-symbol').inputValue(), 'SOLUSDT');
+    assert.equal(await page.getByTestId('strategy-timeframe').inputValue(), '1m');
+    assert.equal(await page.getByTestId('bt-market').inputValue(), 'linear');
+    assert.equal(await page.getByTestId('param-fast').inputValue(), String(cfg.params.fast));
+    // The Worker reads candles from its own simulator: run on the series seeded there.
+    await page.getByTestId('strategy-symbol').fill(BT_SYMBOL);
+    await page.getByTestId('bt-from').fill(btFrom);
+    await page.getByTestId('bt-to').fill(btTo);
+    await page.getByTestId('run-backtest').click();
+    const report = page.getByTestId('backtest-report');
+    await report.waitFor({ timeout: 60000 });
+    assert.equal(await page.getByTestId('backtest-running').count(), 0);
+    // The same run through the API: the page shows its figures under the shared number rules.
+    const body = {
+      strategy: 'ma_crossover',
+      params: cfg.params,
+      exchange: 'binance',
+      market: 'linear',
+      symbol: BT_SYMBOL,
+      timeframe: '1m',
+      from: btFrom,
+      to: btTo,
+      initial_capital: '10000',
+      slippage_bps: '0',
+      fill: 'next_open',
+    };
+    const direct = await api('POST', '/backtest', body);
+    assert.equal(direct.status, 200, JSON.stringify(direct.body));
+    const m = direct.body.metrics;
+    assert.ok(m.round_trips >= 1, `the run trades (${m.round_trips} round trips)`);
+    assert.equal(await report.getByTestId('metric-trades').innerText(), String(m.round_trips));
+    assert.equal(await report.getByTestId('metric-net-pnl').getAttribute('title'), m.net_pnl);
+    assert.match(await report.getByTestId('metric-net-pnl').innerText(), /^-?[\d,]+\.\d{2,8} USDT$/);
+    assert.match(await report.getByTestId('metric-fees').innerText(), /^[\d,]+\.\d{2,8} USDT$/);
+    assert.match(await report.getByTestId('metric-return').innerText(), /^[+-]?\d+\.\d{2} %$/);
+    assert.match(await report.getByTestId('metric-max-drawdown').innerText(), /^-?\d+\.\d{2} %$/);
+    assert.match(await report.getByTestId('metric-sharpe').innerText(), /^(-?\d+\.\d{2}|—)$/);
+    assert.match(await report.getByTestId('metric-win-rate').innerText(), /^(\d+\.\d{2} %|—)$/);
+    assert.equal(await report.getByTestId('backtest-trip').count(), direct.body.trades.length);
+    await report.getByTestId('pnl-chart').locator('canvas').first().waitFor(WAIT);
+    await assertPrecision(page, 3, `backtest report ${name}`);
+    await page.screenshot({ path: `${ARTIFACTS}backtest-report-${name}.png`, fullPage: true });
+    // The self-contained HTML report, in a new tab (fetched with the token, shown from a blob URL).
+    const [popup] = await Promise.all([context.waitForEvent('page'), report.getByTestId('open-html-report').click()]);
+    await popup.waitForURL(/^blob:/, WAIT);
+    await popup.waitForLoadState();
+    const html = await popup.content();
+    assert.match(html, new RegExp(BT_SYMBOL));
+    assert.match(html, /ma_crossover/);
+    if (name === 'desktop') await popup.screenshot({ path: `${ARTIFACTS}backtest-html-report-desktop.png` });
+    await context.close();
+  });
+}
+
+test('backtest errors are shown clearly: 413 too_many_bars at the range, a bad spec at the spec editor', { timeout: 120000 }, async () => {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  await login(page, KEEL_ADMIN_TOKEN);
+  await page.getByTestId('nav-backtest').click();
+  await page.getByTestId('backtest-page').waitFor();
+  await page.getByTestId('param-fast').waitFor(WAIT);
+  await page.getByTestId('strategy-symbol').fill(BT_SYMBOL);
+  await page.getByTestId('strategy-timeframe').selectOption('1m');
+  // Two months of 1m candles: over the API's 50,000-bar cap.
+  await page.getByTestId('bt-from').fill('2025-01-01');
+  await page.getByTestId('bt-to').fill('2025-03-01');
+  await page.getByTestId('run-backtest').click();
+  const err = page.getByTestId('backtest-error');
+  await err.waitFor(WAIT);
+  assert.match(await err.innerText(), /^Too many bars: 84960 candles requested; the API handles at most 50000 per backtest/);
+  assert.match(await page.getByTestId('error-from').innerText(), /84960 candles requested/);
+  await page.screenshot({ path: `${ARTIFACTS}backtest-too-many-bars-desktop.png`, fullPage: true });
+  // A spec the engine refuses: the 422 lands at the spec editor.
+  await page.getByTestId('kind-spec').click();
+  const box = page.getByTestId('strategy-spec');
+  const doc = JSON.parse(await box.inputValue());
+  const factor = Object.keys(doc.factors)[0];
+  doc.factors[factor].kind = 'smaa';
+  await box.fill(JSON.stringify(doc));
+  await page.getByTestId('bt-from').fill(btFrom);
+  await page.getByTestId('bt-to').fill(btTo);
+  await page.getByTestId('run-backtest').click();
+  await page.getByTestId('error-strategy_spec').filter({ hasText: /smaa/ }).waitFor(WAIT);
+  assert.match(await page.getByTestId('backtest-error').innerText(), /^spec: .*smaa.*\[invalid_backtest\]$/s);
+  assert.equal(await page.getByTestId('backtest-report').count(), 0);
+  await context.close();
+});
+
+test(
+  "a strategy bot's timeframe, params and strategy (template → spec) are edited through the config editor",
+  { timeout: 120000 },
+  async () => {
+    const id = `views-new-desktop-${RUN}`;
+    const spec = (await api('GET', '/strategies')).body.specs.find((s) => s.template === 'ma_crossover').spec;
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${id}`);
+    const editor = page.getByTestId('config-editor');
+    await editor.getByTestId('edit-config').click();
+    const box = editor.getByTestId('config-json');
+    const config = JSON.parse(await box.inputValue());
+    assert.equal(config.timeframe, '1m');
+    // Timeframe and a param: reviewed, then saved as version 2.
+    await box.fill(JSON.stringify({ ...config, timeframe: '5m', params: { ...config.params, fast: 5 } }, null, 2));
+    await editor.getByTestId('review-config').click();
+    const diff = await editor.getByTestId('config-diff').innerText();
+    assert.match(diff, /timeframe\s+1m\s+5m/);
+    assert.match(diff, /params\.fast\s+3\s+5/);
+    await editor.getByTestId('save-config').click();
+    await editor.getByTestId('config-saved').filter({ hasText: 'Saved as version 2' }).waitFor(WAIT);
+    let read = (await api('GET', `/bots/${id}`)).body;
+    assert.equal(read.timeframe, '5m');
+    assert.equal(read.params.fast, 5);
+    await page.getByTestId('strategy-panel').getByText('SOLUSDT · 5m').waitFor(WAIT);
+    // The template replaced by its declarative spec: `strategy` removed, `strategy_spec` added.
+    await editor.getByTestId('edit-config').click();
+    const v2 = JSON.parse(await box.inputValue());
+    delete v2.strategy;
+    await box.fill(JSON.stringify({ ...v2, strategy_spec: spec }, null, 2));
+    await editor.getByTestId('review-config').click();
+    assert.match(await editor.getByTestId('config-diff').innerText(), /strategy\s+ma_crossover\s+—/);
+    await editor.getByTestId('save-config').click();
+    await editor.getByTestId('config-saved').filter({ hasText: 'Saved as version 3' }).waitFor(WAIT);
+    read = (await api('GET', `/bots/${id}`)).body;
+    assert.equal(read.strategy ?? null, null);
+    assert.equal(read.strategy_spec.name, spec.name);
+    await page.getByTestId('strategy-panel').getByText(spec.name).first().waitFor(WAIT);
+    await page.screenshot({ path: `${ARTIFACTS}strategy-bot-edited-desktop.png`, fullPage: true });
+    await context.close();
+  },
+);

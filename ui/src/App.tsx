@@ -4,6 +4,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { ApiError, createClient, type WhoAmI } from './api';
+import { BacktestPage } from './components/BacktestPage';
 import { BotEditor } from './components/BotEditor';
 import { BotPage } from './components/BotPage';
 import { Layout } from './components/Layout';
@@ -22,6 +23,8 @@ function Page({ route, canWrite }: { route: Route; canWrite: boolean }) {
       return canWrite ? <BotEditor /> : <Overview />;
     case 'signal':
       return <SignalChainPage key={route.id} id={route.id} />;
+    case 'backtest':
+      return canWrite ? <BacktestPage key={route.bot ?? ''} bot={route.bot} /> : <Overview />;
     default:
       return <Overview />;
   }

@@ -59,6 +59,28 @@ export interface BotConfig {
   risk: RiskConfig;
   allowed_ips: string[];
   alerts: { email?: string; webhook?: string };
+  /** `strategy` for a bot driven by a template or spec; absent or `tradingview` for webhook bots. */
+  source?: 'tradingview' | 'strategy';
+  /** A declarative strategy spec run instead of a named template (strategy bots). */
+  strategy_spec?: unknown;
+  /** Strategy parameters (strategy bots). */
+  params?: Record<string, number>;
+  /** Bar interval (strategy bots). */
+  timeframe?: string | null;
+}
+
+/** `GET /strategies`: the built-in templates with their parameters, and each written as a spec. */
+export interface StrategyCatalogue {
+  templates: { name: string; version: number; params: { name: string; default: number; min: number; max: number; integer: boolean }[] }[];
+  specs: { template: string; spec: Record<string, unknown> }[];
+}
+
+/** `POST /strategies/validate`: valid with the version it would run as, or every issue with its path. */
+export interface SpecValidation {
+  valid: boolean;
+  issues: { path: string; reason: string }[];
+  version?: unknown;
+  warm_up?: number;
 }
 
 /** One row of `GET /bots`: what the overview needs without a request per bot. */
@@ -449,6 +471,36 @@ export function createClient(opts: ClientOptions) {
     patchBot: (id: string, patch: Record<string, unknown>) => request('PATCH', `/bots/${enc(id)}`, patch, N.patched),
     signalChain: (signalId: string) => request('GET', `/signals/${enc(signalId)}`, undefined, N.signalChain),
     createToken: (role: Role, name: string) => request<CreatedToken>('POST', '/tokens', { role, name }),
+    strategies: () => request<StrategyCatalogue>('GET', '/strategies'),
+    validateSpec: (spec: unknown, params: Record<string, number>) =>
+      request<SpecValidation>('POST', '/strategies/validate', { spec, params }),
+    /** `POST /backtest`: the JSON report (normalised by `backtest.ts`). */
+    backtest: (body: Record<string, unknown>) => request<unknown>('POST', '/backtest', body),
+    /** The same run as the self-contained HTML report (`?format=html`); errors as for JSON. */
+    backtestHtml: async (body: Record<string, unknown>): Promise<string> => {
+      let res: Response;
+      try {
+        res = await doFetch(`${base}/backtest?format=html`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${opts.token}`, Accept: 'text/html', 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      } catch (e) {
+        throw new ApiError(0, { code: 'network', message: `network error: ${e instanceof Error ? e.message : String(e)}` });
+      }
+      const text = await res.text();
+      if (res.ok) return text;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      throw new ApiError(
+        res.status,
+        isErrorBody(parsed) ? parsed : { code: `http_${res.status}`, message: text.trim() || `HTTP ${res.status}` },
+      );
+    },
   };
 }
 

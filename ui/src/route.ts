@@ -5,7 +5,13 @@
 import { useEffect, useState } from 'react';
 
 /** The pages of the dashboard. */
-export type Route = { page: 'overview' } | { page: 'bot'; id: string } | { page: 'new' } | { page: 'signal'; id: string };
+export type Route =
+  | { page: 'overview' }
+  | { page: 'bot'; id: string }
+  | { page: 'new' }
+  | { page: 'signal'; id: string }
+  /** The Backtest view; `bot` prefills it with that strategy bot's strategy, symbol and timeframe. */
+  | { page: 'backtest'; bot?: string };
 
 /** Parse a `location.hash`. Unknown hashes land on the overview. */
 export function parseRoute(hash: string): Route {
@@ -13,6 +19,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'bots' && parts[1]) return { page: 'bot', id: parts[1] };
   if (parts[0] === 'new') return { page: 'new' };
   if (parts[0] === 'signals' && parts[1]) return { page: 'signal', id: parts[1] };
+  if (parts[0] === 'backtest') return parts[1] ? { page: 'backtest', bot: parts[1] } : { page: 'backtest' };
   return { page: 'overview' };
 }
 
@@ -27,6 +34,8 @@ export function href(r: Route): string {
       return '#/new';
     case 'signal':
       return `#/signals/${encodeURIComponent(r.id)}`;
+    case 'backtest':
+      return r.bot ? `#/backtest/${encodeURIComponent(r.bot)}` : '#/backtest';
   }
 }
 

@@ -32,14 +32,17 @@ export function BotForm({
   values,
   errors,
   onChange,
+  hidden = [],
 }: {
   values: FormValues;
   errors: FieldErrors;
   onChange: (path: string, v: string) => void;
+  /** Paths another part of the form edits (a strategy bot's `strategy` and `instruments`). */
+  hidden?: string[];
 }) {
   return (
     <div className="form-grid">
-      {FIELDS.map((f) => (
+      {FIELDS.filter((f) => !hidden.includes(f.path)).map((f) => (
         <div key={f.path} className={`field ${errors[f.path] ? 'has-error' : ''} ${f.kind === 'bool' ? 'inline' : ''}`}>
           <label htmlFor={`f-${f.path}`}>{f.label}</label>
           <Input f={f} value={values[f.path] ?? ''} onChange={(v) => onChange(f.path, v)} />

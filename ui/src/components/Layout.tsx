@@ -33,6 +33,11 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout: 
         <nav className="row">
           <a href={href({ page: 'overview' })}>Overview</a>
           {canWrite && <a href={href({ page: 'new' })}>New bot</a>}
+          {canWrite && (
+            <a href={href({ page: 'backtest' })} data-testid="nav-backtest">
+              Backtest
+            </a>
+          )}
         </nav>
         <div className="row">
           <span className="badge role" data-testid="role">

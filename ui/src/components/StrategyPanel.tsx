@@ -3,13 +3,15 @@
  * bar, target, next evaluation), the versions it ran, and its params as a form. Changed params
  * are reviewed (old → new) and saved as a new config version with one `PATCH /bots/{id}`
  * `{"params": …}`; the next bar is evaluated by the new strategy version. "Evaluate now" runs the
- * bar-close evaluation at once (`POST /bots/{id}/strategy`). Hidden for bots fed by webhooks.
+ * bar-close evaluation at once (`POST /bots/{id}/strategy`); "Backtest this strategy" opens the
+ * Backtest view prefilled with it. Hidden for bots fed by webhooks.
  */
 import { useState } from 'react';
 import { ApiError, type StrategyView } from '../api';
 import { useSession } from '../context';
 import { usePoll } from '../hooks';
 import { shortTime } from '../money';
+import { href } from '../route';
 
 /** `Exposure(-1.0)` → `short 100 %`; `Exposure(0.0)` → `flat`; other targets as written. */
 export function targetText(target: string | null): string {
@@ -169,6 +171,9 @@ export function StrategyPanel({ botId, configVersion, onSaved }: { botId: string
           <Params key={`${v.version_id}-${configVersion}`} botId={botId} view={v} configVersion={configVersion} onSaved={onSaved} />
           {canWrite && (
             <div className="row wrap" style={{ marginTop: '0.6rem' }}>
+              <a className="button" href={href({ page: 'backtest', bot: botId })} data-testid="backtest-strategy">
+                Backtest this strategy
+              </a>
               <button
                 onClick={() =>
                   void client.runStrategy(botId).then(
