@@ -24,7 +24,7 @@ pub fn open_positions(bot: &BotDO) -> Result<i64, ApiError> {
 ///
 /// # Errors
 /// 404 for unknown views.
-pub fn view(bot: &BotDO, name: &str, _query: Option<&str>) -> Result<Value, ApiError> {
+pub fn view(bot: &BotDO, name: &str, query: Option<&str>) -> Result<Value, ApiError> {
     let stored = load_config(bot)?;
     let config = &stored.config;
     let l = ledger::load(bot, config)?;
@@ -90,6 +90,7 @@ pub fn view(bot: &BotDO, name: &str, _query: Option<&str>) -> Result<Value, ApiE
         "reconciliation" => Ok(super::store::kv_get::<Value>(&bot.db, "reconciliation")?
             .unwrap_or(json!({"status": "never_run"}))),
         "metrics" => super::metrics::view(bot),
+        "analytics" => super::analytics::view(bot, config, query),
         other => Err(ApiError::not_found("no_view", format!("no view {other:?}"))),
     }
 }

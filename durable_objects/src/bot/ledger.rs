@@ -31,6 +31,31 @@ pub fn quote_asset(config: &BotConfig) -> String {
         .unwrap_or_else(|| "USDT".to_string())
 }
 
+/// The ledger's fixed facts for this bot's config.
+pub fn ledger_config(config: &BotConfig) -> LedgerConfig {
+    LedgerConfig {
+        bot_id: config.id.clone(),
+        quote_asset: quote_asset(config),
+        market: config.market,
+        method: PnlMethod::AverageCost,
+    }
+}
+
+/// Every stored ledger entry, in storage order (replay sorts them canonically).
+///
+/// # Errors
+/// Storage failures or a row that no longer parses (reported, never skipped).
+pub fn entries(bot: &BotDO) -> Result<Vec<LedgerEntry>, ApiError> {
+    let rows: Vec<Row> = bot.db.rows("SELECT body FROM ledger ORDER BY id", vec![])?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for r in rows {
+        let e: LedgerEntry = serde_json::from_str(&r.body)
+            .map_err(|e| ApiError::internal(format!("ledger row: {e}")))?;
+        entries.push(e);
+    }
+    Ok(entries)
+}
+
 /// Loads (or returns the cached) ledger.
 ///
 /// # Errors
@@ -42,20 +67,7 @@ pub fn load(bot: &BotDO, config: &BotConfig) -> Result<Ledger, ApiError> {
             return Ok(l.clone());
         }
     }
-    let rows: Vec<Row> = bot.db.rows("SELECT body FROM ledger ORDER BY id", vec![])?;
-    let mut entries = Vec::with_capacity(rows.len());
-    for r in rows {
-        let e: LedgerEntry = serde_json::from_str(&r.body)
-            .map_err(|e| ApiError::internal(format!("ledger row: {e}")))?;
-        entries.push(e);
-    }
-    let cfg = LedgerConfig {
-        bot_id: config.id.clone(),
-        quote_asset: quote_asset(config),
-        market: config.market,
-        method: PnlMethod::AverageCost,
-    };
-    let ledger = Ledger::replay(cfg, entries)
+    let ledger = Ledger::replay(ledger_config(config), entries(bot)?)
         .map_err(|e| ApiError::internal(format!("ledger replay: {e:?}")))?;
     *bot.ledger.borrow_mut() = Some(ledger.clone());
     Ok(ledger)

@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod alerts;
+mod analytics;
 mod audit_verify;
 mod book_views;
 pub mod controls;
