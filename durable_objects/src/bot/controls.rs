@@ -10,8 +10,8 @@
 //!   positions, the loss and drawdown auto-pause, the audit-outbox lag alert, and an outbox flush.
 //! - [`check_limits`]: the auto-pause rule, also run after every booking.
 
-use super::admin::{actor, load_config};
 use super::alerts::{self, Signal};
+use super::config::{actor, load_config};
 use super::exchange::Link;
 use super::{ledger, now_ms, outbox, BotDO};
 use crate::http::{json, read_json, ApiError};

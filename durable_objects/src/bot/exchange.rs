@@ -156,8 +156,8 @@ impl<'a> Link<'a> {
                 urls: fresh,
             },
         };
-        let creds =
-            super::admin::open_credentials(bot)?.map(|c| Credentials::new(c.api_key, c.api_secret));
+        let creds = super::credentials::open_credentials(bot)?
+            .map(|c| Credentials::new(c.api_key, c.api_secret));
         let key_part = match &creds {
             Some(c) => hex::encode(&Sha256::digest(c.api_key.as_bytes())[..8]),
             None => "public".to_string(),

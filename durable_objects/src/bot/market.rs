@@ -7,7 +7,7 @@
 //! no decision of the bot's; a circuit change they cause is still audited). The instrument rules
 //! come from the same one-hour cache the signal path keeps (`rules:{symbol}`).
 
-use super::admin::load_config;
+use super::config::load_config;
 use super::exchange::Link;
 use super::BotDO;
 use crate::http::{json, ApiError};

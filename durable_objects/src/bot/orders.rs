@@ -639,7 +639,7 @@ pub async fn cancel_all(
         .map_err(|e| CallError::Internal(e.to_string()))?;
     bot.commit(j).await.map_err(internal)?;
     // The exchange's word on each order: its status and any fill that raced the cancel.
-    let stored = super::admin::load_config(bot).map_err(internal)?;
+    let stored = super::config::load_config(bot).map_err(internal)?;
     let config = &stored.config;
     let mut orders = Vec::new();
     for (mut order, sid) in working {

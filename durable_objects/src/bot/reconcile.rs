@@ -4,7 +4,7 @@
 //! book what we missed (a lost ack), and mark the bot `needs_attention` on any other difference.
 //! Open orders on the exchange that the bot does not know are reported, never adopted.
 
-use super::admin::load_config;
+use super::config::load_config;
 use super::exchange::{CallError, Link};
 use super::{ledger, now_ms, BotDO};
 use crate::db::text;
@@ -56,7 +56,7 @@ struct FillRow {
 /// 404 unknown bot; 503 when the exchange cannot be read.
 pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
     let body: ActorBody = read_json(req).await?;
-    let actor = super::admin::actor(&body.actor)?;
+    let actor = super::config::actor(&body.actor)?;
     let _turn = bot.exec.lock().await;
     Ok(json(200, &run(bot, actor).await?)?)
 }

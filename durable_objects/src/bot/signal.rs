@@ -2,7 +2,7 @@
 //! open) → market facts → decide (sizing + risk) → durable order intents → exchange → fills →
 //! ledger, each step's state change committed with its audit events.
 
-use super::admin::{load_config, StoredConfig};
+use super::config::{load_config, StoredConfig};
 use super::exchange::{CallError, Link};
 use super::{ledger, now_ms, BotDO};
 use crate::db::{int, text};

@@ -15,7 +15,7 @@
 //! alarm handler and moves the alarm to the earliest of what is already set and the strategy's
 //! next wake (next bar close + a small delay).
 
-use super::admin::load_config;
+use super::config::load_config;
 use super::exchange::Link;
 use super::signal::{process, Origin};
 use super::store::kv_get;
@@ -237,7 +237,7 @@ fn with(mut base: Value, extra: Value) -> Value {
 
 async fn record_version(
     bot: &BotDO,
-    stored: &super::admin::StoredConfig,
+    stored: &super::config::StoredConfig,
     version: &keel_engine::strategy::StrategyVersion,
     spec: &LiveSpec,
     now: i64,
@@ -266,7 +266,7 @@ async fn record_version(
 /// the strategy under the bot's execution turn, then keeps one alarm at the earliest of what is
 /// already set and the strategy's next wake. Errors are logged; the next bar tries again.
 pub async fn on_alarm(bot: &BotDO) {
-    let Ok(Some(stored)) = kv_get::<super::admin::StoredConfig>(&bot.db, "config") else {
+    let Ok(Some(stored)) = kv_get::<super::config::StoredConfig>(&bot.db, "config") else {
         return;
     };
     let Ok(Some(spec)) = live::spec(&stored.config) else {
