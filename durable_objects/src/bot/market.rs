@@ -110,7 +110,7 @@ pub async fn view(bot: &BotDO, query: Option<&str>) -> Result<Response, ApiError
             AuditEvent::RequestSent { .. } | AuditEvent::ExchangeResponse { .. }
         )
     });
-    super::orders::save_link(bot, &mut link, None).await?;
+    super::exchange::save_link(bot, &mut link, None).await?;
     let candles = match klines.map_err(ApiError::from)? {
         VenueReply::Klines(k) => k,
         _ => return Err(ApiError::internal("klines: unexpected reply")),

@@ -253,10 +253,10 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     // Book what we missed (fills whose ack was lost), valued like any other fill.
     let mut priced = Vec::with_capacity(missing_fills.len());
     for (symbol, fills) in &missing_fills {
-        let facts = super::signal::market_facts(bot, &mut link, symbol)
+        let facts = super::facts::market_facts(bot, &mut link, symbol)
             .await
             .map_err(ApiError::from)?;
-        let fee_prices = super::orders::fee_asset_prices(&mut link, &[], fills, &facts.rules).await;
+        let fee_prices = super::facts::fee_asset_prices(&mut link, &[], fills, &facts.rules).await;
         priced.push((fills, facts, fee_prices));
     }
     // No await from here to the commit: the journal must not interleave with another request.
@@ -341,7 +341,7 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     if let Err(e) = super::orders::refresh_open(bot, config).await {
         worker::console_error!("reconcile: refreshing open orders: {e}");
     }
-    if let Err(e) = super::signal::resolve_interrupted(bot).await {
+    if let Err(e) = super::interrupted::resolve_interrupted(bot).await {
         worker::console_error!("reconcile: answering interrupted signals: {e}");
     }
     if needs_attention {
