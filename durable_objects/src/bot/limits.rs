@@ -1,16 +1,15 @@
 //! The bot's automatic pauses: past its max daily loss or max drawdown (checked after every
 //! booking and on the cron's tick), or after too many consecutive exchange rejections. A low
-//! layer: order placement, exits and the controls all pause through here.
+//! layer: order placement, exits and the controls all pause through here; the rules themselves
+//! are decided in [`keel_engine::bot::auto_pause`].
 
 use super::alerts::{self, Signal};
 use super::{ledger, now_ms, BotDO};
 use crate::http::ApiError;
 use keel_engine::alert::{Alert, AlertKind};
 use keel_engine::audit::{Actor, AuditDraft, AuditEvent, ControlAction};
+use keel_engine::bot::auto_pause::loss_limit_reason;
 use keel_engine::config::BotConfig;
-
-/// Consecutive exchange rejections that pause the bot.
-pub const MAX_CONSECUTIVE_REJECTIONS: u32 = 3;
 
 /// The auto-pause rule: a bot past its max daily loss or max drawdown pauses itself, audited
 /// (actor `system`) and alerted. Returns the reason when it paused now.
@@ -26,25 +25,9 @@ pub async fn check_limits(bot: &BotDO, config: &BotConfig) -> Result<Option<Stri
     let snap = l
         .risk_snapshot(now_ms())
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let mut reason = None;
-    if let Some(max) = config.risk.max_daily_loss {
-        let loss = -snap.daily_pnl;
-        if loss >= max {
-            reason = Some(format!(
-                "daily loss {} reached max_daily_loss {max}",
-                loss.round_dp(8)
-            ));
-        }
-    }
-    if let (Some(max), Some(dd)) = (config.risk.max_drawdown_pct, snap.drawdown_pct) {
-        if reason.is_none() && dd >= max {
-            reason = Some(format!(
-                "drawdown {}% reached max_drawdown_pct {max}%",
-                dd.round_dp(4)
-            ));
-        }
-    }
-    let Some(why) = reason else { return Ok(None) };
+    let Some(why) = loss_limit_reason(&config.risk, &snap) else {
+        return Ok(None);
+    };
     pause_automatically(bot, &why).await?;
     Ok(Some(why))
 }

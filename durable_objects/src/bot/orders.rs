@@ -4,7 +4,6 @@
 use super::alerts::Signal;
 use super::exchange::{drain_trail, save_link, CallError, Link};
 use super::facts::fee_asset_prices;
-use super::limits::MAX_CONSECUTIVE_REJECTIONS;
 use super::store::Journal;
 use super::{ledger, now_ms, BotDO};
 use crate::db::{int, text};
@@ -380,12 +379,12 @@ pub async fn apply_outcome(
                     )));
                 }
                 flags.consecutive_rejections += 1;
-                if flags.consecutive_rejections >= MAX_CONSECUTIVE_REJECTIONS && !flags.paused {
+                if let Some(why) = keel_engine::bot::auto_pause::rejection_pause_reason(
+                    flags.consecutive_rejections,
+                    flags.paused,
+                ) {
                     flags.paused = true;
-                    flags.pause_reason = Some(format!(
-                        "{} consecutive exchange rejections",
-                        flags.consecutive_rejections
-                    ));
+                    flags.pause_reason = Some(why);
                     j.audit(AuditDraft::new(
                         now_ms(),
                         keel_engine::audit::Actor::System,

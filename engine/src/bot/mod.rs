@@ -9,6 +9,7 @@
 //!    (423 for pause/halt, 422 for any other rule), yielding only `Approved` orders.
 //! 3. [`book`]: fills from exchange replies into the ledger, with audit drafts.
 
+pub mod auto_pause;
 mod book;
 pub mod lifecycle;
 mod rejection;
