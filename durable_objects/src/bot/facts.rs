@@ -136,7 +136,7 @@ pub async fn fee_asset_prices(
         for (start, end, limit) in kline_windows(&times) {
             let op = VenueOp::Klines {
                 symbol: symbol.clone(),
-                interval: keel_engine::backtest::Timeframe::M1,
+                interval: keel_engine::market::Timeframe::M1,
                 start_ms: Some(start),
                 end_ms: Some(end),
                 limit,

@@ -4,11 +4,11 @@
 //! library (`factor::reference_tests`) can be named, with bounded windows.
 
 use super::MAX_WINDOW;
-use crate::backtest::Bar;
 use crate::factor::{
     Adx, Atr, Bollinger, Donchian, Ema, Factor, Keltner, Macd, Obv, Returns, RollingVol, Rsi, Sma,
     Stochastic, Vwap, Wma, ZScore,
 };
+use crate::market::Bar;
 
 /// One argument of a factor.
 #[derive(Debug, Clone, Copy, PartialEq)]
