@@ -1,7 +1,7 @@
-//! The bot's automatic pauses: past its max daily loss or max drawdown (checked after every
-//! booking and on the cron's tick), or after too many consecutive exchange rejections. A low
-//! layer: order placement, exits and the controls all pause through here; the rules themselves
-//! are decided in [`keel_engine::bot::auto_pause`].
+//! The bot's loss-limit pause: past its max daily loss or max drawdown (checked after every
+//! booking and on the cron's tick) it pauses itself. A low layer: order placement, exits and the
+//! controls all pause through here. The rules are decided in [`keel_engine::bot::auto_pause`]
+//! (the rejection pause is applied by `orders`, in the batch that records the rejection).
 
 use super::alerts::{self, Signal};
 use super::{ledger, now_ms, BotDO};
