@@ -213,7 +213,14 @@ pub async fn process(
     // A symbol outside the whitelist that the bot does not hold is refused before waiting for
     // the bot's turn: nothing about it depends on the market (holdings may still be closed; the
     // risk engine's whitelist rule decides those).
-    if let Some(rej) = whitelist_refusal(bot, config, parsed) {
+    let held = |symbol: &keel_engine::ids::Symbol| {
+        ledger::load(bot, config)
+            .ok()
+            .and_then(|l| l.risk_snapshot(now_ms()).ok())
+            .and_then(|s| s.positions.get(symbol).map(|p| !p.qty.is_zero() && !p.dust))
+            .unwrap_or(false)
+    };
+    if let Some(rej) = bot::whitelist_refusal(config, &parsed.signal, held) {
         return Err(reject(bot, Some(&signal_id), &rej, received_ms, Vec::new(), origin).await);
     }
     let executed = {
@@ -229,40 +236,6 @@ pub async fn process(
             Err(reject(bot, Some(&signal_id), &rej, received_ms, drafts, origin).await)
         }
     }
-}
-
-fn whitelist_refusal(
-    bot: &BotDO,
-    config: &keel_engine::config::BotConfig,
-    parsed: &ParsedSignal,
-) -> Option<Rejection> {
-    let symbol = parsed.signal.symbol.as_ref()?;
-    if config.allows_symbol(symbol)
-        || matches!(parsed.signal.action, Action::Close | Action::CancelAll)
-    {
-        return None;
-    }
-    let held = ledger::load(bot, config)
-        .ok()
-        .and_then(|l| l.risk_snapshot(now_ms()).ok())
-        .and_then(|s| s.positions.get(symbol).map(|p| !p.qty.is_zero() && !p.dust))
-        .unwrap_or(false);
-    if held {
-        return None;
-    }
-    Some(
-        Rejection::new(
-            422,
-            "risk_whitelist",
-            format!("{symbol} is not in the bot's instruments"),
-        )
-        .with_field("symbol")
-        .with_detail(json!({
-            "rule": "whitelist",
-            "limit": config.instruments.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            "observed": symbol.as_str(),
-        })),
-    )
 }
 
 async fn finish(bot: &BotDO, id: &SignalId, status: u16, outcome: &Value) -> Result<(), ApiError> {

@@ -15,9 +15,11 @@ pub mod lifecycle;
 mod rejection;
 #[cfg(test)]
 mod tests;
+mod whitelist;
 
 pub use book::{book_fill, book_fills, fills_of, into_fills, Booking, FillLedgerBooking};
 pub use rejection::Rejection;
+pub use whitelist::whitelist_refusal;
 
 use crate::audit::{Actor, AuditDraft, AuditEvent, DecisionOutcome};
 use crate::config::{BotConfig, SizingMode};
