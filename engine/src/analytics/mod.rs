@@ -13,8 +13,9 @@
 //! a strategy in the ledger, so the by-strategy attribution shows it as its own row
 //! [`FUNDING_ROW`].
 
-use crate::backtest::{Metrics, Timeframe};
+use crate::backtest::Metrics;
 use crate::ledger::{Booked, Effect, Ledger, LedgerConfig, LedgerEntry, LedgerError, UNTAGGED};
+use crate::market::Timeframe;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;
