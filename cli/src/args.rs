@@ -92,6 +92,15 @@ pub enum Command {
         /// Resampling period of the equity (a timeframe label), the API's default if absent.
         period: Option<String>,
     },
+    /// `keel compare-bots A B [--period 1d]`: two bots side by side (A/B test).
+    CompareBots {
+        /// Bot A.
+        a: String,
+        /// Bot B.
+        b: String,
+        /// Resampling period (a timeframe label), the API's default if absent.
+        period: Option<String>,
+    },
     /// `keel audit ID [--after N]`.
     Audit {
         /// Bot id.
@@ -179,6 +188,8 @@ usage: keel [--url URL] [--token TOKEN] [--json] COMMAND
   pnl ID                                   exact P&L
   analytics ID [--period 1d]               live Sharpe, Sortino, drawdown, win rate over the
                                            bot's equity; net P&L by instrument, strategy, hour
+  compare-bots A B [--period 1d]           A/B: both bots' ratios, the Ledoit-Wolf Sharpe test
+                                           and the always-valid mSPRT on their paired returns
   audit ID [--after N]                     the bot's audit chain
   tokens list                              API tokens: id, role, scope, expiry (never the token)
   tokens create [--name N] [--role admin|viewer] [--ttl 30d] [--bots a,b]
@@ -276,6 +287,20 @@ impl Rest {
     }
 }
 
+/// A `--period` value: a timeframe label (`1h`, `1d`), letters and digits only, so it goes into
+/// the query as it is.
+fn timeframe_label(period: Option<String>) -> Result<Option<String>, ArgError> {
+    match period {
+        Some(p) if p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            Err(ArgError::Invalid {
+                flag: "--period",
+                value: p,
+            })
+        }
+        other => Ok(other),
+    }
+}
+
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Invocation, ArgError> {
     let mut rest = Rest::split(args)?;
@@ -322,18 +347,14 @@ pub fn parse(args: &[String]) -> Result<Invocation, ArgError> {
         },
         "analytics" => {
             let id = rest.positional("bot id")?;
-            let period = rest.value("--period")?;
-            // A timeframe label (`1h`, `1d`): letters and digits only, so it goes into the query
-            // as it is.
-            if let Some(p) = &period {
-                if p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
-                    return Err(ArgError::Invalid {
-                        flag: "--period",
-                        value: p.clone(),
-                    });
-                }
-            }
+            let period = timeframe_label(rest.value("--period")?)?;
             Command::Analytics { id, period }
+        }
+        "compare-bots" => {
+            let a = rest.positional("bot A")?;
+            let b = rest.positional("bot B")?;
+            let period = timeframe_label(rest.value("--period")?)?;
+            Command::CompareBots { a, b, period }
         }
         "audit" => {
             let id = rest.positional("bot id")?;
@@ -608,6 +629,14 @@ mod tests {
                 Command::Analytics {
                     id: "a".into(),
                     period: None,
+                },
+            ),
+            (
+                "compare-bots a b --period 4h",
+                Command::CompareBots {
+                    a: "a".into(),
+                    b: "b".into(),
+                    period: Some("4h".into()),
                 },
             ),
             (

@@ -129,6 +129,7 @@ fn run(inv: &Invocation) -> Result<String, Failure> {
         Command::SetCredentials { id, .. } => format!("credentials stored for {id}\n"),
         Command::Pnl { .. } => output::pnl(&first),
         Command::Analytics { .. } => output::analytics(&first),
+        Command::CompareBots { .. } => output::comparison(&first),
         Command::Capital { id, .. } => output::capital(id, &first),
         Command::BotsPatch { id, .. } => output::patched(id, &first),
         Command::Halt { .. } | Command::ResumeAll => output::halt(&first),

@@ -256,6 +256,80 @@ pub fn analytics(v: &Value) -> String {
     out
 }
 
+/// `keel compare-bots A B`: both bots' ratios side by side, then the two tests' verdicts.
+pub fn comparison(v: &Value) -> String {
+    use keel_engine::format::UNSET;
+    let side = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
+    let (a, b) = (side("a"), side("b"));
+    let name = |s: &Value| text(s, "bot_id").to_string();
+    let metric = |s: &Value, key: &str, pct: bool| {
+        s.pointer(&format!("/metrics/{key}"))
+            .and_then(Value::as_f64)
+            .map_or_else(
+                || UNSET.to_string(),
+                |x| {
+                    if pct {
+                        format!("{:.2} %", x * 100.0)
+                    } else {
+                        format!("{x:.2}")
+                    }
+                },
+            )
+    };
+    let mut rows = vec![vec![
+        String::new(),
+        format!("A {}", name(&a)),
+        format!("B {}", name(&b)),
+    ]];
+    rows.push(vec!["net".into(), cell(a.get("net")), cell(b.get("net"))]);
+    for (label, key, pct) in [
+        ("total return", "total_return", true),
+        ("Sharpe", "sharpe", false),
+        ("Sortino", "sortino", false),
+        ("max drawdown", "max_drawdown", true),
+        ("win rate", "win_rate", true),
+    ] {
+        rows.push(vec![
+            label.into(),
+            metric(&a, key, pct),
+            metric(&b, key, pct),
+        ]);
+    }
+    let mut out = format!(
+        "{} paired periods of {}\n{}",
+        v.get("pairs").and_then(Value::as_u64).unwrap_or(0),
+        text(v, "period"),
+        align(&rows)
+    );
+    let sd = side("sharpe_difference");
+    match sd.get("hac").filter(|h| !h.is_null()) {
+        Some(h) => {
+            let f = |k: &str| h.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+            out.push_str(&format!(
+                "Sharpe difference (Ledoit-Wolf, HAC; read once): {:+.4}, t {:+.3}, p {:.4}\n",
+                f("diff"),
+                f("t_stat"),
+                f("p_value")
+            ));
+        }
+        None => out.push_str(&format!(
+            "Sharpe difference: no answer yet ({})\n",
+            text(&sd, "error")
+        )),
+    }
+    let seq = side("sequential");
+    let decision = match text(&seq, "decision") {
+        "a_better" => format!("{} better", name(&a)),
+        "b_better" => format!("{} better", name(&b)),
+        _ => "undecided: keep both running".into(),
+    };
+    out.push_str(&format!(
+        "sequential mSPRT (always valid): p {:.4}, {decision}\n",
+        seq.get("p_value").and_then(Value::as_f64).unwrap_or(1.0)
+    ));
+    out
+}
+
 /// `keel pnl ID`: the totals in the bot's quote currency, then one row per instrument; amounts
 /// by the shared display rule (`keel_engine::format`), exact values with `--json`.
 pub fn pnl(v: &Value) -> String {

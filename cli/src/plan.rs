@@ -108,6 +108,13 @@ pub fn plan(command: &Command, input: Option<Value>) -> Vec<Call> {
             };
             vec![Call::new(Get, bot(id, &tail), None)]
         }
+        Command::CompareBots { a, b, period } => {
+            let mut q = format!("/api/v1/compare?a={}&b={}", segment(a), segment(b));
+            if let Some(p) = period {
+                q.push_str(&format!("&period={p}"));
+            }
+            vec![Call::new(Get, q, None)]
+        }
         Command::TokensList => vec![Call::new(Get, "/api/v1/tokens".into(), None)],
         Command::TokensCreate {
             name,

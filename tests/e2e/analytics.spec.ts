@@ -229,5 +229,13 @@ describe("live analytics of a trading bot", () => {
     expect(scoped.body?.code).toBe("unknown_bot");
     const own = await api.call<Comparison>("get", "/compare", {}, { query: `a=${bot.id}&b=${bot.id}`, token: minted.body?.token });
     expect(own.status, own.text).toBe(200);
+
+    // The CLI prints the same comparison.
+    const env = { ...process.env, KEEL_URL: keel().baseUrl, KEEL_TOKEN: keel().adminToken };
+    const run = spawnSync(cliBin, ["compare-bots", bot.id, other.id, "--period", "1m"], { encoding: "utf8", env, timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+    for (const want of ["paired periods of 1m", `A ${bot.id}`, `B ${other.id}`, "Sharpe difference: no answer yet (", "undecided: keep both running"]) {
+      expect(run.stdout, run.stdout).toContain(want);
+    }
   });
 });
