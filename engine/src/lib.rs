@@ -55,5 +55,7 @@ pub mod schedule;
 pub mod signal;
 pub mod sizing;
 pub mod strategy;
+#[cfg(test)]
+mod test_rng;
 pub mod vault;
 pub mod venue;

@@ -57,21 +57,7 @@ fn the_futures_sequence_is_attributed_to_its_hours_and_strategies_exactly() {
     assert_eq!(a.by_instrument["BTCUSDT"], a.total);
 }
 
-/// SplitMix64: fixed, dependency-free draws.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use crate::test_rng::SplitMix as Rng;
 
 /// A random history: fills on two instruments under three tags at random hours, fees in quote,
 /// funding, a duplicate now and then (booked once).

@@ -88,22 +88,7 @@ fn scaling_a_strategys_returns_keeps_its_sharpe_and_verdict() {
     assert!(drift < 0.005, "t moved by {drift}: {one:?} vs {three:?}");
 }
 
-/// SplitMix64 with Box–Muller: fixed, dependency-free draws.
-struct Rng(u64);
-
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (((z ^ (z >> 31)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
+use crate::test_rng::SplitMix as Rng;
 
 /// Two strategies with the same Sharpe ratio, autocorrelated (ρ = 0.3) and correlated with
 /// each other through one market; `n` bars.
