@@ -8,7 +8,7 @@
  * cannot fetch it). `#/backtest/<bot>` prefills it from that strategy bot's config. A 422 lands at
  * the field it names, a 413 `too_many_bars` says how many candles were asked for and the cap.
  */
-import { lazy, Suspense, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError } from '../api';
 import { curvePoints, keyMetrics, normalizeReport, tripCells, type BacktestReport } from '../backtest';
 import { useSession } from '../context';
@@ -27,36 +27,9 @@ import {
   type StrategyChoice,
   type StrategyErrors,
 } from '../strategyForm';
-import { StrategyFields } from './StrategyFields';
+import { Field, StrategyFields } from './StrategyFields';
 
 const PnlChart = lazy(() => import('./PnlChart').then((m) => ({ default: m.PnlChart })));
-
-function Setting({
-  k,
-  label,
-  errors,
-  children,
-  help,
-}: {
-  k: string;
-  label: string;
-  errors: StrategyErrors;
-  children: ReactNode;
-  help?: string;
-}) {
-  return (
-    <div className={`field ${errors[k] ? 'has-error' : ''}`}>
-      <label htmlFor={`bt-${k}`}>{label}</label>
-      {children}
-      {help && <div className="muted small">{help}</div>}
-      {errors[k] && (
-        <div className="field-error" role="alert" data-testid={`error-${k}`}>
-          {errors[k]}
-        </div>
-      )}
-    </div>
-  );
-}
 
 function utc(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
@@ -297,7 +270,7 @@ export function BacktestPage({ bot }: { bot?: string }) {
         <section className="panel">
           <h2>Run</h2>
           <div className="form-grid">
-            <Setting k="exchange" label="Exchange" errors={errors} help="its fees and instrument rules apply">
+            <Field idPrefix="bt" k="exchange" label="Exchange" errors={errors} help="its fees and instrument rules apply">
               <select
                 id="bt-exchange"
                 value={settings.exchange}
@@ -307,8 +280,8 @@ export function BacktestPage({ bot }: { bot?: string }) {
                 <option>binance</option>
                 <option>bybit</option>
               </select>
-            </Setting>
-            <Setting k="market" label="Market" errors={errors}>
+            </Field>
+            <Field idPrefix="bt" k="market" label="Market" errors={errors}>
               <select
                 id="bt-market"
                 value={settings.market}
@@ -318,14 +291,14 @@ export function BacktestPage({ bot }: { bot?: string }) {
                 <option>spot</option>
                 <option>linear</option>
               </select>
-            </Setting>
-            <Setting k="from" label="From (UTC)" errors={errors} help="2026-01-31 or 2026-01-31T12:00Z">
+            </Field>
+            <Field idPrefix="bt" k="from" label="From (UTC)" errors={errors} help="2026-01-31 or 2026-01-31T12:00Z">
               <input id="bt-from" value={settings.from} onChange={(e) => set('from', e.target.value)} data-testid="bt-from" />
-            </Setting>
-            <Setting k="to" label="To (UTC, exclusive)" errors={errors}>
+            </Field>
+            <Field idPrefix="bt" k="to" label="To (UTC, exclusive)" errors={errors}>
               <input id="bt-to" value={settings.to} onChange={(e) => set('to', e.target.value)} data-testid="bt-to" />
-            </Setting>
-            <Setting k="source" label="Candles" errors={errors} help="fetched now, or the R2 history imported first; at most 50,000 bars">
+            </Field>
+            <Field idPrefix="bt" k="source" label="Candles" errors={errors} help="fetched now, or the R2 history imported first; at most 50,000 bars">
               <select
                 id="bt-source"
                 value={settings.source}
@@ -335,8 +308,8 @@ export function BacktestPage({ bot }: { bot?: string }) {
                 <option value="exchange">exchange / simulator</option>
                 <option value="stored">stored history</option>
               </select>
-            </Setting>
-            <Setting k="initial_capital" label="Initial capital (quote)" errors={errors}>
+            </Field>
+            <Field idPrefix="bt" k="initial_capital" label="Initial capital (quote)" errors={errors}>
               <input
                 id="bt-initial_capital"
                 inputMode="decimal"
@@ -344,8 +317,8 @@ export function BacktestPage({ bot }: { bot?: string }) {
                 onChange={(e) => set('initial_capital', e.target.value)}
                 data-testid="bt-initial_capital"
               />
-            </Setting>
-            <Setting k="taker_fee_rate" label="Taker fee rate" errors={errors} help="empty: the venue's base tier">
+            </Field>
+            <Field idPrefix="bt" k="taker_fee_rate" label="Taker fee rate" errors={errors} help="empty: the venue's base tier">
               <input
                 id="bt-taker_fee_rate"
                 inputMode="decimal"
@@ -353,8 +326,8 @@ export function BacktestPage({ bot }: { bot?: string }) {
                 onChange={(e) => set('taker_fee_rate', e.target.value)}
                 data-testid="bt-taker_fee_rate"
               />
-            </Setting>
-            <Setting k="maker_fee_rate" label="Maker fee rate" errors={errors} help="empty: the venue's base tier">
+            </Field>
+            <Field idPrefix="bt" k="maker_fee_rate" label="Maker fee rate" errors={errors} help="empty: the venue's base tier">
               <input
                 id="bt-maker_fee_rate"
                 inputMode="decimal"
@@ -362,8 +335,8 @@ export function BacktestPage({ bot }: { bot?: string }) {
                 onChange={(e) => set('maker_fee_rate', e.target.value)}
                 data-testid="bt-maker_fee_rate"
               />
-            </Setting>
-            <Setting k="slippage_bps" label="Slippage (bps)" errors={errors}>
+            </Field>
+            <Field idPrefix="bt" k="slippage_bps" label="Slippage (bps)" errors={errors}>
               <input
                 id="bt-slippage_bps"
                 inputMode="decimal"
@@ -371,8 +344,8 @@ export function BacktestPage({ bot }: { bot?: string }) {
                 onChange={(e) => set('slippage_bps', e.target.value)}
                 data-testid="bt-slippage_bps"
               />
-            </Setting>
-            <Setting k="fill" label="Fills at" errors={errors}>
+            </Field>
+            <Field idPrefix="bt" k="fill" label="Fills at" errors={errors}>
               <select
                 id="bt-fill"
                 value={settings.fill}
@@ -382,7 +355,7 @@ export function BacktestPage({ bot }: { bot?: string }) {
                 <option value="next_open">the next bar's open</option>
                 <option value="close">the signal bar's close</option>
               </select>
-            </Setting>
+            </Field>
           </div>
         </section>
         {errors[''] && (

@@ -18,22 +18,26 @@ import {
   type StrategyErrors,
 } from '../strategyForm';
 
-function Field({
+/** A labelled input with its help line and its error (also the Backtest view's fields). */
+export function Field({
   k,
   label,
   errors,
   children,
   help,
+  idPrefix = 's',
 }: {
   k: string;
   label: string;
   errors: StrategyErrors;
   children: ReactNode;
   help?: string;
+  /** Prefix of the input's id (`s-symbol`, `bt-from`): the label points at it. */
+  idPrefix?: string;
 }) {
   return (
     <div className={`field ${errors[k] ? 'has-error' : ''}`}>
-      <label htmlFor={`s-${k}`}>{label}</label>
+      <label htmlFor={`${idPrefix}-${k}`}>{label}</label>
       {children}
       {help && <div className="muted small">{help}</div>}
       {errors[k] && (
