@@ -94,12 +94,20 @@ impl RuleClassifier {
         }
     }
 
-    /// Bars of history after which the label no longer depends on where the history began
-    /// (the ADX warm and the volatility-percentile window full): what a live bot replaying a
-    /// window of bars needs to label the last bar as a backtest over all bars does.
+    /// Bars of history after which the label no longer depends on where the history began:
+    /// the ADX warm and its Wilder smoothing converged (the weight of any bar before the
+    /// history below 1e-12), and the volatility-percentile window full. What a live bot
+    /// replaying a window of bars needs to label the last bar as a backtest over all bars does.
     #[must_use]
     pub fn history_bars(&self) -> usize {
-        (2 * self.p.adx_n).max(self.p.vol_n + self.p.pct_window)
+        let n = self.p.adx_n as f64;
+        // (1 − 1/n)^k < 1e-12; n = 1 keeps no memory at all.
+        let memory = if self.p.adx_n > 1 {
+            ((1e-12f64).ln() / (1.0 - 1.0 / n).ln()).ceil() as usize
+        } else {
+            0
+        };
+        (2 * self.p.adx_n + memory).max(self.p.vol_n + self.p.pct_window)
     }
 
     /// The share of the window's readings at or below `v` (0..1].

@@ -885,17 +885,16 @@ fn a_regime_factor_gates_a_spec_exactly_as_the_classifier_labels_the_bars() {
 fn a_live_bot_replaying_its_window_holds_the_backtests_regime_gated_target() {
     // A live bot replays the last `fetch_limit` closed bars through a fresh strategy at each
     // close (strategy::live); the backtester streams every bar once. With the regime's history
-    // (ADX warm, full percentile window) in the warm-up, both hold the same target on every bar.
+    // (ADX warm and converged, full percentile window) in the warm-up, both hold the same
+    // target on every bar.
     use crate::strategy::live::{evaluate, fetch_limit};
     let bars = walk(3_000, 23);
     let sp = spec(REGIME_GATED);
     let mut streamed = sp.strategy(&BTreeMap::new()).unwrap();
     let limit = fetch_limit(streamed.as_ref()) as usize;
-    assert_eq!(
-        limit,
-        3 * 120 + 2,
-        "20 volatility bars + a 100-reading window, times 3, + 2"
-    );
+    // ADX 14's smoothing forgets a bar's weight below 1e-12 after 373 bars: 28 + 373 = 401
+    // bars of history, times 3, + 2, capped at one page of 1,000.
+    assert_eq!(limit, 1_000);
     let sym = Symbol::new("BTCUSDT").unwrap();
     let (mut held, mut compared, mut differ) = (None, 0, Vec::new());
     for i in 0..bars.len() {
@@ -921,7 +920,7 @@ fn a_live_bot_replaying_its_window_holds_the_backtests_regime_gated_target() {
             }
         }
     }
-    assert!(compared > 500, "{compared}");
+    assert!(compared > 350, "{compared}");
     assert_eq!(
         differ,
         Vec::<usize>::new(),
