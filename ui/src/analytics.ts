@@ -9,8 +9,11 @@
 import type { Decimal } from './api';
 import { compare, sum } from './numbers';
 
-/** The resampling periods offered (timeframe labels the API accepts). */
-export const PERIODS = ['1h', '4h', '1d'] as const;
+/**
+ * The resampling periods offered (timeframe labels the API accepts). Minutes suit a bot that
+ * started today; a long history at `1m` exceeds the API's 100,000 periods and shows its 422.
+ */
+export const PERIODS = ['1m', '15m', '1h', '4h', '1d'] as const;
 
 /** One attribution row: exact decimal strings and the fills counted. */
 export interface AttributionSlice {
@@ -83,6 +86,8 @@ export interface CompareSide {
   quote_asset: string;
   metrics: AnalyticsMetrics;
   net: Decimal;
+  /** Equity points behind the side's own ratios. */
+  points?: number | null;
 }
 
 /** `GET /compare?a=&b=&period=`. */

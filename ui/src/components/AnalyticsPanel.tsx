@@ -107,18 +107,16 @@ function AttributionTable({
           </tbody>
           <tfoot>
             <tr className="sum-row">
-              <td data-label={keyLabel}>Sum</td>
-              <td data-label="Fills" className="num" />
-              <td data-label="Realized" className="num" />
-              <td data-label="Fees" className="num" />
-              <td data-label="Funding" className="num" />
+              {/* One cell: on a phone the stacked layout would otherwise list five empty labels. */}
               <td
-                data-label="Net"
+                colSpan={6}
+                data-label="Sum of the rows"
                 className={`num ${check.exact ? pnlClass(check.sum) : 'neg'}`}
                 title={check.sum}
                 data-testid="attribution-sum"
                 data-exact={check.exact ? 'yes' : 'no'}
               >
+                <span className="muted desktop-only">Sum of the rows </span>
                 {signedAmount(check.sum, quote)} {check.exact ? '= net' : `≠ net ${signedAmount(total.net, quote)}`}
               </td>
             </tr>
