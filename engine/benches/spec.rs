@@ -7,8 +7,9 @@ mod common;
 
 use common::{bars, config};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use keel_engine::backtest::{run, Bar};
+use keel_engine::backtest::run;
 use keel_engine::ids::Symbol;
+use keel_engine::market::Bar;
 use keel_engine::strategy::spec::{StrategySpec, TEMPLATES};
 use keel_engine::strategy::{Context, Registry, Strategy};
 use rust_decimal_macros::dec;

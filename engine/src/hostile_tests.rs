@@ -382,7 +382,7 @@ fn ops() -> Vec<VenueOp> {
         VenueOp::ServerTime,
         VenueOp::Klines {
             symbol: sym(),
-            interval: crate::backtest::Timeframe::M1,
+            interval: crate::market::Timeframe::M1,
             start_ms: None,
             end_ms: None,
             limit: 10,

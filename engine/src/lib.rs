@@ -15,6 +15,8 @@
 //! - [`audit`]: hash-chained audit events; [`vault`]: credentials sealed at rest.
 //! - [`schedule`]: trading hours (cron keep-alive) and the daily summary's day.
 //! - [`calendar`]: UTC calendar maths and the strict ISO-8601 parser (chrono), written once.
+//! - [`market`]: historical bars (OHLCV of one timeframe) and their timeframes, shared by the
+//!   venues' kline reads, the factors, the strategies, the history store and the backtester.
 //! - [`factor`], [`strategy`], [`backtest`]: custom strategies and the backtester that runs the
 //!   live code.
 //! - [`regime`]: market regimes and changepoints as streaming factors; [`abtest`]: sequential
@@ -41,6 +43,7 @@ pub mod history;
 mod hostile_tests;
 pub mod ids;
 pub mod ledger;
+pub mod market;
 pub mod model;
 pub mod order;
 pub mod position;

@@ -11,9 +11,9 @@ use super::{history_store, klines};
 use keel_durable_objects::http::{json, ApiError};
 use keel_engine::backtest::report;
 use keel_engine::backtest::request::{BacktestRequest, RequestError};
-use keel_engine::backtest::Timeframe;
 use keel_engine::history::store::{self, tf_label};
 use keel_engine::history::{kline, Candle, Instrument};
+use keel_engine::market::Timeframe;
 use serde_json::Value;
 use worker::{Env, Method, Request, Response};
 

@@ -15,11 +15,11 @@
 use super::backtest::{too_many, MAX_BARS};
 use super::{history_store, klines, ok, Call};
 use keel_durable_objects::http::ApiError;
-use keel_engine::backtest::Timeframe;
 use keel_engine::history::import;
 use keel_engine::history::store::{gap_report, tf_label};
 use keel_engine::history::Instrument;
 use keel_engine::ids::Symbol;
+use keel_engine::market::Timeframe;
 use keel_engine::model::{Exchange, Market};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

@@ -10,10 +10,10 @@
 
 use crate::env;
 use keel_durable_objects::http::ApiError;
-use keel_engine::backtest::Timeframe;
 use keel_engine::history::codec::{self, CodecError, MonthFile};
 use keel_engine::history::store::{self, StoreError};
 use keel_engine::history::{Candle, Instrument};
+use keel_engine::market::Timeframe;
 use std::time::Duration;
 use worker::{Bucket, Conditional, Env};
 

@@ -4,10 +4,10 @@
 
 use crate::env;
 use keel_durable_objects::http::ApiError;
-use keel_engine::backtest::Timeframe;
 use keel_engine::history::import::{ImportPlan, Importer, Next};
 use keel_engine::history::store::parse_date;
 use keel_engine::history::{Candle, Instrument};
+use keel_engine::market::Timeframe;
 use keel_engine::model::{Exchange, Market};
 use keel_engine::venue::http::HttpResponse;
 use serde_json::Value;

@@ -5,6 +5,7 @@
 mod audit_verify;
 mod backtest;
 mod bots;
+mod compare;
 mod data;
 pub(crate) mod gateway;
 mod history_store;
@@ -83,6 +84,8 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         ["data", ..] => data::route(&ctx, &method, &segs[1..]).await,
         // The strategy catalogue and spec validation (pure: no I/O beyond the answer).
         ["strategies", ..] => strategies::route(&ctx, &method, &segs[1..]),
+        // Two bots' analytics side by side (A/B tests); its bots are checked against the scope.
+        ["compare"] if method == Method::Get => compare::route(&ctx).await,
         _ => platform::route(&ctx, &method, &segs).await,
     }
 }
@@ -107,6 +110,8 @@ fn scope_of<'a>(method: &Method, segs: &[&'a str]) -> Scope<'a> {
         ["bots"] => Scope::Filtered,
         ["bots", id, ..] => Scope::Bot(id),
         ["pnl" | "reconciliation" | "reconcile" | "metrics"] => Scope::Filtered,
+        // The bots are in the query: the handler requires each of them.
+        ["compare"] => Scope::Filtered,
         ["whoami"] => Scope::Open,
         ["data"] if *method == Method::Get => Scope::Open,
         ["data", ..] => Scope::Platform("importing shared candle history"),

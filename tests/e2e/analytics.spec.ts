@@ -5,7 +5,10 @@
 //     the total, and the total equals the P&L view's realized − fees + funding;
 //   - the executions' win rate counts the round trips that gained after fees;
 //   - a period that is no timeframe is a 422 naming `period`;
-//   - `keel analytics ID` prints the same net, and every table.
+//   - `keel analytics ID` prints the same net, and every table;
+//   - `GET /api/v1/compare` puts it beside a second bot (an A/B test): both sides' nets as their
+//     analytics report them, the tests' answers (here too few periods for the Sharpe test, said
+//     so), bad requests and a token scoped to one of the two bots refused.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -45,11 +48,12 @@ interface PnlView {
 const cliBin = process.env.KEEL_CLI_BIN ?? path.join(ROOT, "target/release/keel");
 let api: OpenApi;
 const bot = { id: "", secret: "" };
+const other = { id: "", secret: "" };
 
-async function send(action: string, qty: string): Promise<void> {
-  const res = await fetchJson<{ status?: string }>(`/webhook/${bot.id}`, {
+async function send(action: string, qty: string, b = bot): Promise<void> {
+  const res = await fetchJson<{ status?: string }>(`/webhook/${b.id}`, {
     method: "POST",
-    json: { secret: bot.secret, id: uniqueId("sig"), action, symbol: "BTCUSDT", qty, time: new Date().toISOString() },
+    json: { secret: b.secret, id: uniqueId("sig"), action, symbol: "BTCUSDT", qty, time: new Date().toISOString() },
   });
   expect(res.status, res.text).toBe(200);
   expect(res.body?.status, res.text).toBe("executed");
@@ -59,14 +63,13 @@ async function price(p: string): Promise<void> {
   await simAdmin("/__admin/price", { symbol: "BTCUSDT", price: p, venue: "binance_futures" });
 }
 
-beforeAll(async () => {
-  api = await openApi();
-  bot.id = uniqueId("analytics");
+async function createBot(b: { id: string; secret: string }, prefix: string): Promise<void> {
+  b.id = uniqueId(prefix);
   const res = await adminFetch<{ webhook_secret: string }>("/api/v1/bots", {
     method: "POST",
     json: {
-      id: bot.id,
-      name: "analytics e2e",
+      id: b.id,
+      name: `${prefix} e2e`,
       exchange: "binance",
       market: "linear",
       mode: "testnet",
@@ -77,12 +80,18 @@ beforeAll(async () => {
     },
   });
   expect(res.status, res.text).toBe(201);
-  bot.secret = res.body?.webhook_secret ?? "";
-  const creds = await adminFetch(`/api/v1/bots/${bot.id}/credentials`, {
+  b.secret = res.body?.webhook_secret ?? "";
+  const creds = await adminFetch(`/api/v1/bots/${b.id}/credentials`, {
     method: "PUT",
     json: { api_key: "simBinanceKeyMain0001", api_secret: "simBinanceSecretMain0001" },
   });
   expect(creds.status, creds.text).toBe(200);
+}
+
+beforeAll(async () => {
+  api = await openApi();
+  await createBot(bot, "analytics");
+  await createBot(other, "analytics-b");
   // Three round trips on USDⓈ-M futures (fees in USDT, a close is exact): up, down, up, with
   // the cron marking the equity in between.
   for (const [entry, exit] of [
@@ -97,6 +106,12 @@ beforeAll(async () => {
     await send("sell", "0.002");
     await runCron();
   }
+  // B: one losing round trip.
+  await price("66000");
+  await send("buy", "0.002", other);
+  await price("65800");
+  await send("sell", "0.002", other);
+  await runCron();
 }, 120_000);
 
 describe("live analytics of a trading bot", () => {
@@ -159,5 +174,60 @@ describe("live analytics of a trading bot", () => {
     const bad = spawnSync(cliBin, ["analytics", bot.id, "--period", "1 d"], { encoding: "utf8", env, timeout: 60_000 });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("invalid value for --period: `1 d`");
+  });
+
+  it("compares two bots side by side, and refuses what it cannot compare", async () => {
+    interface Comparison {
+      period: string;
+      pairs: number;
+      a: { bot_id: string; net: string };
+      b: { bot_id: string; net: string };
+      sharpe_difference: { hac: unknown; iid: unknown; error: string | null };
+      sequential: { n: number; decision: string; p_value: number; decided_at_ms: number | null };
+      series: { time: number; a: number; b: number }[];
+    }
+    const res = await api.call<Comparison>("get", "/compare", {}, { query: `a=${bot.id}&b=${other.id}&period=1m` });
+    expect(res.status, res.text).toBe(200);
+    const c = res.body as Comparison;
+    expect([c.a.bot_id, c.b.bot_id, c.period]).toEqual([bot.id, other.id, "1m"]);
+    for (const [id, net] of [
+      [bot.id, c.a.net],
+      [other.id, c.b.net],
+    ]) {
+      const a = await adminFetch<Analytics>(`/api/v1/bots/${id}/analytics?period=1m`);
+      expect(Dec.of(net).cmp(a.body?.attribution.total.net ?? "NaN"), id).toBe(0);
+    }
+    // B lost: its net is below A's.
+    expect(Dec.of(c.b.net).cmp(c.a.net)).toBeLessThan(0);
+    expect(c.series.length).toBe(c.pairs);
+    expect(c.sequential.n).toBe(c.pairs);
+    // Seconds of trading give a few one-minute periods at most: the Sharpe test says why it
+    // has no answer, and the sequential test has decided nothing.
+    expect(c.pairs).toBeLessThan(10);
+    expect(c.sharpe_difference.hac).toBeNull();
+    expect(c.sharpe_difference.error).toContain(`${c.pairs} pairs; the Sharpe-difference test needs at least 10`);
+    expect(c.sequential.decision).toBe("continue");
+
+    for (const [query, code, field] of [
+      [`a=${bot.id}`, "invalid_compare", "b"],
+      [`b=${bot.id}`, "invalid_compare", "a"],
+      [`a=${bot.id}&b=${other.id}&period=1%20d`, "invalid_period", "period"],
+      [`a=${bot.id}&b=${other.id}&period=7x`, "invalid_period", "period"],
+      [`a=${bot.id}&b=${other.id}&c=1`, "invalid_compare", "c"],
+    ]) {
+      const bad = await api.call<{ code: string; field: string }>("get", "/compare", {}, { query });
+      expect(bad.status, `${query}: ${bad.text}`).toBe(422);
+      expect([bad.body?.code, bad.body?.field], query).toEqual([code, field]);
+    }
+    const ghost = await api.call<{ code: string }>("get", "/compare", {}, { query: `a=${bot.id}&b=${uniqueId("no-such-bot")}` });
+    expect(ghost.status, ghost.text).toBe(404);
+    // A token scoped to A alone learns nothing about B.
+    const minted = await adminFetch<{ token: string }>("/api/v1/tokens", { method: "POST", json: { name: uniqueId("tok"), role: "viewer", bots: [bot.id] } });
+    expect(minted.status, minted.text).toBe(201);
+    const scoped = await api.call<{ code: string }>("get", "/compare", {}, { query: `a=${bot.id}&b=${other.id}`, token: minted.body?.token });
+    expect(scoped.status, scoped.text).toBe(404);
+    expect(scoped.body?.code).toBe("unknown_bot");
+    const own = await api.call<Comparison>("get", "/compare", {}, { query: `a=${bot.id}&b=${bot.id}`, token: minted.body?.token });
+    expect(own.status, own.text).toBe(200);
   });
 });

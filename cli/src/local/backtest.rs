@@ -5,8 +5,8 @@ use super::flags::Flags;
 use super::{fsstore, Failure};
 use keel_engine::backtest::report;
 use keel_engine::backtest::request::BacktestRequest;
-use keel_engine::backtest::Timeframe;
 use keel_engine::history::store::{source_timeframe, tf_label};
+use keel_engine::market::Timeframe;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 

@@ -2,10 +2,10 @@
 //! kept apart, unknown flags are refused by name.
 
 use super::Failure;
-use keel_engine::backtest::Timeframe;
 use keel_engine::history::store::parse_date;
 use keel_engine::history::Instrument;
 use keel_engine::ids::Symbol;
+use keel_engine::market::Timeframe;
 use keel_engine::model::{Exchange, Market};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -2,10 +2,10 @@
 //! rename), so an interrupted import never leaves a half-written month behind.
 
 use super::Failure;
-use keel_engine::backtest::Timeframe;
 use keel_engine::history::codec::{self, MonthFile};
 use keel_engine::history::store;
 use keel_engine::history::{Candle, Instrument};
+use keel_engine::market::Timeframe;
 use std::path::{Path, PathBuf};
 
 fn run_err(e: impl std::fmt::Display) -> Failure {

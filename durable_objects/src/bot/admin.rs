@@ -2,27 +2,17 @@
 //! with its diff), write-only credentials (sealed with the vault), pause/resume, the halt pushed by
 //! the ControlDO, and the audit of rejections decided at the edge.
 
+use super::config::{actor, load_config, StoredConfig};
+use super::credentials::{master_keys, open_credentials, random_bytes};
+use super::secrets::new_webhook_secret;
 use super::{now_ms, BotDO, Flags};
 use crate::http::{json, read_json, ApiError};
-use keel_engine::audit::{
-    config_diff, Actor, AuditDraft, AuditEvent, ControlAction, CredentialAction,
-};
+use keel_engine::audit::{config_diff, AuditDraft, AuditEvent, ControlAction, CredentialAction};
 use keel_engine::config::BotConfig;
-use keel_engine::vault::{self, ApiCredentials, MasterKey, SealedCredentials};
-use serde::{Deserialize, Serialize};
+use keel_engine::vault::{self, ApiCredentials, SealedCredentials};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Request, Response};
-
-/// The stored config with its version (a new version on every change).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredConfig {
-    /// Version, from 1.
-    pub version: u64,
-    /// The validated config.
-    pub config: BotConfig,
-    /// When this version was written (ms).
-    pub updated_ms: i64,
-}
 
 #[derive(Debug, Deserialize)]
 struct CreateBody {
@@ -72,12 +62,6 @@ struct EdgeRejection {
     count: Option<u64>,
 }
 
-/// Parses an actor string from the edge.
-pub fn actor(s: &str) -> Result<Actor, ApiError> {
-    Actor::try_from(s.to_string())
-        .map_err(|e| ApiError::bad_request("invalid_actor", e.to_string()))
-}
-
 /// Maps a config validation failure to a 422 naming the first field (all fields in `detail`).
 pub fn config_error(e: &keel_engine::config::ConfigError) -> ApiError {
     let fields = e.fields();
@@ -88,26 +72,6 @@ pub fn config_error(e: &keel_engine::config::ConfigError) -> ApiError {
     ApiError::unprocessable("invalid_config", e.to_string())
         .with_field(first)
         .with_detail(json!({"errors": fields}))
-}
-
-/// The current config, or 404 when the bot does not exist.
-pub fn load_config(bot: &BotDO) -> Result<StoredConfig, ApiError> {
-    super::store::kv_get::<StoredConfig>(&bot.db, "config")?
-        .ok_or_else(|| ApiError::not_found("unknown_bot", "no such bot"))
-}
-
-/// A new webhook secret: 24 random bytes, hex, with a recognisable prefix.
-///
-/// # Errors
-/// 500 when the runtime has no randomness.
-pub fn new_webhook_secret() -> Result<String, ApiError> {
-    Ok(format!("whsec_{}", hex::encode(random_bytes::<24>()?)))
-}
-
-fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
-    let mut buf = [0u8; N];
-    getrandom::getrandom(&mut buf).map_err(|e| ApiError::internal(format!("random: {e}")))?;
-    Ok(buf)
 }
 
 fn config_json(stored: &StoredConfig) -> Result<Value, ApiError> {
@@ -296,42 +260,6 @@ pub async fn delete(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         200,
         &json!({"deleted": bot.bot_id()?.to_string(), "forced": body.force}),
     )?)
-}
-
-fn master_keys(bot: &BotDO) -> Result<(MasterKey, Option<MasterKey>), ApiError> {
-    let get = |name: &str| {
-        bot.env
-            .secret(name)
-            .map(|s| s.to_string())
-            .or_else(|_| bot.env.var(name).map(|v| v.to_string()))
-            .ok()
-    };
-    let current = get("MASTER_KEY").ok_or_else(|| {
-        ApiError::unavailable(
-            "master_key_missing",
-            "set the MASTER_KEY secret (wrangler secret put MASTER_KEY)",
-        )
-    })?;
-    let current = MasterKey::derive(&current)
-        .map_err(|e| ApiError::unavailable("master_key_weak", e.to_string()))?;
-    let previous = get("MASTER_KEY_PREVIOUS").and_then(|p| MasterKey::derive(&p).ok());
-    Ok((current, previous))
-}
-
-/// Opens the bot's exchange credentials (for the exchange path only; never returned by the API).
-pub fn open_credentials(bot: &BotDO) -> Result<Option<ApiCredentials>, ApiError> {
-    let Some(sealed) = super::store::kv_get::<SealedCredentials>(&bot.db, "credentials")? else {
-        return Ok(None);
-    };
-    let (current, previous) = master_keys(bot)?;
-    let mut keys = vec![&current];
-    if let Some(p) = previous.as_ref() {
-        keys.push(p);
-    }
-    let id = bot.bot_id()?;
-    vault::open(&keys, id.as_str(), &sealed)
-        .map(Some)
-        .map_err(|e| ApiError::unavailable("credentials_unreadable", e.to_string()))
 }
 
 /// `PUT /credentials`: write-only; sealed with AES-256-GCM, the bot id as associated data.

@@ -65,7 +65,7 @@ pub fn load(bot: &BotDO) -> Result<AlertState, ApiError> {
 
 fn destinations(bot: &BotDO) -> Vec<String> {
     let mut out = Vec::new();
-    if let Ok(Some(stored)) = kv_get::<super::admin::StoredConfig>(&bot.db, "config") {
+    if let Ok(Some(stored)) = kv_get::<super::config::StoredConfig>(&bot.db, "config") {
         if let Some(w) = &stored.config.alerts.webhook {
             out.push(format!("webhook:{w}"));
         }

@@ -1,7 +1,7 @@
 //! Views computed from the ledger and flags: positions, P&L (docs/admin-api.md shape), health, the
 //! summary the overview lists, and the equity history for the dashboard chart.
 
-use super::admin::load_config;
+use super::config::load_config;
 use super::{ledger, now_ms, outbox, BotDO};
 use crate::http::ApiError;
 use rust_decimal::Decimal;
@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 /// Number of non-flat positions.
 pub fn open_positions(bot: &BotDO) -> Result<i64, ApiError> {
-    let Some(stored) = super::store::kv_get::<super::admin::StoredConfig>(&bot.db, "config")?
+    let Some(stored) = super::store::kv_get::<super::config::StoredConfig>(&bot.db, "config")?
     else {
         return Ok(0);
     };
@@ -139,7 +139,7 @@ fn last_signal(bot: &BotDO) -> Result<Option<Value>, ApiError> {
 
 fn health(
     bot: &BotDO,
-    stored: &super::admin::StoredConfig,
+    stored: &super::config::StoredConfig,
     l: &keel_engine::ledger::Ledger,
 ) -> Result<Value, ApiError> {
     #[derive(serde::Deserialize)]

@@ -8,10 +8,11 @@
 //!   while paused or halted. The answer is sent after everything is committed.
 //! - `POST /control/tick`: clock/circuit probe (a ServerTime call through the link), marks of open
 //!   positions, the loss and drawdown auto-pause, the audit-outbox lag alert, and an outbox flush.
-//! - [`check_limits`]: the auto-pause rule, also run after every booking.
+//! - the loss and drawdown auto-pause ([`super::limits::check_limits`]), also run after every
+//!   booking.
 
-use super::admin::{actor, load_config};
 use super::alerts::{self, Signal};
+use super::config::{actor, load_config};
 use super::exchange::Link;
 use super::{ledger, now_ms, outbox, BotDO};
 use crate::http::{json, read_json, ApiError};
@@ -257,7 +258,7 @@ async fn close_once(
     attempt: u32,
 ) -> Result<Option<Value>, ApiError> {
     let parsed = close_signal(symbol, started, attempt)?;
-    let facts = super::signal::market_facts(bot, link, symbol)
+    let facts = super::facts::market_facts(bot, link, symbol)
         .await
         .map_err(ApiError::from)?;
     let l = ledger::load(bot, config)?;
@@ -303,78 +304,6 @@ async fn close_once(
     Ok(Some(summary))
 }
 
-/// The auto-pause rule: a bot past its max daily loss or max drawdown pauses itself, audited
-/// (actor `system`) and alerted. Returns the reason when it paused now.
-///
-/// # Errors
-/// Storage failures.
-pub async fn check_limits(bot: &BotDO, config: &BotConfig) -> Result<Option<String>, ApiError> {
-    let flags = bot.flags()?;
-    if flags.paused {
-        return Ok(None);
-    }
-    let l = ledger::load(bot, config)?;
-    let snap = l
-        .risk_snapshot(now_ms())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let mut reason = None;
-    if let Some(max) = config.risk.max_daily_loss {
-        let loss = -snap.daily_pnl;
-        if loss >= max {
-            reason = Some(format!(
-                "daily loss {} reached max_daily_loss {max}",
-                loss.round_dp(8)
-            ));
-        }
-    }
-    if let (Some(max), Some(dd)) = (config.risk.max_drawdown_pct, snap.drawdown_pct) {
-        if reason.is_none() && dd >= max {
-            reason = Some(format!(
-                "drawdown {}% reached max_drawdown_pct {max}%",
-                dd.round_dp(4)
-            ));
-        }
-    }
-    let Some(why) = reason else { return Ok(None) };
-    pause_automatically(bot, &why).await?;
-    Ok(Some(why))
-}
-
-/// Pauses the bot on its own authority (audited as `system`) and raises the alert.
-///
-/// # Errors
-/// Storage failures.
-pub async fn pause_automatically(bot: &BotDO, why: &str) -> Result<(), ApiError> {
-    let mut flags = bot.flags()?;
-    if flags.paused {
-        return Ok(());
-    }
-    flags.paused = true;
-    flags.pause_reason = Some(format!("auto-paused: {why}"));
-    let mut j = bot.journal()?;
-    j.put("flags", &flags)?;
-    j.audit(AuditDraft::new(
-        now_ms(),
-        Actor::System,
-        AuditEvent::Control {
-            action: ControlAction::Pause,
-            reason: flags.pause_reason.clone(),
-        },
-    ))?;
-    let id = bot.bot_id()?.to_string();
-    alerts::stage(
-        bot,
-        &mut j,
-        vec![Signal::Raise(Alert::new(
-            id,
-            AlertKind::AutoPaused,
-            "",
-            why,
-        ))],
-    )?;
-    bot.commit(j).await
-}
-
 /// `POST /control/tick` (cron): keep-alive and the periodic checks. Always answers 200 with what
 /// it found; each step's failure is reported in the answer, not raised.
 ///
@@ -392,7 +321,7 @@ pub async fn tick(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> 
     if let Err(e) = super::orders::refresh_open(bot, config).await {
         worker::console_error!("tick: refreshing open orders: {e}");
     }
-    if let Err(e) = super::signal::resolve_interrupted(bot).await {
+    if let Err(e) = super::interrupted::resolve_interrupted(bot).await {
         worker::console_error!("tick: answering interrupted signals: {e}");
     }
     if let Err(e) = super::protection::refresh(bot, config, Actor::System).await {
@@ -435,7 +364,7 @@ pub async fn tick(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> 
     // Marks for open positions, so the loss rule sees unrealized P&L between signals.
     let mut marks = Vec::new();
     for symbol in open_symbols(bot, config)? {
-        if let Ok(facts) = super::signal::market_facts(bot, &mut link, &symbol).await {
+        if let Ok(facts) = super::facts::market_facts(bot, &mut link, &symbol).await {
             marks.push(LedgerEntry::Mark(MarkPrice {
                 symbol,
                 price: facts.price,
@@ -486,7 +415,7 @@ pub async fn tick(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> 
     alerts::stage(bot, &mut j, signals)?;
     bot.commit(j).await?;
     *bot.ledger.borrow_mut() = Some(l);
-    let paused_now = check_limits(bot, config).await?;
+    let paused_now = super::limits::check_limits(bot, config).await?;
     Ok(json(
         200,
         &json!({

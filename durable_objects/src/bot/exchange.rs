@@ -5,12 +5,13 @@
 //! connection cannot be opened) and resolves ambiguous order outcomes by querying the client
 //! order id — never by resending. Every request and response is recorded as an audit draft.
 
+use super::store::Journal;
 use super::{now_ms, BotDO};
 use crate::account::{SendOutcome, SendRequest};
 use crate::http::ApiError;
 use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
 use keel_engine::config::BotConfig;
-use keel_engine::ids::{ClientOrderId, Symbol};
+use keel_engine::ids::{ClientOrderId, SignalId, Symbol};
 use keel_engine::model::BotMode;
 use keel_engine::venue::paper::{PaperConfig, PaperVenue};
 use keel_engine::venue::{
@@ -156,8 +157,8 @@ impl<'a> Link<'a> {
                 urls: fresh,
             },
         };
-        let creds =
-            super::admin::open_credentials(bot)?.map(|c| Credentials::new(c.api_key, c.api_secret));
+        let creds = super::credentials::open_credentials(bot)?
+            .map(|c| Credentials::new(c.api_key, c.api_secret));
         let key_part = match &creds {
             Some(c) => hex::encode(&Sha256::digest(c.api_key.as_bytes())[..8]),
             None => "public".to_string(),
@@ -655,4 +656,39 @@ fn routes_to_paper(op: &VenueOp) -> bool {
 
 async fn sleep(ms: i64) {
     worker::Delay::from(Duration::from_millis(ms.max(1) as u64)).await;
+}
+
+/// Moves the link's request/response drafts into the journal with correlation ids.
+pub fn drain_trail(
+    j: &mut Journal,
+    link: &mut Link<'_>,
+    signal_id: Option<&SignalId>,
+    coid: Option<&ClientOrderId>,
+) -> Result<(), ApiError> {
+    for mut d in std::mem::take(&mut link.trail) {
+        if let Some(s) = signal_id {
+            d = d.signal(s.clone());
+        }
+        if let Some(c) = coid {
+            d = d.order(c.clone());
+        }
+        j.audit(d)?;
+    }
+    Ok(())
+}
+
+/// Persists the link's clock/circuit state (and any pending trail) on its own.
+pub async fn save_link(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    signal_id: Option<&SignalId>,
+) -> Result<(), ApiError> {
+    let mut j = bot.journal()?;
+    drain_trail(&mut j, link, signal_id, None)?;
+    j.put("venue_state", &link.state)?;
+    if let Some(p) = link.paper.as_mut() {
+        p.prune(PAPER_KEEP_ORDERS, PAPER_KEEP_FILLS);
+        j.put("paper", p)?;
+    }
+    bot.commit(j).await
 }

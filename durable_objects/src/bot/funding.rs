@@ -47,7 +47,7 @@ pub fn position_route(bot: &BotDO, query: Option<&str>) -> Result<Response, ApiE
         .and_then(|t| t.parse::<i64>().ok())
         .ok_or_else(|| bad("time_ms"))?;
     let account = param(query, "account").ok_or_else(|| bad("account"))?;
-    let stored = super::admin::load_config(bot)?;
+    let stored = super::config::load_config(bot)?;
     let link = Link::open(bot, &stored.config, Actor::System)?;
     let fills = booked_fills(bot, &symbol, Some(time_ms))?;
     Ok(json(

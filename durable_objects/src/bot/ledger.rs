@@ -4,8 +4,12 @@
 use super::BotDO;
 use crate::db::{int, text};
 use crate::http::ApiError;
+use keel_engine::audit::Actor;
+use keel_engine::bot::book_fills;
 use keel_engine::config::BotConfig;
+use keel_engine::ids::SignalId;
 use keel_engine::ledger::{Ledger, LedgerConfig, LedgerEntry, PnlMethod};
+use keel_engine::model::InstrumentRules;
 use serde::Deserialize;
 
 /// Table of ledger entries.
@@ -126,4 +130,31 @@ pub fn stage_equity_point(
         ],
     );
     Ok(())
+}
+
+/// Books fills (used by orders and reconciliation).
+#[allow(clippy::too_many_arguments)]
+pub fn booking(
+    bot: &BotDO,
+    config: &keel_engine::config::BotConfig,
+    fills: &[keel_engine::model::Fill],
+    rules: &InstrumentRules,
+    actor: &Actor,
+    signal_id: Option<&SignalId>,
+    fee_prices: &keel_engine::ledger::FeePrices,
+) -> Result<(keel_engine::ledger::Ledger, keel_engine::bot::Booking), ApiError> {
+    let mut ledger = load(bot, config)?;
+    let booking = book_fills(
+        &mut ledger,
+        fills,
+        rules,
+        fee_prices,
+        config.exchange,
+        config.market,
+        actor,
+        signal_id,
+        keel_engine::strategy::live::attribution(config).as_deref(),
+    )
+    .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
+    Ok((ledger, booking))
 }

@@ -7,14 +7,14 @@
 //! no decision of the bot's; a circuit change they cause is still audited). The instrument rules
 //! come from the same one-hour cache the signal path keeps (`rules:{symbol}`).
 
-use super::admin::load_config;
+use super::config::load_config;
 use super::exchange::Link;
 use super::BotDO;
 use crate::http::{json, ApiError};
 use keel_engine::audit::{Actor, AuditEvent};
-use keel_engine::backtest::Timeframe;
 use keel_engine::config::whitelist::{is_whitelisted, InstrumentPattern};
 use keel_engine::ids::Symbol;
+use keel_engine::market::Timeframe;
 use keel_engine::model::InstrumentRules;
 use keel_engine::venue::{VenueOp, VenueReply};
 use serde_json::json;
@@ -110,7 +110,7 @@ pub async fn view(bot: &BotDO, query: Option<&str>) -> Result<Response, ApiError
             AuditEvent::RequestSent { .. } | AuditEvent::ExchangeResponse { .. }
         )
     });
-    super::orders::save_link(bot, &mut link, None).await?;
+    super::exchange::save_link(bot, &mut link, None).await?;
     let candles = match klines.map_err(ApiError::from)? {
         VenueReply::Klines(k) => k,
         _ => return Err(ApiError::internal("klines: unexpected reply")),

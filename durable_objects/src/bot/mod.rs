@@ -2,6 +2,17 @@
 //! positions, ledger, audit chain). Requests arrive as `https://do/{bot_id}/{op}` from the edge.
 //! Every state change goes through a [`store::Journal`] so it commits together with its audit
 //! event; the alarm ships the audit outbox to neo4j-proxy.
+//!
+//! The submodules are layered one way: each uses only modules listed before it here, so
+//! `python3 ../shared/tools/rust_cycles.py durable_objects/src/bot` finds no circle.
+//! 1. storage, config and bookkeeping: `store`, `platform_state`, `interrupted`, `config`,
+//!    `credentials`, `ledger`, `refusals`, `alerts`, `outbox`, `secrets`, `metrics`, `summary`,
+//!    `retention`, `audit_verify`, `analytics` (the ledger's entries and equity through
+//!    `keel_engine::analytics`);
+//! 2. the exchange link and what reads through it: `exchange` (the `Link` and its persistence),
+//!    `limits` (auto-pause), `facts` (price, rules, fee valuations), `funding`, `market`;
+//! 3. execution: `protection` (exit triggers), `orders`, `exit_cancel`, `reconcile`;
+//! 4. entry points: `signal`, `strategy`, `controls`, `book_views`, `views`, `admin`.
 #![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.
 
 mod admin;
@@ -9,11 +20,16 @@ pub mod alerts;
 mod analytics;
 mod audit_verify;
 mod book_views;
+mod config;
 pub mod controls;
+mod credentials;
 mod exchange;
 mod exit_cancel;
+mod facts;
 mod funding;
+mod interrupted;
 mod ledger;
+mod limits;
 mod market;
 mod metrics;
 mod orders;

@@ -2,8 +2,8 @@
 //! and the exchange's answer (fills, position, P&L) committed with its audit events.
 
 use super::alerts::Signal;
-use super::exchange::{CallError, Link};
-use super::signal::MAX_CONSECUTIVE_REJECTIONS;
+use super::exchange::{drain_trail, save_link, CallError, Link};
+use super::facts::fee_asset_prices;
 use super::store::Journal;
 use super::{ledger, now_ms, BotDO};
 use crate::db::{int, text};
@@ -12,7 +12,7 @@ use keel_engine::alert::{Alert, AlertKind};
 use keel_engine::audit::{AuditDraft, AuditEvent, ControlAction};
 use keel_engine::bot::lifecycle::{self, status_name};
 use keel_engine::config::BotConfig;
-use keel_engine::ids::{ClientOrderId, SignalId, Symbol};
+use keel_engine::ids::{SignalId, Symbol};
 use keel_engine::model::InstrumentRules;
 use keel_engine::order::{Order, OrderEvent};
 use keel_engine::risk::{Approved, ProposedOrder, RiskCheck};
@@ -73,44 +73,6 @@ fn upsert_order(j: &mut Journal, order: &Order, signal_id: Option<&SignalId>) ->
         ],
     );
     body
-}
-
-/// Moves the link's request/response drafts into the journal with correlation ids.
-fn drain_trail(
-    j: &mut Journal,
-    link: &mut Link<'_>,
-    signal_id: Option<&SignalId>,
-    coid: Option<&ClientOrderId>,
-) -> Result<(), ApiError> {
-    for mut d in std::mem::take(&mut link.trail) {
-        if let Some(s) = signal_id {
-            d = d.signal(s.clone());
-        }
-        if let Some(c) = coid {
-            d = d.order(c.clone());
-        }
-        j.audit(d)?;
-    }
-    Ok(())
-}
-
-/// Persists the link's clock/circuit state (and any pending trail) on its own.
-pub async fn save_link(
-    bot: &BotDO,
-    link: &mut Link<'_>,
-    signal_id: Option<&SignalId>,
-) -> Result<(), ApiError> {
-    let mut j = bot.journal()?;
-    drain_trail(&mut j, link, signal_id, None)?;
-    j.put("venue_state", &link.state)?;
-    if let Some(p) = link.paper.as_mut() {
-        p.prune(
-            super::exchange::PAPER_KEEP_ORDERS,
-            super::exchange::PAPER_KEEP_FILLS,
-        );
-        j.put("paper", p)?;
-    }
-    bot.commit(j).await
 }
 
 /// Places one approved order: intent first (durable), then the request, then the outcome.
@@ -364,7 +326,7 @@ pub async fn apply_outcome(
                 VenueReply::Order(r) => Some(r.clone()),
                 _ => None,
             };
-            let (new_ledger, booking) = super::signal::booking(
+            let (new_ledger, booking) = super::ledger::booking(
                 bot,
                 config,
                 &fills,
@@ -417,12 +379,12 @@ pub async fn apply_outcome(
                     )));
                 }
                 flags.consecutive_rejections += 1;
-                if flags.consecutive_rejections >= MAX_CONSECUTIVE_REJECTIONS && !flags.paused {
+                if let Some(why) = keel_engine::bot::auto_pause::rejection_pause_reason(
+                    flags.consecutive_rejections,
+                    flags.paused,
+                ) {
                     flags.paused = true;
-                    flags.pause_reason = Some(format!(
-                        "{} consecutive exchange rejections",
-                        flags.consecutive_rejections
-                    ));
+                    flags.pause_reason = Some(why);
                     j.audit(AuditDraft::new(
                         now_ms(),
                         keel_engine::audit::Actor::System,
@@ -473,97 +435,11 @@ pub async fn apply_outcome(
     bot.commit(j).await?;
     if let Some(l) = booked_ledger {
         *bot.ledger.borrow_mut() = Some(l);
-        if let Err(e) = super::controls::check_limits(bot, config).await {
+        if let Err(e) = super::limits::check_limits(bot, config).await {
             worker::console_error!("auto-pause check: {}", e.message);
         }
     }
     Ok(result)
-}
-
-/// Valuations of fees paid in a third asset (e.g. BNB) at each trade's own time, decided by
-/// [`keel_engine::ledger::value_fee_asset`]: fills carried by the answer to the order itself
-/// (`answer`) may take the fee asset's ticker read now, in the same round trip; fills learnt later
-/// (`late`: a poll of a resting order, reconciliation, a fired exit) take the open of the fee
-/// asset's 1-minute candle covering the trade, never the ticker at booking time. A fill whose fee
-/// cannot be valued is left out; the ledger then refuses it and the next poll tries again (never
-/// a guess).
-pub async fn fee_asset_prices(
-    link: &mut Link<'_>,
-    answer: &[keel_engine::model::Fill],
-    late: &[keel_engine::model::Fill],
-    rules: &InstrumentRules,
-) -> keel_engine::ledger::FeePrices {
-    use keel_engine::ledger::{kline_windows, value_fee_asset, FeePrices, TickerReading};
-    use std::collections::BTreeMap;
-    let third = |f: &keel_engine::model::Fill| {
-        !f.fee.is_zero() && f.fee_asset != rules.base_asset && f.fee_asset != rules.quote_asset
-    };
-    // Per fee asset: (fills from the answer, fills learnt late).
-    type Batch<'f> = (
-        Vec<&'f keel_engine::model::Fill>,
-        Vec<&'f keel_engine::model::Fill>,
-    );
-    let mut by_asset: BTreeMap<&str, Batch<'_>> = BTreeMap::new();
-    for f in answer.iter().filter(|f| third(f)) {
-        by_asset.entry(f.fee_asset.as_str()).or_default().0.push(f);
-    }
-    for f in late.iter().filter(|f| third(f)) {
-        by_asset.entry(f.fee_asset.as_str()).or_default().1.push(f);
-    }
-    let mut out = FeePrices::none();
-    for (asset, (now_fills, late_fills)) in by_asset {
-        let Ok(symbol) = Symbol::new(format!("{}{}", asset, rules.quote_asset)) else {
-            continue;
-        };
-        let reading = if now_fills.is_empty() {
-            None
-        } else {
-            match link
-                .call(&VenueOp::Ticker {
-                    symbol: symbol.clone(),
-                })
-                .await
-            {
-                Ok(VenueReply::Ticker(t)) => Some(TickerReading {
-                    price: t.price,
-                    observed_ms: link.server_now(),
-                }),
-                _ => None,
-            }
-        };
-        let mut pending = Vec::new();
-        for f in now_fills {
-            match value_fee_asset(symbol.as_str(), f.time_ms, reading, &[]) {
-                Ok(v) => out.insert(f, v),
-                Err(_) => pending.push(f),
-            }
-        }
-        pending.extend(late_fills);
-        if pending.is_empty() {
-            continue;
-        }
-        let times: Vec<i64> = pending.iter().map(|f| f.time_ms).collect();
-        let mut candles = Vec::new();
-        for (start, end, limit) in kline_windows(&times) {
-            let op = VenueOp::Klines {
-                symbol: symbol.clone(),
-                interval: keel_engine::backtest::Timeframe::M1,
-                start_ms: Some(start),
-                end_ms: Some(end),
-                limit,
-            };
-            if let Ok(VenueReply::Klines(mut k)) = link.call(&op).await {
-                candles.append(&mut k);
-            }
-        }
-        for f in pending {
-            match value_fee_asset(symbol.as_str(), f.time_ms, None, &candles) {
-                Ok(v) => out.insert(f, v),
-                Err(e) => worker::console_error!("fee of trade {}: {e}", f.trade_id),
-            }
-        }
-    }
-    out
 }
 
 /// Cancels every open order of the bot (of one symbol, or of every whitelisted symbol traded).
@@ -639,7 +515,7 @@ pub async fn cancel_all(
         .map_err(|e| CallError::Internal(e.to_string()))?;
     bot.commit(j).await.map_err(internal)?;
     // The exchange's word on each order: its status and any fill that raced the cancel.
-    let stored = super::admin::load_config(bot).map_err(internal)?;
+    let stored = super::config::load_config(bot).map_err(internal)?;
     let config = &stored.config;
     let mut orders = Vec::new();
     for (mut order, sid) in working {
@@ -658,7 +534,7 @@ pub async fn cancel_all(
             Err(e) => Err(e),
         };
         let applied = match settled {
-            Ok(reply) => match super::signal::market_facts(bot, link, &req.symbol).await {
+            Ok(reply) => match super::facts::market_facts(bot, link, &req.symbol).await {
                 Ok(facts) => apply_outcome(
                     bot,
                     link,
@@ -757,7 +633,7 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
             .settle_placement(&req, order.created_ms, Ok(reply))
             .await;
         let Ok(settled) = settled else { continue };
-        let facts = match super::signal::market_facts(bot, &mut link, &req.symbol).await {
+        let facts = match super::facts::market_facts(bot, &mut link, &req.symbol).await {
             Ok(f) => f,
             Err(_) => continue,
         };

@@ -151,7 +151,7 @@ pub async fn ship(bot: &BotDO) -> Result<(), ApiError> {
 }
 
 fn stored_bot_id(bot: &BotDO) -> Result<Option<keel_engine::ids::BotId>, ApiError> {
-    let cfg: Option<super::admin::StoredConfig> = super::store::kv_get(&bot.db, "config")?;
+    let cfg: Option<super::config::StoredConfig> = super::store::kv_get(&bot.db, "config")?;
     Ok(cfg
         .map(|c| c.config.id)
         .or_else(|| bot.loaded.borrow().as_ref().map(|l| l.bot_id.clone())))

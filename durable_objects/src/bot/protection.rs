@@ -650,11 +650,11 @@ async fn commit(
     // Prices and rules need I/O: fetched before the journal opens (a journal never spans an await).
     let mut priced = Vec::new();
     for (symbol, fills) in &out.fills {
-        let facts = super::signal::market_facts(bot, link, symbol)
+        let facts = super::facts::market_facts(bot, link, symbol)
             .await
             .map_err(ApiError::from)?;
         let plain: Vec<Fill> = fills.iter().map(|(_, f)| f.clone()).collect();
-        let prices = super::orders::fee_asset_prices(link, &[], &plain, &facts.rules).await;
+        let prices = super::facts::fee_asset_prices(link, &[], &plain, &facts.rules).await;
         priced.push((fills, facts.rules, prices));
     }
     let mut j = bot.journal()?;
@@ -705,7 +705,7 @@ async fn commit(
     bot.commit(j).await?;
     if let Some(l) = ledger_now {
         *bot.ledger.borrow_mut() = Some(l);
-        if let Err(e) = super::controls::check_limits(bot, config).await {
+        if let Err(e) = super::limits::check_limits(bot, config).await {
             worker::console_error!("auto-pause check: {}", e.message);
         }
     }

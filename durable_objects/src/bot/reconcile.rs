@@ -4,7 +4,7 @@
 //! book what we missed (a lost ack), and mark the bot `needs_attention` on any other difference.
 //! Open orders on the exchange that the bot does not know are reported, never adopted.
 
-use super::admin::load_config;
+use super::config::load_config;
 use super::exchange::{CallError, Link};
 use super::{ledger, now_ms, BotDO};
 use crate::db::text;
@@ -56,7 +56,7 @@ struct FillRow {
 /// 404 unknown bot; 503 when the exchange cannot be read.
 pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
     let body: ActorBody = read_json(req).await?;
-    let actor = super::admin::actor(&body.actor)?;
+    let actor = super::config::actor(&body.actor)?;
     let _turn = bot.exec.lock().await;
     Ok(json(200, &run(bot, actor).await?)?)
 }
@@ -253,10 +253,10 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     // Book what we missed (fills whose ack was lost), valued like any other fill.
     let mut priced = Vec::with_capacity(missing_fills.len());
     for (symbol, fills) in &missing_fills {
-        let facts = super::signal::market_facts(bot, &mut link, symbol)
+        let facts = super::facts::market_facts(bot, &mut link, symbol)
             .await
             .map_err(ApiError::from)?;
-        let fee_prices = super::orders::fee_asset_prices(&mut link, &[], fills, &facts.rules).await;
+        let fee_prices = super::facts::fee_asset_prices(&mut link, &[], fills, &facts.rules).await;
         priced.push((fills, facts, fee_prices));
     }
     // No await from here to the commit: the journal must not interleave with another request.
@@ -341,7 +341,7 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     if let Err(e) = super::orders::refresh_open(bot, config).await {
         worker::console_error!("reconcile: refreshing open orders: {e}");
     }
-    if let Err(e) = super::signal::resolve_interrupted(bot).await {
+    if let Err(e) = super::interrupted::resolve_interrupted(bot).await {
         worker::console_error!("reconcile: answering interrupted signals: {e}");
     }
     if needs_attention {

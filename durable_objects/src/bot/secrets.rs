@@ -57,7 +57,7 @@ pub fn redactor(bot: &BotDO) -> Result<Redactor, ApiError> {
             r = r.with_secret(url.to_string());
         }
     }
-    if let Ok(Some(creds)) = super::admin::open_credentials(bot) {
+    if let Ok(Some(creds)) = super::credentials::open_credentials(bot) {
         r = r.with_secret(creds.api_key).with_secret(creds.api_secret);
     }
     Ok(r)
@@ -88,8 +88,8 @@ struct RotateBody {
 /// 422 for a grace period over a week; storage failures.
 pub async fn rotate_webhook_secret(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> {
     let body: RotateBody = read_json(req).await?;
-    let actor = super::admin::actor(&body.actor)?;
-    super::admin::load_config(bot)?;
+    let actor = super::config::actor(&body.actor)?;
+    super::config::load_config(bot)?;
     let grace = body.grace_secs.unwrap_or(DEFAULT_GRACE_SECS);
     if grace > MAX_GRACE_SECS {
         return Err(ApiError::unprocessable(
@@ -102,7 +102,7 @@ pub async fn rotate_webhook_secret(bot: &BotDO, req: &mut Request) -> Result<Res
         .ok_or_else(|| ApiError::not_found("unknown_bot", "no such bot"))?;
     let now = now_ms();
     let until_ms = now.saturating_add(i64::try_from(grace).unwrap_or(0).saturating_mul(1000));
-    let secret = super::admin::new_webhook_secret()?;
+    let secret = new_webhook_secret()?;
     // The journal's redactor knows the old secret (and, below, the previous one): neither can
     // reach the audit trail.
     let mut j = bot.journal()?;
@@ -129,6 +129,17 @@ pub async fn rotate_webhook_secret(bot: &BotDO, req: &mut Request) -> Result<Res
         200,
         &json!({"webhook_secret": secret, "previous_valid_until_ms": until_ms, "grace_secs": grace}),
     )?)
+}
+
+/// A new webhook secret: 24 random bytes, hex, with a recognisable prefix.
+///
+/// # Errors
+/// 500 when the runtime has no randomness.
+pub fn new_webhook_secret() -> Result<String, ApiError> {
+    Ok(format!(
+        "whsec_{}",
+        hex::encode(super::credentials::random_bytes::<24>()?)
+    ))
 }
 
 #[cfg(test)]

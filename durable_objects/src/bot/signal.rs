@@ -2,17 +2,15 @@
 //! open) → market facts → decide (sizing + risk) → durable order intents → exchange → fills →
 //! ledger, each step's state change committed with its audit events.
 
-use super::admin::{load_config, StoredConfig};
+use super::config::{load_config, StoredConfig};
 use super::exchange::{CallError, Link};
 use super::{ledger, now_ms, BotDO};
 use crate::db::{int, text};
 use crate::http::{json, read_json, ApiError};
 use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
-use keel_engine::bot::{self, book_fills, BotState, Inbound, MarketFacts, Rejection};
+use keel_engine::bot::{self, BotState, Inbound, Rejection};
 use keel_engine::ids::SignalId;
-use keel_engine::model::InstrumentRules;
 use keel_engine::signal::{Action, ParsedSignal};
-use keel_engine::venue::{VenueOp, VenueReply};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -20,8 +18,6 @@ use worker::{Request, Response};
 
 /// How long a signal id is remembered.
 pub const DEDUPE_WINDOW_MS: i64 = 24 * 3_600 * 1_000;
-/// Consecutive exchange rejections that pause the bot.
-pub const MAX_CONSECUTIVE_REJECTIONS: u32 = 3;
 
 #[derive(Debug, Deserialize)]
 struct Envelope {
@@ -124,7 +120,8 @@ impl Origin {
 }
 
 /// Runs an admitted signal through dedupe → whitelist → risk → execution, every step audited:
-/// the one path of webhook alerts and of strategy decisions ([`super::strategy`]).
+/// the one path of webhook alerts and of strategy decisions (the `strategy` module calls it;
+/// this module does not know it).
 ///
 /// # Errors
 /// The rejection (duplicate 409, whitelist/risk 422, exchange 503…), already audited.
@@ -216,7 +213,14 @@ pub async fn process(
     // A symbol outside the whitelist that the bot does not hold is refused before waiting for
     // the bot's turn: nothing about it depends on the market (holdings may still be closed; the
     // risk engine's whitelist rule decides those).
-    if let Some(rej) = whitelist_refusal(bot, config, parsed) {
+    let held = |symbol: &keel_engine::ids::Symbol| {
+        ledger::load(bot, config)
+            .ok()
+            .and_then(|l| l.risk_snapshot(now_ms()).ok())
+            .and_then(|s| s.positions.get(symbol).map(|p| !p.qty.is_zero() && !p.dust))
+            .unwrap_or(false)
+    };
+    if let Some(rej) = bot::whitelist_refusal(config, &parsed.signal, held) {
         return Err(reject(bot, Some(&signal_id), &rej, received_ms, Vec::new(), origin).await);
     }
     let executed = {
@@ -232,128 +236,6 @@ pub async fn process(
             Err(reject(bot, Some(&signal_id), &rej, received_ms, drafts, origin).await)
         }
     }
-}
-
-fn whitelist_refusal(
-    bot: &BotDO,
-    config: &keel_engine::config::BotConfig,
-    parsed: &ParsedSignal,
-) -> Option<Rejection> {
-    let symbol = parsed.signal.symbol.as_ref()?;
-    if config.allows_symbol(symbol)
-        || matches!(parsed.signal.action, Action::Close | Action::CancelAll)
-    {
-        return None;
-    }
-    let held = ledger::load(bot, config)
-        .ok()
-        .and_then(|l| l.risk_snapshot(now_ms()).ok())
-        .and_then(|s| s.positions.get(symbol).map(|p| !p.qty.is_zero() && !p.dust))
-        .unwrap_or(false);
-    if held {
-        return None;
-    }
-    Some(
-        Rejection::new(
-            422,
-            "risk_whitelist",
-            format!("{symbol} is not in the bot's instruments"),
-        )
-        .with_field("symbol")
-        .with_detail(json!({
-            "rule": "whitelist",
-            "limit": config.instruments.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            "observed": symbol.as_str(),
-        })),
-    )
-}
-
-/// Gives an outcome to signals whose execution died with the instance that ran it (still
-/// `processing`, not live here), once none of their orders is open: `200 executed` with the
-/// orders when any of them filled, else `503 execution_interrupted` (nothing traded; audited as a
-/// refusal). The rule is the engine's (`keel_engine::order::interrupted_signal`). Runs in the
-/// refresh after the orders were settled by client id, so the outcome states what the exchange
-/// did; without it the sender would read `processing` for ever and a resend would be refused as
-/// "still being executed".
-///
-/// # Errors
-/// Storage failures.
-pub async fn resolve_interrupted(bot: &BotDO) -> Result<usize, ApiError> {
-    #[derive(Deserialize)]
-    struct Claimed {
-        id: String,
-    }
-    #[derive(Deserialize)]
-    struct OrderBody {
-        body: String,
-    }
-    use keel_engine::order::{interrupted_signal, InterruptedSignal, Order};
-    let claimed: Vec<Claimed> = bot.db.rows(
-        "SELECT id FROM signals WHERE status = 0 ORDER BY received_ms LIMIT 50",
-        vec![],
-    )?;
-    let mut resolved = 0;
-    for c in claimed {
-        let rows: Vec<OrderBody> = bot.db.rows(
-            "SELECT body FROM orders WHERE signal_id = ? ORDER BY updated_ms",
-            vec![text(c.id.as_str())],
-        )?;
-        // Only order records count: exit-trigger rows (their own body shape) ride on an entry.
-        let mut bodies = Vec::new();
-        let mut states = Vec::new();
-        for r in rows {
-            let mut body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
-            let Ok(order) = serde_json::from_value::<Order>(body["record"].clone()) else {
-                continue;
-            };
-            states.push((order.status, !order.filled_qty.is_zero()));
-            if let Some(map) = body.as_object_mut() {
-                map.remove("record");
-            }
-            bodies.push(body);
-        }
-        let (status, outcome): (u16, Value) = match interrupted_signal(
-            bot.is_live_signal(&c.id),
-            &states,
-        ) {
-            InterruptedSignal::Wait => continue,
-            InterruptedSignal::Executed => (
-                200,
-                json!({"status": "executed", "orders": bodies, "interrupted": true,
-                       "message": "the execution was interrupted (the process restarted); its orders were settled by client id"}),
-            ),
-            InterruptedSignal::NothingFilled => (
-                503,
-                json!({"status": "rejected", "code": "execution_interrupted", "orders": bodies,
-                       "message": "the execution was interrupted (the process restarted) and nothing filled; send it again with a new id if it still applies"}),
-            ),
-        };
-        let mut j = bot.journal()?;
-        if status != 200 {
-            let mut draft = AuditDraft::new(
-                now_ms(),
-                Actor::System,
-                AuditEvent::SignalRejected {
-                    status,
-                    reason:
-                        "execution_interrupted: the execution was interrupted and nothing filled"
-                            .into(),
-                    field: None,
-                },
-            );
-            if let Ok(id) = SignalId::new(c.id.clone()) {
-                draft = draft.signal(id);
-            }
-            j.audit(draft)?;
-        }
-        j.exec(
-            "UPDATE signals SET status = ?, outcome = json_patch(outcome, ?) WHERE id = ? AND status = 0",
-            vec![int(i64::from(status)), text(outcome.to_string()), text(c.id.as_str())],
-        );
-        bot.commit(j).await?;
-        resolved += 1;
-    }
-    Ok(resolved)
 }
 
 async fn finish(bot: &BotDO, id: &SignalId, status: u16, outcome: &Value) -> Result<(), ApiError> {
@@ -467,13 +349,13 @@ async fn execute(
             vec![],
         ));
     };
-    let facts = match market_facts(bot, &mut link, &symbol).await {
+    let facts = match super::facts::market_facts(bot, &mut link, &symbol).await {
         Ok(f) => f,
         Err(e) => {
             // Keep what the failures taught (circuit breaker, clock): without this, failures
             // before any order never count and the circuit can never open on market data.
             let trail = std::mem::take(&mut link.trail);
-            if let Err(save) = super::orders::save_link(bot, &mut link, None).await {
+            if let Err(save) = super::exchange::save_link(bot, &mut link, None).await {
                 worker::console_error!("venue state not saved: {save}");
             }
             return Err(call_failure(e, trail));
@@ -520,7 +402,7 @@ async fn execute(
         Err(rej) => return Err((rej, std::mem::take(&mut link.trail))),
     };
     if decision.orders.is_empty() {
-        let _ = super::orders::save_link(bot, &mut link, None).await;
+        let _ = super::exchange::save_link(bot, &mut link, None).await;
         return Ok(
             json!({"signal_id": parsed.signal_id.as_str(), "mode": config.mode, "status": "nothing_to_do",
             "message": "already at the requested position", "orders": []}),
@@ -608,89 +490,4 @@ fn bot_state(bot: &BotDO, flags: &super::Flags) -> Result<BotState, ApiError> {
             .collect::<BTreeMap<_, _>>(),
         trades_today: n.map(|n| n.n as u32).unwrap_or(0),
     })
-}
-
-/// Price and rules of a symbol (rules cached for an hour).
-pub async fn market_facts(
-    bot: &BotDO,
-    link: &mut Link<'_>,
-    symbol: &keel_engine::ids::Symbol,
-) -> Result<MarketFacts, CallError> {
-    let key = format!("rules:{symbol}");
-    let cached: Option<(i64, InstrumentRules)> = super::store::kv_get(&bot.db, &key).ok().flatten();
-    let rules = match cached {
-        Some((at, r)) if now_ms() - at < 3_600_000 => r,
-        _ => {
-            let reply = link
-                .call(&VenueOp::InstrumentRules {
-                    symbol: Some(symbol.clone()),
-                })
-                .await?;
-            let VenueReply::Rules(list) = reply else {
-                return Err(CallError::Internal(
-                    "instrument rules: unexpected reply".into(),
-                ));
-            };
-            let r = list
-                .into_iter()
-                .find(|r| &r.symbol == symbol)
-                .ok_or_else(|| {
-                    CallError::Venue(keel_engine::venue::VenueError::Rejected {
-                        code: -1121,
-                        msg: format!("unknown symbol {symbol}"),
-                    })
-                })?;
-            let mut b = crate::db::WriteBatch::new();
-            b.push(
-                "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                vec![text(key), text(serde_json::to_string(&(now_ms(), &r)).unwrap_or_default())],
-            );
-            if let Err(e) = bot.db.commit(b) {
-                worker::console_error!("rules cache: {e}");
-            }
-            r
-        }
-    };
-    let price = match link
-        .call(&VenueOp::Ticker {
-            symbol: symbol.clone(),
-        })
-        .await?
-    {
-        VenueReply::Ticker(t) => t.mark_price.unwrap_or(t.price),
-        _ => return Err(CallError::Internal("ticker: unexpected reply".into())),
-    };
-    link.prime_paper(&rules, price);
-    Ok(MarketFacts {
-        price,
-        rules,
-        free_base: None,
-    })
-}
-
-/// Books fills (used by orders and reconciliation).
-#[allow(clippy::too_many_arguments)]
-pub fn booking(
-    bot: &BotDO,
-    config: &keel_engine::config::BotConfig,
-    fills: &[keel_engine::model::Fill],
-    rules: &InstrumentRules,
-    actor: &Actor,
-    signal_id: Option<&SignalId>,
-    fee_prices: &keel_engine::ledger::FeePrices,
-) -> Result<(keel_engine::ledger::Ledger, keel_engine::bot::Booking), ApiError> {
-    let mut ledger = ledger::load(bot, config)?;
-    let booking = book_fills(
-        &mut ledger,
-        fills,
-        rules,
-        fee_prices,
-        config.exchange,
-        config.market,
-        actor,
-        signal_id,
-        keel_engine::strategy::live::attribution(config).as_deref(),
-    )
-    .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
-    Ok((ledger, booking))
 }

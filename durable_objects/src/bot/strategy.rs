@@ -15,7 +15,7 @@
 //! alarm handler and moves the alarm to the earliest of what is already set and the strategy's
 //! next wake (next bar close + a small delay).
 
-use super::admin::load_config;
+use super::config::load_config;
 use super::exchange::Link;
 use super::signal::{process, Origin};
 use super::store::kv_get;
@@ -127,7 +127,7 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
         }
         Ok(_) => return Err(ApiError::internal("klines: unexpected reply")),
         Err(e) => {
-            let _ = super::orders::save_link(bot, &mut link, None).await;
+            let _ = super::exchange::save_link(bot, &mut link, None).await;
             return Err(e.into());
         }
     };
@@ -138,7 +138,7 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
     let equity = l.equity().map_err(|e| ApiError::internal(e.to_string()))?;
     let Some(eval) = live::evaluate(strategy.as_mut(), &spec.symbol, &bars, position, equity)
     else {
-        super::orders::save_link(bot, &mut link, None).await?;
+        super::exchange::save_link(bot, &mut link, None).await?;
         return Ok(json!({"status": "no_closed_bars", "fetched_limit": limit}));
     };
     let version = eval.version.clone();
@@ -148,7 +148,7 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
     let base = json!({"bot_id": config.id.to_string(), "version": version.id, "bar_open_ms": eval.bar_open_ms,
         "close": eval.close, "bars": bars.len(), "target": eval.target.map(|t| format!("{t:?}"))});
     if state.last_bar_ms.is_some_and(|b| b >= eval.bar_open_ms) {
-        super::orders::save_link(bot, &mut link, None).await?;
+        super::exchange::save_link(bot, &mut link, None).await?;
         return Ok(with(base, json!({"status": "already_evaluated"})));
     }
     let target_text = eval.target.map(|t| format!("{t:?}"));
@@ -157,7 +157,7 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
         let mut j = bot.journal()?;
         j.put(&key, &state)?;
         bot.commit(j).await?;
-        super::orders::save_link(bot, &mut link, None).await?;
+        super::exchange::save_link(bot, &mut link, None).await?;
         let why = if eval.target.is_none() {
             "warming_up"
         } else {
@@ -165,8 +165,8 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
         };
         return Ok(with(base, json!({"status": why})));
     };
-    let facts = super::signal::market_facts(bot, &mut link, &spec.symbol).await;
-    super::orders::save_link(bot, &mut link, None).await?;
+    let facts = super::facts::market_facts(bot, &mut link, &spec.symbol).await;
+    super::exchange::save_link(bot, &mut link, None).await?;
     let facts = facts.map_err(ApiError::from)?;
     // Equity marked at the price the order will meet, as the backtester marks it.
     let mut marked = l;
@@ -237,7 +237,7 @@ fn with(mut base: Value, extra: Value) -> Value {
 
 async fn record_version(
     bot: &BotDO,
-    stored: &super::admin::StoredConfig,
+    stored: &super::config::StoredConfig,
     version: &keel_engine::strategy::StrategyVersion,
     spec: &LiveSpec,
     now: i64,
@@ -266,7 +266,7 @@ async fn record_version(
 /// the strategy under the bot's execution turn, then keeps one alarm at the earliest of what is
 /// already set and the strategy's next wake. Errors are logged; the next bar tries again.
 pub async fn on_alarm(bot: &BotDO) {
-    let Ok(Some(stored)) = kv_get::<super::admin::StoredConfig>(&bot.db, "config") else {
+    let Ok(Some(stored)) = kv_get::<super::config::StoredConfig>(&bot.db, "config") else {
         return;
     };
     let Ok(Some(spec)) = live::spec(&stored.config) else {

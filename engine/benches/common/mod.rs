@@ -1,9 +1,10 @@
 //! Fixtures shared by the engine's benchmarks (`backtest`, `spec`): the same seeded bars and the
 //! same linear BTCUSDT backtest configuration, so their figures compare.
 
-use keel_engine::backtest::{BacktestConfig, Bar, FillAt, Timeframe};
+use keel_engine::backtest::{BacktestConfig, FillAt};
 use keel_engine::config::BotConfig;
 use keel_engine::ids::Symbol;
+use keel_engine::market::{Bar, Timeframe};
 use keel_engine::model::InstrumentRules;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;

@@ -19,7 +19,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod compare;
 pub mod sharpe;
+pub use compare::{compare, Comparison};
 pub use sharpe::{sharpe_difference, Covariance, SharpeDiff, SharpeDiffError};
 
 #[cfg(test)]

@@ -6,14 +6,16 @@
 //! re-deriving P&L from fills (which would drift from the P&L the bot reports).
 //!
 //! Conventions: equity is sampled by the bot (fills, marks, cron ticks) at irregular times, and
-//! resampled here to a fixed period (the last sample of each period, carried over empty ones)
-//! before the per-period returns; ratios are annualised over a 365-day year; net P&L is
+//! resampled here to a fixed period (the last sample of each period, carried over empty ones);
+//! a period's return is its Modified Dietz return, net of the capital transferred in it
+//! ([`performance_index`]); ratios are annualised over a 365-day year; net P&L is
 //! realized (average cost) − fees (in quote at fill time) + funding. Funding is not tagged with
 //! a strategy in the ledger, so the by-strategy attribution shows it as its own row
 //! [`FUNDING_ROW`].
 
-use crate::backtest::{Metrics, Timeframe};
+use crate::backtest::Metrics;
 use crate::ledger::{Booked, Effect, Ledger, LedgerConfig, LedgerEntry, LedgerError, UNTAGGED};
+use crate::market::Timeframe;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -231,6 +233,50 @@ pub fn resample(
     Ok(out)
 }
 
+/// The resampled equity as a performance index: a deposit is not a gain and a withdrawal not a
+/// loss, so the ratios measure trading, not the funding of the account. Each period's return is
+/// the Modified Dietz return (GIPS): `(E_k − E_(k−1) − F) / (E_(k−1) + Σ w·f)`, where `F` is
+/// the period's net transfer and each transfer `f` is weighted by the share `w` of the period
+/// left after it; the returns are chained from the first equity (a time-weighted return).
+/// `flows` are `(time ms, amount)`, deposits positive; flows in the first period are its base.
+#[must_use]
+pub fn performance_index(
+    curve: &[(i64, f64)],
+    flows: &[(i64, Decimal)],
+    period: Timeframe,
+) -> Vec<(i64, f64)> {
+    let ms = period.ms();
+    // Per period start: (net flow, time-weighted flow).
+    let mut per_period: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
+    for (t, amount) in flows {
+        let start = t.div_euclid(ms) * ms;
+        let f = amount.to_f64().unwrap_or(0.0);
+        let w = (start + ms - t) as f64 / ms as f64;
+        let slot = per_period.entry(start).or_default();
+        slot.0 += f;
+        slot.1 += w * f;
+    }
+    let mut out = Vec::with_capacity(curve.len());
+    let mut prev: Option<(f64, f64)> = None; // (equity, index)
+    for &(t, e) in curve {
+        let index = match prev {
+            None => e,
+            Some((pe, pi)) => {
+                let (flow, weighted) = per_period.get(&t).copied().unwrap_or((0.0, 0.0));
+                let base = pe + weighted;
+                if base > 0.0 {
+                    pi * (1.0 + (e - pe - flow) / base)
+                } else {
+                    pi
+                }
+            }
+        };
+        out.push((t, index));
+        prev = Some((e, index));
+    }
+    out
+}
+
 /// A bot's live analytics.
 #[derive(Debug, Clone, Serialize)]
 pub struct LiveAnalytics {
@@ -246,6 +292,10 @@ pub struct LiveAnalytics {
     pub metrics: Metrics,
     /// Net P&L by instrument, strategy and hour, exact.
     pub attribution: Attribution,
+    /// The performance index per period (`[period start ms, index]`, see
+    /// [`performance_index`]): the curve the ratios are computed on, and what comparisons of
+    /// two bots pair.
+    pub curve: Vec<(i64, f64)>,
 }
 
 /// A bot's [`LiveAnalytics`] from its ledger's config and entries and its equity samples,
@@ -264,10 +314,15 @@ pub fn live(
     // Realized P&L net of its fee, per fill that realized any: what the executions' win rate
     // and profit factor count, as in a backtest.
     let mut executions = Vec::new();
+    let mut flows = Vec::new();
     let ledger = replay_effects(config, entries, |e, fx| {
         attribution.add(e, fx);
-        if matches!(e, LedgerEntry::Fill(_)) && !fx.realized.is_zero() {
-            executions.push(fx.realized - fx.fee_quote);
+        match e {
+            LedgerEntry::Fill(_) if !fx.realized.is_zero() => {
+                executions.push(fx.realized - fx.fee_quote);
+            }
+            LedgerEntry::Transfer(t) => flows.push((t.time_ms, t.amount)),
+            _ => {}
         }
     })?;
     attribution.balance(&ledger)?;
@@ -278,6 +333,7 @@ pub fn live(
         },
         other => other,
     })?;
+    let curve = performance_index(&curve, &flows, tf);
     let metrics = crate::backtest::metrics::compute(
         &curve,
         tf,
@@ -293,5 +349,6 @@ pub fn live(
         to_ms: curve.last().map(|c| c.0),
         metrics,
         attribution,
+        curve,
     })
 }

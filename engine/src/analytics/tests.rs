@@ -225,3 +225,27 @@ fn live_ratios_are_the_backtest_reports_over_the_resampled_curve() {
         Err(AnalyticsError::Period(_))
     ));
 }
+
+#[test]
+fn a_deposit_is_not_a_return() {
+    let d = 86_400_000;
+    let tf = Timeframe::parse("1d").unwrap();
+    // 1,000 → 1,010 (+1 %); then 500 deposited as day 2 opens and the day ends at 1,525.1:
+    // +1 % on the 1,510 invested.
+    let curve = [(T0, 1000.0), (T0 + d, 1010.0), (T0 + 2 * d, 1525.1)];
+    let idx = performance_index(&curve, &[(T0 + 2 * d, dec!(500))], tf);
+    assert_eq!(idx[0], (T0, 1000.0));
+    assert!((idx[1].1 - 1010.0).abs() < 1e-9);
+    assert!((idx[2].1 - 1020.1).abs() < 1e-9, "{idx:?}");
+    // The same deposit at noon was invested half the day: Modified Dietz weighs it by ½,
+    // (1,525.1 − 1,010 − 500) / (1,010 + 250).
+    let idx = performance_index(&curve, &[(T0 + 2 * d + 12 * H, dec!(500))], tf);
+    assert!(
+        (idx[2].1 / idx[1].1 - (1.0 + 15.1 / 1260.0)).abs() < 1e-12,
+        "{idx:?}"
+    );
+    // A withdrawal at the open is no loss.
+    let out = [(T0, 1000.0), (T0 + d, 700.0)];
+    let idx = performance_index(&out, &[(T0 + d, dec!(-300))], tf);
+    assert!((idx[1].1 - 1000.0).abs() < 1e-9, "{idx:?}");
+}

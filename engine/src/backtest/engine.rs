@@ -2,7 +2,6 @@
 //! `bot::book_fill` → ledger.
 
 use super::metrics::{self, Metrics};
-use super::{Bar, Timeframe};
 use crate::bot::FillLedgerBooking;
 use crate::bot::{self, BotState, MarketFacts};
 use crate::config::BotConfig;
@@ -11,6 +10,7 @@ use crate::ledger::{
     Booked, Effect, Ledger, LedgerConfig, LedgerEntry, LedgerError, MarkPrice, PnlMethod,
     PnlReport, Transfer,
 };
+use crate::market::{Bar, Timeframe};
 use crate::model::{Fill, InstrumentRules, Market, OrderType};
 use crate::signal::{Action, ParsedSignal, Signal};
 use crate::strategy::live::{size_target, ExactTarget};

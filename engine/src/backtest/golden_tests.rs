@@ -4,6 +4,7 @@
 use super::*;
 use crate::config::BotConfig;
 use crate::ids::Symbol;
+use crate::market::{load_csv, Bar, Timeframe};
 use crate::model::{InstrumentRules, Side};
 use crate::strategy::{MaCrossover, Registry, Strategy};
 use rust_decimal::Decimal;

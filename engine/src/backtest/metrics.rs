@@ -1,7 +1,7 @@
 //! Performance ratios of a backtest. `f64` is fine here: these are ratios of an equity curve,
 //! not money (the exact P&L is the ledger's report beside them).
 
-use super::Timeframe;
+use crate::market::Timeframe;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;

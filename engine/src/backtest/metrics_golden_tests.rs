@@ -9,7 +9,7 @@
 //! daily returns.
 
 use super::metrics::compute;
-use super::Timeframe;
+use crate::market::Timeframe;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::str::FromStr;

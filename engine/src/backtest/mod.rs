@@ -18,7 +18,6 @@
 //! [`bot::book_fills`]: crate::bot::book_fills
 //! [`bot::book_fill`]: crate::bot::book_fill
 
-mod data;
 mod engine;
 pub(crate) mod metrics;
 #[cfg(test)]
@@ -34,7 +33,6 @@ mod peer_tests;
 #[cfg(test)]
 mod retry_tests;
 
-pub use data::{gaps, load_csv, resample, Bar, DataError, Gap, Timeframe};
 pub use engine::{run, BacktestConfig, BacktestError, BacktestReport, FillAt, Rejected};
 pub use metrics::Metrics;
 pub use optimize::{grid, walk_forward, GridPoint, OptimizeError, WalkForward};

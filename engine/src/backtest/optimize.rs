@@ -2,7 +2,8 @@
 //! and, untouched by the choice, on the out-of-sample span that follows (walk-forward split).
 //! Both are reported so over-fitting shows as the gap between them.
 
-use super::{run, BacktestConfig, BacktestError, Bar, Metrics};
+use super::{run, BacktestConfig, BacktestError, Metrics};
+use crate::market::Bar;
 use crate::strategy::{Registry, StrategyError};
 use rust_decimal::Decimal;
 use serde::Serialize;

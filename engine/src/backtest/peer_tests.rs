@@ -28,6 +28,7 @@ use super::*;
 use crate::config::BotConfig;
 use crate::factor::{Factor, Sma};
 use crate::ids::Symbol;
+use crate::market::{load_csv, Timeframe};
 use crate::model::{Fill, InstrumentRules, Side};
 use crate::strategy::{Context, Intent, Params, Strategy, StrategyVersion, Target};
 use rust_decimal::Decimal;

@@ -662,8 +662,9 @@ mod tests {
 
     #[test]
     fn full_report_from_a_real_run() {
-        use crate::backtest::{load_csv, run, Timeframe};
+        use crate::backtest::run;
         use crate::config::BotConfig;
+        use crate::market::{load_csv, Timeframe};
         use crate::model::InstrumentRules;
         use crate::strategy::Registry;
         let bars = load_csv(include_str!("../../test_data/factors/ohlcv.csv").as_bytes()).unwrap();

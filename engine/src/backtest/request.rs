@@ -4,11 +4,12 @@
 //! share it so a backtest means the same thing in both.
 
 use super::report::{self, Report, RunInfo};
-use super::{run, BacktestConfig, BacktestError, FillAt, Timeframe};
+use super::{run, BacktestConfig, BacktestError, FillAt};
 use crate::config::BotConfig;
 use crate::history::store::{self, tf_label};
 use crate::history::Candle;
 use crate::ids::Symbol;
+use crate::market::Timeframe;
 use crate::model::{Exchange, InstrumentRules, Market};
 use crate::strategy::Registry;
 use rust_decimal::Decimal;

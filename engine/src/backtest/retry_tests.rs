@@ -4,6 +4,7 @@
 use super::*;
 use crate::config::BotConfig;
 use crate::ids::Symbol;
+use crate::market::{Bar, Timeframe};
 use crate::model::{InstrumentRules, Side};
 use crate::strategy::{Context, Intent, Params, Strategy, StrategyVersion, Target};
 use rust_decimal::Decimal;

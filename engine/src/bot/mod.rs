@@ -9,14 +9,17 @@
 //!    (423 for pause/halt, 422 for any other rule), yielding only `Approved` orders.
 //! 3. [`book`]: fills from exchange replies into the ledger, with audit drafts.
 
+pub mod auto_pause;
 mod book;
 pub mod lifecycle;
 mod rejection;
 #[cfg(test)]
 mod tests;
+mod whitelist;
 
 pub use book::{book_fill, book_fills, fills_of, into_fills, Booking, FillLedgerBooking};
 pub use rejection::Rejection;
+pub use whitelist::whitelist_refusal;
 
 use crate::audit::{Actor, AuditDraft, AuditEvent, DecisionOutcome};
 use crate::config::{BotConfig, SizingMode};

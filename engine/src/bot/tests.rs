@@ -348,3 +348,59 @@ fn booking_is_idempotent_and_refuses_unpriced_third_asset_fees() {
         matches!(&third.entries[0], LedgerEntry::Fill(b) if b.fee_source.as_deref() == Some(&valuation.source))
     );
 }
+
+fn signal_on(symbol: &str, action: &str) -> crate::signal::Signal {
+    let b = format!(
+        r#"{{"secret":"s","id":"s1","action":"{action}","symbol":"BINANCE:{symbol}","time":{}}}"#,
+        NOW / 1000
+    );
+    crate::signal::parse_signal(b.as_bytes()).unwrap().signal
+}
+
+#[test]
+fn whitelisted_symbol_goes_on_without_reading_holdings() {
+    let c = config(json!({}));
+    let s = signal_on("BTCUSDT", "buy");
+    assert!(
+        whitelist_refusal(&c, &s, |_| panic!("holdings read for a whitelisted symbol")).is_none()
+    );
+}
+
+#[test]
+fn unlisted_symbol_not_held_is_refused_with_the_rule_and_limit() {
+    let c = config(json!({}));
+    let s = signal_on("ETHUSDT", "buy");
+    let mut asked = None;
+    let r = whitelist_refusal(&c, &s, |sym| {
+        asked = Some(sym.clone());
+        false
+    })
+    .expect("refused");
+    assert_eq!(asked.as_ref().map(|s| s.as_str()), Some("ETHUSDT"));
+    assert_eq!((r.status, r.code.as_str()), (422, "risk_whitelist"));
+    assert_eq!(r.message, "ETHUSDT is not in the bot's instruments");
+    assert_eq!(r.field.as_deref(), Some("symbol"));
+    assert_eq!(
+        r.detail.as_deref(),
+        Some(&json!({"rule": "whitelist", "limit": ["BTCUSDT"], "observed": "ETHUSDT"}))
+    );
+}
+
+#[test]
+fn unlisted_symbol_still_held_goes_on() {
+    let c = config(json!({}));
+    let s = signal_on("ETHUSDT", "sell");
+    assert!(whitelist_refusal(&c, &s, |_| true).is_none());
+}
+
+#[test]
+fn closing_or_cancelling_an_unlisted_symbol_goes_on() {
+    let c = config(json!({}));
+    for action in ["close", "cancel_all"] {
+        let s = signal_on("ETHUSDT", action);
+        assert!(
+            whitelist_refusal(&c, &s, |_| panic!("holdings read for {action}")).is_none(),
+            "{action}"
+        );
+    }
+}

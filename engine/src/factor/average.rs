@@ -3,7 +3,7 @@
 
 use super::window::Rolling;
 use super::Factor;
-use crate::backtest::Bar;
+use crate::market::Bar;
 
 /// Simple moving average of the last `n` values.
 ///

@@ -38,7 +38,7 @@ pub use trend::{Adx, AdxValue};
 pub use volatility::{Atr, Band, Bollinger, Donchian, Keltner, RollingVol, ZScore};
 pub use volume::{Obv, Vwap};
 
-use crate::backtest::Bar;
+use crate::market::Bar;
 
 /// A streaming indicator. Users implement it for their own factors; the built-ins implement it
 /// over the bar's close (or high/low/volume where the indicator needs them).

@@ -3,7 +3,7 @@
 use super::average::{Ema, Sma};
 use super::window::Extreme;
 use super::Factor;
-use crate::backtest::Bar;
+use crate::market::Bar;
 
 /// Relative Strength Index with Wilder's smoothing (`alpha = 1/n`). As in `ta`, the first bar
 /// contributes a zero change, so the first value comes at bar `n−1`; no losses gives 100.

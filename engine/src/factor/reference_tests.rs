@@ -6,7 +6,7 @@
 //! exact: the reference cell is empty exactly where the Rust factor returns `None`.
 
 use super::*;
-use crate::backtest::load_csv;
+use crate::market::load_csv;
 
 const OHLCV: &str = include_str!("../../test_data/factors/ohlcv.csv");
 const REFERENCE: &str = include_str!("../../test_data/factors/reference.csv");

@@ -6,7 +6,7 @@
 
 use super::volatility::true_range;
 use super::Factor;
-use crate::backtest::Bar;
+use crate::market::Bar;
 
 /// +DI, −DI and ADX, each 0..100.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -5,7 +5,7 @@ use super::average::Ema;
 use super::oscillator::Returns;
 use super::window::{Extreme, Rolling};
 use super::Factor;
-use crate::backtest::Bar;
+use crate::market::Bar;
 
 /// A channel: lower, middle and upper lines.
 #[derive(Debug, Clone, Copy, PartialEq)]

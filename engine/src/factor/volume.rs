@@ -2,7 +2,7 @@
 
 use super::window::Rolling;
 use super::Factor;
-use crate::backtest::Bar;
+use crate::market::Bar;
 
 /// Rolling volume-weighted average of the typical price `(h+l+c)/3` over `n` bars (`ta`).
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The exact candle and the instrument it belongs to.
 
-use crate::backtest::Bar;
 use crate::ids::Symbol;
+use crate::market::Bar;
 use crate::model::{Exchange, Market};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;

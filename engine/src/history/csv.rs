@@ -71,7 +71,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Candle>, CsvError> {
 /// Walks the data records of a kline dump with the `csv` crate (quoted cells and CRLF included,
 /// cells trimmed): blank lines are skipped and a first record starting with a letter is a header.
 /// `each` gets the 1-based line number and the record. One walker for the exact importer
-/// ([`parse`]) and the backtester's `f64` loader (`backtest::data::load_csv`), so both read the
+/// ([`parse`]) and the backtester's `f64` loader ([`crate::market::load_csv`]), so both read the
 /// same lines of the same file.
 ///
 /// # Errors

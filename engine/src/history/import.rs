@@ -22,7 +22,7 @@
 use super::kline::{self, KlineError};
 use super::store::first_open_at_or_after;
 use super::{Candle, Instrument};
-use crate::backtest::Timeframe;
+use crate::market::Timeframe;
 use crate::model::{Exchange, Market};
 use crate::venue::error::VenueError;
 use crate::venue::http::{HttpRequest, HttpResponse};

@@ -14,7 +14,7 @@
 //! inclusive), so which end of an over-full range an exchange returns never matters.
 
 use super::{Candle, CandleError, Instrument};
-use crate::backtest::Timeframe;
+use crate::market::Timeframe;
 use crate::model::{Exchange, Market};
 use crate::venue::error::VenueError;
 use crate::venue::http::{HttpRequest, HttpResponse, Method};

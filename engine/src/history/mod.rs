@@ -5,7 +5,7 @@
 //! fetch, how to parse it, how to encode it and what is missing.
 //!
 //! - [`Candle`]: one OHLCV bar with **exact** `Decimal` prices and volume, as the exchange sent
-//!   them; [`Candle::to_bar`] gives the `f64` [`Bar`](crate::backtest::Bar) the backtester and
+//!   them; [`Candle::to_bar`] gives the `f64` [`Bar`](crate::market::Bar) the backtester and
 //!   the factors use.
 //! - [`codec`]: the month-file format (`KEELBARS` v1): versioned header, one delta + varint
 //!   column block per field, prices as scaled integers at the file's decimal scale (so the

@@ -4,7 +4,7 @@
 
 use super::codec::MonthFile;
 use super::{Candle, Instrument};
-use crate::backtest::{resample, Bar, DataError, Timeframe};
+use crate::market::{resample, Bar, DataError, Timeframe};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -269,7 +269,7 @@ pub fn slice(files: &[MonthFile], from_ms: i64, to_ms: i64) -> Vec<Candle> {
     out
 }
 
-/// Stored candles as bars of `to` (resampled with [`crate::backtest::resample`] when `to` is
+/// Stored candles as bars of `to` (resampled with [`crate::market::resample`] when `to` is
 /// higher than the stored `from`).
 ///
 /// # Errors

@@ -16,8 +16,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backtest::Bar;
 use crate::factor::Factor;
+use crate::market::Bar;
 
 /// Settings of [`Changepoint`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -4,8 +4,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backtest::Bar;
 use crate::factor::{Adx, Factor, RollingVol};
+use crate::market::Bar;
 
 /// The kind of market a bar closes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -3,8 +3,8 @@
 //! stretches. Every series comes from a fixed seed (the same draws on every run).
 
 use super::*;
-use crate::backtest::Bar;
 use crate::factor::Factor;
+use crate::market::Bar;
 
 /// SplitMix64: a small, fixed, dependency-free generator for test series.
 struct Rng(u64);

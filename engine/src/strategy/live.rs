@@ -12,9 +12,9 @@
 //! makes a replayed bar a duplicate the dedupe refuses.
 
 use super::{Context, Intent, Registry, Strategy, StrategyError, StrategyVersion, Target};
-use crate::backtest::{Bar, Timeframe};
 use crate::config::{BotConfig, InstrumentPattern, SignalSource, SizingConfig, SizingMode};
 use crate::ids::{IdError, SignalId, Symbol};
+use crate::market::{Bar, Timeframe};
 use crate::model::OrderType;
 use crate::signal::{Action, ParsedSignal, Signal};
 use rust_decimal::prelude::FromPrimitive;

@@ -5,8 +5,8 @@
 //! guard catches that by behaviour, not by reading the code.
 
 use super::{Context, Intent, Strategy, Target};
-use crate::backtest::Bar;
 use crate::ids::Symbol;
+use crate::market::Bar;
 use rust_decimal::Decimal;
 
 /// A bar whose decision differs between the full run and a run cut after it.

@@ -23,8 +23,8 @@ pub use templates::{
     BollingerReversion, DonchianBreakout, MaCrossover, RsiReversion, VolTargetTrend,
 };
 
-use crate::backtest::Bar;
 use crate::ids::Symbol;
+use crate::market::Bar;
 use crate::model::{Fill, Side};
 use rust_decimal::Decimal;
 

@@ -138,8 +138,8 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backtest::Bar;
     use crate::ids::Symbol;
+    use crate::market::Bar;
     use crate::strategy::{Context, Intent, Target};
     use rust_decimal_macros::dec;
 

@@ -1,8 +1,8 @@
 //! Candles through both adapters: request shapes (paths, labels, paging parameters, weights) and
 //! parsing of the documented response rows, oldest first whatever the exchange's order.
 
-use crate::backtest::Timeframe;
 use crate::ids::Symbol;
+use crate::market::Timeframe;
 use crate::model::Market;
 use crate::venue::binance::Binance;
 use crate::venue::bybit::Bybit;

@@ -2,8 +2,8 @@
 //! Keel's own vocabulary. Every adapter accepts the same operations and returns the same reply
 //! types, so the bot engine never learns an exchange's spelling.
 
-use crate::backtest::{Bar, Timeframe};
 use crate::ids::{ClientOrderId, Symbol};
+use crate::market::{Bar, Timeframe};
 use crate::model::{Fill, InstrumentRules, OrderRequest, Side};
 use crate::venue::rules::round_price;
 use rust_decimal::Decimal;

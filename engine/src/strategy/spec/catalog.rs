@@ -4,12 +4,12 @@
 //! library (`factor::reference_tests`) can be named, with bounded windows.
 
 use super::MAX_WINDOW;
-use crate::backtest::Bar;
 use crate::factor::{
     Adx, Atr, Bollinger, Donchian, Ema, Factor, Keltner, Macd, Obv, Returns, RollingVol, Rsi, Sma,
     Stochastic, Vwap, Wma, ZScore,
 };
-use crate::regime::{Regime as Market, RuleClassifier, RuleClassifierParams};
+use crate::market::Bar;
+use crate::regime::{Regime, RuleClassifier, RuleClassifierParams};
 
 /// One argument of a factor.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -325,10 +325,10 @@ impl State {
             // One indicator per label, so a spec reads `regime.trend` as a 0/1 condition.
             State::Regime(f) => {
                 let v = f.update(bar);
-                let is = |m: Market| v.map(|r| if r == m { 1.0 } else { 0.0 });
-                put(0, is(Market::Trend));
-                put(1, is(Market::Range));
-                put(2, is(Market::Volatile));
+                let is = |m: Regime| v.map(|r| if r == m { 1.0 } else { 0.0 });
+                put(0, is(Regime::Trend));
+                put(1, is(Regime::Range));
+                put(2, is(Regime::Volatile));
             }
         }
     }

@@ -7,7 +7,7 @@
 use super::catalog::{self, State};
 use super::parse::{BarField, Expr, Op};
 use super::{Output, SpecIssue, StrategySpec};
-use crate::backtest::Bar;
+use crate::market::Bar;
 use crate::strategy::{Context, Intent, Params, Strategy, StrategyError, StrategyVersion, Target};
 use std::collections::BTreeMap;
 

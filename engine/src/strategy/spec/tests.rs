@@ -3,8 +3,9 @@
 //! and a fixed-seed fuzz of the parser (never a panic, every refusal with a path).
 
 use super::*;
-use crate::backtest::{load_csv, run, BacktestConfig, Bar};
+use crate::backtest::{run, BacktestConfig};
 use crate::ids::Symbol;
+use crate::market::{load_csv, Bar};
 use crate::strategy::{Context, Intent, Registry, Strategy as Strat, Target};
 use proptest::prelude::*;
 use proptest::strategy::Strategy;

@@ -2,7 +2,7 @@
 //! (USDⓈ-M, ≤ 1500 bars, weight by `limit`). Rows are arrays
 //! `[openTime, "open", "high", "low", "close", "volume", closeTime, …]`, oldest first.
 
-use crate::backtest::Timeframe;
+use crate::market::Timeframe;
 use crate::model::Market;
 use crate::venue::error::VenueError;
 use crate::venue::op::Kline;

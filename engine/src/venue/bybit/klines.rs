@@ -4,7 +4,7 @@
 //! Bybit keeps the newest `limit` bars, so a walk forward in time must bound `end` itself.
 
 use super::parse::payload;
-use crate::backtest::Timeframe;
+use crate::market::Timeframe;
 use crate::venue::error::VenueError;
 use crate::venue::http::HttpResponse;
 use crate::venue::op::Kline;
