@@ -92,6 +92,7 @@ describe('ComparePage', () => {
     expect(within(rows[0]).getByTestId('sharpe-p').textContent).toBe('0.0455');
     expect(within(rows[1]).getByTestId('sharpe-p').textContent).toBe('0.0400');
     expect(screen.getByTestId('seq-p').textContent).toBe('0.0300');
+    expect(screen.getByTestId('seq-mean').textContent).toBe('0.120%');
     expect(screen.getByTestId('seq-decision').textContent).toBe('A (alpha) is better (decided 2025-12-07 04:00Z)');
     expect((await screen.findByTestId('compare-chart')).getAttribute('data-points')).toBe('2');
     expect(screen.getByText(/fixed-sample test/)).toBeTruthy();
@@ -102,7 +103,7 @@ describe('ComparePage', () => {
     const pending: Comparison = {
       ...comparison,
       sharpe_difference: { hac: null, iid: null, error: 'fewer than 3 paired returns' },
-      sequential: { n: 2, mean_diff: null, p_value: 1, decision: 'continue', decided_at_ms: null },
+      sequential: { n: 0, mean_diff: 0, p_value: 1, decision: 'continue', decided_at_ms: null },
     };
     renderAs(
       'viewer',
@@ -112,6 +113,7 @@ describe('ComparePage', () => {
     expect((await screen.findByTestId('sharpe-error')).textContent).toContain('fewer than 3 paired returns');
     expect(within(screen.getAllByTestId('sharpe-row')[0]).getByTestId('sharpe-p').textContent).toBe('—');
     expect(screen.getByTestId('seq-decision').textContent).toBe('no decision yet: keep running');
+    expect(screen.getByTestId('seq-mean').textContent).toBe('—');
   });
 
   it("shows the API's refusal (unknown bot, bad period)", async () => {

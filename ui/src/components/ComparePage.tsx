@@ -35,9 +35,11 @@ function Side({ label, colour, side, pairs, testId }: { label: string; colour: s
       <h3>
         <span style={{ color: colour }}>■</span> {label}: <a href={href({ page: 'bot', id: side.bot_id })}>{side.bot_id}</a>
       </h3>
-      <div className="muted small">Net P&amp;L</div>
-      <div className={`big ${pnlClass(side.net)}`} title={side.net} data-testid="side-net">
-        {signedMoney(side.net, side.quote_asset)}
+      <div className="figure side-net">
+        <div className="muted small">Net P&amp;L</div>
+        <div className={`big ${pnlClass(side.net)}`} title={side.net} data-testid="side-net">
+          {signedMoney(side.net, side.quote_asset)}
+        </div>
       </div>
       <RatioCards data={{ metrics: side.metrics, points: side.points ?? pairs + 1 }} testId={`${testId}-ratios`} />
     </div>
@@ -142,8 +144,8 @@ export function ComparisonView({ data }: { data: Comparison }) {
         </div>
         <div className="figure">
           <div className="muted small">Mean A − B per period</div>
-          <div className="big">
-            {seq.mean_diff == null || !Number.isFinite(seq.mean_diff) ? '—' : `${(seq.mean_diff * 100).toFixed(3)}%`}
+          <div className="big" data-testid="seq-mean">
+            {seq.n === 0 || seq.mean_diff == null || !Number.isFinite(seq.mean_diff) ? '—' : `${(seq.mean_diff * 100).toFixed(3)}%`}
           </div>
         </div>
         <div className="figure">
