@@ -252,6 +252,119 @@ for (const [name, viewport] of [
     await page.screenshot({ path: `${ARTIFACTS}bot-page-spot-${name}.png`, fullPage: true });
     await context.close();
   });
+
+  test(`bot page: analytics ratios and exact attribution (${name})`, { timeout: 120000 }, async () => {
+    const r = await api('GET', `/bots/${LINEAR}/analytics?period=1d`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const want = r.body;
+    assert.ok(want.attribution.total.fills >= 3, `the linear bot has fills: ${JSON.stringify(want.attribution.total)}`);
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${LINEAR}`);
+    const panel = page.getByTestId('analytics-panel');
+    await panel.getByTestId('analytics-view').waitFor(WAIT);
+    // The net is the API's exact figure (on hover), shown at cents in the bot's currency.
+    const net = panel.getByTestId('analytics-net');
+    assert.equal(await net.getAttribute('title'), want.attribution.total.net);
+    assert.match(await net.innerText(), /^[+-]?\d[\d,]*\.\d{2,8} USDT$/);
+    // Every table sums exactly to it.
+    for (const id of ['attr-instrument', 'attr-strategy', 'attr-hour']) {
+      const sum = panel.getByTestId(id).getByTestId('attribution-sum');
+      assert.equal(await sum.getAttribute('data-exact'), 'yes', `${id} sums to the net`);
+      assert.equal(await sum.getAttribute('title'), want.attribution.total.net, id);
+    }
+    // Rows as the API keys them: instruments alphabetical, strategy tags with `untagged` and
+    // `funding` last, hours in numeric order (not "10" before "2").
+    const keys = (id) =>
+      panel
+        .getByTestId(id)
+        .getByTestId('attribution-row')
+        .evaluateAll((rs) => rs.map((x) => x.dataset.key));
+    const rank = (k) => (k === 'funding' ? 2 : k === 'untagged' ? 1 : 0);
+    assert.deepEqual(await keys('attr-instrument'), Object.keys(want.attribution.by_instrument).sort());
+    assert.ok((await keys('attr-instrument')).includes('ETHUSDT'));
+    assert.deepEqual(
+      await keys('attr-strategy'),
+      Object.keys(want.attribution.by_strategy).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true })),
+    );
+    assert.deepEqual(
+      await keys('attr-hour'),
+      Object.keys(want.attribution.by_hour).sort((a, b) => Number(a) - Number(b)),
+    );
+    assert.equal(await panel.getByTestId('hour-bar').count(), 24);
+    for (const [h, slice] of Object.entries(want.attribution.by_hour)) {
+      assert.equal(await panel.locator(`[data-testid="hour-bar"][data-hour="${h}"]`).getAttribute('data-net'), slice.net);
+    }
+    // Ratio cards: a percentage or ratio with two decimals, a count, or "—".
+    const cards = await panel
+      .locator('[data-testid="ratio-cards"] .big')
+      .evaluateAll((cs) => cs.map((c) => [c.dataset.testid, c.textContent]));
+    assert.ok(cards.length >= 12, `ratio cards: ${JSON.stringify(cards)}`);
+    for (const [id, text] of cards) assert.match(text, /^(—|-?[\d,]+\.\d{2}%?|\d+)$/, `${id}: ${text}`);
+    assert.equal(await panel.getByTestId('ratio-executions').innerText(), String(want.metrics.executions));
+    // Another period asks again.
+    await panel.getByTestId('period-1h').click();
+    await panel.getByTestId('analytics-window').filter({ hasText: 'of 1h' }).waitFor(WAIT);
+    const clipped = await panel.evaluate((el) => el.scrollWidth > el.clientWidth + 1);
+    assert.equal(clipped, false, 'analytics panel clipped');
+    await assertPrecision(page, 1, `analytics ${name}`);
+    await panel.screenshot({ path: `${ARTIFACTS}analytics-${name}.png` });
+    await context.close();
+  });
+
+  test(`compare page: two bots side by side with both tests (${name})`, { timeout: 120000 }, async () => {
+    const r = await api('GET', `/compare?a=${LINEAR}&b=${SPOT}&period=1m`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const want = r.body;
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    // From the header link: choose A, B and the period; the choice lands in the URL.
+    await page.getByTestId('nav-compare').click();
+    await page.getByTestId('compare-page').waitFor();
+    await page.locator(`[data-testid="compare-a"] option[value="${LINEAR}"]`).waitFor({ state: 'attached', ...WAIT });
+    await page.getByTestId('compare-a').selectOption(LINEAR);
+    await page.getByTestId('compare-b').selectOption(SPOT);
+    await page.getByTestId('compare-period-1m').click();
+    await page.waitForFunction((h) => globalThis.location.hash === h, `#/compare/${LINEAR}/${SPOT}/1m`);
+    const view = page.getByTestId('comparison');
+    await view.waitFor(WAIT);
+    // Each side's net is the API's exact figure, in its currency at cents.
+    for (const [side, body] of [
+      ['side-a', want.a],
+      ['side-b', want.b],
+    ]) {
+      const net = view.getByTestId(side).getByTestId('side-net');
+      assert.equal(await net.getAttribute('title'), body.net, side);
+      assert.match(await net.innerText(), /^[+-]?\d[\d,]*\.\d{2,8} USDT$/, side);
+      assert.equal(await view.getByTestId(side).locator('[data-testid^="ratio-"]').count(), 13, `${side} ratio cards`);
+    }
+    // The Sharpe test: its two rows, or the API's reason for having none (too few periods).
+    assert.equal(await view.getByTestId('sharpe-row').count(), 2);
+    if (want.sharpe_difference.error) {
+      assert.ok((await view.getByTestId('sharpe-error').innerText()).includes(want.sharpe_difference.error));
+    } else {
+      assert.match(await view.getByTestId('sharpe-p').first().innerText(), /^(< 0\.0001|\d\.\d{4})$/);
+    }
+    // The sequential test's decision, and what each test means in one line.
+    assert.equal(await view.getByTestId('seq-decision').getAttribute('data-decision'), want.sequential.decision);
+    assert.match(await view.getByTestId('seq-p').innerText(), /^(—|< 0\.0001|\d\.\d{4})$/);
+    await view.getByText(/fixed-sample test/).waitFor();
+    await view.getByText(/always-valid p-value/).waitFor();
+    // Both cumulative returns over the common periods, one chart point per period.
+    await view.getByTestId('compare-chart').locator('canvas').first().waitFor(WAIT);
+    assert.equal(await view.getByTestId('compare-chart').getAttribute('data-points'), String(new Set(want.series.map((p) => p.time)).size));
+    const clipped = await page.getByTestId('compare-page').evaluate((el) => el.scrollWidth > el.clientWidth + 1);
+    assert.equal(clipped, false, 'compare page clipped');
+    await page.screenshot({ path: `${ARTIFACTS}compare-${name}.png`, fullPage: true });
+    // An unknown bot is the API's 404, shown as the page's error.
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/compare/${LINEAR}/no-such-bot-${RUN}/1m`);
+    assert.match(await page.getByTestId('compare-page').getByRole('alert').innerText(), /HTTP 404/);
+    await context.close();
+  });
 }
 
 test('config editing: review the diff, save a new version, see it in the history and audit', { timeout: 120000 }, async () => {

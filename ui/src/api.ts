@@ -8,6 +8,7 @@
  * (`Decimal`): the UI never does arithmetic on money, it only formats it.
  */
 
+import type { BotAnalytics, Comparison } from './analytics';
 import * as N from './normalize';
 
 /** An exact decimal as sent by the API (e.g. "12.34", "-0.12"). Never parsed for arithmetic. */
@@ -455,6 +456,10 @@ export function createClient(opts: ClientOptions) {
     signals: (id: string, limit = 50) => request('GET', `/bots/${enc(id)}/signals?limit=${limit}`, undefined, list(N.signal)),
     audit: (id: string, after: number, limit = 100) =>
       request('GET', `/bots/${enc(id)}/audit?after=${after}&limit=${limit}`, undefined, N.auditEvents),
+    /** `GET /bots/{id}/analytics?period=`: live ratios and the exact attribution of the net P&L. */
+    analytics: (id: string, period: string) => request<BotAnalytics>('GET', `/bots/${enc(id)}/analytics?period=${enc(period)}`),
+    /** `GET /compare?a=&b=&period=`: two bots side by side with the Sharpe-difference and sequential tests. */
+    compare: (a: string, b: string, period: string) => request<Comparison>('GET', `/compare?a=${enc(a)}&b=${enc(b)}&period=${enc(period)}`),
     platformPnl: () => request('GET', '/pnl', undefined, N.pnlPerBot),
     market: (id: string, q: { symbol?: string; timeframe?: string; limit?: number } = {}) => {
       const qs = Object.entries(q)

@@ -9,6 +9,12 @@ describe('hash routes', () => {
     { page: 'signal', id: 'sig-1' },
     { page: 'backtest' },
     { page: 'backtest', bot: 'sol:trend 1' },
+    { page: 'compare' },
+    { page: 'compare', a: 'bot a/1' },
+    { page: 'compare', b: 'b' },
+    { page: 'compare', a: 'a', b: 'b' },
+    { page: 'compare', a: 'a', b: 'b', period: '4h' },
+    { page: 'compare', period: '1h' },
   ];
   for (const r of routes) {
     it(`round-trips ${JSON.stringify(r)}`, () => expect(parseRoute(href(r))).toEqual(r));

@@ -11,7 +11,9 @@ export type Route =
   | { page: 'new' }
   | { page: 'signal'; id: string }
   /** The Backtest view; `bot` prefills it with that strategy bot's strategy, symbol and timeframe. */
-  | { page: 'backtest'; bot?: string };
+  | { page: 'backtest'; bot?: string }
+  /** The A/B page: bots `a` and `b` compared over `period` (each optional until chosen). */
+  | { page: 'compare'; a?: string; b?: string; period?: string };
 
 /** Parse a `location.hash`. Unknown hashes land on the overview. */
 export function parseRoute(hash: string): Route {
@@ -20,6 +22,13 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'new') return { page: 'new' };
   if (parts[0] === 'signals' && parts[1]) return { page: 'signal', id: parts[1] };
   if (parts[0] === 'backtest') return parts[1] ? { page: 'backtest', bot: parts[1] } : { page: 'backtest' };
+  if (parts[0] === 'compare') {
+    const r: Route = { page: 'compare' };
+    if (parts[1] && parts[1] !== '-') r.a = parts[1];
+    if (parts[2] && parts[2] !== '-') r.b = parts[2];
+    if (parts[3]) r.period = parts[3];
+    return r;
+  }
   return { page: 'overview' };
 }
 
@@ -36,6 +45,12 @@ export function href(r: Route): string {
       return `#/signals/${encodeURIComponent(r.id)}`;
     case 'backtest':
       return r.bot ? `#/backtest/${encodeURIComponent(r.bot)}` : '#/backtest';
+    case 'compare': {
+      // `-` holds the place of a bot not chosen yet, so `#/compare/-/b` keeps b in its slot.
+      const parts = [r.a ?? '-', r.b ?? '-', r.period ?? ''].map((p) => (p === '-' ? p : encodeURIComponent(p)));
+      while (parts.length && (parts[parts.length - 1] === '-' || parts[parts.length - 1] === '')) parts.pop();
+      return parts.length ? `#/compare/${parts.join('/')}` : '#/compare';
+    }
   }
 }
 

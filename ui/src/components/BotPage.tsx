@@ -12,6 +12,7 @@ import { rememberRules, ruleKey, useRules } from '../market';
 import { pnlClass, shortTime } from '../money';
 import { price, qty, signedAmount, type Precision } from '../numbers';
 import { roundTrips, winRate, type Trip } from '../trips';
+import { AnalyticsPanel } from './AnalyticsPanel';
 import { AuditTimeline } from './AuditTimeline';
 import { CircuitBadge, ModeBadge, StateBadge } from './Badges';
 import { BotActions } from './BotActions';
@@ -235,6 +236,7 @@ export function BotPage({ id }: { id: string }) {
             <PnlChart points={history.data ?? []} />
           </Suspense>
         </Panel>
+        <AnalyticsPanel botId={id} />
         <Panel title="Positions" wide testId="positions-panel">
           <Status loading={positions.loading} error={positions.error} hasData={!!positions.data} />
           {positions.data && <PositionsTable rows={positions.data} rules={rules} quote={quote} />}

@@ -33,6 +33,9 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout: 
         <nav className="row">
           <a href={href({ page: 'overview' })}>Overview</a>
           {canWrite && <a href={href({ page: 'new' })}>New bot</a>}
+          <a href={href({ page: 'compare' })} data-testid="nav-compare">
+            Compare
+          </a>
           {canWrite && (
             <a href={href({ page: 'backtest' })} data-testid="nav-backtest">
               Backtest
