@@ -28,11 +28,17 @@ function Params({
   view,
   configVersion,
   onSaved,
+  saved,
+  setSaved,
 }: {
   botId: string;
   view: StrategyView;
   configVersion: number;
   onSaved: () => void;
+  /** The version the last save created. Held by the panel: this block is remounted when the
+   * saved config reloads (its key is the version), and the message must outlive that. */
+  saved: number | null;
+  setSaved: (version: number | null) => void;
 }) {
   const { client, canWrite } = useSession();
   const [draft, setDraft] = useState<Record<string, string>>(() =>
@@ -40,7 +46,6 @@ function Params({
   );
   const [review, setReview] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [saved, setSaved] = useState<number | null>(null);
   const changed = Object.entries(draft).filter(([k, v]) => Number(v) !== view.params[k]);
   const invalid = Object.entries(draft).filter(([, v]) => v.trim() === '' || !Number.isFinite(Number(v)));
   const save = async () => {
@@ -134,6 +139,7 @@ export function StrategyPanel({ botId, configVersion, onSaved }: { botId: string
   const { client, canWrite } = useSession();
   const view = usePoll(() => client.strategy(botId), `strategy-${botId}-${configVersion}`);
   const [ran, setRan] = useState<string | null>(null);
+  const [savedVersion, setSavedVersion] = useState<number | null>(null);
   if (view.error?.status === 409 || (!view.data && !view.loading && !view.error)) return null;
   const v = view.data;
   return (
@@ -168,7 +174,15 @@ export function StrategyPanel({ botId, configVersion, onSaved }: { botId: string
             </div>
           </div>
           <h3>Params</h3>
-          <Params key={`${v.version_id}-${configVersion}`} botId={botId} view={v} configVersion={configVersion} onSaved={onSaved} />
+          <Params
+            key={`${v.version_id}-${configVersion}`}
+            botId={botId}
+            view={v}
+            configVersion={configVersion}
+            onSaved={onSaved}
+            saved={savedVersion}
+            setSaved={setSavedVersion}
+          />
           {canWrite && (
             <div className="row wrap" style={{ marginTop: '0.6rem' }}>
               <a className="button" href={href({ page: 'backtest', bot: botId })} data-testid="backtest-strategy">
