@@ -890,34 +890,30 @@ fn a_live_bot_replaying_its_window_holds_the_backtests_regime_gated_target() {
     use crate::strategy::live::{evaluate, fetch_limit};
     let bars = walk(3_000, 23);
     let sp = spec(REGIME_GATED);
-    let mut streamed = sp.strategy(&BTreeMap::new()).unwrap();
+    let streamed = sp.strategy(&BTreeMap::new()).unwrap();
     let limit = fetch_limit(streamed.as_ref()) as usize;
     // ADX 14's smoothing forgets a bar's weight below 1e-12 after 373 bars: 28 + 373 = 401
     // bars of history, times 3, + 2, capped at one page of 1,000.
     assert_eq!(limit, 1_000);
+    // The backtest's target changes, streaming every bar once.
+    let changes = targets(sp.strategy(&BTreeMap::new()).unwrap().as_mut(), &bars);
+    let held = |i: usize| {
+        changes
+            .iter()
+            .rev()
+            .find(|c| c.0 <= i)
+            .map(|c| Target::Exposure(c.1))
+    };
     let sym = Symbol::new("BTCUSDT").unwrap();
-    let (mut held, mut compared, mut differ) = (None, 0, Vec::new());
-    for i in 0..bars.len() {
-        let ctx = Context {
-            symbol: &sym,
-            bars: &bars[..=i],
-            position: dec!(0),
-            equity: dec!(1000),
-        };
-        for intent in streamed.on_bar(&ctx) {
-            if let Intent::Target { target, .. } = intent {
-                held = Some(target);
-            }
-        }
-        // Every 5th bar once the live window is full (each replay costs `limit` bars).
-        if i + 1 >= limit && i % 5 == 0 {
-            let window = &bars[i + 1 - limit..=i];
-            let mut fresh = sp.strategy(&BTreeMap::new()).unwrap();
-            let e = evaluate(fresh.as_mut(), &sym, window, dec!(0), dec!(1000)).unwrap();
-            compared += 1;
-            if e.target != held {
-                differ.push(i);
-            }
+    let (mut compared, mut differ) = (0, Vec::new());
+    // Every 5th bar once the live window is full (each replay costs `limit` bars).
+    for i in (limit - 1..bars.len()).filter(|i| i % 5 == 0) {
+        let window = &bars[i + 1 - limit..=i];
+        let mut fresh = sp.strategy(&BTreeMap::new()).unwrap();
+        let e = evaluate(fresh.as_mut(), &sym, window, dec!(0), dec!(1000)).unwrap();
+        compared += 1;
+        if e.target != held(i) {
+            differ.push(i);
         }
     }
     assert!(compared > 350, "{compared}");
