@@ -9,11 +9,12 @@ import { usePoll, useNow } from '../hooks';
 import { ruleKey, useRules } from '../market';
 import { formatUsage } from '../format';
 import { age, pnlClass, shortTime, usagePct } from '../money';
-import { amount, isDust, positionQty, price, qty, signedAmount, sum } from '../numbers';
+import { amount, price, qty, signedAmount, sum } from '../numbers';
 import { href } from '../route';
 import { CircuitBadge, ModeBadge, StateBadge } from './Badges';
 import { usedText } from './RiskUsage';
 import { Status } from './Status';
+import { PositionCells } from './Tables';
 
 /** One bot as a table row (a card on phones, via CSS and data-label). */
 export function BotRow({ bot, now }: { bot: BotSummary; now: number }) {
@@ -217,26 +218,7 @@ function PositionsAcross({ rows }: { rows: BotDetailRow[] }) {
               <td data-label="Bot">
                 <a href={href({ page: 'bot', id: bot.id })}>{bot.name || bot.id}</a>
               </td>
-              <td data-label="Instrument">{p.instrument}</td>
-              <td
-                data-label="Qty"
-                className={`num ${isDust(p.qty, r) ? 'muted' : pnlClass(p.qty)}`}
-                title={isDust(p.qty, r) ? `${p.qty}: less than one lot step (fee dust)` : p.qty}
-                data-step={r?.step ?? undefined}
-              >
-                {positionQty(p.qty, r)}
-              </td>
-              <td data-label="Avg entry" className="num" title={p.avg_entry_price} data-tick={r?.tick ?? undefined}>
-                {price(p.avg_entry_price, r)}
-              </td>
-              <td data-label="Mark" className="num" title={p.mark_price ?? undefined} data-tick={r?.tick ?? undefined}>
-                {price(p.mark_price, r)}
-              </td>
-              <td data-label="Unrealized" className={`num ${pnlClass(p.unrealized)}`} title={p.unrealized}>
-                <span>
-                  {signedAmount(p.unrealized, bot.quote_asset)} <span className="muted small">{bot.quote_asset}</span>
-                </span>
-              </td>
+              <PositionCells p={p} r={r} quote={bot.quote_asset} />
             </tr>
           );
         })}

@@ -13,6 +13,37 @@ import { href } from '../route';
 export type RulesOf = (symbol: string) => Precision | null;
 const none: RulesOf = () => null;
 
+/**
+ * The cells of one position row (instrument, qty, average entry, mark, unrealized), shared by a
+ * bot's positions table and the overview's positions across bots.
+ */
+export function PositionCells({ p, r, quote }: { p: Position; r: Precision | null; quote: string }) {
+  return (
+    <>
+      <td data-label="Instrument">{p.instrument}</td>
+      <td
+        data-label="Qty"
+        className={`num ${isDust(p.qty, r) ? 'muted' : pnlClass(p.qty)}`}
+        title={isDust(p.qty, r) ? `${p.qty}: less than one lot step (fee dust)` : p.qty}
+        data-step={r?.step ?? undefined}
+      >
+        {positionQty(p.qty, r)}
+      </td>
+      <td data-label="Avg entry" className="num" title={p.avg_entry_price} data-tick={r?.tick ?? undefined}>
+        {price(p.avg_entry_price, r)}
+      </td>
+      <td data-label="Mark" className="num" title={p.mark_price ?? undefined} data-tick={r?.tick ?? undefined}>
+        {price(p.mark_price, r)}
+      </td>
+      <td data-label="Unrealized" className={`num ${pnlClass(p.unrealized)}`} title={p.unrealized}>
+        <span>
+          {signedAmount(p.unrealized, quote)} <span className="muted small">{quote}</span>
+        </span>
+      </td>
+    </>
+  );
+}
+
 /** Open positions; a negative qty is a short. */
 export function PositionsTable({ rows, rules = none, quote = 'USDT' }: { rows: Position[]; rules?: RulesOf; quote?: string }) {
   if (rows.length === 0) return <p className="muted">No open positions.</p>;
@@ -32,26 +63,7 @@ export function PositionsTable({ rows, rules = none, quote = 'USDT' }: { rows: P
           const r = rules(p.instrument);
           return (
             <tr key={p.instrument} data-testid="position-row">
-              <td data-label="Instrument">{p.instrument}</td>
-              <td
-                data-label="Qty"
-                className={`num ${isDust(p.qty, r) ? 'muted' : pnlClass(p.qty)}`}
-                title={isDust(p.qty, r) ? `${p.qty}: less than one lot step (fee dust)` : p.qty}
-                data-step={r?.step ?? undefined}
-              >
-                {positionQty(p.qty, r)}
-              </td>
-              <td data-label="Avg entry" className="num" title={p.avg_entry_price} data-tick={r?.tick ?? undefined}>
-                {price(p.avg_entry_price, r)}
-              </td>
-              <td data-label="Mark" className="num" title={p.mark_price ?? undefined} data-tick={r?.tick ?? undefined}>
-                {price(p.mark_price, r)}
-              </td>
-              <td data-label="Unrealized" className={`num ${pnlClass(p.unrealized)}`} title={p.unrealized}>
-                <span>
-                  {signedAmount(p.unrealized, quote)} <span className="muted small">{quote}</span>
-                </span>
-              </td>
+              <PositionCells p={p} r={r} quote={quote} />
             </tr>
           );
         })}
