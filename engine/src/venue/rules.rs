@@ -150,6 +150,7 @@ fn check_notional(rules: &InstrumentRules, notional: Decimal) -> Result<(), Rule
 
 /// Rounds and validates an order against the instrument's rules. `ref_price` is the price used
 /// for market-order notional checks (last or mark price); limit orders use their own price.
+/// Reduce-only orders (linear only) are exempt from the minimum notional, as on the exchanges.
 ///
 /// # Errors
 /// The first [`RulesError`] the rounded order breaks.
@@ -206,8 +207,11 @@ pub fn prepare_order(
                 .checked_mul(price)
                 .ok_or(RulesError::Overflow { what: "notional" })?;
             // Market orders without a reference price cannot be checked for notional here;
-            // the exchange remains the judge.
-            if price > Decimal::ZERO {
+            // the exchange remains the judge. A reduce-only order is exempt, as on both
+            // exchanges' derivatives (Binance USD-M: "no smaller than 5 (unless you choose
+            // reduce only)", -4164; Bybit: closing orders skip minNotionalValue but keep
+            // minOrderQty): refusing it would leave a small position that nothing can close.
+            if price > Decimal::ZERO && !req.reduce_only {
                 check_notional(rules, notional)?;
             }
             out.qty = OrderQty::Base(qty);

@@ -219,3 +219,47 @@ fn close_sells_the_whole_free_balance() {
         Err(RulesError::NotPositive { .. })
     ));
 }
+
+/// A reduce-only close of a position worth less than the minimum notional is what both
+/// exchanges accept (Binance USD-M -4164 "unless you choose reduce only"; Bybit exempts closing
+/// orders from minNotionalValue): refusing it here left the paper venue unable to close a small
+/// remainder that live could. Minimum quantity and step still apply.
+#[test]
+fn reduce_only_orders_are_exempt_from_min_notional_only() {
+    let mut small = req(
+        OrderType::Market,
+        Side::Sell,
+        OrderQty::Base(dec!(0.00007)),
+        None,
+    );
+    assert!(matches!(
+        prepare_order(&rules(), &small, dec!(65000)),
+        Err(RulesError::BelowMinNotional { .. })
+    ));
+    small.reduce_only = true;
+    let ok = prepare_order(&rules(), &small, dec!(65000)).unwrap();
+    assert_eq!(ok.qty, OrderQty::Base(dec!(0.00007)));
+
+    let mut limit = req(
+        OrderType::Limit,
+        Side::Buy,
+        OrderQty::Base(dec!(0.000074)),
+        Some(dec!(60000.009)),
+    );
+    limit.reduce_only = true;
+    let ok = prepare_order(&rules(), &limit, dec!(65000)).unwrap();
+    assert_eq!(ok.qty, OrderQty::Base(dec!(0.00007)));
+    assert_eq!(ok.price, Some(dec!(60000)));
+
+    let mut below_step = req(
+        OrderType::Market,
+        Side::Sell,
+        OrderQty::Base(dec!(0.000009)),
+        None,
+    );
+    below_step.reduce_only = true;
+    assert!(matches!(
+        prepare_order(&rules(), &below_step, dec!(65000)),
+        Err(RulesError::ZeroAfterRounding { .. })
+    ));
+}

@@ -668,3 +668,31 @@ fn amounts_beyond_the_decimal_range_are_refused_not_panicked_on() {
     );
     assert!(p >= huge);
 }
+
+/// A linear position worth less than the minimum notional is still closed by a reduce-only
+/// order, as Binance USD-M and Bybit accept it; an opening order of that size is refused.
+#[test]
+fn a_reduce_only_close_below_min_notional_is_accepted_like_on_the_exchange() {
+    let mut v = venue(Market::Linear);
+    let order = |id: &str, side, qty, reduce_only| {
+        req(
+            id,
+            side,
+            OrderType::Market,
+            OrderQty::Base(qty),
+            None,
+            None,
+            reduce_only,
+        )
+    };
+    place(&mut v, order("o1", Side::Buy, dec!(0.00015), false), 1).unwrap();
+    // 0.00007 × 50000 = 3.5 < 5: refused when it would open or add…
+    assert!(place(&mut v, order("o2", Side::Buy, dec!(0.00007), false), 2).is_err());
+    // …accepted when it only reduces, down to a flat position.
+    let part = place(&mut v, order("c1", Side::Sell, dec!(0.00007), true), 3).unwrap();
+    assert_eq!(part.executed_qty, dec!(0.00007));
+    let rest = place(&mut v, order("c2", Side::Sell, dec!(0.00008), true), 4).unwrap();
+    assert_eq!(rest.executed_qty, dec!(0.00008));
+    let pos = run(&mut v, VenueOp::Positions { symbol: None }, 5).unwrap();
+    assert_eq!(pos, VenueReply::Positions(vec![]));
+}
