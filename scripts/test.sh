@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `npm test` (and CI's .ci/run): the whole test suite, from a fresh clone.
 #
-#   bootstrap → cargo fmt --check → tsc + eslint (tests/e2e, scripts) → clippy -D warnings (native crates) →
-#   cargo test (native crates) → tests/python/check_*.sh → build for tests (both Workers: release code without LTO
-#   or wasm-opt, compiled by clippy-driver -D warnings, which is the wasm32 clippy pass; the simulator and CLI
-#   binaries in the dev profile) → end-to-end tests against the real stack (vitest, tests/e2e, files in a seeded
-#   random order) → dashboard unit tests (ui) when ui defines them.
+#   bootstrap → cargo fmt --check → tsc + eslint (tests/e2e, scripts) → cargo test --all-targets (native
+#   crates; engine, simulator and CLI compiled by clippy-driver -D warnings, which is their clippy pass) and,
+#   beside it, the build for tests (both Workers: release code without LTO or wasm-opt, compiled by
+#   clippy-driver -D warnings, which is the wasm32 clippy pass; the simulator and CLI binaries in the dev
+#   profile) → tests/python/check_*.sh → end-to-end tests against the real stack (vitest, tests/e2e, files in
+#   a seeded random order) → dashboard unit tests (ui) when ui defines them.
 #
 # Seeds, printed first: KEEL_TEST_SEED orders the end-to-end files (fresh each run unless given; set it to
 # replay an order), PROPTEST_RNG_SEED drives the property tests (fixed unless given; `npm run
@@ -76,6 +77,19 @@ count_vitest() {
   failed=$((failed + ${pf#* }))
 }
 
+finish() {
+  printf '\n=== summary (%ss; KEEL_TEST_SEED=%s PROPTEST_RNG_SEED=%s)\n' "$((SECONDS - suite_start))" "$KEEL_TEST_SEED" "$PROPTEST_RNG_SEED"
+  printf '%s\n' "${summary[@]}"
+  if [ "$any_failed" = 1 ] && [ "$failed" = 0 ]; then
+    # A step failed without a failing test (lint, build, start-up): count it as one failure.
+    failed=1
+  fi
+  # The failed tests by name, last, where a CI log that keeps only its tail still shows them.
+  node scripts/failures.ts "$logs" || true
+  echo "keel: $passed passed, $failed failed"
+  exit "$any_failed"
+}
+
 # The e2e file order. CI (CI set) runs one fixed, printed order, so a fresh clone cannot fail on a
 # new draw; a local run draws a fresh seed (31 bits, like vitest's own) to explore other orders.
 # KEEL_TEST_SEED=<n> replays any run. An order a local seed breaks is a bug to fix, with its seed
@@ -97,36 +111,49 @@ step bootstrap bash scripts/bootstrap.sh || { echo "bootstrap failed; nothing el
 step fmt cargo fmt --all -- --check
 step ts-lint bash -c 'tsc --noEmit -p tsconfig.json && eslint --max-warnings 0 tests/e2e scripts eslint.config.js && node scripts/check-docs.ts'
 native=(-p keel-engine -p keel-exchange-sim -p keel-cli -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy)
-step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim -p keel-cli --all-targets --locked -- -D warnings
 if [ "$mode" = unit ]; then
+  step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim -p keel-cli --all-targets --locked -- -D warnings
   step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
     -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy -p keel-engine -- -D warnings
-else
-  # The full run compiles the Workers for wasm32 anyway (build, below), so there clippy-driver
-  # is the compiler of the workspace crates (KEEL_CLIPPY_WORKERS=1, scripts/build.sh): the same
-  # lints on the same crates (edge, Durable Objects, neo4j-proxy, engine) as a separate
-  # `cargo clippy --target wasm32-unknown-unknown`, without compiling every dependency a second
-  # time in check mode. A lint fails the build step.
-  export KEEL_CLIPPY_WORKERS=1
+  # The Worker crates' pure unit tests (JWT checks, token bucket, Query API parsing, ...) run
+  # natively too: nothing in them touches the JS runtime.
+  step cargo-test cargo test "${native[@]}" --locked
+  count_cargo "$logs/cargo-test.log"
+  finish
 fi
-# The Worker crates' pure unit tests (JWT checks, token bucket, Query API parsing, ...) run
-# natively too: nothing in them touches the JS runtime.
-step cargo-test cargo test "${native[@]}" --locked
+
+# The full run compiles every crate anyway, so no separate check-mode clippy pass compiles the
+# dependencies a second time:
+# - wasm32: clippy-driver is the compiler of the Workers' workspace crates in their build
+#   (KEEL_CLIPPY_WORKERS=1, scripts/build.sh), the same lints on the same crates (edge, Durable
+#   Objects, neo4j-proxy, engine) as `cargo clippy --target wasm32-unknown-unknown`;
+# - native: scripts/clippy-wrapper.sh is the compiler of engine, simulator and CLI in the build
+#   of `cargo test --all-targets` (benches and examples included), as `cargo clippy --all-targets`.
+# A lint fails the step that compiled it (build, cargo-test).
+export KEEL_CLIPPY_WORKERS=1
+export RUSTC_WORKSPACE_WRAPPER="$KEEL_ROOT/scripts/clippy-wrapper.sh"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+
+# The end-to-end stack runs the Workers' release code built without LTO and wasm-opt (minutes
+# less; the same Rust, the same optimisation level) and the simulator and CLI in the dev profile,
+# whose dependencies cargo test compiles. Deploys and `npm run bench` use the full build.
+export KEEL_BUILD_FOR_TESTS=1
+export KEEL_SIM_BIN="${CARGO_TARGET_DIR:-$KEEL_ROOT/target}/debug/keel-exchange-sim"
+export KEEL_CLI_BIN="${CARGO_TARGET_DIR:-$KEEL_ROOT/target}/debug/keel"
+
+# The build runs beside cargo test: they lock different folders (target/release and
+# target/wasm32-unknown-unknown against target/debug), and on 2 cores one fills the gaps the other
+# leaves (a big crate's single-threaded front end, a link). Its output goes to build.log and is
+# printed when it ends; its last part (simulator and CLI in the dev profile) waits for cargo
+# test's lock and then reuses what cargo test compiled.
+build_start=$SECONDS
+printf '\n=== build (beside cargo-test; output when it ends): bash scripts/build.sh\n'
+bash scripts/build.sh >"$logs/build.log" 2>&1 &
+build_pid=$!
+
+step cargo-test bash -c 'cargo test "$@" --all-targets --locked --no-run && cargo test "$@" --locked' _ "${native[@]}"
 count_cargo "$logs/cargo-test.log"
 
-finish() {
-  printf '\n=== summary (%ss; KEEL_TEST_SEED=%s PROPTEST_RNG_SEED=%s)\n' "$((SECONDS - suite_start))" "$KEEL_TEST_SEED" "$PROPTEST_RNG_SEED"
-  printf '%s\n' "${summary[@]}"
-  if [ "$any_failed" = 1 ] && [ "$failed" = 0 ]; then
-    # A step failed without a failing test (lint, build, start-up): count it as one failure.
-    failed=1
-  fi
-  # The failed tests by name, last, where a CI log that keeps only its tail still shows them.
-  node scripts/failures.ts "$logs" || true
-  echo "keel: $passed passed, $failed failed"
-  exit "$any_failed"
-}
-[ "$mode" = unit ] && finish
 
 # Cross-checks against Python reference implementations (pinned in tests/python/requirements.txt).
 for check in tests/python/check_*.sh; do
@@ -134,13 +161,17 @@ for check in tests/python/check_*.sh; do
   step "py-$(basename "$check" .sh)" bash "$check"
 done
 
-# The end-to-end stack runs the Workers' release code built without LTO and wasm-opt (minutes
-# less; the same Rust, the same optimisation level) and the simulator and CLI in the dev profile,
-# whose dependencies cargo test has just compiled. Deploys and `npm run bench` use the full build.
-export KEEL_BUILD_FOR_TESTS=1
-export KEEL_SIM_BIN="${CARGO_TARGET_DIR:-$KEEL_ROOT/target}/debug/keel-exchange-sim"
-export KEEL_CLI_BIN="${CARGO_TARGET_DIR:-$KEEL_ROOT/target}/debug/keel"
-if step build bash scripts/build.sh; then
+wait "$build_pid"
+build_rc=$?
+printf '\n=== build (ran beside cargo-test; %ss)\n' "$((SECONDS - build_start))"
+cat "$logs/build.log"
+if [ "$build_rc" = 0 ]; then
+  summary+=("ok    $(printf '%-14s' build) $((SECONDS - build_start))s (beside cargo-test)")
+else
+  summary+=("FAIL  $(printf '%-14s' build) $((SECONDS - build_start))s (exit $build_rc, log .keel/test-logs/build.log)")
+  any_failed=1
+fi
+if [ "$build_rc" = 0 ]; then
   step e2e node node_modules/vitest/vitest.mjs run --config tests/e2e/vitest.config.ts \
     --reporter=default --reporter=json --outputFile.json="$logs/e2e.json"
   count_vitest "$logs/e2e.json"
