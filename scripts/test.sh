@@ -104,6 +104,12 @@ fi
 export KEEL_TEST_SEED
 # Property tests: one fixed seed, so CI draws the same cases every run (and a failure is replayable).
 export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261207}"
+# CI compiles from an empty target/ once: incremental compilation would only add its bookkeeping
+# (time and gigabytes of target/debug/incremental) for a rebuild that never comes. Local runs keep
+# it for their next edit.
+if [ -n "${CI:-}" ]; then
+  export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi
 echo "keel: seeds KEEL_TEST_SEED=$KEEL_TEST_SEED PROPTEST_RNG_SEED=$PROPTEST_RNG_SEED (set them to replay this run)"
 
 step bootstrap bash scripts/bootstrap.sh || { echo "bootstrap failed; nothing else can run" >&2; exit 1; }
