@@ -3,8 +3,8 @@
 //! Every state change goes through a [`store::Journal`] so it commits together with its audit
 //! event; the alarm ships the audit outbox to neo4j-proxy.
 //!
-//! The submodules are layered one way: each uses only modules listed before it here, so
-//! `python3 ../shared/tools/rust_cycles.py durable_objects/src/bot` finds no circle.
+//! The submodules are layered one way: each uses only modules listed before it here, so there
+//! is no import circle (`node scripts/check-layers.ts`, in `npm test`, keeps it so).
 //! 1. storage, config and bookkeeping: `store`, `platform_state`, `interrupted`, `config`,
 //!    `credentials`, `ledger`, `refusals`, `alerts`, `outbox`, `secrets`, `metrics`, `summary`,
 //!    `retention`, `audit_verify`, `analytics` (the ledger's entries and equity through
