@@ -107,8 +107,9 @@ async fn neo4j(env: &Env) -> Value {
 }
 
 /// Every bot's outbox health summed ([`OutboxTotals`]): while Neo4j is down the depth grows here,
-/// and drains after it is back. Bots are asked in parallel; one that cannot answer counts as
-/// `unreadable`, it never fails the document.
+/// and drains after it is back. Bots are asked in parallel, `BOT_FAN_OUT` at a time (the Worker's
+/// connection and subrequest limits); one that cannot answer counts as `unreadable`, it never
+/// fails the document.
 async fn audit_outbox(env: &Env) -> Value {
     let bots = match crate::api::call_control(env, Method::Get, "/bots", None).await {
         Ok(v) => v,
@@ -122,13 +123,9 @@ async fn audit_outbox(env: &Env) -> Value {
                 .collect()
         })
         .unwrap_or_default();
-    let answers = futures_util::future::join_all(
-        ids.iter()
-            .map(|id| crate::api::call_bot(env, id, Method::Get, "/view/outbox", None)),
-    )
-    .await;
+    let answers = crate::api::call_bots(env, ids, Method::Get, "/view/outbox", None).await;
     let mut totals = OutboxTotals::default();
-    for answer in answers {
+    for (_, answer) in answers {
         let health = answer
             .ok()
             .and_then(|v| serde_json::from_value::<OutboxHealth>(v).ok());

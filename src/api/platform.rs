@@ -189,20 +189,28 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
         Some(json!({"halted": halted, "reason": reason, "actor": actor, "flatten": flatten})),
     )
     .await?;
-    // Every bot receives the flag at once (in parallel), so the last one stops as soon as the
-    // first: the halt's latency does not grow with the number of bots.
+    // The bots receive the flag in parallel, BOT_FAN_OUT at a time: a platform of thousands of
+    // bots stays inside a Worker invocation's connection and subrequest limits, and each push's
+    // HALT_PUSH_WITHIN starts when it is sent, not while it waits for a slot (all at once, the
+    // last ones timed out queued behind the first and were reported unreached). Until its push
+    // arrives a bot is still stopped: it re-reads the platform state before every decision.
     let ids = bot_ids(ctx).await?;
-    let pushes = ids.iter().map(|id| {
-        let body = json!({"halted": halted, "actor": actor, "flatten": flatten});
-        push_within(call_bot(
-            ctx.env,
-            id,
-            Method::Post,
-            "/control/halt",
-            Some(body),
-        ))
-    });
-    let results = futures_util::future::join_all(pushes).await;
+    let results: Vec<Result<Value, ApiError>> = {
+        use futures_util::stream::{self, StreamExt};
+        stream::iter(ids.iter().map(|id| {
+            let body = json!({"halted": halted, "actor": actor, "flatten": flatten});
+            push_within(call_bot(
+                ctx.env,
+                id,
+                Method::Post,
+                "/control/halt",
+                Some(body),
+            ))
+        }))
+        .buffered(super::BOT_FAN_OUT)
+        .collect()
+        .await
+    };
     let mut bots = serde_json::Map::new();
     // Bots the push did not reach: they adopt the platform state themselves before their next
     // decision (they re-check it), but the operator is told which ones to watch.
