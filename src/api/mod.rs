@@ -11,6 +11,7 @@ pub(crate) mod gateway;
 mod history_store;
 mod klines;
 mod platform;
+mod shadow;
 mod strategies;
 
 use crate::auth::{authenticate, Principal};

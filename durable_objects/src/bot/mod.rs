@@ -40,6 +40,7 @@ mod reconcile;
 mod refusals;
 mod retention;
 mod secrets;
+pub mod shadow;
 mod signal;
 pub mod store;
 mod strategy;
@@ -281,6 +282,11 @@ impl BotDO {
             (Method::Post, "/control/tick") => controls::tick(self, req).await,
             (Method::Post, "/control/strategy") => strategy::run_route(self).await,
             (Method::Get, "/view/strategy") => strategy::view(self),
+            (Method::Get, "/view/shadow") => shadow::view(self),
+            (Method::Post, "/shadow/attach") => shadow::attach(self, req).await,
+            (Method::Post, "/shadow/link") => shadow::link(self, req).await,
+            (Method::Post, "/shadow/signal") => shadow::signal(self, req).await,
+            (Method::Post, "/control/promote") => shadow::promote(self, req).await,
             (Method::Get, "/view/market") => market::view(self, query).await,
             (Method::Post, "/edge-rejection") => admin::edge_rejection(self, req).await,
             (Method::Get, view) if view.starts_with("/view/") => {
