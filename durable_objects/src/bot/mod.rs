@@ -38,6 +38,7 @@ mod platform_state;
 mod protection;
 mod reconcile;
 mod refusals;
+mod regime;
 mod retention;
 mod secrets;
 pub mod shadow;
@@ -283,6 +284,7 @@ impl BotDO {
             (Method::Post, "/control/strategy") => strategy::run_route(self).await,
             (Method::Get, "/view/strategy") => strategy::view(self),
             (Method::Get, "/view/shadow") => shadow::view(self),
+            (Method::Get, "/view/regime") => regime::view(self),
             (Method::Post, "/shadow/attach") => shadow::attach(self, req).await,
             (Method::Post, "/shadow/link") => shadow::link(self, req).await,
             (Method::Post, "/shadow/signal") => shadow::signal(self, req).await,
