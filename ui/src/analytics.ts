@@ -56,6 +56,8 @@ export interface BotAnalytics {
     by_instrument: Record<string, AttributionSlice>;
     by_strategy: Record<string, AttributionSlice>;
     by_hour: Record<string, AttributionSlice>;
+    /** By the instrument's regime label at each fill (`unlabelled` without one); older APIs omit it. */
+    by_regime?: Record<string, AttributionSlice>;
   };
 }
 
@@ -273,4 +275,11 @@ export function decisionText(s: Sequential, a: string, b: string): string {
     default:
       return 'no decision yet: keep running';
   }
+}
+
+/** `GET /bots/{id}/regime`: a regime-gated bot's label per instrument and its changes. */
+export interface RegimeView {
+  bot_id: string;
+  gated: boolean;
+  symbols: Record<string, { label: string; since_ms: number; history: [number, string][] }>;
 }
