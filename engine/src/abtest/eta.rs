@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(later.reading().decision, Decision::ABetter);
         let at = decided_at.expect("decides");
         // The plug-in variance after 100 pairs is ~1 % above its limit (n/(n−1)), so the
-        // estimate lands within 3 % of the real decision (after 12 pairs it was 11 % late: a
+        // estimate lands within 3 % of the real decision (after 12 pairs it was about 10 % too long: a
         // documented limit of a plug-in estimate).
         let predicted = 100 + eta;
         assert!(
