@@ -6,6 +6,7 @@
 //   - the comparison puts A and B side by side with their live figures, the always-valid p-value,
 //     the Sharpe-difference test and the expected time to a decision;
 //   - what cannot be a shadow is refused precisely (self, a shadow of a shadow, a patched mode);
+//   - a deleted shadow answers 404 once and is no longer fed;
 //   - the shadow's internal signal route cannot be reached with A's secret at B's webhook;
 //   - promotion is refused without a decision (409 with the test's reading), refused when forced
 //     without a reason (422), and applied when forced with one: A's sizing becomes B's, and the
@@ -190,6 +191,23 @@ describe("A/B with a paper shadow", () => {
     expect(cmp.sharpe_difference.error).toContain("pairs");
   });
 
+  it("stops feeding a shadow that was deleted", async () => {
+    const del = await adminFetch(`/api/v1/bots/${c}`, { method: "DELETE" });
+    expect(del.status, del.text).toBe(200);
+    await price("65200");
+    const first = await send("buy", "0.002");
+    expect(first.shadows).toEqual(
+      [
+        { bot_id: b, status: 200 },
+        { bot_id: c, status: 404 },
+      ].sort((x, y) => x.bot_id.localeCompare(y.bot_id)),
+    );
+    const second = await send("sell", "0.002");
+    expect(second.shadows).toEqual([{ bot_id: b, status: 200 }]);
+    const links = await adminFetch<{ shadows: string[] }>(`/api/v1/bots/${a.id}/shadow`);
+    expect(links.body?.shadows).toEqual([b]);
+  });
+
   it("refuses a promotion without a decision, or forced without a reason, and audits a forced one", async () => {
     const none = await adminFetch<{ code: string; detail: { decision: string; pairs: number } }>(`/api/v1/bots/${a.id}/promote`, { method: "POST", json: { shadow: b, period: "1m" } });
     expect(none.status, none.text).toBe(409);
@@ -198,7 +216,7 @@ describe("A/B with a paper shadow", () => {
     const noReason = await adminFetch<{ code: string; field: string }>(`/api/v1/bots/${a.id}/promote`, { method: "POST", json: { shadow: b, force: true } });
     expect(noReason.status, noReason.text).toBe(422);
     expect([noReason.body?.code, noReason.body?.field]).toEqual(["invalid_promotion", "reason"]);
-    const stranger = await adminFetch<{ code: string }>(`/api/v1/bots/${b}/promote`, { method: "POST", json: { shadow: c, force: true, reason: "x" } });
+    const stranger = await adminFetch<{ code: string }>(`/api/v1/bots/${b}/promote`, { method: "POST", json: { shadow: a.id, force: true, reason: "x" } });
     expect(stranger.status, stranger.text).toBe(409);
     expect(stranger.body?.code).toBe("not_a_shadow");
     const before = await adminFetch<{ version: number }>(`/api/v1/bots/${a.id}`);

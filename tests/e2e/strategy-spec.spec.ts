@@ -394,7 +394,10 @@ describe("a regime-gated spec in a live paper bot", () => {
     const regimeSum = sum(Object.values(byRegime).map((r) => Dec.of(r.net)));
     expect(regimeSum.cmp(an.body?.attribution.total.net ?? "NaN"), `${regimeSum.toString()} vs ${an.text}`).toBe(0);
     expect(Object.values(byRegime).reduce((s, r) => s + r.fills, 0)).toBe(an.body?.attribution.total.fills);
+    // Entries are made in a trend; the exits the gate forced are under the label that closed it.
     expect(byRegime.trend?.fills ?? 0, an.text).toBeGreaterThanOrEqual(1);
+    const exitLabels = Object.keys(byRegime).filter((k) => k !== "trend" && (byRegime[k]?.fills ?? 0) > 0);
+    expect(exitLabels.length, an.text).toBeGreaterThanOrEqual(1);
     console.log(
       `regime changes: ${changes.map((c) => `${c.regime} (${c.action})`).join("; ")}; net by regime: ${Object.entries(byRegime)
         .map(([k, v]) => `${k} ${v.net} (${v.fills} fills)`)

@@ -28,7 +28,7 @@ pub const MAX_HISTORY: usize = 500;
 pub struct SymbolRegime {
     /// The label now.
     pub label: String,
-    /// Since when (the close of the bar that changed it).
+    /// Since when: the moment the bot computed it (the bar's close at the earliest).
     pub since_ms: i64,
     /// `(since ms, label)` changes, oldest first, at most [`MAX_HISTORY`].
     pub history: Vec<(i64, String)>,
@@ -133,7 +133,10 @@ pub async fn observe(
         return Ok(());
     }
     let previous = Some(entry.label.clone()).filter(|l| !l.is_empty());
-    let since = last.open_time_ms.saturating_add(timeframe.ms());
+    // In force from the moment the bot knew it (on the bar's close, or later for a late
+    // candle): fills carry the time they were made, so a fill the new label caused is under it,
+    // and none before it is.
+    let since = now_ms().max(last.open_time_ms.saturating_add(timeframe.ms()));
     entry.label = now_label.to_string();
     entry.since_ms = since;
     entry.history.push((since, now_label.to_string()));

@@ -203,16 +203,36 @@ pub async fn forward(bot: &BotDO, body: &str, received_ms: i64) -> Vec<Value> {
         return Vec::new();
     };
     let mut out = Vec::with_capacity(set.len());
-    for id in set {
+    let mut gone = Vec::new();
+    for id in &set {
         let payload = json!({"parent": parent.as_str(), "body": body, "received_ms": received_ms});
-        let status = match send(bot, &id, &payload).await {
-            Ok(code) => json!({"bot_id": id, "status": code}),
+        let status = match send(bot, id, &payload).await {
+            Ok(code) => {
+                if code == 404 {
+                    gone.push(id.clone());
+                }
+                json!({"bot_id": id, "status": code})
+            }
             Err(e) => {
                 worker::console_error!("shadow {id}: {e}");
                 json!({"bot_id": id, "status": Value::Null, "error": e})
             }
         };
         out.push(status);
+    }
+    // A deleted shadow answers 404 (no such bot): stop feeding it.
+    if !gone.is_empty() {
+        let kept: BTreeSet<String> = set.into_iter().filter(|s| !gone.contains(s)).collect();
+        let saved = match bot.journal() {
+            Ok(mut j) => match j.put("shadows", &kept) {
+                Ok(_) => bot.commit(j).await,
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(e) = saved {
+            worker::console_error!("shadows not pruned: {}", e.message);
+        }
     }
     out
 }
