@@ -398,8 +398,16 @@ describe("a regime-gated spec in a live paper bot", () => {
     expect(byRegime.trend?.fills ?? 0, an.text).toBeGreaterThanOrEqual(1);
     const exitLabels = Object.keys(byRegime).filter((k) => k !== "trend" && (byRegime[k]?.fills ?? 0) > 0);
     expect(exitLabels.length, an.text).toBeGreaterThanOrEqual(1);
+    // Drift against the backtest of the same version: the paper fills are the backtester's
+    // (asserted above), i.e. the bar close plus the 5 bps slippage model, on every signal.
+    const drift = await adminFetch<{ mean_shortfall_bps: number; breach: string | null; state: { signals: number; missed: number } }>(`/api/v1/bots/${id}/drift`);
+    expect(drift.status, drift.text).toBe(200);
+    expect(drift.body?.breach ?? null, drift.text).toBeNull();
+    expect(drift.body?.state.missed, drift.text).toBe(0);
+    expect(drift.body?.state.signals, drift.text).toBeGreaterThanOrEqual(live.length / 2);
+    expect(drift.body?.mean_shortfall_bps ?? NaN, drift.text).toBeCloseTo(5, 0);
     console.log(
-      `regime changes: ${changes.map((c) => `${c.regime} (${c.action})`).join("; ")}; net by regime: ${Object.entries(byRegime)
+      `drift: mean shortfall ${drift.body?.mean_shortfall_bps} bps over ${drift.body?.state.signals} signals; regime changes: ${changes.map((c) => `${c.regime} (${c.action})`).join("; ")}; net by regime: ${Object.entries(byRegime)
         .map(([k, v]) => `${k} ${v.net} (${v.fills} fills)`)
         .join(", ")}`,
     );

@@ -23,6 +23,7 @@ mod book_views;
 mod config;
 pub mod controls;
 mod credentials;
+mod drift;
 mod exchange;
 mod exit_cancel;
 mod facts;
@@ -285,6 +286,7 @@ impl BotDO {
             (Method::Get, "/view/strategy") => strategy::view(self),
             (Method::Get, "/view/shadow") => shadow::view(self),
             (Method::Get, "/view/regime") => regime::view(self),
+            (Method::Get, "/view/drift") => drift::view(self),
             (Method::Post, "/shadow/attach") => shadow::attach(self, req).await,
             (Method::Post, "/shadow/link") => shadow::link(self, req).await,
             (Method::Post, "/shadow/signal") => shadow::signal(self, req).await,

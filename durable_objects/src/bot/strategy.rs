@@ -215,6 +215,8 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
         source: format!("strategy:{}", version.id),
     };
     let outcome = process(bot, &stored, &parsed, now, &origin).await;
+    // Issue 23: execution against the backtest's fill at this bar's close, alerted past a bound.
+    super::drift::record(bot, spec.symbol.as_str(), eval.close, &outcome).await;
     // Only an accepted signal (executed, or nothing to do) settles this target. A refusal (risk
     // limit, filter, pause) or an exchange failure leaves it to the next bar, as the backtester
     // does: a bot whose strategy is long must not stay flat because one order was refused.

@@ -13,6 +13,8 @@
 //! a strategy in the ledger, so the by-strategy attribution shows it as its own row
 //! [`FUNDING_ROW`].
 
+/// Live execution against the backtest of the same version (alerted drift).
+pub mod drift;
 use crate::backtest::Metrics;
 use crate::ledger::{Booked, Effect, Ledger, LedgerConfig, LedgerEntry, LedgerError, UNTAGGED};
 use crate::market::Timeframe;

@@ -225,7 +225,6 @@ export function ComparePage({ a, b, period = '1d' }: { a?: string; b?: string; p
         </div>
       </div>
       {!ready && <p className="muted">{a && a === b ? 'Choose two different bots.' : 'Choose bot A and bot B to compare them.'}</p>}
-      {a && <ShadowPanel a={a} b={b} period={period} />}
       {ready && (
         <section className="panel">
           <Status loading={res.loading || (!shown && !res.error)} error={res.error} hasData={!!shown} />
@@ -233,6 +232,7 @@ export function ComparePage({ a, b, period = '1d' }: { a?: string; b?: string; p
           {shown && <ComparisonView data={shown} />}
         </section>
       )}
+      {a && <ShadowPanel a={a} b={b} period={period} />}
     </main>
   );
 }

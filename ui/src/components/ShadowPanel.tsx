@@ -120,9 +120,9 @@ export function ShadowPanel({ a, b, period }: { a: string; b?: string; period: s
       )}
       {canWrite && isShadowOfA && (
         <div className="stack-form" data-testid="promote-form">
-          <label className="row">
-            <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} data-testid="promote-force" /> Promote before the
-            test decides (forced)
+          <label className="inline-check">
+            <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} data-testid="promote-force" />
+            <span>Promote before the test decides (forced)</span>
           </label>
           {force && (
             <label>
