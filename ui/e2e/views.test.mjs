@@ -450,6 +450,7 @@ for (const [name, viewport] of [
     assert.match(await panel.getByTestId('shadow-result').innerText(), /^no_decision: the sequential test has not decided yet/);
     const clipped = await page.getByTestId('compare-page').evaluate((el) => el.scrollWidth > el.clientWidth + 1);
     assert.equal(clipped, false, 'A/B page clipped');
+    await page.evaluate(() => globalThis.scrollTo(0, 0));
     await page.screenshot({ path: `${ARTIFACTS}ab-shadow-${name}.png`, fullPage: true });
     await context.close();
   });

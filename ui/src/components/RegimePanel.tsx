@@ -36,7 +36,7 @@ export function RegimeBody({ data }: { data: RegimeView | undefined }) {
           <table className="table stack" data-testid="regime-history">
             <thead>
               <tr>
-                <th>From (bar close)</th>
+                <th>Since</th>
                 <th>Regime</th>
               </tr>
             </thead>
@@ -46,7 +46,7 @@ export function RegimeBody({ data }: { data: RegimeView | undefined }) {
                 .slice(0, SHOWN)
                 .map(([t, label]) => (
                   <tr key={`${t}-${label}`}>
-                    <td data-label="From">{msTime(t)}</td>
+                    <td data-label="Since">{msTime(t)}</td>
                     <td data-label="Regime">{label}</td>
                   </tr>
                 ))}
