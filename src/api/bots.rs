@@ -83,8 +83,6 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
             )
         }
         (Method::Get, [id, "audit", "verify"]) => super::audit_verify::route(ctx, id).await,
-        (Method::Post, [id, "shadow"]) => super::shadow::create(ctx, id).await,
-        (Method::Post, [id, "promote"]) => super::shadow::promote(ctx, id).await,
         (Method::Get, [id, view]) => {
             let view = crate::path::encode(view);
             let path = match &ctx.query {

@@ -43,6 +43,7 @@ mod regime;
 mod retention;
 mod secrets;
 pub mod shadow;
+mod shadow_feed;
 mod signal;
 pub mod store;
 mod strategy;

@@ -6,9 +6,9 @@
 //!   test) it was created with; only a paper bot can be a shadow. `POST /shadow/signal` takes a
 //!   signal its parent already authenticated and runs it through the one signal path
 //!   (`signal::process`: dedupe, risk, paper execution, every step audited).
-//! - On A: `POST /shadow/link` lists B among its shadows; `forward` sends every admitted webhook
-//!   signal on to them after A has handled it (A's answer never waits on or fails because of a
-//!   shadow: a shadow's failure is logged and reported in A's outcome). `POST /control/promote`
+//! - On A: `POST /shadow/link` lists B among its shadows; `shadow_feed::forward` sends every
+//!   admitted webhook signal on to them after A has handled it (a shadow's failure never fails
+//!   A: it is logged and reported in A's outcome). `POST /control/promote`
 //!   applies the shadow's version to A and audits a [`AuditEvent::Promotion`] next to the
 //!   [`AuditEvent::ConfigChange`], in one commit. Whether promotion is allowed (a decision of the
 //!   sequential test, or forced with a reason) is decided at the edge, which has both curves.
@@ -23,7 +23,7 @@ use keel_engine::model::BotMode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use worker::{Method, Request, RequestInit, Response};
+use worker::{Request, Response};
 
 /// Shadows one bot may feed: each one costs a Durable Object call on every signal.
 pub const MAX_SHADOWS: usize = 4;
@@ -90,7 +90,7 @@ fn shadow_of(bot: &BotDO) -> Result<Option<ShadowOf>, ApiError> {
 }
 
 fn shadows(bot: &BotDO) -> Result<BTreeSet<String>, ApiError> {
-    Ok(super::store::kv_get(&bot.db, "shadows")?.unwrap_or_default())
+    super::shadow_feed::shadows(bot)
 }
 
 /// `POST /shadow/attach` (on the shadow, right after it was created).
@@ -193,66 +193,6 @@ pub async fn signal(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
     };
     let outcome = process(bot, &stored, &parsed, body.received_ms, &origin).await?;
     Ok(json(200, &outcome)?)
-}
-
-/// Sends an admitted webhook body on to this bot's shadows, one after the other, after the bot
-/// itself has handled it. Returns each shadow's status (HTTP code, or the transport error), for
-/// the parent's answer; never fails the parent.
-pub async fn forward(bot: &BotDO, body: &str, received_ms: i64) -> Vec<Value> {
-    let (Ok(set), Ok(parent)) = (shadows(bot), bot.bot_id()) else {
-        return Vec::new();
-    };
-    let mut out = Vec::with_capacity(set.len());
-    let mut gone = Vec::new();
-    for id in &set {
-        let payload = json!({"parent": parent.as_str(), "body": body, "received_ms": received_ms});
-        let status = match send(bot, id, &payload).await {
-            Ok(code) => {
-                if code == 404 {
-                    gone.push(id.clone());
-                }
-                json!({"bot_id": id, "status": code})
-            }
-            Err(e) => {
-                worker::console_error!("shadow {id}: {e}");
-                json!({"bot_id": id, "status": Value::Null, "error": e})
-            }
-        };
-        out.push(status);
-    }
-    // A deleted shadow answers 404 (no such bot): stop feeding it.
-    if !gone.is_empty() {
-        let kept: BTreeSet<String> = set.into_iter().filter(|s| !gone.contains(s)).collect();
-        let saved = match bot.journal() {
-            Ok(mut j) => match j.put("shadows", &kept) {
-                Ok(_) => bot.commit(j).await,
-                Err(e) => Err(e.into()),
-            },
-            Err(e) => Err(e),
-        };
-        if let Err(e) = saved {
-            worker::console_error!("shadows not pruned: {}", e.message);
-        }
-    }
-    out
-}
-
-async fn send(bot: &BotDO, id: &str, payload: &Value) -> Result<u16, String> {
-    let ns = bot.env.durable_object("BOT").map_err(|e| e.to_string())?;
-    let stub = ns.get_by_name(id).map_err(|e| e.to_string())?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(payload.to_string().into()));
-    let path = format!(
-        "https://bot/{}/shadow/signal",
-        crate::http::cap_text(id, 64)
-    );
-    let req = Request::new_with_init(&path, &init).map_err(|e| e.to_string())?;
-    let resp = stub
-        .fetch_with_request(req)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(resp.status_code())
 }
 
 /// The merge patch that promotes `shadow_config` onto a parent: the shadow's current value of

@@ -98,7 +98,7 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         .await
         .map_err(with_mode);
     // A/B: the paper shadows get the same admitted signal once this bot has handled it.
-    let fed = super::shadow::forward(bot, &env.body, env.received_ms).await;
+    let fed = super::shadow_feed::forward(bot, &env.body, env.received_ms).await;
     let mut outcome = result?;
     if !fed.is_empty() {
         outcome["shadows"] = Value::Array(fed);
