@@ -189,6 +189,16 @@ describe("A/B with a paper shadow", () => {
     }
     expect(cmp.sharpe_difference.hac).toBeNull();
     expect(cmp.sharpe_difference.error).toContain("pairs");
+
+    // A/A: the same version on the testnet simulator (A) and in paper (C) measures the execution
+    // gap: same signals, same quantities, different fills (paper: the ticker ± 5 bps slippage).
+    const aa = await adminFetch<Comparison>(`/api/v1/compare?a=${a.id}&b=${c}&period=1m`);
+    expect(aa.status, aa.text).toBe(200);
+    const fc = await analytics(c);
+    expect(fc.attribution.total.fills).toBe(fa.attribution.total.fills);
+    expect(Dec.of(aa.body?.b.net ?? "NaN").cmp(fc.attribution.total.net)).toBe(0);
+    const gap = Dec.of(aa.body?.a.net ?? "NaN").sub(Dec.of(aa.body?.b.net ?? "NaN"));
+    console.log(`A/A execution gap over 2 round trips: live ${aa.body?.a.net} − paper ${aa.body?.b.net} = ${gap.toString()} USDT`);
   });
 
   it("stops feeding a shadow that was deleted", async () => {
