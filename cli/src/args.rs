@@ -101,6 +101,30 @@ pub enum Command {
         /// Resampling period (a timeframe label), the API's default if absent.
         period: Option<String>,
     },
+    /// `keel shadow A B [--patch JSON] [--name N]`: B becomes a paper shadow of A (A/B test).
+    Shadow {
+        /// The bot shadowed (A).
+        parent: String,
+        /// The new paper bot (B).
+        id: String,
+        /// JSON merge patch over A's config (B's version), validated as JSON here.
+        patch: Option<String>,
+        /// B's display name.
+        name: Option<String>,
+    },
+    /// `keel promote A B [--force --reason TEXT] [--period 1d]`: apply shadow B's version to A.
+    Promote {
+        /// The bot promoted onto (A).
+        parent: String,
+        /// Its shadow (B).
+        shadow: String,
+        /// Promote without a decision of the test (needs a reason; audited).
+        force: bool,
+        /// Why (audited).
+        reason: Option<String>,
+        /// Resampling period of the test (a timeframe label).
+        period: Option<String>,
+    },
     /// `keel audit ID [--after N]`.
     Audit {
         /// Bot id.
@@ -190,6 +214,11 @@ usage: keel [--url URL] [--token TOKEN] [--json] COMMAND
                                            bot's equity; net P&L by instrument, strategy, hour
   compare-bots A B [--period 1d]           A/B: both bots' ratios, the Ledoit-Wolf Sharpe test
                                            and the always-valid mSPRT on their paired returns
+  shadow A B [--patch JSON] [--name N]     create paper bot B, fed A's signals, with A's config
+                                           and the merge patch (B's version; none = A/A test)
+  promote A B [--force --reason TEXT] [--period 1d]
+                                           apply shadow B's version to A (refused until the
+                                           mSPRT decides B is better, unless forced; audited)
   audit ID [--after N]                     the bot's audit chain
   tokens list                              API tokens: id, role, scope, expiry (never the token)
   tokens create [--name N] [--role admin|viewer] [--ttl 30d] [--bots a,b]
@@ -217,6 +246,7 @@ const VALUED: &[&str] = &[
     "--ttl",
     "--bots",
     "--period",
+    "--patch",
 ];
 
 impl Rest {
@@ -355,6 +385,40 @@ pub fn parse(args: &[String]) -> Result<Invocation, ArgError> {
             let b = rest.positional("bot B")?;
             let period = timeframe_label(rest.value("--period")?)?;
             Command::CompareBots { a, b, period }
+        }
+        "shadow" => {
+            let parent = rest.positional("bot A")?;
+            let id = rest.positional("shadow bot id")?;
+            let patch = rest.value("--patch")?;
+            if let Some(p) = &patch {
+                if !serde_json::from_str::<serde_json::Value>(p).is_ok_and(|v| v.is_object()) {
+                    return Err(ArgError::Invalid {
+                        flag: "--patch",
+                        value: p.clone(),
+                    });
+                }
+            }
+            let name = rest.value("--name")?;
+            Command::Shadow {
+                parent,
+                id,
+                patch,
+                name,
+            }
+        }
+        "promote" => {
+            let parent = rest.positional("bot A")?;
+            let shadow = rest.positional("shadow bot id")?;
+            let force = rest.switch("--force");
+            let reason = rest.value("--reason")?;
+            let period = timeframe_label(rest.value("--period")?)?;
+            Command::Promote {
+                parent,
+                shadow,
+                force,
+                reason,
+                period,
+            }
         }
         "audit" => {
             let id = rest.positional("bot id")?;
@@ -637,6 +701,25 @@ mod tests {
                     a: "a".into(),
                     b: "b".into(),
                     period: Some("4h".into()),
+                },
+            ),
+            (
+                "shadow a b --patch {\"sizing\":{}} --name B",
+                Command::Shadow {
+                    parent: "a".into(),
+                    id: "b".into(),
+                    patch: Some("{\"sizing\":{}}".into()),
+                    name: Some("B".into()),
+                },
+            ),
+            (
+                "promote a b --force --reason why --period 1h",
+                Command::Promote {
+                    parent: "a".into(),
+                    shadow: "b".into(),
+                    force: true,
+                    reason: Some("why".into()),
+                    period: Some("1h".into()),
                 },
             ),
             (

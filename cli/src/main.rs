@@ -130,6 +130,8 @@ fn run(inv: &Invocation) -> Result<String, Failure> {
         Command::Pnl { .. } => output::pnl(&first),
         Command::Analytics { .. } => output::analytics(&first),
         Command::CompareBots { .. } => output::comparison(&first),
+        Command::Shadow { parent, id, .. } => output::shadow_created(parent, id, &first),
+        Command::Promote { parent, shadow, .. } => output::promoted(parent, shadow, &first),
         Command::Capital { id, .. } => output::capital(id, &first),
         Command::BotsPatch { id, .. } => output::patched(id, &first),
         Command::Halt { .. } | Command::ResumeAll => output::halt(&first),

@@ -327,7 +327,44 @@ pub fn comparison(v: &Value) -> String {
         "sequential mSPRT (always valid): p {:.4}, {decision}\n",
         seq.get("p_value").and_then(Value::as_f64).unwrap_or(1.0)
     ));
+    if text(&seq, "decision") == "continue" {
+        let eta = match seq.get("periods_to_decision").and_then(Value::as_u64) {
+            Some(n) => format!(
+                "about {n} more periods of {} at the current effect and noise",
+                text(v, "period")
+            ),
+            None => "none in sight: no effect measured yet (or beyond 10 million periods)".into(),
+        };
+        out.push_str(&format!("expected time to a decision: {eta}\n"));
+    }
     out
+}
+
+/// `keel shadow A B`: the new shadow and its version.
+pub fn shadow_created(parent: &str, id: &str, v: &Value) -> String {
+    let patch = v.get("patch").cloned().unwrap_or(Value::Null);
+    let version = if patch.as_object().is_none_or(|o| o.is_empty()) {
+        "the same version (A/A: measures the execution gap)".to_string()
+    } else {
+        format!("patch {patch}")
+    };
+    format!(
+        "{id} now shadows {parent} (paper), fed every signal {parent} admits; {version}\ncompare: keel compare-bots {parent} {id}\n"
+    )
+}
+
+/// `keel promote A B`: what changed on A.
+pub fn promoted(parent: &str, shadow: &str, v: &Value) -> String {
+    let changes = v.get("diff").and_then(Value::as_array).map_or(0, Vec::len);
+    let forced = if v.get("forced").and_then(Value::as_bool) == Some(true) {
+        " (forced; the reason is audited)"
+    } else {
+        ""
+    };
+    format!(
+        "promoted {shadow} onto {parent}{forced}: config version {}, {changes} field(s) changed\n",
+        v.get("version").and_then(Value::as_u64).unwrap_or(0)
+    )
 }
 
 /// `keel pnl ID`: the totals in the bot's quote currency, then one row per instrument; amounts

@@ -115,6 +115,37 @@ pub fn plan(command: &Command, input: Option<Value>) -> Vec<Call> {
             }
             vec![Call::new(Get, q, None)]
         }
+        Command::Shadow {
+            parent,
+            id,
+            patch,
+            name,
+        } => {
+            let mut body = json!({ "id": id });
+            if let Some(p) = patch {
+                body["patch"] = serde_json::from_str(p).unwrap_or(Value::Null);
+            }
+            if let Some(n) = name {
+                body["name"] = json!(n);
+            }
+            vec![Call::new(Post, bot(parent, "/shadow"), Some(body))]
+        }
+        Command::Promote {
+            parent,
+            shadow,
+            force,
+            reason,
+            period,
+        } => {
+            let mut body = json!({ "shadow": shadow, "force": force });
+            if let Some(r) = reason {
+                body["reason"] = json!(r);
+            }
+            if let Some(p) = period {
+                body["period"] = json!(p);
+            }
+            vec![Call::new(Post, bot(parent, "/promote"), Some(body))]
+        }
         Command::TokensList => vec![Call::new(Get, "/api/v1/tokens".into(), None)],
         Command::TokensCreate {
             name,

@@ -51,6 +51,9 @@ pub enum AlertKind {
     Flattened,
     /// End-of-day P&L summary.
     DailySummary,
+    /// A strategy bot's execution drifted from the backtest of its version beyond the bound
+    /// (`analytics::drift`).
+    Drift,
 }
 
 impl AlertKind {
@@ -65,6 +68,7 @@ impl AlertKind {
             Self::CredentialsFailing => "credentials_failing",
             Self::Flattened => "flattened",
             Self::DailySummary => "daily_summary",
+            Self::Drift => "drift",
         }
     }
 
@@ -75,7 +79,9 @@ impl AlertKind {
             | Self::CircuitOpen
             | Self::ReconciliationMismatch
             | Self::CredentialsFailing => Severity::Critical,
-            Self::OrderRejected | Self::OutboxLagging | Self::Flattened => Severity::Warning,
+            Self::OrderRejected | Self::OutboxLagging | Self::Flattened | Self::Drift => {
+                Severity::Warning
+            }
             Self::DailySummary => Severity::Info,
         }
     }

@@ -179,8 +179,21 @@ async fn create(ctx: &Call<'_>) -> Result<Response, ApiError> {
         )
         .with_field("id"));
     }
+    let created = create_bot(ctx, id, ctx.body.clone()).await?;
+    ok(201, &created)
+}
+
+/// Validates, stores and registers bot `id` with `config` (a new bot or a paper shadow): the
+/// bot validates and stores first, and only a valid bot is registered.
+///
+/// # Errors
+/// The bot's refusal (422 invalid config, 409 exists) or the registry's.
+pub(super) async fn create_bot(
+    ctx: &Call<'_>,
+    id: &str,
+    mut config: Value,
+) -> Result<Value, ApiError> {
     let halt = call_control(ctx.env, Method::Get, "/halt", None).await?;
-    let mut config = ctx.body.clone();
     local_sim_base_url(
         &mut config,
         crate::env::get(ctx.env, crate::env::EXCHANGE_SIM_URL).as_deref(),
@@ -188,11 +201,7 @@ async fn create(ctx: &Call<'_>) -> Result<Response, ApiError> {
     let body = json!({"config": config, "actor": ctx.principal.actor(), "halted": halt["halted"]});
     // The bot validates and stores its config first; only a valid bot is registered.
     let created = call_bot(ctx.env, id, Method::Post, "/config", Some(body)).await?;
-    let hours = ctx
-        .body
-        .get("trading_hours")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let hours = config.get("trading_hours").cloned().unwrap_or(Value::Null);
     call_control(
         ctx.env,
         Method::Post,
@@ -200,7 +209,7 @@ async fn create(ctx: &Call<'_>) -> Result<Response, ApiError> {
         Some(json!({"id": id, "trading_hours": hours})),
     )
     .await?;
-    ok(201, &created)
+    Ok(created)
 }
 
 /// Copies `trading_hours` into the registry when the merge patch touched it (set or `null`), where

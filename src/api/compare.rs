@@ -7,6 +7,7 @@
 use super::{call_bot, Call};
 use keel_durable_objects::http::{json, ApiError};
 use keel_engine::abtest::{compare, MsprtParams};
+use keel_engine::market::Timeframe;
 use serde_json::{json, Value};
 use worker::{Method, Response};
 
@@ -86,17 +87,38 @@ pub async fn route(ctx: &Call<'_>) -> Result<Response, ApiError> {
     }
     ctx.principal.require_bot(&a)?;
     ctx.principal.require_bot(&b)?;
+    Ok(json(200, &comparison(ctx, &a, &b, &period).await?)?)
+}
+
+/// The comparison of bots `a` and `b` over `period` (already validated), as answered by
+/// `GET /compare` and read by a promotion (`shadow::promote`). `sequential.periods_to_decision`
+/// (formula in `keel_engine::abtest::eta`) is also given as `expected_decision_in_ms`.
+///
+/// # Errors
+/// The bots' own errors (404 unknown bot…).
+pub(super) async fn comparison(
+    ctx: &Call<'_>,
+    a: &str,
+    b: &str,
+    period: &str,
+) -> Result<Value, ApiError> {
     let path = format!("/view/analytics?period={period}");
     let (va, vb) = futures_util::future::join(
-        call_bot(ctx.env, &a, Method::Get, &path, None),
-        call_bot(ctx.env, &b, Method::Get, &path, None),
+        call_bot(ctx.env, a, Method::Get, &path, None),
+        call_bot(ctx.env, b, Method::Get, &path, None),
     )
     .await;
     let (va, vb) = (va?, vb?);
     let c = compare(&curve(&va), &curve(&vb), MsprtParams::default());
     let mut out = serde_json::to_value(&c).map_err(|e| ApiError::internal(e.to_string()))?;
+    let period_ms = Timeframe::parse(period).map(Timeframe::ms).ok();
+    out["sequential"]["expected_decision_in_ms"] =
+        match (c.sequential.periods_to_decision, period_ms) {
+            (Some(n), Some(ms)) => json!(i64::try_from(n).ok().and_then(|n| n.checked_mul(ms))),
+            _ => Value::Null,
+        };
     out["period"] = json!(period);
     out["a"] = side(&va);
     out["b"] = side(&vb);
-    Ok(json(200, &out)?)
+    Ok(out)
 }

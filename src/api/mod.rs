@@ -11,6 +11,7 @@ pub(crate) mod gateway;
 mod history_store;
 mod klines;
 mod platform;
+mod shadow;
 mod strategies;
 
 use crate::auth::{authenticate, Principal};
@@ -79,6 +80,9 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         return crate::metrics::handle(&ctx, &accept).await;
     }
     match segs.as_slice() {
+        // A/B with a paper shadow: creates a bot (through `bots`) and reads a comparison.
+        ["bots", id, "shadow"] if method == Method::Post => shadow::create(&ctx, id).await,
+        ["bots", id, "promote"] if method == Method::Post => shadow::promote(&ctx, id).await,
         ["bots", ..] => bots::route(&ctx, &method, &segs[1..]).await,
         // Historical candles in R2, next to the backtest route that reads them (`source: stored`).
         ["data", ..] => data::route(&ctx, &method, &segs[1..]).await,

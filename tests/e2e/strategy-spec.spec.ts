@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminFetch, fetchJson, keel, simAdmin, uniqueId } from "./harness.js";
+import { Dec, sum } from "./pnl-helpers.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SPECS = path.join(ROOT, "engine/specs");
@@ -366,5 +367,49 @@ describe("a regime-gated spec in a live paper bot", () => {
     // It rides both climbs (bars 40–75 and 135–170).
     expect(entries.some((i) => i >= 40 && i < 75), `entries at ${entries.join(", ")}`).toBe(true);
     expect(entries.some((i) => i >= 135), `entries at ${entries.join(", ")}`).toBe(true);
+
+    // Issue 23: the bot labelled its instrument with the spec's own regime factor, audited each
+    // change with what it did to the target, and attributes its net P&L by the label in force
+    // at each fill, summing exactly to the total.
+    const id = String(config.id);
+    const regime = await adminFetch<{ gated: boolean; symbols: Record<string, { label: string; history: [number, string][] }> }>(`/api/v1/bots/${id}/regime`);
+    expect(regime.status, regime.text).toBe(200);
+    expect(regime.body?.gated).toBe(true);
+    const history = regime.body?.symbols[symbol]?.history ?? [];
+    expect(history.map((h) => h[1]), regime.text).toContain("trend");
+    expect(history.length, regime.text).toBeGreaterThanOrEqual(2);
+    const audit = await adminFetch<{ events: { kind: string; record: { event: { symbol: string; regime: string; previous: string | null; action: string } } }[] }>(`/api/v1/bots/${id}/audit?after=0&limit=1000`);
+    const changes = (audit.body?.events ?? []).filter((e) => e.kind === "regime_action").map((e) => e.record.event);
+    expect(changes.map((c) => c.regime)).toEqual(history.map((h) => h[1]));
+    // The first label has no previous one (the audit's canonical JSON leaves out nulls).
+    expect(changes.length).toBeGreaterThanOrEqual(2);
+    expect(changes[0]?.previous ?? null).toBeNull();
+    expect(changes[1]?.previous).toBe(changes[0]?.regime);
+    for (const c of changes) expect(c.action).toMatch(/^(target → .+|target unchanged|no target yet \(warming up\))$/);
+    // Entries happen only while trending: some change into "trend" moved the target.
+    expect(changes.some((c) => c.regime === "trend" && c.action.startsWith("target → "))).toBe(true);
+    const an = await adminFetch<{ attribution: { total: { net: string; fills: number }; by_regime: Record<string, { net: string; fills: number }> } }>(`/api/v1/bots/${id}/analytics?period=1h`);
+    expect(an.status, an.text).toBe(200);
+    const byRegime = an.body?.attribution.by_regime ?? {};
+    const regimeSum = sum(Object.values(byRegime).map((r) => Dec.of(r.net)));
+    expect(regimeSum.cmp(an.body?.attribution.total.net ?? "NaN"), `${regimeSum.toString()} vs ${an.text}`).toBe(0);
+    expect(Object.values(byRegime).reduce((s, r) => s + r.fills, 0)).toBe(an.body?.attribution.total.fills);
+    // Entries are made in a trend; the exits the gate forced are under the label that closed it.
+    expect(byRegime.trend?.fills ?? 0, an.text).toBeGreaterThanOrEqual(1);
+    const exitLabels = Object.keys(byRegime).filter((k) => k !== "trend" && (byRegime[k]?.fills ?? 0) > 0);
+    expect(exitLabels.length, an.text).toBeGreaterThanOrEqual(1);
+    // Drift against the backtest of the same version: the paper fills are the backtester's
+    // (asserted above), i.e. the bar close plus the 5 bps slippage model, on every signal.
+    const drift = await adminFetch<{ mean_shortfall_bps: number; breach: string | null; state: { signals: number; missed: number } }>(`/api/v1/bots/${id}/drift`);
+    expect(drift.status, drift.text).toBe(200);
+    expect(drift.body?.breach ?? null, drift.text).toBeNull();
+    expect(drift.body?.state.missed, drift.text).toBe(0);
+    expect(drift.body?.state.signals, drift.text).toBeGreaterThanOrEqual(live.length / 2);
+    expect(drift.body?.mean_shortfall_bps ?? NaN, drift.text).toBeCloseTo(5, 0);
+    console.log(
+      `drift: mean shortfall ${drift.body?.mean_shortfall_bps} bps over ${drift.body?.state.signals} signals; regime changes: ${changes.map((c) => `${c.regime} (${c.action})`).join("; ")}; net by regime: ${Object.entries(byRegime)
+        .map(([k, v]) => `${k} ${v.net} (${v.fills} fills)`)
+        .join(", ")}`,
+    );
   }, 900_000);
 });

@@ -27,6 +27,25 @@ const RUN = Date.now().toString(36);
 const SPOT = `views-spot-${RUN}`;
 const LINEAR = `views-lin-${RUN}`;
 const STRAT = `views-strat-${RUN}`;
+/** A/B: a paper bot and its paper shadow (twice the size), fed the same alerts. */
+const AB_A = `views-ab-a-${RUN}`;
+const AB_B = `views-ab-b-${RUN}`;
+/** A strategy bot gated on the market regime (issue 23). */
+const REGIME = `views-regime-${RUN}`;
+const REGIME_SPEC = {
+  name: 'views_regime_gated',
+  version: 1,
+  params: { fast: { type: 'int', default: 3, min: 1, max: 50 }, slow: { type: 'int', default: 8, min: 2, max: 200 } },
+  factors: {
+    f: { kind: 'ema', args: { n: '$fast' } },
+    s: { kind: 'ema', args: { n: '$slow' } },
+    market: {
+      kind: 'regime',
+      args: { adx_n: 5, vol_n: 5, pct_window: 20, trend_enter: 25, trend_exit: 20, vol_enter: 0.95, vol_exit: 0.9, confirm: 1 },
+    },
+  },
+  target: { expr: { if: [{ and: [{ gt: ['market.trend', 0.5] }, { gt: ['f', 's'] }] }, 1, 0] }, min: 0, max: 1 },
+};
 const WAIT = { timeout: 20000 };
 const DESKTOP = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -111,6 +130,32 @@ before(async () => {
     sizing: { mode: 'fixed_quote', value: '200' },
   });
   assert.equal(r.status, 201, `creating ${STRAT}: ${r.status} ${JSON.stringify(r.body)}`);
+  // A/B: B shadows A (paper, twice the size); a round trip sent to A reaches both.
+  await createBot({ ...base, id: AB_A, name: 'Views A/B parent', market: 'linear', instruments: ['ETHUSDT'], risk: {}, sizing: { mode: 'fixed_qty', value: '0.05' } });
+  const sh = await api('POST', `/bots/${AB_A}/shadow`, { id: AB_B, patch: { sizing: { mode: 'fixed_qty', value: '0.1' } } });
+  assert.equal(sh.status, 201, `shadow: ${sh.status} ${JSON.stringify(sh.body)}`);
+  // Without a qty, each bot sizes the alert itself: B trades twice A's quantity.
+  const opened = await alert(AB_A, { id: `${AB_A}-1`, action: 'buy', symbol: 'ETHUSDT' });
+  assert.deepEqual(opened.shadows, [{ bot_id: AB_B, status: 200 }]);
+  await alert(AB_A, { id: `${AB_A}-2`, action: 'sell', symbol: 'ETHUSDT' });
+  // Regime: a spec bot on the seeded SOLUSDT candles, evaluated once: its first label is audited.
+  const rg = await api('POST', '/bots', {
+    id: REGIME,
+    name: 'Views regime',
+    source: 'strategy',
+    strategy_spec: REGIME_SPEC,
+    params: { fast: 3, slow: 8 },
+    timeframe: '1m',
+    exchange: 'binance',
+    market: 'linear',
+    mode: 'paper',
+    base_url: KEEL_SIM_URL,
+    instruments: ['SOLUSDT'],
+    sizing: { mode: 'fixed_quote', value: '200' },
+  });
+  assert.equal(rg.status, 201, `creating ${REGIME}: ${rg.status} ${JSON.stringify(rg.body)}`);
+  const ev = await api('POST', `/bots/${REGIME}/strategy`, {});
+  assert.equal(ev.status, 200, `evaluating ${REGIME}: ${ev.status} ${JSON.stringify(ev.body)}`);
   // Spot: two buys and a partial sell (an open position); linear: a closed round trip, then an
   // open long, and a resting limit order far below the market.
   await alert(SPOT, { id: `${SPOT}-1`, action: 'buy', symbol: 'BTCUSDT', qty: '0.001' });
@@ -363,6 +408,77 @@ for (const [name, viewport] of [
     // An unknown bot is the API's 404, shown as the page's error.
     await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/compare/${LINEAR}/no-such-bot-${RUN}/1m`);
     assert.match(await page.getByTestId('compare-page').getByRole('alert').innerText(), /HTTP 404/);
+    await context.close();
+  });
+}
+
+for (const [name, viewport] of [
+  ['desktop', DESKTOP],
+  ['phone', PHONE],
+]) {
+  test(`A/B with a shadow: live figures, expected time to a decision, promotion refused without a decision (${name})`, { timeout: 120000 }, async () => {
+    const r = await api('GET', `/compare?a=${AB_A}&b=${AB_B}&period=1m`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const want = r.body;
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/compare/${AB_A}/${AB_B}/1m`);
+    const view = page.getByTestId('comparison');
+    await view.waitFor(WAIT);
+    for (const [side, body] of [
+      ['side-a', want.a],
+      ['side-b', want.b],
+    ]) {
+      assert.equal(await view.getByTestId(side).getByTestId('side-net').getAttribute('title'), body.net, side);
+    }
+    // Both traded the same round trip, B at twice the size: its net is A's twice over (paper
+    // fees and slippage are proportional to the quantity).
+    assert.equal(Number(want.b.net), 2 * Number(want.a.net), `${want.a.net} vs ${want.b.net}`);
+    assert.notEqual(Number(want.a.net), 0);
+    const eta = await view.getByTestId('seq-eta').innerText();
+    const n = want.sequential.periods_to_decision;
+    if (want.sequential.decision !== 'continue') assert.equal(eta, 'decided');
+    else if (n == null) assert.equal(eta, 'none in sight (no effect measured yet)');
+    else assert.match(eta, new RegExp(`^~${n} periods of 1m \\(`));
+    // The shadow panel lists B under A; promoting without a decision is the API's refusal.
+    const panel = page.getByTestId('shadow-panel');
+    await panel.getByTestId(`shadow-link-${AB_B}`).waitFor(WAIT);
+    await panel.getByTestId('promote').click();
+    await page.getByRole('button', { name: 'Promote', exact: true }).click();
+    assert.match(await panel.getByTestId('shadow-result').innerText(), /^no_decision: the sequential test has not decided yet/);
+    const clipped = await page.getByTestId('compare-page').evaluate((el) => el.scrollWidth > el.clientWidth + 1);
+    assert.equal(clipped, false, 'A/B page clipped');
+    await page.evaluate(() => globalThis.scrollTo(0, 0));
+    await page.screenshot({ path: `${ARTIFACTS}ab-shadow-${name}.png`, fullPage: true });
+    await context.close();
+  });
+
+  test(`regime panel: the label per instrument and its changes, and the P&L by regime (${name})`, { timeout: 120000 }, async () => {
+    const r = await api('GET', `/bots/${REGIME}/regime`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.gated, true);
+    const want = r.body.symbols.SOLUSDT;
+    assert.ok(want && want.history.length >= 1, JSON.stringify(r.body));
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15000);
+    await login(page, KEEL_ADMIN_TOKEN);
+    await page.goto(`${process.env.KEEL_URL.replace(/\/$/, '')}/#/bots/${REGIME}`);
+    const panel = page.getByTestId('regime-panel');
+    await panel.waitFor(WAIT);
+    const sol = panel.getByTestId('regime-SOLUSDT');
+    assert.equal(await sol.getByTestId('regime-label').innerText(), want.label);
+    assert.equal(await sol.getByTestId('regime-history').locator('tbody tr').count(), Math.min(20, want.history.length));
+    // The analytics panel splits the net by regime too, once the bot has traded.
+    const an = await api('GET', `/bots/${REGIME}/analytics?period=1d`);
+    assert.equal(an.status, 200, JSON.stringify(an.body));
+    assert.ok(an.body.attribution.by_regime, 'by_regime in the analytics answer');
+    if (an.body.attribution.total.fills > 0) await page.getByTestId('attr-regime').waitFor(WAIT);
+    const clipped = await panel.evaluate((el) => el.scrollWidth > el.clientWidth + 1);
+    assert.equal(clipped, false, 'regime panel clipped');
+    await panel.screenshot({ path: `${ARTIFACTS}regime-${name}.png` });
     await context.close();
   });
 }

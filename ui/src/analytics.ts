@@ -56,6 +56,8 @@ export interface BotAnalytics {
     by_instrument: Record<string, AttributionSlice>;
     by_strategy: Record<string, AttributionSlice>;
     by_hour: Record<string, AttributionSlice>;
+    /** By the instrument's regime label at each fill (`unlabelled` without one); older APIs omit it. */
+    by_regime?: Record<string, AttributionSlice>;
   };
 }
 
@@ -78,6 +80,37 @@ export interface Sequential {
   p_value: number | null;
   decision: 'continue' | 'a_better' | 'b_better';
   decided_at_ms: number | null;
+  /** More paired periods expected before a decision at the current effect and noise (0 once decided; null: none in sight). */
+  periods_to_decision?: number | null;
+  /** The same in milliseconds (periods × period length). */
+  expected_decision_in_ms?: number | null;
+}
+
+/** `GET /bots/{id}/shadow`: a bot's A/B links, both ways. */
+export interface ShadowLinks {
+  bot_id: string;
+  shadow_of: { parent: string; patch: Record<string, unknown>; created_ms: number } | null;
+  shadows: string[];
+}
+
+/** A duration in the largest sensible unit ("3.5 days", "40 min"). */
+export function durationText(ms: number): string {
+  const min = ms / 60_000;
+  if (min < 120) return `${Math.round(min)} min`;
+  const h = min / 60;
+  if (h < 48) return `${h.toFixed(1)} h`;
+  const d = h / 24;
+  if (d < 730) return `${d.toFixed(1)} days`;
+  return `${(d / 365).toFixed(1)} years`;
+}
+
+/** The expected time to a decision of the sequential test, as the compare page says it. */
+export function etaText(s: Sequential, period: string): string {
+  if (s.decision !== 'continue') return 'decided';
+  const n = s.periods_to_decision;
+  if (n == null) return 'none in sight (no effect measured yet)';
+  const ms = s.expected_decision_in_ms;
+  return ms == null ? `~${n} periods of ${period}` : `~${n} periods of ${period} (${durationText(ms)})`;
 }
 
 /** One side of a comparison. */
@@ -242,4 +275,11 @@ export function decisionText(s: Sequential, a: string, b: string): string {
     default:
       return 'no decision yet: keep running';
   }
+}
+
+/** `GET /bots/{id}/regime`: a regime-gated bot's label per instrument and its changes. */
+export interface RegimeView {
+  bot_id: string;
+  gated: boolean;
+  symbols: Record<string, { label: string; since_ms: number; history: [number, string][] }>;
 }

@@ -8,7 +8,7 @@
  * (`Decimal`): the UI never does arithmetic on money, it only formats it.
  */
 
-import type { BotAnalytics, Comparison } from './analytics';
+import type { BotAnalytics, Comparison, RegimeView, ShadowLinks } from './analytics';
 import * as N from './normalize';
 
 /** An exact decimal as sent by the API (e.g. "12.34", "-0.12"). Never parsed for arithmetic. */
@@ -460,6 +460,16 @@ export function createClient(opts: ClientOptions) {
     analytics: (id: string, period: string) => request<BotAnalytics>('GET', `/bots/${enc(id)}/analytics?period=${enc(period)}`),
     /** `GET /compare?a=&b=&period=`: two bots side by side with the Sharpe-difference and sequential tests. */
     compare: (a: string, b: string, period: string) => request<Comparison>('GET', `/compare?a=${enc(a)}&b=${enc(b)}&period=${enc(period)}`),
+    /** `GET /bots/{id}/regime`: the regime label per instrument and its history (regime-gated strategy bots). */
+    regime: (id: string) => request<RegimeView>('GET', `/bots/${enc(id)}/regime`),
+    /** `GET /bots/{id}/shadow`: whom the bot shadows and its shadows (A/B tests). */
+    shadowLinks: (id: string) => request<ShadowLinks>('GET', `/bots/${enc(id)}/shadow`),
+    /** `POST /bots/{id}/shadow`: a paper shadow fed the bot's signals, with a config merge patch (its version). */
+    createShadow: (id: string, shadow: string, patch: Record<string, unknown>) =>
+      request<unknown>('POST', `/bots/${enc(id)}/shadow`, { id: shadow, patch }),
+    /** `POST /bots/{id}/promote`: apply the shadow's version to the bot (audited; forced needs a reason). */
+    promote: (id: string, shadow: string, period: string, force: boolean, reason?: string) =>
+      request<unknown>('POST', `/bots/${enc(id)}/promote`, { shadow, period, force, ...(reason ? { reason } : {}) }),
     platformPnl: () => request('GET', '/pnl', undefined, N.pnlPerBot),
     market: (id: string, q: { symbol?: string; timeframe?: string; limit?: number } = {}) => {
       const qs = Object.entries(q)

@@ -114,6 +114,10 @@ export function describe(kind: string, ev: Obj, rules: (symbol: string) => Preci
     }
     case 'alert_sent':
       return `Alert (${str(ev.severity)}) via ${str(ev.channel)}: ${str(ev.message)}`;
+    case 'promotion':
+      return `Promoted the version of shadow ${str(ev.shadow)}${ev.forced ? ` (forced: ${str(ev.reason)})` : ''}: ${str(ev.evidence)}`;
+    case 'regime_action':
+      return `Regime on ${str(ev.symbol)}: ${ev.previous ? `${str(ev.previous)} → ` : ''}${str(ev.regime)}, entries ${str(ev.action)}`;
     case 'capital_transfer': {
       const amt = str(ev.amount);
       const ccy = str(ev.quote_asset) || quote;

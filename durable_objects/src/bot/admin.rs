@@ -74,7 +74,8 @@ pub fn config_error(e: &keel_engine::config::ConfigError) -> ApiError {
         .with_detail(json!({"errors": fields}))
 }
 
-fn config_json(stored: &StoredConfig) -> Result<Value, ApiError> {
+/// The config as answered and audited (with its version and strategy version).
+pub(super) fn config_json(stored: &StoredConfig) -> Result<Value, ApiError> {
     let mut v = stored
         .config
         .to_value()

@@ -40,13 +40,19 @@ pub fn view(bot: &BotDO, config: &BotConfig, query: Option<&str>) -> Result<Valu
     }
     let cfg = ledger::ledger_config(config);
     let quote = cfg.quote_asset.clone();
-    let live =
-        analytics::live(cfg, ledger::entries(bot)?, &equity, period).map_err(|e| match e {
-            AnalyticsError::Period(_) | AnalyticsError::TooManyPeriods { .. } => {
-                ApiError::unprocessable("invalid_period", e.to_string()).with_field("period")
-            }
-            other => ApiError::internal(other.to_string()),
-        })?;
+    let live = analytics::live_with_regimes(
+        cfg,
+        ledger::entries(bot)?,
+        &equity,
+        period,
+        &super::regime::book(bot)?,
+    )
+    .map_err(|e| match e {
+        AnalyticsError::Period(_) | AnalyticsError::TooManyPeriods { .. } => {
+            ApiError::unprocessable("invalid_period", e.to_string()).with_field("period")
+        }
+        other => ApiError::internal(other.to_string()),
+    })?;
     let mut v = serde_json::to_value(live).map_err(|e| ApiError::internal(e.to_string()))?;
     v["bot_id"] = json!(config.id.as_str());
     v["quote_asset"] = json!(quote);

@@ -23,6 +23,7 @@ mod book_views;
 mod config;
 pub mod controls;
 mod credentials;
+mod drift;
 mod exchange;
 mod exit_cancel;
 mod facts;
@@ -38,8 +39,11 @@ mod platform_state;
 mod protection;
 mod reconcile;
 mod refusals;
+mod regime;
 mod retention;
 mod secrets;
+pub mod shadow;
+mod shadow_feed;
 mod signal;
 pub mod store;
 mod strategy;
@@ -281,6 +285,13 @@ impl BotDO {
             (Method::Post, "/control/tick") => controls::tick(self, req).await,
             (Method::Post, "/control/strategy") => strategy::run_route(self).await,
             (Method::Get, "/view/strategy") => strategy::view(self),
+            (Method::Get, "/view/shadow") => shadow::view(self),
+            (Method::Get, "/view/regime") => regime::view(self),
+            (Method::Get, "/view/drift") => drift::view(self),
+            (Method::Post, "/shadow/attach") => shadow::attach(self, req).await,
+            (Method::Post, "/shadow/link") => shadow::link(self, req).await,
+            (Method::Post, "/shadow/signal") => shadow::signal(self, req).await,
+            (Method::Post, "/control/promote") => shadow::promote(self, req).await,
             (Method::Get, "/view/market") => market::view(self, query).await,
             (Method::Post, "/edge-rejection") => admin::edge_rejection(self, req).await,
             (Method::Get, view) if view.starts_with("/view/") => {

@@ -94,9 +94,15 @@ pub async fn handle(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError
         }
     };
     let origin = Origin::webhook(env.ip.clone());
-    let outcome = process(bot, &stored, &parsed, env.received_ms, &origin)
+    let result = process(bot, &stored, &parsed, env.received_ms, &origin)
         .await
-        .map_err(with_mode)?;
+        .map_err(with_mode);
+    // A/B: the paper shadows get the same admitted signal once this bot has handled it.
+    let fed = super::shadow_feed::forward(bot, &env.body, env.received_ms).await;
+    let mut outcome = result?;
+    if !fed.is_empty() {
+        outcome["shadows"] = Value::Array(fed);
+    }
     Ok(json(200, &outcome)?)
 }
 

@@ -152,6 +152,17 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
         return Ok(with(base, json!({"status": "already_evaluated"})));
     }
     let target_text = eval.target.map(|t| format!("{t:?}"));
+    // Issue 23: a regime-gated spec's label change is audited with what it did to the target.
+    let action = super::regime::action_text(target_text.as_deref(), state.last_target.as_deref());
+    super::regime::observe(
+        bot,
+        config,
+        spec.symbol.as_str(),
+        &bars,
+        spec.timeframe,
+        action,
+    )
+    .await?;
     let Some(target) = eval.target.filter(|_| target_text != state.last_target) else {
         state.last_bar_ms = Some(eval.bar_open_ms);
         let mut j = bot.journal()?;
@@ -204,6 +215,8 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
         source: format!("strategy:{}", version.id),
     };
     let outcome = process(bot, &stored, &parsed, now, &origin).await;
+    // Issue 23: execution against the backtest's fill at this bar's close, alerted past a bound.
+    super::drift::record(bot, spec.symbol.as_str(), eval.close, &outcome).await;
     // Only an accepted signal (executed, or nothing to do) settles this target. A refusal (risk
     // limit, filter, pause) or an exchange failure leaves it to the next bar, as the backtester
     // does: a bot whose strategy is long must not stay flat because one order was refused.

@@ -42,6 +42,10 @@ pub struct Sequential {
     pub decision: Decision,
     /// The period at which it was reached.
     pub decided_at_ms: Option<i64>,
+    /// More paired periods expected before a decision at the current effect and noise
+    /// (`Msprt::periods_to_decision`, formula in `abtest::eta`): 0 once decided, `None` when no
+    /// decision is expected (no effect, or beyond the horizon).
+    pub periods_to_decision: Option<u64>,
 }
 
 /// A comparison of two return series.
@@ -122,6 +126,7 @@ pub fn compare(a: &[(i64, f64)], b: &[(i64, f64)], params: MsprtParams) -> Compa
             p_value: r.p_value,
             decision: r.decision,
             decided_at_ms,
+            periods_to_decision: test.periods_to_decision(),
         },
         series,
     }

@@ -20,6 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod compare;
+pub mod eta;
 pub mod sharpe;
 pub use compare::{compare, Comparison};
 pub use sharpe::{sharpe_difference, Covariance, SharpeDiff, SharpeDiffError};

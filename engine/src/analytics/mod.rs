@@ -13,6 +13,8 @@
 //! a strategy in the ledger, so the by-strategy attribution shows it as its own row
 //! [`FUNDING_ROW`].
 
+/// Live execution against the backtest of the same version (alerted drift).
+pub mod drift;
 use crate::backtest::Metrics;
 use crate::ledger::{Booked, Effect, Ledger, LedgerConfig, LedgerEntry, LedgerError, UNTAGGED};
 use crate::market::Timeframe;
@@ -104,6 +106,25 @@ pub struct Attribution {
     pub by_strategy: BTreeMap<String, Slice>,
     /// Per hour of the day (UTC, 0–23) of the fill or payment.
     pub by_hour: BTreeMap<u8, Slice>,
+    /// Per market regime of the instrument at the time of the fill or payment (the label the
+    /// bot recorded on the last closed bar before it, [`RegimeBook`]); [`UNLABELLED`] when the
+    /// bot had none (a webhook bot, or before the classifier was warm).
+    pub by_regime: BTreeMap<String, Slice>,
+}
+
+/// The row of fills and payments with no regime label.
+pub const UNLABELLED: &str = "unlabelled";
+
+/// Regime labels per instrument as the bot recorded them: `(since ms, label)`, oldest first.
+/// A fill at time `t` takes the label of the last change at or before `t`.
+pub type RegimeBook = BTreeMap<String, Vec<(i64, String)>>;
+
+/// The label in force for `symbol` at `time_ms` ([`UNLABELLED`] when none).
+#[must_use]
+pub fn regime_at(book: &RegimeBook, symbol: &str, time_ms: i64) -> String {
+    book.get(symbol)
+        .and_then(|changes| changes.iter().rev().find(|(since, _)| *since <= time_ms))
+        .map_or_else(|| UNLABELLED.to_string(), |(_, label)| label.clone())
 }
 
 /// Replays `entries` into a fresh ledger in canonical order (as [`Ledger::replay`]), handing
@@ -128,8 +149,8 @@ fn replay_effects(
 }
 
 impl Attribution {
-    /// Adds one booking's effect under its instrument, strategy and hour.
-    fn add(&mut self, entry: &LedgerEntry, effect: &Effect) {
+    /// Adds one booking's effect under its instrument, strategy, hour and regime.
+    fn add(&mut self, entry: &LedgerEntry, effect: &Effect, regimes: &RegimeBook) {
         let (instrument, strategy, fill) = match entry {
             LedgerEntry::Fill(b) => (
                 b.fill.symbol.as_str().to_string(),
@@ -145,6 +166,7 @@ impl Attribution {
         };
         let hour = u8::try_from(entry.time_ms().rem_euclid(86_400_000) / 3_600_000).unwrap_or(0);
         let (r, f, u) = (effect.realized, effect.fee_quote, effect.funding);
+        let regime = regime_at(regimes, &instrument, entry.time_ms());
         self.total.add(r, f, u, fill);
         self.by_instrument
             .entry(instrument)
@@ -155,6 +177,7 @@ impl Attribution {
             .or_default()
             .add(r, f, u, fill);
         self.by_hour.entry(hour).or_default().add(r, f, u, fill);
+        self.by_regime.entry(regime).or_default().add(r, f, u, fill);
     }
 
     /// Checks that every split sums to `ledger`'s net.
@@ -178,7 +201,8 @@ impl Attribution {
             self.by_instrument.values().map(|s| s.net).sum(),
         )?;
         check("strategy", self.by_strategy.values().map(|s| s.net).sum())?;
-        check("hour", self.by_hour.values().map(|s| s.net).sum())
+        check("hour", self.by_hour.values().map(|s| s.net).sum())?;
+        check("regime", self.by_regime.values().map(|s| s.net).sum())
     }
 }
 
@@ -192,8 +216,20 @@ pub fn attribution(
     config: LedgerConfig,
     entries: impl IntoIterator<Item = LedgerEntry>,
 ) -> Result<Attribution, AnalyticsError> {
+    attribution_with_regimes(config, entries, &RegimeBook::new())
+}
+
+/// [`attribution`], with the regime split taken from `regimes`.
+///
+/// # Errors
+/// As [`attribution`].
+pub fn attribution_with_regimes(
+    config: LedgerConfig,
+    entries: impl IntoIterator<Item = LedgerEntry>,
+    regimes: &RegimeBook,
+) -> Result<Attribution, AnalyticsError> {
     let mut out = Attribution::default();
-    let ledger = replay_effects(config, entries, |e, fx| out.add(e, fx))?;
+    let ledger = replay_effects(config, entries, |e, fx| out.add(e, fx, regimes))?;
     out.balance(&ledger)?;
     Ok(out)
 }
@@ -309,6 +345,20 @@ pub fn live(
     equity: &[(i64, Decimal)],
     period: &str,
 ) -> Result<LiveAnalytics, AnalyticsError> {
+    live_with_regimes(config, entries, equity, period, &RegimeBook::new())
+}
+
+/// [`live`], with the net P&L also attributed by the regime label in force at each fill.
+///
+/// # Errors
+/// As [`live`].
+pub fn live_with_regimes(
+    config: LedgerConfig,
+    entries: Vec<LedgerEntry>,
+    equity: &[(i64, Decimal)],
+    period: &str,
+    regimes: &RegimeBook,
+) -> Result<LiveAnalytics, AnalyticsError> {
     let tf = Timeframe::parse(period).map_err(|e| AnalyticsError::Period(e.to_string()))?;
     let mut attribution = Attribution::default();
     // Realized P&L net of its fee, per fill that realized any: what the executions' win rate
@@ -316,7 +366,7 @@ pub fn live(
     let mut executions = Vec::new();
     let mut flows = Vec::new();
     let ledger = replay_effects(config, entries, |e, fx| {
-        attribution.add(e, fx);
+        attribution.add(e, fx, regimes);
         match e {
             LedgerEntry::Fill(_) if !fx.realized.is_zero() => {
                 executions.push(fx.realized - fx.fee_quote);

@@ -235,3 +235,46 @@ fn a_deposit_is_not_a_return() {
     let idx = performance_index(&out, &[(T0 + d, dec!(-300))], tf);
     assert!((idx[1].1 - 1000.0).abs() < 1e-9, "{idx:?}");
 }
+
+#[test]
+fn the_regime_split_takes_the_label_in_force_at_each_fill_and_sums_to_the_net() {
+    // Seed 20261208: 200 histories, each with a random regime book (a change every few hours,
+    // BTC only: ETH fills stay unlabelled).
+    let mut rng = Rng(20_261_208);
+    for case in 0..200 {
+        let entries = random_history(&mut rng);
+        let mut changes = Vec::new();
+        let mut t = T0 + rng.below(4) as i64 * H;
+        for _ in 0..8 {
+            changes.push((
+                t,
+                ["trend", "range", "volatile"][rng.below(3) as usize].to_string(),
+            ));
+            t += (1 + rng.below(6) as i64) * H;
+        }
+        let book: RegimeBook = [("BTCUSDT".to_string(), changes)].into_iter().collect();
+        let cfg = config("bot-r", Market::Linear);
+        let a = attribution_with_regimes(cfg.clone(), entries.clone(), &book)
+            .unwrap_or_else(|e| panic!("case {case}: {e}"));
+        let sum: Decimal = a.by_regime.values().map(|s| s.net).sum();
+        assert_eq!(sum, a.total.net, "case {case}");
+        // ETH is never labelled; every BTC fill before the first change is unlabelled too.
+        let eth = a.by_instrument.get("ETHUSDT").cloned().unwrap_or_default();
+        let unl = a.by_regime.get(UNLABELLED).cloned().unwrap_or_default();
+        assert!(unl.fills >= eth.fills, "case {case}");
+        let fills: u64 = a.by_regime.values().map(|s| s.fills).sum();
+        assert_eq!(fills, a.total.fills, "case {case}");
+    }
+    // The lookup: the last change at or before the time.
+    let book: RegimeBook = [(
+        "BTCUSDT".to_string(),
+        vec![(10, "range".to_string()), (20, "trend".to_string())],
+    )]
+    .into_iter()
+    .collect();
+    assert_eq!(regime_at(&book, "BTCUSDT", 9), UNLABELLED);
+    assert_eq!(regime_at(&book, "BTCUSDT", 10), "range");
+    assert_eq!(regime_at(&book, "BTCUSDT", 19), "range");
+    assert_eq!(regime_at(&book, "BTCUSDT", 20), "trend");
+    assert_eq!(regime_at(&book, "ETHUSDT", 20), UNLABELLED);
+}

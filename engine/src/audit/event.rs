@@ -189,6 +189,31 @@ pub enum AuditEvent {
         /// Quote asset.
         quote_asset: String,
     },
+    /// A/B test: the version of a paper shadow was promoted onto this bot (the config change
+    /// that applies it is its own [`AuditEvent::ConfigChange`] in the same commit).
+    Promotion {
+        /// The shadow bot whose version was promoted.
+        shadow: String,
+        /// Promoted without a decision of the sequential test (the operator forced it).
+        forced: bool,
+        /// Why, as typed by the operator (required when forced).
+        reason: Option<String>,
+        /// The test's reading at that moment, as text (statistics are `f64`, and the audit's
+        /// canonical JSON carries only integers): `decision=… p=… pairs=…`.
+        evidence: String,
+    },
+    /// A regime gate of a strategy spec changed what the bot may do (`pause`, `reduce`,
+    /// `switch`, or back to `trade`) because the instrument's regime label changed.
+    RegimeAction {
+        /// Instrument whose regime changed.
+        symbol: String,
+        /// The regime label now (`trend`, `range`, `volatile`, …).
+        regime: String,
+        /// The label before (none on the first classified bar).
+        previous: Option<String>,
+        /// What the gate now does with the bot's entries.
+        action: String,
+    },
 }
 
 /// How many characters of an exchange body an [`AuditEvent::ExchangeResponse`] keeps.
@@ -294,6 +319,8 @@ impl AuditEvent {
             AuditEvent::PositionDrift { .. } => "position_drift",
             AuditEvent::AlertSent { .. } => "alert_sent",
             AuditEvent::CapitalTransfer { .. } => "capital_transfer",
+            AuditEvent::Promotion { .. } => "promotion",
+            AuditEvent::RegimeAction { .. } => "regime_action",
         }
     }
 

@@ -14,7 +14,7 @@ pub mod whitelist;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use patch::FieldChange;
+pub use patch::{merge_patch, FieldChange};
 pub use whitelist::{is_whitelisted, InstrumentPattern, PatternError};
 
 use crate::ids::{BotId, Symbol};

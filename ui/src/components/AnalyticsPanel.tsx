@@ -193,6 +193,16 @@ export function AnalyticsView({ data }: { data: BotAnalytics }) {
           testId="attr-strategy"
         />
         <AttributionTable title="By UTC hour" keyLabel="Hour" rows={hourRows(a.by_hour)} total={a.total} quote={q} testId="attr-hour" />
+        {a.by_regime && (
+          <AttributionTable
+            title="By market regime at the fill"
+            keyLabel="Regime"
+            rows={instrumentRows(a.by_regime)}
+            total={a.total}
+            quote={q}
+            testId="attr-regime"
+          />
+        )}
       </div>
     </div>
   );

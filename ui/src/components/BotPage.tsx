@@ -24,6 +24,7 @@ import { PnlSummary } from './PnlSummary';
 import { RiskUsage } from './RiskUsage';
 import { SignalsList } from './SignalsList';
 import { Status } from './Status';
+import { RegimePanel } from './RegimePanel';
 import { StrategyPanel } from './StrategyPanel';
 import { FillsTable, OrdersTable, PositionsTable } from './Tables';
 import { WebhookInfo } from './WebhookInfo';
@@ -214,6 +215,7 @@ export function BotPage({ id }: { id: string }) {
         {bot.data && (cfg as { source?: string } | undefined)?.source === 'strategy' && (
           <StrategyPanel botId={id} configVersion={bot.data.config_version} onSaved={refresh} />
         )}
+        {bot.data && (cfg as { source?: string } | undefined)?.source === 'strategy' && <RegimePanel botId={id} />}
         <Panel title="P&L" wide>
           <Status loading={pnl.loading} error={pnl.error} hasData={!!pnl.data} />
           {pnl.data && <PnlSummary pnl={pnl.data} />}

@@ -1,6 +1,6 @@
 import { fireEvent, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AnalyticsMetrics, Comparison } from '../analytics';
+import { etaText, type AnalyticsMetrics, type Comparison } from '../analytics';
 import { ApiError, type BotSummary } from '../api';
 import { fakeClient, renderAs } from '../test/util';
 import { ComparePage, stat } from './ComparePage';
@@ -120,6 +120,53 @@ describe('ComparePage', () => {
     const refuse = vi.fn(() => Promise.reject(new ApiError(404, { code: 'not_found', message: 'no bot ghost' })));
     renderAs('viewer', <ComparePage a="alpha" b="ghost" />, fakeClient({ listBots: vi.fn(() => Promise.resolve(bots)), compare: refuse }));
     expect((await screen.findByRole('alert')).textContent).toContain('no bot ghost (HTTP 404)');
+  });
+
+  it('a shadow of A: the expected time to a decision, the shadow list, and a promotion refused then forced with a reason', async () => {
+    const pending: Comparison = {
+      ...comparison,
+      sequential: { n: 12, mean_diff: 0.001, p_value: 0.4, decision: 'continue', decided_at_ms: null, periods_to_decision: 30, expected_decision_in_ms: 30 * 86_400_000 },
+    };
+    const promote = vi
+      .fn()
+      .mockRejectedValueOnce(new ApiError(409, { code: 'no_decision', message: 'the sequential test has not decided yet' }))
+      .mockResolvedValueOnce({});
+    const client = fakeClient({
+      listBots: vi.fn(() => Promise.resolve(bots)),
+      compare: vi.fn(() => Promise.resolve(pending)),
+      shadowLinks: vi.fn(() => Promise.resolve({ bot_id: 'alpha', shadow_of: null, shadows: ['beta'] })),
+      createShadow: vi.fn(() => Promise.resolve({})),
+      promote,
+    });
+    renderAs('admin', <ComparePage a="alpha" b="beta" period="1d" />, client);
+    expect((await screen.findByTestId('seq-eta')).textContent).toBe('~30 periods of 1d (30.0 days)');
+    expect((await screen.findByTestId('shadow-link-beta')).getAttribute('href')).toBe('#/compare/alpha/beta/1d');
+    fireEvent.click(screen.getByTestId('promote'));
+    fireEvent.click(screen.getByRole('button', { name: 'Promote' }));
+    expect((await screen.findByTestId('shadow-result')).textContent).toBe('no_decision: the sequential test has not decided yet');
+    expect(promote).toHaveBeenLastCalledWith('alpha', 'beta', '1d', false, undefined);
+    fireEvent.click(screen.getByTestId('promote-force'));
+    expect((screen.getByTestId('promote') as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(screen.getByTestId('promote-reason'), { target: { value: 'ship it' } });
+    fireEvent.click(screen.getByTestId('promote'));
+    fireEvent.click(screen.getByRole('button', { name: 'Promote' }));
+    expect((await screen.findByText(/Promoted beta's version onto alpha \(forced/)).getAttribute('role')).toBe('status');
+    expect(promote).toHaveBeenLastCalledWith('alpha', 'beta', '1d', true, 'ship it');
+    // A patch that is not a JSON object cannot be sent.
+    fireEvent.change(screen.getByTestId('shadow-id'), { target: { value: 'gamma' } });
+    fireEvent.change(screen.getByTestId('shadow-patch'), { target: { value: '[1]' } });
+    expect((screen.getByTestId('create-shadow') as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(screen.getByTestId('shadow-patch'), { target: { value: '{"sizing": {"value": "0.004"}}' } });
+    fireEvent.click(screen.getByTestId('create-shadow'));
+    await screen.findByText('gamma now shadows alpha (paper), fed every signal alpha admits.');
+    expect(client.createShadow).toHaveBeenCalledWith('alpha', 'gamma', { sizing: { value: '0.004' } });
+  });
+
+  it('no decision in sight without an effect; decided once decided', () => {
+    const seq = { n: 40, mean_diff: 0, p_value: 1, decision: 'continue' as const, decided_at_ms: null, periods_to_decision: null };
+    expect(etaText(seq, '1h')).toBe('none in sight (no effect measured yet)');
+    expect(etaText({ ...seq, decision: 'b_better' }, '1h')).toBe('decided');
+    expect(etaText({ ...seq, periods_to_decision: 5, expected_decision_in_ms: 5 * 3_600_000 }, '1h')).toBe('~5 periods of 1h (5.0 h)');
   });
 
   it('test statistics to three decimals, no negative zero', () => {

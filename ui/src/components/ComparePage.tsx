@@ -5,7 +5,7 @@
  * p-value with its decision. The choice lives in the URL, so a comparison can be bookmarked.
  */
 import { lazy, Suspense } from 'react';
-import { PERIODS, decisionText, msTime, pValue, type CompareSide, type Comparison, type SharpeDiff } from '../analytics';
+import { PERIODS, decisionText, etaText, msTime, pValue, type CompareSide, type Comparison, type SharpeDiff } from '../analytics';
 import { useSession } from '../context';
 import { usePoll } from '../hooks';
 import { pnlClass } from '../money';
@@ -13,6 +13,7 @@ import { signedMoney } from '../numbers';
 import { href } from '../route';
 import { RatioCards } from './AnalyticsPanel';
 import { A_COLOUR, B_COLOUR } from './CompareChart';
+import { ShadowPanel } from './ShadowPanel';
 import { Status } from './Status';
 
 /** The chart library loads with the page that needs it. */
@@ -160,6 +161,14 @@ export function ComparisonView({ data }: { data: Comparison }) {
             {decisionText(seq, `A (${data.a.bot_id})`, `B (${data.b.bot_id})`)}
           </div>
         </div>
+        <div className="figure">
+          <div className="muted small" title="plug-in estimate: periods until the always-valid p reaches 0.05 if the current mean difference and variance hold (docs/analytics.md)">
+            Expected time to a decision
+          </div>
+          <div className="big" data-testid="seq-eta">
+            {etaText(seq, data.period)}
+          </div>
+        </div>
       </div>
     </div>
   );
@@ -223,6 +232,7 @@ export function ComparePage({ a, b, period = '1d' }: { a?: string; b?: string; p
           {shown && <ComparisonView data={shown} />}
         </section>
       )}
+      {a && <ShadowPanel a={a} b={b} period={period} />}
     </main>
   );
 }
