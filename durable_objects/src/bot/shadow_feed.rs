@@ -26,9 +26,12 @@ pub async fn forward(bot: &BotDO, body: &str, received_ms: i64) -> Vec<Value> {
     };
     let mut out = Vec::with_capacity(set.len());
     let mut gone = Vec::new();
-    for id in &set {
-        let payload = json!({"parent": parent.as_str(), "body": body, "received_ms": received_ms});
-        let status = match send(bot, id, &payload).await {
+    // All shadows at once (at most MAX_SHADOWS): A's answer waits for the slowest, not the sum.
+    let payload = json!({"parent": parent.as_str(), "body": body, "received_ms": received_ms});
+    let answers =
+        futures_util::future::join_all(set.iter().map(|id| send(bot, id, &payload))).await;
+    for (id, answer) in set.iter().zip(answers) {
+        let status = match answer {
             Ok(code) => {
                 if code == 404 {
                     gone.push(id.clone());
