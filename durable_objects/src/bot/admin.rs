@@ -5,9 +5,12 @@
 use super::config::{actor, load_config, StoredConfig};
 use super::credentials::{master_keys, open_credentials, random_bytes};
 use super::secrets::new_webhook_secret;
+use super::store::Journal;
 use super::{now_ms, BotDO, Flags};
 use crate::http::{json, read_json, ApiError};
-use keel_engine::audit::{config_diff, AuditDraft, AuditEvent, ControlAction, CredentialAction};
+use keel_engine::audit::{
+    config_diff, Actor, AuditDraft, AuditEvent, ConfigDiffEntry, ControlAction, CredentialAction,
+};
 use keel_engine::config::BotConfig;
 use keel_engine::vault::{self, ApiCredentials, SealedCredentials};
 use serde::Deserialize;
@@ -187,9 +190,30 @@ pub async fn patch(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError>
             ApiError::unprocessable("invalid_config", "a bot's id cannot change").with_field("id"),
         );
     }
+    let (j, new_v, diff) = stage_patch(bot, &old, &body.patch, actor)?;
+    bot.commit(j).await?;
+    let mut out = new_v;
+    out["diff"] = serde_json::to_value(&diff).unwrap_or(Value::Null);
+    Ok(json(200, &out)?)
+}
+
+/// A new version of the bot's config from a JSON merge patch, staged in a journal (not yet
+/// committed) with its history row and its audited [`AuditEvent::ConfigChange`]: the one way a
+/// config changes (`PATCH /config`, a shadow's promotion), so every change is versioned and
+/// audited alike. Returns the journal (the caller may add events and commits it), the new config
+/// as JSON and the diff (the alert URL only as a fingerprint, as in the audit).
+///
+/// # Errors
+/// 422 `invalid_config` (the patched config does not validate); storage errors.
+pub(super) fn stage_patch(
+    bot: &BotDO,
+    old: &StoredConfig,
+    patch: &Value,
+    actor: Actor,
+) -> Result<(Journal, Value, Vec<ConfigDiffEntry>), ApiError> {
     let (config, _changes) = old
         .config
-        .apply_patch(&body.patch)
+        .apply_patch(patch)
         .map_err(|e| config_error(&e))?;
     let now = now_ms();
     let new = StoredConfig {
@@ -197,8 +221,7 @@ pub async fn patch(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError>
         config,
         updated_ms: now,
     };
-    let (old_v, new_v) = (config_json(&old)?, config_json(&new)?);
-    // The audit (and this answer's diff) sees the alert URL only as a fingerprint.
+    let (old_v, new_v) = (config_json(old)?, config_json(&new)?);
     let diff = config_diff(
         &super::secrets::audit_view(old_v),
         &super::secrets::audit_view(new_v.clone()),
@@ -217,10 +240,7 @@ pub async fn patch(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError>
             diff: diff.clone(),
         },
     ))?;
-    bot.commit(j).await?;
-    let mut out = new_v;
-    out["diff"] = serde_json::to_value(&diff).unwrap_or(Value::Null);
-    Ok(json(200, &out)?)
+    Ok((j, new_v, diff))
 }
 
 /// `DELETE /config`: only when flat (no open position or order). `force` means the edge asked the

@@ -14,11 +14,11 @@
 //!   sequential test, or forced with a reason) is decided at the edge, which has both curves.
 //! - `GET /view/shadow`: the links of this bot, both ways.
 
-use super::config::{actor, load_config, StoredConfig};
+use super::config::{actor, load_config};
 use super::signal::{process, Origin};
 use super::{now_ms, BotDO};
 use crate::http::{json, read_json, ApiError};
-use keel_engine::audit::{config_diff, Actor, AuditDraft, AuditEvent};
+use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
 use keel_engine::model::BotMode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -239,38 +239,8 @@ pub async fn promote(bot: &BotDO, req: &mut Request) -> Result<Response, ApiErro
         .with_field(k.clone()));
     }
     let old = load_config(bot)?;
-    let (config, _) = old
-        .config
-        .apply_patch(&body.patch)
-        .map_err(|e| super::admin::config_error(&e))?;
     let now = now_ms();
-    let new = StoredConfig {
-        version: old.version + 1,
-        config,
-        updated_ms: now,
-    };
-    let (old_v, new_v) = (
-        super::admin::config_json(&old)?,
-        super::admin::config_json(&new)?,
-    );
-    let diff = config_diff(
-        &super::secrets::audit_view(old_v),
-        &super::secrets::audit_view(new_v.clone()),
-    );
-    let mut history: Vec<StoredConfig> =
-        super::store::kv_get(&bot.db, "config_history")?.unwrap_or_default();
-    history.push(new.clone());
-    let mut j = bot.journal()?;
-    j.put("config", &new)?.put("config_history", &history)?;
-    j.audit(AuditDraft::new(
-        now,
-        actor.clone(),
-        AuditEvent::ConfigChange {
-            old_version: Some(old.version),
-            new_version: new.version,
-            diff: diff.clone(),
-        },
-    ))?;
+    let (mut j, new_v, diff) = super::admin::stage_patch(bot, &old, &body.patch, actor.clone())?;
     j.audit(AuditDraft::new(
         now,
         actor,
