@@ -18,6 +18,7 @@ import { type OpenApi, openApi } from "./admin-openapi.js";
 import { adminFetch, fetchJson, keel, simAdmin, uniqueId } from "./harness.js";
 import { runCron } from "./ops-helpers.js";
 import { Dec, sum } from "./pnl-helpers.js";
+import { createSimBot, MARKETS } from "./venue-helpers.js";
 
 interface Slice {
   realized: string;
@@ -64,28 +65,7 @@ async function price(p: string): Promise<void> {
 }
 
 async function createBot(b: { id: string; secret: string }, prefix: string): Promise<void> {
-  b.id = uniqueId(prefix);
-  const res = await adminFetch<{ webhook_secret: string }>("/api/v1/bots", {
-    method: "POST",
-    json: {
-      id: b.id,
-      name: `${prefix} e2e`,
-      exchange: "binance",
-      market: "linear",
-      mode: "testnet",
-      base_url: keel().simUrl,
-      instruments: ["BTCUSDT"],
-      sizing: { mode: "fixed_qty", value: "0.002" },
-      risk: {},
-    },
-  });
-  expect(res.status, res.text).toBe(201);
-  b.secret = res.body?.webhook_secret ?? "";
-  const creds = await adminFetch(`/api/v1/bots/${b.id}/credentials`, {
-    method: "PUT",
-    json: { api_key: "simBinanceKeyMain0001", api_secret: "simBinanceSecretMain0001" },
-  });
-  expect(creds.status, creds.text).toBe(200);
+  Object.assign(b, await createSimBot(MARKETS[1], {}, prefix));
 }
 
 beforeAll(async () => {

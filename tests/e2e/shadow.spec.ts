@@ -21,6 +21,9 @@ import { ROOT } from "../../scripts/stack.ts";
 import { adminFetch, fetchJson, keel, neo4jQuery, simAdmin, uniqueId } from "./harness.js";
 import { runCron } from "./ops-helpers.js";
 import { Dec } from "./pnl-helpers.js";
+import { createSimBot, MARKETS } from "./venue-helpers.js";
+
+const BINANCE_LINEAR = MARKETS[1];
 
 interface Slice {
   net: string;
@@ -68,28 +71,7 @@ async function analytics(id: string): Promise<Analytics> {
 }
 
 beforeAll(async () => {
-  a.id = uniqueId("shadow-a");
-  const res = await adminFetch<{ webhook_secret: string }>("/api/v1/bots", {
-    method: "POST",
-    json: {
-      id: a.id,
-      name: "shadow parent e2e",
-      exchange: "binance",
-      market: "linear",
-      mode: "testnet",
-      base_url: keel().simUrl,
-      instruments: ["BTCUSDT"],
-      sizing: { mode: "fixed_qty", value: "0.002" },
-      risk: {},
-    },
-  });
-  expect(res.status, res.text).toBe(201);
-  a.secret = res.body?.webhook_secret ?? "";
-  const creds = await adminFetch(`/api/v1/bots/${a.id}/credentials`, {
-    method: "PUT",
-    json: { api_key: "simBinanceKeyMain0001", api_secret: "simBinanceSecretMain0001" },
-  });
-  expect(creds.status, creds.text).toBe(200);
+  Object.assign(a, await createSimBot(BINANCE_LINEAR, {}, "shadow-a"));
 }, 60_000);
 
 describe("A/B with a paper shadow", () => {

@@ -49,9 +49,9 @@ export const MARKETS: Market[] = [
   { exchange: "bybit", market: "linear", venue: "bybit_linear", account: "bybit-main", key: "simBybitKeyMain0001", secret: "simBybitSecretMain0001", qty: "0.002" },
 ];
 
-/** Creates a testnet bot on the simulator with the market's default sim credentials. */
-export async function createSimBot(m: Market, extra: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
-  const id = uniqueId(`${m.exchange}-${m.market}`);
+/** Creates a testnet bot on the simulator with the market's default sim credentials (its id from `prefix`). */
+export async function createSimBot(m: Market, extra: Record<string, unknown> = {}, prefix = `${m.exchange}-${m.market}`): Promise<{ id: string; secret: string }> {
+  const id = uniqueId(prefix);
   const res = await adminFetch<{ webhook_secret: string }>("/api/v1/bots", {
     method: "POST",
     json: {
