@@ -98,7 +98,7 @@ function replay(config: Record<string, unknown>, klines: Record<string, string>,
 
 describe("multi-series spec validation", () => {
   it("refuses a series below the base timeframe and a look-ahead read, with their paths", async () => {
-    const ok = await adminFetch<{ valid: boolean; issues: { path: string }[]; warm_up?: number }>("/api/v1/strategies/validate", { method: "POST", json: PAIR_SPEC });
+    const ok = await adminFetch<{ valid: boolean; issues: { path: string }[]; warm_up?: number }>("/api/v1/strategies/validate", { method: "POST", json: { spec: PAIR_SPEC } });
     expect(ok.status, ok.text).toBe(200);
     expect(ok.body?.valid, ok.text).toBe(true);
     const low = structuredClone(PAIR_SPEC) as Record<string, unknown>;
@@ -110,7 +110,7 @@ describe("multi-series spec validation", () => {
       [low, "series.eth.timeframe"],
       [ahead, "targets.bnb5.expr.if[0].gt[0]"],
     ] as const) {
-      const res = await adminFetch<{ valid: boolean; issues: { path: string; reason: string }[] }>("/api/v1/strategies/validate", { method: "POST", json: doc });
+      const res = await adminFetch<{ valid: boolean; issues: { path: string; reason: string }[] }>("/api/v1/strategies/validate", { method: "POST", json: { spec: doc } });
       expect(res.status, res.text).toBe(200);
       expect(res.body?.valid).toBe(false);
       expect(res.body?.issues.map((i) => i.path), res.text).toContain(want);
