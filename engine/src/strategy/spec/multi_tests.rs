@@ -191,20 +191,68 @@ fn higher_timeframes_are_read_only_once_closed_and_cuts_never_change_the_past() 
             || fifteen
                 .iter()
                 .any(|b| b.open_time_ms != gap_bucket && b.close == cut.close)));
-    // The look-ahead guard: any cut, same past.
-    for cut in [1usize, 57, 138, 139, 200, 333, 398] {
-        let t_cut = btc[cut].open_time_ms;
-        let feeds: Vec<Vec<Bar>> = [&btc, &eth]
-            .iter()
-            .map(|f| {
-                f.iter()
-                    .copied()
-                    .filter(|b| b.open_time_ms < t_cut)
-                    .collect()
-            })
-            .collect();
-        let part = history(&feeds);
-        assert_eq!(part.as_slice(), &full[..part.len()], "cut at {cut}");
+    // The look-ahead guard (`lookahead::check_multi`): any cut, same past; a cut inside a 5m or
+    // 15m bucket included.
+    let cuts: Vec<i64> = [1usize, 57, 138, 139, 200, 333, 398]
+        .iter()
+        .map(|i| btc[*i].open_time_ms)
+        .collect();
+    let make = |_: &[Vec<Bar>]| make();
+    let found = crate::strategy::lookahead::check_multi(&make, &[btc.clone(), eth.clone()], &cuts);
+    assert_eq!(found, vec![]);
+    // And the guard catches a peek: a series whose bar is shown while it is still forming
+    // (emulated by feeding the strategy the whole future's 5m closes) diverges at the cuts.
+    let peeker = |given: &[Vec<Bar>]| -> Box<dyn crate::strategy::Strategy> {
+        Box::new(Peek {
+            feeds: vec![
+                Symbol::new("BTCUSDT").unwrap(),
+                Symbol::new("ETHUSDT").unwrap(),
+            ],
+            last: given
+                .first()
+                .and_then(|f| f.last())
+                .map_or(0.0, |b| b.close),
+            held: vec![None; 2],
+            version: crate::strategy::StrategyVersion::new(
+                "peek",
+                1,
+                crate::strategy::Params::default(),
+            ),
+        })
+    };
+    let caught =
+        crate::strategy::lookahead::check_multi(&peeker, &[btc.clone(), eth.clone()], &cuts);
+    assert!(!caught.is_empty());
+}
+
+/// Cheats: holds a target from the last close of the series it was built over (the future).
+#[derive(Debug)]
+struct Peek {
+    feeds: Vec<Symbol>,
+    last: f64,
+    held: Vec<Option<f64>>,
+    version: crate::strategy::StrategyVersion,
+}
+
+impl crate::strategy::Strategy for Peek {
+    fn version(&self) -> &crate::strategy::StrategyVersion {
+        &self.version
+    }
+    fn warm_up(&self) -> usize {
+        1
+    }
+    fn on_bar(&mut self, _: &crate::strategy::Context<'_>) -> Vec<crate::strategy::Intent> {
+        Vec::new()
+    }
+    fn feeds(&self) -> &[Symbol] {
+        &self.feeds
+    }
+    fn on_step(&mut self, latest: &[Bar]) -> &[Option<f64>] {
+        let up = latest.first().is_some_and(|b| self.last > b.close);
+        self.held
+            .iter_mut()
+            .for_each(|h| *h = Some(if up { 1.0 } else { 0.0 }));
+        &self.held
     }
 }
 
