@@ -2,6 +2,7 @@
 // reads (symbol + timeframe; the 5m series is resampled from the 1m base bars and visible only
 // once its five minutes have closed) and returns a target per instrument.
 //
+//   - The published JSON Schema accepts the spec (and refuses it without its base timeframe).
 //   - POST /api/v1/strategies/validate refuses a series below the base timeframe and a look-ahead
 //     reference, each with its path; a bot whose instruments are not the spec's symbols is a 422
 //     naming `instruments`.
@@ -12,8 +13,10 @@
 //
 // Prices are whole multiples of 20 so the paper venue's 5 bps slippage lands exactly on the tick.
 import { execFile } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { adminFetch, fetchJson, keel, simAdmin, uniqueId } from "./harness.js";
 
@@ -97,6 +100,16 @@ function replay(config: Record<string, unknown>, klines: Record<string, string>,
 }
 
 describe("multi-series spec validation", () => {
+  it("the published schema accepts it and refuses it without its base timeframe", () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(ROOT, "engine/specs/strategy-spec.schema.json"), "utf8")) as Record<string, unknown>;
+    const check = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    expect(check(PAIR_SPEC), JSON.stringify(check.errors)).toBe(true);
+    const noBase: Record<string, unknown> = { ...PAIR_SPEC };
+    delete noBase.timeframe;
+    expect(check(noBase)).toBe(false);
+    expect(check({ ...PAIR_SPEC, target: { expr: 1 } })).toBe(false);
+  });
+
   it("refuses a series below the base timeframe and a look-ahead read, with their paths", async () => {
     const ok = await adminFetch<{ valid: boolean; issues: { path: string }[]; warm_up?: number }>("/api/v1/strategies/validate", { method: "POST", json: { spec: PAIR_SPEC } });
     expect(ok.status, ok.text).toBe(200);
