@@ -562,7 +562,8 @@ pub fn run(
 /// `rules[k]` its instrument rules) on one ledger and one paper venue, as one live bot trading
 /// several instruments: the steps are the open times present in every feed; after each step
 /// the feeds whose target changed (or was refused last time) trade in feed order through the
-/// same live path as [`run`] (sizing, risk, paper venue, ledger). `config.rules` is not used.
+/// same live path as [`run`] (sizing, risk, paper venue, ledger). `config.rules` is not used,
+/// nor `config.rebalance_band` (a target trades when it changes, as the live bot trades it).
 ///
 /// # Errors
 /// [`BacktestError`]: no aligned bars, a feed or rules list that does not match the strategy's
@@ -662,6 +663,7 @@ pub fn run_multi(
     let mut refused = vec![false; n];
     let (mut marks, mut qtys) = (vec![0.0f64; n], vec![0.0f64; n]);
     let mut latest: Vec<Bar> = Vec::with_capacity(n);
+    let mut held: Vec<Option<f64>> = Vec::with_capacity(n);
     // Trades feed `k` to `t` at `price`, keeping the per-feed f64 view for the curve.
     let trade = |sim: &mut Sim,
                  strategy: &mut dyn Strategy,
@@ -700,7 +702,8 @@ pub fn run_multi(
                 )?;
             }
         }
-        let held: Vec<Option<f64>> = strategy.on_step(&latest).to_vec();
+        held.clear();
+        held.extend_from_slice(strategy.on_step(&latest));
         for k in 0..n {
             let Some(x) = held.get(k).copied().flatten() else {
                 continue;
