@@ -741,7 +741,7 @@ impl SpecStrategy {
     }
 
     /// Whether every value the plan references is known (warm) after this bar.
-    #[inline]
+    #[inline(always)]
     fn known(&self, bars: &[Bar]) -> bool {
         for n in &self.needs {
             let known = match n {
@@ -758,7 +758,7 @@ impl SpecStrategy {
     }
 
     /// Runs the instructions that can change, in dependency order.
-    #[inline]
+    #[inline(always)]
     fn exec(&mut self, bars: &[Bar]) {
         for k in 0..self.run.len() {
             let i = self.run.get(k).copied().unwrap_or(0);
