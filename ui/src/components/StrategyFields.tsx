@@ -204,7 +204,12 @@ export function StrategyFields({
             </select>
           </Field>
         )}
-        <Field k="symbol" label="Symbol" errors={errors} help="the one instrument the strategy trades">
+        <Field
+          k="symbol"
+          label="Symbol"
+          errors={errors}
+          help="the one instrument the strategy trades (a spec with series trades its series' symbols)"
+        >
           <input
             id="s-symbol"
             value={choice.symbol}
