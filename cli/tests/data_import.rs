@@ -312,6 +312,104 @@ fn pages_resumes_and_reports_gaps() {
     };
     assert_eq!(prices(&by_spec), prices(&rep));
     assert_ne!(by_spec["strategy_version"], rep["strategy_version"]);
+
+    // A multi-series spec reads the stored history of each of its instruments: ETHUSDT is
+    // imported too (the test server answers the same candles), then one run trades both.
+    let base = format!("http://127.0.0.1:{port}");
+    let (code, _, err) = keel(&[
+        "data",
+        "import",
+        "--exchange",
+        "binance",
+        "--market",
+        "linear",
+        "--symbol",
+        "ETHUSDT",
+        "--timeframe",
+        "1m",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-04",
+        "--base-url",
+        &base,
+        "--data",
+        &dir_s,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let pair = dir.join("pair.json");
+    std::fs::write(
+        &pair,
+        r#"{"name": "pair_cli", "timeframe": "1h",
+            "series": {"b": {"symbol": "BTCUSDT", "timeframe": "4h"}, "e": {"symbol": "ETHUSDT"}},
+            "factors": {"bf": {"kind": "sma", "series": "b", "args": {"n": 2}},
+                        "bs": {"kind": "sma", "series": "b", "args": {"n": 3}},
+                        "ef": {"kind": "sma", "series": "e", "args": {"n": 3}},
+                        "es": {"kind": "sma", "series": "e", "args": {"n": 8}}},
+            "targets": {"b": {"expr": {"if": [{"gt": ["bf", "bs"]}, 0.4, -0.4]}},
+                        "e": {"expr": {"if": [{"gt": ["ef", "es"]}, 0.4, 0]}, "min": 0}}}"#,
+    )
+    .unwrap();
+    let pair_dir = dir.join("report-pair");
+    let (code, out, err) = keel(&[
+        "backtest",
+        "--spec",
+        pair.to_str().unwrap(),
+        "--exchange",
+        "binance",
+        "--market",
+        "linear",
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-04",
+        "--data",
+        &dir_s,
+        "--out",
+        pair_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("pair_cli BTCUSDT,ETHUSDT 1h "), "{out}");
+    let multi: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pair_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(multi["bars"], 72);
+    for symbol in ["BTCUSDT", "ETHUSDT"] {
+        let fills = multi["fills"].as_array().unwrap();
+        assert!(fills.iter().any(|f| f["symbol"] == symbol), "{symbol}");
+    }
+    // Without ETHUSDT's history the run is refused, naming what is missing.
+    std::fs::remove_dir_all(dir.join("binance/linear/ETHUSDT")).unwrap();
+    let (code, _, err) = keel(&[
+        "backtest",
+        "--spec",
+        pair.to_str().unwrap(),
+        "--exchange",
+        "binance",
+        "--market",
+        "linear",
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-04",
+        "--data",
+        &dir_s,
+        "--out",
+        pair_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no stored binance linear ETHUSDT data"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -5,11 +5,13 @@
 //! `{"config": <bot config>, "klines": "<raw klines body>", "exchange_info": "<raw rules body>",
 //!   "taker_fee_rate": "0.001", "maker_fee_rate": "0.001", "initial_capital": "10000",
 //!   "slippage_bps": "5", "fill_at": "close" | "next_open"}`
-//! and prints the backtest report as JSON. Candles and rules are parsed by the bot's own venue
+//! and prints the backtest report as JSON. For a multi-series spec, `klines` is an object of
+//! raw klines bodies by symbol (`{"BTCUSDT": "<body>", "ETHUSDT": "<body>"}`, the base
+//! timeframe's bars of each instrument), run by `backtest::run_multi`. Candles and rules are parsed by the bot's own venue
 //! adapter, the strategy is built from the config like the live bot builds it, and the run uses
 //! the backtester (the live sizing, risk, paper venue and ledger).
 
-use keel_engine::backtest::{run, BacktestConfig, FillAt};
+use keel_engine::backtest::{run, run_multi, BacktestConfig, FillAt};
 use keel_engine::config::BotConfig;
 use keel_engine::strategy::live;
 use keel_engine::venue::{live_venue, HttpResponse, VenueOp, VenueReply, VenueSpec};
@@ -21,7 +23,7 @@ use std::process::ExitCode;
 #[derive(Deserialize)]
 struct Input {
     config: serde_json::Value,
-    klines: String,
+    klines: serde_json::Value,
     exchange_info: String,
     taker_fee_rate: Decimal,
     maker_fee_rate: Decimal,
@@ -68,27 +70,36 @@ fn replay() -> Result<String, String> {
         market: config.market,
         recv_window_ms: 5000,
     });
-    let rules_op = VenueOp::InstrumentRules {
-        symbol: Some(spec.symbol.clone()),
+    let rules_of = |symbol: &keel_engine::ids::Symbol| -> Result<_, String> {
+        let rules_op = VenueOp::InstrumentRules {
+            symbol: Some(symbol.clone()),
+        };
+        match venue.parse(&rules_op, &ok_response(input.exchange_info.clone())) {
+            Ok(VenueReply::Rules(list)) => list
+                .into_iter()
+                .find(|r| r.symbol == *symbol)
+                .ok_or_else(|| format!("exchange_info: {symbol} not found")),
+            other => Err(format!("exchange_info: {other:?}")),
+        }
     };
-    let rules = match venue.parse(&rules_op, &ok_response(input.exchange_info)) {
-        Ok(VenueReply::Rules(list)) => list
-            .into_iter()
-            .find(|r| r.symbol == spec.symbol)
-            .ok_or("exchange_info: symbol not found")?,
-        other => return Err(format!("exchange_info: {other:?}")),
-    };
-    let klines_op = VenueOp::Klines {
-        symbol: spec.symbol.clone(),
-        interval: spec.timeframe,
-        start_ms: None,
-        end_ms: None,
-        limit: 1000,
-    };
-    let bars: Vec<_> = match venue.parse(&klines_op, &ok_response(input.klines)) {
-        Ok(VenueReply::Klines(k)) => k.iter().map(|c| c.to_bar()).collect(),
-        other => return Err(format!("klines: {other:?}")),
-    };
+    let bars_of =
+        |symbol: &keel_engine::ids::Symbol, body: &serde_json::Value| -> Result<Vec<_>, String> {
+            let body = body
+                .as_str()
+                .ok_or_else(|| format!("klines: the body for {symbol} must be a string"))?;
+            let klines_op = VenueOp::Klines {
+                symbol: symbol.clone(),
+                interval: spec.timeframe,
+                start_ms: None,
+                end_ms: None,
+                limit: 1000,
+            };
+            match venue.parse(&klines_op, &ok_response(body.to_string())) {
+                Ok(VenueReply::Klines(k)) => Ok(k.iter().map(|c| c.to_bar()).collect()),
+                other => Err(format!("klines: {other:?}")),
+            }
+        };
+    let rules = rules_of(&spec.symbol)?;
     let cfg = BacktestConfig {
         bot: config,
         rules,
@@ -104,6 +115,23 @@ fn replay() -> Result<String, String> {
         timeframe: spec.timeframe,
         rebalance_band: 0.0,
     };
-    let report = run(&cfg, strategy.as_mut(), &bars).map_err(|e| e.to_string())?;
+    let feeds = strategy.feeds().to_vec();
+    let report = if feeds.is_empty() {
+        let bars = bars_of(&spec.symbol, &input.klines)?;
+        run(&cfg, strategy.as_mut(), &bars)
+    } else {
+        let mut all_rules = Vec::with_capacity(feeds.len());
+        let mut all_bars = Vec::with_capacity(feeds.len());
+        for symbol in &feeds {
+            all_rules.push(rules_of(symbol)?);
+            let body = input
+                .klines
+                .get(symbol.as_str())
+                .ok_or_else(|| format!("klines: no body for {symbol}"))?;
+            all_bars.push(bars_of(symbol, body)?);
+        }
+        run_multi(&cfg, &all_rules, strategy.as_mut(), &all_bars)
+    }
+    .map_err(|e| e.to_string())?;
     serde_json::to_string(&report).map_err(|e| e.to_string())
 }

@@ -83,6 +83,13 @@ pub async fn handle(
     let tf = request
         .bar_timeframe()
         .map_err(|e| unprocessable("timeframe", e.to_string()))?;
+    let feeds = request.feeds().map_err(|e| match e {
+        RequestError::Field { field, reason } => unprocessable(field, reason),
+        RequestError::Backtest(b) => ApiError::unprocessable("backtest_failed", b.to_string()),
+    })?;
+    if let Some(symbols) = feeds {
+        return multi(env, &request, tf, symbols, bars, from, to, source, query).await;
+    }
     let (candles, source_tf) = match (bars, from, to) {
         (Some(_), None, None) if source == Source::Stored => {
             return Err(unprocessable(
@@ -131,6 +138,92 @@ pub async fn handle(
     })?;
     let html = query.is_some_and(|q| q.split('&').any(|kv| kv == "format=html"));
     if html {
+        return Ok(Response::from_html(report::html(&rep))?);
+    }
+    Ok(json(200, &rep)?)
+}
+
+/// A multi-series spec's backtest: one history per instrument the spec reads, inline
+/// (`"bars": {"BTCUSDT": [rows], "ETHUSDT": [rows]}`), fetched from the exchange or read from
+/// the R2 history (`from`/`to`, per symbol, same exchange and market); [`MAX_BARS`] caps the
+/// candles of all instruments together.
+#[allow(clippy::too_many_arguments)]
+async fn multi(
+    env: &Env,
+    request: &BacktestRequest,
+    tf: Timeframe,
+    symbols: Vec<keel_engine::ids::Symbol>,
+    bars: Option<Value>,
+    from: Option<Value>,
+    to: Option<Value>,
+    source: Source,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let mut history = std::collections::BTreeMap::new();
+    let mut total = 0usize;
+    match (bars, from, to) {
+        (Some(Value::Object(mut by_symbol)), None, None) if source == Source::Exchange => {
+            for symbol in symbols {
+                let field = format!("bars.{symbol}");
+                let Some(Value::Array(rows)) = by_symbol.remove(symbol.as_str()) else {
+                    return Err(unprocessable(
+                        &field,
+                        "an array of kline rows for each symbol the spec reads",
+                    ));
+                };
+                total += rows.len();
+                if total > MAX_BARS {
+                    return Err(too_many(total, MAX_BARS, "per backtest"));
+                }
+                let candles =
+                    kline::parse_rows(&rows).map_err(|e| unprocessable(&field, e.to_string()))?;
+                history.insert(symbol, (candles, tf));
+            }
+        }
+        (Some(_), None, None) => {
+            return Err(unprocessable(
+                "bars",
+                "a multi-series spec takes an object of kline rows by symbol ({\"BTCUSDT\": [...], ...}), or `from`/`to`",
+            ))
+        }
+        (None, Some(f), Some(t)) => {
+            let (from_ms, to_ms) =
+                klines::range(&f, &t).map_err(|e| unprocessable(e.field, e.reason))?;
+            for symbol in symbols {
+                let inst = Instrument {
+                    exchange: request.exchange,
+                    market: request.market,
+                    symbol: symbol.clone(),
+                };
+                let got = match source {
+                    Source::Stored => stored(env, &inst, tf, from_ms, to_ms).await?,
+                    Source::Exchange => {
+                        let wanted = ((to_ms - from_ms) / tf.ms()) as usize;
+                        if total + wanted > MAX_BARS {
+                            return Err(too_many(total + wanted, MAX_BARS, "per backtest"));
+                        }
+                        (klines::fetch(env, inst, tf, from_ms, to_ms).await?, tf)
+                    }
+                };
+                total += got.0.len();
+                if total > MAX_BARS {
+                    return Err(too_many(total, MAX_BARS, "per backtest"));
+                }
+                history.insert(symbol, got);
+            }
+        }
+        _ => {
+            return Err(unprocessable(
+                "bars",
+                "give either `bars` (kline rows by symbol) or both `from` and `to` (fetched from the exchange, or read from R2 with \"source\": \"stored\")",
+            ))
+        }
+    }
+    let rep = request.execute_multi(&history).map_err(|e| match e {
+        RequestError::Field { field, reason } => unprocessable(field, reason),
+        RequestError::Backtest(b) => ApiError::unprocessable("backtest_failed", b.to_string()),
+    })?;
+    if query.is_some_and(|q| q.split('&').any(|kv| kv == "format=html")) {
         return Ok(Response::from_html(report::html(&rep))?);
     }
     Ok(json(200, &rep)?)

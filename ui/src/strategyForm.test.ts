@@ -10,6 +10,7 @@ import {
   paramDefs,
   parseParams,
   specParams,
+  specFeeds,
   strategyBotFields,
   strategyErrorKey,
   withoutKeys,
@@ -81,6 +82,24 @@ describe('strategy bot config fields', () => {
     expect(r.fields.strategy_spec).toEqual(CATALOGUE.specs[0].spec);
     expect('strategy' in r.fields).toBe(false);
     expect(r.fields.params).toEqual({ fast: 5, k: 1.5, on: 1 });
+  });
+
+  it('a multi-series spec bot lists its series symbols and runs at its base timeframe', () => {
+    const spec = {
+      name: 'pair',
+      timeframe: '1m',
+      series: { b: { symbol: 'BTCUSDT', timeframe: '5m' }, e: { symbol: 'ETHUSDT' }, b1: { symbol: 'BTCUSDT' } },
+      targets: { b: { expr: 1 } },
+    };
+    const c = template({ kind: 'spec', specText: JSON.stringify(spec), symbol: '', timeframe: '1h' });
+    const r = strategyBotFields(c, paramDefs(c, CATALOGUE));
+    expect(r.errors).toEqual({});
+    expect(r.fields.instruments).toEqual(['BTCUSDT', 'ETHUSDT']);
+    expect(r.fields.timeframe).toBe('1m');
+    expect(specFeeds({ spec: CATALOGUE.specs[0].spec })).toBeNull();
+    const bt = backtestBody(c, paramDefs(c, CATALOGUE), defaultSettings(Date.UTC(2026, 0, 2)));
+    expect(bt.errors).toEqual({});
+    expect(bt.body).toMatchObject({ symbol: 'BTCUSDT', timeframe: '1m', spec });
   });
 
   it('refuses a broken spec, a bad symbol and an unknown timeframe locally', () => {

@@ -145,10 +145,30 @@ function common(choice: StrategyChoice, defs: ParamDef[]) {
   return { params, symbol, strategy, errors };
 }
 
+/**
+ * A multi-series spec's instruments (its series' symbols, sorted and distinct) and base
+ * timeframe, or null for any other strategy: such a bot lists exactly those instruments and runs
+ * at that timeframe (docs/strategies.md, multi-series specs), whatever the symbol input says.
+ */
+export function specFeeds(strategy: { spec?: unknown }): { symbols: string[]; timeframe: string } | null {
+  const doc = strategy.spec as { series?: unknown; timeframe?: unknown } | undefined;
+  if (!doc || typeof doc !== 'object' || !doc.series || typeof doc.series !== 'object') return null;
+  const symbols = Object.values(doc.series as Record<string, { symbol?: unknown }>)
+    .map((x) => (x && typeof x.symbol === 'string' ? x.symbol : ''))
+    .filter((x) => x !== '');
+  return { symbols: [...new Set(symbols)].sort(), timeframe: typeof doc.timeframe === 'string' ? doc.timeframe : '' };
+}
+
 /** The strategy fields of a bot config (merged over the rest of the form's config). */
 export function strategyBotFields(choice: StrategyChoice, defs: ParamDef[]): { fields: Record<string, unknown>; errors: StrategyErrors } {
   const { params, symbol, strategy, errors } = common(choice, defs);
   const fields: Record<string, unknown> = { source: 'strategy', params, timeframe: choice.timeframe, instruments: [symbol] };
+  const feeds = specFeeds(strategy);
+  if (feeds) {
+    fields.instruments = feeds.symbols;
+    if (feeds.timeframe) fields.timeframe = feeds.timeframe;
+    delete errors.symbol;
+  }
   if (strategy.strategy !== undefined) fields.strategy = strategy.strategy;
   else fields.strategy_spec = strategy.spec;
   return { fields, errors };
@@ -221,13 +241,16 @@ export function backtestBody(
   for (const k of ['taker_fee_rate', 'maker_fee_rate'] as const) {
     if (s[k].trim() !== '' && !DEC_RE.test(s[k].trim())) errors[k] = 'a rate like 0.001 (0.1 %), or empty for the venue default';
   }
+  // A multi-series spec reads each of its instruments at its base timeframe.
+  const feeds = specFeeds(strategy);
+  if (feeds) delete errors.symbol;
   const body: Record<string, unknown> = {
     ...(strategy.strategy !== undefined ? { strategy: strategy.strategy } : { spec: strategy.spec }),
     params,
     exchange: s.exchange,
     market: s.market,
-    symbol,
-    timeframe: choice.timeframe,
+    symbol: feeds?.symbols[0] ?? symbol,
+    timeframe: feeds?.timeframe || choice.timeframe,
     from: s.from.trim(),
     to: s.to.trim(),
     initial_capital: s.initial_capital.trim(),

@@ -125,9 +125,38 @@ pub fn run(args: &[String]) -> Result<String, Failure> {
         })?;
     let candles = fsstore::load(&dir, &inst, source, from, to)?;
     let started = std::time::Instant::now();
-    let rep = req
-        .execute(&candles, source)
-        .map_err(|e| Failure::Run(format!("backtest: {e}")))?;
+    let feeds = req
+        .feeds()
+        .map_err(|e| Failure::Usage(format!("backtest: {e}")))?;
+    let rep = match feeds {
+        None => req.execute(&candles, source),
+        // A multi-series spec: the stored history of each instrument it reads (same exchange,
+        // market and range as --symbol's).
+        Some(symbols) => {
+            let mut history = std::collections::BTreeMap::new();
+            for symbol in symbols {
+                let other = keel_engine::history::Instrument {
+                    symbol: symbol.clone(),
+                    ..inst.clone()
+                };
+                let src = source_timeframe(&fsstore::stored_timeframes(&dir, &other), tf)
+                    .ok_or_else(|| {
+                        Failure::Run(format!(
+                            "no stored {} {} {} data at or below {} in {} (run `keel data import` first)",
+                            other.exchange_name(),
+                            other.market_name(),
+                            symbol.as_str(),
+                            tf_label(tf).unwrap_or("?"),
+                            dir.display()
+                        ))
+                    })?;
+                let c = fsstore::load(&dir, &other, src, from, to)?;
+                history.insert(symbol, (c, src));
+            }
+            req.execute_multi(&history)
+        }
+    }
+    .map_err(|e| Failure::Run(format!("backtest: {e}")))?;
     let elapsed = started.elapsed();
     std::fs::create_dir_all(&out).map_err(|e| Failure::Run(format!("{}: {e}", out.display())))?;
     let json_path = out.join("report.json");

@@ -42,6 +42,9 @@ struct VersionState {
     last_bar_ms: Option<i64>,
     /// The target acted on last (`Exposure(1.0)`, `Qty(0.5)`), as text.
     last_target: Option<String>,
+    /// A multi-series strategy's target acted on last, per instrument, as text.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    last_targets: BTreeMap<String, String>,
 }
 
 /// One version the bot has run (immutable record).
@@ -92,7 +95,7 @@ pub fn view(bot: &BotDO) -> Result<Response, ApiError> {
     Ok(json(
         200,
         &json!({"bot_id": stored.config.id.to_string(), "strategy": spec.name, "timeframe": stored.config.timeframe,
-            "symbol": spec.symbol.to_string(), "version": version, "warm_up": strategy.warm_up(),
+            "symbol": spec.symbol.to_string(), "symbols": strategy.feeds().iter().map(|s| s.as_str()).collect::<Vec<_>>(), "version": version, "warm_up": strategy.warm_up(),
             "fetch_limit": live::fetch_limit(strategy.as_ref()), "state": state, "versions_run": runs,
             "next_wake_ms": kv_get::<i64>(&bot.db, "strategy_due_ms")?}),
     )?)
@@ -108,6 +111,9 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
     let spec = spec_of(config)?;
     let mut strategy = live::build(&spec)
         .map_err(|e| ApiError::unprocessable("invalid_strategy", e.to_string()))?;
+    if !strategy.feeds().is_empty() {
+        return run_feeds(bot, &stored, &spec, strategy).await;
+    }
     let mut link = Link::open(bot, config, Actor::System)?;
     // Market data only: the paper book is the signal path's to touch.
     link.paper = None;
@@ -237,6 +243,139 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
         json!({"status": "signalled", "signal_id": parsed.signal_id.as_str(), "target_qty": qty,
             "price": facts.price, "equity": equity, "outcome": outcome}),
     ))
+}
+
+/// A multi-series strategy (several instruments and timeframes): fetches the closed base bars
+/// of every instrument it reads, replays them aligned as the backtester steps them
+/// ([`live::evaluate_multi`]), and for each instrument whose target changed sends its own
+/// internal `target` signal (`strat:{version}:{symbol}:{bar_open_ms}`) through the same
+/// signal path, in feed order (the backtester's order), each sized on the ledger as the previous
+/// one left it. Each instrument's target settles only when its signal is accepted.
+async fn run_feeds(
+    bot: &BotDO,
+    stored: &super::config::StoredConfig,
+    spec: &LiveSpec,
+    mut strategy: Box<dyn keel_engine::strategy::Strategy>,
+) -> Result<Value, ApiError> {
+    let config = &stored.config;
+    let mut link = Link::open(bot, config, Actor::System)?;
+    link.paper = None;
+    let limit = live::fetch_limit(strategy.as_ref());
+    let symbols = strategy.feeds().to_vec();
+    let mut feeds = Vec::with_capacity(symbols.len());
+    for symbol in &symbols {
+        let op = VenueOp::Klines {
+            symbol: symbol.clone(),
+            interval: spec.timeframe,
+            start_ms: None,
+            end_ms: None,
+            limit,
+        };
+        match link.call(&op).await {
+            Ok(VenueReply::Klines(k)) => {
+                let bars = k.iter().map(|c| c.to_bar()).collect();
+                feeds.push(live::closed(bars, spec.timeframe, link.server_now()));
+            }
+            Ok(_) => return Err(ApiError::internal("klines: unexpected reply")),
+            Err(e) => {
+                let _ = super::exchange::save_link(bot, &mut link, None).await;
+                return Err(e.into());
+            }
+        }
+    }
+    let Some(eval) = live::evaluate_multi(strategy.as_mut(), &feeds) else {
+        super::exchange::save_link(bot, &mut link, None).await?;
+        return Ok(json!({"status": "no_closed_bars", "fetched_limit": limit}));
+    };
+    let version = eval.version.clone();
+    record_version(bot, stored, &version, spec, now_ms()).await?;
+    let key = format!("strategy_state:{}", version.id);
+    let mut state: VersionState = kv_get(&bot.db, &key)?.unwrap_or_default();
+    let base = json!({"bot_id": config.id.to_string(), "version": version.id, "bar_open_ms": eval.bar_open_ms,
+        "bars": eval.steps, "targets": eval.targets.iter().map(|(s, c, t)| json!({"symbol": s.as_str(), "close": c, "target": t.map(|t| format!("{t:?}"))})).collect::<Vec<_>>()});
+    if state.last_bar_ms.is_some_and(|b| b >= eval.bar_open_ms) {
+        super::exchange::save_link(bot, &mut link, None).await?;
+        return Ok(with(base, json!({"status": "already_evaluated"})));
+    }
+    // The instruments whose target changed, with their market facts (read before any order).
+    let mut due = Vec::new();
+    for (symbol, _, target) in &eval.targets {
+        let text = target.map(|t| format!("{t:?}"));
+        let Some(t) = target.filter(|_| text.as_ref() != state.last_targets.get(symbol.as_str()))
+        else {
+            continue;
+        };
+        match super::facts::market_facts(bot, &mut link, symbol).await {
+            Ok(f) => due.push((symbol.clone(), t, text.unwrap_or_default(), f)),
+            Err(e) => {
+                let _ = super::exchange::save_link(bot, &mut link, None).await;
+                return Err(ApiError::from(e));
+            }
+        }
+    }
+    super::exchange::save_link(bot, &mut link, None).await?;
+    let slippage_bps = match config.mode {
+        keel_engine::model::BotMode::Paper => super::exchange::PAPER_SLIPPAGE_BPS,
+        _ => rust_decimal::Decimal::ZERO,
+    };
+    let mut outcomes = Vec::with_capacity(due.len());
+    for (symbol, target, text, facts) in due {
+        let mut l = ledger::load(bot, config)?;
+        let position = l
+            .position(&symbol)
+            .map_or(rust_decimal::Decimal::ZERO, |p| p.qty);
+        l.book(&LedgerEntry::Mark(MarkPrice {
+            symbol: symbol.clone(),
+            price: facts.price,
+            time_ms: now_ms(),
+        }))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        let equity = l.equity().map_err(|e| ApiError::internal(e.to_string()))?;
+        let qty = live::order_qty(
+            target,
+            &config.sizing,
+            equity,
+            position,
+            facts.price,
+            slippage_bps,
+            &facts.rules,
+        )
+        .ok_or_else(|| ApiError::internal("target quantity overflowed"))?;
+        let now = now_ms();
+        let id = live::multi_signal_id(&version, &symbol, eval.bar_open_ms)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let parsed = live::target_signal(id, &symbol, qty, facts.price, now);
+        let origin = Origin {
+            actor: Actor::System,
+            source: format!("strategy:{}", version.id),
+        };
+        let outcome = process(bot, stored, &parsed, now, &origin).await;
+        if outcome.is_ok() {
+            state.last_targets.insert(symbol.to_string(), text);
+        }
+        let outcome = match outcome {
+            Ok(v) => v,
+            Err(e) => json!({"status": "rejected", "http_status": e.status, "error": e.body()}),
+        };
+        outcomes.push(
+            json!({"symbol": symbol.as_str(), "signal_id": parsed.signal_id.as_str(),
+            "target_qty": qty, "price": facts.price, "equity": equity, "outcome": outcome}),
+        );
+    }
+    state.last_bar_ms = Some(eval.bar_open_ms);
+    let mut j = bot.journal()?;
+    j.put(&key, &state)?;
+    bot.commit(j).await?;
+    let status = if outcomes.is_empty() {
+        if eval.targets.iter().any(|(_, _, t)| t.is_none()) {
+            "warming_up"
+        } else {
+            "target_unchanged"
+        }
+    } else {
+        "signalled"
+    };
+    Ok(with(base, json!({"status": status, "signals": outcomes})))
 }
 
 fn with(mut base: Value, extra: Value) -> Value {

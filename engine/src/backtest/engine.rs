@@ -125,6 +125,9 @@ pub enum BacktestError {
     /// Decimal overflow converting a target.
     #[error("field {0} overflowed")]
     Overflow(&'static str),
+    /// Multi-series bars or rules that do not match the strategy's feeds.
+    #[error("feeds: {0}")]
+    Feeds(String),
 }
 
 /// What the loop carries between bars.
@@ -184,7 +187,7 @@ impl Sim<'_> {
         index: usize,
         now_ms: i64,
     ) -> Result<(), BacktestError> {
-        let tick = self.cfg.rules.tick_size;
+        let tick = self.facts.rules.tick_size;
         let reference = on_tick(to_dec(price, index, "price")?, tick);
         let target = ExactTarget::of(target).ok_or(BacktestError::Overflow("target"))?;
         // Equity for sizing is marked at this bar's price, not at the last fill's.
@@ -204,7 +207,7 @@ impl Sim<'_> {
             self.position,
             reference,
             self.cfg.slippage_bps,
-            &self.cfg.rules,
+            &self.facts.rules,
         )
         .ok_or(BacktestError::Overflow("target"))?;
         if sized.qty == self.position {
@@ -242,7 +245,10 @@ impl Sim<'_> {
             signal_id,
         };
         let free_base = match self.cfg.bot.market {
-            Market::Spot => Some(self.free(&self.cfg.rules.base_asset, now_ms)?),
+            Market::Spot => {
+                let base = self.facts.rules.base_asset.clone();
+                Some(self.free(&base, now_ms)?)
+            }
             Market::Linear => None,
         };
         self.facts.price = fill_price;
@@ -290,7 +296,7 @@ impl Sim<'_> {
                 let booked = bot::book_fill(
                     &mut self.ledger,
                     fill,
-                    &self.cfg.rules,
+                    &self.facts.rules,
                     &no_third_assets,
                     Some(self.tag.as_str()),
                 )?;
@@ -542,6 +548,233 @@ pub fn run(
         slippage_bps: config.slippage_bps,
         taker_fee_rate: config.taker_fee_rate,
         bars: bars.len(),
+        fills: sim.fills,
+        rejected: sim.rejected,
+        equity_curve: curve,
+        pnl,
+        final_equity,
+        metrics,
+    })
+}
+
+/// Runs a multi-series strategy ([`Strategy::feeds`] non-empty) over one bar series per feed
+/// (`feeds[k]` for `strategy.feeds()[k]`, each oldest first at the strategy's base timeframe,
+/// `rules[k]` its instrument rules) on one ledger and one paper venue, as one live bot trading
+/// several instruments: the steps are the open times present in every feed; after each step
+/// the feeds whose target changed (or was refused last time) trade in feed order through the
+/// same live path as [`run`] (sizing, risk, paper venue, ledger). `config.rules` is not used,
+/// nor `config.rebalance_band` (a target trades when it changes, as the live bot trades it).
+///
+/// # Errors
+/// [`BacktestError`]: no aligned bars, a feed or rules list that does not match the strategy's
+/// feeds, an unusable price, or a ledger/venue failure.
+pub fn run_multi(
+    config: &BacktestConfig,
+    rules: &[InstrumentRules],
+    strategy: &mut dyn Strategy,
+    feeds: &[Vec<Bar>],
+) -> Result<BacktestReport, BacktestError> {
+    let symbols: Vec<Symbol> = strategy.feeds().to_vec();
+    let n = symbols.len();
+    if n == 0 || feeds.len() != n || rules.len() != n {
+        return Err(BacktestError::Feeds(format!(
+            "the strategy reads {n} instrument(s); {} bar series and {} rules given",
+            feeds.len(),
+            rules.len()
+        )));
+    }
+    if let Some((k, r)) = rules
+        .iter()
+        .enumerate()
+        .find(|(k, r)| symbols.get(*k) != Some(&r.symbol))
+    {
+        return Err(BacktestError::Feeds(format!(
+            "rules[{k}] is for {} but feed {k} is {}",
+            r.symbol,
+            symbols.get(k).map_or("", |s| s.as_str())
+        )));
+    }
+    let slices: Vec<&[Bar]> = feeds.iter().map(Vec::as_slice).collect();
+    let steps = crate::strategy::live::align(&slices);
+    let first_t = steps
+        .first()
+        .and_then(|i| feeds.first()?.get(*i))
+        .map(|b| b.open_time_ms)
+        .ok_or(BacktestError::NoBars)?;
+    let quote = rules[0].quote_asset.clone();
+    let mut ledger = Ledger::new(LedgerConfig {
+        bot_id: config.bot.id.clone(),
+        quote_asset: quote.clone(),
+        market: config.bot.market,
+        method: PnlMethod::AverageCost,
+    });
+    ledger.book(&LedgerEntry::Transfer(Transfer {
+        id: "backtest-capital".into(),
+        amount: config.initial_capital,
+        time_ms: first_t,
+    }))?;
+    let mut venue = PaperVenue::new(PaperConfig {
+        exchange: config.bot.exchange,
+        market: config.bot.market,
+        taker_fee_rate: config.taker_fee_rate,
+        maker_fee_rate: config.maker_fee_rate,
+        slippage_bps: Decimal::ZERO,
+    });
+    for r in rules {
+        venue.set_rules(r.clone());
+    }
+    venue.deposit(&quote, config.initial_capital);
+    let lots: Vec<f64> = rules
+        .iter()
+        .map(|r| r.step_size.to_f64().unwrap_or(0.0))
+        .collect();
+    let mut sim = Sim {
+        cfg: config,
+        symbol: symbols[0].clone(),
+        ledger,
+        venue,
+        clock: ServerClock::new(),
+        state: BotState::default(),
+        day: i64::MIN,
+        fills: Vec::new(),
+        rejected: Vec::new(),
+        realized_trades: Vec::new(),
+        tag: strategy.version().id.clone(),
+        facts: MarketFacts {
+            price: Decimal::ZERO,
+            rules: rules[0].clone(),
+            free_base: None,
+        },
+        position: Decimal::ZERO,
+        equity: config.initial_capital,
+        eq0: config.initial_capital.to_f64().unwrap_or(f64::NAN),
+        mark: 0.0,
+        qty: 0.0,
+        lot: lots[0],
+        exposed: false,
+    };
+    let tf = config.timeframe.ms();
+    let count = steps.len() / n;
+    let mut curve = Vec::with_capacity(count);
+    let mut stats = metrics::CurveStats::default();
+    let mut exposed_bars = 0usize;
+    let mut wanted: Vec<Option<Target>> = vec![None; n];
+    let mut pending: Vec<Option<Target>> = vec![None; n];
+    let mut refused = vec![false; n];
+    let (mut marks, mut qtys) = (vec![0.0f64; n], vec![0.0f64; n]);
+    let mut latest: Vec<Bar> = Vec::with_capacity(n);
+    let mut held: Vec<Option<f64>> = Vec::with_capacity(n);
+    // Trades feed `k` to `t` at `price`, keeping the per-feed f64 view for the curve.
+    let trade = |sim: &mut Sim,
+                 strategy: &mut dyn Strategy,
+                 k: usize,
+                 t: Target,
+                 price: f64,
+                 step: usize,
+                 now_ms: i64,
+                 marks: &mut [f64],
+                 qtys: &mut [f64]|
+     -> Result<bool, BacktestError> {
+        sim.symbol = symbols[k].clone();
+        sim.facts.rules = rules[k].clone();
+        sim.lot = lots[k];
+        let before = sim.rejected.len();
+        sim.execute(strategy, t, price, step * n + k, now_ms)?;
+        marks[k] = sim.mark;
+        qtys[k] = sim.qty;
+        Ok(sim.rejected.len() > before)
+    };
+    for (step, idx) in steps.chunks(n).enumerate() {
+        latest.clear();
+        for (k, i) in idx.iter().enumerate() {
+            if let Some(b) = feeds.get(k).and_then(|f| f.get(*i)) {
+                latest.push(*b);
+            }
+        }
+        let Some(t_open) = latest.first().map(|b| b.open_time_ms) else {
+            continue;
+        };
+        for k in 0..n {
+            if let Some(t) = pending[k].take() {
+                let open = latest[k].open;
+                refused[k] = trade(
+                    &mut sim, strategy, k, t, open, step, t_open, &mut marks, &mut qtys,
+                )?;
+            }
+        }
+        held.clear();
+        held.extend_from_slice(strategy.on_step(&latest));
+        for k in 0..n {
+            let Some(x) = held.get(k).copied().flatten() else {
+                continue;
+            };
+            let t = Target::Exposure(x);
+            let changed = std::mem::take(&mut refused[k]) || wanted[k] != Some(t);
+            wanted[k] = Some(t);
+            if !changed {
+                continue;
+            }
+            match config.fill_at {
+                FillAt::NextOpen => pending[k] = Some(t),
+                FillAt::Close => {
+                    let close = latest[k].close;
+                    refused[k] = trade(
+                        &mut sim,
+                        strategy,
+                        k,
+                        t,
+                        close,
+                        step,
+                        t_open + tf,
+                        &mut marks,
+                        &mut qtys,
+                    )?;
+                }
+            }
+        }
+        let mut equity = sim.eq0;
+        let mut exposed = false;
+        for k in 0..n {
+            equity += qtys[k] * (latest[k].close - marks[k]);
+            exposed |= qtys[k] != 0.0 && qtys[k].abs() >= lots[k];
+        }
+        if exposed {
+            exposed_bars += 1;
+        }
+        stats.push(equity);
+        curve.push((t_open + tf, equity));
+    }
+    let last_idx = steps.chunks(n).last().ok_or(BacktestError::NoBars)?;
+    let mut end_ms = first_t;
+    for (k, i) in last_idx.iter().enumerate() {
+        let Some(last) = feeds.get(k).and_then(|f| f.get(*i)) else {
+            continue;
+        };
+        let close = on_tick(to_dec(last.close, *i, "close")?, rules[k].tick_size);
+        end_ms = last.open_time_ms + tf;
+        sim.ledger.book(&LedgerEntry::Mark(MarkPrice {
+            symbol: symbols[k].clone(),
+            price: close,
+            time_ms: end_ms,
+        }))?;
+    }
+    let pnl = sim.ledger.pnl_report(end_ms)?;
+    let final_equity = sim.ledger.equity()?;
+    let metrics = metrics::compute_with(
+        &stats,
+        &curve,
+        config.timeframe,
+        &sim.realized_trades,
+        sim.ledger.totals.volume_quote,
+        sim.ledger.totals.fees_quote,
+        exposed_bars,
+    );
+    Ok(BacktestReport {
+        strategy: strategy.version().id.clone(),
+        fill_at: config.fill_at,
+        slippage_bps: config.slippage_bps,
+        taker_fee_rate: config.taker_fee_rate,
+        bars: count,
         fills: sim.fills,
         rejected: sim.rejected,
         equity_curve: curve,

@@ -33,6 +33,6 @@ mod peer_tests;
 #[cfg(test)]
 mod retry_tests;
 
-pub use engine::{run, BacktestConfig, BacktestError, BacktestReport, FillAt, Rejected};
+pub use engine::{run, run_multi, BacktestConfig, BacktestError, BacktestReport, FillAt, Rejected};
 pub use metrics::Metrics;
 pub use optimize::{grid, walk_forward, GridPoint, OptimizeError, WalkForward};

@@ -65,6 +65,9 @@ pub struct RoundTrip {
     pub pnl: Decimal,
     /// Fees of the trip, quote (base-asset fees valued at their fill price).
     pub fees: Decimal,
+    /// The instrument, in a multi-instrument backtest (absent when there is one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
 }
 
 /// Every figure of the metric list.
@@ -183,6 +186,7 @@ pub fn round_trips(fills: &[Fill], base_asset: &str, step: Decimal) -> Vec<Round
                         exit_price: Decimal::ZERO,
                         pnl: Decimal::ZERO,
                         fees: Decimal::ZERO,
+                        symbol: None,
                     },
                     Decimal::ZERO,
                     Decimal::ZERO,
@@ -253,6 +257,39 @@ pub fn drawdowns(curve: &[(i64, f64)]) -> Vec<(i64, f64)> {
             (t, if peak > 0.0 { e / peak - 1.0 } else { 0.0 })
         })
         .collect()
+}
+
+/// Builds the document of a multi-instrument run ([`super::run_multi`]): round trips per
+/// instrument (each with its symbol and its own lot step), in entry order; precision is the
+/// first instrument's (the quote is common).
+pub fn build_multi(
+    run: RunInfo,
+    config: &BacktestConfig,
+    rules: &[crate::model::InstrumentRules],
+    r: &BacktestReport,
+) -> Report {
+    let mut rep = build(run, config, r);
+    let mut trades = Vec::new();
+    for ru in rules {
+        let fills: Vec<Fill> = r
+            .fills
+            .iter()
+            .filter(|f| f.symbol == ru.symbol)
+            .cloned()
+            .collect();
+        trades.extend(
+            round_trips(&fills, &ru.base_asset, ru.step_size)
+                .into_iter()
+                .map(|t| RoundTrip {
+                    symbol: Some(ru.symbol.to_string()),
+                    ..t
+                }),
+        );
+    }
+    trades.sort_by_key(|t| t.entry_ms);
+    rep.metrics.round_trips = trades.iter().filter(|t| t.exit_ms.is_some()).count();
+    rep.trades = trades;
+    rep
 }
 
 /// Builds the document.

@@ -173,6 +173,44 @@ impl BacktestRequest {
     /// # Errors
     /// [`RequestError::Field`] naming the bad field.
     pub fn config(&self, candles: &[Candle]) -> Result<BacktestConfig, RequestError> {
+        self.config_for(candles, &[self.symbol.as_str()])
+    }
+
+    /// Instrument rules for `symbol` from the request's overrides, else its candles' finest tick
+    /// and step.
+    fn rules_for(&self, symbol: &Symbol, candles: &[Candle]) -> InstrumentRules {
+        let tick = self.tick_size.unwrap_or_else(|| {
+            finest(
+                candles
+                    .iter()
+                    .flat_map(|c| [c.open, c.high, c.low, c.close]),
+            )
+        });
+        let step = self
+            .step_size
+            .unwrap_or_else(|| finest(candles.iter().map(|c| c.volume)));
+        let (base, quote) = split_symbol(symbol.as_str());
+        InstrumentRules {
+            symbol: symbol.clone(),
+            base_asset: base,
+            quote_asset: quote,
+            tick_size: tick,
+            step_size: step,
+            min_qty: step,
+            max_qty: Decimal::from(1_000_000_000),
+            max_market_qty: Decimal::ZERO,
+            min_notional: self.min_notional.unwrap_or(Decimal::from(5)),
+            min_price: Decimal::ZERO,
+            max_price: Decimal::ZERO,
+        }
+    }
+
+    /// [`Self::config`] for a bot whose default whitelist is `instruments`.
+    fn config_for(
+        &self,
+        candles: &[Candle],
+        instruments: &[&str],
+    ) -> Result<BacktestConfig, RequestError> {
         let (taker, maker) = default_fees(self.exchange, self.market);
         let ex = serde_json::to_value(self.exchange).unwrap_or(Value::Null);
         let mk = serde_json::to_value(self.market).unwrap_or(Value::Null);
@@ -184,7 +222,7 @@ impl BacktestRequest {
                 ("id", json!("backtest")),
                 ("name", json!("Backtest")),
                 ("mode", json!("paper")),
-                ("instruments", json!([self.symbol.as_str()])),
+                ("instruments", json!(instruments)),
             ] {
                 obj.entry(k).or_insert(v);
             }
@@ -198,17 +236,6 @@ impl BacktestRequest {
                 "sizing.mode: risk_per_trade needs a stop-loss distance, which a strategy's target does not carry",
             ));
         }
-        let tick = self.tick_size.unwrap_or_else(|| {
-            finest(
-                candles
-                    .iter()
-                    .flat_map(|c| [c.open, c.high, c.low, c.close]),
-            )
-        });
-        let step = self
-            .step_size
-            .unwrap_or_else(|| finest(candles.iter().map(|c| c.volume)));
-        let (base, quote) = split_symbol(self.symbol.as_str());
         if self.initial_capital <= Decimal::ZERO {
             return Err(field("initial_capital", "must be positive"));
         }
@@ -217,19 +244,7 @@ impl BacktestRequest {
         }
         Ok(BacktestConfig {
             bot,
-            rules: InstrumentRules {
-                symbol: self.symbol.clone(),
-                base_asset: base,
-                quote_asset: quote,
-                tick_size: tick,
-                step_size: step,
-                min_qty: step,
-                max_qty: Decimal::from(1_000_000_000),
-                max_market_qty: Decimal::ZERO,
-                min_notional: self.min_notional.unwrap_or(Decimal::from(5)),
-                min_price: Decimal::ZERO,
-                max_price: Decimal::ZERO,
-            },
+            rules: self.rules_for(&self.symbol, candles),
             taker_fee_rate: self.taker_fee_rate.unwrap_or(taker),
             maker_fee_rate: self.maker_fee_rate.unwrap_or(maker),
             initial_capital: self.initial_capital,
@@ -295,6 +310,104 @@ impl BacktestRequest {
             to_ms: bars[bars.len() - 1].open_time_ms + tf.ms(),
         };
         Ok(report::build(info, &config, &result))
+    }
+}
+
+impl BacktestRequest {
+    /// The instruments a multi-series spec reads (its series' symbols, sorted), or `None` for a
+    /// single-instrument request. Callers load one history per symbol for
+    /// [`Self::execute_multi`].
+    ///
+    /// # Errors
+    /// [`RequestError::Field`] `spec`/`params`/`strategy` when the strategy cannot be built.
+    pub fn feeds(&self) -> Result<Option<Vec<Symbol>>, RequestError> {
+        let s = self.build_strategy()?;
+        Ok((!s.feeds().is_empty()).then(|| s.feeds().to_vec()))
+    }
+
+    /// Runs a multi-series spec on one history per instrument (`history[symbol] = (candles,
+    /// their timeframe)`, each resampled to the request's timeframe, which must be the spec's
+    /// base timeframe) with [`super::run_multi`]: one ledger, each instrument's rules from its
+    /// own candles (or the request's overrides). `symbol` is only the report's label then.
+    ///
+    /// # Errors
+    /// [`RequestError`] naming the field: `timeframe` (not the spec's base), `bars` (an
+    /// instrument without candles), or the strategy's and the run's errors.
+    pub fn execute_multi(
+        &self,
+        history: &BTreeMap<Symbol, (Vec<Candle>, Timeframe)>,
+    ) -> Result<Report, RequestError> {
+        let tf = self.bar_timeframe()?;
+        let mut strategy = self.build_strategy()?;
+        let feeds = strategy.feeds().to_vec();
+        if feeds.is_empty() {
+            return Err(field("spec", "declares no series: run it with execute"));
+        }
+        let base = self
+            .spec
+            .as_ref()
+            .and_then(|d| d.get("timeframe"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if tf_label(tf).ok() != Some(base) {
+            return Err(field(
+                "timeframe",
+                format!("must be the spec's base timeframe {base:?}"),
+            ));
+        }
+        let mut rules = Vec::with_capacity(feeds.len());
+        let mut bars = Vec::with_capacity(feeds.len());
+        for symbol in &feeds {
+            let (candles, source) = history
+                .get(symbol)
+                .ok_or_else(|| field("bars", format!("no candles for {symbol}")))?;
+            let b = store::bars(candles, *source, tf).map_err(|e| field("timeframe", e))?;
+            if b.is_empty() {
+                return Err(field(
+                    "bars",
+                    format!("no candles for {symbol} in the requested range"),
+                ));
+            }
+            rules.push(self.rules_for(symbol, candles));
+            bars.push(b);
+        }
+        let names: Vec<&str> = feeds.iter().map(Symbol::as_str).collect();
+        let first = history
+            .get(&feeds[0])
+            .map(|(c, _)| c.as_slice())
+            .unwrap_or_default();
+        let mut config = self.config_for(first, &names)?;
+        config.rules = rules[0].clone();
+        let result = super::run_multi(&config, &rules, strategy.as_mut(), &bars)?;
+        let from_ms = bars
+            .iter()
+            .filter_map(|b| b.first())
+            .map(|b| b.open_time_ms)
+            .max()
+            .unwrap_or(0);
+        let to_ms = bars
+            .iter()
+            .filter_map(|b| b.last())
+            .map(|b| b.open_time_ms + tf.ms())
+            .min()
+            .unwrap_or(0);
+        let info = RunInfo {
+            strategy_name: self.strategy_name().to_string(),
+            params: self.params.clone(),
+            exchange: match self.exchange {
+                Exchange::Binance => "binance".into(),
+                Exchange::Bybit => "bybit".into(),
+            },
+            market: match self.market {
+                Market::Spot => "spot".into(),
+                Market::Linear => "linear".into(),
+            },
+            symbol: names.join(","),
+            timeframe: base.to_string(),
+            from_ms,
+            to_ms,
+        };
+        Ok(report::build_multi(info, &config, &rules, &result))
     }
 }
 
@@ -391,6 +504,77 @@ mod tests {
             req(base).execute(&cs, Timeframe::M1),
             Err(RequestError::Field {
                 field: "strategy",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_multi_series_spec_runs_on_one_history_per_symbol() {
+        // The fixture's prices on the minute grid (exchange candles are: a 5m bucket starts on a
+        // 1m open).
+        let btc: Vec<Candle> = candles()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Candle {
+                open_time_ms: 1_700_000_100_000 + i as i64 * 60_000,
+                ..*c
+            })
+            .collect();
+        let eth: Vec<Candle> = btc
+            .iter()
+            .map(|c| Candle {
+                open: c.close,
+                close: c.open,
+                ..*c
+            })
+            .collect();
+        let spec = json!({"name": "pair", "timeframe": "1m",
+            "series": {"b": {"symbol": "BTCUSDT", "timeframe": "5m"}, "e": {"symbol": "ETHUSDT"}},
+            "factors": {"bf": {"kind": "sma", "series": "b", "args": {"n": 2}}, "bs": {"kind": "sma", "series": "b", "args": {"n": 4}},
+                        "ef": {"kind": "sma", "series": "e", "args": {"n": 3}}, "es": {"kind": "sma", "series": "e", "args": {"n": 9}}},
+            "targets": {"b": {"expr": {"if": [{"gt": ["bf", "bs"]}, 0.5, -0.5]}},
+                        "e": {"expr": {"if": [{"gt": ["ef", "es"]}, 0.4, 0]}, "min": 0}}});
+        let r = req(
+            json!({"spec": spec, "exchange": "binance", "market": "linear",
+            "symbol": "BTCUSDT", "timeframe": "1m"}),
+        );
+        assert_eq!(
+            r.feeds().unwrap().unwrap(),
+            vec![
+                Symbol::new("BTCUSDT").unwrap(),
+                Symbol::new("ETHUSDT").unwrap()
+            ]
+        );
+        let mut history = BTreeMap::new();
+        history.insert(
+            Symbol::new("BTCUSDT").unwrap(),
+            (btc.clone(), Timeframe::M1),
+        );
+        match r.execute_multi(&history) {
+            Err(RequestError::Field { field, reason }) => {
+                assert_eq!(field, "bars");
+                assert!(reason.contains("ETHUSDT"), "{reason}");
+            }
+            other => panic!("{:?}", other.map(|r| r.bars)),
+        }
+        history.insert(Symbol::new("ETHUSDT").unwrap(), (eth, Timeframe::M1));
+        let rep = r.execute_multi(&history).unwrap();
+        assert_eq!(rep.run.symbol, "BTCUSDT,ETHUSDT");
+        assert_eq!(rep.bars, btc.len());
+        for s in ["BTCUSDT", "ETHUSDT"] {
+            assert!(rep.fills.iter().any(|f| f.symbol.as_str() == s), "{s}");
+            assert!(
+                rep.trades.iter().any(|t| t.symbol.as_deref() == Some(s)),
+                "{s}"
+            );
+        }
+        let mut wrong = r.clone();
+        wrong.timeframe = "5m".into();
+        assert!(matches!(
+            wrong.execute_multi(&history),
+            Err(RequestError::Field {
+                field: "timeframe",
                 ..
             })
         ));

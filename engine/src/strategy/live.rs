@@ -40,8 +40,11 @@ pub struct LiveSpec {
     pub params: BTreeMap<String, f64>,
     /// Bar interval.
     pub timeframe: Timeframe,
-    /// The one instrument it trades (the config's single exact `instruments` entry).
+    /// The one instrument it trades (the config's single exact `instruments` entry); for a
+    /// multi-series spec, the first of [`LiveSpec::symbols`].
     pub symbol: Symbol,
+    /// Every exact instrument of the config: a multi-series spec's feeds (one entry otherwise).
+    pub symbols: Vec<Symbol>,
 }
 
 /// Why a config cannot run as a strategy bot.
@@ -97,8 +100,27 @@ pub fn spec(config: &BotConfig) -> Result<Option<LiveSpec>, LiveError> {
         .as_deref()
         .ok_or_else(|| field("timeframe", "is required when source is \"strategy\""))?;
     let timeframe = Timeframe::parse(label).map_err(|e| field("timeframe", e.to_string()))?;
-    let symbol = match config.instruments.as_slice() {
-        [InstrumentPattern::Exact(s)] => s.clone(),
+    let multi = config
+        .strategy_spec
+        .as_ref()
+        .is_some_and(|d| d.get("series").is_some());
+    let symbols: Vec<Symbol> = config
+        .instruments
+        .iter()
+        .filter_map(|p| match p {
+            InstrumentPattern::Exact(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    let symbol = match (symbols.as_slice(), multi) {
+        ([s], _) if symbols.len() == config.instruments.len() => s.clone(),
+        ([s, ..], true) if symbols.len() == config.instruments.len() => s.clone(),
+        (_, true) => {
+            return Err(field(
+                "instruments",
+                "a multi-series strategy bot lists exactly its spec's symbols (no patterns)",
+            ))
+        }
         _ => {
             return Err(field(
                 "instruments",
@@ -120,6 +142,7 @@ pub fn spec(config: &BotConfig) -> Result<Option<LiveSpec>, LiveError> {
         params,
         timeframe,
         symbol,
+        symbols,
     }))
 }
 
@@ -157,7 +180,10 @@ pub fn config_problems(config: &BotConfig) -> Vec<(String, String)> {
         )];
     }
     let problem = match spec(config) {
-        Ok(Some(s)) => build(&s).err().map(LiveError::from),
+        Ok(Some(s)) => match build(&s) {
+            Err(e) => Some(LiveError::from(e)),
+            Ok(st) => feed_problem(config, &s, st.as_ref()),
+        },
         Ok(None) => None,
         Err(e) => Some(e),
     };
@@ -184,6 +210,137 @@ pub fn config_problems(config: &BotConfig) -> Vec<(String, String)> {
         }
         _ => vec![("strategy".into(), text)],
     }
+}
+
+/// A multi-series spec in a config: its instruments must be exactly the spec's symbols and its
+/// timeframe the spec's base timeframe (the bot fetches and steps on those).
+fn feed_problem(config: &BotConfig, s: &LiveSpec, st: &dyn Strategy) -> Option<LiveError> {
+    let feeds = st.feeds();
+    if feeds.is_empty() {
+        return None;
+    }
+    let mut listed = s.symbols.clone();
+    listed.sort();
+    listed.dedup();
+    if listed.as_slice() != feeds || listed.len() != s.symbols.len() {
+        let want: Vec<&str> = feeds.iter().map(Symbol::as_str).collect();
+        return Some(field(
+            "instruments",
+            format!("must list exactly the spec's symbols: {}", want.join(", ")),
+        ));
+    }
+    let base = config
+        .strategy_spec
+        .as_ref()
+        .and_then(|d| d.get("timeframe"))
+        .and_then(serde_json::Value::as_str)
+        .and_then(|t| Timeframe::parse(t).ok());
+    if base != Some(s.timeframe) {
+        return Some(field(
+            "timeframe",
+            "must be the spec's base timeframe (its \"timeframe\")",
+        ));
+    }
+    None
+}
+
+/// Aligns one bar series per feed (each oldest first) on the open times present in all of
+/// them. Returns, per step, the index of that step's bar in each feed, flattened
+/// (`feeds.len()` entries per step). Why: a multi-series strategy is stepped once per base bar
+/// with every instrument's bar of that time; a time one exchange has not published for one
+/// instrument is not a step (the backtester and the live bot both align with this function).
+pub fn align(feeds: &[&[Bar]]) -> Vec<usize> {
+    let Some(first) = feeds.first() else {
+        return Vec::new();
+    };
+    let mut at = vec![0usize; feeds.len()];
+    let mut out = Vec::with_capacity(first.len() * feeds.len());
+    for (i, b) in first.iter().enumerate() {
+        let t = b.open_time_ms;
+        let mut all = true;
+        for (k, f) in feeds.iter().enumerate().skip(1) {
+            let Some(p) = at.get_mut(k) else {
+                all = false;
+                break;
+            };
+            while f.get(*p).is_some_and(|x| x.open_time_ms < t) {
+                *p += 1;
+            }
+            all &= f.get(*p).is_some_and(|x| x.open_time_ms == t);
+        }
+        if all {
+            out.push(i);
+            out.extend(at.iter().skip(1).copied());
+        }
+    }
+    out
+}
+
+/// What a multi-series strategy holds after replaying the aligned closed bars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultiEvaluation {
+    /// The version that decided.
+    pub version: StrategyVersion,
+    /// Open time of the last aligned step (the decision's bar).
+    pub bar_open_ms: i64,
+    /// Per feed: the instrument, its close on that step and the target held (`None` while
+    /// undecided).
+    pub targets: Vec<(Symbol, f64, Option<Target>)>,
+    /// Steps replayed.
+    pub steps: usize,
+}
+
+/// Replays one closed-bar series per feed (`feeds[k]` for `strategy.feeds()[k]`) through a
+/// fresh multi-series `strategy`, as the backtester steps it, and reports the targets held after
+/// the last aligned step. `None` when no time is common to every feed.
+pub fn evaluate_multi(strategy: &mut dyn Strategy, feeds: &[Vec<Bar>]) -> Option<MultiEvaluation> {
+    let n = strategy.feeds().len();
+    if n == 0 || feeds.len() != n {
+        return None;
+    }
+    let slices: Vec<&[Bar]> = feeds.iter().map(Vec::as_slice).collect();
+    let steps = align(&slices);
+    let mut latest: Vec<Bar> = Vec::with_capacity(n);
+    let mut held: Vec<Option<f64>> = vec![None; n];
+    for idx in steps.chunks(n) {
+        latest.clear();
+        latest.extend(
+            idx.iter()
+                .enumerate()
+                .filter_map(|(k, i)| feeds.get(k).and_then(|f| f.get(*i)).copied()),
+        );
+        held.clear();
+        held.extend_from_slice(strategy.on_step(&latest));
+    }
+    let last = *latest.first()?;
+    Some(MultiEvaluation {
+        version: strategy.version().clone(),
+        bar_open_ms: last.open_time_ms,
+        targets: strategy
+            .feeds()
+            .iter()
+            .zip(&latest)
+            .zip(&held)
+            .map(|((s, b), h)| (s.clone(), b.close, h.map(Target::Exposure)))
+            .collect(),
+        steps: steps.len() / n,
+    })
+}
+
+/// The dedupe key of one instrument's decision of a multi-series strategy: one per version,
+/// instrument and bar.
+///
+/// # Errors
+/// [`LiveError::Id`] if the id is not a valid signal id.
+pub fn multi_signal_id(
+    version: &StrategyVersion,
+    symbol: &Symbol,
+    bar_open_ms: i64,
+) -> Result<SignalId, LiveError> {
+    Ok(SignalId::new(format!(
+        "strat:{}:{symbol}:{bar_open_ms}",
+        version.id
+    ))?)
 }
 
 /// The strategy version a config's fills are attributed to: the version id for a strategy bot
@@ -449,7 +606,20 @@ pub fn signal(
     price: Decimal,
     now_ms: i64,
 ) -> Result<ParsedSignal, LiveError> {
-    Ok(ParsedSignal {
+    let id = signal_id(&eval.version, eval.bar_open_ms)?;
+    Ok(target_signal(id, symbol, qty, price, now_ms))
+}
+
+/// The internal `target` signal carrying `qty` for `symbol` under `signal_id` (one instrument's
+/// decision, single- or multi-series).
+pub fn target_signal(
+    signal_id: SignalId,
+    symbol: &Symbol,
+    qty: Decimal,
+    price: Decimal,
+    now_ms: i64,
+) -> ParsedSignal {
+    ParsedSignal {
         signal: Signal {
             id: None,
             action: Action::Target,
@@ -463,8 +633,8 @@ pub fn signal(
             time_ms: Some(now_ms),
         },
         secret: None,
-        signal_id: signal_id(&eval.version, eval.bar_open_ms)?,
-    })
+        signal_id,
+    }
 }
 
 #[cfg(test)]

@@ -80,6 +80,85 @@ pub fn check(
     out
 }
 
+/// A step of a multi-series strategy whose held targets differ between the full run and a run
+/// with every feed cut at the same time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultiDivergence {
+    /// Index of the aligned step.
+    pub step: usize,
+    /// Its open time (the base bar's).
+    pub open_time_ms: i64,
+    /// The cut: bars opening at or after this time were removed from every feed.
+    pub cut_ms: i64,
+    /// Targets held per feed after the step in the full run.
+    pub full: Vec<Option<f64>>,
+    /// The same with the future removed.
+    pub truncated: Vec<Option<f64>>,
+}
+
+/// Builds a fresh multi-series strategy given the feeds it will run on (as a vectorised
+/// precomputation would be given them).
+pub type MakeMulti<'a> = &'a dyn Fn(&[Vec<Bar>]) -> Box<dyn Strategy>;
+
+/// Per aligned step: its open time and the targets a fresh multi-series strategy holds after it.
+fn held_multi(make: MakeMulti<'_>, feeds: &[Vec<Bar>]) -> Vec<(i64, Vec<Option<f64>>)> {
+    let mut s = make(feeds);
+    let n = feeds.len().max(1);
+    let slices: Vec<&[Bar]> = feeds.iter().map(Vec::as_slice).collect();
+    let steps = super::live::align(&slices);
+    let mut latest = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(steps.len() / n);
+    for idx in steps.chunks(n) {
+        latest.clear();
+        latest.extend(
+            idx.iter()
+                .enumerate()
+                .filter_map(|(k, i)| feeds.get(k).and_then(|f| f.get(*i)).copied()),
+        );
+        let t = latest.first().map_or(0, |b| b.open_time_ms);
+        out.push((t, s.on_step(&latest).to_vec()));
+    }
+    out
+}
+
+/// [`check`] for a multi-series strategy (several instruments and timeframes): runs one from
+/// `make` over all of `feeds` (one bar series per feed, oldest first), then for each cut time a
+/// fresh one over the feeds with every bar opening at or after the cut removed, and lists every
+/// step before the cut whose held targets differ. A higher-timeframe bar shown before it closed,
+/// or any state fed from later bars, shows up here. Empty = no look-ahead at these cuts.
+pub fn check_multi(
+    make: MakeMulti<'_>,
+    feeds: &[Vec<Bar>],
+    cuts_ms: &[i64],
+) -> Vec<MultiDivergence> {
+    let full = held_multi(make, feeds);
+    let mut out = Vec::new();
+    for &cut_ms in cuts_ms {
+        let cut: Vec<Vec<Bar>> = feeds
+            .iter()
+            .map(|f| {
+                f.iter()
+                    .copied()
+                    .filter(|b| b.open_time_ms < cut_ms)
+                    .collect()
+            })
+            .collect();
+        let part = held_multi(make, &cut);
+        for (step, (a, b)) in full.iter().zip(&part).enumerate() {
+            if a != b {
+                out.push(MultiDivergence {
+                    step,
+                    open_time_ms: a.0,
+                    cut_ms,
+                    full: a.1.clone(),
+                    truncated: b.1.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Evenly spread cuts (`n` of them) over a series of `len` bars, for [`check`].
 pub fn cuts(len: usize, n: usize) -> Vec<usize> {
     (1..=n)

@@ -130,4 +130,17 @@ pub trait Strategy: std::fmt::Debug {
 
     /// Called for each fill booked for this strategy's orders.
     fn on_fill(&mut self, _fill: &Fill) {}
+
+    /// The instruments a multi-series strategy reads and trades, in feed order. Empty (the
+    /// default) for a strategy of one instrument, driven through [`Strategy::on_bar`]; a
+    /// non-empty list means the drivers (backtester, live bot) step it with [`Strategy::on_step`].
+    fn feeds(&self) -> &[Symbol] {
+        &[]
+    }
+
+    /// Multi-series step: each feed's newest closed base bar (same open time, feed order); the
+    /// exposure held per feed after it (`None` while undecided). Unused for one instrument.
+    fn on_step(&mut self, _latest: &[Bar]) -> &[Option<f64>] {
+        &[]
+    }
 }

@@ -36,7 +36,16 @@ function utc(ms: number): string {
 }
 
 /** The report: what ran, key metrics, equity curve, round trips, and the HTML report. */
-export function ReportView({ rep, onOpenHtml, htmlState }: { rep: BacktestReport; onOpenHtml: () => void; htmlState: string | null }) {
+export function ReportView({
+  rep,
+  onOpenHtml,
+  htmlState,
+}: {
+  rep: BacktestReport;
+  /** Opens the HTML report (absent: no button, as in the New bot form's try-out). */
+  onOpenHtml?: () => void;
+  htmlState: string | null;
+}) {
   const p = rep.precision;
   const points = curvePoints(rep);
   return (
@@ -45,9 +54,11 @@ export function ReportView({ rep, onOpenHtml, htmlState }: { rep: BacktestReport
         <h2>
           Report: {rep.run.strategy_name} on {rep.run.symbol} {rep.run.timeframe}
         </h2>
-        <button onClick={onOpenHtml} data-testid="open-html-report">
-          Open HTML report
-        </button>
+        {onOpenHtml && (
+          <button onClick={onOpenHtml} data-testid="open-html-report">
+            Open HTML report
+          </button>
+        )}
       </div>
       {htmlState && (
         <div className="muted small" role="status" data-testid="html-report-state">

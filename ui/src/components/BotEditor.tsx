@@ -3,7 +3,8 @@
  * strategy bot (a built-in template or a declarative spec, its params, timeframe and symbol; the
  * strategy inputs are `StrategyFields`). The API's validation error (`{code, message, field}`) is
  * shown at the field it names; on success the webhook secret is shown once with the URL and a
- * ready TradingView message.
+ * ready TradingView message. A strategy bot can be tried first (`StrategyTryout`: a backtest on
+ * stored history with its equity curve and trades) and started as a paper bot in one click.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, type BotConfig, type CreateBotResponse } from '../api';
@@ -23,6 +24,7 @@ import {
 } from '../strategyForm';
 import { BotForm } from './BotForm';
 import { StrategyFields } from './StrategyFields';
+import { StrategyTryout } from './StrategyTryout';
 import { CredentialsForm } from './CredentialsForm';
 import { WebhookInfo } from './WebhookInfo';
 
@@ -119,13 +121,13 @@ export function BotEditor() {
     setTab(t);
   };
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
+  /** Creates the bot; `override` is merged over the form's config ("Start paper bot": paper mode). */
+  const create = async (override?: Partial<BotConfig>) => {
     let config: BotConfig;
     if (tab === 'form') {
       const r = formConfig();
       if (Object.keys(r.errors).length) return showErrors(r.errors);
-      config = r.config;
+      config = { ...r.config, ...override };
     } else {
       try {
         config = JSON.parse(json) as BotConfig;
@@ -156,6 +158,10 @@ export function BotEditor() {
       setBusy(false);
     }
   };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void create();
+  };
 
   if (created) return <Created res={created.res} mode={created.mode} />;
 
@@ -176,7 +182,7 @@ export function BotEditor() {
           Paste JSON
         </button>
       </div>
-      <form onSubmit={(e) => void submit(e)} aria-label="Bot config">
+      <form onSubmit={submit} aria-label="Bot config">
         {tab === 'form' ? (
           <>
             <div className="field">
@@ -191,6 +197,16 @@ export function BotEditor() {
                 <h2>Strategy</h2>
                 {catalogue.error && <div className="error">Strategy catalogue unavailable: {catalogue.error.message}</div>}
                 <StrategyFields choice={choice} onChange={editChoice} catalogue={catalogue.data} errors={errors} />
+                <StrategyTryout
+                  choice={choice}
+                  defs={defs}
+                  exchange={values.exchange ?? 'binance'}
+                  market={values.market ?? 'spot'}
+                  bot={{ sizing: formConfig().config.sizing, risk: formConfig().config.risk }}
+                  onStrategyErrors={(e) => showErrors({ ...errors, ...e })}
+                  onStartPaper={() => void create({ mode: 'paper' })}
+                  starting={busy}
+                />
               </section>
             )}
             <BotForm

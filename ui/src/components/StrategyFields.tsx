@@ -5,7 +5,7 @@
  * defaults and ranges of the catalogue or the spec, the timeframe and the symbol. Each input shows
  * its own error line (form keys of `strategyForm.ts`, where API errors are mapped too).
  */
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { ApiError, type SpecValidation, type StrategyCatalogue } from '../api';
 import { useSession } from '../context';
 import {
@@ -59,24 +59,53 @@ function range(min: number, max: number, integer: boolean): string {
   return kind;
 }
 
-/** The spec's check against the engine (`POST /strategies/validate`). */
+/** How long the editor waits after the last keystroke before asking the engine. */
+export const VALIDATE_DEBOUNCE_MS = 600;
+
+/**
+ * The spec's check against the engine (`POST /strategies/validate`): as the operator types
+ * (debounced), and on demand with *Check spec*. Each issue is listed at its path in the document.
+ * A stale answer (the text changed while it was in flight) is dropped.
+ */
 function ValidateSpec({ choice }: { choice: StrategyChoice }) {
   const { client } = useSession();
   const [result, setResult] = useState<SpecValidation | { error: string } | null>(null);
-  const check = async () => {
+  const [checking, setChecking] = useState(false);
+  const key = `${choice.specText}\u0000${JSON.stringify(choice.params)}`;
+  const check = async (isCurrent: () => boolean = () => true) => {
     const parsed = specParams(choice.specText);
     if (parsed.error) return setResult({ error: parsed.error });
+    setChecking(true);
     try {
-      setResult(await client.validateSpec(JSON.parse(choice.specText), parseParams(parsed.defs, choice.params).params));
+      const r = await client.validateSpec(JSON.parse(choice.specText), parseParams(parsed.defs, choice.params).params);
+      if (isCurrent()) setResult(r);
     } catch (e) {
-      setResult({ error: e instanceof ApiError ? `${e.field ? `${e.field}: ` : ''}${e.message}` : String(e) });
+      if (isCurrent()) setResult({ error: e instanceof ApiError ? `${e.field ? `${e.field}: ` : ''}${e.message}` : String(e) });
+    } finally {
+      if (isCurrent()) setChecking(false);
     }
   };
+  // Validation as you type: one call per pause, the latest text's answer only.
+  useEffect(() => {
+    let current = true;
+    const t = setTimeout(() => void check(() => current), VALIDATE_DEBOUNCE_MS);
+    return () => {
+      current = false;
+      clearTimeout(t);
+    };
+    // `check` reads the same text and params the key is made of.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
   return (
-    <div className="row wrap">
+    <div className="row wrap" data-testid="spec-check" data-checking={checking ? 'true' : 'false'}>
       <button type="button" onClick={() => void check()} data-testid="validate-spec">
         Check spec
       </button>
+      {checking && (
+        <span className="muted small" role="status">
+          checking…
+        </span>
+      )}
       {result && 'error' in result && (
         <span className="neg small" data-testid="spec-result">
           {result.error}
@@ -90,7 +119,7 @@ function ValidateSpec({ choice }: { choice: StrategyChoice }) {
       {result && 'valid' in result && !result.valid && (
         <ul className="plain small neg" data-testid="spec-result">
           {result.issues.map((i) => (
-            <li key={`${i.path}-${i.reason}`}>
+            <li key={`${i.path}-${i.reason}`} data-testid="spec-issue" data-path={i.path}>
               <span className="mono">{i.path}</span>: {i.reason}
             </li>
           ))}
@@ -175,7 +204,12 @@ export function StrategyFields({
             </select>
           </Field>
         )}
-        <Field k="symbol" label="Symbol" errors={errors} help="the one instrument the strategy trades">
+        <Field
+          k="symbol"
+          label="Symbol"
+          errors={errors}
+          help="the one instrument the strategy trades (a spec with series trades its series' symbols)"
+        >
           <input
             id="s-symbol"
             value={choice.symbol}

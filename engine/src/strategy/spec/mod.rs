@@ -32,6 +32,8 @@ mod parse;
 mod plan;
 
 #[cfg(test)]
+mod multi_tests;
+#[cfg(test)]
 mod tests;
 
 pub use catalog::{FactorKind, FACTORS};
@@ -141,6 +143,32 @@ pub struct FactorDef {
     pub kind: FactorKind,
     /// Arguments in the catalogue's order (numbers or parameter references).
     pub args: Vec<Expr>,
+    /// The declared series it reads (`None`: the one series of a single-series spec).
+    pub series: Option<String>,
+}
+
+/// A series a multi-series spec reads: an instrument's closed bars at a timeframe equal to or
+/// a whole multiple of the spec's base timeframe (higher ones resampled from the base bars, a
+/// higher bar visible only once closed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeriesDef {
+    /// Instrument.
+    pub symbol: crate::ids::Symbol,
+    /// Its timeframe.
+    pub timeframe: crate::market::Timeframe,
+}
+
+/// One instrument's target in a multi-series spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetDef {
+    /// The series whose symbol is traded.
+    pub series: String,
+    /// Exposure expression.
+    pub expr: Expr,
+    /// Lower clamp.
+    pub min: f64,
+    /// Upper clamp.
+    pub max: f64,
 }
 
 /// Where a composed leg comes from.
@@ -185,6 +213,8 @@ pub enum Output {
         /// Upper clamp.
         max: f64,
     },
+    /// One target exposure per instrument (a multi-series spec), each clamped.
+    Targets(Vec<TargetDef>),
     /// Entry and exit conditions over a long/flat/short state.
     Rules {
         /// Go long.
@@ -205,6 +235,10 @@ pub struct StrategySpec {
     pub name: String,
     /// The author's version label.
     pub version: u32,
+    /// Base timeframe of a multi-series spec (the bars it is stepped on); `None` otherwise.
+    pub timeframe: Option<crate::market::Timeframe>,
+    /// Declared series, by name (empty: a single-series spec run on the bot's one instrument).
+    pub series: BTreeMap<String, SeriesDef>,
     /// Declared parameters.
     pub params: BTreeMap<String, ParamDef>,
     /// Parameter conditions.

@@ -174,6 +174,16 @@ pub enum Expr {
         /// Bars back.
         lag: usize,
     },
+    /// A field of a declared series' bar `lag` bars of that series back (0 = its last closed
+    /// bar; a higher-timeframe bar is visible only once closed).
+    SeriesBar {
+        /// Series name.
+        series: String,
+        /// Field.
+        field: BarField,
+        /// Bars of that series back.
+        lag: usize,
+    },
     /// A named signal.
     Signal(String),
     /// An operator applied to arguments.
@@ -185,7 +195,10 @@ pub enum Expr {
     },
 }
 
-const TOP: [&str; 10] = [
+const TOP: [&str; 13] = [
+    "series",
+    "timeframe",
+    "targets",
     "compose",
     "name",
     "version",
@@ -209,6 +222,8 @@ enum Visit {
 
 struct Parser<'a> {
     issues: Vec<SpecIssue>,
+    /// Declared series by name (empty: the one series the bot or backtest runs on).
+    series: BTreeMap<String, super::SeriesDef>,
     params: BTreeMap<String, ParamDef>,
     factors: BTreeMap<String, FactorKind>,
     raw_signals: BTreeMap<String, &'a Value>,
@@ -450,7 +465,38 @@ impl<'a> Parser<'a> {
             let Some(d) = self.object(def, &path) else {
                 continue;
             };
-            self.unknown_keys(d, &["kind", "args", "description"], &path);
+            self.unknown_keys(d, &["kind", "args", "series", "description"], &path);
+            if self.series.contains_key(name) {
+                self.issue(&path, format!("{name:?} is already a series"));
+                continue;
+            }
+            let series = match d.get("series") {
+                None if self.series.is_empty() => None,
+                None => {
+                    let known: Vec<&str> = self.series.keys().map(String::as_str).collect();
+                    self.issue(
+                        &format!("{path}.series"),
+                        format!(
+                            "is required in a spec with series (one of: {})",
+                            known.join(", ")
+                        ),
+                    );
+                    continue;
+                }
+                Some(Value::String(sn)) if self.series.contains_key(sn) => Some(sn.clone()),
+                Some(other) => {
+                    let known: Vec<&str> = self.series.keys().map(String::as_str).collect();
+                    self.issue(
+                        &format!("{path}.series"),
+                        if known.is_empty() {
+                            format!("unknown series {other}: declare it under \"series\" first")
+                        } else {
+                            format!("unknown series {other} (declared: {})", known.join(", "))
+                        },
+                    );
+                    continue;
+                }
+            };
             let Some(kind_name) = d.get("kind").and_then(Value::as_str) else {
                 self.issue(&format!("{path}.kind"), "is required (a factor name)");
                 continue;
@@ -492,6 +538,7 @@ impl<'a> Parser<'a> {
                     FactorDef {
                         kind: row.1,
                         args: resolved,
+                        series,
                     },
                 );
             }
@@ -552,7 +599,31 @@ impl<'a> Parser<'a> {
             Some((n, f)) => (n, Some(f)),
             None => (base, None),
         };
+        if self.series.contains_key(name) {
+            let Some(bf) = field.and_then(|f| BAR_FIELDS.iter().find(|(b, _)| *b == f)) else {
+                self.issue(
+                    path,
+                    format!("{s:?}: a series is read by a bar field: \"{name}.close\", \"{name}.high[1]\""),
+                );
+                return None;
+            };
+            return Some((
+                Expr::SeriesBar {
+                    series: name.to_string(),
+                    field: bf.1,
+                    lag,
+                },
+                Ty::Num,
+            ));
+        }
         if let Some((_, bf)) = BAR_FIELDS.iter().find(|(b, _)| *b == name) {
+            if !self.series.is_empty() {
+                self.issue(
+                    path,
+                    format!("{s:?}: this spec declares series: name the one to read (\"<series>.{name}\")"),
+                );
+                return None;
+            }
             if field.is_some() {
                 self.issue(path, format!("{s:?}: bar fields have no sub-field"));
                 return None;
@@ -916,6 +987,14 @@ fn compose<'a>(p: &mut Parser<'a>, v: &'a Value, nesting: usize) -> Option<Outpu
                     continue;
                 }
                 match parse_at(inner, nesting + 1) {
+                    Ok(sp) if !sp.series.is_empty() => {
+                        p.issue(
+                            &format!("{path}.spec.series"),
+                            "a composed leg reads the composer's one series: multi-series specs are not legs",
+                        );
+                        ok = false;
+                        continue;
+                    }
                     Ok(mut sp) => {
                         let text = serde_json::to_string(inner).unwrap_or_default();
                         sp.content_hash =
@@ -995,6 +1074,7 @@ fn compose<'a>(p: &mut Parser<'a>, v: &'a Value, nesting: usize) -> Option<Outpu
 fn parse_at(doc: &Value, nesting: usize) -> Result<StrategySpec, Vec<SpecIssue>> {
     let mut p = Parser {
         issues: Vec::new(),
+        series: BTreeMap::new(),
         params: BTreeMap::new(),
         factors: BTreeMap::new(),
         raw_signals: BTreeMap::new(),
@@ -1047,6 +1127,7 @@ fn parse_at(doc: &Value, nesting: usize) -> Result<StrategySpec, Vec<SpecIssue>>
             p.issue("description", "must be a string");
         }
     }
+    let base = series(&mut p, top);
     if let Some(v) = top.get("params") {
         p.params(v);
     }
@@ -1066,6 +1147,10 @@ fn parse_at(doc: &Value, nesting: usize) -> Result<StrategySpec, Vec<SpecIssue>>
                     }
                     if p.factors.contains_key(name) {
                         p.issue(&path, format!("{name:?} is already a factor"));
+                        continue;
+                    }
+                    if p.series.contains_key(name) {
+                        p.issue(&path, format!("{name:?} is already a series"));
                         continue;
                     }
                     p.raw_signals.insert(name.clone(), raw);
@@ -1124,11 +1209,24 @@ fn parse_at(doc: &Value, nesting: usize) -> Result<StrategySpec, Vec<SpecIssue>>
             ),
         }
     }
-    let outputs = ["target", "rules", "compose"]
+    let outputs = ["target", "rules", "compose", "targets"]
         .iter()
         .filter(|k| top.contains_key(**k))
         .count();
+    let multi = !p.series.is_empty();
     let output = match (top.get("target"), top.get("rules")) {
+        _ if multi && (outputs != 1 || !top.contains_key("targets")) => {
+            p.issue(".", "a spec with series decides with \"targets\" (one exposure expression per traded series), not target, rules or compose");
+            None
+        }
+        _ if !multi && top.contains_key("targets") => {
+            p.issue(
+                "targets",
+                "is for a spec with series: a single-series spec uses \"target\"",
+            );
+            None
+        }
+        _ if multi => top.get("targets").and_then(|t| targets(&mut p, t)),
         _ if outputs != 1 => {
             p.issue(".", "needs exactly one of \"target\" (an exposure expression), \"rules\" (entry/exit conditions) or \"compose\" (weighted strategies)");
             None
@@ -1195,6 +1293,8 @@ fn parse_at(doc: &Value, nesting: usize) -> Result<StrategySpec, Vec<SpecIssue>>
         Some(output) if p.issues.is_empty() => Ok(StrategySpec {
             name,
             version,
+            timeframe: base,
+            series: p.series,
             params: p.params,
             checks,
             factors,
@@ -1210,4 +1310,222 @@ fn parse_at(doc: &Value, nesting: usize) -> Result<StrategySpec, Vec<SpecIssue>>
             Err(p.issues)
         }
     }
+}
+
+/// Most series one spec may declare (each is a feed a live bot fetches on every bar close).
+pub const MAX_SERIES: usize = 8;
+
+/// The `timeframe` (base) and `series` blocks of a multi-series spec: each series names an
+/// instrument and a timeframe equal to the base or a whole multiple of it (a lower one would
+/// need bars the spec is not stepped on; a higher one is resampled from the base bars). Returns
+/// the base timeframe.
+fn series<'a>(p: &mut Parser<'a>, top: &'a Map<String, Value>) -> Option<crate::market::Timeframe> {
+    use crate::market::Timeframe;
+    let (raw_base, raw_series) = (top.get("timeframe"), top.get("series"));
+    let base = match raw_base {
+        None => None,
+        Some(Value::String(t)) => match Timeframe::parse(t) {
+            Ok(tf) => Some(tf),
+            Err(e) => {
+                p.issue("timeframe", e.to_string());
+                return None;
+            }
+        },
+        Some(other) => {
+            p.issue(
+                "timeframe",
+                format!(
+                    "must be a timeframe label like \"1m\", not {}",
+                    kind_of(other)
+                ),
+            );
+            return None;
+        }
+    };
+    let Some(raw_series) = raw_series else {
+        if base.is_some() {
+            p.issue(
+                "timeframe",
+                "is the base timeframe of a spec with series: declare \"series\" too",
+            );
+        }
+        return None;
+    };
+    let Value::Object(m) = raw_series else {
+        p.issue(
+            "series",
+            format!(
+                "must be an object of {{\"symbol\", \"timeframe\"}}, not {}",
+                kind_of(raw_series)
+            ),
+        );
+        return None;
+    };
+    let Some(base) = base else {
+        p.issue(
+            "timeframe",
+            "is required with series: the base timeframe the spec is stepped on (\"1m\")",
+        );
+        return None;
+    };
+    if m.is_empty() || m.len() > MAX_SERIES {
+        p.issue("series", format!("declares 1 to {MAX_SERIES} series"));
+        return None;
+    }
+    for (name, def) in m {
+        let path = format!("series.{name}");
+        if !p.name_ok(name, &path) {
+            continue;
+        }
+        let Some(d) = p.object(def, &path) else {
+            continue;
+        };
+        p.unknown_keys(d, &["symbol", "timeframe", "description"], &path);
+        let symbol = match d.get("symbol").and_then(Value::as_str) {
+            Some(s) => match crate::ids::Symbol::new(s.to_string()) {
+                Ok(sym) if sym.as_str() == s => Some(sym),
+                Ok(_) => {
+                    p.issue(
+                        &format!("{path}.symbol"),
+                        "must be upper case, as the exchange spells it",
+                    );
+                    None
+                }
+                Err(e) => {
+                    p.issue(&format!("{path}.symbol"), e.to_string());
+                    None
+                }
+            },
+            None => {
+                p.issue(
+                    &format!("{path}.symbol"),
+                    "is required (an exact symbol, \"BTCUSDT\")",
+                );
+                None
+            }
+        };
+        let tf = match d.get("timeframe") {
+            None => Some(base),
+            Some(Value::String(t)) => match Timeframe::parse(t) {
+                Ok(tf) if tf.ms() < base.ms() => {
+                    p.issue(
+                        &format!("{path}.timeframe"),
+                        format!("{t} is lower than the base timeframe: a series is read at the base timeframe or a higher one resampled from it"),
+                    );
+                    None
+                }
+                Ok(tf) if tf.ms() % base.ms() != 0 => {
+                    p.issue(
+                        &format!("{path}.timeframe"),
+                        format!("{t} is not a whole multiple of the base timeframe"),
+                    );
+                    None
+                }
+                Ok(tf) => Some(tf),
+                Err(e) => {
+                    p.issue(&format!("{path}.timeframe"), e.to_string());
+                    None
+                }
+            },
+            Some(other) => {
+                p.issue(
+                    &format!("{path}.timeframe"),
+                    format!("must be a timeframe label, not {}", kind_of(other)),
+                );
+                None
+            }
+        };
+        if let (Some(symbol), Some(timeframe)) = (symbol, tf) {
+            p.series
+                .insert(name.clone(), super::SeriesDef { symbol, timeframe });
+        }
+    }
+    Some(base)
+}
+
+/// The `targets` block: one clamped exposure expression per traded series, keyed by series
+/// name; two targets may not trade the same symbol.
+fn targets<'a>(p: &mut Parser<'a>, v: &'a Value) -> Option<Output> {
+    let Value::Object(m) = v else {
+        p.issue(
+            "targets",
+            format!(
+                "must be an object of {{series: {{expr, min, max}}}}, not {}",
+                kind_of(v)
+            ),
+        );
+        return None;
+    };
+    if m.is_empty() {
+        p.issue("targets", "needs at least one traded series");
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut traded: BTreeMap<String, String> = BTreeMap::new();
+    let mut ok = true;
+    for (name, raw) in m {
+        let path = format!("targets.{name}");
+        let Some(def) = p.series.get(name).cloned() else {
+            let known: Vec<&str> = p.series.keys().map(String::as_str).collect();
+            p.issue(
+                &path,
+                format!("unknown series {name:?} (declared: {})", known.join(", ")),
+            );
+            ok = false;
+            continue;
+        };
+        if let Some(other) = traded.insert(def.symbol.to_string(), name.clone()) {
+            p.issue(
+                &path,
+                format!(
+                    "{} is already traded by targets.{other}: one target per instrument",
+                    def.symbol
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        let Some(t) = p.object(raw, &path) else {
+            ok = false;
+            continue;
+        };
+        p.unknown_keys(t, &["expr", "min", "max"], &path);
+        let mut bound = |key: &str, dflt: f64| match t.get(key) {
+            None => Some(dflt),
+            Some(x) => match num(x).filter(|x| x.abs() <= 100.0) {
+                Some(x) => Some(x),
+                None => {
+                    p.issue(
+                        &format!("{path}.{key}"),
+                        "must be a number within [-100, 100]",
+                    );
+                    None
+                }
+            },
+        };
+        let (Some(min), Some(max)) = (bound("min", -1.0), bound("max", 1.0)) else {
+            ok = false;
+            continue;
+        };
+        if min > max {
+            p.issue(&format!("{path}.min"), "must not exceed max");
+            ok = false;
+            continue;
+        }
+        let Some(raw_expr) = t.get("expr") else {
+            p.issue(&format!("{path}.expr"), "is required");
+            ok = false;
+            continue;
+        };
+        match p.cond(raw_expr, &format!("{path}.expr"), Ty::Num, false) {
+            Some(expr) => out.push(super::TargetDef {
+                series: name.clone(),
+                expr,
+                min,
+                max,
+            }),
+            None => ok = false,
+        }
+    }
+    ok.then_some(Output::Targets(out))
 }

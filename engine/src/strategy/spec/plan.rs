@@ -7,6 +7,7 @@
 use super::catalog::{self, State};
 use super::parse::{BarField, Expr, Op};
 use super::{Output, SpecIssue, StrategySpec};
+use crate::ids::Symbol;
 use crate::market::Bar;
 use crate::strategy::{Context, Intent, Params, Strategy, StrategyError, StrategyVersion, Target};
 use std::collections::BTreeMap;
@@ -127,6 +128,8 @@ pub fn eval_const(e: &Expr, params: &BTreeMap<String, f64>) -> Option<f64> {
 enum Ins {
     Const(f64),
     Bar(BarField, usize),
+    /// A declared series' bar field, lag in that series' bars.
+    SBar(usize, BarField, usize),
     Cur(usize),
     Lag(usize),
     Un(Op, usize),
@@ -140,6 +143,8 @@ enum Ins {
 #[derive(Debug, Clone)]
 struct LagRing {
     value: usize,
+    /// The series whose closes move it (a higher-timeframe factor's lag counts its own bars).
+    series: usize,
     buf: Vec<Option<f64>>,
     head: usize,
 }
@@ -176,19 +181,118 @@ enum Need {
     Cur(usize),
     Lag(usize),
     Bars(usize),
+    /// At least this many closed bars of a declared series.
+    SBars(usize, usize),
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Out {
-    Target { root: usize, min: f64, max: f64 },
+    Target {
+        root: usize,
+        min: f64,
+        max: f64,
+    },
     Rules([Option<usize>; 4]),
+    /// One target per feed: the list is [`SpecStrategy::targets`].
+    Targets,
+}
+
+fn field_of(b: &Bar, f: BarField) -> f64 {
+    match f {
+        BarField::Open => b.open,
+        BarField::High => b.high,
+        BarField::Low => b.low,
+        BarField::Close => b.close,
+        BarField::Volume => b.volume,
+    }
+}
+
+/// A declared series at run time: which feed (instrument) it reads, its resampling state, and
+/// a preallocated ring of its last closed bars. A higher-timeframe bar is pushed only when the
+/// base bar that ends its interval closes, and only if every base bar of the interval was seen
+/// (a bucket cut by a gap or by the start of the data is dropped, never emitted half-formed).
+#[derive(Debug, Clone)]
+struct SeriesRun {
+    feed: usize,
+    tf_ms: i64,
+    base_ms: i64,
+    forming: Option<Bar>,
+    next_ms: i64,
+    ring: Vec<Bar>,
+    head: usize,
+    count: usize,
+    updated: bool,
+}
+
+impl SeriesRun {
+    /// Takes the feed's newest base bar; true when this series closed a bar.
+    #[inline]
+    fn push(&mut self, b: &Bar) -> bool {
+        let closed = if self.tf_ms == self.base_ms {
+            Some(*b)
+        } else {
+            let bucket = b.open_time_ms.div_euclid(self.tf_ms) * self.tf_ms;
+            match &mut self.forming {
+                Some(f) if f.open_time_ms == bucket && self.next_ms == b.open_time_ms => {
+                    f.high = f.high.max(b.high);
+                    f.low = f.low.min(b.low);
+                    f.close = b.close;
+                    f.volume += b.volume;
+                }
+                _ if b.open_time_ms == bucket => {
+                    self.forming = Some(Bar {
+                        open_time_ms: bucket,
+                        ..*b
+                    });
+                }
+                _ => self.forming = None,
+            }
+            self.next_ms = b.open_time_ms + self.base_ms;
+            if self.next_ms == bucket + self.tf_ms {
+                self.forming.take()
+            } else {
+                None
+            }
+        };
+        let Some(bar) = closed else {
+            return false;
+        };
+        let len = self.ring.len();
+        if len > 0 {
+            self.head = (self.head + 1) % len;
+            if let Some(slot) = self.ring.get_mut(self.head) {
+                *slot = bar;
+            }
+        }
+        self.count = self.count.saturating_add(1);
+        true
+    }
+
+    /// The closed bar `lag` bars of this series back.
+    #[inline]
+    fn back(&self, lag: usize) -> Option<&Bar> {
+        let len = self.ring.len();
+        if lag >= len || lag >= self.count {
+            return None;
+        }
+        self.ring.get((self.head + len - lag) % len)
+    }
 }
 
 /// A spec compiled for one parameter set: a [`Strategy`] like any template.
 #[derive(Debug, Clone)]
 pub struct SpecStrategy {
     version: StrategyVersion,
-    factors: Vec<(State, usize, usize)>,
+    /// (factor state, first output slot, output count, series index).
+    factors: Vec<(State, usize, usize, usize)>,
+    /// Declared series (empty: a single-series spec).
+    series: Vec<SeriesRun>,
+    /// The instruments a multi-series spec reads and trades, in feed order.
+    feeds: Vec<Symbol>,
+    /// Per traded feed: (feed, root slot, min, max).
+    targets: Vec<(usize, usize, f64, f64)>,
+    /// The target held per feed (`None` until decided).
+    held: Vec<Option<f64>>,
     values: Vec<Option<f64>>,
     lags: Vec<LagRing>,
     needs: Vec<Need>,
@@ -206,6 +310,8 @@ pub struct SpecStrategy {
 struct Compiler<'a> {
     params: &'a BTreeMap<String, f64>,
     factor_base: BTreeMap<&'a str, usize>,
+    factor_series: BTreeMap<&'a str, usize>,
+    series_index: BTreeMap<&'a str, usize>,
     signal_slot: BTreeMap<&'a str, usize>,
     signals: &'a [(String, Expr)],
     lag_index: BTreeMap<(usize, usize), usize>,
@@ -246,6 +352,7 @@ impl<'a> Compiler<'a> {
         let dup = self.needs.iter().any(|m| match (m, &n) {
             (Need::Cur(a), Need::Cur(b)) | (Need::Lag(a), Need::Lag(b)) => a == b,
             (Need::Bars(a), Need::Bars(b)) => a >= b,
+            (Need::SBars(s, a), Need::SBars(t, b)) => s == t && a >= b,
             _ => false,
         });
         if !dup {
@@ -264,8 +371,14 @@ impl<'a> Compiler<'a> {
                 self.need(Need::Bars(lag + 1));
                 self.push(Ins::Bar(*field, *lag))
             }
+            Expr::SeriesBar { series, field, lag } => {
+                let si = self.series_index.get(series.as_str()).copied().unwrap_or(0);
+                self.need(Need::SBars(si, lag + 1));
+                self.push(Ins::SBar(si, *field, *lag))
+            }
             Expr::Factor { name, field, lag } => {
                 let value = self.factor_base.get(name.as_str()).copied().unwrap_or(0) + field;
+                let series = self.factor_series.get(name.as_str()).copied().unwrap_or(0);
                 if *lag == 0 {
                     self.need(Need::Cur(value));
                     return self.push(Ins::Cur(value));
@@ -275,6 +388,7 @@ impl<'a> Compiler<'a> {
                     None => {
                         self.lags.push(LagRing {
                             value,
+                            series,
                             buf: vec![None; lag + 1],
                             head: 0,
                         });
@@ -370,6 +484,33 @@ impl SpecStrategy {
         let mut factor_base = BTreeMap::new();
         let mut n_values = 0usize;
         let mut warm_up = 0usize;
+        // Declared series, feeds (distinct symbols, sorted) and each series' bars per base bar.
+        let base_ms = spec.timeframe.map_or(1, |t| t.ms().max(1));
+        let mut feeds: Vec<Symbol> = spec.series.values().map(|d| d.symbol.clone()).collect();
+        feeds.sort();
+        feeds.dedup();
+        let mut series_index = BTreeMap::new();
+        let mut series = Vec::with_capacity(spec.series.len());
+        for (i, (name, def)) in spec.series.iter().enumerate() {
+            series_index.insert(name.as_str(), i);
+            series.push(SeriesRun {
+                feed: feeds.iter().position(|f| *f == def.symbol).unwrap_or(0),
+                tf_ms: def.timeframe.ms(),
+                base_ms,
+                forming: None,
+                next_ms: i64::MIN,
+                ring: Vec::new(),
+                head: 0,
+                count: 0,
+                updated: false,
+            });
+        }
+        let ratio = |si: usize| -> usize {
+            series
+                .get(si)
+                .map_or(1, |s: &SeriesRun| (s.tf_ms / s.base_ms).max(1) as usize)
+        };
+        let mut factor_series = BTreeMap::new();
         for (name, def) in &spec.factors {
             let row = catalog::row(def.kind);
             let mut resolved = Vec::with_capacity(def.args.len());
@@ -393,9 +534,22 @@ impl SpecStrategy {
                 continue;
             }
             let state = State::new(def.kind, &resolved);
-            warm_up = warm_up.max(state.warm_up());
+            let si = def
+                .series
+                .as_deref()
+                .and_then(|s| series_index.get(s).copied())
+                .unwrap_or(0);
+            // A higher-timeframe factor warms in its own bars, after one possibly cut bucket.
+            let r = ratio(si);
+            let w = if spec.series.is_empty() {
+                state.warm_up()
+            } else {
+                state.warm_up().saturating_add(1).saturating_mul(r)
+            };
+            warm_up = warm_up.max(w);
             factor_base.insert(name.as_str(), n_values);
-            factors.push((state, n_values, row.3.len()));
+            factor_series.insert(name.as_str(), si);
+            factors.push((state, n_values, row.3.len(), si));
             n_values += row.3.len();
         }
         if !issues.is_empty() {
@@ -404,6 +558,8 @@ impl SpecStrategy {
         let mut c = Compiler {
             params: &values_map,
             factor_base,
+            factor_series,
+            series_index,
             signal_slot: BTreeMap::new(),
             signals: &spec.signals,
             lag_index: BTreeMap::new(),
@@ -414,6 +570,7 @@ impl SpecStrategy {
             counters: Vec::new(),
             issues: Vec::new(),
         };
+        let mut targets = Vec::new();
         let out = match &spec.output {
             Output::Compose { .. } => {
                 return Err(StrategyError::Spec(vec![SpecIssue {
@@ -428,6 +585,18 @@ impl SpecStrategy {
                 min: *min,
                 max: *max,
             },
+            Output::Targets(list) => {
+                for t in list {
+                    let root = c.compile(&t.expr);
+                    let feed = spec
+                        .series
+                        .get(&t.series)
+                        .and_then(|d| feeds.iter().position(|f| *f == d.symbol))
+                        .unwrap_or(0);
+                    targets.push((feed, root, t.min, t.max));
+                }
+                Out::Targets
+            }
             Output::Rules {
                 long_entry,
                 long_exit,
@@ -452,12 +621,38 @@ impl SpecStrategy {
             .needs
             .iter()
             .map(|n| match n {
-                Need::Lag(i) => c.lags.get(*i).map_or(0, |l| l.buf.len() - 1),
+                Need::Lag(i) => c
+                    .lags
+                    .get(*i)
+                    .map_or(0, |l| (l.buf.len() - 1).saturating_mul(ratio(l.series))),
                 Need::Bars(k) => k.saturating_sub(1),
+                Need::SBars(si, k) => k.saturating_add(1).saturating_mul(ratio(*si)),
                 Need::Cur(_) => 0,
             })
             .max()
             .unwrap_or(0);
+        // Each series keeps its last closed bar (its factors' input) and as many more as its
+        // deepest reference reads.
+        let blank = Bar {
+            open_time_ms: 0,
+            open: f64::NAN,
+            high: f64::NAN,
+            low: f64::NAN,
+            close: f64::NAN,
+            volume: f64::NAN,
+        };
+        for s in &mut series {
+            s.ring = vec![blank; 1];
+        }
+        for n in &c.needs {
+            if let Need::SBars(si, k) = n {
+                if let Some(s) = series.get_mut(*si) {
+                    if s.ring.len() < *k {
+                        s.ring = vec![blank; *k];
+                    }
+                }
+            }
+        }
         let version = StrategyVersion::composite(
             &spec.name,
             spec.version,
@@ -476,9 +671,14 @@ impl SpecStrategy {
         let run: Vec<usize> = (0..c.ins.len())
             .filter(|i| !matches!(c.ins.get(*i), Some(Ins::Const(_))))
             .collect();
+        let held = vec![None; feeds.len()];
         Ok(Self {
             version,
             factors,
+            series,
+            feeds,
+            targets,
+            held,
             values: vec![None; n_values],
             lags: c.lags,
             needs: c.needs,
@@ -498,7 +698,7 @@ impl SpecStrategy {
     #[inline]
     fn step(&mut self, bars: &[Bar]) -> Option<f64> {
         let bar = bars.last()?;
-        for (f, base, n) in &mut self.factors {
+        for (f, base, n, _) in &mut self.factors {
             if let Some(out) = self.values.get_mut(*base..*base + *n) {
                 f.update(bar, out);
             }
@@ -506,16 +706,60 @@ impl SpecStrategy {
         for l in &mut self.lags {
             l.push(self.values.get(l.value).copied().flatten());
         }
+        if !self.known(bars) {
+            return None;
+        }
+        self.exec(bars);
+        let at = |j: Option<usize>| {
+            j.and_then(|j| self.slots.get(j))
+                .is_some_and(|x| truthy(*x))
+        };
+        match self.out {
+            Out::Target { root, min, max } => {
+                let x = self.slots.get(root).copied().unwrap_or(f64::NAN);
+                if !x.is_finite() {
+                    return None;
+                }
+                // +0.0 for −0.0: the same target whichever way a zero was computed.
+                Some(x.max(min).min(max) + 0.0)
+            }
+            Out::Targets => None,
+            Out::Rules([le, lx, se, sx]) => {
+                let s = self.state;
+                self.state = if s > 0.0 && at(lx) || s < 0.0 && at(sx) {
+                    0.0
+                } else if at(le) {
+                    1.0
+                } else if at(se) {
+                    -1.0
+                } else {
+                    s
+                };
+                Some(self.state)
+            }
+        }
+    }
+
+    /// Whether every value the plan references is known (warm) after this bar.
+    #[inline(always)]
+    fn known(&self, bars: &[Bar]) -> bool {
         for n in &self.needs {
             let known = match n {
                 Need::Cur(v) => self.values.get(*v).copied().flatten().is_some(),
                 Need::Lag(i) => self.lags.get(*i).and_then(LagRing::get).is_some(),
                 Need::Bars(k) => bars.len() >= *k,
+                Need::SBars(si, k) => self.series.get(*si).is_some_and(|s| s.count >= *k),
             };
             if !known {
-                return None;
+                return false;
             }
         }
+        true
+    }
+
+    /// Runs the instructions that can change, in dependency order.
+    #[inline(always)]
+    fn exec(&mut self, bars: &[Bar]) {
         for k in 0..self.run.len() {
             let i = self.run.get(k).copied().unwrap_or(0);
             let Some(&ins) = self.ins.get(i) else {
@@ -535,6 +779,11 @@ impl SpecStrategy {
                         BarField::Volume => b.volume,
                     })
                 }
+                Ins::SBar(si, f, lag) => self
+                    .series
+                    .get(si)
+                    .and_then(|s| s.back(lag))
+                    .map_or(f64::NAN, |b| field_of(b, f)),
                 Ins::Cur(v) => self.values.get(v).copied().flatten().unwrap_or(f64::NAN),
                 Ins::Lag(l) => self.lags.get(l).and_then(LagRing::get).unwrap_or(f64::NAN),
                 Ins::Un(op, a) => un(op, at(a)),
@@ -568,33 +817,49 @@ impl SpecStrategy {
                 *slot = x;
             }
         }
-        let at = |j: Option<usize>| {
-            j.and_then(|j| self.slots.get(j))
-                .is_some_and(|x| truthy(*x))
-        };
-        match self.out {
-            Out::Target { root, min, max } => {
-                let x = self.slots.get(root).copied().unwrap_or(f64::NAN);
-                if !x.is_finite() {
-                    return None;
-                }
-                // +0.0 for −0.0: the same target whichever way a zero was computed.
-                Some(x.max(min).min(max) + 0.0)
+    }
+
+    /// Multi-series step: `latest` holds each feed's newest closed base bar (all with the same
+    /// open time, in [`Strategy::feeds`] order). Resamples each declared series, moves the
+    /// factors and lags of the series that closed a bar, and when everything referenced is
+    /// warm updates the target held per feed. No allocation.
+    pub fn step_multi(&mut self, latest: &[Bar]) -> &[Option<f64>] {
+        for s in &mut self.series {
+            s.updated = match latest.get(s.feed) {
+                Some(b) => s.push(b),
+                None => false,
+            };
+        }
+        for (f, base, n, si) in &mut self.factors {
+            let Some(s) = self.series.get(*si) else {
+                continue;
+            };
+            if !s.updated {
+                continue;
             }
-            Out::Rules([le, lx, se, sx]) => {
-                let s = self.state;
-                self.state = if s > 0.0 && at(lx) || s < 0.0 && at(sx) {
-                    0.0
-                } else if at(le) {
-                    1.0
-                } else if at(se) {
-                    -1.0
-                } else {
-                    s
-                };
-                Some(self.state)
+            if let (Some(bar), Some(out)) =
+                (s.back(0).copied(), self.values.get_mut(*base..*base + *n))
+            {
+                f.update(&bar, out);
             }
         }
+        for l in &mut self.lags {
+            if self.series.get(l.series).is_some_and(|s| s.updated) {
+                l.push(self.values.get(l.value).copied().flatten());
+            }
+        }
+        if self.known(&[]) {
+            self.exec(&[]);
+            for (feed, root, min, max) in &self.targets {
+                let x = self.slots.get(*root).copied().unwrap_or(f64::NAN);
+                if x.is_finite() {
+                    if let Some(h) = self.held.get_mut(*feed) {
+                        *h = Some(x.max(*min).min(*max) + 0.0);
+                    }
+                }
+            }
+        }
+        &self.held
     }
 
     /// The exposure after `bars` (the whole history so far, the newest last), for tests and the
@@ -607,6 +872,12 @@ impl SpecStrategy {
 impl Strategy for SpecStrategy {
     fn version(&self) -> &StrategyVersion {
         &self.version
+    }
+    fn feeds(&self) -> &[Symbol] {
+        &self.feeds
+    }
+    fn on_step(&mut self, latest: &[Bar]) -> &[Option<f64>] {
+        self.step_multi(latest)
     }
     fn warm_up(&self) -> usize {
         self.warm_up

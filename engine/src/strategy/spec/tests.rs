@@ -698,7 +698,7 @@ fn the_published_schema_lists_exactly_the_parsers_operators_and_factors() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(top.len(), 10);
+    assert_eq!(top.len(), 13);
 }
 
 #[test]
