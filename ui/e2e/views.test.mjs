@@ -354,6 +354,9 @@ for (const [name, viewport] of [
     await panel.getByTestId('analytics-window').filter({ hasText: 'of 1h' }).waitFor(WAIT);
     const clipped = await panel.evaluate((el) => el.scrollWidth > el.clientWidth + 1);
     assert.equal(clipped, false, 'analytics panel clipped');
+    // The page's other cards load on their own: wait for a price or quantity cell before
+    // checking them (it failed once with none rendered yet on a loaded machine).
+    await page.locator('[data-tick],[data-step]').first().waitFor(WAIT);
     await assertPrecision(page, 1, `analytics ${name}`);
     await panel.screenshot({ path: `${ARTIFACTS}analytics-${name}.png` });
     await context.close();
