@@ -1,7 +1,9 @@
 //! The documentation's examples are real: every ```json block of README.md and docs/*.md that is a
 //! whole bot config (it has `"exchange"` and `"instruments"`) must pass `BotConfig::from_json`, and
 //! every block that is a whole webhook alert (it has `"secret"` and `"action"`) must pass
-//! `parse_signal` once TradingView's placeholders are filled in as TradingView would fill them.
+//! `parse_signal` once TradingView's placeholders are filled in as TradingView would fill them;
+//! every block that is a whole strategy spec (it has `"factors"` and a `"name"`) must pass
+//! `strategy::spec::validate`.
 //! Fragments (a merge patch, an answer) are not examples of either; an example meant to be refused
 //! is fenced as ```text instead of ```json.
 //!
@@ -10,6 +12,7 @@
 
 use keel_engine::config::BotConfig;
 use keel_engine::signal::parse_signal;
+use keel_engine::strategy::spec;
 use std::path::{Path, PathBuf};
 
 /// What TradingView substitutes for the placeholders the docs use.
@@ -70,6 +73,7 @@ fn json_blocks(text: &str) -> Vec<(usize, String)> {
 fn every_documented_bot_config_and_alert_parses() {
     let mut configs = 0;
     let mut alerts = 0;
+    let mut specs = 0;
     let mut failures = Vec::new();
     for page in pages() {
         let text = std::fs::read_to_string(&page).unwrap_or_default();
@@ -79,6 +83,19 @@ fn every_documented_bot_config_and_alert_parses() {
                 configs += 1;
                 if let Err(e) = BotConfig::from_json(block.as_bytes()) {
                     failures.push(format!("{name}:{line}: bot config refused: {e}"));
+                }
+            } else if block.contains("\"factors\"") && block.contains("\"name\"") {
+                specs += 1;
+                match serde_json::from_str::<serde_json::Value>(&block) {
+                    Err(e) => failures.push(format!("{name}:{line}: spec is not JSON: {e}")),
+                    Ok(doc) => {
+                        for issue in spec::validate(&doc) {
+                            failures.push(format!(
+                                "{name}:{line}: spec refused at {}: {}",
+                                issue.path, issue.reason
+                            ));
+                        }
+                    }
                 }
             } else if block.contains("\"action\"") && block.contains("\"secret\"") {
                 alerts += 1;
@@ -95,6 +112,8 @@ fn every_documented_bot_config_and_alert_parses() {
     // The README's first bot and its TradingView alert are among them.
     assert!(configs >= 1, "no bot config found in the docs");
     assert!(alerts >= 1, "no webhook alert found in the docs");
+    // The README's spec and the strategy page's worked examples.
+    assert!(specs >= 2, "no strategy spec found in the docs");
 }
 
 #[test]
