@@ -129,6 +129,9 @@ impl Factor for Ema {
     fn warm_up(&self) -> usize {
         self.n
     }
+    fn history(&self) -> usize {
+        self.n.saturating_add(super::memory_bars(1.0 - self.alpha))
+    }
 }
 
 /// Linearly weighted moving average (weights 1..n, newest heaviest), O(1) per value.

@@ -30,6 +30,8 @@ mod volume;
 mod window;
 
 #[cfg(test)]
+mod history_tests;
+#[cfg(test)]
 mod reference_tests;
 
 pub use average::{Ema, Sma, Wma};
@@ -54,4 +56,34 @@ pub trait Factor {
 
     /// How many bars are needed before the first value.
     fn warm_up(&self) -> usize;
+
+    /// Bars after which the value no longer depends on where the series began: every older
+    /// bar's weight is below [`FORGOTTEN`]. A live bot replays a window of closed bars through a
+    /// fresh strategy at each close, while a backtest has streamed every bar since its start;
+    /// with this many bars in the window both hold the same value. A factor over a finite window
+    /// has forgotten everything once warm, so it is the warm-up; an exponential smoothing (EMA,
+    /// Wilder's RSI, ATR, ADX) remembers its seed geometrically and needs more. A cumulative
+    /// factor (OBV) never forgets: its level depends on the start, only its changes do not.
+    fn history(&self) -> usize {
+        self.warm_up()
+    }
+}
+
+/// The weight below which an old bar counts as forgotten (see [`Factor::history`]).
+pub const FORGOTTEN: f64 = 1e-12;
+
+/// Bars after which a smoothing that keeps `decay` of its state per bar (`1 − alpha`) gives its
+/// state before them a weight below [`FORGOTTEN`]: `decay^k < 1e-12`. Zero without memory.
+#[must_use]
+pub fn memory_bars(decay: f64) -> usize {
+    if !(decay > 0.0 && decay < 1.0) {
+        return 0;
+    }
+    let k = (FORGOTTEN.ln() / decay.ln()).ceil();
+    if k.is_finite() && k > 0.0 {
+        // At most a few hundred thousand for any smoothing a spec accepts; saturate otherwise.
+        k.min(usize::MAX as f64) as usize
+    } else {
+        0
+    }
 }

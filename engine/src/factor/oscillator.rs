@@ -54,6 +54,10 @@ impl Factor for Rsi {
     fn warm_up(&self) -> usize {
         self.up.warm_up()
     }
+    fn history(&self) -> usize {
+        // One bar more: the first change needs a previous close.
+        self.up.history().saturating_add(1)
+    }
 }
 
 /// MACD line, its signal line (`None` until the signal EMA is warm) and their difference.
@@ -117,6 +121,13 @@ impl Factor for Macd {
     }
     fn warm_up(&self) -> usize {
         self.slow.warm_up().max(self.fast.warm_up())
+    }
+    fn history(&self) -> usize {
+        // The signal line smooths the MACD line, which itself forgets after its slower EMA.
+        self.slow
+            .history()
+            .max(self.fast.history())
+            .saturating_add(self.signal.history())
     }
 }
 

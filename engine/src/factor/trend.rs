@@ -107,6 +107,14 @@ impl Factor for Adx {
     fn warm_up(&self) -> usize {
         2 * self.n
     }
+    fn history(&self) -> usize {
+        // Two Wilder smoothings in a row (the directional sums, then the ADX): the second one's
+        // input forgets at the same rate, so twice the memory bounds the pair.
+        let memory = super::memory_bars(1.0 - 1.0 / self.n as f64);
+        self.n
+            .saturating_mul(2)
+            .saturating_add(memory.saturating_mul(2))
+    }
 }
 
 #[cfg(test)]

@@ -73,6 +73,11 @@ impl Factor for Atr {
     fn warm_up(&self) -> usize {
         self.n
     }
+    fn history(&self) -> usize {
+        // Wilder's smoothing keeps 1 − 1/n of its state per bar.
+        self.n
+            .saturating_add(super::memory_bars(1.0 - 1.0 / self.n as f64))
+    }
 }
 
 /// Bollinger Bands: SMA ± `k` population standard deviations of the close.
@@ -196,6 +201,9 @@ impl Factor for Keltner {
     }
     fn warm_up(&self) -> usize {
         self.ema.warm_up().max(self.atr.warm_up())
+    }
+    fn history(&self) -> usize {
+        self.ema.history().max(self.atr.history())
     }
 }
 

@@ -212,6 +212,12 @@ impl Strategy for Composer {
         legs.unwrap_or(0).max(vol.unwrap_or(0))
     }
 
+    fn history(&self) -> usize {
+        // The volatility windows are finite: their share is in the warm-up.
+        let legs = self.legs.iter().map(|l| l.strategy.history()).max();
+        legs.unwrap_or(0).max(self.warm_up())
+    }
+
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(bar) = ctx.bar() else {
             return Vec::new();

@@ -355,11 +355,14 @@ pub fn attribution(config: &BotConfig) -> Option<String> {
     }
 }
 
-/// Candles to fetch: the warm-up times [`WARM_UP_FACTOR`] plus the forming bar, within one page.
+/// Candles to fetch: the warm-up times [`WARM_UP_FACTOR`], or the strategy's
+/// [`Strategy::history`] when longer (smoothing factors forget their seed only after it), plus
+/// the forming bar, within one page.
 pub fn fetch_limit(strategy: &dyn Strategy) -> u32 {
     let want = strategy
         .warm_up()
         .saturating_mul(WARM_UP_FACTOR)
+        .max(strategy.history())
         .saturating_add(2);
     u32::try_from(want).unwrap_or(MAX_FETCH).clamp(2, MAX_FETCH)
 }

@@ -125,6 +125,13 @@ pub trait Strategy: std::fmt::Debug {
     /// (see [`live::fetch_limit`]) so its replay warms up like the backtest did.
     fn warm_up(&self) -> usize;
 
+    /// Bars after which its factors no longer depend on where the bars began
+    /// ([`crate::factor::Factor::history`]): a live bot replays at least this many (one page
+    /// allowing) so that its smoothing factors hold the backtest's values, not their seed's.
+    fn history(&self) -> usize {
+        self.warm_up()
+    }
+
     /// Called once per closed bar; returns intents (empty = keep the current target).
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent>;
 

@@ -184,6 +184,9 @@ impl Strategy for RsiReversion {
     fn warm_up(&self) -> usize {
         self.rsi.warm_up()
     }
+    fn history(&self) -> usize {
+        self.rsi.history()
+    }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(r) = ctx.bar().and_then(|b| self.rsi.update(b)) else {
             return Vec::new();
@@ -396,6 +399,12 @@ impl Strategy for VolTargetTrend {
             .warm_up()
             .max(self.slow.warm_up())
             .max(self.vol.warm_up())
+    }
+    fn history(&self) -> usize {
+        self.fast
+            .history()
+            .max(self.slow.history())
+            .max(self.vol.history())
     }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(bar) = ctx.bar() else {

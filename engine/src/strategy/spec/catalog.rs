@@ -283,6 +283,22 @@ impl State {
         }
     }
 
+    /// Bars after which the value no longer depends on where the bars began
+    /// ([`crate::factor::Factor::history`]): longer than the warm-up for the smoothings.
+    pub fn history(&self) -> usize {
+        match self {
+            State::Ema(f) => f.history(),
+            State::Rsi(f) => f.history(),
+            State::Macd(f) => f.history(),
+            State::Atr(f) => f.history(),
+            State::Keltner(f) => f.history(),
+            State::Adx(f) => f.history(),
+            // Finite windows (and the regime, whose warm-up already is its history): once warm,
+            // nothing older counts.
+            _ => self.warm_up(),
+        }
+    }
+
     /// Feeds `bar` and writes the outputs (in the catalogue's field order) into `out`.
     #[inline]
     pub fn update(&mut self, bar: &Bar, out: &mut [Option<f64>]) {

@@ -305,6 +305,8 @@ pub struct SpecStrategy {
     state: f64,
     last: Option<f64>,
     warm_up: usize,
+    /// Bars after which the smoothing factors have forgotten their seed (at least `warm_up`).
+    history: usize,
 }
 
 struct Compiler<'a> {
@@ -484,6 +486,7 @@ impl SpecStrategy {
         let mut factor_base = BTreeMap::new();
         let mut n_values = 0usize;
         let mut warm_up = 0usize;
+        let mut history = 0usize;
         // Declared series, feeds (distinct symbols, sorted) and each series' bars per base bar.
         let base_ms = spec.timeframe.map_or(1, |t| t.ms().max(1));
         let mut feeds: Vec<Symbol> = spec.series.values().map(|d| d.symbol.clone()).collect();
@@ -541,12 +544,15 @@ impl SpecStrategy {
                 .unwrap_or(0);
             // A higher-timeframe factor warms in its own bars, after one possibly cut bucket.
             let r = ratio(si);
-            let w = if spec.series.is_empty() {
-                state.warm_up()
-            } else {
-                state.warm_up().saturating_add(1).saturating_mul(r)
+            let in_base = |bars: usize| {
+                if spec.series.is_empty() {
+                    bars
+                } else {
+                    bars.saturating_add(1).saturating_mul(r)
+                }
             };
-            warm_up = warm_up.max(w);
+            warm_up = warm_up.max(in_base(state.warm_up()));
+            history = history.max(in_base(state.history()));
             factor_base.insert(name.as_str(), n_values);
             factor_series.insert(name.as_str(), si);
             factors.push((state, n_values, row.3.len(), si));
@@ -691,6 +697,7 @@ impl SpecStrategy {
             state: 0.0,
             last: None,
             warm_up: warm_up + lag_warm,
+            history: history.max(warm_up) + lag_warm,
         })
     }
 
@@ -881,6 +888,9 @@ impl Strategy for SpecStrategy {
     }
     fn warm_up(&self) -> usize {
         self.warm_up
+    }
+    fn history(&self) -> usize {
+        self.history
     }
     fn on_bar(&mut self, ctx: &Context<'_>) -> Vec<Intent> {
         let Some(x) = self.step(ctx.bars) else {

@@ -923,3 +923,70 @@ fn a_live_bot_replaying_its_window_holds_the_backtests_regime_gated_target() {
         "bars where live and backtest disagree"
     );
 }
+
+#[test]
+fn a_live_bot_replaying_its_window_holds_the_backtests_ema_crossover_target() {
+    // The same promise for exponential smoothing: an EMA remembers its seed geometrically, so
+    // the window a live bot replays (`fetch_limit`) must cover its history (EMA 20: 20 + 277
+    // bars for an older bar's weight below 1e-12), not three warm-ups (60 bars, where the seed
+    // still weighs 1.8 %).
+    use crate::strategy::live::{evaluate, fetch_limit, WARM_UP_FACTOR};
+    const EMA_CROSS: &str = r#"{
+        "name": "ema_cross", "version": 1,
+        "params": {"fast": {"type": "int", "default": 5, "min": 1, "max": 50},
+                   "slow": {"type": "int", "default": 20, "min": 2, "max": 200}},
+        "factors": {"f": {"kind": "ema", "args": {"n": "$fast"}},
+                    "s": {"kind": "ema", "args": {"n": "$slow"}}},
+        "target": {"expr": {"if": [{"gt": ["f", "s"]}, 1, -1]}, "min": -1, "max": 1}
+    }"#;
+    let bars = walk(3_000, 29);
+    let sp = spec(EMA_CROSS);
+    let streamed = sp.strategy(&BTreeMap::new()).unwrap();
+    assert_eq!(streamed.warm_up(), 20);
+    assert_eq!(streamed.history(), 297);
+    let limit = fetch_limit(streamed.as_ref()) as usize;
+    assert_eq!(limit, 299, "the history and the forming bar");
+    let changes = targets(sp.strategy(&BTreeMap::new()).unwrap().as_mut(), &bars);
+    let held = |i: usize| {
+        changes
+            .iter()
+            .rev()
+            .find(|c| c.0 <= i)
+            .map(|c| Target::Exposure(c.1))
+    };
+    let sym = Symbol::new("BTCUSDT").unwrap();
+    let differ = |window_len: usize| -> (usize, Vec<usize>) {
+        let mut compared = 0;
+        let mut differ = Vec::new();
+        for i in window_len - 1..bars.len() {
+            let window = &bars[i + 1 - window_len..=i];
+            let mut fresh = sp.strategy(&BTreeMap::new()).unwrap();
+            let e = evaluate(fresh.as_mut(), &sym, window, dec!(0), dec!(1000)).unwrap();
+            compared += 1;
+            if e.target != held(i) {
+                differ.push(i);
+            }
+        }
+        (compared, differ)
+    };
+    // The window holds the closed bars (the forming one is dropped before the replay).
+    let (compared, wrong) = differ(limit - 1);
+    assert!(compared > 2_500, "{compared}");
+    assert_eq!(
+        wrong,
+        Vec::<usize>::new(),
+        "bars where live and backtest disagree"
+    );
+    // What the window was before: three warm-ups. The series is one on which that disagrees.
+    let (_, before) = differ(streamed.warm_up() * WARM_UP_FACTOR);
+    assert!(
+        !before.is_empty(),
+        "three warm-ups already agreed on this series"
+    );
+    println!(
+        "ema_cross: {compared} closes agree over {} bars; over {} bars {} disagreed",
+        limit - 1,
+        streamed.warm_up() * WARM_UP_FACTOR,
+        before.len()
+    );
+}
