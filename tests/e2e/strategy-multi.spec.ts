@@ -10,6 +10,8 @@
 //     this file's simulator, bar by bar, and its fills equal the backtester's (`run_multi`, engine
 //     example `strategy_replay` given each symbol's served klines) on the same bars: same symbols,
 //     sides, quantities, prices and fees, in the same order.
+//   - Issue 23: the spec's regime factor on BNB's 5m series labels BNB on that bot; each change is
+//     a `regime_action` audit event, and the executions are recorded for drift.
 //
 // Prices are whole multiples of 20 so the paper venue's 5 bps slippage lands exactly on the tick.
 import { execFile } from "node:child_process";
@@ -50,6 +52,13 @@ const PAIR_SPEC = {
     bs: { kind: "sma", series: "bnb5", args: { n: 3 } },
     ef: { kind: "sma", series: "eth", args: { n: 3 } },
     es: { kind: "sma", series: "eth", args: { n: 8 } },
+    // Issue 23: a regime factor on BNB's 5m series (not read by the targets, so the fills stay
+    // the ones below): the bot labels BNB from its 5m bars and audits each change.
+    market: {
+      kind: "regime",
+      series: "bnb5",
+      args: { adx_n: 2, vol_n: 2, pct_window: 5, trend_enter: 25, trend_exit: 20, vol_enter: 0.95, vol_exit: 0.9, confirm: 1 },
+    },
   },
   targets: {
     bnb5: { expr: { if: [{ gt: ["bf", "bs"] }, 1, -1] } },
@@ -205,6 +214,28 @@ describe("a two-symbol, two-timeframe spec in a live paper bot", () => {
     }
     // Same order across instruments too (feed order within a bar).
     expect(live.map(view)).toEqual(bt.fills.map(view));
+    // Issue 23: the multi-series bot labelled BNB (the only instrument a regime factor reads)
+    // and audited every change, saying what the step did to the targets; its executions are
+    // recorded for drift like a single-series bot's.
+    const id = String(config.id);
+    const regime = await adminFetch<{ gated: boolean; symbols: Record<string, { history: [number, string][] }> }>(`/api/v1/bots/${id}/regime`);
+    expect(regime.status, regime.text).toBe(200);
+    expect(regime.body?.gated).toBe(true);
+    expect(Object.keys(regime.body?.symbols ?? {}), regime.text).toEqual(["BNBUSDT"]);
+    const history = regime.body?.symbols.BNBUSDT?.history ?? [];
+    expect(history.length, regime.text).toBeGreaterThanOrEqual(1);
+    const audit = await adminFetch<{ events: { kind: string; record: { event: { symbol: string; regime: string; action: string } } }[] }>(`/api/v1/bots/${id}/audit?after=0&limit=1000`);
+    const changes = (audit.body?.events ?? []).filter((e) => e.kind === "regime_action").map((e) => e.record.event);
+    expect(changes.map((c) => c.regime), audit.text).toEqual(history.map((h) => h[1]));
+    for (const c of changes) {
+      expect(c.symbol).toBe("BNBUSDT");
+      expect(c.action).toMatch(/^((BNBUSDT|ETHUSDT): (target → .+|target unchanged)(; |$))+$|^no target yet \(warming up\)$/);
+    }
+    const drift = await adminFetch<{ state: { signals: number; missed: number } }>(`/api/v1/bots/${id}/drift`);
+    expect(drift.status, drift.text).toBe(200);
+    expect(drift.body?.state.missed, drift.text).toBe(0);
+    expect(drift.body?.state.signals, drift.text).toBe(executed.BNBUSDT + executed.ETHUSDT);
+    console.log(`two-symbol regime changes: ${changes.map((c) => `${c.regime} (${c.action})`).join("; ")}; drift over ${drift.body?.state.signals} signals`);
     const strat = await adminFetch<{ symbols: string[]; version: { id: string } }>(`/api/v1/bots/${String(config.id)}/strategy`);
     expect(strat.body?.symbols).toEqual(symbols);
     expect(strat.body?.version.id).toBe(bt.strategy);

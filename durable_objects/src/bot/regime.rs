@@ -48,12 +48,17 @@ fn label(r: Regime) -> &'static str {
 /// no regime factor (then nothing is labelled or audited).
 #[must_use]
 pub fn params_of(config: &BotConfig) -> Option<RuleClassifierParams> {
+    params_where(config, |_| true)
+}
+
+/// The parameters of the spec's first `regime` factor that `pick` accepts (see [`params_of`]).
+fn params_where(config: &BotConfig, pick: impl Fn(&Value) -> bool) -> Option<RuleClassifierParams> {
     let spec = config.strategy_spec.as_ref()?;
     let args = spec
         .get("factors")?
         .as_object()?
         .values()
-        .find(|f| f.get("kind").and_then(Value::as_str) == Some("regime"))?
+        .find(|f| f.get("kind").and_then(Value::as_str) == Some("regime") && pick(f))?
         .get("args")
         .cloned()
         .unwrap_or(Value::Null);
@@ -121,7 +126,101 @@ pub async fn observe(
     timeframe: Timeframe,
     action: String,
 ) -> Result<(), ApiError> {
-    let (Some(p), Some(last)) = (params_of(config), bars.last()) else {
+    match params_of(config) {
+        Some(p) => observe_with(bot, p, symbol, bars, timeframe, action).await,
+        None => Ok(()),
+    }
+}
+
+/// The multi-series form of [`observe`]: `bars` are `symbol`'s closed base bars (at `base`), and
+/// the instrument is labelled by the spec's first `regime` factor reading a series of that
+/// symbol, on that series' timeframe (complete buckets only, as the spec resamples). No-op when
+/// no regime factor reads the symbol.
+///
+/// # Errors
+/// Storage failures.
+pub async fn observe_series(
+    bot: &BotDO,
+    config: &BotConfig,
+    symbol: &str,
+    bars: &[Bar],
+    base: Timeframe,
+    action: String,
+) -> Result<(), ApiError> {
+    let Some((p, tf)) = series_regime(config, symbol) else {
+        return Ok(());
+    };
+    if tf.ms() <= base.ms() {
+        return observe_with(bot, p, symbol, bars, base, action).await;
+    }
+    let higher = complete_buckets(bars, base, tf);
+    observe_with(bot, p, symbol, &higher, tf, action).await
+}
+
+/// The parameters and series timeframe of a multi-series spec's first `regime` factor reading a
+/// series of `symbol`; `None` when none does.
+#[must_use]
+pub fn series_regime(
+    config: &BotConfig,
+    symbol: &str,
+) -> Option<(RuleClassifierParams, Timeframe)> {
+    let spec = config.strategy_spec.as_ref()?;
+    let series_of = |f: &Value| -> Option<Timeframe> {
+        let def = spec.get("series")?.get(f.get("series")?.as_str()?)?;
+        (def.get("symbol")?.as_str()? == symbol)
+            .then(|| Timeframe::parse(def.get("timeframe")?.as_str()?).ok())
+            .flatten()
+    };
+    let p = params_where(config, |f| series_of(f).is_some())?;
+    // The same factor's series (factors iterate in the same order in both searches).
+    let tf = spec
+        .get("factors")?
+        .as_object()?
+        .values()
+        .filter(|f| f.get("kind").and_then(Value::as_str) == Some("regime"))
+        .find_map(series_of)?;
+    Some((p, tf))
+}
+
+/// `bars` (at `from`, oldest first) resampled to `to`, keeping only buckets whose every source
+/// bar is present: a bucket cut by the start of the window or still forming is dropped, as the
+/// spec's resampling drops it, so the label is the one the spec's factor sees.
+#[must_use]
+pub fn complete_buckets(bars: &[Bar], from: Timeframe, to: Timeframe) -> Vec<Bar> {
+    let per = (to.ms() / from.ms().max(1)).max(1) as usize;
+    let mut out = Vec::with_capacity(bars.len() / per + 1);
+    let mut start = 0;
+    while start < bars.len() {
+        let bucket = bars[start].open_time_ms.div_euclid(to.ms()) * to.ms();
+        let end = bars[start..]
+            .iter()
+            .position(|b| b.open_time_ms.div_euclid(to.ms()) * to.ms() != bucket)
+            .map_or(bars.len(), |k| start + k);
+        let group = &bars[start..end];
+        if group.len() == per {
+            out.push(Bar {
+                open_time_ms: bucket,
+                open: group[0].open,
+                high: group.iter().map(|b| b.high).fold(f64::MIN, f64::max),
+                low: group.iter().map(|b| b.low).fold(f64::MAX, f64::min),
+                close: group[group.len() - 1].close,
+                volume: group.iter().map(|b| b.volume).sum(),
+            });
+        }
+        start = end;
+    }
+    out
+}
+
+async fn observe_with(
+    bot: &BotDO,
+    p: RuleClassifierParams,
+    symbol: &str,
+    bars: &[Bar],
+    timeframe: Timeframe,
+    action: String,
+) -> Result<(), ApiError> {
+    let Some(last) = bars.last() else {
         return Ok(());
     };
     let Some(now_label) = last_label(p, bars) else {
@@ -185,6 +284,68 @@ pub fn view(bot: &BotDO) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bar(i: i64, c: f64) -> Bar {
+        Bar {
+            open_time_ms: i * 60_000,
+            open: c,
+            high: c + 1.0,
+            low: c - 1.0,
+            close: c,
+            volume: 1.0,
+        }
+    }
+
+    #[test]
+    fn complete_buckets_drop_a_cut_first_and_a_forming_last_bucket() {
+        // 1m bars from minute 3 to minute 21: buckets [0,5) cut, [5,10) [10,15) [15,20)
+        // complete, [20,25) forming.
+        let bars: Vec<Bar> = (3..22).map(|i| bar(i, 100.0 + i as f64)).collect();
+        let m5 = Timeframe::parse("5m").unwrap();
+        let got = complete_buckets(&bars, Timeframe::M1, m5);
+        let opens: Vec<i64> = got.iter().map(|b| b.open_time_ms / 60_000).collect();
+        assert_eq!(opens, vec![5, 10, 15]);
+        // Each is the engine's resampling of its five bars.
+        let whole = keel_engine::market::resample(&bars, Timeframe::M1, m5).unwrap();
+        assert_eq!(got[..], whole[1..4]);
+        // A missing bar inside a bucket drops that bucket.
+        let gap: Vec<Bar> = bars
+            .iter()
+            .filter(|b| b.open_time_ms != 12 * 60_000)
+            .copied()
+            .collect();
+        let opens: Vec<i64> = complete_buckets(&gap, Timeframe::M1, m5)
+            .iter()
+            .map(|b| b.open_time_ms / 60_000)
+            .collect();
+        assert_eq!(opens, vec![5, 15]);
+    }
+
+    #[test]
+    fn a_multi_series_bot_labels_each_instrument_by_the_regime_factor_reading_it() {
+        let mut config = BotConfig::from_value(json!({
+            "id": "multi", "name": "multi", "exchange": "binance", "market": "linear",
+            "mode": "paper", "instruments": ["BTCUSDT", "ETHUSDT"],
+            "sizing": {"mode": "fixed_quote", "value": "100"}
+        }))
+        .unwrap();
+        config.params.insert("adx".into(), 9.into());
+        config.strategy_spec = Some(json!({
+            "series": {"btc5": {"symbol": "BTCUSDT", "timeframe": "5m"},
+                       "eth": {"symbol": "ETHUSDT", "timeframe": "1m"}},
+            "factors": {
+                "a": {"kind": "ema", "series": "eth", "args": {"n": 3}},
+                "b": {"kind": "regime", "series": "btc5", "args": {"adx_n": "$adx", "vol_n": 20,
+                  "pct_window": 100, "trend_enter": 25, "trend_exit": 20, "vol_enter": 0.9,
+                  "vol_exit": 0.75, "confirm": 3}}
+            }
+        }));
+        let (p, tf) = series_regime(&config, "BTCUSDT").unwrap();
+        assert_eq!(tf, Timeframe::parse("5m").unwrap());
+        assert_eq!((p.adx_n, p.pct_window, p.confirm), (9, 100, 3));
+        // No regime factor reads ETH: it is not labelled.
+        assert!(series_regime(&config, "ETHUSDT").is_none());
+    }
 
     #[test]
     fn the_action_says_what_the_bar_did_to_the_target() {

@@ -297,16 +297,47 @@ async fn run_feeds(
         super::exchange::save_link(bot, &mut link, None).await?;
         return Ok(with(base, json!({"status": "already_evaluated"})));
     }
+    // Issue 23: as on a single-series bot, each instrument a regime factor reads is labelled
+    // from its own bars (at that factor's timeframe) and a change is audited with what the bar
+    // did to the bot's targets (a regime on one instrument may gate another's).
+    let actions: Vec<String> = eval
+        .targets
+        .iter()
+        .filter_map(|(symbol, _, target)| {
+            let text = target.map(|t| format!("{t:?}"))?;
+            let last = state.last_targets.get(symbol.as_str()).map(String::as_str);
+            Some(format!(
+                "{symbol}: {}",
+                super::regime::action_text(Some(&text), last)
+            ))
+        })
+        .collect();
+    let action = if actions.is_empty() {
+        super::regime::action_text(None, None)
+    } else {
+        actions.join("; ")
+    };
+    for (symbol, bars) in symbols.iter().zip(&feeds) {
+        super::regime::observe_series(
+            bot,
+            config,
+            symbol.as_str(),
+            bars,
+            spec.timeframe,
+            action.clone(),
+        )
+        .await?;
+    }
     // The instruments whose target changed, with their market facts (read before any order).
     let mut due = Vec::new();
-    for (symbol, _, target) in &eval.targets {
+    for (symbol, close, target) in &eval.targets {
         let text = target.map(|t| format!("{t:?}"));
         let Some(t) = target.filter(|_| text.as_ref() != state.last_targets.get(symbol.as_str()))
         else {
             continue;
         };
         match super::facts::market_facts(bot, &mut link, symbol).await {
-            Ok(f) => due.push((symbol.clone(), t, text.unwrap_or_default(), f)),
+            Ok(f) => due.push((symbol.clone(), *close, t, text.unwrap_or_default(), f)),
             Err(e) => {
                 let _ = super::exchange::save_link(bot, &mut link, None).await;
                 return Err(ApiError::from(e));
@@ -319,7 +350,7 @@ async fn run_feeds(
         _ => rust_decimal::Decimal::ZERO,
     };
     let mut outcomes = Vec::with_capacity(due.len());
-    for (symbol, target, text, facts) in due {
+    for (symbol, close, target, text, facts) in due {
         let mut l = ledger::load(bot, config)?;
         let position = l
             .position(&symbol)
@@ -350,6 +381,8 @@ async fn run_feeds(
             source: format!("strategy:{}", version.id),
         };
         let outcome = process(bot, stored, &parsed, now, &origin).await;
+        // Issue 23: execution against this instrument's deciding close, as a single series'.
+        super::drift::record(bot, symbol.as_str(), close, &outcome).await;
         if outcome.is_ok() {
             state.last_targets.insert(symbol.to_string(), text);
         }

@@ -173,13 +173,33 @@ impl Changepoint {
             seen: 0,
             mean: 0.0,
             var: 0.0,
-            log_r: Vec::with_capacity(p.max_run + 1),
-            runs: Vec::with_capacity(p.max_run + 1),
-            scratch_r: Vec::with_capacity(p.max_run + 1),
-            scratch_runs: Vec::with_capacity(p.max_run + 1),
+            // One more than kept: a bar grows every run before the longest is cut, so a warm
+            // detector never reallocates.
+            log_r: Vec::with_capacity(p.max_run + 2),
+            runs: Vec::with_capacity(p.max_run + 2),
+            scratch_r: Vec::with_capacity(p.max_run + 2),
+            scratch_runs: Vec::with_capacity(p.max_run + 2),
             last: None,
             p,
         }
+    }
+
+    /// Bars of history a fresh detector must see to read what one fed since the first bar
+    /// reads. A run of length r began from the prior of r bars ago, which is an exponentially
+    /// weighted mean and variance: that one forgets a bar's weight below 1e-12 after `memory`
+    /// bars. So: the warm-up, then `memory` bars for the prior to converge, then `max_run`
+    /// bars so every tracked run began from a converged prior. Why: a live bot replays its
+    /// last bars through a fresh strategy at each close and must hold the backtest's target.
+    #[must_use]
+    pub fn history_bars(&self) -> usize {
+        let l = 2.0 / (self.p.prior_span + 1.0);
+        // (1 − l)^k < 1e-12; l = 1 (a one-bar span) keeps no memory at all.
+        let memory = if l < 1.0 {
+            ((1e-12f64).ln() / (1.0 - l).ln()).ceil() as usize
+        } else {
+            0
+        };
+        self.warm_up() + memory + self.p.max_run
     }
 
     /// The prior a run starting now begins from: centred on the weighted mean, with the

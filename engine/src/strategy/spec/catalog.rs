@@ -9,7 +9,7 @@ use crate::factor::{
     Stochastic, Vwap, Wma, ZScore,
 };
 use crate::market::Bar;
-use crate::regime::{Regime, RuleClassifier, RuleClassifierParams};
+use crate::regime::{Changepoint, ChangepointParams, Regime, RuleClassifier, RuleClassifierParams};
 
 /// One argument of a factor.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,6 +91,9 @@ pub enum FactorKind {
     /// Market regime (trend / range / volatile) from ADX and a volatility percentile, with
     /// hysteresis: `regime::RuleClassifier`.
     Regime,
+    /// Bayesian online changepoint detection on log returns (Adams & MacKay 2007, truncated
+    /// run length): `regime::Changepoint`.
+    Changepoint,
 }
 
 /// Catalogue row: spec name, kind, arguments, output fields (the first is the default).
@@ -169,6 +172,21 @@ pub const FACTORS: &[Row] = &[
         ],
         &["trend", "range", "volatile"],
     ),
+    // The ranges keep the history a fresh detector needs (`Changepoint::history_bars`: at most
+    // 100 + 2 + 415 + 300 = 817 bars) inside the 1,000-bar page a live bot replays, so a live
+    // bot reads the backtest's values; `max_run` also bounds a bar's cost (O(max_run)).
+    (
+        "changepoint",
+        FactorKind::Changepoint,
+        &[
+            real("expected_run", 2.0, 100_000.0),
+            whole("max_run", 2.0, 300.0),
+            whole("warm_up", 2.0, 100.0),
+            real("prior_span", 1.0, 30.0),
+            whole("min_drop", 1.0, 300.0),
+        ],
+        &["run", "confidence", "changed"],
+    ),
 ];
 
 /// The catalogue row of a spec name.
@@ -219,6 +237,8 @@ pub enum State {
     Returns(Returns),
     /// See [`RuleClassifier`].
     Regime(Box<RuleClassifier>),
+    /// See [`Changepoint`].
+    Changepoint(Box<Changepoint>),
 }
 
 impl State {
@@ -255,6 +275,15 @@ impl State {
                     confirm: n(7),
                 })))
             }
+            FactorKind::Changepoint => {
+                State::Changepoint(Box::new(Changepoint::new(ChangepointParams {
+                    expected_run: x(0),
+                    max_run: n(1),
+                    warm_up: n(2),
+                    prior_span: x(3),
+                    min_drop: n(4),
+                })))
+            }
         }
     }
 
@@ -280,6 +309,8 @@ impl State {
             // The history a live bot replays must give the label the backtest gives: ADX warm
             // and a full volatility-percentile window, not just the first label.
             State::Regime(f) => f.history_bars(),
+            // Likewise: the detector's prior converged and every tracked run begun from it.
+            State::Changepoint(f) => f.history_bars(),
         }
     }
 
@@ -345,6 +376,13 @@ impl State {
                 put(0, is(Regime::Trend));
                 put(1, is(Regime::Range));
                 put(2, is(Regime::Volatile));
+            }
+            // `changed` as 0/1, so a spec reads `cp.changed` as a condition.
+            State::Changepoint(f) => {
+                let v = f.update(bar);
+                put(0, v.map(|c| c.run_length as f64));
+                put(1, v.map(|c| c.confidence));
+                put(2, v.map(|c| if c.changed { 1.0 } else { 0.0 }));
             }
         }
     }

@@ -924,6 +924,203 @@ fn a_live_bot_replaying_its_window_holds_the_backtests_regime_gated_target() {
     );
 }
 
+/// Trend-following only once the market has been in one regime for a while: the EMA cross
+/// holds a long when the changepoint detector's most probable run is 40 bars or more.
+const CP_GATED: &str = r#"{"name": "changepoint_gated_trend", "version": 1,
+  "params": {"settle": {"type": "int", "default": 40, "min": 1, "max": 300}},
+  "factors": {"f": {"kind": "ema", "args": {"n": 10}},
+              "s": {"kind": "ema", "args": {"n": 40}},
+              "cp": {"kind": "changepoint", "args": {"expected_run": 200, "max_run": 300,
+                "warm_up": 30, "prior_span": 30, "min_drop": 10}}},
+  "target": {"expr": {"if": [{"and": [{"gte": ["cp.run", "$settle"]}, {"gt": ["f", "s"]}]}, 1, 0]},
+             "min": 0, "max": 1}}"#;
+
+fn cp_params() -> crate::regime::ChangepointParams {
+    crate::regime::ChangepointParams {
+        expected_run: 200.0,
+        max_run: 300,
+        warm_up: 30,
+        prior_span: 30.0,
+        min_drop: 10,
+    }
+}
+
+/// A seeded walk whose volatility and drift change at random bars (segments of 80 to 400 bars,
+/// volatility 0.2 % to 3 %), so a changepoint detector has breaks to find.
+fn breaking_walk(n: usize, seed: u64) -> Vec<Bar> {
+    let mut rng = crate::test_rng::SplitMix(seed);
+    let (mut p, mut left, mut vol, mut drift) = (100.0f64, 0usize, 0.01, 0.0);
+    (0..n)
+        .map(|i| {
+            if left == 0 {
+                left = rng.range(80, 400);
+                vol = 0.002 + 0.028 * rng.uniform();
+                drift = (rng.uniform() - 0.5) * vol;
+            }
+            left -= 1;
+            let open = p;
+            p = (p * (drift + vol * rng.normal()).exp()).max(1.0);
+            Bar {
+                open_time_ms: 1_700_000_000_000 + i as i64 * 60_000,
+                open,
+                high: open.max(p) * (1.0 + 0.001 * rng.uniform()),
+                low: open.min(p) * (1.0 - 0.001 * rng.uniform()),
+                close: p,
+                volume: 1.0,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_changepoint_factor_gates_a_spec_exactly_as_the_detector_reads_the_bars() {
+    use crate::factor::{Ema, Factor};
+    use crate::regime::Changepoint;
+    let seed = 2_026_120_723;
+    println!("seed {seed}");
+    let bars = breaking_walk(3_000, seed);
+    let sp = spec(CP_GATED);
+    let got = targets(sp.strategy(&BTreeMap::new()).unwrap().as_mut(), &bars);
+    let (mut cp, mut f, mut s) = (Changepoint::new(cp_params()), Ema::new(10), Ema::new(40));
+    let (mut want, mut last, mut settled, mut flagged) = (Vec::new(), None, 0, 0);
+    for (i, b) in bars.iter().enumerate() {
+        let (c, fv, sv) = (cp.update(b), f.update(b), s.update(b));
+        if let (Some(c), Some(fv), Some(sv)) = (c, fv, sv) {
+            settled += usize::from(c.run_length >= 40);
+            flagged += usize::from(c.changed);
+            let t = if c.run_length >= 40 && fv > sv {
+                1.0
+            } else {
+                0.0
+            };
+            if last != Some(t) {
+                want.push((i, t));
+                last = Some(t);
+            }
+        }
+    }
+    assert_eq!(got, want);
+    // The gate matters on this walk: the detector finds breaks and the gate closes after them.
+    assert!(flagged >= 5, "{flagged} changes flagged");
+    assert!(
+        settled > 300 && settled < 2_800,
+        "{settled} settled bars of 3,000"
+    );
+    let ungated = CP_GATED.replace(
+        r#"{"and": [{"gte": ["cp.run", "$settle"]}, {"gt": ["f", "s"]}]}"#,
+        r#"{"gt": ["f", "s"]}"#,
+    );
+    let free = targets(
+        spec(&ungated).strategy(&BTreeMap::new()).unwrap().as_mut(),
+        &bars,
+    );
+    assert_ne!(free, got, "the gate changes nothing");
+    // Bad arguments are refused with their paths: a truncation beyond 300 (a live bot could
+    // not replay its history), a fractional run count, a span longer than 30, a missing one.
+    for (from, to, path) in [
+        (
+            r#""max_run": 300"#,
+            r#""max_run": 301"#,
+            "factors.cp.args.max_run",
+        ),
+        (
+            r#""min_drop": 10"#,
+            r#""min_drop": 2.5"#,
+            "factors.cp.args.min_drop",
+        ),
+        (
+            r#""prior_span": 30"#,
+            r#""prior_span": 31"#,
+            "factors.cp.args.prior_span",
+        ),
+        (
+            r#""expected_run": 200, "#,
+            "",
+            "factors.cp.args.expected_run",
+        ),
+    ] {
+        let bad = CP_GATED.replace(from, to);
+        assert_ne!(bad, CP_GATED);
+        let issues = StrategySpec::from_json(&bad).unwrap_err();
+        assert!(issues.iter().any(|i| i.path == path), "{path}: {issues:?}");
+    }
+    // A parameter-valued argument is checked when the strategy is built with its value.
+    let by_param = CP_GATED
+        .replace(r#""max_run": 300"#, r#""max_run": "$settle""#)
+        .replace(r#""max": 300"#, r#""max": 1000"#);
+    match spec(&by_param).build(&params(&[("settle", 500.0)])) {
+        Err(StrategyError::Spec(i)) => assert_eq!(i[0].path, "factors.cp.args.max_run"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn changepoint_values_in_a_spec_never_change_when_later_bars_arrive() {
+    // Prefix invariance through the spec: each of 200 seeded series, cut at a random bar and
+    // replayed from scratch, gives the targets the full run gave on those bars.
+    let mut rng = crate::test_rng::SplitMix(20_261_207);
+    let sp = spec(CP_GATED);
+    for series in 0..200 {
+        let n = rng.range(100, 600);
+        let bars = breaking_walk(n, rng.range(1, 1 << 30) as u64);
+        let full = targets(sp.strategy(&BTreeMap::new()).unwrap().as_mut(), &bars);
+        let cut = rng.range(1, n);
+        let part = targets(
+            sp.strategy(&BTreeMap::new()).unwrap().as_mut(),
+            &bars[..cut],
+        );
+        let before: Vec<_> = full.iter().copied().filter(|c| c.0 < cut).collect();
+        assert_eq!(part, before, "series {series}, a {cut}-bar prefix of {n}");
+    }
+}
+
+#[test]
+fn a_live_bot_replaying_its_window_holds_the_backtests_changepoint_gated_target() {
+    // As for the regime gate: a live bot replays the last `fetch_limit` closed bars through a
+    // fresh strategy at each close; with the detector's history in the warm-up (prior
+    // converged, every tracked run begun from it) it holds the backtest's target on every bar.
+    use crate::strategy::live::{evaluate, fetch_limit};
+    let seed = 2_026_120_724;
+    println!("seed {seed}");
+    let bars = breaking_walk(3_000, seed);
+    let sp = spec(CP_GATED);
+    let streamed = sp.strategy(&BTreeMap::new()).unwrap();
+    // History: warm-up 30 + 2, 415 bars for a 30-bar span to forget below 1e-12, 300 runs.
+    assert_eq!(streamed.warm_up(), 32 + 415 + 300);
+    let limit = fetch_limit(streamed.as_ref()) as usize;
+    assert_eq!(limit, 1_000);
+    let changes = targets(sp.strategy(&BTreeMap::new()).unwrap().as_mut(), &bars);
+    let held = |i: usize| {
+        changes
+            .iter()
+            .rev()
+            .find(|c| c.0 <= i)
+            .map(|c| Target::Exposure(c.1))
+    };
+    let sym = Symbol::new("BTCUSDT").unwrap();
+    let (mut compared, mut differ, mut long) = (0, Vec::new(), 0);
+    for i in (limit - 1..bars.len()).filter(|i| i % 5 == 0) {
+        let window = &bars[i + 1 - limit..=i];
+        let mut fresh = sp.strategy(&BTreeMap::new()).unwrap();
+        let e = evaluate(fresh.as_mut(), &sym, window, dec!(0), dec!(1000)).unwrap();
+        compared += 1;
+        long += usize::from(e.target == Some(Target::Exposure(1.0)));
+        if e.target != held(i) {
+            differ.push(i);
+        }
+    }
+    assert!(compared > 350, "{compared}");
+    assert!(
+        long > 20 && long < compared - 20,
+        "{long} of {compared} long"
+    );
+    assert_eq!(
+        differ,
+        Vec::<usize>::new(),
+        "bars where live and backtest disagree"
+    );
+}
+
 #[test]
 fn a_live_bot_replaying_its_window_holds_the_backtests_ema_crossover_target() {
     // The same promise for exponential smoothing: an EMA remembers its seed geometrically, so
