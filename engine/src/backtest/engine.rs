@@ -531,30 +531,59 @@ pub fn run(
         price: close,
         time_ms: end_ms,
     }))?;
-    let pnl = sim.ledger.pnl_report(end_ms)?;
-    let final_equity = sim.ledger.equity()?;
-    let metrics = metrics::compute_with(
-        &stats,
-        &curve,
-        config.timeframe,
-        &sim.realized_trades,
-        sim.ledger.totals.volume_quote,
-        sim.ledger.totals.fees_quote,
-        exposed_bars,
-    );
-    Ok(BacktestReport {
-        strategy: strategy.version().id.clone(),
-        fill_at: config.fill_at,
-        slippage_bps: config.slippage_bps,
-        taker_fee_rate: config.taker_fee_rate,
+    let run = Finished {
         bars: bars.len(),
-        fills: sim.fills,
-        rejected: sim.rejected,
-        equity_curve: curve,
-        pnl,
-        final_equity,
-        metrics,
-    })
+        end_ms,
+        curve,
+        stats,
+        exposed_bars,
+    };
+    run.report(config, strategy, sim)
+}
+
+/// What a run's loop leaves behind once its last bar is marked: the report of [`run`] and
+/// [`run_multi`] alike is built from it.
+struct Finished {
+    bars: usize,
+    end_ms: i64,
+    curve: Vec<(i64, f64)>,
+    stats: metrics::CurveStats,
+    exposed_bars: usize,
+}
+
+impl Finished {
+    /// The P&L at the end, the final equity, the metrics and the fills of `sim`'s ledger.
+    fn report(
+        self,
+        config: &BacktestConfig,
+        strategy: &dyn Strategy,
+        sim: Sim<'_>,
+    ) -> Result<BacktestReport, BacktestError> {
+        let pnl = sim.ledger.pnl_report(self.end_ms)?;
+        let final_equity = sim.ledger.equity()?;
+        let metrics = metrics::compute_with(
+            &self.stats,
+            &self.curve,
+            config.timeframe,
+            &sim.realized_trades,
+            sim.ledger.totals.volume_quote,
+            sim.ledger.totals.fees_quote,
+            self.exposed_bars,
+        );
+        Ok(BacktestReport {
+            strategy: strategy.version().id.clone(),
+            fill_at: config.fill_at,
+            slippage_bps: config.slippage_bps,
+            taker_fee_rate: config.taker_fee_rate,
+            bars: self.bars,
+            fills: sim.fills,
+            rejected: sim.rejected,
+            equity_curve: self.curve,
+            pnl,
+            final_equity,
+            metrics,
+        })
+    }
 }
 
 /// Runs a multi-series strategy ([`Strategy::feeds`] non-empty) over one bar series per feed
@@ -758,28 +787,12 @@ pub fn run_multi(
             time_ms: end_ms,
         }))?;
     }
-    let pnl = sim.ledger.pnl_report(end_ms)?;
-    let final_equity = sim.ledger.equity()?;
-    let metrics = metrics::compute_with(
-        &stats,
-        &curve,
-        config.timeframe,
-        &sim.realized_trades,
-        sim.ledger.totals.volume_quote,
-        sim.ledger.totals.fees_quote,
-        exposed_bars,
-    );
-    Ok(BacktestReport {
-        strategy: strategy.version().id.clone(),
-        fill_at: config.fill_at,
-        slippage_bps: config.slippage_bps,
-        taker_fee_rate: config.taker_fee_rate,
+    let run = Finished {
         bars: count,
-        fills: sim.fills,
-        rejected: sim.rejected,
-        equity_curve: curve,
-        pnl,
-        final_equity,
-        metrics,
-    })
+        end_ms,
+        curve,
+        stats,
+        exposed_bars,
+    };
+    run.report(config, strategy, sim)
 }

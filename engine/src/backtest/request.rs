@@ -293,22 +293,12 @@ impl BacktestRequest {
         let config = self.config(candles)?;
         let mut strategy = self.build_strategy()?;
         let result = run(&config, strategy.as_mut(), &bars)?;
-        let info = RunInfo {
-            strategy_name: self.strategy_name().to_string(),
-            params: self.params.clone(),
-            exchange: match self.exchange {
-                Exchange::Binance => "binance".into(),
-                Exchange::Bybit => "bybit".into(),
-            },
-            market: match self.market {
-                Market::Spot => "spot".into(),
-                Market::Linear => "linear".into(),
-            },
-            symbol: self.symbol.as_str().to_string(),
-            timeframe: tf_label(tf).unwrap_or("?").to_string(),
-            from_ms: bars[0].open_time_ms,
-            to_ms: bars[bars.len() - 1].open_time_ms + tf.ms(),
-        };
+        let info = self.run_info(
+            self.symbol.as_str().to_string(),
+            tf_label(tf).unwrap_or("?").to_string(),
+            bars[0].open_time_ms,
+            bars[bars.len() - 1].open_time_ms + tf.ms(),
+        );
         Ok(report::build(info, &config, &result))
     }
 }
@@ -391,7 +381,16 @@ impl BacktestRequest {
             .map(|b| b.open_time_ms + tf.ms())
             .min()
             .unwrap_or(0);
-        let info = RunInfo {
+        let info = self.run_info(names.join(","), base.to_string(), from_ms, to_ms);
+        Ok(report::build_multi(info, &config, &rules, &result))
+    }
+}
+
+impl BacktestRequest {
+    /// What the report says was run: this request's strategy, parameters and market, on
+    /// `symbol` (several joined by commas) and `timeframe` over `[from_ms, to_ms)`.
+    fn run_info(&self, symbol: String, timeframe: String, from_ms: i64, to_ms: i64) -> RunInfo {
+        RunInfo {
             strategy_name: self.strategy_name().to_string(),
             params: self.params.clone(),
             exchange: match self.exchange {
@@ -402,12 +401,11 @@ impl BacktestRequest {
                 Market::Spot => "spot".into(),
                 Market::Linear => "linear".into(),
             },
-            symbol: names.join(","),
-            timeframe: base.to_string(),
+            symbol,
+            timeframe,
             from_ms,
             to_ms,
-        };
-        Ok(report::build_multi(info, &config, &rules, &result))
+        }
     }
 }
 
