@@ -185,42 +185,11 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
     let facts = super::facts::market_facts(bot, &mut link, &spec.symbol).await;
     super::exchange::save_link(bot, &mut link, None).await?;
     let facts = facts.map_err(ApiError::from)?;
-    // Equity marked at the price the order will meet, as the backtester marks it.
-    let mut marked = l;
-    marked
-        .book(&LedgerEntry::Mark(MarkPrice {
-            symbol: spec.symbol.clone(),
-            price: facts.price,
-            time_ms: now_ms(),
-        }))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let equity = marked
-        .equity()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    // Sized at the price the order is expected to fill at (paper: the paper venue's slippage),
-    // exactly as the backtester sizes at its slipped fill price.
-    let slippage_bps = match config.mode {
-        keel_engine::model::BotMode::Paper => super::exchange::PAPER_SLIPPAGE_BPS,
-        _ => rust_decimal::Decimal::ZERO,
-    };
-    let qty = live::order_qty(
-        target,
-        &config.sizing,
-        equity,
-        position,
-        facts.price,
-        slippage_bps,
-        &facts.rules,
-    )
-    .ok_or_else(|| ApiError::internal("target quantity overflowed"))?;
+    let (qty, equity) = size(config, l, &spec.symbol, position, target, &facts)?;
     let now = now_ms();
     let parsed = live::signal(&eval, &spec.symbol, qty, facts.price, now)
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let origin = Origin {
-        actor: Actor::System,
-        source: format!("strategy:{}", version.id),
-    };
-    let outcome = process(bot, &stored, &parsed, now, &origin).await;
+    let outcome = process(bot, &stored, &parsed, now, &origin(&version)).await;
     // Issue 23: execution against the backtest's fill at this bar's close, alerted past a bound.
     super::drift::record(bot, spec.symbol.as_str(), eval.close, &outcome).await;
     // Only an accepted signal (executed, or nothing to do) settles this target. A refusal (risk
@@ -234,10 +203,7 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
     let mut j = bot.journal()?;
     j.put(&key, &state)?;
     bot.commit(j).await?;
-    let outcome = match outcome {
-        Ok(v) => v,
-        Err(e) => json!({"status": "rejected", "http_status": e.status, "error": e.body()}),
-    };
+    let outcome = answer(outcome);
     Ok(with(
         base,
         json!({"status": "signalled", "signal_id": parsed.signal_id.as_str(), "target_qty": qty,
@@ -345,51 +311,24 @@ async fn run_feeds(
         }
     }
     super::exchange::save_link(bot, &mut link, None).await?;
-    let slippage_bps = match config.mode {
-        keel_engine::model::BotMode::Paper => super::exchange::PAPER_SLIPPAGE_BPS,
-        _ => rust_decimal::Decimal::ZERO,
-    };
     let mut outcomes = Vec::with_capacity(due.len());
     for (symbol, close, target, text, facts) in due {
-        let mut l = ledger::load(bot, config)?;
+        let l = ledger::load(bot, config)?;
         let position = l
             .position(&symbol)
             .map_or(rust_decimal::Decimal::ZERO, |p| p.qty);
-        l.book(&LedgerEntry::Mark(MarkPrice {
-            symbol: symbol.clone(),
-            price: facts.price,
-            time_ms: now_ms(),
-        }))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-        let equity = l.equity().map_err(|e| ApiError::internal(e.to_string()))?;
-        let qty = live::order_qty(
-            target,
-            &config.sizing,
-            equity,
-            position,
-            facts.price,
-            slippage_bps,
-            &facts.rules,
-        )
-        .ok_or_else(|| ApiError::internal("target quantity overflowed"))?;
+        let (qty, equity) = size(config, l, &symbol, position, target, &facts)?;
         let now = now_ms();
         let id = live::multi_signal_id(&version, &symbol, eval.bar_open_ms)
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let parsed = live::target_signal(id, &symbol, qty, facts.price, now);
-        let origin = Origin {
-            actor: Actor::System,
-            source: format!("strategy:{}", version.id),
-        };
-        let outcome = process(bot, stored, &parsed, now, &origin).await;
+        let outcome = process(bot, stored, &parsed, now, &origin(&version)).await;
         // Issue 23: execution against this instrument's deciding close, as a single series'.
         super::drift::record(bot, symbol.as_str(), close, &outcome).await;
         if outcome.is_ok() {
             state.last_targets.insert(symbol.to_string(), text);
         }
-        let outcome = match outcome {
-            Ok(v) => v,
-            Err(e) => json!({"status": "rejected", "http_status": e.status, "error": e.body()}),
-        };
+        let outcome = answer(outcome);
         outcomes.push(
             json!({"symbol": symbol.as_str(), "signal_id": parsed.signal_id.as_str(),
             "target_qty": qty, "price": facts.price, "equity": equity, "outcome": outcome}),
@@ -409,6 +348,62 @@ async fn run_feeds(
         "signalled"
     };
     Ok(with(base, json!({"status": status, "signals": outcomes})))
+}
+
+/// The order quantity that takes `position` to `target`, and the equity it was sized on: the
+/// ledger marked at the price the order will meet, as the backtester marks it, and sized at the
+/// price it is expected to fill at (paper: the paper venue's slippage), exactly as the
+/// backtester sizes at its slipped fill price. One rule for single- and multi-series bots.
+fn size(
+    config: &keel_engine::config::BotConfig,
+    mut ledger: keel_engine::ledger::Ledger,
+    symbol: &keel_engine::ids::Symbol,
+    position: rust_decimal::Decimal,
+    target: keel_engine::strategy::Target,
+    facts: &keel_engine::bot::MarketFacts,
+) -> Result<(rust_decimal::Decimal, rust_decimal::Decimal), ApiError> {
+    ledger
+        .book(&LedgerEntry::Mark(MarkPrice {
+            symbol: symbol.clone(),
+            price: facts.price,
+            time_ms: now_ms(),
+        }))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let equity = ledger
+        .equity()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let slippage_bps = match config.mode {
+        keel_engine::model::BotMode::Paper => super::exchange::PAPER_SLIPPAGE_BPS,
+        _ => rust_decimal::Decimal::ZERO,
+    };
+    let qty = live::order_qty(
+        target,
+        &config.sizing,
+        equity,
+        position,
+        facts.price,
+        slippage_bps,
+        &facts.rules,
+    )
+    .ok_or_else(|| ApiError::internal("target quantity overflowed"))?;
+    Ok((qty, equity))
+}
+
+/// Who sends a strategy's signals: the system, on behalf of the version (`signal_received.source`).
+fn origin(version: &keel_engine::strategy::StrategyVersion) -> Origin {
+    Origin {
+        actor: Actor::System,
+        source: format!("strategy:{}", version.id),
+    }
+}
+
+/// A strategy signal's outcome as the strategy answer shows it: a refusal is a `rejected` entry
+/// with its status and reason, not an error of the evaluation.
+fn answer(outcome: Result<Value, ApiError>) -> Value {
+    match outcome {
+        Ok(v) => v,
+        Err(e) => json!({"status": "rejected", "http_status": e.status, "error": e.body()}),
+    }
 }
 
 fn with(mut base: Value, extra: Value) -> Value {
