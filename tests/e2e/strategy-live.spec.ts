@@ -13,13 +13,10 @@
 // Prices are whole multiples of 20 so the paper venue's 5 bps slippage lands exactly on the
 // 0.01 tick: the backtester (slippage rounded to the nearest tick) and the paper venue (rounded
 // against the trader) then agree by construction instead of by luck.
-import { execFile } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminFetch, fetchJson, keel, simAdmin, uniqueId } from "./harness.js";
+import { canon, strategyReplay } from "./replay-helpers.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SYMBOL = "BNBUSDT";
 const M = 60_000;
 const FIRST = 5;
@@ -72,40 +69,14 @@ interface Report {
   strategy: string;
 }
 
-/** Runs the backtester natively (async: a blocked event loop would let idle sockets go stale). */
+/** Runs the backtester natively on the served klines (engine example `strategy_replay`). */
 function replay(
   klines: string,
   exchangeInfo: string,
   cfg = config,
   fees = { taker: "0.001", maker: "0.001", slippage: "5" },
 ): Promise<Report> {
-  const input = JSON.stringify({
-    config: cfg,
-    klines,
-    exchange_info: exchangeInfo,
-    taker_fee_rate: fees.taker,
-    maker_fee_rate: fees.maker,
-    initial_capital: "10000",
-    slippage_bps: fees.slippage,
-    fill_at: "close",
-  });
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.env.CARGO ?? "cargo",
-      ["run", "-q", "-p", "keel-engine", "--example", "strategy_replay"],
-      { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 600_000 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`strategy_replay failed: ${err.message} ${stderr}`));
-        else resolve(JSON.parse(stdout) as Report);
-      },
-    );
-    child.stdin?.end(input);
-  });
-}
-
-/** A decimal string in canonical form (`540.270` and `540.27` are the same amount). */
-function canon(d: string): string {
-  return d.includes(".") ? d.replace(/0+$/, "").replace(/\.$/, "") : d;
+  return strategyReplay<Report>({ config: cfg, klines, exchangeInfo, fees });
 }
 
 describe("live strategy bot on the simulator", () => {

@@ -14,13 +14,13 @@
 //     strategy-live.spec.ts). A broken spec in a config is a 422 naming `strategy_spec.<path>`.
 //
 // Prices are whole multiples of 20 so the paper venue's 5 bps slippage lands exactly on the tick.
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminFetch, fetchJson, keel, simAdmin, uniqueId } from "./harness.js";
+import { canon, strategyReplay } from "./replay-helpers.js";
 import { Dec, sum } from "./pnl-helpers.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -95,35 +95,9 @@ function bar(t0: number, i: number, closeAt: (i: number) => number = close): Kli
   return [t0 + i * M, String(o), String(Math.max(o, c) + 20), String(Math.min(o, c) - 20), String(c), "1"];
 }
 
-/** A decimal string in canonical form. */
-function canon(d: string): string {
-  return d.includes(".") ? d.replace(/0+$/, "").replace(/\.$/, "") : d;
-}
-
 /** The backtester, natively, on the served klines (engine example `strategy_replay`). */
 function replay(config: Record<string, unknown>, klines: string, exchangeInfo: string): Promise<{ fills: Fill[]; rejected: unknown[]; strategy: string }> {
-  const input = JSON.stringify({
-    config,
-    klines,
-    exchange_info: exchangeInfo,
-    taker_fee_rate: "0.001",
-    maker_fee_rate: "0.001",
-    initial_capital: "10000",
-    slippage_bps: "5",
-    fill_at: "close",
-  });
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.env.CARGO ?? "cargo",
-      ["run", "-q", "-p", "keel-engine", "--example", "strategy_replay"],
-      { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 600_000 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`strategy_replay failed: ${err.message} ${stderr}`));
-        else resolve(JSON.parse(stdout) as { fills: Fill[]; rejected: unknown[]; strategy: string });
-      },
-    );
-    child.stdin?.end(input);
-  });
+  return strategyReplay({ config, klines, exchangeInfo });
 }
 
 /**
