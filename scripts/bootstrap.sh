@@ -97,13 +97,18 @@ npm_ci_if_changed() { # <dir>
   (cd "$dir" && npm ci --no-audit --no-fund >&2)
   echo "$sum" > "$dir/node_modules/.keel-lock.sha256"
 }
-npm_ci_if_changed "$KEEL_ROOT"
+# Steps 4-6 are independent downloads and installs: they run side by side (a fresh clone's
+# bootstrap waits for the slowest, not the sum), and any failure fails the bootstrap.
+side_pids=()
+npm_ci_if_changed "$KEEL_ROOT" & side_pids+=($!)
 if [ -f ui/package-lock.json ]; then
-  npm_ci_if_changed "$KEEL_ROOT/ui"
+  npm_ci_if_changed "$KEEL_ROOT/ui" & side_pids+=($!)
 fi
 
 # 5. Python tools for tests (load generator, analysis), pinned in tests/python/requirements.txt.
-if [ -f tests/python/requirements.txt ]; then
+python_tools() {
+  [ -f tests/python/requirements.txt ] || return 0
+  local req_sum
   req_sum="$(sha256sum tests/python/requirements.txt | cut -d' ' -f1)"
   if [ ! -x "$KEEL_VENV/bin/python" ]; then
     log "creating Python venv .tools/venv"
@@ -115,18 +120,27 @@ if [ -f tests/python/requirements.txt ]; then
       -r tests/python/requirements.txt >&2
     echo "$req_sum" > "$KEEL_VENV/.keel-req.sha256"
   fi
-fi
+}
+python_tools & side_pids+=($!)
 
 # 6. Neo4j 5.26 from Maven Central (needs a JDK and Maven); without them Keel runs with audit
 #    kept in the bots' outboxes and /health says Neo4j is not configured.
 if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
   if [ -f scripts/neo4j.sh ]; then
-    bash scripts/neo4j.sh install >&2
+    bash scripts/neo4j.sh install >&2 & side_pids+=($!)
   else
     log "WARNING: scripts/neo4j.sh not present yet; Neo4j not installed"
   fi
 else
   log "WARNING: java or mvn not found; skipping Neo4j (the stack will run without it)"
+fi
+side_failed=0
+for pid in "${side_pids[@]}"; do
+  wait "$pid" || side_failed=1
+done
+if [ "$side_failed" = 1 ]; then
+  log "ERROR: an install step above failed (npm ci, pip or Neo4j); see its output"
+  exit 1
 fi
 
 # 7. Chromium for the dashboard's browser tests (Debian package; Playwright's own download is

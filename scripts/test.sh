@@ -6,7 +6,7 @@
 #   beside it, the build for tests (both Workers: release code without LTO or wasm-opt, compiled by
 #   clippy-driver -D warnings, which is the wasm32 clippy pass; the simulator and CLI binaries in the dev
 #   profile) → tests/python/check_*.sh → end-to-end tests against the real stack (vitest, tests/e2e, files in
-#   a seeded random order) → dashboard unit tests (ui) when ui defines them.
+#   a seeded random order) and, beside them, the dashboard unit tests (ui) when ui defines them.
 #
 # Seeds, printed first: KEEL_TEST_SEED orders the end-to-end files (fresh each run unless given; set it to
 # replay an order), PROPTEST_RNG_SEED drives the property tests (fixed unless given; `npm run
@@ -177,6 +177,20 @@ else
   summary+=("FAIL  $(printf '%-14s' build) $((SECONDS - build_start))s (exit $build_rc, log .keel/test-logs/build.log)")
   any_failed=1
 fi
+# The dashboard's unit tests (no stack, no build) run beside the end-to-end tests, which spend most
+# of their time waiting on the stack; their output is printed when they end.
+ui_pid=""
+if [ -f ui/package.json ] && node -e 'process.exit(require("./ui/package.json").scripts?.test ? 0 : 1)'; then
+  printf '\n=== ui-test (beside e2e; output when it ends): npm --prefix ui test\n'
+  (
+    start=$SECONDS
+    npm --prefix ui test -- --reporter=default --reporter=json --outputFile.json="$logs/ui.json"
+    rc=$?
+    echo "$((SECONDS - start))" >"$logs/ui-test.seconds"
+    exit "$rc"
+  ) >"$logs/ui-test.log" 2>&1 &
+  ui_pid=$!
+fi
 if [ "$build_rc" = 0 ]; then
   step e2e node node_modules/vitest/vitest.mjs run --config tests/e2e/vitest.config.ts \
     --reporter=default --reporter=json --outputFile.json="$logs/e2e.json"
@@ -185,8 +199,18 @@ else
   summary+=("SKIP  e2e            (build failed)")
 fi
 
-if [ -f ui/package.json ] && node -e 'process.exit(require("./ui/package.json").scripts?.test ? 0 : 1)'; then
-  step ui-test npm --prefix ui test -- --reporter=default --reporter=json --outputFile.json="$logs/ui.json"
+if [ -n "$ui_pid" ]; then
+  wait "$ui_pid"
+  ui_rc=$?
+  ui_took="$(cat "$logs/ui-test.seconds" 2>/dev/null || echo '?')"
+  printf '\n=== ui-test (ran beside e2e; %ss)\n' "$ui_took"
+  cat "$logs/ui-test.log"
+  if [ "$ui_rc" = 0 ]; then
+    summary+=("ok    $(printf '%-14s' ui-test) ${ui_took}s (beside e2e)")
+  else
+    summary+=("FAIL  $(printf '%-14s' ui-test) ${ui_took}s (exit $ui_rc, log .keel/test-logs/ui-test.log)")
+    any_failed=1
+  fi
   count_vitest "$logs/ui.json"
 fi
 
