@@ -12,6 +12,7 @@
 pub mod auto_pause;
 mod book;
 pub mod lifecycle;
+pub mod machine;
 mod rejection;
 #[cfg(test)]
 mod tests;

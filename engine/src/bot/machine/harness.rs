@@ -1,0 +1,807 @@
+//! The deterministic harness: a scripted venue on a virtual clock that answers the machine's
+//! `Send` effects, commits its batches, answers its consultations and wakes it after its waits,
+//! so whole scenarios run in plain `cargo test` in milliseconds (quinn-proto's
+//! `tests/util.rs` idea: two parties, no sockets, the test steps the clock).
+
+use super::*;
+use crate::audit::Actor;
+use crate::ids::{ClientOrderId, SignalId, Symbol};
+use crate::ledger::{Ledger, LedgerConfig, LedgerEntry, PnlMethod, Transfer};
+use crate::model::{Exchange, Fill, InstrumentRules, Market, OrderQty, OrderType, Side};
+use crate::signal::{Action, ParsedSignal, Signal};
+use crate::venue::{
+    ExitTrigger, OrderReport, OrderStatus as VStatus, Ticker, TradeCursor, TradePage,
+    TriggerReport, TriggerState, VenueError, VenueOp, VenueReply,
+};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use std::collections::{BTreeMap, VecDeque};
+
+/// The harness's start time (a weekday, 2026-11-24 12:00 UTC).
+pub const T0: i64 = 1_795_560_000_000;
+
+/// What the venue does with the next placement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlaceScript {
+    /// Fills completely; the answer carries the fills.
+    Fill,
+    /// Fills this base quantity; the rest works.
+    Partial(Decimal),
+    /// Refuses the order.
+    Reject(VenueError),
+    /// Fills completely but the answer is lost (the order exists).
+    LostAck,
+    /// The answer is lost and the order never reached the book.
+    LostNeverPlaced,
+    /// Answers with an acknowledgement only (no fills); queries and trades tell the rest.
+    AckOnly,
+    /// Answers with a reply that is no order report.
+    Malformed,
+}
+
+/// One order in the venue's book.
+#[derive(Debug, Clone)]
+pub struct VenueOrder {
+    /// Its report as a query answers it (fills listed separately).
+    pub report: OrderReport,
+    /// Its fills.
+    pub fills: Vec<Fill>,
+}
+
+/// One exit resting at the venue.
+#[derive(Debug, Clone)]
+pub struct VenueExit {
+    /// What was placed.
+    pub trigger: ExitTrigger,
+    /// Its state.
+    pub state: TriggerState,
+    /// The OCO list it belongs to.
+    pub list: Option<ClientOrderId>,
+    /// Exchange id of the order its firing sent.
+    pub actual: Option<String>,
+    /// Fills of that order.
+    pub fills: Vec<Fill>,
+}
+
+/// A scripted exchange.
+#[derive(Debug)]
+pub struct ScriptedVenue {
+    /// The instrument's rules.
+    pub rules: InstrumentRules,
+    /// The price every market order fills at.
+    pub price: Decimal,
+    /// Taker fee rate, charged in the quote asset.
+    pub fee_rate: Decimal,
+    /// What the next placements do (default: fill).
+    pub placements: VecDeque<PlaceScript>,
+    /// Failures injected for the next calls of an operation (by [`VenueOp::name`]).
+    pub failures: BTreeMap<&'static str, VecDeque<CallFailure>>,
+    /// The book, by client order id.
+    pub orders: BTreeMap<ClientOrderId, VenueOrder>,
+    /// Resting exits, by client order id.
+    pub exits: BTreeMap<ClientOrderId, VenueExit>,
+    /// Every operation received, in order.
+    pub received: Vec<VenueOp>,
+    seq: u64,
+}
+
+impl ScriptedVenue {
+    /// A venue trading BTCUSDT at `price`.
+    pub fn new(price: Decimal) -> Self {
+        Self {
+            rules: rules(),
+            price,
+            fee_rate: dec!(0.001),
+            placements: VecDeque::new(),
+            failures: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            exits: BTreeMap::new(),
+            received: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    /// Makes the next `op_name` call fail with `f`.
+    pub fn fail_next(&mut self, op_name: &'static str, f: CallFailure) {
+        self.failures.entry(op_name).or_default().push_back(f);
+    }
+
+    fn next_id(&mut self) -> String {
+        self.seq += 1;
+        format!("{}", 1000 + self.seq)
+    }
+
+    fn fill(
+        &mut self,
+        order_id: &str,
+        coid: &ClientOrderId,
+        side: Side,
+        qty: Decimal,
+        now: i64,
+    ) -> Fill {
+        let trade = self.next_id();
+        Fill {
+            trade_id: format!("t{trade}"),
+            order_id: order_id.to_string(),
+            client_order_id: Some(coid.clone()),
+            symbol: self.rules.symbol.clone(),
+            side,
+            price: self.price,
+            qty,
+            fee: (qty * self.price * self.fee_rate).round_dp(8),
+            fee_asset: self.rules.quote_asset.clone(),
+            time_ms: now,
+            is_maker: false,
+        }
+    }
+
+    fn base_qty(&self, q: OrderQty) -> Decimal {
+        match q {
+            OrderQty::Base(b) => b,
+            OrderQty::Quote(quote) => {
+                let raw = quote.checked_div(self.price).unwrap_or_default();
+                crate::venue::round_to_step_down(raw, self.rules.step_size)
+            }
+        }
+    }
+
+    fn place(
+        &mut self,
+        req: &crate::model::OrderRequest,
+        now: i64,
+    ) -> Result<VenueReply, CallFailure> {
+        let script = self.placements.pop_front().unwrap_or(PlaceScript::Fill);
+        if let PlaceScript::Reject(e) = &script {
+            return Err(CallFailure::Venue(e.clone()));
+        }
+        if script == PlaceScript::LostNeverPlaced {
+            return Err(CallFailure::Ambiguous {
+                reason: "no answer in time".into(),
+                settles_at_ms: Some(now + 5_000),
+            });
+        }
+        let order_id = self.next_id();
+        let qty = self.base_qty(req.qty);
+        let traded = match script {
+            PlaceScript::Partial(q) => q.min(qty),
+            _ => qty,
+        };
+        let fills = if traded > Decimal::ZERO {
+            vec![self.fill(&order_id, &req.client_order_id, req.side, traded, now)]
+        } else {
+            Vec::new()
+        };
+        let status = if traded >= qty {
+            VStatus::Filled
+        } else if traded > Decimal::ZERO {
+            VStatus::PartiallyFilled
+        } else {
+            VStatus::New
+        };
+        let report = OrderReport {
+            order_id: order_id.clone(),
+            client_order_id: Some(req.client_order_id.clone()),
+            symbol: req.symbol.clone(),
+            side: Some(req.side),
+            status,
+            orig_qty: qty,
+            executed_qty: traded,
+            cum_quote: Some(traded * self.price),
+            price: self.price,
+            fills: Vec::new(),
+            updated_ms: now,
+        };
+        self.orders.insert(
+            req.client_order_id.clone(),
+            VenueOrder {
+                report: report.clone(),
+                fills: fills.clone(),
+            },
+        );
+        match script {
+            PlaceScript::LostAck => Err(CallFailure::Ambiguous {
+                reason: "no answer in time".into(),
+                settles_at_ms: Some(now + 5_000),
+            }),
+            PlaceScript::AckOnly => Ok(VenueReply::Order(OrderReport {
+                status: VStatus::New,
+                executed_qty: Decimal::ZERO,
+                ..report
+            })),
+            PlaceScript::Malformed => Ok(VenueReply::Balances(Vec::new())),
+            _ => Ok(VenueReply::Order(OrderReport { fills, ..report })),
+        }
+    }
+
+    fn ack(&mut self, coid: &ClientOrderId, symbol: &Symbol, now: i64) -> OrderReport {
+        OrderReport {
+            order_id: self.next_id(),
+            client_order_id: Some(coid.clone()),
+            symbol: symbol.clone(),
+            side: None,
+            status: VStatus::New,
+            orig_qty: Decimal::ZERO,
+            executed_qty: Decimal::ZERO,
+            cum_quote: None,
+            price: Decimal::ZERO,
+            fills: Vec::new(),
+            updated_ms: now,
+        }
+    }
+
+    /// A resting exit fires at its trigger price and closes `qty`: the exchange sends its own
+    /// order (a new id; no client id of ours unless the exit is an order of ours with one, as
+    /// an OCO leg or a Bybit spot TP/SL order). An OCO's other leg expires.
+    pub fn fire(&mut self, kind: crate::venue::ExitKind, qty: Decimal, now: i64) {
+        let Some(id) = self
+            .exits
+            .iter()
+            .find(|(_, e)| e.trigger.kind == kind && e.state == TriggerState::Working)
+            .map(|(id, _)| id.clone())
+        else {
+            panic!("no working {kind:?} exit to fire");
+        };
+        let actual = self.next_id();
+        let trade = self.next_id();
+        let Some(e) = self.exits.get_mut(&id) else {
+            return;
+        };
+        // Binance USDⓈ-M triggers and Bybit attached TP/SL send orders without our id.
+        let own_id = e.list.is_some() || e.trigger.qty.is_some();
+        let fill = Fill {
+            trade_id: format!("t{trade}"),
+            order_id: actual.clone(),
+            client_order_id: own_id.then(|| id.clone()),
+            symbol: e.trigger.symbol.clone(),
+            side: e.trigger.close_side,
+            price: e.trigger.trigger_price,
+            qty,
+            fee: (qty * e.trigger.trigger_price * self.fee_rate).round_dp(8),
+            fee_asset: self.rules.quote_asset.clone(),
+            time_ms: now,
+            is_maker: false,
+        };
+        e.state = TriggerState::Fired;
+        e.actual = Some(actual);
+        e.fills.push(fill);
+        let list = e.list.clone();
+        if list.is_some() {
+            for other in self.exits.values_mut() {
+                if other.list == list && other.state == TriggerState::Working {
+                    other.state = TriggerState::Expired;
+                }
+            }
+        }
+    }
+
+    /// An OCO leg (or a spot TP/SL order) as an order query answers it.
+    fn leg_report(&self, id: &ClientOrderId, now: i64) -> OrderReport {
+        let e = &self.exits[id];
+        let executed: Decimal = e.fills.iter().map(|f| f.qty).sum();
+        OrderReport {
+            order_id: e.actual.clone().unwrap_or_else(|| format!("leg-{id}")),
+            client_order_id: Some(id.clone()),
+            symbol: e.trigger.symbol.clone(),
+            side: Some(e.trigger.close_side),
+            status: match e.state {
+                TriggerState::Working => VStatus::New,
+                TriggerState::Fired => VStatus::Filled,
+                TriggerState::Cancelled => VStatus::Cancelled,
+                TriggerState::Expired | TriggerState::Rejected => VStatus::Expired,
+            },
+            orig_qty: e.trigger.qty.unwrap_or_default(),
+            executed_qty: executed,
+            cum_quote: None,
+            price: e.trigger.trigger_price,
+            fills: Vec::new(),
+            updated_ms: now,
+        }
+    }
+
+    /// The venue's answer to `op` at `now`.
+    pub fn answer(&mut self, op: &VenueOp, now: i64) -> Result<VenueReply, CallFailure> {
+        self.received.push(op.clone());
+        if let Some(f) = self
+            .failures
+            .get_mut(op.name())
+            .and_then(VecDeque::pop_front)
+        {
+            return Err(f);
+        }
+        match op {
+            VenueOp::InstrumentRules { .. } => Ok(VenueReply::Rules(vec![self.rules.clone()])),
+            VenueOp::Ticker { symbol } => Ok(VenueReply::Ticker(Ticker {
+                symbol: symbol.clone(),
+                price: self.price,
+                mark_price: None,
+            })),
+            VenueOp::PlaceOrder(req) => self.place(req, now),
+            VenueOp::PlaceProtectedOrder { order, protection } => {
+                let close_side = match order.side {
+                    Side::Buy => Side::Sell,
+                    Side::Sell => Side::Buy,
+                };
+                for (kind, price) in [
+                    (crate::venue::ExitKind::StopLoss, protection.stop_loss),
+                    (crate::venue::ExitKind::TakeProfit, protection.take_profit),
+                ] {
+                    let Some(trigger_price) = price else { continue };
+                    let id = ClientOrderId::new(format!("att-{}", self.seq))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    self.seq += 1;
+                    self.exits.insert(
+                        id.clone(),
+                        VenueExit {
+                            trigger: ExitTrigger {
+                                client_order_id: id,
+                                symbol: order.symbol.clone(),
+                                close_side,
+                                kind,
+                                trigger_price,
+                                qty: None,
+                            },
+                            state: TriggerState::Working,
+                            list: None,
+                            actual: None,
+                            fills: Vec::new(),
+                        },
+                    );
+                }
+                self.place(order, now)
+            }
+            VenueOp::QueryOrder {
+                client_order_id, ..
+            } => match self.orders.get(client_order_id) {
+                Some(o) => Ok(VenueReply::Order(o.report.clone())),
+                None if self.exits.contains_key(client_order_id) => {
+                    Ok(VenueReply::Order(self.leg_report(client_order_id, now)))
+                }
+                None => Err(CallFailure::Venue(VenueError::UnknownOrder {
+                    msg: "Order does not exist.".into(),
+                })),
+            },
+            VenueOp::Trades { symbol, cursor } => Ok(VenueReply::Trades(TradePage {
+                fills: self
+                    .orders
+                    .values()
+                    .flat_map(|o| o.fills.iter())
+                    .filter(|f| &f.symbol == symbol && f.time_ms >= cursor.start_ms)
+                    .cloned()
+                    .collect(),
+                next: TradeCursor::from_time(now),
+                caught_up: true,
+            })),
+            VenueOp::CancelAll { .. } => {
+                for o in self.orders.values_mut() {
+                    if !o.report.status.is_final() {
+                        o.report.status = VStatus::Cancelled;
+                        o.report.updated_ms = now;
+                    }
+                }
+                Ok(VenueReply::Orders(Vec::new()))
+            }
+            VenueOp::PlaceExitTrigger(t) => {
+                self.exits.insert(
+                    t.client_order_id.clone(),
+                    VenueExit {
+                        trigger: t.clone(),
+                        state: TriggerState::Working,
+                        list: None,
+                        actual: None,
+                        fills: Vec::new(),
+                    },
+                );
+                Ok(VenueReply::Order(self.ack(
+                    &t.client_order_id,
+                    &t.symbol,
+                    now,
+                )))
+            }
+            VenueOp::PlaceOcoExit(o) => {
+                let mut legs = Vec::new();
+                for (kind, leg) in [
+                    (crate::venue::ExitKind::StopLoss, &o.stop_loss),
+                    (crate::venue::ExitKind::TakeProfit, &o.take_profit),
+                ] {
+                    self.exits.insert(
+                        leg.client_order_id.clone(),
+                        VenueExit {
+                            trigger: ExitTrigger {
+                                client_order_id: leg.client_order_id.clone(),
+                                symbol: o.symbol.clone(),
+                                close_side: o.close_side,
+                                kind,
+                                trigger_price: leg.price,
+                                qty: Some(o.qty),
+                            },
+                            state: TriggerState::Working,
+                            list: Some(o.list_client_order_id.clone()),
+                            actual: None,
+                            fills: Vec::new(),
+                        },
+                    );
+                    legs.push(self.ack(&leg.client_order_id, &o.symbol, now));
+                }
+                Ok(VenueReply::Orders(legs))
+            }
+            VenueOp::CancelExit(x) => {
+                let ids: Vec<ClientOrderId> = self
+                    .exits
+                    .iter()
+                    .filter(|(id, e)| {
+                        e.state == TriggerState::Working
+                            && (**id == x.client_order_id
+                                || (x.list_client_order_id.is_some()
+                                    && e.list == x.list_client_order_id))
+                    })
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                if ids.is_empty() {
+                    return Err(CallFailure::Venue(VenueError::UnknownOrder {
+                        msg: "Unknown order sent.".into(),
+                    }));
+                }
+                for id in &ids {
+                    if let Some(e) = self.exits.get_mut(id) {
+                        e.state = TriggerState::Cancelled;
+                    }
+                }
+                Ok(VenueReply::Trigger(TriggerReport {
+                    trigger_id: self.next_id(),
+                    client_order_id: Some(x.client_order_id.clone()),
+                    state: TriggerState::Cancelled,
+                    actual_order_id: None,
+                    finished: true,
+                    updated_ms: now,
+                }))
+            }
+            VenueOp::QueryExitTrigger {
+                client_order_id, ..
+            } => match self.exits.get(client_order_id) {
+                Some(e) => Ok(VenueReply::Trigger(TriggerReport {
+                    trigger_id: format!("algo-{client_order_id}"),
+                    client_order_id: Some(client_order_id.clone()),
+                    state: e.state,
+                    actual_order_id: e.actual.clone(),
+                    finished: e.actual.is_some(),
+                    updated_ms: now,
+                })),
+                None => Err(CallFailure::Venue(VenueError::UnknownOrder {
+                    msg: "Unknown algo order".into(),
+                })),
+            },
+            VenueOp::ExitFills {
+                symbol,
+                since_ms,
+                order_id,
+            } => Ok(VenueReply::ExitFills(
+                self.exits
+                    .values()
+                    .filter(|e| order_id.is_none() || e.actual == *order_id)
+                    .flat_map(|e| {
+                        e.fills.iter().map(move |f| crate::venue::ExitFill {
+                            kind: Some(e.trigger.kind),
+                            fill: f.clone(),
+                        })
+                    })
+                    .filter(|x| &x.fill.symbol == symbol && x.fill.time_ms >= *since_ms)
+                    .collect(),
+            )),
+            other => Err(CallFailure::Venue(VenueError::Unsupported {
+                op: other.name(),
+                reason: "not scripted".into(),
+            })),
+        }
+    }
+}
+
+/// One effect as the harness performed it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Logged {
+    /// A committed batch.
+    Persist(Batch),
+    /// A call sent.
+    Send(CallId, VenueOp),
+    /// A consultation.
+    Consult(Need),
+    /// A wait.
+    Wait(i64),
+    /// An answer.
+    Answer(Answer),
+}
+
+/// The machine, its venue and the virtual clock.
+#[derive(Debug)]
+pub struct Harness {
+    /// The machine under test.
+    pub machine: Machine,
+    /// Its venue.
+    pub venue: ScriptedVenue,
+    /// Virtual time (ms).
+    pub clock: i64,
+    /// Time each call takes.
+    pub latency_ms: i64,
+    /// Every effect performed, in order.
+    pub log: Vec<Logged>,
+    /// The platform's halt state as the consultation answers it.
+    pub halted: bool,
+    /// Whether a `Send`/`Wait`/`Answer` was ever polled while a batch was staged.
+    pub staged_across_effect: bool,
+    /// Calls the harness holds back instead of answering (the test answers them).
+    pub hold: bool,
+    /// Held calls.
+    pub held: Vec<(CallId, VenueOp)>,
+}
+
+impl Harness {
+    /// A harness for a bot configured by `extra` (merged into a Binance spot testnet bot with
+    /// 10 000 USDT of capital), its venue trading at `price`.
+    pub fn new(extra: serde_json::Value, price: Decimal) -> Self {
+        let config = config(extra);
+        let mut ledger = Ledger::new(LedgerConfig {
+            bot_id: config.id.clone(),
+            quote_asset: "USDT".into(),
+            market: config.market,
+            method: PnlMethod::AverageCost,
+        });
+        let _ = ledger.book(&LedgerEntry::Transfer(Transfer {
+            id: "capital".into(),
+            amount: dec!(10000),
+            time_ms: T0 - 60_000,
+        }));
+        let snapshot = Snapshot {
+            ledger,
+            flags: Flags::default(),
+            open_orders: Vec::new(),
+            live_exits: Vec::new(),
+            traded_symbols: Default::default(),
+            last_trade_ms: BTreeMap::new(),
+            trades_today: 0,
+            last_reconcile_ms: Some(T0),
+        };
+        Self {
+            machine: Machine::new(config, snapshot, T0),
+            venue: ScriptedVenue::new(price),
+            clock: T0,
+            latency_ms: 20,
+            log: Vec::new(),
+            halted: false,
+            staged_across_effect: false,
+            hold: false,
+            held: Vec::new(),
+        }
+    }
+
+    /// Performs effects until the machine waits for an input the harness does not make (an
+    /// answer is always made unless [`Harness::hold`] is set; a wait is always waited out).
+    pub fn run(&mut self) {
+        for _ in 0..10_000 {
+            let Some(effect) = self.machine.poll() else {
+                return;
+            };
+            if !matches!(effect, Effect::Persist(_)) && !self.machine.nothing_staged() {
+                self.staged_across_effect = true;
+            }
+            match effect {
+                Effect::Persist(b) => self.log.push(Logged::Persist(b)),
+                Effect::Send { call_id, op } => {
+                    self.log.push(Logged::Send(call_id, op.clone()));
+                    if self.hold {
+                        self.held.push((call_id, op));
+                        continue;
+                    }
+                    self.clock += self.latency_ms;
+                    let result = self.venue.answer(&op, self.clock);
+                    let reply = Reply {
+                        result,
+                        trail: Vec::new(),
+                        at_ms: self.clock,
+                    };
+                    if let Err(e) = self.machine.on_reply(call_id, reply) {
+                        panic!("the machine refused the reply it asked for: {e}");
+                    }
+                }
+                Effect::Consult { call_id, need } => {
+                    self.log.push(Logged::Consult(need));
+                    let answer = match need {
+                        Need::Reconcile => Consulted::Reconciled {
+                            ledger: Box::new(self.machine.book().ledger().clone()),
+                            flags: self.machine.book().flags().clone(),
+                            at_ms: self.clock,
+                        },
+                        Need::PlatformHalt => Consulted::Platform {
+                            halted: self.halted,
+                        },
+                    };
+                    if let Err(e) = self.machine.on_consulted(call_id, answer) {
+                        panic!("the machine refused the answer it asked for: {e}");
+                    }
+                }
+                Effect::Wait { until_ms } => {
+                    self.log.push(Logged::Wait(until_ms));
+                    self.clock = self.clock.max(until_ms);
+                    self.machine.on_tick(self.clock);
+                }
+                Effect::Answer(a) => self.log.push(Logged::Answer(a)),
+            }
+        }
+        panic!("the scenario did not settle in 10 000 effects");
+    }
+
+    /// Sends a signal and runs to quiescence; returns its outcome.
+    pub fn signal(
+        &mut self,
+        id: &str,
+        action: Action,
+        protection: (Option<Decimal>, Option<Decimal>),
+    ) -> SignalOutcome {
+        self.machine
+            .on_signal(signal(id, action, protection, self.clock), self.clock);
+        self.run();
+        self.outcome(id)
+            .unwrap_or_else(|| panic!("signal {id} was not answered"))
+    }
+
+    /// Advances the clock by `ms`, ticks the machine and runs to quiescence.
+    pub fn tick(&mut self, ms: i64) {
+        self.clock += ms;
+        self.machine.on_tick(self.clock);
+        self.run();
+    }
+
+    /// The answer to signal `id`, if given.
+    pub fn outcome(&self, id: &str) -> Option<SignalOutcome> {
+        self.log.iter().find_map(|l| match l {
+            Logged::Answer(Answer::Signal { signal_id, outcome }) if signal_id.as_str() == id => {
+                Some(outcome.as_ref().clone())
+            }
+            _ => None,
+        })
+    }
+
+    /// The operations sent, in order.
+    pub fn sent(&self) -> Vec<&VenueOp> {
+        self.log
+            .iter()
+            .filter_map(|l| match l {
+                Logged::Send(_, op) => Some(op),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every committed record, in order.
+    pub fn records(&self) -> Vec<&Record> {
+        self.log
+            .iter()
+            .filter_map(|l| match l {
+                Logged::Persist(b) => Some(b.records.iter()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// Every committed alert change, in order.
+    pub fn alerts(&self) -> Vec<&AlertChange> {
+        self.log
+            .iter()
+            .filter_map(|l| match l {
+                Logged::Persist(b) => Some(b.alerts.iter()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// The signed position of BTCUSDT in the machine's ledger.
+    pub fn position(&self) -> Decimal {
+        self.machine
+            .book()
+            .ledger()
+            .position(&btc())
+            .map(|p| p.qty)
+            .unwrap_or_default()
+    }
+}
+
+/// BTCUSDT.
+pub fn btc() -> Symbol {
+    Symbol::new("BTCUSDT").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// BTCUSDT's rules.
+pub fn rules() -> InstrumentRules {
+    InstrumentRules {
+        symbol: btc(),
+        base_asset: "BTC".into(),
+        quote_asset: "USDT".into(),
+        tick_size: dec!(0.01),
+        step_size: dec!(0.00001),
+        min_qty: dec!(0.00001),
+        max_qty: dec!(9000),
+        max_market_qty: dec!(0),
+        min_notional: dec!(5),
+        min_price: dec!(0.01),
+        max_price: dec!(1000000),
+    }
+}
+
+/// A bot config: Binance spot testnet, BTCUSDT, 100 USDT per entry, merged with `extra`.
+pub fn config(extra: serde_json::Value) -> crate::config::BotConfig {
+    let mut base = serde_json::json!({
+        "id": "bot", "name": "Bot", "exchange": "binance", "market": "spot", "mode": "testnet",
+        "instruments": ["BTCUSDT"], "sizing": {"mode": "fixed_quote", "value": "100"},
+        "risk": {"max_signal_age_secs": 30}
+    });
+    merge(&mut base, &extra);
+    crate::config::BotConfig::from_value(base).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    if let (Some(t), Some(p)) = (target.as_object_mut(), patch.as_object()) {
+        for (k, v) in p {
+            match t.get_mut(k) {
+                Some(existing) if v.is_object() && existing.is_object() => merge(existing, v),
+                _ => {
+                    t.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+}
+
+/// An admitted signal `id` on BTCUSDT (market order), with its stop-loss and take-profit.
+pub fn signal(
+    id: &str,
+    action: Action,
+    (stop_loss, take_profit): (Option<Decimal>, Option<Decimal>),
+    now: i64,
+) -> SignalInput {
+    signal_on(id, action, Some(btc()), (stop_loss, take_profit), now)
+}
+
+/// [`signal`] on any symbol (or none).
+pub fn signal_on(
+    id: &str,
+    action: Action,
+    symbol: Option<Symbol>,
+    (stop_loss, take_profit): (Option<Decimal>, Option<Decimal>),
+    now: i64,
+) -> SignalInput {
+    SignalInput {
+        parsed: ParsedSignal {
+            signal: Signal {
+                id: Some(id.into()),
+                action,
+                symbol,
+                sizing: None,
+                target_position: None,
+                order_type: OrderType::Market,
+                price: None,
+                stop_loss,
+                take_profit,
+                time_ms: Some(now),
+            },
+            secret: None,
+            signal_id: SignalId::new(id).unwrap_or_else(|e| panic!("{e}")),
+        },
+        received_ms: now,
+        actor: Actor::Webhook,
+        source: "127.0.0.1".into(),
+        facts: FactsInput::Fetch { cached_rules: None },
+    }
+}
+
+/// Exchange and market of a config patch.
+pub fn venue_patch(exchange: Exchange, market: Market) -> serde_json::Value {
+    let ex = match exchange {
+        Exchange::Binance => "binance",
+        Exchange::Bybit => "bybit",
+    };
+    let m = match market {
+        Market::Spot => "spot",
+        Market::Linear => "linear",
+    };
+    serde_json::json!({"exchange": ex, "market": m})
+}

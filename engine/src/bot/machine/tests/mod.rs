@@ -1,0 +1,5 @@
+//! Scenario tests of the bot machine through the deterministic harness.
+
+mod contract;
+mod scenarios;
+mod stop_out;
