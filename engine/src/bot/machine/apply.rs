@@ -92,10 +92,9 @@ impl Apply {
         })
     }
 
-    fn internal(&self, cx: &mut Ctx<'_>, why: String) -> Applied {
-        // Nothing of the outcome is committed (as the DO drops its journal); the request trail
-        // stays for the next batch.
-        let _ = cx;
+    /// Nothing of the outcome is committed (as the DO drops its journal); the request trail
+    /// stays for the next batch.
+    fn internal(&self, why: String) -> Applied {
         Applied {
             order: self.order.clone(),
             failed: Some(Failure::Internal(why)),
@@ -119,17 +118,17 @@ impl Apply {
             attribution.as_deref(),
         ) {
             Ok(b) => b,
-            Err(e) => return self.internal(cx, format!("ledger: {e}")),
+            Err(e) => return self.internal(format!("ledger: {e}")),
         };
         let mut order = self.order.clone();
         if let VenueReply::Order(r) = &reply {
             if let Err(e) = lifecycle::apply_report(&mut order, r, cx.now) {
-                return self.internal(cx, format!("order {coid}: {e}"));
+                return self.internal(format!("order {coid}: {e}"));
             }
         }
         let snap = match ledger.risk_snapshot(cx.now) {
             Ok(s) => s,
-            Err(e) => return self.internal(cx, e.to_string()),
+            Err(e) => return self.internal(e.to_string()),
         };
         cx.io.drain_trail(self.signal_id.as_ref(), Some(&coid));
         for d in booking.drafts {
@@ -174,7 +173,7 @@ impl Apply {
         let mut order = self.order.clone();
         let message = e.rejection().message;
         if let Err(err) = lifecycle::apply_failure(&mut order, e.is_unknown(), &message, cx.now) {
-            return self.internal(cx, format!("order {coid}: {err}"));
+            return self.internal(format!("order {coid}: {err}"));
         }
         cx.io.drain_trail(self.signal_id.as_ref(), Some(&coid));
         cx.io.record(Record::Order {

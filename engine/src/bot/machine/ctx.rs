@@ -43,7 +43,8 @@ impl Io {
         self.staged.alerts.push(a);
     }
 
-    /// Keeps a reply's request/response drafts until the next batch that drains them.
+    /// Keeps a reply's request/response drafts until the next batch that drains them (the
+    /// machine does it for every reply before a step sees it).
     pub fn keep_trail(&mut self, trail: Vec<AuditDraft>) {
         self.trail.extend(trail);
     }

@@ -165,7 +165,6 @@ impl Protect {
     /// Advances: one exit call per step; ends with every exit recorded.
     pub fn step(&mut self, cx: &mut Ctx<'_>, ev: Event) -> Step<Vec<ExitRecord>> {
         if let (Some(p), Event::Reply(reply)) = (self.current.take(), ev) {
-            cx.io.keep_trail(reply.trail);
             let result = Self::refused(reply.result);
             match p {
                 Pending::Trigger(t) => {
@@ -347,7 +346,6 @@ impl Clear {
             }
         }
         if let (Some((x, legs)), Event::Reply(reply)) = (self.current.take(), ev) {
-            cx.io.keep_trail(reply.trail);
             match reply.result {
                 Ok(VenueReply::Trigger(_)) => self.done.extend(legs),
                 Err(CallFailure::Venue(VenueError::UnknownOrder { .. })) => {

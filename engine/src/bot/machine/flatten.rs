@@ -135,7 +135,7 @@ impl Flatten {
     }
 
     /// Next instrument, or `None` when all are done.
-    fn next_symbol(&mut self, cx: &Ctx<'_>) -> Option<Close> {
+    fn next_symbol(&mut self) -> Option<Close> {
         let symbol = self.symbols.pop_front()?;
         self.current = Some(InstrumentClose {
             symbol,
@@ -146,7 +146,6 @@ impl Flatten {
             error: None,
         });
         self.attempt = 0;
-        let _ = cx;
         Some(Close::Check)
     }
 
@@ -197,7 +196,7 @@ impl Flatten {
                         Stage::Symbols
                     }
                 },
-                Stage::Symbols => match self.next_symbol(cx) {
+                Stage::Symbols => match self.next_symbol() {
                     Some(close) => Stage::Closing(close),
                     None => return Step::Done(self.summary(cx)),
                 },

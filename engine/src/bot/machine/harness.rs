@@ -82,6 +82,8 @@ pub struct ScriptedVenue {
     pub exits: BTreeMap<ClientOrderId, VenueExit>,
     /// Every operation received, in order.
     pub received: Vec<VenueOp>,
+    /// Fees paid in a third asset at this quote price (e.g. BNB at 600), instead of the quote.
+    pub fee_asset: Option<(String, Decimal)>,
     seq: u64,
 }
 
@@ -97,6 +99,7 @@ impl ScriptedVenue {
             orders: BTreeMap::new(),
             exits: BTreeMap::new(),
             received: Vec::new(),
+            fee_asset: None,
             seq: 0,
         }
     }
@@ -104,6 +107,15 @@ impl ScriptedVenue {
     /// Makes the next `op_name` call fail with `f`.
     pub fn fail_next(&mut self, op_name: &'static str, f: CallFailure) {
         self.failures.entry(op_name).or_default().push_back(f);
+    }
+
+    /// The fee of a trade of `qty` at `price`: in the quote asset, or in the third asset.
+    fn fee(&self, qty: Decimal, price: Decimal) -> (Decimal, String) {
+        let quote = qty * price * self.fee_rate;
+        match &self.fee_asset {
+            Some((asset, p)) => ((quote / p).round_dp(8), asset.clone()),
+            None => (quote.round_dp(8), self.rules.quote_asset.clone()),
+        }
     }
 
     fn next_id(&mut self) -> String {
@@ -120,6 +132,7 @@ impl ScriptedVenue {
         now: i64,
     ) -> Fill {
         let trade = self.next_id();
+        let (fee, fee_asset) = self.fee(qty, self.price);
         Fill {
             trade_id: format!("t{trade}"),
             order_id: order_id.to_string(),
@@ -128,8 +141,8 @@ impl ScriptedVenue {
             side,
             price: self.price,
             qty,
-            fee: (qty * self.price * self.fee_rate).round_dp(8),
-            fee_asset: self.rules.quote_asset.clone(),
+            fee,
+            fee_asset,
             time_ms: now,
             is_maker: false,
         }
@@ -243,6 +256,10 @@ impl ScriptedVenue {
         };
         let actual = self.next_id();
         let trade = self.next_id();
+        let Some(price) = self.exits.get(&id).map(|e| e.trigger.trigger_price) else {
+            return;
+        };
+        let (fee, fee_asset) = self.fee(qty, price);
         let Some(e) = self.exits.get_mut(&id) else {
             return;
         };
@@ -256,8 +273,8 @@ impl ScriptedVenue {
             side: e.trigger.close_side,
             price: e.trigger.trigger_price,
             qty,
-            fee: (qty * e.trigger.trigger_price * self.fee_rate).round_dp(8),
-            fee_asset: self.rules.quote_asset.clone(),
+            fee,
+            fee_asset,
             time_ms: now,
             is_maker: false,
         };
@@ -312,9 +329,34 @@ impl ScriptedVenue {
             VenueOp::InstrumentRules { .. } => Ok(VenueReply::Rules(vec![self.rules.clone()])),
             VenueOp::Ticker { symbol } => Ok(VenueReply::Ticker(Ticker {
                 symbol: symbol.clone(),
-                price: self.price,
+                price: match &self.fee_asset {
+                    Some((_, p)) if *symbol != self.rules.symbol => *p,
+                    _ => self.price,
+                },
                 mark_price: None,
             })),
+            VenueOp::Klines {
+                start_ms, limit, ..
+            } => {
+                let open = self
+                    .fee_asset
+                    .as_ref()
+                    .map(|(_, p)| *p)
+                    .unwrap_or(self.price);
+                let start = start_ms.unwrap_or(now);
+                Ok(VenueReply::Klines(
+                    (0..i64::from(*limit))
+                        .map(|i| crate::venue::Kline {
+                            open_time_ms: start + i * 60_000,
+                            open,
+                            high: open,
+                            low: open,
+                            close: open,
+                            volume: Decimal::ONE,
+                        })
+                        .collect(),
+                ))
+            }
             VenueOp::PlaceOrder(req) => self.place(req, now),
             VenueOp::PlaceProtectedOrder { order, protection } => {
                 let close_side = match order.side {
@@ -531,6 +573,8 @@ pub struct Harness {
     pub hold: bool,
     /// Held calls.
     pub held: Vec<(CallId, VenueOp)>,
+    /// Each reply carries a response draft in its trail (as the exchange-call machine's do).
+    pub trail: bool,
 }
 
 impl Harness {
@@ -569,6 +613,7 @@ impl Harness {
             staged_across_effect: false,
             hold: false,
             held: Vec::new(),
+            trail: false,
         }
     }
 
@@ -592,9 +637,24 @@ impl Harness {
                     }
                     self.clock += self.latency_ms;
                     let result = self.venue.answer(&op, self.clock);
+                    let trail = if self.trail {
+                        vec![crate::audit::AuditDraft::new(
+                            self.clock,
+                            Actor::System,
+                            crate::audit::AuditEvent::exchange_response(
+                                Exchange::Binance,
+                                200,
+                                None,
+                                op.name(),
+                                Some(20),
+                            ),
+                        )]
+                    } else {
+                        Vec::new()
+                    };
                     let reply = Reply {
                         result,
-                        trail: Vec::new(),
+                        trail,
                         at_ms: self.clock,
                     };
                     if let Err(e) = self.machine.on_reply(call_id, reply) {

@@ -203,7 +203,6 @@ impl Place {
                     let Event::Reply(reply) = ev.take() else {
                         return Step::Pending;
                     };
-                    cx.io.keep_trail(reply.trail);
                     match reply.result {
                         Ok(VenueReply::Order(report)) => self.settle_or_apply(cx, report),
                         Err(CallFailure::Ambiguous { settles_at_ms, .. }) => Stage::Resolving(
@@ -218,37 +217,22 @@ impl Place {
                         Err(e) => self.apply(Err(Failure::of_call(e))),
                     }
                 }
-                Stage::Resolving(r) => {
-                    if let Event::Reply(reply) = &mut ev {
-                        cx.io.keep_trail(std::mem::take(&mut reply.trail));
-                    }
-                    match r.step(cx, ev.take()) {
-                        Step::Pending => return Step::Pending,
-                        Step::Done(Ok(report)) => self.settle_or_apply(cx, report),
-                        Step::Done(Err(e)) => self.apply(Err(e)),
-                    }
-                }
-                Stage::Settling(s) => {
-                    if let Event::Reply(reply) = &mut ev {
-                        cx.io.keep_trail(std::mem::take(&mut reply.trail));
-                    }
-                    match s.step(cx, ev.take()) {
-                        Step::Pending => return Step::Pending,
-                        Step::Done(report) => self.apply(Ok(VenueReply::Order(report))),
-                    }
-                }
-                Stage::Applying(a) => {
-                    if let Event::Reply(reply) = &mut ev {
-                        cx.io.keep_trail(std::mem::take(&mut reply.trail));
-                    }
-                    match a.step(cx, ev.take()) {
-                        Step::Pending => return Step::Pending,
-                        Step::Done(applied) => match self.after_apply(cx, applied) {
-                            Some(stage) => stage,
-                            None => return self.finish(),
-                        },
-                    }
-                }
+                Stage::Resolving(r) => match r.step(cx, ev.take()) {
+                    Step::Pending => return Step::Pending,
+                    Step::Done(Ok(report)) => self.settle_or_apply(cx, report),
+                    Step::Done(Err(e)) => self.apply(Err(e)),
+                },
+                Stage::Settling(s) => match s.step(cx, ev.take()) {
+                    Step::Pending => return Step::Pending,
+                    Step::Done(report) => self.apply(Ok(VenueReply::Order(report))),
+                },
+                Stage::Applying(a) => match a.step(cx, ev.take()) {
+                    Step::Pending => return Step::Pending,
+                    Step::Done(applied) => match self.after_apply(cx, applied) {
+                        Some(stage) => stage,
+                        None => return self.finish(),
+                    },
+                },
                 Stage::Protecting(p) => match p.step(cx, ev.take()) {
                     Step::Pending => return Step::Pending,
                     Step::Done(exits) => {

@@ -509,3 +509,80 @@ fn a_signal_without_symbol_and_a_failed_market_read_are_refused() {
     let out = h.signal("s2", Action::Buy, (None, None));
     assert_eq!(rejected(&out).code, "exchange_unavailable");
 }
+
+#[test]
+fn a_third_asset_fee_in_the_answer_is_valued_at_the_ticker_read_now() {
+    let mut h = Harness::new(json!({}), dec!(65000));
+    h.venue.fee_asset = Some(("BNB".into(), dec!(600)));
+    h.signal("s1", Action::Buy, (None, None));
+    let bnb = crate::ids::Symbol::new("BNBUSDT").unwrap_or_else(|e| panic!("{e}"));
+    let after_place: Vec<&VenueOp> = h
+        .sent()
+        .into_iter()
+        .skip_while(|op| op.name() != "place_order")
+        .collect();
+    assert!(
+        matches!(after_place.get(1), Some(VenueOp::Ticker { symbol }) if *symbol == bnb),
+        "{after_place:?}"
+    );
+    let booked = h.records().into_iter().find_map(|r| match r {
+        Record::Fill { booked, .. } => Some(booked.as_ref().clone()),
+        _ => None,
+    });
+    let booked = booked.unwrap_or_else(|| panic!("no fill"));
+    assert_eq!(booked.fee_asset_price, Some(dec!(600)));
+    assert!(matches!(
+        booked.fee_source,
+        Some(crate::ledger::FeeSource::Ticker { .. })
+    ));
+    assert!(booked.fee_quote > dec!(0));
+}
+
+#[test]
+fn a_third_asset_fee_learnt_late_is_valued_at_its_minute_candle() {
+    let mut h = Harness::new(venue_patch(Exchange::Binance, Market::Linear), dec!(65000));
+    h.signal("s1", Action::Buy, PROTECTED);
+    h.venue.fee_asset = Some(("BNB".into(), dec!(600)));
+    let held = h.position();
+    h.venue.fire(ExitKind::StopLoss, held, h.clock + 1_000);
+    h.tick(60_000);
+    assert!(h.sent().iter().any(|op| op.name() == "klines"));
+    let stop = h.records().into_iter().rev().find_map(|r| match r {
+        Record::Fill { booked, .. } => Some(booked.as_ref().clone()),
+        _ => None,
+    });
+    let stop = stop.unwrap_or_else(|| panic!("no stop-out fill"));
+    assert_eq!(stop.fill.fee_asset, "BNB");
+    assert!(matches!(
+        stop.fee_source,
+        Some(crate::ledger::FeeSource::Kline { .. })
+    ));
+    assert_eq!(h.position(), dec!(0));
+}
+
+#[test]
+fn every_reply_trail_is_committed_with_its_signal_and_order() {
+    let mut h = Harness::new(json!({}), dec!(65000));
+    h.trail = true;
+    let out = h.signal("s1", Action::Buy, (None, None));
+    let (orders, _) = executed(&out);
+    let coid = orders[0].order.request.client_order_id.clone();
+    let responses: Vec<&crate::audit::AuditDraft> = h
+        .log
+        .iter()
+        .filter_map(|l| match l {
+            Logged::Persist(b) => Some(b.audit.iter()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|d| d.event.kind() == "exchange_response")
+        .collect();
+    // One per call: rules, ticker, placement.
+    assert_eq!(responses.len(), h.sent().len());
+    assert!(responses
+        .iter()
+        .all(|d| d.signal_id.as_ref().map(|s| s.as_str()) == Some("s1")));
+    assert!(responses
+        .last()
+        .is_some_and(|d| d.client_order_id.as_ref() == Some(&coid)));
+}
