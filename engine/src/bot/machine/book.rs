@@ -134,8 +134,8 @@ pub struct Snapshot {
     pub ledger: Ledger,
     /// Its flags.
     pub flags: Flags,
-    /// Orders that may still trade (accepted, partially filled, cancel sent, unknown), with the
-    /// signal of each.
+    /// Orders that may still trade or whose answer may be lost (sent, accepted, partially
+    /// filled, cancel sent, unknown), with the signal of each.
     pub open_orders: Vec<(Order, Option<SignalId>)>,
     /// Exits that are not final (open or fired).
     pub live_exits: Vec<ExitRecord>,

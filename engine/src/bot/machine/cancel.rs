@@ -4,26 +4,20 @@
 //! is queried by its client id and its answer applied like a poll's, so a fill that raced the
 //! cancel is booked at once. An order whose query fails stays `cancel_sent` for the poll.
 
-use super::apply::{Apply, Learnt};
 use super::ctx::{Ctx, Event, Step};
 use super::effect::{CancelReport, Record};
-use super::facts::Facts;
 use super::failure::Failure;
-use super::settle::{kind, Settle};
-use crate::bot::MarketFacts;
+use super::requery::{Miss, Requery};
 use crate::ids::{SignalId, Symbol};
 use crate::order::{Order, OrderEvent, OrderStatus};
-use crate::venue::{OrderReport, VenueOp, VenueReply};
+use crate::venue::VenueOp;
 use std::collections::VecDeque;
 
 #[derive(Debug)]
 enum Stage {
     Start,
     Cancelling(Symbol),
-    Query(Order, Option<SignalId>),
-    Settling(Order, Option<SignalId>, Settle),
-    Facts(Order, Option<SignalId>, OrderReport, Facts),
-    Applying(Apply),
+    Requery(Box<Requery>),
     Next,
 }
 
@@ -115,68 +109,22 @@ impl CancelAll {
                     self.report.cancels.push((symbol, error));
                     Stage::Next
                 }
-                Stage::Query(order, sid) => {
-                    let Event::Reply(reply) = ev.take() else {
-                        self.stage = Stage::Query(order, sid);
+                Stage::Requery(mut r) => match r.step(cx, ev.take()) {
+                    Step::Pending => {
+                        self.stage = Stage::Requery(r);
                         return Step::Pending;
-                    };
-                    match reply.result {
-                        Ok(VenueReply::Order(report)) => {
-                            if Settle::needed(cx.paper, &report) {
-                                let s =
-                                    Settle::new(order.request.clone(), order.created_ms, report);
-                                Stage::Settling(order, sid, s)
-                            } else {
-                                let f = Facts::new(order.request.symbol.clone());
-                                Stage::Facts(order, sid, report, f)
+                    }
+                    Step::Done(done) => {
+                        let order = r.order().clone();
+                        match done {
+                            Ok(applied) => match applied.failed {
+                                Some(e) => self.pending(&applied.order, e.to_string()),
+                                None => self.report.orders.push(applied.order),
+                            },
+                            Err(Miss::NotFound) => {
+                                self.pending(&order, "unknown order".into());
                             }
-                        }
-                        Ok(other) => {
-                            self.pending(&order, format!("query answered {}", kind(&other)));
-                            Stage::Next
-                        }
-                        Err(e) => {
-                            self.pending(&order, Failure::of_call(e).to_string());
-                            Stage::Next
-                        }
-                    }
-                }
-                Stage::Settling(order, sid, mut s) => match s.step(cx, ev.take()) {
-                    Step::Pending => {
-                        self.stage = Stage::Settling(order, sid, s);
-                        return Step::Pending;
-                    }
-                    Step::Done(report) => {
-                        let f = Facts::new(order.request.symbol.clone());
-                        Stage::Facts(order, sid, report, f)
-                    }
-                },
-                Stage::Facts(order, sid, report, mut f) => match f.step(cx, ev.take()) {
-                    Step::Pending => {
-                        self.stage = Stage::Facts(order, sid, report, f);
-                        return Step::Pending;
-                    }
-                    Step::Done(Ok(MarketFacts { rules, .. })) => Stage::Applying(Apply::new(
-                        order,
-                        sid,
-                        rules,
-                        Ok(VenueReply::Order(report)),
-                        Learnt::Late,
-                    )),
-                    Step::Done(Err(e)) => {
-                        self.pending(&order, e.to_string());
-                        Stage::Next
-                    }
-                },
-                Stage::Applying(mut a) => match a.step(cx, ev.take()) {
-                    Step::Pending => {
-                        self.stage = Stage::Applying(a);
-                        return Step::Pending;
-                    }
-                    Step::Done(applied) => {
-                        match applied.failed {
-                            Some(e) => self.pending(&applied.order, e.to_string()),
-                            None => self.report.orders.push(applied.order),
+                            Err(Miss::Failed(why)) => self.pending(&order, why),
                         }
                         Stage::Next
                     }
@@ -198,12 +146,7 @@ impl CancelAll {
                     let Some((order, sid)) = self.working.pop_front() else {
                         return Step::Done(std::mem::take(&mut self.report));
                     };
-                    cx.io.send(VenueOp::QueryOrder {
-                        symbol: order.request.symbol.clone(),
-                        client_order_id: order.request.client_order_id.clone(),
-                    });
-                    self.stage = Stage::Query(order, sid);
-                    return Step::Pending;
+                    Stage::Requery(Box::new(Requery::new(order, sid)))
                 }
             };
         }

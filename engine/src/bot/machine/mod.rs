@@ -45,8 +45,11 @@ mod flatten;
 mod input;
 mod limits;
 mod place;
+mod poll;
 mod refresh;
+mod requery;
 mod settle;
+mod upkeep;
 
 #[cfg(test)]
 mod harness;
@@ -69,19 +72,19 @@ use crate::model::{BotMode, InstrumentRules};
 use ctx::{Ctx, Event, Io, Step};
 use execute::Execution;
 use flatten::Flatten;
-use refresh::Refresh;
 use std::collections::{BTreeMap, VecDeque};
+use upkeep::Upkeep;
 
 /// A request waiting for its turn, or running.
 #[derive(Debug)]
 enum Job {
     Signal(Box<Execution>),
     Flatten(Box<Flatten>),
-    /// Looking for fired exits (from the tick; answers nothing).
-    Refresh(Box<Refresh>),
+    /// The tick's upkeep: the order poll, then the exit refresh (answers nothing).
+    Upkeep(Box<Upkeep>),
 }
 
-/// How often an idle machine looks for fired exits on a tick.
+/// How often an idle machine polls its orders and exits on a tick.
 pub const REFRESH_EVERY_MS: i64 = 60_000;
 
 /// One bot's machine.
@@ -204,8 +207,9 @@ impl Machine {
         Ok(())
     }
 
-    /// Time passes: a wait that is over wakes the running execution; an idle machine looks
-    /// for fired exits (at most every [`REFRESH_EVERY_MS`]) and books their stop-outs.
+    /// Time passes: a wait that is over wakes the running execution; an idle machine (at most
+    /// every [`REFRESH_EVERY_MS`]) polls its working and unresolved orders, then looks for fired
+    /// exits and books their stop-outs.
     pub fn on_tick(&mut self, now_ms: i64) {
         self.now = self.now.max(now_ms);
         match self.io.wake_at {
@@ -221,7 +225,7 @@ impl Machine {
                 if self.running.is_none() && self.queue.is_empty() && due {
                     self.last_refresh_ms = Some(self.now);
                     let paper = self.paper();
-                    let cx = Ctx {
+                    let mut cx = Ctx {
                         config: &self.config,
                         paper,
                         book: &mut self.book,
@@ -230,10 +234,9 @@ impl Machine {
                         actor: &Actor::System,
                         rules: &mut self.rules,
                     };
-                    if let Some(r) = Refresh::new(&cx) {
-                        self.queue.push_back(Job::Refresh(Box::new(r)));
-                        self.advance(Event::Start);
-                    }
+                    let upkeep = Upkeep::new(&mut cx);
+                    self.queue.push_back(Job::Upkeep(Box::new(upkeep)));
+                    self.advance(Event::Start);
                 }
             }
         }
@@ -265,7 +268,7 @@ impl Machine {
             let actor = match &job {
                 Job::Signal(e) => e.actor().clone(),
                 Job::Flatten(f) => f.actor().clone(),
-                Job::Refresh(_) => Actor::System,
+                Job::Upkeep(_) => Actor::System,
             };
             let mut cx = Ctx {
                 config: &self.config,
@@ -297,7 +300,7 @@ impl Machine {
                         true
                     }
                 },
-                Job::Refresh(r) => match r.step(&mut cx, ev.take()) {
+                Job::Upkeep(u) => match u.step(&mut cx, ev.take()) {
                     Step::Pending => false,
                     Step::Done(_) => {
                         cx.io.drain_trail(None, None);

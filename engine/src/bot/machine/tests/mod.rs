@@ -1,5 +1,6 @@
 //! Scenario tests of the bot machine through the deterministic harness.
 
 mod contract;
+mod poll;
 mod scenarios;
 mod stop_out;
