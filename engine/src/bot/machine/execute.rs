@@ -75,10 +75,16 @@ pub fn early_refusal(
     whitelist_refusal(cx_config, &input.parsed.signal, held)
 }
 
-/// Records a refusal (the request trail, the risk checks made, `signal_rejected`, the outcome)
-/// and answers it.
+/// Records a refusal of the running execution (its request trail, the risk checks made,
+/// `signal_rejected`, the outcome) and answers it.
 pub fn reject(cx: &mut Ctx<'_>, signal_id: &SignalId, actor: &Actor, rej: Rejection) {
     cx.io.drain_trail(Some(signal_id), None);
+    refuse(cx, signal_id, actor, rej);
+}
+
+/// Records and answers a refusal decided outside the bot's turn (the whitelist): the request
+/// trail kept meanwhile belongs to the running execution and stays for it.
+pub fn refuse(cx: &mut Ctx<'_>, signal_id: &SignalId, actor: &Actor, rej: Rejection) {
     for d in risk_drafts(&rej.checks, cx.now, signal_id) {
         cx.io.audit(d);
     }
@@ -94,12 +100,17 @@ pub fn reject(cx: &mut Ctx<'_>, signal_id: &SignalId, actor: &Actor, rej: Reject
         )
         .signal(signal_id.clone()),
     );
-    finish(cx, signal_id, SignalOutcome::Rejected(rej));
+    record_outcome(cx, signal_id, SignalOutcome::Rejected(rej));
+}
+
+/// Persists the running execution's outcome (with its remaining request trail), then answers it.
+pub fn finish(cx: &mut Ctx<'_>, signal_id: &SignalId, outcome: SignalOutcome) {
+    cx.io.drain_trail(Some(signal_id), None);
+    record_outcome(cx, signal_id, outcome);
 }
 
 /// Persists a signal's outcome, then answers it.
-pub fn finish(cx: &mut Ctx<'_>, signal_id: &SignalId, outcome: SignalOutcome) {
-    cx.io.drain_trail(Some(signal_id), None);
+fn record_outcome(cx: &mut Ctx<'_>, signal_id: &SignalId, outcome: SignalOutcome) {
     cx.io.record(Record::SignalOutcome {
         signal_id: signal_id.clone(),
         outcome: Box::new(outcome.clone()),

@@ -163,7 +163,7 @@ impl Machine {
         };
         execute::claim(&mut cx, &input);
         if let Some(rej) = execute::early_refusal(cx.book, cx.config, &input, cx.now) {
-            execute::reject(&mut cx, &input.parsed.signal_id, &input.actor, rej);
+            execute::refuse(&mut cx, &input.parsed.signal_id, &input.actor, rej);
             return;
         }
         self.queue

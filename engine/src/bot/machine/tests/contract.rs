@@ -355,3 +355,73 @@ fn an_answer_that_is_no_order_report_is_resolved_by_query() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_refusal_while_busy_leaves_the_running_execution_its_request_trail() {
+    let mut h = Harness::new(json!({}), dec!(65000));
+    h.hold = true;
+    h.machine
+        .on_signal(signal("s1", Action::Buy, (None, None), h.clock), h.clock);
+    h.run();
+    // The rules call is answered with a response draft; the ticker call is held.
+    let (id, op) = h.held.remove(0);
+    let result = h.venue.answer(&op, h.clock);
+    let draft = crate::audit::AuditDraft::new(
+        h.clock,
+        crate::audit::Actor::System,
+        crate::audit::AuditEvent::exchange_response(
+            crate::model::Exchange::Binance,
+            200,
+            None,
+            "rules",
+            None,
+        ),
+    );
+    h.machine
+        .on_reply(
+            id,
+            Reply {
+                result,
+                trail: vec![draft],
+                at_ms: h.clock,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.run();
+    let eth = crate::ids::Symbol::new("ETHUSDT").unwrap_or_else(|e| panic!("{e}"));
+    h.machine.on_signal(
+        signal_on("s2", Action::Buy, Some(eth), (None, None), h.clock),
+        h.clock,
+    );
+    h.run();
+    assert!(h.outcome("s2").is_some());
+    let responses = |h: &Harness| -> Vec<Option<String>> {
+        h.log
+            .iter()
+            .filter_map(|l| match l {
+                Logged::Persist(b) => Some(b.audit.iter()),
+                _ => None,
+            })
+            .flatten()
+            .filter(|d| d.event.kind() == "exchange_response")
+            .map(|d| d.signal_id.as_ref().map(|s| s.to_string()))
+            .collect()
+    };
+    assert!(responses(&h).is_empty(), "s2 took s1's trail");
+    h.hold = false;
+    for (id, op) in std::mem::take(&mut h.held) {
+        let result = h.venue.answer(&op, h.clock);
+        h.machine
+            .on_reply(
+                id,
+                Reply {
+                    result,
+                    trail: Vec::new(),
+                    at_ms: h.clock,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    h.run();
+    assert_eq!(responses(&h), [Some("s1".to_string())]);
+}
