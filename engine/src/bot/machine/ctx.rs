@@ -15,13 +15,22 @@ use crate::ids::{ClientOrderId, SignalId};
 use crate::venue::VenueOp;
 use std::collections::VecDeque;
 
+/// What kind of answer an awaited call id expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaited {
+    /// A venue reply ([`super::Machine::on_reply`]).
+    Reply,
+    /// A consultation's answer ([`super::Machine::on_consulted`]).
+    Consulted,
+}
+
 /// The effect queue, the batch being staged and the call awaited.
 #[derive(Debug, Default)]
 pub struct Io {
     pub(super) out: VecDeque<Effect>,
     staged: Batch,
     next_call: u64,
-    pub(super) awaiting: Option<CallId>,
+    pub(super) awaiting: Option<(CallId, Awaited)>,
     pub(super) wake_at: Option<i64>,
     /// Request/response drafts of the calls made since the last drain.
     trail: Vec<AuditDraft>,
@@ -75,24 +84,24 @@ impl Io {
         self.staged.is_empty()
     }
 
-    fn call_id(&mut self) -> CallId {
+    fn call_id(&mut self, kind: Awaited) -> CallId {
         self.next_call += 1;
         let id = CallId(self.next_call);
-        self.awaiting = Some(id);
+        self.awaiting = Some((id, kind));
         id
     }
 
     /// Flushes, then asks for `op`.
     pub fn send(&mut self, op: VenueOp) {
         self.flush();
-        let call_id = self.call_id();
+        let call_id = self.call_id(Awaited::Reply);
         self.out.push_back(Effect::Send { call_id, op });
     }
 
     /// Flushes, then asks for a procedure.
     pub fn consult(&mut self, need: Need) {
         self.flush();
-        let call_id = self.call_id();
+        let call_id = self.call_id(Awaited::Consulted);
         self.out.push_back(Effect::Consult { call_id, need });
     }
 

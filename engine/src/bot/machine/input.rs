@@ -124,10 +124,8 @@ pub enum Consulted {
 /// An input the machine refuses (nothing changed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MachineError {
-    /// A reply or answer for a call the machine is not waiting for (late, duplicated, foreign).
+    /// A reply or answer for a call the machine is not waiting for (late, duplicated, foreign,
+    /// or of the other kind: a venue reply for a consultation or the reverse).
     #[error("no call {0:?} is awaited")]
     UnexpectedReply(CallId),
-    /// A flatten was asked while one is queued or running.
-    #[error("a flatten is already queued")]
-    FlattenQueued,
 }

@@ -69,7 +69,7 @@ use crate::audit::Actor;
 use crate::config::BotConfig;
 use crate::ids::Symbol;
 use crate::model::{BotMode, InstrumentRules};
-use ctx::{Ctx, Event, Io, Step};
+use ctx::{Awaited, Ctx, Event, Io, Step};
 use execute::Execution;
 use flatten::Flatten;
 use std::collections::{BTreeMap, VecDeque};
@@ -182,9 +182,10 @@ impl Machine {
     /// The result of call `call_id`.
     ///
     /// # Errors
-    /// [`MachineError::UnexpectedReply`] when no such call is awaited (nothing changes).
+    /// [`MachineError::UnexpectedReply`] when no such call is awaited, or it awaits a
+    /// consultation's answer (nothing changes).
     pub fn on_reply(&mut self, call_id: CallId, mut reply: Reply) -> Result<(), MachineError> {
-        if self.io.awaiting != Some(call_id) || self.running.is_none() {
+        if self.io.awaiting != Some((call_id, Awaited::Reply)) || self.running.is_none() {
             return Err(MachineError::UnexpectedReply(call_id));
         }
         self.io.awaiting = None;
@@ -197,9 +198,10 @@ impl Machine {
     /// The answer to consultation `call_id`.
     ///
     /// # Errors
-    /// [`MachineError::UnexpectedReply`] when no such consultation is awaited.
+    /// [`MachineError::UnexpectedReply`] when no such consultation is awaited (a venue call's
+    /// id included; nothing changes).
     pub fn on_consulted(&mut self, call_id: CallId, answer: Consulted) -> Result<(), MachineError> {
-        if self.io.awaiting != Some(call_id) || self.running.is_none() {
+        if self.io.awaiting != Some((call_id, Awaited::Consulted)) || self.running.is_none() {
             return Err(MachineError::UnexpectedReply(call_id));
         }
         self.io.awaiting = None;

@@ -425,3 +425,82 @@ fn a_refusal_while_busy_leaves_the_running_execution_its_request_trail() {
     h.run();
     assert_eq!(responses(&h), [Some("s1".to_string())]);
 }
+
+#[test]
+fn an_answer_of_the_wrong_kind_is_refused_and_the_call_still_awaited() {
+    let mut h = Harness::new(json!({}), dec!(65000));
+    h.hold = true;
+    h.machine
+        .on_signal(signal("s1", Action::Buy, (None, None), h.clock), h.clock);
+    h.run();
+    let (id, op) = h.held.remove(0);
+    let wrong = Consulted::Platform { halted: false };
+    assert_eq!(
+        h.machine.on_consulted(id, wrong),
+        Err(MachineError::UnexpectedReply(id))
+    );
+    // The venue call is still awaited and the signal completes.
+    let result = h.venue.answer(&op, h.clock);
+    h.machine
+        .on_reply(
+            id,
+            Reply {
+                result,
+                trail: Vec::new(),
+                at_ms: h.clock,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.run();
+    h.hold = false;
+    for (id, op) in std::mem::take(&mut h.held) {
+        let result = h.venue.answer(&op, h.clock);
+        h.machine
+            .on_reply(
+                id,
+                Reply {
+                    result,
+                    trail: Vec::new(),
+                    at_ms: h.clock,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    h.run();
+    assert!(matches!(
+        h.outcome("s1"),
+        Some(SignalOutcome::Executed { .. })
+    ));
+}
+
+#[test]
+fn a_venue_reply_to_a_consultation_is_refused() {
+    let mut h = Harness::new(json!({}), dec!(65000));
+    let mut input = signal("s1", Action::Buy, (None, None), h.clock);
+    input.facts = FactsInput::Known(crate::bot::MarketFacts {
+        price: dec!(65000),
+        rules: rules(),
+        free_base: None,
+    });
+    h.machine.on_signal(input, h.clock);
+    let consult = std::iter::from_fn(|| h.machine.poll()).find_map(|e| match e {
+        Effect::Consult { call_id, need } => Some((call_id, need)),
+        _ => None,
+    });
+    let Some((id, Need::PlatformHalt)) = consult else {
+        panic!("{consult:?}")
+    };
+    let reply = Reply::ok(VenueReply::ServerTime(0), h.clock);
+    assert_eq!(
+        h.machine.on_reply(id, reply),
+        Err(MachineError::UnexpectedReply(id))
+    );
+    h.machine
+        .on_consulted(id, Consulted::Platform { halted: false })
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.run();
+    assert!(matches!(
+        h.outcome("s1"),
+        Some(SignalOutcome::Executed { .. })
+    ));
+}
