@@ -54,6 +54,8 @@ mod upkeep;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]
+mod scripted;
+#[cfg(test)]
 mod tests;
 
 pub use apply::{ledger_entries, Learnt};
