@@ -62,6 +62,15 @@ impl Reply {
         }
     }
 
+    /// A reply with no trail from a result.
+    pub fn ok_or(result: Result<VenueReply, CallFailure>, at_ms: i64) -> Self {
+        Self {
+            result,
+            trail: Vec::new(),
+            at_ms,
+        }
+    }
+
     /// A failed reply with no trail.
     pub fn failed(failure: CallFailure, at_ms: i64) -> Self {
         Self {

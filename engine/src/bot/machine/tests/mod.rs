@@ -1,6 +1,7 @@
 //! Scenario tests of the bot machine through the deterministic harness.
 
 mod contract;
+mod paper;
 mod poll;
 mod scenarios;
 mod stop_out;
