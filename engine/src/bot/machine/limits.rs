@@ -7,6 +7,7 @@ use super::effect::{AlertChange, Record};
 use crate::alert::{Alert, AlertKind};
 use crate::audit::{Actor, AuditDraft, AuditEvent, ControlAction};
 use crate::bot::auto_pause::{loss_limit_reason, rejection_pause_reason};
+use crate::ledger::{Booked, LedgerEntry, LedgerError};
 
 /// A bot past its max daily loss or max drawdown pauses itself, audited (actor `system`) and
 /// alerted, in a batch of its own. Returns the reason when it paused now.
@@ -63,4 +64,24 @@ pub fn count_rejection(cx: &mut Ctx<'_>) {
             reason.unwrap_or_default(),
         )));
     }
+}
+
+/// Books entries that reach the ledger outside the machine's own flow (the tick's marks,
+/// funding, capital transfers) in one batch, then checks the loss limits (the DO's tick: marks,
+/// then `check_limits`). Returns the entries the ledger refused, with why (the tick logs them).
+pub fn book_outside(
+    cx: &mut Ctx<'_>,
+    entries: Vec<LedgerEntry>,
+) -> Vec<(LedgerEntry, LedgerError)> {
+    let mut refused = Vec::new();
+    for e in entries {
+        match cx.book.ledger.book(&e) {
+            Ok(Booked::Applied(_)) => cx.io.record(Record::Ledger(Box::new(e))),
+            Ok(Booked::Duplicate) => {}
+            Err(err) => refused.push((e, err)),
+        }
+    }
+    cx.io.flush();
+    check_limits(cx);
+    refused
 }

@@ -148,6 +148,28 @@ impl Machine {
         self.book.flags = flags;
     }
 
+    /// Ledger entries booked outside the machine's flows (the tick's marks, funding, capital
+    /// transfers) join the machine's ledger, persisted in one batch, then the loss-limit pause
+    /// is checked. Returns the entries the ledger refused, with why.
+    pub fn on_ledger_entries(
+        &mut self,
+        entries: Vec<crate::ledger::LedgerEntry>,
+        now_ms: i64,
+    ) -> Vec<(crate::ledger::LedgerEntry, crate::ledger::LedgerError)> {
+        self.now = self.now.max(now_ms);
+        let paper = self.paper();
+        let mut cx = Ctx {
+            config: &self.config,
+            paper,
+            book: &mut self.book,
+            io: &mut self.io,
+            now: self.now,
+            actor: &Actor::System,
+            rules: &mut self.rules,
+        };
+        limits::book_outside(&mut cx, entries)
+    }
+
     /// An admitted, deduplicated signal arrives: it is claimed at once (persisted with its
     /// received and accepted events), refused at once when outside the whitelist, else
     /// executed now or after the running execution.

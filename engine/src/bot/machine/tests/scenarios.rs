@@ -586,3 +586,36 @@ fn every_reply_trail_is_committed_with_its_signal_and_order() {
         .last()
         .is_some_and(|d| d.client_order_id.as_ref() == Some(&coid)));
 }
+
+#[test]
+fn marks_booked_from_the_tick_join_the_ledger_and_can_pause_the_bot() {
+    let mut h = Harness::new(json!({"risk": {"max_daily_loss": "5"}}), dec!(65000));
+    h.signal("s1", Action::Buy, (None, None));
+    let mark = |price, t| {
+        LedgerEntry::Mark(crate::ledger::MarkPrice {
+            symbol: btc(),
+            price,
+            time_ms: t,
+        })
+    };
+    let refused = h
+        .machine
+        .on_ledger_entries(vec![mark(dec!(64000), h.clock + 1)], h.clock + 1);
+    assert!(refused.is_empty());
+    h.run();
+    assert!(
+        !h.machine.book().flags().paused,
+        "a 1.53 USDT loss is within the limit"
+    );
+    h.machine
+        .on_ledger_entries(vec![mark(dec!(50000), h.clock + 2)], h.clock + 2);
+    h.run();
+    let flags = h.machine.book().flags();
+    assert!(flags.paused, "{flags:?}");
+    let marks = h
+        .records()
+        .into_iter()
+        .filter(|r| matches!(r, Record::Ledger(e) if matches!(e.as_ref(), LedgerEntry::Mark(_))))
+        .count();
+    assert_eq!(marks, 2);
+}
