@@ -40,10 +40,12 @@ impl Failure {
     pub fn of_call(f: CallFailure) -> Self {
         match f {
             CallFailure::Venue(v) => Failure::Venue(v),
-            CallFailure::Ambiguous { reason, .. } => Failure::Venue(VenueError::Unavailable {
-                status: 0,
-                msg: reason,
-            }),
+            CallFailure::Ambiguous { reason, .. } | CallFailure::Unresolved { reason } => {
+                Failure::Venue(VenueError::Unavailable {
+                    status: 0,
+                    msg: reason,
+                })
+            }
             CallFailure::CircuitOpen { retry_at_ms } => Failure::CircuitOpen { retry_at_ms },
             CallFailure::Internal(m) => Failure::Internal(m),
         }

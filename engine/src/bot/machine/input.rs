@@ -98,6 +98,14 @@ pub enum CallFailure {
         /// the default 5 s window from the reply time, as the DO does for unsigned requests.
         settles_at_ms: Option<i64>,
     },
+    /// The exchange-call machine already queried the client order id of a lost answer and
+    /// could not tell whether the order exists: it stays unknown for the tick's poll, and the
+    /// machine queries no more now.
+    #[error("outcome unknown after querying: {reason}")]
+    Unresolved {
+        /// Why it is unknown.
+        reason: String,
+    },
     /// The exchange circuit is open: entries are refused until `retry_at_ms`.
     #[error("exchange circuit open until {retry_at_ms}")]
     CircuitOpen {

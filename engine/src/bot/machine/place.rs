@@ -208,6 +208,13 @@ impl Place {
                         Err(CallFailure::Ambiguous { settles_at_ms, .. }) => Stage::Resolving(
                             self.resolver(settles_at_ms.unwrap_or(reply.at_ms + DEFAULT_WINDOW_MS)),
                         ),
+                        // Already queried by the exchange-call machine: unknown, for the poll.
+                        Err(CallFailure::Unresolved { reason }) => {
+                            self.apply(Err(Failure::Unknown {
+                                client_order_id: self.proposed.request.client_order_id.clone(),
+                                reason,
+                            }))
+                        }
                         // An unreachable exchange after a placement left: the order may exist.
                         Err(CallFailure::Venue(VenueError::Unavailable { .. })) => {
                             Stage::Resolving(self.resolver(reply.at_ms + DEFAULT_WINDOW_MS))

@@ -504,3 +504,28 @@ fn a_venue_reply_to_a_consultation_is_refused() {
         Some(SignalOutcome::Executed { .. })
     ));
 }
+
+#[test]
+fn a_placement_the_call_machine_could_not_resolve_stays_unknown_without_more_queries() {
+    let mut h = Harness::new(json!({}), dec!(65000));
+    h.venue.fail_next(
+        "place_order",
+        CallFailure::Unresolved {
+            reason: "still unknown after repeated queries".into(),
+        },
+    );
+    let out = h.signal("s1", Action::Buy, (None, None));
+    match out {
+        SignalOutcome::Rejected(r) => {
+            assert_eq!((r.status, r.code.as_str()), (503, "order_outcome_unknown"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!h.sent().iter().any(|op| op.name() == "query_order"));
+    assert!(h
+        .machine
+        .book()
+        .open_orders()
+        .any(|o| o.status == OrderStatus::Unknown));
+    assert_eq!(h.machine.book().flags().consecutive_rejections, 0);
+}
