@@ -96,6 +96,33 @@ impl BotConfig {
         if self.strategy_spec.is_some() && self.source != SignalSource::Strategy {
             p.add("strategy_spec", "only for source \"strategy\"");
         }
+        if let Some(x) = &self.exits {
+            if self.source != SignalSource::Strategy {
+                p.add(
+                    "exits",
+                    "only for source \"strategy\" (alerts carry stop_loss/take_profit prices)",
+                );
+            }
+            if x.stop_loss_pct.is_none() && x.take_profit_pct.is_none() {
+                p.add("exits", "give stop_loss_pct, take_profit_pct or both");
+            }
+            if let Some(v) = x.stop_loss_pct {
+                if v <= Decimal::ZERO || v >= Decimal::ONE_HUNDRED {
+                    p.add(
+                        "exits.stop_loss_pct",
+                        format!("must be > 0 and < 100, got {v}"),
+                    );
+                }
+            }
+            if let Some(v) = x.take_profit_pct {
+                if v <= Decimal::ZERO || v > Decimal::ONE_THOUSAND {
+                    p.add(
+                        "exits.take_profit_pct",
+                        format!("must be > 0 and <= 1000, got {v}"),
+                    );
+                }
+            }
+        }
         for (field, reason) in crate::strategy::live::config_problems(self) {
             p.add(field, reason);
         }
