@@ -412,7 +412,9 @@ async fn refresh_with(
         return Ok(0);
     }
     let mut link = Link::open(bot, config, actor)?;
-    if link.paper.is_some() && tick_paper {
+    // A strategy bot's paper venue sees its closed bars instead (`strategy::observe_paper`).
+    let bars = config.source == keel_engine::config::SignalSource::Strategy;
+    if link.paper.is_some() && tick_paper && !bars {
         // A paper bot's exits rest on its paper venue: it sees the ticker now (a tick fires
         // what it touches, by the venue's one rule), then is asked exactly as the exchange.
         let symbols: std::collections::BTreeSet<Symbol> =

@@ -440,10 +440,10 @@ fn protect_signal(
     parsed.signal.take_profit = p.take_profit;
 }
 
-/// A paper bot's exits see every closed bar since the last one they saw, by the paper venue's
-/// one rule (the open, the extreme against the position, the other extreme, the close), as the
-/// backtester's exits see them; what fired is booked at once through the protection refresh,
-/// so the decision that follows sizes against the position the exits left.
+/// Before a decision, the exits that fired since the last one are booked, so the decision sizes
+/// against the position they left (as the backtester's): a paper bot's exits first see every
+/// closed bar since the last one they saw, by the paper venue's one rule (the open, the extreme
+/// against the position, the other extreme, the close); a live bot's are asked of the exchange.
 async fn observe_paper(
     bot: &BotDO,
     config: &keel_engine::config::BotConfig,
@@ -451,8 +451,13 @@ async fn observe_paper(
     feeds: &[(&keel_engine::ids::Symbol, &[keel_engine::market::Bar])],
 ) -> Result<(), ApiError> {
     let Some(mut paper) = paper else {
+        super::protection::refresh(bot, config, Actor::System).await?;
         return Ok(());
     };
+    // A bot without exits configured never has any: nothing to observe or store per bar.
+    if config.exits.is_none() && feeds.iter().all(|(s, _)| paper.working_exits(s).is_empty()) {
+        return Ok(());
+    }
     let mut fired = false;
     let mut seen = Vec::new();
     for (symbol, bars) in feeds {

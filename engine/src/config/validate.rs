@@ -67,6 +67,36 @@ fn positive(p: &mut Problems, field: &str, v: Option<Decimal>) {
     }
 }
 
+impl super::ExitDistances {
+    /// What is wrong with the distances, each with its field path (`exits.stop_loss_pct`).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.stop_loss_pct.is_none() && self.take_profit_pct.is_none() {
+            out.push((
+                "exits",
+                "give stop_loss_pct, take_profit_pct or both".to_string(),
+            ));
+        }
+        if let Some(v) = self.stop_loss_pct {
+            if v <= Decimal::ZERO || v >= Decimal::ONE_HUNDRED {
+                out.push((
+                    "exits.stop_loss_pct",
+                    format!("must be > 0 and < 100, got {v}"),
+                ));
+            }
+        }
+        if let Some(v) = self.take_profit_pct {
+            if v <= Decimal::ZERO || v > Decimal::ONE_THOUSAND {
+                out.push((
+                    "exits.take_profit_pct",
+                    format!("must be > 0 and <= 1000, got {v}"),
+                ));
+            }
+        }
+        out
+    }
+}
+
 impl BotConfig {
     /// Checks every field and their consistency.
     ///
@@ -103,24 +133,8 @@ impl BotConfig {
                     "only for source \"strategy\" (alerts carry stop_loss/take_profit prices)",
                 );
             }
-            if x.stop_loss_pct.is_none() && x.take_profit_pct.is_none() {
-                p.add("exits", "give stop_loss_pct, take_profit_pct or both");
-            }
-            if let Some(v) = x.stop_loss_pct {
-                if v <= Decimal::ZERO || v >= Decimal::ONE_HUNDRED {
-                    p.add(
-                        "exits.stop_loss_pct",
-                        format!("must be > 0 and < 100, got {v}"),
-                    );
-                }
-            }
-            if let Some(v) = x.take_profit_pct {
-                if v <= Decimal::ZERO || v > Decimal::ONE_THOUSAND {
-                    p.add(
-                        "exits.take_profit_pct",
-                        format!("must be > 0 and <= 1000, got {v}"),
-                    );
-                }
+            for (field, reason) in x.problems() {
+                p.add(field, reason);
             }
         }
         for (field, reason) in crate::strategy::live::config_problems(self) {

@@ -323,6 +323,9 @@ impl PaperVenue {
     /// Fires every working exit of `symbol` that `price` touches (stop-losses first: the worst
     /// case), each filling completely as the rule of [`exits`] says.
     fn fire(&mut self, symbol: &Symbol, price: Decimal, now_ms: i64) -> Vec<ExitFill> {
+        if self.exits.is_empty() {
+            return Vec::new();
+        }
         let Some(rules) = self.rules.get(symbol).cloned() else {
             return Vec::new();
         };
