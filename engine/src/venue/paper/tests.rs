@@ -747,6 +747,30 @@ mod exit_orders {
     }
 
     #[test]
+    fn stored_exits_survive_a_save_and_an_old_save_loads_without_them() {
+        let mut v = venue(Market::Linear);
+        buy(&mut v, dec!(0.01));
+        run(
+            &mut v,
+            trigger("sl", ExitKind::StopLoss, dec!(49000), None),
+            2,
+        )
+        .unwrap();
+        let saved = serde_json::to_value(&v).unwrap();
+        let mut back: PaperVenue = serde_json::from_value(saved.clone()).unwrap();
+        assert_eq!(back, v);
+        back.set_price(&btc(), dec!(48000), 3);
+        assert_eq!(exit_fills(&mut back).len(), 1);
+        // A paper venue stored before exits existed has neither field.
+        let mut old = saved;
+        let obj = old.as_object_mut().unwrap();
+        obj.remove("exits");
+        obj.remove("next_exit");
+        let loaded: PaperVenue = serde_json::from_value(old).unwrap();
+        assert!(loaded.working_exits(&btc()).is_empty());
+    }
+
+    #[test]
     fn a_trigger_the_price_already_touches_is_refused() {
         let mut v = venue(Market::Linear);
         buy(&mut v, dec!(0.01));
