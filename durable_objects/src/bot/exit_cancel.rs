@@ -53,8 +53,8 @@ struct Row {
 }
 
 /// Cancels the bot's own resting exits on `symbol` (exits riding on an entry or a position,
-/// Bybit's attached TP/SL, have no order of their own and end with the position). Paper bots
-/// hold no exchange-side exits.
+/// Bybit's attached TP/SL, have no order of their own and end with the position). A paper bot's
+/// exits rest on its paper venue and are cancelled the same way.
 ///
 /// # Errors
 /// Storage failures only; exchange failures are reported in [`Cleared::failed`].
@@ -65,9 +65,6 @@ pub async fn clear_exits(
     signal_id: Option<&SignalId>,
 ) -> Result<Cleared, ApiError> {
     let mut out = Cleared::default();
-    if link.paper.is_some() {
-        return Ok(out);
-    }
     let rows: Vec<Row> = bot.db.rows(
         "SELECT client_order_id, signal_id, body FROM orders WHERE status = 'trigger_open' AND symbol = ? ORDER BY updated_ms",
         vec![text(symbol.as_str())],
@@ -145,6 +142,7 @@ pub async fn clear_exits(
         out.cancelled.push(body);
     }
     j.put("venue_state", &link.state)?;
+    super::protection::stage_paper(&mut j, link)?;
     bot.commit(j).await?;
     Ok(out)
 }

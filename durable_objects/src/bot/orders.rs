@@ -109,7 +109,6 @@ async fn place_inner(
     let op = keel_engine::venue::protect::entry_op(
         config.exchange,
         config.market,
-        link.paper.is_some(),
         &req,
         proposed.stop_loss,
         proposed.take_profit,
@@ -223,7 +222,6 @@ async fn place_exit_triggers(
     let triggers = keel_engine::venue::protect::exit_triggers(
         config.exchange,
         config.market,
-        link.paper.is_some(),
         &config.id,
         signal_id,
         entry,
@@ -250,6 +248,7 @@ async fn place_exit_triggers(
         });
         let mut j = bot.journal()?;
         drain_trail(&mut j, link, Some(signal_id), Some(&t.client_order_id))?;
+        super::protection::stage_paper(&mut j, link)?;
         j.exec(
             "INSERT INTO orders (client_order_id, signal_id, symbol, status, updated_ms, body) VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, updated_ms = excluded.updated_ms, body = excluded.body",

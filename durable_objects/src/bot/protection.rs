@@ -37,6 +37,22 @@ const PER_RUN: i64 = 20;
 /// Slack before an exit's placement when reading executions (clock differences).
 const SINCE_SLACK_MS: i64 = 60_000;
 
+/// Stages a paper bot's venue (its exits and book changed with the calls just made), bounded
+/// as every other save of it. Nothing for a live bot.
+///
+/// # Errors
+/// Serialization failures.
+pub fn stage_paper(j: &mut Journal, link: &mut Link<'_>) -> Result<(), ApiError> {
+    if let Some(p) = link.paper.as_mut() {
+        p.prune(
+            super::exchange::PAPER_KEEP_ORDERS,
+            super::exchange::PAPER_KEEP_FILLS,
+        );
+        j.put("paper", p)?;
+    }
+    Ok(())
+}
+
 /// The body of an exit's orders row.
 pub fn exit_body(
     t: &ExitTrigger,
@@ -139,7 +155,6 @@ pub async fn place_oco(
     let Some(oco) = protect::oco_exit(
         config.exchange,
         config.market,
-        link.paper.is_some(),
         &config.id,
         signal_id,
         &entry.request,
@@ -213,6 +228,7 @@ pub async fn place_oco(
         out.push(body);
     }
     j.put("venue_state", &link.state)?;
+    stage_paper(&mut j, link)?;
     bot.commit(j).await?;
     Ok(out)
 }
@@ -243,7 +259,6 @@ pub async fn place_spot_tpsl(
     let Some(t) = protect::spot_tpsl(
         config.exchange,
         config.market,
-        link.paper.is_some(),
         &config.id,
         signal_id,
         &entry.request,
@@ -295,6 +310,7 @@ pub async fn place_spot_tpsl(
         &body,
     );
     j.put("venue_state", &link.state)?;
+    stage_paper(&mut j, link)?;
     bot.commit(j).await?;
     Ok(vec![body])
 }
@@ -362,6 +378,29 @@ struct Outcome {
 /// # Errors
 /// Storage failures; exchange failures leave the exits as they were (the next run retries).
 pub async fn refresh(bot: &BotDO, config: &BotConfig, actor: Actor) -> Result<usize, ApiError> {
+    refresh_with(bot, config, actor, true).await
+}
+
+/// [`refresh`] right after a paper bot's venue observed new bars (the strategy run): the exits
+/// that fired are booked without another tick of the ticker, so the fills are exactly those the
+/// bars decided (as the backtester's).
+///
+/// # Errors
+/// As [`refresh`].
+pub async fn refresh_observed(
+    bot: &BotDO,
+    config: &BotConfig,
+    actor: Actor,
+) -> Result<usize, ApiError> {
+    refresh_with(bot, config, actor, false).await
+}
+
+async fn refresh_with(
+    bot: &BotDO,
+    config: &BotConfig,
+    actor: Actor,
+    tick_paper: bool,
+) -> Result<usize, ApiError> {
     let rows: Vec<Row> = bot.db.rows(
         &format!(
             "SELECT client_order_id, signal_id, symbol, updated_ms, body FROM orders WHERE status IN {LIVE} ORDER BY updated_ms LIMIT {PER_RUN}"
@@ -373,8 +412,21 @@ pub async fn refresh(bot: &BotDO, config: &BotConfig, actor: Actor) -> Result<us
         return Ok(0);
     }
     let mut link = Link::open(bot, config, actor)?;
-    if link.paper.is_some() {
-        return Ok(0);
+    // A strategy bot's paper venue sees its closed bars instead (`strategy::observe_paper`).
+    let bars = config.source == keel_engine::config::SignalSource::Strategy;
+    if link.paper.is_some() && tick_paper && !bars {
+        // A paper bot's exits rest on its paper venue: it sees the ticker now (a tick fires
+        // what it touches, by the venue's one rule), then is asked exactly as the exchange.
+        let symbols: std::collections::BTreeSet<Symbol> =
+            exits.iter().map(|e| e.symbol.clone()).collect();
+        for s in &symbols {
+            if let Err(e) = super::facts::market_facts(bot, &mut link, s).await {
+                worker::console_error!(
+                    "paper exits: no price for {s}: {}",
+                    ApiError::from(e).message
+                );
+            }
+        }
     }
     let mut out = Outcome::default();
     match config.exchange {
@@ -702,6 +754,7 @@ async fn commit(
         );
     }
     j.put("venue_state", &link.state)?;
+    stage_paper(&mut j, link)?;
     bot.commit(j).await?;
     if let Some(l) = ledger_now {
         *bot.ledger.borrow_mut() = Some(l);

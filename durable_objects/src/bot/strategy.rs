@@ -115,8 +115,9 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
         return run_feeds(bot, &stored, &spec, strategy).await;
     }
     let mut link = Link::open(bot, config, Actor::System)?;
-    // Market data only: the paper book is the signal path's to touch.
-    link.paper = None;
+    // Market data only: the paper book is the signal path's to touch (its exits see the bars
+    // below, before the decision).
+    let paper = link.paper.take();
     let limit = live::fetch_limit(strategy.as_ref());
     let op = VenueOp::Klines {
         symbol: spec.symbol.clone(),
@@ -137,6 +138,7 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
             return Err(e.into());
         }
     };
+    observe_paper(bot, config, paper, &[(&spec.symbol, &bars)]).await?;
     let l = ledger::load(bot, config)?;
     let position = l
         .position(&spec.symbol)
@@ -187,8 +189,9 @@ pub async fn run(bot: &BotDO) -> Result<Value, ApiError> {
     let facts = facts.map_err(ApiError::from)?;
     let (qty, equity) = size(config, l, &spec.symbol, position, target, &facts)?;
     let now = now_ms();
-    let parsed = live::signal(&eval, &spec.symbol, qty, facts.price, now)
+    let mut parsed = live::signal(&eval, &spec.symbol, qty, facts.price, now)
         .map_err(|e| ApiError::internal(e.to_string()))?;
+    protect_signal(config, &mut parsed, position, qty, &facts);
     let outcome = process(bot, &stored, &parsed, now, &origin(&version)).await;
     // Issue 23: execution against the backtest's fill at this bar's close, alerted past a bound.
     super::drift::record(bot, spec.symbol.as_str(), eval.close, &outcome).await;
@@ -225,7 +228,7 @@ async fn run_feeds(
 ) -> Result<Value, ApiError> {
     let config = &stored.config;
     let mut link = Link::open(bot, config, Actor::System)?;
-    link.paper = None;
+    let paper = link.paper.take();
     let limit = live::fetch_limit(strategy.as_ref());
     let symbols = strategy.feeds().to_vec();
     let mut feeds = Vec::with_capacity(symbols.len());
@@ -249,6 +252,12 @@ async fn run_feeds(
             }
         }
     }
+    let observed: Vec<(&keel_engine::ids::Symbol, &[keel_engine::market::Bar])> = symbols
+        .iter()
+        .zip(&feeds)
+        .map(|(s, b)| (s, b.as_slice()))
+        .collect();
+    observe_paper(bot, config, paper, &observed).await?;
     let Some(eval) = live::evaluate_multi(strategy.as_mut(), &feeds) else {
         super::exchange::save_link(bot, &mut link, None).await?;
         return Ok(json!({"status": "no_closed_bars", "fetched_limit": limit}));
@@ -321,7 +330,8 @@ async fn run_feeds(
         let now = now_ms();
         let id = live::multi_signal_id(&version, &symbol, eval.bar_open_ms)
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        let parsed = live::target_signal(id, &symbol, qty, facts.price, now);
+        let mut parsed = live::target_signal(id, &symbol, qty, facts.price, now);
+        protect_signal(config, &mut parsed, position, qty, &facts);
         let outcome = process(bot, stored, &parsed, now, &origin(&version)).await;
         // Issue 23: execution against this instrument's deciding close, as a single series'.
         super::drift::record(bot, symbol.as_str(), close, &outcome).await;
@@ -387,6 +397,104 @@ fn size(
     )
     .ok_or_else(|| ApiError::internal("target quantity overflowed"))?;
     Ok((qty, equity))
+}
+
+/// The stop-loss / take-profit a strategy bot's `exits` ask for on this trade
+/// ([`keel_engine::venue::protect::for_target`]: only a trade adding exposure), at the distances
+/// from the price the order is expected to fill at (paper: after the venue's slippage), as the
+/// backtester places them.
+fn protect_signal(
+    config: &keel_engine::config::BotConfig,
+    parsed: &mut keel_engine::signal::ParsedSignal,
+    position: rust_decimal::Decimal,
+    qty: rust_decimal::Decimal,
+    facts: &keel_engine::bot::MarketFacts,
+) {
+    let Some(x) = config.exits else {
+        return;
+    };
+    let tick = facts.rules.tick_size;
+    let side = if qty > position {
+        keel_engine::model::Side::Buy
+    } else {
+        keel_engine::model::Side::Sell
+    };
+    let expected = match config.mode {
+        keel_engine::model::BotMode::Paper => keel_engine::venue::paper::slipped_price(
+            facts.price,
+            side,
+            super::exchange::PAPER_SLIPPAGE_BPS,
+            tick,
+        ),
+        _ => facts.price,
+    };
+    let p = keel_engine::venue::protect::for_target(
+        position,
+        qty,
+        expected,
+        x.stop_loss_pct,
+        x.take_profit_pct,
+        tick,
+    );
+    parsed.signal.stop_loss = p.stop_loss;
+    parsed.signal.take_profit = p.take_profit;
+}
+
+/// Before a decision, the exits that fired since the last one are booked, so the decision sizes
+/// against the position they left (as the backtester's): a paper bot's exits first see every
+/// closed bar since the last one they saw, by the paper venue's one rule (the open, the extreme
+/// against the position, the other extreme, the close); a live bot's are asked of the exchange.
+async fn observe_paper(
+    bot: &BotDO,
+    config: &keel_engine::config::BotConfig,
+    paper: Option<keel_engine::venue::paper::PaperVenue>,
+    feeds: &[(&keel_engine::ids::Symbol, &[keel_engine::market::Bar])],
+) -> Result<(), ApiError> {
+    let Some(mut paper) = paper else {
+        super::protection::refresh(bot, config, Actor::System).await?;
+        return Ok(());
+    };
+    // A bot without exits configured never has any: nothing to observe or store per bar.
+    if config.exits.is_none() && feeds.iter().all(|(s, _)| paper.working_exits(s).is_empty()) {
+        return Ok(());
+    }
+    let mut fired = false;
+    let mut seen = Vec::new();
+    for (symbol, bars) in feeds {
+        let key = format!("paper_bar_ms:{symbol}");
+        let last: Option<i64> = kv_get(&bot.db, &key)?;
+        let Some(newest) = bars.last().map(|b| b.open_time_ms) else {
+            continue;
+        };
+        if last.is_some_and(|l| l >= newest) {
+            continue;
+        }
+        let tick = paper.rules_of(symbol).map(|r| r.tick_size);
+        if let (Some(tick), false) = (tick, paper.working_exits(symbol).is_empty()) {
+            for b in bars
+                .iter()
+                .filter(|b| last.is_none_or(|l| b.open_time_ms > l))
+            {
+                if let Some(p) = keel_engine::venue::paper::exits::BarPrices::of(b, tick) {
+                    fired |= !paper.observe_bar(symbol, p, now_ms()).exits.is_empty();
+                }
+            }
+        }
+        seen.push((key, newest));
+    }
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let mut j = bot.journal()?;
+    for (k, v) in &seen {
+        j.put(k, v)?;
+    }
+    j.put("paper", &paper)?;
+    bot.commit(j).await?;
+    if fired {
+        super::protection::refresh_observed(bot, config, Actor::System).await?;
+    }
+    Ok(())
 }
 
 /// Who sends a strategy's signals: the system, on behalf of the version (`signal_received.source`).

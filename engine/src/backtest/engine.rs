@@ -17,9 +17,10 @@ use crate::strategy::live::{size_target, ExactTarget};
 use crate::strategy::{Context, Intent, Strategy, Target};
 use crate::venue::clock::ServerClock;
 use crate::venue::error::VenueError;
-use crate::venue::op::{VenueOp, VenueReply};
-use crate::venue::paper::{PaperConfig, PaperVenue};
-use crate::venue::{BuildCtx, Planned, Venue};
+use crate::venue::op::{ExitFill, ExitKind, ExitRef, Protection, VenueOp, VenueReply};
+use crate::venue::paper::exits::BarPrices;
+use crate::venue::paper::{Observed, PaperConfig, PaperVenue};
+use crate::venue::{protect, BuildCtx, Planned, Venue};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -69,6 +70,17 @@ pub struct Rejected {
     pub code: String,
 }
 
+/// A fill that was an exit (stop-loss or take-profit), named by its trade id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExitRecord {
+    /// Trade id of the fill (as in [`BacktestReport::fills`]).
+    pub trade_id: String,
+    /// When, ms.
+    pub time_ms: i64,
+    /// Why the position was closed: `stop_loss` or `take_profit`.
+    pub reason: ExitKind,
+}
+
 /// A backtest's results.
 #[derive(Debug, Clone, Serialize)]
 pub struct BacktestReport {
@@ -84,6 +96,9 @@ pub struct BacktestReport {
     pub bars: usize,
     /// Every fill, in order (exact).
     pub fills: Vec<Fill>,
+    /// The fills that were exits, with their reason (empty without `exits` in the config).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exits: Vec<ExitRecord>,
     /// Signals refused by the live path.
     pub rejected: Vec<Rejected>,
     /// Equity after each bar's close, in quote (`f64`, for charts and ratios; exact at each
@@ -140,6 +155,7 @@ struct Sim<'a> {
     state: BotState,
     day: i64,
     fills: Vec<Fill>,
+    exits: Vec<ExitRecord>,
     rejected: Vec<Rejected>,
     realized_trades: Vec<Decimal>,
     /// Strategy version id every fill is tagged with.
@@ -189,6 +205,7 @@ impl Sim<'_> {
     ) -> Result<(), BacktestError> {
         let tick = self.facts.rules.tick_size;
         let reference = on_tick(to_dec(price, index, "price")?, tick);
+        let target_in = target;
         let target = ExactTarget::of(target).ok_or(BacktestError::Overflow("target"))?;
         // Equity for sizing is marked at this bar's price, not at the last fill's.
         let marked = self.ledger.book(&LedgerEntry::Mark(MarkPrice {
@@ -226,8 +243,29 @@ impl Sim<'_> {
             price: fill_price,
             time_ms: now_ms,
         }))?;
-        self.venue.set_price(&self.symbol, fill_price, now_ms);
         let signal_id = SignalId::new(format!("bt-{index}"))?;
+        // Exits are asked for by an order that adds exposure, at distances from its fill price.
+        let protection = match self.cfg.bot.exits {
+            Some(x) => protect::for_target(
+                self.position,
+                qty,
+                fill_price,
+                x.stop_loss_pct,
+                x.take_profit_pct,
+                tick,
+            ),
+            None => Protection {
+                stop_loss: None,
+                take_profit: None,
+            },
+        };
+        // The venue moves the market order by the slippage itself, as a paper bot's does: fed
+        // the reference, it fills at `fill_price` (the same rounding as the sizing's).
+        let observed = self.venue.observe_jump(&self.symbol, reference, now_ms);
+        if self.book_exits(strategy, observed, now_ms)? {
+            // Sized against what the exits left, as the live bot sizes after they filled.
+            return self.execute(strategy, target_in, price, index, now_ms);
+        }
         let parsed = ParsedSignal {
             signal: Signal {
                 id: None,
@@ -237,8 +275,8 @@ impl Sim<'_> {
                 target_position: Some(qty),
                 order_type: OrderType::Market,
                 price: Some(fill_price),
-                stop_loss: None,
-                take_profit: None,
+                stop_loss: protection.stop_loss,
+                take_profit: protection.take_profit,
                 time_ms: Some(now_ms),
             },
             secret: None,
@@ -275,7 +313,23 @@ impl Sim<'_> {
         };
         let realized_before = self.ledger.totals.realized - self.ledger.totals.fees_quote;
         for order in decision.orders {
-            let reply = match self.place(VenueOp::PlaceOrder(order.into_inner().request), now_ms) {
+            let proposed = order.into_inner();
+            let req = proposed.request;
+            // Exits that would outlive (or lock) what this order closes go first, as live.
+            if self.cfg.bot.exits.is_some()
+                && protect::clears_exits(self.cfg.bot.market, self.position, &req)
+            {
+                self.clear_exits(now_ms)?;
+            }
+            let op = protect::entry_op(
+                self.cfg.bot.exchange,
+                self.cfg.bot.market,
+                &req,
+                proposed.stop_loss,
+                proposed.take_profit,
+                tick,
+            );
+            let reply = match self.place(op, now_ms) {
                 Ok(r) => r,
                 // The exchange refusing an approved order is recorded, as the live bot does.
                 Err(BacktestError::Venue(e)) => {
@@ -312,6 +366,13 @@ impl Sim<'_> {
             for f in &fills {
                 strategy.on_fill(f);
             }
+            let protection = Protection {
+                stop_loss: proposed.stop_loss,
+                take_profit: proposed.take_profit,
+            };
+            if !protection.is_empty() && !fills.is_empty() {
+                self.place_exits(&req, &protection, &fills, &parsed.signal_id, now_ms)?;
+            }
             self.fills.extend(fills);
         }
         // The ledger and `self.fills` hold the history; the paper book only needs its working
@@ -322,6 +383,184 @@ impl Sim<'_> {
         let realized_after = self.ledger.totals.realized - self.ledger.totals.fees_quote;
         self.realized_trades.push(realized_after - realized_before);
         self.refresh(&last, fill_price)
+    }
+
+    /// After an entry filled, the exits the live bot would place on this exchange and market
+    /// (close-position triggers, a spot OCO pair or TP/SL order; Bybit linear carries them on
+    /// the entry). A refused exit is recorded, the entry stands, as live.
+    fn place_exits(
+        &mut self,
+        entry: &crate::model::OrderRequest,
+        protection: &Protection,
+        fills: &[Fill],
+        signal: &SignalId,
+        now_ms: i64,
+    ) -> Result<(), BacktestError> {
+        let (exchange, market) = (self.cfg.bot.exchange, self.cfg.bot.market);
+        let rules = &self.facts.rules;
+        let filled: Decimal = fills.iter().map(|f| f.qty).sum();
+        let mut fees = std::collections::BTreeMap::new();
+        for f in fills {
+            *fees.entry(f.fee_asset.clone()).or_insert(Decimal::ZERO) += f.fee;
+        }
+        let held = protect::net_holding(filled, &fees, &rules.base_asset, rules.step_size);
+        let bot = &self.cfg.bot.id;
+        let tick = rules.tick_size;
+        let mut ops: Vec<VenueOp> =
+            protect::exit_triggers(exchange, market, bot, signal, entry, protection, tick)?
+                .into_iter()
+                .map(VenueOp::PlaceExitTrigger)
+                .collect();
+        if let Some(oco) =
+            protect::oco_exit(exchange, market, bot, signal, entry, protection, tick, held)?
+        {
+            ops.push(VenueOp::PlaceOcoExit(oco));
+        } else if let Some(t) =
+            protect::spot_tpsl(exchange, market, bot, signal, entry, protection, tick, held)?
+        {
+            ops.push(VenueOp::PlaceExitTrigger(t));
+        }
+        for op in ops {
+            match self.place(op, now_ms) {
+                Ok(_) => {}
+                Err(BacktestError::Venue(e)) => self.rejected.push(Rejected {
+                    time_ms: now_ms,
+                    status: 502,
+                    code: format!("exit: {e}"),
+                }),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Cancels the bot's own resting exits on the symbol (those riding on a position end with
+    /// it), one cancel per exit or OCO list, as the live bot does before a close.
+    fn clear_exits(&mut self, now_ms: i64) -> Result<(), BacktestError> {
+        let refs: Vec<ExitRef> = self
+            .venue
+            .working_exits(&self.symbol)
+            .into_iter()
+            .filter(|e| !e.attached)
+            .filter_map(|e| {
+                Some(ExitRef {
+                    symbol: e.symbol.clone(),
+                    client_order_id: e.client_order_id.clone()?,
+                    list_client_order_id: e.group.clone(),
+                })
+            })
+            .collect();
+        let mut done: Vec<Option<crate::ids::ClientOrderId>> = Vec::new();
+        for x in refs {
+            if x.list_client_order_id.is_some() && done.contains(&x.list_client_order_id) {
+                continue;
+            }
+            done.push(x.list_client_order_id.clone());
+            match self.place(VenueOp::CancelExit(x), now_ms) {
+                Ok(_) | Err(BacktestError::Venue(VenueError::UnknownOrder { .. })) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Books the fills a price observation produced (exits that fired, resting orders) through
+    /// the live path, tells the strategy, and records each exit's reason.
+    fn book_exits(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        observed: Observed,
+        now_ms: i64,
+    ) -> Result<bool, BacktestError> {
+        if observed.exits.is_empty() && observed.fills.is_empty() {
+            return Ok(false);
+        }
+        let realized_before = self.ledger.totals.realized - self.ledger.totals.fees_quote;
+        let mut last = None;
+        let plain = observed
+            .fills
+            .into_iter()
+            .map(|fill| ExitFill { kind: None, fill });
+        let mut mark = Decimal::ZERO;
+        for ExitFill { kind, fill } in observed.exits.into_iter().chain(plain) {
+            let booked = bot::book_fill(
+                &mut self.ledger,
+                &fill,
+                &self.facts.rules,
+                &crate::ledger::FeePrices::none(),
+                Some(self.tag.as_str()),
+            )?;
+            if let Some(FillLedgerBooking {
+                applied: Some((_, effect)),
+                ..
+            }) = booked
+            {
+                last = Some(Booked::Applied(effect));
+            }
+            strategy.on_fill(&fill);
+            if let Some(reason) = kind {
+                self.exits.push(ExitRecord {
+                    trade_id: fill.trade_id.clone(),
+                    time_ms: now_ms,
+                    reason,
+                });
+            }
+            mark = fill.price;
+            self.fills.push(fill);
+        }
+        self.venue.prune(0, 0);
+        let realized_after = self.ledger.totals.realized - self.ledger.totals.fees_quote;
+        self.realized_trades.push(realized_after - realized_before);
+        self.refresh(&last.unwrap_or(Booked::Duplicate), mark)?;
+        Ok(true)
+    }
+
+    /// A bar's prices on the tick.
+    fn bar_prices(&self, bar: &Bar, index: usize) -> Result<BarPrices, BacktestError> {
+        let tick = self.facts.rules.tick_size;
+        Ok(BarPrices {
+            open: on_tick(to_dec(bar.open, index, "open")?, tick),
+            high: on_tick(to_dec(bar.high, index, "high")?, tick),
+            low: on_tick(to_dec(bar.low, index, "low")?, tick),
+            close: on_tick(to_dec(bar.close, index, "close")?, tick),
+        })
+    }
+
+    /// The jump to a bar's open on the paper venue (see [`crate::venue::paper::exits`]): exits
+    /// it touches fire at the open, before any order placed at it. Whether anything filled.
+    fn observe_open(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        bar: &Bar,
+        index: usize,
+        now_ms: i64,
+    ) -> Result<bool, BacktestError> {
+        let open = self.bar_prices(bar, index)?.open;
+        let observed = self.venue.observe_jump(&self.symbol, open, now_ms);
+        self.book_exits(strategy, observed, now_ms)
+    }
+
+    /// The rest of a bar after its open, by the same rule: the walk to the extreme that hurts
+    /// the position first, the other extreme and the close. Whether anything filled.
+    fn observe_rest(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        bar: &Bar,
+        index: usize,
+        now_ms: i64,
+    ) -> Result<bool, BacktestError> {
+        let prices = self.bar_prices(bar, index)?;
+        let long = self
+            .ledger
+            .position(&self.symbol)
+            .is_none_or(|p| p.qty >= Decimal::ZERO);
+        let mut observed = Observed::default();
+        for p in prices.walk(long) {
+            let o = self.venue.observe_walk(&self.symbol, p, now_ms);
+            observed.fills.extend(o.fills);
+            observed.exits.extend(o.exits);
+        }
+        self.book_exits(strategy, observed, now_ms)
     }
 
     fn place(&mut self, op: VenueOp, now_ms: i64) -> Result<VenueReply, BacktestError> {
@@ -340,12 +579,14 @@ impl Sim<'_> {
         }
     }
 
+    /// What the bot may sell of `asset`: the free balance plus what its own exits hold (the
+    /// only orders that rest in a backtest; a close cancels them first, as live).
     fn free(&mut self, asset: &str, now_ms: i64) -> Result<Decimal, BacktestError> {
         Ok(match self.place(VenueOp::Balances, now_ms)? {
             VenueReply::Balances(b) => b
                 .iter()
                 .find(|x| x.asset == asset)
-                .map_or(Decimal::ZERO, |x| x.free),
+                .map_or(Decimal::ZERO, |x| x.free + x.locked),
             _ => Decimal::ZERO,
         })
     }
@@ -411,7 +652,8 @@ pub fn run(
         market: config.bot.market,
         taker_fee_rate: config.taker_fee_rate,
         maker_fee_rate: config.maker_fee_rate,
-        slippage_bps: Decimal::ZERO,
+        // The venue slips market orders (entries and triggered exits alike), as a paper bot's.
+        slippage_bps: config.slippage_bps,
     });
     venue.set_rules(config.rules.clone());
     venue.deposit(&quote, config.initial_capital);
@@ -424,6 +666,7 @@ pub fn run(
         state: BotState::default(),
         day: i64::MIN,
         fills: Vec::new(),
+        exits: Vec::new(),
         rejected: Vec::new(),
         realized_trades: Vec::new(),
         tag: strategy.version().id.clone(),
@@ -456,11 +699,19 @@ pub fn run(
         position: sim.position,
         equity: sim.equity,
     };
+    // Exits are watched only when the config asks for them: a run without pays one branch.
+    let watch = config.bot.exits.is_some();
     for (i, bar) in bars.iter().enumerate() {
+        if watch && sim.observe_open(strategy, bar, i, bar.open_time_ms)? {
+            (ctx.position, ctx.equity) = (sim.position, sim.equity);
+        }
         if let Some(t) = pending.take() {
             let before = sim.rejected.len();
             sim.execute(strategy, t, bar.open, i, bar.open_time_ms)?;
             refused = sim.rejected.len() > before;
+            (ctx.position, ctx.equity) = (sim.position, sim.equity);
+        }
+        if watch && sim.observe_rest(strategy, bar, i, bar.open_time_ms + tf)? {
             (ctx.position, ctx.equity) = (sim.position, sim.equity);
         }
         ctx.bars = &bars[..=i];
@@ -577,6 +828,7 @@ impl Finished {
             taker_fee_rate: config.taker_fee_rate,
             bars: self.bars,
             fills: sim.fills,
+            exits: sim.exits,
             rejected: sim.rejected,
             equity_curve: self.curve,
             pnl,
@@ -647,7 +899,8 @@ pub fn run_multi(
         market: config.bot.market,
         taker_fee_rate: config.taker_fee_rate,
         maker_fee_rate: config.maker_fee_rate,
-        slippage_bps: Decimal::ZERO,
+        // The venue slips market orders (entries and triggered exits alike), as a paper bot's.
+        slippage_bps: config.slippage_bps,
     });
     for r in rules {
         venue.set_rules(r.clone());
@@ -666,6 +919,7 @@ pub fn run_multi(
         state: BotState::default(),
         day: i64::MIN,
         fills: Vec::new(),
+        exits: Vec::new(),
         rejected: Vec::new(),
         realized_trades: Vec::new(),
         tag: strategy.version().id.clone(),
@@ -723,7 +977,27 @@ pub fn run_multi(
         let Some(t_open) = latest.first().map(|b| b.open_time_ms) else {
             continue;
         };
+        let watch = config.bot.exits.is_some();
         for k in 0..n {
+            if watch {
+                sim.symbol = symbols[k].clone();
+                sim.facts.rules = rules[k].clone();
+                sim.lot = lots[k];
+                let b = latest[k];
+                let at = idx.get(k).copied().unwrap_or(0);
+                let mut filled = sim.observe_open(strategy, &b, at, t_open)?;
+                if let Some(t) = pending[k].take() {
+                    refused[k] = trade(
+                        &mut sim, strategy, k, t, b.open, step, t_open, &mut marks, &mut qtys,
+                    )?;
+                }
+                filled |= sim.observe_rest(strategy, &b, at, t_open + tf)?;
+                if filled {
+                    marks[k] = sim.mark;
+                    qtys[k] = sim.qty;
+                }
+                continue;
+            }
             if let Some(t) = pending[k].take() {
                 let open = latest[k].open;
                 refused[k] = trade(

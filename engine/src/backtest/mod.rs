@@ -12,6 +12,12 @@
 //! ([`FillAt::Close`]), at that price moved against the order by `slippage_bps` and rounded to
 //! the tick; market orders pay the paper venue's taker fee.
 //!
+//! Exits: with `exits` in the bot config (stop-loss / take-profit distances), each entry gets the
+//! exits the live bot would place on its exchange and market, on the same paper venue, and every
+//! bar is observed by the one rule of [`crate::venue::paper::exits`] (the open first, then the
+//! extreme that hurts the position, the other extreme, the close; a gap fills at the open; both
+//! touched: the stop). Exit fills are listed in [`BacktestReport::exits`] with their reason.
+//!
 //! The engine is deterministic: a virtual clock (bar times), no randomness, ordered maps.
 //!
 //! [`bot::decide`]: crate::bot::decide
@@ -27,12 +33,16 @@ pub mod report;
 pub mod request;
 
 #[cfg(test)]
+mod exit_tests;
+#[cfg(test)]
 pub(crate) mod golden_tests;
 #[cfg(test)]
 mod peer_tests;
 #[cfg(test)]
 mod retry_tests;
 
-pub use engine::{run, run_multi, BacktestConfig, BacktestError, BacktestReport, FillAt, Rejected};
+pub use engine::{
+    run, run_multi, BacktestConfig, BacktestError, BacktestReport, ExitRecord, FillAt, Rejected,
+};
 pub use metrics::Metrics;
 pub use optimize::{grid, walk_forward, GridPoint, OptimizeError, WalkForward};

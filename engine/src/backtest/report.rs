@@ -121,6 +121,9 @@ pub struct Report {
     pub trades: Vec<RoundTrip>,
     /// Every fill (exact).
     pub fills: Vec<Fill>,
+    /// The fills that were stop-loss / take-profit exits, with their reason (absent without).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exits: Vec<super::ExitRecord>,
     /// Signals the live path refused.
     pub rejected: Vec<Rejected>,
     /// `[close_time_ms, equity]` per bar.
@@ -335,6 +338,7 @@ pub fn build(run: RunInfo, config: &BacktestConfig, r: &BacktestReport) -> Repor
         },
         trades,
         fills: r.fills.clone(),
+        exits: r.exits.clone(),
         rejected: r.rejected.clone(),
         drawdown_curve: drawdowns(&r.equity_curve),
         equity_curve: r.equity_curve.clone(),

@@ -102,6 +102,10 @@ pub struct BacktestRequest {
     /// Rebalance band for exposure targets (0 = only on target changes).
     #[serde(default)]
     pub rebalance_band: f64,
+    /// Stop-loss / take-profit distances every entry gets (`{"stop_loss_pct": "2"}`), as a
+    /// strategy bot's config `exits`.
+    #[serde(default)]
+    pub exits: Option<crate::config::ExitDistances>,
 }
 
 /// Why a backtest request could not run; names the field.
@@ -229,7 +233,13 @@ impl BacktestRequest {
             obj.insert("exchange".into(), ex);
             obj.insert("market".into(), mk);
         }
-        let bot = BotConfig::from_value(bot).map_err(|e| field("bot", e))?;
+        let mut bot = BotConfig::from_value(bot).map_err(|e| field("bot", e))?;
+        if let Some(x) = self.exits {
+            if let Some((path, reason)) = x.problems().into_iter().next() {
+                return Err(field("exits", format!("{path}: {reason}")));
+            }
+            bot.exits = Some(x);
+        }
         if bot.sizing.mode == crate::config::SizingMode::RiskPerTrade {
             return Err(field(
                 "bot",
@@ -596,6 +606,10 @@ mod tests {
             (
                 json!({"strategy": "ma_crossover", "exchange": "binance", "market": "spot", "symbol": "BTCUSDT", "timeframe": "1m", "initial_capital": "0"}),
                 "initial_capital",
+            ),
+            (
+                json!({"strategy": "ma_crossover", "exchange": "binance", "market": "spot", "symbol": "BTCUSDT", "timeframe": "1m", "exits": {"stop_loss_pct": "150"}}),
+                "exits",
             ),
         ];
         for (body, want) in cases {

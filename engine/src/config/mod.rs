@@ -198,6 +198,25 @@ pub struct BotConfig {
     /// `params` are validated against its declared parameters; `strategy` must then be absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_spec: Option<serde_json::Value>,
+    /// Stop-loss / take-profit a strategy bot (`source: strategy`) puts on every entry, as
+    /// distances from the entry price (alerts carry absolute prices instead). The backtester,
+    /// paper and live bots place them the same way, so a strategy relying on stops trades alike
+    /// in all three.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exits: Option<ExitDistances>,
+}
+
+/// Stop-loss / take-profit distances in percent of the entry price (`2.5` = 2.5 %), turned into
+/// trigger prices at each entry (see [`crate::venue::protect::at_distance`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExitDistances {
+    /// Stop-loss distance, percent (0 < x < 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_loss_pct: Option<Decimal>,
+    /// Take-profit distance, percent (0 < x ≤ 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_profit_pct: Option<Decimal>,
 }
 
 /// One validation problem, with the field's full path.

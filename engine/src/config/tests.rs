@@ -269,3 +269,47 @@ fn risk_is_optional_as_a_whole() {
     assert_eq!(patched.risk.max_order_notional, Some(dec!(500)));
     assert_eq!(diff.len(), 1);
 }
+
+#[test]
+fn exit_distances_are_for_strategy_bots_and_bounded() {
+    let strategy = |exits: Value| {
+        with(json!({
+            "source": "strategy", "strategy": "ma_crossover", "instruments": ["BTCUSDT"],
+            "timeframe": "1m", "allowed_ips": [], "exits": exits
+        }))
+    };
+    let ok = BotConfig::from_value(strategy(
+        json!({"stop_loss_pct": "2.5", "take_profit_pct": "4"}),
+    ))
+    .unwrap();
+    let x = ok.exits.unwrap();
+    assert_eq!(
+        (x.stop_loss_pct, x.take_profit_pct),
+        (Some(dec!(2.5)), Some(dec!(4)))
+    );
+    let cases = [
+        (strategy(json!({})), "exits"),
+        (
+            strategy(json!({"stop_loss_pct": "100"})),
+            "exits.stop_loss_pct",
+        ),
+        (
+            strategy(json!({"stop_loss_pct": "0"})),
+            "exits.stop_loss_pct",
+        ),
+        (
+            strategy(json!({"take_profit_pct": "1000.5"})),
+            "exits.take_profit_pct",
+        ),
+        (with(json!({"exits": {"stop_loss_pct": "2"}})), "exits"),
+    ];
+    for (doc, field) in cases {
+        let err = BotConfig::from_value(doc).unwrap_err();
+        assert!(
+            err.fields().iter().any(|f| f.field == field),
+            "{field}: {err}"
+        );
+    }
+    let unknown = BotConfig::from_value(strategy(json!({"stop_loss": "2"}))).unwrap_err();
+    assert!(unknown.to_string().contains("exits"), "{unknown}");
+}

@@ -67,6 +67,36 @@ fn positive(p: &mut Problems, field: &str, v: Option<Decimal>) {
     }
 }
 
+impl super::ExitDistances {
+    /// What is wrong with the distances, each with its field path (`exits.stop_loss_pct`).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.stop_loss_pct.is_none() && self.take_profit_pct.is_none() {
+            out.push((
+                "exits",
+                "give stop_loss_pct, take_profit_pct or both".to_string(),
+            ));
+        }
+        if let Some(v) = self.stop_loss_pct {
+            if v <= Decimal::ZERO || v >= Decimal::ONE_HUNDRED {
+                out.push((
+                    "exits.stop_loss_pct",
+                    format!("must be > 0 and < 100, got {v}"),
+                ));
+            }
+        }
+        if let Some(v) = self.take_profit_pct {
+            if v <= Decimal::ZERO || v > Decimal::ONE_THOUSAND {
+                out.push((
+                    "exits.take_profit_pct",
+                    format!("must be > 0 and <= 1000, got {v}"),
+                ));
+            }
+        }
+        out
+    }
+}
+
 impl BotConfig {
     /// Checks every field and their consistency.
     ///
@@ -95,6 +125,17 @@ impl BotConfig {
         }
         if self.strategy_spec.is_some() && self.source != SignalSource::Strategy {
             p.add("strategy_spec", "only for source \"strategy\"");
+        }
+        if let Some(x) = &self.exits {
+            if self.source != SignalSource::Strategy {
+                p.add(
+                    "exits",
+                    "only for source \"strategy\" (alerts carry stop_loss/take_profit prices)",
+                );
+            }
+            for (field, reason) in x.problems() {
+                p.add(field, reason);
+            }
         }
         for (field, reason) in crate::strategy::live::config_problems(self) {
             p.add(field, reason);

@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 /// The operation placing `req` with its alert's protection: [`VenueOp::PlaceProtectedOrder`]
 /// (triggers rounded to `tick` without loosening) where the venue takes TP/SL on create — Bybit
 /// linear, Bybit spot limit orders — and a plain [`VenueOp::PlaceOrder`] otherwise (no trigger,
-/// a reduce-only exit, paper trading, Binance which protects after the fill).
+/// a reduce-only exit, Binance which protects after the fill). Paper bots get the plan of the
+/// exchange they imitate: the paper venue holds every kind of exit.
 pub fn entry_op(
     exchange: Exchange,
     market: Market,
-    paper: bool,
     req: &OrderRequest,
     stop_loss: Option<Decimal>,
     take_profit: Option<Decimal>,
@@ -30,7 +30,7 @@ pub fn entry_op(
     };
     let on_create = exchange == Exchange::Bybit
         && (market == Market::Linear || req.order_type == OrderType::Limit);
-    if paper || req.reduce_only || protection.is_empty() || !on_create {
+    if req.reduce_only || protection.is_empty() || !on_create {
         return VenueOp::PlaceOrder(req.clone());
     }
     VenueOp::PlaceProtectedOrder {
@@ -40,8 +40,8 @@ pub fn entry_op(
 }
 
 /// The close-position triggers to place once `entry` has filled, on venues that take no TP/SL on
-/// the entry but hold conditional orders (Binance USDⓈ-M). Empty elsewhere, for paper, for
-/// reduce-only exits and without triggers. Client ids derive from `(bot, signal, "sl"|"tp")`,
+/// the entry but hold conditional orders (Binance USDⓈ-M). Empty elsewhere, for reduce-only
+/// exits and without triggers. Client ids derive from `(bot, signal, "sl"|"tp")`,
 /// so a retry after a crash is a duplicate the exchange refuses, never a second trigger.
 ///
 /// # Errors
@@ -50,14 +50,13 @@ pub fn entry_op(
 pub fn exit_triggers(
     exchange: Exchange,
     market: Market,
-    paper: bool,
     bot: &BotId,
     signal: &SignalId,
     entry: &OrderRequest,
     protection: &Protection,
     tick: Decimal,
 ) -> Result<Vec<ExitTrigger>, IdError> {
-    if paper || entry.reduce_only || exchange != Exchange::Binance || market != Market::Linear {
+    if entry.reduce_only || exchange != Exchange::Binance || market != Market::Linear {
         return Ok(Vec::new());
     }
     let p = protection.on_tick(tick, entry.side);
@@ -124,7 +123,7 @@ pub fn attached_exits(
 
 /// The one-cancels-the-other exit pair to place once a spot long filled (Binance spot): the
 /// take-profit limit-maker and the stop-loss for the `qty` held. `None` where it does not apply
-/// (another venue or market, paper, a sell entry, not both triggers, nothing held).
+/// (another venue or market, a sell entry, not both triggers, nothing held).
 ///
 /// # Errors
 /// [`IdError`] from the client-id derivation (not expected).
@@ -132,7 +131,6 @@ pub fn attached_exits(
 pub fn oco_exit(
     exchange: Exchange,
     market: Market,
-    paper: bool,
     bot: &BotId,
     signal: &SignalId,
     entry: &OrderRequest,
@@ -140,8 +138,7 @@ pub fn oco_exit(
     tick: Decimal,
     qty: Decimal,
 ) -> Result<Option<OcoExit>, IdError> {
-    if paper
-        || exchange != Exchange::Binance
+    if exchange != Exchange::Binance
         || market != Market::Spot
         || entry.side != Side::Buy
         || qty <= Decimal::ZERO
@@ -172,7 +169,7 @@ pub fn oco_exit(
 /// TP/SL on create): one `tpslOrder` selling the holding `qty` at its trigger. Bybit locks the
 /// quantity of a spot TP/SL order from placement, so one holding carries one of them: the
 /// stop-loss when the alert has one, else the take-profit. Empty where it does not apply (other
-/// venues or markets, paper, limit entries which carry TP/SL on create, sells, nothing held).
+/// venues or markets, limit entries which carry TP/SL on create, sells, nothing held).
 ///
 /// # Errors
 /// [`IdError`] from the client-id derivation (not expected).
@@ -180,7 +177,6 @@ pub fn oco_exit(
 pub fn spot_tpsl(
     exchange: Exchange,
     market: Market,
-    paper: bool,
     bot: &BotId,
     signal: &SignalId,
     entry: &OrderRequest,
@@ -188,8 +184,7 @@ pub fn spot_tpsl(
     tick: Decimal,
     qty: Decimal,
 ) -> Result<Option<ExitTrigger>, IdError> {
-    if paper
-        || exchange != Exchange::Bybit
+    if exchange != Exchange::Bybit
         || market != Market::Spot
         || entry.order_type != OrderType::Market
         || entry.side != Side::Buy
@@ -211,6 +206,64 @@ pub fn spot_tpsl(
         trigger_price,
         qty: Some(qty),
     }))
+}
+
+/// The stop-loss / take-profit `stop_loss_pct` / `take_profit_pct` percent away from `reference`
+/// (the entry's price) for an entry on `entry_side`, on the tick without loosening
+/// ([`Protection::on_tick`]): a long's stop below and target above, a short's the reverse. A
+/// distance that leaves no positive price (or overflows) gives no trigger.
+pub fn at_distance(
+    reference: Decimal,
+    entry_side: Side,
+    stop_loss_pct: Option<Decimal>,
+    take_profit_pct: Option<Decimal>,
+    tick: Decimal,
+) -> Protection {
+    let hundred = Decimal::ONE_HUNDRED;
+    let away = |pct: Option<Decimal>, up: bool| -> Option<Decimal> {
+        let moved = reference.checked_mul(pct?.checked_div(hundred)?)?;
+        let p = if up {
+            reference.checked_add(moved)?
+        } else {
+            reference.checked_sub(moved)?
+        };
+        (p > Decimal::ZERO).then_some(p)
+    };
+    let long = entry_side == Side::Buy;
+    Protection {
+        stop_loss: away(stop_loss_pct, !long),
+        take_profit: away(take_profit_pct, long),
+    }
+    .on_tick(tick, entry_side)
+}
+
+/// The protection a strategy bot's target trade asks for: exits at the configured distances
+/// from `expected_fill` (the price the order is expected to fill at) when the trade from
+/// `position` to `target` adds exposure (opens, grows or flips the position), none when it only
+/// reduces. One rule for the backtester and the live strategy bot.
+pub fn for_target(
+    position: Decimal,
+    target: Decimal,
+    expected_fill: Decimal,
+    stop_loss_pct: Option<Decimal>,
+    take_profit_pct: Option<Decimal>,
+    tick: Decimal,
+) -> Protection {
+    let flips = !target.is_zero()
+        && !position.is_zero()
+        && (target > Decimal::ZERO) != (position > Decimal::ZERO);
+    if target.abs() <= position.abs() && !flips {
+        return Protection {
+            stop_loss: None,
+            take_profit: None,
+        };
+    }
+    let side = if target > position {
+        Side::Buy
+    } else {
+        Side::Sell
+    };
+    at_distance(expected_fill, side, stop_loss_pct, take_profit_pct, tick)
 }
 
 /// What a spot buy left to sell: its filled quantity less the fees charged in the base asset,
@@ -272,16 +325,15 @@ mod tests {
         use OrderType::{Limit, Market as Mkt};
         let sl = Some(dec!(60000.07));
         let cases = [
-            (Bybit, Linear, false, Mkt, false, sl, true),
-            (Bybit, Spot, false, Limit, false, sl, true),
-            (Bybit, Spot, false, Mkt, false, sl, false),
-            (Bybit, Linear, true, Mkt, false, sl, false),
-            (Bybit, Linear, false, Mkt, true, sl, false),
-            (Bybit, Linear, false, Mkt, false, None, false),
-            (Binance, Linear, false, Mkt, false, sl, false),
+            (Bybit, Linear, Mkt, false, sl, true),
+            (Bybit, Spot, Limit, false, sl, true),
+            (Bybit, Spot, Mkt, false, sl, false),
+            (Bybit, Linear, Mkt, true, sl, false),
+            (Bybit, Linear, Mkt, false, None, false),
+            (Binance, Linear, Mkt, false, sl, false),
         ];
-        for (ex, market, paper, ot, reduce, stop, protected) in cases {
-            let op = entry_op(ex, market, paper, &req(ot, reduce), stop, None, dec!(0.1));
+        for (ex, market, ot, reduce, stop, protected) in cases {
+            let op = entry_op(ex, market, &req(ot, reduce), stop, None, dec!(0.1));
             match op {
                 VenueOp::PlaceProtectedOrder { order, protection } => {
                     assert!(protected, "{ex:?} {market:?} {ot:?}");
@@ -309,7 +361,6 @@ mod tests {
         let o = oco_exit(
             Exchange::Binance,
             Market::Spot,
-            false,
             &bot,
             &sig,
             &entry,
@@ -342,51 +393,15 @@ mod tests {
         let mut sell = entry.clone();
         sell.side = Side::Sell;
         let none = [
-            (
-                Exchange::Binance,
-                Market::Linear,
-                false,
-                &entry,
-                &both,
-                dec!(1),
-            ),
-            (Exchange::Bybit, Market::Spot, false, &entry, &both, dec!(1)),
-            (
-                Exchange::Binance,
-                Market::Spot,
-                true,
-                &entry,
-                &both,
-                dec!(1),
-            ),
-            (
-                Exchange::Binance,
-                Market::Spot,
-                false,
-                &sell,
-                &both,
-                dec!(1),
-            ),
-            (
-                Exchange::Binance,
-                Market::Spot,
-                false,
-                &entry,
-                &only_sl,
-                dec!(1),
-            ),
-            (
-                Exchange::Binance,
-                Market::Spot,
-                false,
-                &entry,
-                &both,
-                dec!(0),
-            ),
+            (Exchange::Binance, Market::Linear, &entry, &both, dec!(1)),
+            (Exchange::Bybit, Market::Spot, &entry, &both, dec!(1)),
+            (Exchange::Binance, Market::Spot, &sell, &both, dec!(1)),
+            (Exchange::Binance, Market::Spot, &entry, &only_sl, dec!(1)),
+            (Exchange::Binance, Market::Spot, &entry, &both, dec!(0)),
         ];
-        for (ex, m, paper, e, p, q) in none {
-            let r = oco_exit(ex, m, paper, &bot, &sig, e, p, dec!(0.01), q).unwrap();
-            assert!(r.is_none(), "{ex:?} {m:?} {paper} {q}");
+        for (ex, m, e, p, q) in none {
+            let r = oco_exit(ex, m, &bot, &sig, e, p, dec!(0.01), q).unwrap();
+            assert!(r.is_none(), "{ex:?} {m:?} {q}");
         }
     }
 
@@ -404,7 +419,6 @@ mod tests {
             (
                 Exchange::Bybit,
                 Market::Spot,
-                false,
                 &mkt,
                 p(Some(dec!(64000.005)), Some(dec!(67000))),
                 Some((ExitKind::StopLoss, "sl", dec!(64000.01))),
@@ -412,39 +426,21 @@ mod tests {
             (
                 Exchange::Bybit,
                 Market::Spot,
-                false,
                 &mkt,
                 p(None, Some(dec!(67000.009))),
                 Some((ExitKind::TakeProfit, "tp", dec!(67000.00))),
             ),
+            (Exchange::Bybit, Market::Spot, &mkt, p(None, None), None),
             (
                 Exchange::Bybit,
                 Market::Spot,
-                false,
-                &mkt,
-                p(None, None),
-                None,
-            ),
-            (
-                Exchange::Bybit,
-                Market::Spot,
-                false,
                 &lim,
                 p(Some(dec!(64000)), None),
                 None,
             ),
             (
                 Exchange::Bybit,
-                Market::Spot,
-                true,
-                &mkt,
-                p(Some(dec!(64000)), None),
-                None,
-            ),
-            (
-                Exchange::Bybit,
                 Market::Linear,
-                false,
                 &mkt,
                 p(Some(dec!(64000)), None),
                 None,
@@ -452,25 +448,14 @@ mod tests {
             (
                 Exchange::Binance,
                 Market::Spot,
-                false,
                 &mkt,
                 p(Some(dec!(64000)), None),
                 None,
             ),
         ];
-        for (ex, m, paper, entry, prot, want) in cases {
-            let got = spot_tpsl(
-                ex,
-                m,
-                paper,
-                &bot,
-                &sig,
-                entry,
-                &prot,
-                dec!(0.01),
-                dec!(0.000999),
-            )
-            .unwrap();
+        for (ex, m, entry, prot, want) in cases {
+            let got =
+                spot_tpsl(ex, m, &bot, &sig, entry, &prot, dec!(0.01), dec!(0.000999)).unwrap();
             let got = got.map(|t| {
                 assert_eq!(t.qty, Some(dec!(0.000999)));
                 assert_eq!(t.close_side, Side::Sell);
@@ -478,7 +463,61 @@ mod tests {
             });
             let want =
                 want.map(|(k, leg, price)| (k, client_order_id(&bot, &sig, leg).unwrap(), price));
-            assert_eq!(got, want, "{ex:?} {m:?} {paper}");
+            assert_eq!(got, want, "{ex:?} {m:?}");
+        }
+    }
+
+    #[test]
+    fn distances_become_triggers_on_the_tick_never_looser() {
+        let cases = [
+            // Long at 100.03: stop 2 % below (98.0294 → up to 98.03), target 3 % above
+            // (103.0309 → down to 103.03).
+            (
+                Side::Buy,
+                Some(dec!(2)),
+                Some(dec!(3)),
+                Some(dec!(98.03)),
+                Some(dec!(103.03)),
+            ),
+            // Short: stop above (102.0306 → down to 102.03), target below (97.0291 → up to 97.03).
+            (
+                Side::Sell,
+                Some(dec!(2)),
+                Some(dec!(3)),
+                Some(dec!(102.03)),
+                Some(dec!(97.03)),
+            ),
+            (Side::Buy, None, Some(dec!(1)), None, Some(dec!(101.03))),
+            (Side::Sell, Some(dec!(1)), None, Some(dec!(101.03)), None),
+            // A short's target 100 % below would be at zero: none.
+            (Side::Sell, None, Some(dec!(100)), None, None),
+        ];
+        for (side, sl, tp, want_sl, want_tp) in cases {
+            let p = at_distance(dec!(100.03), side, sl, tp, dec!(0.01));
+            assert_eq!(
+                (p.stop_loss, p.take_profit),
+                (want_sl, want_tp),
+                "{side:?} {sl:?} {tp:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_trade_adding_exposure_asks_for_exits() {
+        let tp = Some(dec!(10));
+        let cases = [
+            (dec!(0), dec!(1), Some(dec!(110))),
+            (dec!(1), dec!(2), Some(dec!(110))),
+            (dec!(1), dec!(-1), Some(dec!(90))),
+            (dec!(0), dec!(-1), Some(dec!(90))),
+            (dec!(2), dec!(1), None),
+            (dec!(1), dec!(0), None),
+            (dec!(-1), dec!(-0.5), None),
+            (dec!(1), dec!(1), None),
+        ];
+        for (pos, target, want) in cases {
+            let p = for_target(pos, target, dec!(100), None, tp, dec!(0.01));
+            assert_eq!(p.take_profit, want, "{pos} → {target}");
         }
     }
 
@@ -509,7 +548,6 @@ mod tests {
         let op = entry_op(
             Exchange::Bybit,
             Market::Linear,
-            false,
             &req(OrderType::Market, false),
             Some(dec!(60000.07)),
             Some(dec!(70000.07)),
@@ -560,7 +598,6 @@ mod tests {
         let t = exit_triggers(
             Exchange::Binance,
             Market::Linear,
-            false,
             &bot,
             &sig,
             &entry,
@@ -585,15 +622,14 @@ mod tests {
         );
         assert_ne!(t[0].client_order_id, t[1].client_order_id);
         let none = [
-            (Exchange::Binance, Market::Spot, false, false),
-            (Exchange::Bybit, Market::Linear, false, false),
-            (Exchange::Binance, Market::Linear, true, false),
-            (Exchange::Binance, Market::Linear, false, true),
+            (Exchange::Binance, Market::Spot, false),
+            (Exchange::Bybit, Market::Linear, false),
+            (Exchange::Binance, Market::Linear, true),
         ];
-        for (ex, m, paper, reduce) in none {
+        for (ex, m, reduce) in none {
             let e = req(OrderType::Market, reduce);
-            let t = exit_triggers(ex, m, paper, &bot, &sig, &e, &p, dec!(0.1)).unwrap();
-            assert!(t.is_empty(), "{ex:?} {m:?} {paper} {reduce}");
+            let t = exit_triggers(ex, m, &bot, &sig, &e, &p, dec!(0.1)).unwrap();
+            assert!(t.is_empty(), "{ex:?} {m:?} {reduce}");
         }
     }
 

@@ -288,4 +288,35 @@ mod tests {
         assert_eq!(st.order(tp).unwrap().status, Status::Expired);
         assert_eq!(btc(&st), (free0 - dec("0.001"), locked0));
     }
+    #[test]
+    fn a_walked_bar_fires_the_stop_at_its_price_before_the_target_and_a_gap_at_the_open() {
+        // (open, high, low, close) → (leg that fills, its price).
+        let cases = [
+            // Both crossed: the low comes first for the long the pair protects.
+            (["65000", "68000", "63000", "66000"], ("c-sl", "64000")),
+            // Opens below the stop: sold at the open.
+            (["63500", "68000", "63000", "66000"], ("c-sl", "63500")),
+            // Only the high: the limit leg at its price.
+            (["65000", "68000", "64500", "66000"], ("c-tp", "67000")),
+        ];
+        for ([o, h, l, c], (leg, price)) in cases {
+            let mut st = state();
+            let r = new_oco(&mut st, 0, &sell("0.001", "67000", "64000", "c"), 1);
+            assert_eq!(r.status, 200, "{}", r.body);
+            st.walk_bar(V, "BTCUSDT", dec(o), dec(h), dec(l), dec(c), 2);
+            let filled = if leg == "c-sl" {
+                st.conditionals[0].order_id.and_then(|id| st.order(id))
+            } else {
+                st.order_by_client_id(0, V, leg).and_then(|id| st.order(id))
+            }
+            .unwrap();
+            assert_eq!(filled.status, Status::Filled, "{o} {h} {l} {c}");
+            assert_eq!(
+                filled.cum_quote / filled.executed_qty,
+                dec(price),
+                "{o} {h} {l} {c}"
+            );
+            assert_eq!(st.instrument(V, "BTCUSDT").unwrap().price, dec(c));
+        }
+    }
 }

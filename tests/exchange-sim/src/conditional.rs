@@ -226,6 +226,79 @@ impl State {
         }
     }
 
+    /// Moves the price continuously to `to`: it stops at every untriggered trigger price and
+    /// every resting limit price on the way (in the order met), so what it crosses fills at its
+    /// own price, as on an exchange whose price passes through it; then lands on `to`.
+    pub fn walk_to(&mut self, venue: Venue, symbol: &str, to: Decimal, now: i64) {
+        let Some(from) = self.instrument(venue, symbol).map(|i| i.price) else {
+            return;
+        };
+        let (lo, hi) = if from <= to { (from, to) } else { (to, from) };
+        let triggers = self
+            .conditionals
+            .iter()
+            .filter(|c| {
+                c.venue == venue && c.symbol == symbol && c.status == TriggerStatus::Untriggered
+            })
+            .map(|c| c.trigger);
+        let limits = self
+            .orders
+            .iter()
+            .filter(|o| {
+                o.venue == venue
+                    && o.symbol == symbol
+                    && o.status.is_open()
+                    && o.kind == OrdType::Limit
+            })
+            .map(|o| o.price);
+        let mut stops: Vec<Decimal> = triggers
+            .chain(limits)
+            .filter(|p| *p > lo && *p < hi)
+            .collect();
+        stops.sort();
+        stops.dedup();
+        if from > to {
+            stops.reverse();
+        }
+        stops.push(to);
+        for p in stops {
+            self.set_price(venue, symbol, p, now);
+        }
+    }
+
+    /// Moves the price through one bar as Keel's backtester and paper venue see it: a jump to
+    /// the open (a trigger the open crosses fills there), then a walk to the extreme that hurts
+    /// the protected position first (the low when the exits protect a long, the high for a
+    /// short), the other extreme and the close. When one bar crosses both a stop and a target,
+    /// the stop fires.
+    #[allow(clippy::too_many_arguments)] // the bar's four prices, named
+    pub fn walk_bar(
+        &mut self,
+        venue: Venue,
+        symbol: &str,
+        open: Decimal,
+        high: Decimal,
+        low: Decimal,
+        close: Decimal,
+        now: i64,
+    ) {
+        self.set_price(venue, symbol, open, now);
+        let protects_short = self.conditionals.iter().any(|c| {
+            c.venue == venue
+                && c.symbol == symbol
+                && c.status == TriggerStatus::Untriggered
+                && c.close_side == Side::Buy
+        });
+        let path = if protects_short {
+            [high, low, close]
+        } else {
+            [low, high, close]
+        };
+        for p in path {
+            self.walk_to(venue, symbol, p, now);
+        }
+    }
+
     /// Releases the base quantity a spot TP/SL order held.
     fn release(&mut self, c: &Conditional) {
         let base = self

@@ -375,6 +375,11 @@ pub struct AdminLoad {
     /// Generate a deterministic history instead of (or after, with `append`) given bars.
     #[serde(default)]
     pub generate: Option<Generate>,
+    /// Move each venue's price through every given bar (open, the extreme against the protected
+    /// position, the other extreme, close: `State::walk_bar`) instead of jumping to the last
+    /// close, so exchange-side exits fire by the rule Keel's backtester states.
+    #[serde(default)]
+    pub walk: bool,
 }
 
 /// A deterministic random walk of bars.
@@ -517,6 +522,12 @@ pub fn admin_load(st: &mut State, load: AdminLoad, now: i64) -> Result<Value, St
     }
     let last = series.bars.last().copied();
     let n = series.bars.len();
+    let given = load.bars.len().min(n);
+    let walked: Vec<Kline> = if load.walk {
+        series.bars[n - given..].to_vec()
+    } else {
+        Vec::new()
+    };
     st.klines.insert(load.symbol.clone(), series);
     if let Some(last) = last {
         let venues: Vec<Venue> = st
@@ -526,7 +537,12 @@ pub fn admin_load(st: &mut State, load: AdminLoad, now: i64) -> Result<Value, St
             .map(|(v, _)| *v)
             .collect();
         for v in venues {
-            st.set_price(v, &load.symbol, last.close, now);
+            if walked.is_empty() {
+                st.set_price(v, &load.symbol, last.close, now);
+            }
+            for b in &walked {
+                st.walk_bar(v, &load.symbol, b.open, b.high, b.low, b.close, now);
+            }
         }
     }
     Ok(json!({"ok": true, "symbol": load.symbol, "bars": n,

@@ -246,6 +246,55 @@ impl Book {
         Ok(report)
     }
 
+    /// Fills an exit's closing order completely at `px` (the fee at `rate`, maker or taker) and
+    /// records it, filled, under its client id, as the exchange lists the order an exit sent.
+    /// The caller has already sized `qty` to what the exit may close.
+    ///
+    /// # Errors
+    /// [`VenueError::InsufficientBalance`] (spot, nothing to sell) or an out-of-range figure.
+    #[allow(clippy::too_many_arguments)] // one call site; the arguments are the fill's facts
+    pub(super) fn fill_exit(
+        &mut self,
+        market: Market,
+        rules: &InstrumentRules,
+        req: &OrderRequest,
+        qty: Decimal,
+        px: Decimal,
+        rate: Decimal,
+        is_maker: bool,
+        now_ms: i64,
+    ) -> Result<OrderReport, VenueError> {
+        self.check_funds(market, rules, req.side, qty, px)?;
+        let cum_quote = checked(qty.checked_mul(px), "order notional")?;
+        let order_id = numbered("PO", self.next_order);
+        let fill = self.execute(
+            market, rules, req, &order_id, qty, px, rate, is_maker, now_ms,
+        )?;
+        self.next_order += 1;
+        let report = OrderReport {
+            order_id,
+            client_order_id: Some(req.client_order_id.clone()),
+            symbol: req.symbol.clone(),
+            side: Some(req.side),
+            status: OrderStatus::Filled,
+            orig_qty: qty,
+            executed_qty: qty,
+            cum_quote: Some(cum_quote),
+            price: req.price.unwrap_or(Decimal::ZERO),
+            fills: vec![fill],
+            updated_ms: now_ms,
+        };
+        self.orders.insert(
+            req.client_order_id.clone(),
+            PaperOrder {
+                req: req.clone(),
+                qty,
+                report: report.clone(),
+            },
+        );
+        Ok(report)
+    }
+
     fn check_funds(
         &self,
         market: Market,
@@ -273,7 +322,7 @@ impl Book {
         Ok(())
     }
 
-    fn lock(
+    pub(super) fn lock(
         &mut self,
         market: Market,
         r: &InstrumentRules,

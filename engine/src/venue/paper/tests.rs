@@ -696,3 +696,328 @@ fn a_reduce_only_close_below_min_notional_is_accepted_like_on_the_exchange() {
     let pos = run(&mut v, VenueOp::Positions { symbol: None }, 5).unwrap();
     assert_eq!(pos, VenueReply::Positions(vec![]));
 }
+
+mod exit_orders {
+    //! The exits the paper venue holds: placement refusals, locks, cancels, queries, and the
+    //! one firing rule of `exits.rs` from ticks and bars.
+    use super::*;
+    use crate::venue::op::{
+        ExitFill, ExitKind, ExitRef, ExitTrigger, OcoExit, OcoLeg, Protection, TriggerState,
+    };
+    use crate::venue::paper::exits::BarPrices;
+
+    fn id(s: &str) -> ClientOrderId {
+        ClientOrderId::new(s).unwrap()
+    }
+
+    fn trigger(coid: &str, kind: ExitKind, price: Decimal, qty: Option<Decimal>) -> VenueOp {
+        VenueOp::PlaceExitTrigger(ExitTrigger {
+            client_order_id: id(coid),
+            symbol: btc(),
+            close_side: Side::Sell,
+            kind,
+            trigger_price: price,
+            qty,
+        })
+    }
+
+    fn buy(v: &mut PaperVenue, qty: Decimal) {
+        let r = req(
+            "entry",
+            Side::Buy,
+            OrderType::Market,
+            OrderQty::Base(qty),
+            None,
+            None,
+            false,
+        );
+        place(v, r, 1).unwrap();
+    }
+
+    fn exit_fills(v: &mut PaperVenue) -> Vec<ExitFill> {
+        let op = VenueOp::ExitFills {
+            symbol: btc(),
+            since_ms: 0,
+            order_id: None,
+        };
+        match run(v, op, 0) {
+            Ok(VenueReply::ExitFills(f)) => f,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn stored_exits_survive_a_save_and_an_old_save_loads_without_them() {
+        let mut v = venue(Market::Linear);
+        buy(&mut v, dec!(0.01));
+        run(
+            &mut v,
+            trigger("sl", ExitKind::StopLoss, dec!(49000), None),
+            2,
+        )
+        .unwrap();
+        let saved = serde_json::to_value(&v).unwrap();
+        let mut back: PaperVenue = serde_json::from_value(saved.clone()).unwrap();
+        assert_eq!(back, v);
+        back.set_price(&btc(), dec!(48000), 3);
+        assert_eq!(exit_fills(&mut back).len(), 1);
+        // A paper venue stored before exits existed has neither field.
+        let mut old = saved;
+        let obj = old.as_object_mut().unwrap();
+        obj.remove("exits");
+        obj.remove("next_exit");
+        let loaded: PaperVenue = serde_json::from_value(old).unwrap();
+        assert!(loaded.working_exits(&btc()).is_empty());
+    }
+
+    #[test]
+    fn a_trigger_the_price_already_touches_is_refused() {
+        let mut v = venue(Market::Linear);
+        buy(&mut v, dec!(0.01));
+        let err = run(
+            &mut v,
+            trigger("sl", ExitKind::StopLoss, dec!(50000), None),
+            2,
+        );
+        assert!(
+            matches!(err, Err(VenueError::Rejected { code: -2021, .. })),
+            "{err:?}"
+        );
+        run(
+            &mut v,
+            trigger("sl", ExitKind::StopLoss, dec!(49000), None),
+            2,
+        )
+        .unwrap();
+        let again = run(
+            &mut v,
+            trigger("sl", ExitKind::StopLoss, dec!(48000), None),
+            2,
+        );
+        assert!(matches!(
+            again,
+            Err(VenueError::DuplicateClientOrderId { .. })
+        ));
+    }
+
+    #[test]
+    fn a_tick_through_the_stop_closes_the_position_at_that_price_and_ends_the_target() {
+        let mut v = venue(Market::Linear);
+        buy(&mut v, dec!(0.01));
+        run(
+            &mut v,
+            trigger("sl", ExitKind::StopLoss, dec!(49000), None),
+            2,
+        )
+        .unwrap();
+        run(
+            &mut v,
+            trigger("tp", ExitKind::TakeProfit, dec!(52000), None),
+            2,
+        )
+        .unwrap();
+        // A tick is a jump: the stop fills at the price seen, not at its trigger.
+        assert!(v.set_price(&btc(), dec!(48500), 3).is_empty());
+        let f = exit_fills(&mut v);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, Some(ExitKind::StopLoss));
+        assert_eq!(
+            (
+                f[0].fill.side,
+                f[0].fill.qty,
+                f[0].fill.price,
+                f[0].fill.fee
+            ),
+            (Side::Sell, dec!(0.01), dec!(48500), dec!(0.485))
+        );
+        assert_eq!(f[0].fill.client_order_id, Some(id("sl")));
+        let q = |v: &mut PaperVenue, c: &str| match run(
+            v,
+            VenueOp::QueryExitTrigger {
+                symbol: btc(),
+                client_order_id: id(c),
+            },
+            0,
+        ) {
+            Ok(VenueReply::Trigger(t)) => t,
+            other => panic!("{other:?}"),
+        };
+        let sl = q(&mut v, "sl");
+        assert_eq!(sl.state, TriggerState::Fired);
+        assert_eq!(
+            sl.actual_order_id.as_deref(),
+            Some(f[0].fill.order_id.as_str())
+        );
+        assert_eq!(q(&mut v, "tp").state, TriggerState::Cancelled);
+        assert!(v.working_exits(&btc()).is_empty());
+        // Flat, the realized loss and both fees booked to the quote balance.
+        let usdt = balances(&mut v)
+            .into_iter()
+            .find(|b| b.asset == "USDT")
+            .unwrap();
+        assert_eq!(usdt.free, dec!(1000) - dec!(15) - dec!(0.5) - dec!(0.485));
+    }
+
+    #[test]
+    fn protection_on_the_entry_rides_on_the_position_and_ends_with_it() {
+        let mut v = venue(Market::Linear);
+        let entry = req(
+            "e1",
+            Side::Buy,
+            OrderType::Market,
+            OrderQty::Base(dec!(0.01)),
+            None,
+            None,
+            false,
+        );
+        let op = VenueOp::PlaceProtectedOrder {
+            order: entry,
+            protection: Protection {
+                stop_loss: Some(dec!(49000)),
+                take_profit: Some(dec!(51000)),
+            },
+        };
+        run(&mut v, op, 1).unwrap();
+        assert_eq!(v.working_exits(&btc()).len(), 2);
+        let close = req(
+            "c1",
+            Side::Sell,
+            OrderType::Market,
+            OrderQty::Base(dec!(0.01)),
+            None,
+            None,
+            true,
+        );
+        place(&mut v, close, 2).unwrap();
+        assert!(v.working_exits(&btc()).is_empty());
+        v.set_price(&btc(), dec!(40000), 3);
+        assert!(exit_fills(&mut v).is_empty());
+    }
+
+    #[test]
+    fn a_spot_oco_locks_the_holding_until_cancelled_and_its_legs_answer_as_orders() {
+        let mut v = venue(Market::Spot);
+        buy(&mut v, dec!(0.01));
+        // 0.01 bought, 0.00001 BTC fee: 0.00999 held.
+        let oco = OcoExit {
+            list_client_order_id: id("list"),
+            symbol: btc(),
+            close_side: Side::Sell,
+            qty: dec!(0.00999),
+            take_profit: OcoLeg {
+                client_order_id: id("tp"),
+                price: dec!(51000),
+            },
+            stop_loss: OcoLeg {
+                client_order_id: id("sl"),
+                price: dec!(49000),
+            },
+        };
+        let Ok(VenueReply::Orders(legs)) = run(&mut v, VenueOp::PlaceOcoExit(oco), 2) else {
+            panic!("oco")
+        };
+        assert_eq!(legs.len(), 2);
+        let btc_bal = |v: &mut PaperVenue| {
+            balances(v)
+                .into_iter()
+                .find(|b| b.asset == "BTC")
+                .map(|b| (b.free, b.locked))
+        };
+        assert_eq!(btc_bal(&mut v), Some((dec!(0), dec!(0.00999))));
+        let sell = req(
+            "s1",
+            Side::Sell,
+            OrderType::Market,
+            OrderQty::Base(dec!(0.00999)),
+            None,
+            None,
+            false,
+        );
+        assert!(matches!(
+            place(&mut v, sell.clone(), 3),
+            Err(VenueError::InsufficientBalance { .. })
+        ));
+        let leg = |v: &mut PaperVenue| match run(
+            v,
+            VenueOp::QueryOrder {
+                symbol: btc(),
+                client_order_id: id("tp"),
+            },
+            0,
+        ) {
+            Ok(VenueReply::Order(o)) => o.status,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(leg(&mut v), OrderStatus::New);
+        let cancel = VenueOp::CancelExit(ExitRef {
+            symbol: btc(),
+            client_order_id: id("sl"),
+            list_client_order_id: Some(id("list")),
+        });
+        assert!(matches!(
+            run(&mut v, cancel.clone(), 4),
+            Ok(VenueReply::Trigger(_))
+        ));
+        assert_eq!(leg(&mut v), OrderStatus::Cancelled);
+        assert!(matches!(
+            run(&mut v, cancel, 4),
+            Err(VenueError::UnknownOrder { .. })
+        ));
+        assert_eq!(btc_bal(&mut v), Some((dec!(0.00999), dec!(0))));
+        place(&mut v, sell, 5).unwrap();
+    }
+
+    #[test]
+    fn a_bar_walks_through_the_stop_before_the_target_and_a_gap_fills_at_the_open() {
+        for (bar, want) in [
+            // Both touched: the low comes first for a long.
+            (
+                (dec!(50000), dec!(52000), dec!(48000), dec!(51000)),
+                (ExitKind::StopLoss, dec!(49000)),
+            ),
+            // Opens below the stop: filled at the open.
+            (
+                (dec!(48500), dec!(52000), dec!(48000), dec!(51000)),
+                (ExitKind::StopLoss, dec!(48500)),
+            ),
+            // Only the high: the target at its price.
+            (
+                (dec!(50000), dec!(51500), dec!(49500), dec!(51000)),
+                (ExitKind::TakeProfit, dec!(51000)),
+            ),
+        ] {
+            let mut v = venue(Market::Linear);
+            buy(&mut v, dec!(0.01));
+            run(
+                &mut v,
+                trigger("sl", ExitKind::StopLoss, dec!(49000), None),
+                2,
+            )
+            .unwrap();
+            run(
+                &mut v,
+                trigger("tp", ExitKind::TakeProfit, dec!(51000), None),
+                2,
+            )
+            .unwrap();
+            let (open, high, low, close) = bar;
+            let seen = v.observe_bar(
+                &btc(),
+                BarPrices {
+                    open,
+                    high,
+                    low,
+                    close,
+                },
+                3,
+            );
+            let got: Vec<_> = seen
+                .exits
+                .iter()
+                .map(|f| (f.kind.unwrap(), f.fill.price))
+                .collect();
+            assert_eq!(got, vec![want], "{bar:?}");
+            assert_eq!(exit_fills(&mut v).len(), 1);
+        }
+    }
+}
