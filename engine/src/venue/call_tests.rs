@@ -943,3 +943,51 @@ proptest! {
         survives(status, &[("Retry-After", retry_after.as_str())], &body);
     }
 }
+
+#[test]
+fn a_failed_probe_opens_the_circuit_for_another_cool_down() {
+    let mut h = Harness::new();
+    for _ in 0..2 {
+        let _ = h.run(VenueOp::Balances, |_, now| {
+            answer(now, 503, &[], UNAVAILABLE)
+        });
+    }
+    let CircuitState::Open { until_ms } = h.state.circuit.state(h.now) else {
+        panic!("open")
+    };
+    h.now = until_ms;
+    let probe_failed_at = h.now + RTT;
+    let done = h.run(place(false), |out, now| match out.op {
+        VenueOp::PlaceOrder(_) => answer(now, 503, &[], UNAVAILABLE),
+        _ => answer(now, 200, &[], QUERY_FOUND),
+    });
+    assert!(
+        is_order(&done),
+        "the probe's order was found by query: {done:?}"
+    );
+    assert_eq!(
+        h.state.circuit.state(h.now),
+        CircuitState::Open {
+            until_ms: probe_failed_at + CircuitConfig::default().open_ms
+        }
+    );
+}
+
+#[test]
+fn stored_state_without_a_ban_reads_and_writes_as_before() {
+    let state = CallState::new(BaseUrls::resolve(
+        Exchange::Binance,
+        Market::Spot,
+        Environment::Live,
+        Some(HOST),
+    ));
+    let json = serde_json::to_value(&state).unwrap();
+    assert_eq!(
+        json.as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["circuit".into(), "clock".into(), "urls".into()]),
+        "no ban field unless banned"
+    );
+    let back: CallState = serde_json::from_value(json).unwrap();
+    assert_eq!(back, state);
+}
