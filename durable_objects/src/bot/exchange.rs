@@ -1,50 +1,31 @@
-//! The bot's link to its exchange: builds signed requests with the venue adapter, sends them
-//! through the account's `AccountDO` (shared rate-limit budget and ban state), feeds the circuit
-//! breaker and server clock, follows the retry policy of `keel_engine::venue` (resync the clock
-//! once on a timestamp error, honour `Retry-After`, fail over to alternate hosts when a
-//! connection cannot be opened) and resolves ambiguous order outcomes by querying the client
-//! order id — never by resending. Every request and response is recorded as an audit draft.
+//! The bot's link to its exchange: a driver of the engine's exchange-call machine
+//! (`keel_engine::venue::ExchangeCall`), which owns every rule of a call (clock resync, circuit,
+//! host failover, 429/418, ambiguity resolved by client id, never by resending). This file only
+//! performs what the machine asks: a request through the account's `AccountDO` (shared
+//! rate-limit budget and ban state), a sleep, or the end — where the audit drafts join the
+//! link's trail and the credentials verdict raises or resolves the bot's alert.
 
 use super::store::Journal;
 use super::{now_ms, BotDO};
 use crate::account::{SendOutcome, SendRequest};
 use crate::http::ApiError;
-use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
+use keel_engine::audit::{Actor, AuditDraft};
 use keel_engine::config::BotConfig;
-use keel_engine::ids::{ClientOrderId, SignalId, Symbol};
+use keel_engine::ids::{ClientOrderId, SignalId};
 use keel_engine::model::BotMode;
 use keel_engine::venue::paper::{PaperConfig, PaperVenue};
 use keel_engine::venue::{
-    live_venue, retry_decision, AmbiguousOrder, BaseUrls, BuildCtx, CallOutcome, CircuitBreaker,
-    CircuitConfig, Credentials, Environment, HttpRequest, Permit, Planned, Resolution,
-    RetryDecision, ServerClock, Venue, VenueError, VenueOp, VenueReply, VenueSpec,
+    live_venue, BaseUrls, BuildCtx, CallContext, CallFailure, CallState, CredentialCheck,
+    Credentials, Environment, ExchangeCall, Outgoing, Planned, SettleStep, Settlement, Step,
+    Transport, Venue, VenueError, VenueOp, VenueReply, VenueSpec,
 };
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use worker::{Method, Request, RequestInit};
 
-/// Longest the bot sleeps inline for a rate-limit or clock retry.
-const MAX_INLINE_SLEEP_MS: i64 = 1_500;
-/// Attempts per operation (first try + retries).
-const MAX_ATTEMPTS: u32 = 4;
-/// Queries made to settle an order answered without fills (status, then trades).
-const SETTLE_QUERIES: u32 = 4;
-/// Pause between settle queries.
-const SETTLE_PAUSE_MS: i64 = 150;
-/// How far before the placement the trade read starts (clock error margin).
-const SETTLE_LOOKBACK_MS: i64 = 5_000;
-
-/// Per-bot exchange state kept under `venue_state`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VenueState {
-    /// Server clock offset.
-    pub clock: ServerClock,
-    /// Circuit breaker of this exchange as seen by the bot.
-    pub circuit: CircuitBreaker,
-    /// Hosts in failover order.
-    pub urls: BaseUrls,
-}
+/// Per-bot exchange state kept under `venue_state` (clock, circuit, hosts, ban): the engine's
+/// [`CallState`], under the name the rest of the bot uses.
+pub type VenueState = CallState;
 
 /// Why a call failed, beyond the venue's own errors.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +50,23 @@ pub enum CallError {
     /// Infrastructure failure (AccountDO unreachable, bad answer).
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<CallFailure> for CallError {
+    fn from(e: CallFailure) -> Self {
+        match e {
+            CallFailure::Venue(v) => CallError::Venue(v),
+            CallFailure::CircuitOpen { retry_at_ms } => CallError::CircuitOpen { retry_at_ms },
+            CallFailure::Unknown {
+                client_order_id,
+                reason,
+            } => CallError::Unknown {
+                client_order_id,
+                reason,
+            },
+            other @ CallFailure::UnexpectedReply { .. } => CallError::Internal(other.to_string()),
+        }
+    }
 }
 
 impl From<CallError> for ApiError {
@@ -151,11 +149,7 @@ impl<'a> Link<'a> {
         );
         let state = match super::store::kv_get::<VenueState>(&bot.db, "venue_state")? {
             Some(s) if s.urls.all() == fresh.all() => s,
-            _ => VenueState {
-                clock: ServerClock::new(),
-                circuit: CircuitBreaker::new(CircuitConfig::default()),
-                urls: fresh,
-            },
+            _ => VenueState::new(fresh),
         };
         let creds = super::credentials::open_credentials(bot)?
             .map(|c| Credentials::new(c.api_key, c.api_secret));
@@ -250,219 +244,41 @@ impl<'a> Link<'a> {
                 };
             }
         }
-        let mut attempt = 0;
-        let mut host_tries = 0;
+        let mut call = ExchangeCall::new(op.clone(), self.actor.clone());
         loop {
-            attempt += 1;
-            let now = now_ms();
-            if let Permit::Refuse { retry_at_ms } = self.state.circuit.permit(op.is_entry(), now) {
-                return Err(CallError::CircuitOpen { retry_at_ms });
-            }
-            if self.venue.needs_clock(op) && self.state.clock.needs_sync(now) {
-                self.sync_clock().await?;
-            }
-            let base = self.state.urls.current().to_string();
-            let ctx = BuildCtx {
-                creds: self.creds.as_ref(),
-                clock: &self.state.clock,
-                now_ms: now_ms(),
-                base_url: &base,
-            };
-            let request = match self.venue.build(op, &ctx)? {
-                Planned::Immediate(reply) => return Ok(reply),
-                Planned::Http(r) => r,
-            };
-            self.record_request(&request);
-            let sent = now_ms();
-            match self.send(op, &request).await? {
-                SendOutcome::Answered {
-                    response,
-                    latency_ms,
-                } => {
-                    let failed = response.status >= 500;
-                    self.state.circuit.record(
-                        if failed {
-                            CallOutcome::Failed
-                        } else {
-                            CallOutcome::Answered {
-                                latency_ms: i64::try_from(latency_ms).unwrap_or(i64::MAX),
-                            }
-                        },
-                        response.received_ms,
-                    );
-                    let obs = self.venue.observe(op, &response);
-                    if let Some(server) = obs.server_time_ms {
-                        self.state
-                            .clock
-                            .observe_passive(server, sent, response.received_ms);
-                    }
-                    let parsed = self.venue.parse(op, &response);
-                    let code = parsed
-                        .as_ref()
-                        .err()
-                        .map(|e| format!("{e:?}").chars().take(80).collect());
-                    self.trail.push(AuditDraft::new(
-                        response.received_ms,
-                        self.actor.clone(),
-                        AuditEvent::exchange_response(
-                            self.spec.exchange,
-                            response.status,
-                            code,
-                            &response.body,
-                            Some(latency_ms),
-                        ),
-                    ));
+            let step = call.poll(&mut self.call_context(), now_ms());
+            self.trail.extend(call.take_trail());
+            let out = match step {
+                Step::Send(out) | Step::SyncClock(out) => out,
+                Step::Wait { ms } => {
+                    sleep(ms).await;
+                    continue;
+                }
+                Step::Done(finished) => {
                     // Credentials alert: a refusal raises it, an accepted signed call resolves it.
-                    match &parsed {
-                        Err(VenueError::Auth { .. }) => {
-                            let why = parsed.as_ref().err().map(|e| e.to_string());
-                            super::alerts::credentials_observed(self.bot, why).await;
+                    match finished.credentials {
+                        CredentialCheck::Refused { reason } => {
+                            super::alerts::credentials_observed(self.bot, Some(reason)).await
                         }
-                        Ok(_) if op.is_signed() && self.creds.is_some() => {
-                            super::alerts::credentials_observed(self.bot, None).await;
+                        CredentialCheck::Accepted => {
+                            super::alerts::credentials_observed(self.bot, None).await
                         }
-                        _ => {}
+                        CredentialCheck::NotExercised => {}
                     }
-                    match parsed {
-                        Ok(VenueReply::FollowUp(next)) => return Box::pin(self.call(&next)).await,
-                        Ok(reply) => return Ok(reply),
-                        Err(e) => match retry_decision(op, &e, attempt - 1) {
-                            _ if attempt >= MAX_ATTEMPTS => return Err(e.into()),
-                            RetryDecision::ResyncClockThenRetry => {
-                                self.state.clock.mark_stale();
-                                continue;
-                            }
-                            RetryDecision::RetryAfter { ms } if ms <= MAX_INLINE_SLEEP_MS => {
-                                sleep(ms).await;
-                                continue;
-                            }
-                            RetryDecision::ResolveByQuery {
-                                symbol,
-                                client_order_id,
-                            } => {
-                                return self.resolve(symbol, client_order_id, &request).await;
-                            }
-                            _ => return Err(e.into()),
-                        },
-                    }
+                    return finished.result.map_err(CallError::from);
                 }
-                SendOutcome::ConnectFailed { message } => {
-                    self.state.circuit.record(CallOutcome::Failed, now_ms());
-                    // A fetch error cannot tell "never connected" from "connection lost after the
-                    // request went out": an order may exist, so it is resolved by its client id,
-                    // never resent (here or to another host).
-                    let err = VenueError::Unavailable {
-                        status: 0,
-                        msg: message.clone(),
-                    };
-                    if let RetryDecision::ResolveByQuery {
-                        symbol,
-                        client_order_id,
-                    } = retry_decision(op, &err, attempt - 1)
-                    {
-                        return self.resolve(symbol, client_order_id, &request).await;
-                    }
-                    host_tries += 1;
-                    if attempt < MAX_ATTEMPTS
-                        && self.state.urls.next_after_failure(host_tries).is_some()
-                    {
-                        continue;
-                    }
-                    return Err(VenueError::Unavailable {
-                        status: 0,
-                        msg: message,
-                    }
-                    .into());
-                }
-                SendOutcome::TimedOut => {
-                    self.state.circuit.record(CallOutcome::Failed, now_ms());
-                    let err = VenueError::Unavailable {
-                        status: 0,
-                        msg: "no answer in time".into(),
-                    };
-                    match retry_decision(op, &err, attempt - 1) {
-                        RetryDecision::ResolveByQuery {
-                            symbol,
-                            client_order_id,
-                        } => {
-                            return self.resolve(symbol, client_order_id, &request).await;
-                        }
-                        RetryDecision::RetryAfter { ms }
-                            if attempt < MAX_ATTEMPTS && ms <= MAX_INLINE_SLEEP_MS =>
-                        {
-                            sleep(ms).await;
-                        }
-                        _ => return Err(err.into()),
-                    }
-                }
-                SendOutcome::Wait { ms } => {
-                    if ms <= MAX_INLINE_SLEEP_MS && attempt < MAX_ATTEMPTS {
-                        sleep(ms).await;
-                        continue;
-                    }
-                    return Err(VenueError::RateLimited { retry_after_ms: ms }.into());
-                }
-                SendOutcome::Banned { until_ms } => {
-                    return Err(VenueError::Banned { until_ms }.into())
-                }
-            }
+            };
+            let reply = self.send(&out).await?;
+            call.on_reply(&mut self.call_context(), reply, now_ms());
         }
     }
 
-    /// An order request may or may not have reached the book: query its client order id until
-    /// the request's receive window has passed in server time (after which it can no longer
-    /// appear), and report what the exchange says.
-    async fn resolve(
-        &mut self,
-        symbol: Symbol,
-        client_order_id: ClientOrderId,
-        request: &HttpRequest,
-    ) -> Result<VenueReply, CallError> {
-        let settles = request
-            .signed
-            .map(|w| w.expires_at_ms())
-            .unwrap_or_else(|| self.server_now() + 5_000);
-        let ambiguous = AmbiguousOrder {
-            symbol: symbol.clone(),
-            client_order_id: client_order_id.clone(),
-            settles_at_server_ms: settles,
-        };
-        for _ in 0..4 {
-            let query = VenueOp::QueryOrder {
-                symbol: symbol.clone(),
-                client_order_id: client_order_id.clone(),
-            };
-            let result = match Box::pin(self.call(&query)).await {
-                Ok(VenueReply::Order(report)) => Ok(report),
-                Ok(other) => return Err(CallError::Internal(format!("query answered {other:?}"))),
-                Err(CallError::Venue(e)) => Err(e),
-                Err(other) => return Err(other),
-            };
-            match ambiguous.resolve(result, self.server_now()) {
-                Ok(Resolution::Placed(report)) => return Ok(VenueReply::Order(report)),
-                Ok(Resolution::NotPlaced) => return Err(VenueError::Rejected {
-                    code: 0,
-                    msg:
-                        "the order never reached the exchange (confirmed after its receive window)"
-                            .into(),
-                }
-                .into()),
-                Ok(Resolution::QueryAgainAt { server_ms }) => {
-                    let wait = (server_ms - self.server_now()).clamp(50, 6_000);
-                    sleep(wait).await;
-                }
-                Err(e) => {
-                    return Err(CallError::Unknown {
-                        client_order_id,
-                        reason: e.to_string(),
-                    });
-                }
-            }
+    fn call_context(&mut self) -> CallContext<'_> {
+        CallContext {
+            venue: self.venue.as_mut(),
+            state: &mut self.state,
+            creds: self.creds.as_ref(),
         }
-        Err(CallError::Unknown {
-            client_order_id,
-            reason: "still unknown after repeated queries".into(),
-        })
     }
 
     /// Reloads the exchange state (clock, circuit, hosts) another link of this bot saved, e.g.
@@ -491,110 +307,36 @@ impl<'a> Link<'a> {
         placed_at_ms: i64,
         outcome: Result<VenueReply, CallError>,
     ) -> Result<VenueReply, CallError> {
-        let Ok(VenueReply::Order(mut report)) = outcome else {
+        let Ok(VenueReply::Order(report)) = outcome else {
             return outcome;
         };
-        if self.paper.is_some() || !report.fills.is_empty() {
+        if self.paper.is_some() {
             return Ok(VenueReply::Order(report));
         }
-        let query = VenueOp::QueryOrder {
-            symbol: req.symbol.clone(),
-            client_order_id: req.client_order_id.clone(),
-        };
-        for attempt in 0..SETTLE_QUERIES {
-            if report.status.is_final() {
-                break;
-            }
-            if attempt > 0 {
-                sleep(SETTLE_PAUSE_MS).await;
-            }
-            match self.call(&query).await {
-                Ok(VenueReply::Order(r)) => report = r,
-                Ok(_) | Err(_) => break,
+        let placed = self.state.clock.server_now(placed_at_ms);
+        let mut settle = Settlement::new(req.clone(), report, placed);
+        loop {
+            match settle.poll() {
+                SettleStep::Call(op) => {
+                    let reply = self.call(&op).await.ok();
+                    settle.on_result(reply);
+                }
+                SettleStep::Pause { ms } => sleep(ms).await,
+                SettleStep::Done(report) => return Ok(VenueReply::Order(report)),
             }
         }
-        if report.executed_qty.is_zero() {
-            return Ok(VenueReply::Order(report));
-        }
-        // Trades since a little before the placement (server time), this order's only.
-        let start = self.state.clock.server_now(placed_at_ms) - SETTLE_LOOKBACK_MS;
-        for attempt in 0..SETTLE_QUERIES {
-            if attempt > 0 {
-                sleep(SETTLE_PAUSE_MS).await;
-            }
-            let op = VenueOp::Trades {
-                symbol: req.symbol.clone(),
-                cursor: keel_engine::venue::TradeCursor::from_time(start),
-            };
-            let Ok(VenueReply::Trades(page)) = self.call(&op).await else {
-                break;
-            };
-            let mine: Vec<_> = page
-                .fills
-                .into_iter()
-                .filter(|f| {
-                    f.order_id == report.order_id
-                        || f.client_order_id.as_ref() == Some(&req.client_order_id)
-                })
-                .collect();
-            let qty: rust_decimal::Decimal = mine.iter().map(|f| f.qty).sum();
-            if qty >= report.executed_qty {
-                report.fills = mine;
-                break;
-            }
-        }
-        Ok(VenueReply::Order(report))
     }
 
-    async fn sync_clock(&mut self) -> Result<(), CallError> {
-        let base = self.state.urls.current().to_string();
-        let ctx = BuildCtx {
-            creds: None,
-            clock: &self.state.clock,
-            now_ms: now_ms(),
-            base_url: &base,
-        };
-        let Planned::Http(request) = self.venue.build(&VenueOp::ServerTime, &ctx)? else {
-            return Ok(());
-        };
-        let sent = now_ms();
-        if let SendOutcome::Answered { response, .. } =
-            self.send(&VenueOp::ServerTime, &request).await?
-        {
-            if let Ok(VenueReply::ServerTime(server)) =
-                self.venue.parse(&VenueOp::ServerTime, &response)
-            {
-                self.state
-                    .clock
-                    .observe_sync(server, sent, response.received_ms);
-            }
-        }
-        Ok(())
-    }
-
-    fn record_request(&mut self, request: &HttpRequest) {
-        let (path, query) = request
-            .path_and_query
-            .split_once('?')
-            .unwrap_or((&request.path_and_query, ""));
-        self.trail.push(AuditDraft::new(
-            now_ms(),
-            self.actor.clone(),
-            AuditEvent::request_sent(
-                self.spec.exchange,
-                request.method.as_str(),
-                path,
-                query,
-                &request.body,
-            ),
-        ));
-    }
-
-    async fn send(&self, op: &VenueOp, request: &HttpRequest) -> Result<SendOutcome, CallError> {
+    /// Performs one request of the machine through the account's `AccountDO` and says what
+    /// became of it.
+    ///
+    /// # Errors
+    /// [`CallError::Internal`] when the AccountDO cannot be asked or answers nonsense.
+    async fn send(&self, out: &Outgoing) -> Result<Transport, CallError> {
         let body = SendRequest {
             spec: self.spec.clone(),
-            op: op.clone(),
-            request: request.clone(),
+            op: out.op.clone(),
+            request: out.request.clone(),
             bot: Some(self.bot_id.clone()),
         };
         let text = serde_json::to_string(&body).map_err(|e| CallError::Internal(e.to_string()))?;
@@ -621,9 +363,23 @@ impl<'a> Link<'a> {
                 resp.status_code()
             )));
         }
-        resp.json::<SendOutcome>()
+        let outcome = resp
+            .json::<SendOutcome>()
             .await
-            .map_err(|e| CallError::Internal(e.to_string()))
+            .map_err(|e| CallError::Internal(e.to_string()))?;
+        Ok(match outcome {
+            SendOutcome::Answered {
+                response,
+                latency_ms,
+            } => Transport::Answered {
+                response,
+                latency_ms: i64::try_from(latency_ms).unwrap_or(i64::MAX),
+            },
+            SendOutcome::ConnectFailed { message } => Transport::ConnectFailed { message },
+            SendOutcome::TimedOut => Transport::TimedOut,
+            SendOutcome::Wait { ms } => Transport::Throttled { ms },
+            SendOutcome::Banned { until_ms } => Transport::Banned { until_ms },
+        })
     }
 }
 

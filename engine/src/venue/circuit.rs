@@ -9,6 +9,8 @@
 //! | Open | refused | allowed | `open_ms` elapsed → HalfOpen |
 //! | HalfOpen | one probe at a time | allowed | probe succeeds → Closed; fails → Open |
 
+use crate::venue::error::VenueError;
+use crate::venue::op::VenueReply;
 use serde::{Deserialize, Serialize};
 
 /// Thresholds.
@@ -78,6 +80,23 @@ pub enum CallOutcome {
     },
     /// Connection failure, timeout or 5xx ([`crate::venue::VenueError::is_venue_failure`]).
     Failed,
+}
+
+impl CallOutcome {
+    /// The one rule for what an answered request tells the breaker, used by every caller
+    /// ([`crate::venue::Guards`], [`crate::venue::LinkGuards`], the exchange call): the exchange
+    /// failed when the typed reply says it was unavailable
+    /// ([`VenueError::is_venue_failure`]: 5xx, "status unknown" codes); any other answer, even a
+    /// refusal, a rate limit or an unreadable body, shows the exchange alive and counts only by
+    /// its latency. Deciding on the typed error rather than the HTTP status keeps one
+    /// definition: the adapters already map every 5xx and every server-side timeout code to
+    /// `Unavailable`, and a business refusal never trips the circuit.
+    pub fn of_reply(reply: &Result<VenueReply, VenueError>, latency_ms: i64) -> Self {
+        match reply {
+            Err(e) if e.is_venue_failure() => CallOutcome::Failed,
+            _ => CallOutcome::Answered { latency_ms },
+        }
+    }
 }
 
 /// The breaker.

@@ -10,7 +10,7 @@ use crate::venue::error::VenueError;
 use crate::venue::http::HttpResponse;
 use crate::venue::limiter::{AccountLimiter, Admit};
 use crate::venue::op::{VenueOp, VenueReply};
-use crate::venue::Venue;
+use crate::venue::{Observation, Venue};
 use serde::{Deserialize, Serialize};
 
 /// Whether a request may leave now.
@@ -54,25 +54,15 @@ impl Guards<'_> {
     /// no budget), clock (a stale clock would waste a request on `-1021`), then the limiter, which
     /// counts the cost when it says go.
     pub fn gate(&mut self, venue: &dyn Venue, op: &VenueOp, now_ms: i64) -> Gate {
-        if op.is_entry() {
-            if let CircuitState::Open { until_ms } = self.circuit.state(now_ms) {
-                return Gate::CircuitOpen {
-                    retry_at_ms: until_ms,
-                };
-            }
-        }
-        if venue.needs_clock(op) && self.clock.needs_sync(now_ms) {
-            return Gate::SyncClockFirst;
+        if let Some(gate) = self.link().before_budget(venue, op, now_ms) {
+            return gate;
         }
         match self.limiter.admit(&venue.cost(op), now_ms) {
             Admit::Go => {}
             Admit::Wait { ms } => return Gate::Wait { ms },
             Admit::Banned { until_ms } => return Gate::Banned { until_ms },
         }
-        match self.circuit.permit(op.is_entry(), now_ms) {
-            Permit::Allow => Gate::Send,
-            Permit::Refuse { retry_at_ms } => Gate::CircuitOpen { retry_at_ms },
-        }
+        self.link().permit(op, now_ms)
     }
 
     /// Absorbs a response to `op` sent at local `sent_ms`: updates clock (sync or passive
@@ -89,6 +79,102 @@ impl Guards<'_> {
         resp: &HttpResponse,
     ) -> Result<VenueReply, VenueError> {
         let obs = venue.observe(op, resp);
+        self.limiter.observe(&obs.usage, resp.received_ms);
+        let latency_ms = resp.received_ms.saturating_sub(sent_ms);
+        self.link()
+            .absorb_observed(venue, op, sent_ms, resp, latency_ms, &obs)
+    }
+
+    /// Records a request that got no HTTP response at all (connection refused, reset, timeout).
+    /// For a mutation the caller must then treat the outcome as ambiguous.
+    pub fn connection_failed(&mut self, now_ms: i64) -> VenueError {
+        self.link()
+            .connection_failed("no response (connection failed or timed out)", now_ms)
+    }
+
+    fn link(&mut self) -> LinkGuards<'_> {
+        LinkGuards {
+            clock: self.clock,
+            circuit: self.circuit,
+        }
+    }
+}
+
+/// The exchange half of [`Guards`] (server clock and circuit breaker) for a caller whose
+/// rate-limit budget lives elsewhere: a bot's Durable Object sends through its account's
+/// `AccountDO`, which holds the [`AccountLimiter`] shared by every bot on the key, so the bot
+/// itself must apply the same clock and circuit rules without counting the budget twice.
+/// [`Guards`] is this plus the limiter; both use the one failure rule of
+/// [`CallOutcome::of_reply`].
+#[derive(Debug)]
+pub struct LinkGuards<'a> {
+    /// Exchange server clock.
+    pub clock: &'a mut ServerClock,
+    /// Exchange circuit breaker.
+    pub circuit: &'a mut CircuitBreaker,
+}
+
+impl LinkGuards<'_> {
+    /// [`Guards::gate`] without the limiter: circuit, then clock, then the circuit's permit
+    /// (which starts a half-open probe). Never answers [`Gate::Wait`] or [`Gate::Banned`]: those
+    /// come from whoever holds the budget.
+    pub fn gate(&mut self, venue: &dyn Venue, op: &VenueOp, now_ms: i64) -> Gate {
+        self.before_budget(venue, op, now_ms)
+            .unwrap_or_else(|| self.permit(op, now_ms))
+    }
+
+    /// The checks that come before the budget is spent: an open circuit refuses an entry, a stale
+    /// clock asks for a sync.
+    fn before_budget(&mut self, venue: &dyn Venue, op: &VenueOp, now_ms: i64) -> Option<Gate> {
+        if op.is_entry() {
+            if let CircuitState::Open { until_ms } = self.circuit.state(now_ms) {
+                return Some(Gate::CircuitOpen {
+                    retry_at_ms: until_ms,
+                });
+            }
+        }
+        if venue.needs_clock(op) && self.clock.needs_sync(now_ms) {
+            return Some(Gate::SyncClockFirst);
+        }
+        None
+    }
+
+    /// The circuit's permit alone (starts a half-open probe for an entry): for a caller that
+    /// goes ahead although [`LinkGuards::gate`] asked for a clock sync, because the sync it ran
+    /// failed and the exchange is left to judge the timestamp.
+    pub fn permit(&mut self, op: &VenueOp, now_ms: i64) -> Gate {
+        match self.circuit.permit(op.is_entry(), now_ms) {
+            Permit::Allow => Gate::Send,
+            Permit::Refuse { retry_at_ms } => Gate::CircuitOpen { retry_at_ms },
+        }
+    }
+
+    /// [`Guards::absorb`] without the limiter, with the round trip measured by the sender
+    /// (`latency_ms`; the `AccountDO` times the exchange alone, not its own queue).
+    ///
+    /// # Errors
+    /// The adapter's typed error; feed it to [`crate::venue::retry_decision`].
+    pub fn absorb(
+        &mut self,
+        venue: &dyn Venue,
+        op: &VenueOp,
+        sent_ms: i64,
+        resp: &HttpResponse,
+        latency_ms: i64,
+    ) -> Result<VenueReply, VenueError> {
+        let obs = venue.observe(op, resp);
+        self.absorb_observed(venue, op, sent_ms, resp, latency_ms, &obs)
+    }
+
+    fn absorb_observed(
+        &mut self,
+        venue: &dyn Venue,
+        op: &VenueOp,
+        sent_ms: i64,
+        resp: &HttpResponse,
+        latency_ms: i64,
+        obs: &Observation,
+    ) -> Result<VenueReply, VenueError> {
         if let Some(server_ms) = obs.server_time_ms {
             match op {
                 VenueOp::ServerTime => {
@@ -100,28 +186,22 @@ impl Guards<'_> {
                     .observe_passive(server_ms, sent_ms, resp.received_ms),
             }
         }
-        self.limiter.observe(&obs.usage, resp.received_ms);
         let reply = venue.parse(op, resp);
-        let outcome = match &reply {
-            Err(e) if e.is_venue_failure() => CallOutcome::Failed,
-            _ => CallOutcome::Answered {
-                latency_ms: resp.received_ms.saturating_sub(sent_ms),
-            },
-        };
-        self.circuit.record(outcome, resp.received_ms);
+        self.circuit
+            .record(CallOutcome::of_reply(&reply, latency_ms), resp.received_ms);
         if let Err(VenueError::Timestamp { .. }) = reply {
             self.clock.mark_stale();
         }
         reply
     }
 
-    /// Records a request that got no HTTP response at all (connection refused, reset, timeout).
-    /// For a mutation the caller must then treat the outcome as ambiguous.
-    pub fn connection_failed(&mut self, now_ms: i64) -> VenueError {
+    /// Records a request that got no HTTP response at all (connection refused, reset, timeout)
+    /// as a venue failure, and returns the error that stands for it (`status` 0).
+    pub fn connection_failed(&mut self, detail: &str, now_ms: i64) -> VenueError {
         self.circuit.record(CallOutcome::Failed, now_ms);
         VenueError::Unavailable {
             status: 0,
-            msg: "no response (connection failed or timed out)".into(),
+            msg: detail.to_string(),
         }
     }
 }

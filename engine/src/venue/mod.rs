@@ -8,27 +8,19 @@
 //! [`ServerClock`] (offset for signed timestamps), [`AccountLimiter`] (shared rate-limit budget),
 //! [`CircuitBreaker`] (refuse entries while the exchange is failing) and [`BaseUrls`] (failover).
 //!
-//! One call, as the DO drives it ([`Guards`] bundles the state updates; see its tests):
-//! ```text
-//! let mut g = Guards { clock, limiter, circuit };          // borrowed from DO storage
-//! match g.gate(venue, &op, now) {                          // circuit -> clock -> rate limit
-//!     Gate::Send => {}
-//!     Gate::SyncClockFirst => run VenueOp::ServerTime the same way, then retry
-//!     Gate::Wait { ms } | Gate::Banned { until_ms: .. } | Gate::CircuitOpen { .. } => defer / 503
-//! }
-//! match venue.build(&op, &BuildCtx { creds, clock, now_ms: now, base_url: urls.current() })? {
-//!     Planned::Immediate(reply) => reply,                  // paper
-//!     Planned::Http(req) => match fetch(req) {             // the DO's only I/O
-//!         Ok(resp) => g.absorb(venue, &op, sent_ms, &resp)?,   // clock + limiter + circuit + parse
-//!         Err(_) => Err(g.connection_failed(now)),
-//!     },
-//! }
-//! on Err(e): retry_decision(&op, &e, retries) -> resync | wait | ResolveByQuery (AmbiguousOrder)
-//! on Ok(VenueReply::FollowUp(next)): run `next` and use its reply
-//! ```
+//! One call is the sans-IO machine [`ExchangeCall`] (module [`call`]): it gates the request
+//! (ban, circuit, clock), builds it, reads the answer through [`LinkGuards`] (clock samples,
+//! the circuit's one failure rule [`CallOutcome::of_reply`]) and follows [`retry_decision`]:
+//! resync once on a timestamp error, wait out a short `Retry-After`, fail a read over to the
+//! next host, resolve an ambiguous order by its client id ([`AmbiguousOrder`]), never resend it.
+//! The Durable Object only performs its `Send`/`SyncClock`/`Wait` steps; [`Settlement`] then
+//! completes a placement answered without fills. [`Guards`] is the same clock and circuit
+//! bookkeeping plus the [`AccountLimiter`], for a caller that holds the budget itself (the
+//! `AccountDO` holds it for the bots).
 
 pub mod binance;
 pub mod bybit;
+pub mod call;
 pub mod circuit;
 pub mod clock;
 pub mod endpoints;
@@ -40,16 +32,21 @@ pub mod op;
 pub mod paper;
 pub mod protect;
 pub mod rules;
+pub mod settle;
 pub mod sign;
 pub mod wire;
 
+pub use call::{
+    CallContext, CallFailure, CallState, CredentialCheck, ExchangeCall, Finished, Outgoing, Step,
+    Transport,
+};
 pub use circuit::{CallOutcome, CircuitBreaker, CircuitConfig, CircuitState, Permit};
 pub use clock::ServerClock;
 pub use endpoints::{BaseUrls, Environment};
 pub use error::{
     retry_decision, AmbiguousOrder, ErrorClass, Resolution, RetryDecision, VenueError,
 };
-pub use guards::{Gate, Guards};
+pub use guards::{Gate, Guards, LinkGuards};
 pub use http::{HttpRequest, HttpResponse, Method, SignedWindow};
 pub use limiter::{AccountLimiter, Admit, LimiterConfig, OpCost, Usage};
 pub use op::{
@@ -58,6 +55,7 @@ pub use op::{
     TriggerReport, TriggerState, VenueOp, VenueReply,
 };
 pub use rules::{close_qty, prepare_order, round_price, round_to_step_down, CloseQty, RulesError};
+pub use settle::{SettleStep, Settlement};
 pub use sign::Credentials;
 
 use crate::model::{Exchange, Market};
