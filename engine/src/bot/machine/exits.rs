@@ -87,7 +87,6 @@ impl Protect {
         let mut queue: VecDeque<Pending> = protect::exit_triggers(
             c.exchange,
             c.market,
-            cx.paper,
             &c.id,
             &signal_id,
             &entry.request,
@@ -108,7 +107,6 @@ impl Protect {
             if let Some(o) = protect::oco_exit(
                 c.exchange,
                 c.market,
-                cx.paper,
                 &c.id,
                 &signal_id,
                 &entry.request,
@@ -125,7 +123,6 @@ impl Protect {
             if let Some(t) = protect::spot_tpsl(
                 c.exchange,
                 c.market,
-                cx.paper,
                 &c.id,
                 &signal_id,
                 &entry.request,
@@ -337,9 +334,6 @@ impl Clear {
     pub fn step(&mut self, cx: &mut Ctx<'_>, ev: Event) -> Step<Cleared> {
         if !self.started {
             self.started = true;
-            if cx.paper {
-                return Step::Done(Cleared::default());
-            }
             self.plan(cx);
             if self.calls.is_empty() {
                 return Step::Done(Cleared::default());

@@ -57,7 +57,6 @@ impl Place {
         let op = protect::entry_op(
             cx.config.exchange,
             cx.config.market,
-            cx.paper,
             &proposed.request,
             proposed.stop_loss,
             proposed.take_profit,

@@ -62,12 +62,9 @@ pub struct Refresh {
 }
 
 impl Refresh {
-    /// A run over the bot's live exits (none for paper bots); `None` when there is nothing to
-    /// look at.
+    /// A run over the bot's live exits (a paper bot's included: its paper venue holds exits as
+    /// a real venue would); `None` when there is nothing to look at.
     pub fn new(cx: &Ctx<'_>) -> Option<Self> {
-        if cx.paper {
-            return None;
-        }
         let mut live: Vec<ExitRecord> = cx
             .book
             .exits

@@ -213,12 +213,36 @@ fn bybit_futures_carry_protection_on_the_entry_and_record_it() {
 }
 
 #[test]
-fn a_paper_bot_holds_no_exchange_side_exits() {
-    let mut h = Harness::new(json!({"mode": "paper"}), dec!(65000));
-    let out = h.signal("s1", Action::Buy, PROTECTED);
-    let (orders, _) = executed(&out);
-    assert!(orders[0].exits.is_empty());
-    assert_eq!(names(&h), ["instrument_rules", "ticker", "place_order"]);
+fn a_paper_bot_places_the_exits_a_live_bot_of_its_venue_would() {
+    // Paper mirrors live (docs/trading.md): its paper venue holds the same OCO pair.
+    let mut paper = Harness::new(json!({"mode": "paper"}), dec!(65000));
+    let mut live = Harness::new(json!({}), dec!(65000));
+    let (p, l) = (
+        paper.signal("s1", Action::Buy, PROTECTED),
+        live.signal("s1", Action::Buy, PROTECTED),
+    );
+    let ((p_orders, _), (l_orders, _)) = (executed(&p), executed(&l));
+    assert_eq!(p_orders[0].exits.len(), 2);
+    assert_eq!(
+        p_orders[0]
+            .exits
+            .iter()
+            .map(|e| (e.kind(), e.state))
+            .collect::<Vec<_>>(),
+        l_orders[0]
+            .exits
+            .iter()
+            .map(|e| (e.kind(), e.state))
+            .collect::<Vec<_>>()
+    );
+    let exit_ops = |h: &Harness| -> Vec<&'static str> {
+        names(h)
+            .into_iter()
+            .filter(|n| n.contains("oco") || n.contains("exit"))
+            .collect()
+    };
+    assert_eq!(exit_ops(&paper), ["place_oco_exit"]);
+    assert_eq!(exit_ops(&paper), exit_ops(&live));
 }
 
 #[test]

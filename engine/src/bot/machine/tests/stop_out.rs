@@ -90,7 +90,7 @@ fn a_bybit_spot_tpsl_stop_out_is_booked() {
 }
 
 #[test]
-fn an_idle_tick_looks_at_exits_at_most_once_a_minute_and_never_for_paper() {
+fn an_idle_tick_looks_at_exits_at_most_once_a_minute_paper_included() {
     let mut h = Harness::new(venue_patch(Exchange::Binance, Market::Linear), dec!(65000));
     h.signal("s1", Action::Buy, PROTECTED);
     h.tick(60_000);
@@ -105,9 +105,13 @@ fn an_idle_tick_looks_at_exits_at_most_once_a_minute_and_never_for_paper() {
     assert_eq!(asked(&h), 2, "not again within the minute");
     h.tick(60_000);
     assert_eq!(asked(&h), 4);
-    let mut p = Harness::new(serde_json::json!({"mode": "paper"}), dec!(65000));
+    // A paper bot's exits rest on its paper venue and are looked at the same way.
+    let mut patch = venue_patch(Exchange::Binance, Market::Linear);
+    patch["mode"] = serde_json::json!("paper");
+    let mut p = Harness::new(patch, dec!(65000));
     p.signal("s1", Action::Buy, PROTECTED);
-    let before = p.sent().len();
     p.tick(60_000);
-    assert_eq!(p.sent().len(), before);
+    assert_eq!(asked(&p), 2);
+    p.tick(1_000);
+    assert_eq!(asked(&p), 2, "not again within the minute");
 }
