@@ -231,6 +231,10 @@ async fn place_exit_triggers(
     .map_err(|e| ApiError::internal(e.to_string()))?;
     let mut out = Vec::new();
     for t in triggers {
+        // Fixed at placement: the refresh reads a fired trigger's fills from here on, however
+        // often the row changes later (it used the row's `updated_ms`, which a `trigger_fired`
+        // update moves past fills made more than a minute before).
+        let placed_ms = now_ms();
         let outcome = link.call(&VenueOp::PlaceExitTrigger(t.clone())).await;
         let (status, order_id, error) = match outcome {
             Ok(VenueReply::Order(r)) => ("trigger_open", Some(r.order_id), None),
@@ -241,11 +245,15 @@ async fn place_exit_triggers(
             ),
             Err(e) => ("trigger_rejected", None, Some(ApiError::from(e).message)),
         };
-        let body = json!({
-            "client_order_id": t.client_order_id, "order_id": order_id, "symbol": t.symbol,
-            "exit_trigger": t.kind, "close_side": t.close_side, "trigger_price": t.trigger_price,
-            "status": status, "entry_client_order_id": entry.client_order_id, "error": error,
-        });
+        let body = super::protection::exit_body(
+            &t,
+            status,
+            order_id.as_deref(),
+            &entry.client_order_id,
+            false,
+            error,
+            placed_ms,
+        );
         let mut j = bot.journal()?;
         drain_trail(&mut j, link, Some(signal_id), Some(&t.client_order_id))?;
         super::protection::stage_paper(&mut j, link)?;
