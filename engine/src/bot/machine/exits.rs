@@ -163,32 +163,16 @@ impl Protect {
     pub fn step(&mut self, cx: &mut Ctx<'_>, ev: Event) -> Step<Vec<ExitRecord>> {
         if let (Some(p), Event::Reply(reply)) = (self.current.take(), ev) {
             let result = Self::refused(reply.result);
+            // A Bybit spot TP/SL order notes the take-profit it could not carry as well.
+            let spot_tpsl = matches!(p, Pending::SpotTpsl(_));
             match p {
-                Pending::Trigger(t) => {
-                    let mut e = self.record(t, cx);
-                    match result {
-                        Ok(VenueReply::Order(r)) => e.order_id = Some(r.order_id),
-                        Ok(other) => {
-                            e.state = ExitState::Rejected;
-                            e.error = Some(format!("unexpected reply {}", kind(&other)));
-                        }
-                        Err(m) => {
-                            e.state = ExitState::Rejected;
-                            e.error = Some(m);
-                        }
-                    }
-                    let id = e.id().clone();
-                    cx.io.drain_trail(Some(&self.signal_id), Some(&id));
-                    stage_exit(cx, &e);
-                    cx.io.flush();
-                    self.placed.push(e);
-                }
-                Pending::SpotTpsl(t) => {
+                Pending::Trigger(t) | Pending::SpotTpsl(t) => {
                     let mut e = self.record(t, cx);
                     match result {
                         Ok(VenueReply::Order(r)) => {
                             e.order_id = Some(r.order_id);
-                            if e.kind() == ExitKind::StopLoss
+                            if spot_tpsl
+                                && e.kind() == ExitKind::StopLoss
                                 && self.protection.take_profit.is_some()
                             {
                                 e.error = Some(
