@@ -124,7 +124,7 @@ impl Io {
 pub struct Ctx<'a> {
     /// The bot's config.
     pub config: &'a BotConfig,
-    /// Paper bot (the venue fills in-process; no exchange-side exits).
+    /// Paper bot (its paper venue fills in-process and holds the exits a live venue would).
     pub paper: bool,
     /// The machine's state.
     pub book: &'a mut Book,

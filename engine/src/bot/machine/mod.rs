@@ -157,16 +157,7 @@ impl Machine {
         now_ms: i64,
     ) -> Vec<(crate::ledger::LedgerEntry, crate::ledger::LedgerError)> {
         self.now = self.now.max(now_ms);
-        let paper = self.paper();
-        let mut cx = Ctx {
-            config: &self.config,
-            paper,
-            book: &mut self.book,
-            io: &mut self.io,
-            now: self.now,
-            actor: &Actor::System,
-            rules: &mut self.rules,
-        };
+        let mut cx = self.ctx(&Actor::System);
         limits::book_outside(&mut cx, entries)
     }
 
@@ -175,16 +166,7 @@ impl Machine {
     /// executed now or after the running execution.
     pub fn on_signal(&mut self, input: SignalInput, now_ms: i64) {
         self.now = self.now.max(now_ms);
-        let paper = self.paper();
-        let mut cx = Ctx {
-            config: &self.config,
-            paper,
-            book: &mut self.book,
-            io: &mut self.io,
-            now: self.now,
-            actor: &input.actor,
-            rules: &mut self.rules,
-        };
+        let mut cx = self.ctx(&input.actor);
         execute::claim(&mut cx, &input);
         if let Some(rej) = execute::early_refusal(cx.book, cx.config, &input, cx.now) {
             execute::refuse(&mut cx, &input.parsed.signal_id, &input.actor, rej);
@@ -250,16 +232,7 @@ impl Machine {
                     .is_none_or(|t| self.now - t >= REFRESH_EVERY_MS);
                 if self.running.is_none() && self.queue.is_empty() && due {
                     self.last_refresh_ms = Some(self.now);
-                    let paper = self.paper();
-                    let mut cx = Ctx {
-                        config: &self.config,
-                        paper,
-                        book: &mut self.book,
-                        io: &mut self.io,
-                        now: self.now,
-                        actor: &Actor::System,
-                        rules: &mut self.rules,
-                    };
+                    let mut cx = self.ctx(&Actor::System);
                     let upkeep = Upkeep::new(&mut cx);
                     self.queue.push_back(Job::Upkeep(Box::new(upkeep)));
                     self.advance(Event::Start);
@@ -270,6 +243,19 @@ impl Machine {
 
     fn paper(&self) -> bool {
         self.config.mode == BotMode::Paper
+    }
+
+    /// The context a step works in, acting for `actor`.
+    fn ctx<'a>(&'a mut self, actor: &'a Actor) -> Ctx<'a> {
+        Ctx {
+            config: &self.config,
+            paper: self.config.mode == BotMode::Paper,
+            book: &mut self.book,
+            io: &mut self.io,
+            now: self.now,
+            actor,
+            rules: &mut self.rules,
+        }
     }
 
     /// Runs the current job with `ev`; when it ends, persists and answers it, then starts the
