@@ -370,7 +370,7 @@ impl AccountDO {
             Ok(Some(response)) => {
                 let obs = venue.observe(&body.op, &response);
                 let mut limiter = self.limiter_for(&body.spec)?;
-                limiter.observe(&obs.usage, response.received_ms);
+                limiter.observe(&obs.usage, sent, response.received_ms);
                 self.save(limiter)?;
                 SendOutcome::Answered {
                     latency_ms: (response.received_ms - sent).max(0) as u64,

@@ -79,7 +79,7 @@ impl Guards<'_> {
         resp: &HttpResponse,
     ) -> Result<VenueReply, VenueError> {
         let obs = venue.observe(op, resp);
-        self.limiter.observe(&obs.usage, resp.received_ms);
+        self.limiter.observe(&obs.usage, sent_ms, resp.received_ms);
         let latency_ms = resp.received_ms.saturating_sub(sent_ms);
         self.link()
             .absorb_observed(venue, op, sent_ms, resp, latency_ms, &obs)

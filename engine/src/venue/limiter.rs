@@ -178,6 +178,20 @@ pub struct AccountLimiter {
     banned_until_ms: Option<i64>,
 }
 
+/// How far the exchange's clock may be from the local one when deciding which window a
+/// response's counts belong to. Binance refuses requests whose timestamp is more than its
+/// receive window off, and Keel keeps its clock offset well inside that; one second covers the
+/// rest (network time between the server's count and our reading of it).
+pub const SERVER_WINDOW_MARGIN_MS: i64 = 1_000;
+
+/// True when `[sent_ms - margin, received_ms + margin]` lies inside one window of
+/// `interval_ms`, i.e. the server cannot have counted the request in another window.
+fn same_window(interval_ms: i64, sent_ms: i64, received_ms: i64) -> bool {
+    let from = sent_ms.saturating_sub(SERVER_WINDOW_MARGIN_MS);
+    let to = received_ms.saturating_add(SERVER_WINDOW_MARGIN_MS);
+    from <= to && window_start(from, interval_ms) == window_start(to, interval_ms)
+}
+
 fn window_start(now_ms: i64, interval_ms: i64) -> i64 {
     if interval_ms <= 0 {
         return now_ms;
@@ -268,12 +282,25 @@ impl AccountLimiter {
         Admit::Go
     }
 
-    /// Corrects the state from what a response reported.
-    pub fn observe(&mut self, usage: &Usage, now_ms: i64) {
-        self.roll(now_ms);
+    /// Corrects the state from what the response to a request sent at local `sent_ms` and
+    /// received at `received_ms` reported.
+    ///
+    /// A header count belongs to the server's window in which the request was processed, which
+    /// may be an earlier window than the current one: a request sent just before a boundary and
+    /// answered just after it reports the old window's total. Applying that total to the new
+    /// window refused entries for seconds on an account that had used little of it (a
+    /// fresh-clone test run was refused "rate limited; retry after 3268 ms"). So a count is
+    /// taken only when the whole round trip, widened by [`SERVER_WINDOW_MARGIN_MS`] for the
+    /// server's clock, lies inside the current local window; other answers leave the local
+    /// count (which already includes every request this account admitted) as it is.
+    pub fn observe(&mut self, usage: &Usage, sent_ms: i64, received_ms: i64) {
+        self.roll(received_ms);
         for (budget, interval, used) in &usage.used {
             for w in &mut self.windows {
-                if w.spec.budget == *budget && w.spec.interval_ms == *interval {
+                if w.spec.budget == *budget
+                    && w.spec.interval_ms == *interval
+                    && same_window(w.spec.interval_ms, sent_ms, received_ms)
+                {
                     // The server's count is authoritative but lags requests still in flight.
                     w.used = w.used.max(*used);
                 }

@@ -72,6 +72,7 @@ fn headers_correct_the_local_count() {
             used: vec![(Budget::Weight, 60_000, 75)],
             ..Usage::default()
         },
+        4900,
         5_000,
     );
     assert_eq!(l.admit(&cost(5, 0, false), 5_001), Admit::Go);
@@ -85,12 +86,40 @@ fn headers_correct_the_local_count() {
             used: vec![(Budget::Orders, 10_000, 8)],
             ..Usage::default()
         },
+        4903,
         5_003,
     );
     assert_eq!(
         l.admit(&cost(0, 1, false), 5_004),
         Admit::Wait { ms: 4_996 }
     );
+}
+
+/// Regression (fresh-clone run, seed 8808): a response sent before a window boundary and answered
+/// after it reports the old window's total; that total must not be charged to the new window.
+#[test]
+fn a_count_from_the_previous_window_is_not_charged_to_the_next() {
+    let mut l = small();
+    let stale = Usage {
+        used: vec![(Budget::Orders, 10_000, 8)],
+        ..Usage::default()
+    };
+    // Sent at 9.95 s, answered at 10.05 s: the server counted it in the 0-10 s window.
+    l.observe(&stale, 9_950, 10_050);
+    assert_eq!(l.admit(&cost(0, 1, false), 10_060), Admit::Go);
+    // Within the clock margin after the boundary the server may still be in the old window.
+    l.observe(&stale, 10_500, 10_600);
+    assert_eq!(l.admit(&cost(0, 1, false), 10_610), Admit::Go);
+    // Well inside the window the server's count is authoritative: 8 of 10, entries stop at 8.
+    l.observe(&stale, 12_000, 12_100);
+    assert_eq!(
+        l.admit(&cost(0, 1, false), 12_110),
+        Admit::Wait { ms: 7_890 }
+    );
+    // An answer ending within the margin before the next boundary is not trusted either.
+    let mut l = small();
+    l.observe(&stale, 18_900, 19_100);
+    assert_eq!(l.admit(&cost(0, 1, false), 19_200), Admit::Go);
 }
 
 #[test]
@@ -101,6 +130,7 @@ fn retry_after_and_bans_stop_everyone() {
             retry_at_ms: Some(3_000),
             ..Usage::default()
         },
+        900,
         1_000,
     );
     assert_eq!(l.admit(&cost(1, 0, true), 1_000), Admit::Wait { ms: 2_000 });
@@ -110,6 +140,7 @@ fn retry_after_and_bans_stop_everyone() {
             banned_until_ms: Some(120_000),
             ..Usage::default()
         },
+        3900,
         4_000,
     );
     assert_eq!(
@@ -133,6 +164,7 @@ fn bybit_endpoint_budget() {
             endpoint: Some(("/v5/order/create".into(), ep)),
             ..Usage::default()
         },
+        900,
         1_000,
     );
     let entry = OpCost {
