@@ -22,6 +22,8 @@
 //! - [`regime`]: market regimes and changepoints as streaming factors; [`abtest`]: sequential
 //!   A/B tests of strategy versions that may be read after every bar, and the Sharpe-difference
 //!   test; [`analytics`]: a live bot's ratios and its exact P&L attribution.
+//! - [`portfolio`]: what several bots may hold and lose together (limits, leases, protections),
+//!   capital allocation across them and breakeven after fees and funding.
 
 pub mod abtest;
 pub mod alert;
@@ -46,6 +48,8 @@ pub mod ledger;
 pub mod market;
 pub mod model;
 pub mod order;
+/// Portfolio limits, budget leases, protections, allocation and breakeven across bots.
+pub mod portfolio;
 pub mod position;
 #[cfg(test)]
 mod prop_seed;
