@@ -108,7 +108,7 @@ pub enum PortfolioRule {
 
 /// A refused entry or a halting breach: the rule, its limit and the observed value (after the
 /// order, for exposure rules).
-#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
 #[error("portfolio {rule:?}: observed {observed} against limit {limit}")]
 pub struct PortfolioBreach {
     /// Which rule.

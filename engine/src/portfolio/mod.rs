@@ -11,6 +11,7 @@
 //! - [`allocation`]: fixed, volatility-target and equal-risk weights with a fractional-Kelly cap,
 //!   turned into an exact rebalancing proposal.
 //! - [`breakeven`]: the exit price that nets zero after fees and funding.
+//! - [`scope`]: a scope as the ControlDO stores it: members, limits, pool, reports, halt.
 
 pub mod allocation;
 pub mod breakeven;
@@ -19,6 +20,7 @@ pub mod lease;
 pub mod limits;
 pub mod protections;
 pub mod risk;
+pub mod scope;
 
 #[cfg(test)]
 mod limits_tests;
