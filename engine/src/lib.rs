@@ -23,7 +23,7 @@
 //!   A/B tests of strategy versions that may be read after every bar, and the Sharpe-difference
 //!   test; [`analytics`]: a live bot's ratios and its exact P&L attribution.
 //! - [`portfolio`]: what several bots may hold and lose together (limits, leases, protections),
-//!   capital allocation across them and breakeven after fees and funding.
+//!   and capital allocation across them.
 
 pub mod abtest;
 pub mod alert;
@@ -48,7 +48,7 @@ pub mod ledger;
 pub mod market;
 pub mod model;
 pub mod order;
-/// Portfolio limits, budget leases, protections, allocation and breakeven across bots.
+/// Portfolio limits, budget leases, protections and capital allocation across bots.
 pub mod portfolio;
 pub mod position;
 #[cfg(test)]

@@ -65,6 +65,36 @@ pub enum PlatformEvent {
         /// Bots that failed (with the error code), still sealed under the old key.
         failed: Vec<String>,
     },
+    /// A portfolio scope was created or its members, limits or lease time changed.
+    PortfolioScopeSet {
+        /// Scope name.
+        scope: String,
+        /// The spec as set (members, limits, lease_ttl_secs).
+        spec: serde_json::Value,
+    },
+    /// A portfolio scope was deleted (its limits stop applying).
+    PortfolioScopeDeleted {
+        /// Scope name.
+        scope: String,
+    },
+    /// A portfolio scope was halted: by the operator, or by a loss limit (`breach`, actor
+    /// `system`). Its bots fall back to reduce-only at their next lease, at the latest when
+    /// their lease expires.
+    PortfolioHalted {
+        /// Scope name.
+        scope: String,
+        /// The breached limit (rule, limit, observed), for an automatic halt.
+        breach: Option<serde_json::Value>,
+        /// Operator's reason.
+        reason: Option<String>,
+    },
+    /// A halted portfolio scope was resumed.
+    PortfolioResumed {
+        /// Scope name.
+        scope: String,
+        /// Operator's reason.
+        reason: Option<String>,
+    },
 }
 
 impl PlatformEvent {
@@ -75,6 +105,10 @@ impl PlatformEvent {
             PlatformEvent::Halt { .. } => "halt",
             PlatformEvent::Resume { .. } => "resume",
             PlatformEvent::CredentialsRotated { .. } => "credentials_rotated",
+            PlatformEvent::PortfolioScopeSet { .. } => "portfolio_scope_set",
+            PlatformEvent::PortfolioScopeDeleted { .. } => "portfolio_scope_deleted",
+            PlatformEvent::PortfolioHalted { .. } => "portfolio_halted",
+            PlatformEvent::PortfolioResumed { .. } => "portfolio_resumed",
         }
     }
 }

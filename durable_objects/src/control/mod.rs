@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod bucket;
+pub mod portfolio;
 pub mod tokens;
 
 use crate::db::{int, text, Db, WriteBatch};
@@ -192,6 +193,7 @@ impl DurableObject for ControlDO {
             "CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             audit::SCHEMA,
+            portfolio::SCHEMA,
         ] {
             if let Err(e) = db.exec(ddl, vec![]) {
                 worker::console_error!("ControlDO schema: {e}");
@@ -441,6 +443,25 @@ impl ControlDO {
                         param("limit").unwrap_or(100),
                     )?,
                 )?)
+            }
+            (Method::Get, ["portfolio"]) => portfolio::list(&self.db, now),
+            (Method::Put, ["portfolio", "scopes", name]) => {
+                portfolio::set(&self.db, name, read_json(req).await?, now)
+            }
+            (Method::Delete, ["portfolio", "scopes", name]) => {
+                portfolio::delete(&self.db, name, read_json(req).await?, now)
+            }
+            (Method::Post, ["portfolio", "scopes", name, action @ ("halt" | "resume")]) => {
+                portfolio::halt(
+                    &self.db,
+                    name,
+                    *action == "halt",
+                    read_json(req).await?,
+                    now,
+                )
+            }
+            (Method::Post, ["portfolio", "lease"]) => {
+                portfolio::lease(&self.db, read_json(req).await?, now)
             }
             (Method::Post, ["ratelimit"]) => {
                 let body: RateQuery = read_json(req).await?;

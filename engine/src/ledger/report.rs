@@ -6,7 +6,9 @@ use super::entry::PnlMethod;
 use super::time::{date_string, day_index, rfc3339};
 use super::{Ledger, LedgerError};
 use crate::ids::Symbol;
-use crate::position::{add, div, mul, sub};
+use crate::model::Side;
+use crate::position::breakeven::{BreakevenError, OpenPosition};
+use crate::position::{add, div, mul, sub, PositionError};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -174,7 +176,8 @@ pub struct InstrumentBreakeven {
     /// `fees − funding` on this instrument.
     pub costs_to_recover: Decimal,
     /// Exit price at which the open position's P&L pays those costs:
-    /// `avg + costs / qty`; `None` when flat.
+    /// `avg + costs / qty` (`position::breakeven` without a close fee); `None` when flat, or for
+    /// a short whose costs exceed its proceeds.
     pub breakeven_price: Option<Decimal>,
 }
 
@@ -378,12 +381,33 @@ impl Ledger {
         for (symbol, inst) in &self.instruments {
             let costs = sub(inst.fees_quote, inst.funding, "costs_to_recover")?;
             let avg = inst.position.avg_entry_price();
+            // The one breakeven rule (`position::breakeven`), with these costs and no close fee
+            // (the ledger does not know the venue's rate): `avg + costs / qty`.
             let breakeven_price = match avg {
-                Some(a) => Some(add(
-                    a,
-                    div(costs, inst.position.qty, "breakeven_price")?,
-                    "breakeven_price",
-                )?),
+                Some(_) => match (OpenPosition {
+                    side: if inst.position.qty > Decimal::ZERO {
+                        Side::Buy
+                    } else {
+                        Side::Sell
+                    },
+                    qty: inst.position.qty.abs(),
+                    entry_notional: inst.position.cost.abs(),
+                    fees_paid: inst.fees_quote,
+                    funding_paid: -inst.funding,
+                    close_fee_rate: Decimal::ZERO,
+                })
+                .breakeven()
+                {
+                    Ok(b) => Some(b.price),
+                    // A short whose costs exceed its proceeds: no positive price.
+                    Err(BreakevenError::Unreachable) => None,
+                    Err(_) => {
+                        return Err(PositionError::Overflow {
+                            field: "breakeven_price",
+                        }
+                        .into())
+                    }
+                },
                 None => None,
             };
             instruments.insert(

@@ -10,11 +10,10 @@
 //! - [`protections`]: timed locks after stop-outs, drawdowns, losing symbols.
 //! - [`allocation`]: fixed, volatility-target and equal-risk weights with a fractional-Kelly cap,
 //!   turned into an exact rebalancing proposal.
-//! - [`breakeven`]: the exit price that nets zero after fees and funding.
+//! Breakeven after fees and funding is [`crate::position::breakeven`] (positions own it).
 //! - [`scope`]: a scope as the ControlDO stores it: members, limits, pool, reports, halt.
 
 pub mod allocation;
-pub mod breakeven;
 pub mod covariance;
 pub mod lease;
 pub mod limits;

@@ -17,6 +17,7 @@
 //! arithmetic stays consistent and reconciliation can flag it).
 
 mod arith;
+pub mod breakeven;
 mod fifo;
 
 pub(crate) use arith::{add, div, mul, sub};
