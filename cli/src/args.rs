@@ -1,6 +1,7 @@
 //! Command-line parsing: `std::env::args` into a typed [`Invocation`], no parser crate, so the
 //! binary builds in seconds and every accepted spelling is visible (and tested) here.
 
+use crate::portfolio::PortfolioCommand;
 use thiserror::Error;
 
 /// One thing the operator asked for; each maps to one or two admin API calls.
@@ -8,6 +9,8 @@ use thiserror::Error;
 pub enum Command {
     /// `keel help`: the usage text, no network.
     Help,
+    /// `keel portfolio …`: limits across bots and capital allocation.
+    Portfolio(PortfolioCommand),
     /// `keel status`: platform health and a count of bots per state.
     Status,
     /// `keel bots list`.
@@ -224,6 +227,13 @@ usage: keel [--url URL] [--token TOKEN] [--json] COMMAND
   tokens create [--name N] [--role admin|viewer] [--ttl 30d] [--bots a,b]
                                            mint a token (shown once); --ttl in s/m/h/d, at most 365d
   tokens revoke ID                         revoke a token: it stops working at once
+  portfolio [show]                         scopes: exposure, drawdown, daily loss vs their limits
+  portfolio set NAME --file scope.json     create/change a scope (members, limits, lease time)
+  portfolio delete|halt|resume NAME [--reason TEXT]
+                                           remove, halt (bots go reduce-only) or resume a scope
+  portfolio allocate --file alloc.json     propose target equity per bot (fixed, vol_target,
+                                           equal_risk; kelly cap); moves nothing
+  portfolio accept --file proposal.json    book a proposal's transfers (audited per bot)
 ";
 
 /// Options and positionals left after the global flags, consumed one command at a time.
@@ -372,6 +382,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, ArgError> {
         },
         "resume-all" => Command::ResumeAll,
         "tokens" => tokens(&mut rest)?,
+        "portfolio" => Command::Portfolio(portfolio(&mut rest)?),
         "pnl" => Command::Pnl {
             id: rest.positional("bot id")?,
         },
@@ -472,6 +483,36 @@ fn tokens(rest: &mut Rest) -> Result<Command, ArgError> {
             id: rest.positional("token id")?,
         },
         other => return Err(ArgError::UnknownCommand(format!("tokens {other}"))),
+    })
+}
+
+fn portfolio(rest: &mut Rest) -> Result<PortfolioCommand, ArgError> {
+    let sub = if rest.positional.is_empty() {
+        "show".to_string()
+    } else {
+        rest.positional("portfolio subcommand")?
+    };
+    let file = |rest: &mut Rest| rest.value("--file")?.ok_or(ArgError::Missing("--file"));
+    Ok(match sub.as_str() {
+        "show" => PortfolioCommand::Show,
+        "set" => PortfolioCommand::Set {
+            name: rest.positional("scope name")?,
+            file: file(rest)?,
+        },
+        "delete" => PortfolioCommand::Delete {
+            name: rest.positional("scope name")?,
+        },
+        "halt" => PortfolioCommand::Halt {
+            name: rest.positional("scope name")?,
+            reason: rest.value("--reason")?,
+        },
+        "resume" => PortfolioCommand::Resume {
+            name: rest.positional("scope name")?,
+            reason: rest.value("--reason")?,
+        },
+        "allocate" => PortfolioCommand::Allocate { file: file(rest)? },
+        "accept" => PortfolioCommand::Accept { file: file(rest)? },
+        other => return Err(ArgError::UnknownCommand(format!("portfolio {other}"))),
     })
 }
 

@@ -8,6 +8,7 @@ mod http;
 mod local;
 mod output;
 mod plan;
+mod portfolio;
 
 use args::{Command, Invocation, USAGE};
 use serde_json::Value;
@@ -83,6 +84,7 @@ fn input(command: &Command) -> Result<Option<Value>, Failure> {
                 .map(Some)
                 .ok_or_else(|| Failure::Usage("empty API secret on stdin".into()))
         }
+        Command::Portfolio(p) => p.file().map(read_json_file).transpose(),
         _ => Ok(None),
     }
 }
@@ -124,6 +126,7 @@ fn run(inv: &Invocation) -> Result<String, Failure> {
     let first = answers.first().cloned().unwrap_or(Value::Null);
     Ok(match &inv.command {
         Command::Status => output::status(&first, answers.get(1).unwrap_or(&Value::Null)),
+        Command::Portfolio(p) => p.output(&first),
         Command::BotsList => output::bots_table(&first),
         Command::BotsCreate { .. } => output::created(&url, &first),
         Command::SetCredentials { id, .. } => format!("credentials stored for {id}\n"),

@@ -8,7 +8,7 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// A JSON value as a table cell: strings bare, null as `-`, anything else as JSON.
-fn cell(v: Option<&Value>) -> String {
+pub(crate) fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => "-".into(),
         Some(Value::String(s)) => s.clone(),
@@ -128,7 +128,7 @@ pub fn bots_table(list: &Value) -> String {
 }
 
 /// Rows (the first is the header) as aligned columns, two spaces apart.
-fn align(rows: &[Vec<String>]) -> String {
+pub(crate) fn align(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0usize; cols];
     for row in rows {

@@ -31,7 +31,7 @@ pub struct Call {
 }
 
 impl Call {
-    fn new(method: Method, path: String, body: Option<Value>) -> Self {
+    pub(crate) fn new(method: Method, path: String, body: Option<Value>) -> Self {
         Self { method, path, body }
     }
 }
@@ -63,6 +63,7 @@ pub fn plan(command: &Command, input: Option<Value>) -> Vec<Call> {
     use Method::{Delete, Get, Patch, Post, Put};
     match command {
         Command::Help => Vec::new(),
+        Command::Portfolio(p) => p.plan(input),
         Command::Status => vec![
             Call::new(Get, "/health".into(), None),
             Call::new(Get, "/api/v1/bots".into(), None),

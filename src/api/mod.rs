@@ -11,6 +11,7 @@ pub(crate) mod gateway;
 mod history_store;
 mod klines;
 mod platform;
+mod portfolio;
 mod shadow;
 mod strategies;
 
@@ -90,6 +91,8 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         ["strategies", ..] => strategies::route(&ctx, &method, &segs[1..]),
         // Two bots' analytics side by side (A/B tests); its bots are checked against the scope.
         ["compare"] if method == Method::Get => compare::route(&ctx).await,
+        // Limits across bots (ControlDO scopes) and capital allocation proposals.
+        ["portfolio", rest @ ..] => portfolio::route(&ctx, &method, rest).await,
         _ => platform::route(&ctx, &method, &segs).await,
     }
 }
@@ -125,6 +128,7 @@ fn scope_of<'a>(method: &Method, segs: &[&'a str]) -> Scope<'a> {
         ["credentials", ..] => Scope::Platform("credential rotation"),
         ["health"] => Scope::Platform("platform health"),
         ["signals", ..] => Scope::Platform("the signal graph across bots"),
+        ["portfolio", ..] => Scope::Platform("portfolio limits and allocation across bots"),
         _ => Scope::Platform("this route"),
     }
 }

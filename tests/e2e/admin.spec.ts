@@ -87,8 +87,15 @@ function sameRoute(routerPath: string, template: string): boolean {
   return a.length === b.length && a.every((seg, i) => seg === "*" || /^\{\w+\}$/.test(b[i] ?? "") || seg === b[i]);
 }
 
+/**
+ * Client IPs of the two unauthenticated sweeps over every route (TEST-NET-3, never a file's own
+ * IP): three answers per documented operation spend most of an IP's 300 per 10 s, and on the
+ * file's own IP they left the tests after them refused `429 rate_limited`.
+ */
+const SWEEP_IPS = ["203.0.113.10", "203.0.113.11"] as const;
+
 /** Example path parameters for routes of the document. */
-const SAMPLE: Record<string, string> = { bot_id: "no-such-bot", token_id: "tok_none", signal_id: "sig-none" };
+const SAMPLE: Record<string, string> = { bot_id: "no-such-bot", token_id: "tok_none", signal_id: "sig-none", name: "no-such-scope" };
 
 beforeAll(async () => {
   api = await openApi();
@@ -113,7 +120,7 @@ describe("authentication on every route", () => {
       for (const auth of [undefined, "Bearer keel_not-a-real-token", "Basic YWRtaW46YWRtaW4="]) {
         const res = await fetchJson<ApiError>(`/api/v1${fillPath(template, SAMPLE)}`, {
           method: method.toUpperCase(),
-          headers: auth ? { authorization: auth } : {},
+          headers: { ...(auth ? { authorization: auth } : {}), "cf-connecting-ip": SWEEP_IPS[0] },
           json: method === "get" || method === "delete" ? undefined : {},
         });
         expect(res.status, `${method} ${template} with ${auth ?? "no auth"}: ${res.text}`).toBe(401);
@@ -130,7 +137,7 @@ describe("authentication on every route", () => {
       expect(documented.some((d) => d.method === r.method && sameRoute(r.path, d.path)), `${r.method} ${r.path} not in openapi.json`).toBe(true);
       const url = `/api/v1${r.path.replace(/\*/g, "no-such-bot")}`;
       for (const auth of [undefined, "Bearer keel_wrong"]) {
-        const res = await fetchJson(url, { method: r.method, headers: auth ? { authorization: auth } : {} });
+        const res = await fetchJson(url, { method: r.method, headers: { ...(auth ? { authorization: auth } : {}), "cf-connecting-ip": SWEEP_IPS[1] } });
         expect(res.status, `${r.method} ${url} with ${auth ?? "no auth"}`).toBe(401);
       }
     }
@@ -421,6 +428,59 @@ describe("gateway", () => {
     expect(perIp.limited?.code).toBe("rate_limited");
     expect(perIp.limited?.field).toBe("ip");
     expect(perIp.ok).toBeGreaterThanOrEqual(290);
+  });
+});
+
+describe("portfolio scopes", () => {
+  interface ScopeView {
+    name: string;
+    spec: { limits: Record<string, string> };
+    pool: { cap: string | null; reserved: string };
+    halted: { breach: unknown; since_ms: number } | null;
+  }
+
+  it("sets, lists, halts, resumes and deletes a scope, each audited; bad specs and proposals name the field", async () => {
+    const actor = await createToken("admin", "portfolio-desk");
+    const as = { token: actor.token };
+    const name = uniqueId("desk");
+    const spec = { members: { kind: "group", bots: ["desk-a", "desk-b"] }, limits: { max_gross: "5000", max_daily_loss: "100" } };
+    const set = await api.call<ScopeView>("put", "/portfolio/scopes/{name}", { name }, { json: spec, ...as });
+    expect(set.status, set.text).toBe(200);
+    expect([set.body?.name, set.body?.pool.cap, set.body?.pool.reserved, set.body?.halted]).toEqual([name, "5000", "0", null]);
+    // A percentage over 100 and an unknown limit are refused, naming them; nothing is stored.
+    const over = await api.call<{ code: string; message: string }>("put", "/portfolio/scopes/{name}", { name }, {
+      json: { ...spec, limits: { max_asset_pct: "150" } },
+      ...as,
+    });
+    expect([over.status, over.body?.code], over.text).toEqual([400, "invalid_portfolio_scope"]);
+    expect(over.body?.message).toContain("max_asset_pct");
+    const typo = await api.call<{ message: string }>("put", "/portfolio/scopes/{name}", { name }, { json: { ...spec, limits: { max_gros: "1" } }, ...as });
+    expect(typo.status, typo.text).toBe(400);
+    expect(typo.body?.message).toContain("max_gros");
+    const list = await api.call<ScopeView[]>("get", "/portfolio");
+    expect(list.body?.find((s) => s.name === name)?.spec.limits).toEqual({ max_gross: "5000", max_net: null, max_asset_pct: null, max_drawdown_pct: null, max_daily_loss: "100", max_risk: null });
+    const halted = await api.call<ScopeView>("post", "/portfolio/scopes/{name}/halt", { name }, { json: { reason: "desk drill" }, ...as });
+    expect(halted.status, halted.text).toBe(200);
+    expect(halted.body?.halted?.breach).toBeNull();
+    const resumed = await api.call<ScopeView>("post", "/portfolio/scopes/{name}/resume", { name }, { json: { reason: "drill over" }, ...as });
+    expect(resumed.body?.halted).toBeNull();
+    const deleted = await api.call("delete", "/portfolio/scopes/{name}", { name }, as);
+    expect(deleted.status, deleted.text).toBe(200);
+    const again = await api.call<{ code: string }>("delete", "/portfolio/scopes/{name}", { name }, as);
+    expect([again.status, again.body?.code]).toEqual([404, "unknown_portfolio_scope"]);
+    const page = await api.call<AuditPage>("get", "/audit", {}, { query: "limit=1000" });
+    expect(page.body?.verified).toBe(true);
+    const mine = (page.body?.events ?? []).filter((e) => e.actor === `token:${actor.id}`).map((e) => e.kind);
+    expect(mine).toEqual(["portfolio_scope_set", "portfolio_halted", "portfolio_resumed", "portfolio_scope_deleted"]);
+
+    // Allocation: no bots is refused by field; a proposal id that does not match its transfers too.
+    const none = await api.call<{ field: string }>("post", "/portfolio/allocation", {}, { json: { bots: [], rule: { rule: "equal_risk" }, capital: "1000" }, ...as });
+    expect([none.status, none.body?.field], none.text).toEqual([422, "bots"]);
+    const forged = await api.call<{ field: string }>("post", "/portfolio/allocation/accept", {}, {
+      json: { proposal_id: "alloc-000000000000", transfers: { "desk-a": "1000000" } },
+      ...as,
+    });
+    expect([forged.status, forged.body?.field], forged.text).toEqual([422, "proposal_id"]);
   });
 });
 

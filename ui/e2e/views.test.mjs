@@ -809,3 +809,36 @@ test(
     await context.close();
   },
 );
+
+test('portfolio page: a scope created in the editor, halted and resumed after a confirmation, then deleted', { timeout: 120000 }, async () => {
+  const name = `views-desk-${RUN}`;
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  await login(page, KEEL_ADMIN_TOKEN);
+  await page.getByTestId('nav-portfolio').click();
+  await page.getByTestId('portfolio-page').waitFor();
+  await page.getByTestId('scope-name').fill(name);
+  await page
+    .getByTestId('scope-spec')
+    .fill(JSON.stringify({ members: { kind: 'group', bots: [SPOT, LINEAR] }, limits: { max_gross: '25000', max_daily_loss: '400' } }));
+  await page.getByTestId('scope-save').click();
+  const card = page.getByTestId('scope-card').filter({ hasText: name });
+  await card.waitFor(WAIT);
+  assert.deepEqual(await card.getByRole('meter').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label'))), ['gross exposure', 'daily loss']);
+  await card.getByTestId('scope-halt').click();
+  assert.match(await page.getByTestId('confirm-consequence').innerText(), /reduce-only/);
+  await page.getByTestId('confirm-ok').click();
+  await card.getByTestId('scope-halted').filter({ hasText: 'HALTED by the operator' }).waitFor(WAIT);
+  const halted = (await api('GET', '/portfolio')).body.find((s) => s.name === name);
+  assert.notEqual(halted.halted, null);
+  await page.screenshot({ path: `${ARTIFACTS}portfolio-desktop.png`, fullPage: true });
+  await card.getByTestId('scope-resume').click();
+  await page.getByTestId('confirm-ok').click();
+  await card.getByTestId('scope-halt').waitFor(WAIT);
+  await card.getByTestId('scope-delete').click();
+  await page.getByTestId('confirm-ok').click();
+  await card.waitFor({ state: 'detached', ...WAIT });
+  assert.equal((await api('GET', '/portfolio')).body.find((s) => s.name === name), undefined);
+  await context.close();
+});

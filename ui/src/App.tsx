@@ -8,6 +8,7 @@ import { BacktestPage } from './components/BacktestPage';
 import { BotEditor } from './components/BotEditor';
 import { BotPage } from './components/BotPage';
 import { ComparePage } from './components/ComparePage';
+import { PortfolioPage } from './components/PortfolioPage';
 import { Layout } from './components/Layout';
 import { Login } from './components/Login';
 import { Overview } from './components/Overview';
@@ -26,6 +27,8 @@ function Page({ route, canWrite }: { route: Route; canWrite: boolean }) {
       return <SignalChainPage key={route.id} id={route.id} />;
     case 'backtest':
       return canWrite ? <BacktestPage key={route.bot ?? ''} bot={route.bot} /> : <Overview />;
+    case 'portfolio':
+      return <PortfolioPage />;
     case 'compare':
       return <ComparePage a={route.a} b={route.b} period={route.period} />;
     default:

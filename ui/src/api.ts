@@ -355,6 +355,50 @@ export interface ActionResult {
   [key: string]: unknown;
 }
 
+/** The operator's limits of a portfolio scope (decimals as strings; null = not checked). */
+export interface PortfolioLimits {
+  max_gross?: Decimal | null;
+  max_net?: Decimal | null;
+  max_asset_pct?: Decimal | null;
+  max_drawdown_pct?: Decimal | null;
+  max_daily_loss?: Decimal | null;
+  max_risk?: Decimal | null;
+}
+
+/** Which bots a scope covers. */
+export type PortfolioMembers = { kind: 'platform' } | { kind: 'account'; account: string } | { kind: 'group'; bots: string[] };
+
+/** `PUT /portfolio/scopes/{name}` body. */
+export interface PortfolioScopeSpec {
+  members: PortfolioMembers;
+  limits?: PortfolioLimits;
+  lease_ttl_secs?: number;
+}
+
+/** One scope of `GET /portfolio`: limits, aggregated state, lease pool and halt. */
+export interface PortfolioScope {
+  name: string;
+  spec: PortfolioScopeSpec & { limits: PortfolioLimits; lease_ttl_secs: number };
+  state: { exposures: Record<string, Decimal>; equity: Decimal; peak_equity: Decimal; day_start_equity: Decimal; halted: boolean };
+  gross: Decimal;
+  net: Decimal;
+  drawdown_pct: Decimal;
+  daily_loss: Decimal;
+  pool: { cap: Decimal | null; reserved: Decimal; used: Decimal; halted: boolean; expired: string[] };
+  bots: string[];
+  halted: { since_ms: number; breach: { rule: string; limit: Decimal; observed: Decimal } | null } | null;
+}
+
+/** `POST /portfolio/allocation` answer: target equity per bot and the transfers; nothing moved. */
+export interface AllocationProposal {
+  proposal_id: string;
+  period: string;
+  capital: Decimal;
+  unallocated: Decimal;
+  transfers: Record<string, Decimal>;
+  bots: { bot_id: string; weight: number; mean_return: number; volatility: number; current: Decimal | null; target: Decimal; transfer: Decimal }[];
+}
+
 /** `POST /tokens` answer: the raw token is shown once. */
 export interface CreatedToken {
   id: string;
@@ -471,6 +515,23 @@ export function createClient(opts: ClientOptions) {
     promote: (id: string, shadow: string, period: string, force: boolean, reason?: string) =>
       request<unknown>('POST', `/bots/${enc(id)}/promote`, { shadow, period, force, ...(reason ? { reason } : {}) }),
     platformPnl: () => request('GET', '/pnl', undefined, N.pnlPerBot),
+    /** `GET /portfolio`: every scope with its use of the limits. */
+    portfolio: () => request<PortfolioScope[]>('GET', '/portfolio'),
+    /** `PUT /portfolio/scopes/{name}`: create or change a scope (audited). */
+    setScope: (name: string, spec: PortfolioScopeSpec) => request<PortfolioScope>('PUT', `/portfolio/scopes/${enc(name)}`, spec),
+    /** `DELETE /portfolio/scopes/{name}` (audited). */
+    deleteScope: (name: string) => request<unknown>('DELETE', `/portfolio/scopes/${enc(name)}`),
+    /** `POST /portfolio/scopes/{name}/halt|resume` (audited). */
+    haltScope: (name: string, halted: boolean, reason?: string) =>
+      request<PortfolioScope>('POST', `/portfolio/scopes/${enc(name)}/${halted ? 'halt' : 'resume'}`, { reason: reason ?? null }),
+    /** `POST /portfolio/allocation`: a rebalancing proposal (moves nothing). */
+    allocate: (body: Record<string, unknown>) => request<AllocationProposal>('POST', '/portfolio/allocation', body),
+    /** `POST /portfolio/allocation/accept`: books the proposal's transfers (audited per bot). */
+    acceptAllocation: (proposal: AllocationProposal) =>
+      request<{ proposal_id: string; bots: { bot_id: string; status: string }[] }>('POST', '/portfolio/allocation/accept', {
+        proposal_id: proposal.proposal_id,
+        transfers: proposal.transfers,
+      }),
     market: (id: string, q: { symbol?: string; timeframe?: string; limit?: number } = {}) => {
       const qs = Object.entries(q)
         .filter(([, v]) => v !== undefined && v !== '')

@@ -93,9 +93,61 @@ pub enum AllocationError {
     /// No bots.
     #[error("no bots to allocate to")]
     Empty,
+    /// Not enough common history (or a non-positive performance index).
+    #[error("the bots share {0} usable points of performance history; 3 or more are needed")]
+    History(usize),
     /// The capital or step is not positive.
     #[error("{0} must be positive")]
     Money(&'static str),
+}
+
+/// Each bot's statistics and the shrunk covariance of their returns, from their performance
+/// index curves (`[(time, index)]`, transfers already taken out, as the analytics view gives
+/// them). Returns are taken between consecutive times present in *every* curve, so bots are
+/// compared over the same periods.
+///
+/// # Errors
+/// Fewer than 3 common times (2 returns), a non-positive index, or no curves.
+pub fn stats_from_curves(
+    curves: &[Vec<(i64, f64)>],
+) -> Result<(Vec<BotStats>, Vec<Vec<f64>>), AllocationError> {
+    let first = curves.first().ok_or(AllocationError::Empty)?;
+    let common: Vec<i64> = first
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| curves[1..].iter().all(|c| c.iter().any(|(u, _)| u == t)))
+        .collect();
+    if common.len() < 3 {
+        return Err(AllocationError::History(common.len()));
+    }
+    let mut returns: Vec<Vec<f64>> = vec![Vec::with_capacity(curves.len()); common.len() - 1];
+    for curve in curves {
+        let values: BTreeMap<i64, f64> = curve.iter().copied().collect();
+        for (k, pair) in common.windows(2).enumerate() {
+            let (Some(&a), Some(&b)) = (values.get(&pair[0]), values.get(&pair[1])) else {
+                return Err(AllocationError::History(0));
+            };
+            if !(a.is_finite() && b.is_finite() && a > 0.0 && b > 0.0) {
+                return Err(AllocationError::History(0));
+            }
+            returns[k].push(b / a - 1.0);
+        }
+    }
+    let n = returns.len() as f64;
+    let stats = (0..curves.len())
+        .map(|i| {
+            let mean = returns.iter().map(|r| r[i]).sum::<f64>() / n;
+            let var = returns.iter().map(|r| (r[i] - mean).powi(2)).sum::<f64>() / n;
+            BotStats {
+                mean,
+                vol: var.sqrt(),
+            }
+        })
+        .collect();
+    let cov = crate::portfolio::covariance::ledoit_wolf(&returns)
+        .map_err(|_| AllocationError::History(0))?
+        .cov;
+    Ok((stats, cov))
 }
 
 /// Weights per bot (fractions of the capital; they add up to at most 1).

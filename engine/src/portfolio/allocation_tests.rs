@@ -179,3 +179,24 @@ fn bad_requests_name_what_is_wrong() {
         Err(AllocationError::Money("capital"))
     );
 }
+
+#[test]
+fn statistics_come_from_the_periods_every_curve_has() {
+    let a = vec![(1, 100.0), (2, 110.0), (3, 99.0), (4, 108.9)];
+    // b misses time 2: returns over 1→3 and 3→4 only.
+    let b = vec![(1, 50.0), (3, 55.0), (4, 55.0)];
+    let (stats, cov) = stats_from_curves(&[a, b]).unwrap();
+    // a: 99/100 - 1 = -0.01, 108.9/99 - 1 = 0.1; b: 0.1, 0.
+    assert!((stats[0].mean - 0.045).abs() < 1e-12, "{stats:?}");
+    assert!((stats[1].mean - 0.05).abs() < 1e-12);
+    assert!((stats[0].vol - 0.055).abs() < 1e-12);
+    assert_eq!(cov.len(), 2);
+    assert_eq!(
+        stats_from_curves(&[vec![(1, 1.0), (2, 1.0)]]),
+        Err(AllocationError::History(2))
+    );
+    assert_eq!(
+        stats_from_curves(&[vec![(1, 1.0), (2, 0.0), (3, 1.0)]]),
+        Err(AllocationError::History(0))
+    );
+}

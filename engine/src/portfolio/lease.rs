@@ -158,8 +158,8 @@ pub struct LeasePool {
 /// A pool's view for the dashboard and the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PoolView {
-    /// The cap.
-    pub cap: Decimal,
+    /// The cap (`None` for a pool without one, which only carries halts).
+    pub cap: Option<Decimal>,
     /// Sum of reservations.
     pub reserved: Decimal,
     /// Sum of reported use.
@@ -309,7 +309,7 @@ impl LeasePool {
     /// The pool as the API shows it.
     pub fn view(&self, now_ms: i64) -> PoolView {
         PoolView {
-            cap: self.cap,
+            cap: (self.cap != Decimal::MAX).then_some(self.cap),
             reserved: self.reserved(),
             used: self
                 .holders

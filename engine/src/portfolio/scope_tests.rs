@@ -152,7 +152,7 @@ fn bad_specs_are_refused_by_field_and_a_new_spec_keeps_the_reports() {
         ..PortfolioLimits::default()
     });
     let s = Scope::set("g", capped, Some(s)).unwrap();
-    assert_eq!(s.view(T0).pool.cap, dec!(100));
+    assert_eq!(s.view(T0).pool.cap, Some(dec!(100)));
     assert_eq!(s.view(T0).gross, dec!(10));
     let json = r#"{"members":{"kind":"platform"},"limits":{"max_gross":"5000"}}"#;
     let parsed: ScopeSpec = serde_json::from_str(json).unwrap();
