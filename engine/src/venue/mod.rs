@@ -34,6 +34,8 @@ pub mod protect;
 pub mod rules;
 pub mod settle;
 pub mod sign;
+pub mod stream;
+pub mod stream_session;
 pub mod wire;
 
 pub use call::{
@@ -143,6 +145,19 @@ pub fn live_venue(spec: &VenueSpec) -> Box<dyn Venue> {
     match spec.exchange {
         Exchange::Binance => Box::new(binance::Binance::new(spec.market, spec.recv_window_ms)),
         Exchange::Bybit => Box::new(bybit::Bybit::new(spec.market, spec.recv_window_ms)),
+    }
+}
+
+/// The stream side of a venue (frames in, events out), for a spec; the streams' doc is in
+/// [`stream`].
+pub fn stream_venue(spec: &VenueSpec) -> Box<dyn stream::StreamVenue> {
+    match spec.exchange {
+        Exchange::Binance => Box::new(binance::stream::BinanceStream {
+            market: spec.market,
+        }),
+        Exchange::Bybit => Box::new(bybit::stream::BybitStream {
+            market: spec.market,
+        }),
     }
 }
 

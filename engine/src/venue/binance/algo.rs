@@ -96,14 +96,13 @@ struct AlgoQuery {
     update_time: i64,
 }
 
-/// Parses the lookup of one trigger: its state and, once fired, the order it sent
-/// (`actualOrderId`), whose trades are the stop-out.
+/// An algo order's status (`algoStatus` on REST, `X` of a stream `ALGO_UPDATE`) as a trigger
+/// state and whether the order it sent is done (`FINISHED`).
 ///
 /// # Errors
-/// [`VenueError::Parse`] for a body that is not an algo order or an unknown `algoStatus`.
-pub fn parse_algo_query(body: &str) -> Result<TriggerReport, VenueError> {
-    let q: AlgoQuery = json("algo order", body)?;
-    let (state, finished) = match q.algo_status.as_str() {
+/// [`VenueError::Parse`] for an unknown status.
+pub(crate) fn algo_state(status: &str) -> Result<(TriggerState, bool), VenueError> {
+    Ok(match status {
         "NEW" => (TriggerState::Working, false),
         "TRIGGERING" | "TRIGGERED" => (TriggerState::Fired, false),
         "FINISHED" => (TriggerState::Fired, true),
@@ -111,7 +110,17 @@ pub fn parse_algo_query(body: &str) -> Result<TriggerReport, VenueError> {
         "EXPIRED" => (TriggerState::Expired, false),
         "REJECTED" => (TriggerState::Rejected, false),
         other => return Err(VenueError::parse("algoStatus", other)),
-    };
+    })
+}
+
+/// Parses the lookup of one trigger: its state and, once fired, the order it sent
+/// (`actualOrderId`), whose trades are the stop-out.
+///
+/// # Errors
+/// [`VenueError::Parse`] for a body that is not an algo order or an unknown `algoStatus`.
+pub fn parse_algo_query(body: &str) -> Result<TriggerReport, VenueError> {
+    let q: AlgoQuery = json("algo order", body)?;
+    let (state, finished) = algo_state(&q.algo_status)?;
     let actual_order_id = match q.actual_order_id {
         Some(serde_json::Value::String(s)) if !s.is_empty() && s != "0" => Some(s),
         Some(serde_json::Value::Number(n)) if n.as_i64().is_some_and(|v| v > 0) => {

@@ -13,6 +13,7 @@ pub mod models;
 pub mod oco;
 pub mod parse;
 pub mod query;
+pub mod stream;
 pub mod urls;
 
 use crate::model::{Exchange, Market};

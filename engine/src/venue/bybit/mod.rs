@@ -16,6 +16,7 @@ pub mod klines;
 pub mod models;
 pub mod parse;
 pub mod query;
+pub mod stream;
 pub mod urls;
 
 use crate::model::{Exchange, Market};

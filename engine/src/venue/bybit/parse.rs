@@ -108,7 +108,8 @@ pub fn parse_cancel_all(
         .collect())
 }
 
-fn parse_order(o: ByOrder) -> Result<OrderReport, VenueError> {
+/// One order row (REST lists and the private stream's `order` topic share the fields).
+pub(crate) fn parse_order(o: ByOrder) -> Result<OrderReport, VenueError> {
     let updated_ms = if o.updated_time.is_empty() {
         0
     } else {
@@ -178,6 +179,29 @@ fn exec_next(
     }
 }
 
+/// One trade execution as a fill (REST `execution/list` and the private stream's `execution`
+/// topic share the fields).
+///
+/// # Errors
+/// [`VenueError::Parse`] for a field that does not parse.
+pub(crate) fn fill_of(e: &ByExecution) -> Result<Fill, VenueError> {
+    let side: Side =
+        parse_bybit_side(&e.side)?.ok_or_else(|| VenueError::parse("side", "empty"))?;
+    Ok(Fill {
+        trade_id: e.exec_id.clone(),
+        order_id: e.order_id.clone(),
+        client_order_id: client_id(&e.order_link_id),
+        symbol: symbol(&e.symbol)?,
+        side,
+        price: dec("execPrice", &e.exec_price)?,
+        qty: dec("execQty", &e.exec_qty)?,
+        fee: dec("execFee", &e.exec_fee)?,
+        fee_asset: e.fee_currency.clone(),
+        time_ms: int("execTime", &e.exec_time)?,
+        is_maker: e.is_maker,
+    })
+}
+
 /// Trades page: executions of type Trade / AdlTrade / BustTrade (liquidations move the position
 /// too), oldest first.
 ///
@@ -199,21 +223,7 @@ pub fn parse_trades(resp: &HttpResponse, cursor: &TradeCursor) -> Result<TradePa
         ) {
             continue;
         }
-        let side: Side =
-            parse_bybit_side(&e.side)?.ok_or_else(|| VenueError::parse("side", "empty"))?;
-        fills.push(Fill {
-            trade_id: e.exec_id.clone(),
-            order_id: e.order_id.clone(),
-            client_order_id: client_id(&e.order_link_id),
-            symbol: symbol(&e.symbol)?,
-            side,
-            price: dec("execPrice", &e.exec_price)?,
-            qty: dec("execQty", &e.exec_qty)?,
-            fee: dec("execFee", &e.exec_fee)?,
-            fee_asset: e.fee_currency.clone(),
-            time_ms: int("execTime", &e.exec_time)?,
-            is_maker: e.is_maker,
-        });
+        fills.push(fill_of(e)?);
     }
     fills.sort_by(|a, b| (a.time_ms, &a.trade_id).cmp(&(b.time_ms, &b.trade_id)));
     let (next, caught_up) = exec_next(
