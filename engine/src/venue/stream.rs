@@ -190,3 +190,56 @@ pub fn default_stream_base(
         (Exchange::Bybit, _, _, Testnet) => "wss://stream-testnet.bybit.com",
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::venue::binance::stream::BinanceStream;
+    use crate::venue::bybit::stream::BybitStream;
+    use proptest::prelude::*;
+
+    /// Real frames with one field's value replaced: the parsers' deepest paths.
+    const TEMPLATES: &[&str] = &[
+        r#"{"subscriptionId":0,"event":{"e":"executionReport","s":"BTCUSDT","c":"kabc","S":"BUY","q":"1","p":"2","x":"TRADE","X":"FILLED","i":1,"l":"1","z":"1","L":"2","n":"0","N":"BNB","T":1,"t":5,"m":false,"Z":"2"}}"#,
+        r#"{"e":"ORDER_TRADE_UPDATE","E":1,"T":1,"o":{"s":"BTCUSDT","c":"k1","S":"SELL","q":"1","p":"0","ap":"3","x":"TRADE","X":"FILLED","i":2,"l":"1","z":"1","L":"3","N":"USDT","n":"0.1","T":1,"t":9,"m":true}}"#,
+        r#"{"e":"ALGO_UPDATE","T":1,"E":1,"o":{"caid":"k-sl","aid":3,"X":"TRIGGERED","ai":"4"}}"#,
+        r#"{"e":"ACCOUNT_UPDATE","T":1,"a":{"m":"FUNDING_FEE","B":[{"a":"USDT","bc":"-1"}]}}"#,
+        r#"{"topic":"execution","data":[{"symbol":"BTCUSDT","orderId":"o","orderLinkId":"k","side":"Buy","execPrice":"1","execQty":"1","execFee":"0","feeCurrency":"USDT","execId":"e","execType":"Trade","execTime":"1","isMaker":false}]}"#,
+        r#"{"topic":"order","data":[{"orderId":"o","orderLinkId":"k","symbol":"BTCUSDT","price":"1","qty":"1","side":"Buy","orderStatus":"New","cumExecQty":"0","cumExecValue":"0","updatedTime":"1"}]}"#,
+        r#"{"topic":"kline.1.BTCUSDT","data":[{"start":1,"open":"1","high":"1","low":"1","close":"1","volume":"1","confirm":true}]}"#,
+        r#"{"stream":"btcusdt@bookTicker","data":{"s":"BTCUSDT","b":"1","a":"2"}}"#,
+    ];
+
+    proptest! {
+        #![proptest_config(crate::prop_seed::config(3000))]
+
+        /// Arbitrary Unicode, and real frames with a value replaced by arbitrary text, never
+        /// panic either parser: they answer events or a parse error.
+        #[test]
+        fn no_frame_panics_a_parser(text in "\\PC*", pick in 0_usize..8, cut in 0_usize..400, value in "\\PC{0,12}") {
+            let channels = [Channel::User { listen_key: None }, Channel::Market { symbols: vec![], kline_interval: None }];
+            let venues: Vec<Box<dyn StreamVenue>> = vec![
+                Box::new(BinanceStream { market: Market::Spot }),
+                Box::new(BinanceStream { market: Market::Linear }),
+                Box::new(BybitStream { market: Market::Linear }),
+            ];
+            let template = TEMPLATES[pick];
+            // Replace the quoted value after the `cut`-th character boundary with `value`.
+            let at = template.char_indices().map(|(i, _)| i).nth(cut % template.chars().count()).unwrap_or(0);
+            let mutated = match template[at..].find('"') {
+                Some(q) => {
+                    let start = at + q + 1;
+                    let end = template[start..].find('"').map_or(start, |e| start + e);
+                    format!("{}{}{}", &template[..start], value.replace('"', "'"), &template[end..])
+                }
+                None => template.to_string(),
+            };
+            for v in &venues {
+                for c in &channels {
+                    let _ = v.parse_frame(c, &text);
+                    let _ = v.parse_frame(c, &mutated);
+                }
+            }
+        }
+    }
+}
