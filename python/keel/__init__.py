@@ -9,8 +9,9 @@ given where money is expected raises :class:`KeelError`. The engine runs with th
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -248,26 +249,49 @@ def _json(body: dict) -> str:
     return json.dumps(body, default=lambda o: str(o) if isinstance(o, Decimal) else repr(o))
 
 
-@dataclass
 class BacktestResult:
-    """One backtest: the engine's report document (the CLI's ``report.json`` minus its curves)
-    with money as ``Decimal``, and frames of its fills, round trips and equity curve."""
+    """One backtest: the engine's report document (the CLI's ``report.json``) with money as
+    ``Decimal``, and frames of its fills, round trips and equity curve.
 
-    report: dict
-    equity: pd.DataFrame
-    fills: pd.DataFrame = field(init=False)
-    trades: pd.DataFrame = field(init=False)
+    Built lazily from the engine's answer: a search that reads one figure of each run does not
+    pay for frames it never looks at.
+    """
 
-    def __post_init__(self) -> None:
+    def __init__(self, raw: dict) -> None:
+        self._raw = raw
+
+    @functools.cached_property
+    def report(self) -> dict:
+        """The report without its curves (money as ``Decimal``, ratios as floats)."""
+        return _loads(self._raw["report_json"])
+
+    @functools.cached_property
+    def equity(self) -> pd.DataFrame:
+        """Equity and drawdown per bar (the engine's f64 curve, for plots and ratios; the exact
+        final equity is ``metrics["final_equity"]``), indexed by bar close time."""
+        frame = pd.DataFrame(
+            {"equity": _f64(self._raw["equity"]), "drawdown": _f64(self._raw["drawdown"])},
+            index=_times(_i64(self._raw["equity_time_ms"])),
+        )
+        frame.index.name = "close_time"
+        return frame
+
+    @functools.cached_property
+    def fills(self) -> pd.DataFrame:
+        """Every fill (price, qty, fee as ``Decimal``)."""
         fills = pd.DataFrame(self.report["fills"])
         if len(fills):
             fills.insert(0, "time", _times(fills["time_ms"].to_numpy(dtype="i8")))
-        self.fills = fills
+        return fills
+
+    @functools.cached_property
+    def trades(self) -> pd.DataFrame:
+        """Round trips (entry/exit prices, qty, pnl and fees as ``Decimal``)."""
         trades = pd.DataFrame(self.report["trades"])
         if len(trades):
             # An open trip has no exit time: nullable integers, not floats.
             trades["exit_ms"] = trades["exit_ms"].astype("Int64")
-        self.trades = trades
+        return trades
 
     @property
     def metrics(self) -> dict:
@@ -282,9 +306,9 @@ class BacktestResult:
     def document(self) -> dict:
         """The whole report in the CLI's ``report.json`` shape (curves as ``[ms, value]``)."""
         doc = dict(self.report)
-        t = self.equity.index.asi8 // 1_000_000
-        doc["equity_curve"] = [[int(a), float(b)] for a, b in zip(t, self.equity["equity"])]
-        doc["drawdown_curve"] = [[int(a), float(b)] for a, b in zip(t, self.equity["drawdown"])]
+        t = _i64(self._raw["equity_time_ms"]).tolist()
+        doc["equity_curve"] = [list(p) for p in zip(t, _f64(self._raw["equity"]).tolist())]
+        doc["drawdown_curve"] = [list(p) for p in zip(t, _f64(self._raw["drawdown"]).tolist())]
         return doc
 
 
@@ -299,14 +323,7 @@ def backtest(candles: Candles, strategy: str | None = None, params: Mapping[str,
     ``tick_size``, ``step_size``, ``min_notional``; ``bot`` (a bot config), ``exits``,
     ``rebalance_band``.
     """
-    out = _keel.backtest(candles, _json(_request(candles, strategy, params, options)))
-    report = _loads(out["report_json"])
-    equity = pd.DataFrame(
-        {"equity": _f64(out["equity"]), "drawdown": _f64(out["drawdown"])},
-        index=_times(_i64(out["equity_time_ms"])),
-    )
-    equity.index.name = "close_time"
-    return BacktestResult(report=report, equity=equity)
+    return BacktestResult(_keel.backtest(candles, _json(_request(candles, strategy, params, options))))
 
 
 def report_html(candles: Candles, strategy: str | None = None, params=None, **options) -> str:

@@ -309,13 +309,18 @@ fn request(json: &str) -> PyResult<BacktestRequest> {
     serde_json::from_str(json).map_err(|e| err(format!("backtest request: {e}")))
 }
 
-fn packed_curve<'py>(
+/// Little-endian bytes of each item written straight into a new `bytes` object (one copy).
+fn packed<'py, T>(
     py: Python<'py>,
-    curve: &[(i64, f64)],
-) -> (Bound<'py, PyBytes>, Bound<'py, PyBytes>) {
-    let t: Vec<u8> = curve.iter().flat_map(|(t, _)| t.to_le_bytes()).collect();
-    let v: Vec<u8> = curve.iter().flat_map(|(_, v)| v.to_le_bytes()).collect();
-    (PyBytes::new(py, &t), PyBytes::new(py, &v))
+    items: &[T],
+    f: impl Fn(&T) -> [u8; 8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    PyBytes::new_with(py, items.len() * 8, |buf| {
+        for (chunk, item) in buf.chunks_exact_mut(8).zip(items) {
+            chunk.copy_from_slice(&f(item));
+        }
+        Ok(())
+    })
 }
 
 /// Runs a backtest request (the CLI's JSON shape) on `candles` through the engine's
@@ -346,12 +351,16 @@ fn report_dict(py: Python<'_>, mut rep: Report) -> PyResult<Bound<'_, PyDict>> {
     let json = serde_json::to_string(&rep).map_err(err)?;
     let d = PyDict::new(py);
     d.set_item("report_json", json)?;
-    let (t, v) = packed_curve(py, &equity);
-    d.set_item("equity_time_ms", t)?;
-    d.set_item("equity", v)?;
-    let (t, v) = packed_curve(py, &drawdown);
-    d.set_item("drawdown_time_ms", t)?;
-    d.set_item("drawdown", v)?;
+    d.set_item(
+        "equity_time_ms",
+        packed(py, &equity, |p| p.0.to_le_bytes())?,
+    )?;
+    d.set_item("equity", packed(py, &equity, |p| p.1.to_le_bytes())?)?;
+    d.set_item(
+        "drawdown_time_ms",
+        packed(py, &drawdown, |p| p.0.to_le_bytes())?,
+    )?;
+    d.set_item("drawdown", packed(py, &drawdown, |p| p.1.to_le_bytes())?)?;
     Ok(d)
 }
 
