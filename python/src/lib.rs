@@ -556,72 +556,74 @@ fn factor<'py>(
     let one = |x: f64| vec![x];
     let band = &["lower", "middle", "upper"];
     let band_out = |b: keel_engine::factor::Band| vec![b.lower, b.middle, b.upper];
-    let outputs = match name {
-        "sma" => stream(&bars, Sma::new(usize_param(p, "n")?), &["value"], one),
-        "ema" => stream(&bars, Ema::new(usize_param(p, "n")?), &["value"], one),
-        "wma" => stream(&bars, Wma::new(usize_param(p, "n")?), &["value"], one),
-        "rsi" => stream(&bars, Rsi::new(usize_param(p, "n")?), &["value"], one),
-        "atr" => stream(&bars, Atr::new(usize_param(p, "n")?), &["value"], one),
-        "vwap" => stream(&bars, Vwap::new(usize_param(p, "n")?), &["value"], one),
-        "zscore" => stream(&bars, ZScore::new(usize_param(p, "n")?), &["value"], one),
-        "rolling_vol" => stream(
-            &bars,
-            RollingVol::new(usize_param(p, "n")?),
-            &["value"],
-            one,
-        ),
-        "obv" => stream(&bars, Obv::new(), &["value"], one),
-        "returns" => stream(&bars, Returns::new(), &["value"], one),
-        "macd" => stream(
-            &bars,
-            Macd::new(
-                usize_param(p, "fast")?,
-                usize_param(p, "slow")?,
-                usize_param(p, "signal")?,
+    // The indicator runs with the GIL released, like a backtest.
+    let outputs = py.detach(|| -> PyResult<Vec<(&'static str, Vec<f64>)>> {
+        Ok(match name {
+            "sma" => stream(&bars, Sma::new(usize_param(p, "n")?), &["value"], one),
+            "ema" => stream(&bars, Ema::new(usize_param(p, "n")?), &["value"], one),
+            "wma" => stream(&bars, Wma::new(usize_param(p, "n")?), &["value"], one),
+            "rsi" => stream(&bars, Rsi::new(usize_param(p, "n")?), &["value"], one),
+            "atr" => stream(&bars, Atr::new(usize_param(p, "n")?), &["value"], one),
+            "vwap" => stream(&bars, Vwap::new(usize_param(p, "n")?), &["value"], one),
+            "zscore" => stream(&bars, ZScore::new(usize_param(p, "n")?), &["value"], one),
+            "rolling_vol" => stream(
+                &bars,
+                RollingVol::new(usize_param(p, "n")?),
+                &["value"],
+                one,
             ),
-            &["macd", "signal", "histogram"],
-            |m| vec![m.macd, opt(m.signal), opt(m.histogram)],
-        ),
-        "stochastic" => stream(
-            &bars,
-            Stochastic::new(usize_param(p, "n")?, usize_param(p, "d")?),
-            &["k", "d"],
-            |s| vec![s.k, opt(s.d)],
-        ),
-        "adx" => stream(
-            &bars,
-            Adx::new(usize_param(p, "n")?),
-            &["plus_di", "minus_di", "adx"],
-            |a| vec![a.plus_di, a.minus_di, a.adx],
-        ),
-        "bollinger" => stream(
-            &bars,
-            Bollinger::new(usize_param(p, "n")?, f64_param(p, "k", 2.0)?),
-            band,
-            band_out,
-        ),
-        "donchian" => stream(&bars, Donchian::new(usize_param(p, "n")?), band, band_out),
-        "keltner" => stream(
-            &bars,
-            Keltner::new(
-                usize_param(p, "n")?,
-                usize_param(p, "n_atr")?,
-                f64_param(p, "mult", 2.0)?,
+            "obv" => stream(&bars, Obv::new(), &["value"], one),
+            "returns" => stream(&bars, Returns::new(), &["value"], one),
+            "macd" => stream(
+                &bars,
+                Macd::new(
+                    usize_param(p, "fast")?,
+                    usize_param(p, "slow")?,
+                    usize_param(p, "signal")?,
+                ),
+                &["macd", "signal", "histogram"],
+                |m| vec![m.macd, opt(m.signal), opt(m.histogram)],
             ),
-            band,
-            band_out,
-        ),
-        other => {
-            return Err(err(format!(
-                "factor {other:?} is not one of {}",
-                FACTORS.join(", ")
-            )))
-        }
-    };
+            "stochastic" => stream(
+                &bars,
+                Stochastic::new(usize_param(p, "n")?, usize_param(p, "d")?),
+                &["k", "d"],
+                |s| vec![s.k, opt(s.d)],
+            ),
+            "adx" => stream(
+                &bars,
+                Adx::new(usize_param(p, "n")?),
+                &["plus_di", "minus_di", "adx"],
+                |a| vec![a.plus_di, a.minus_di, a.adx],
+            ),
+            "bollinger" => stream(
+                &bars,
+                Bollinger::new(usize_param(p, "n")?, f64_param(p, "k", 2.0)?),
+                band,
+                band_out,
+            ),
+            "donchian" => stream(&bars, Donchian::new(usize_param(p, "n")?), band, band_out),
+            "keltner" => stream(
+                &bars,
+                Keltner::new(
+                    usize_param(p, "n")?,
+                    usize_param(p, "n_atr")?,
+                    f64_param(p, "mult", 2.0)?,
+                ),
+                band,
+                band_out,
+            ),
+            other => {
+                return Err(err(format!(
+                    "factor {other:?} is not one of {}",
+                    FACTORS.join(", ")
+                )))
+            }
+        })
+    })?;
     let d = PyDict::new(py);
     for (k, col) in outputs {
-        let bytes: Vec<u8> = col.iter().flat_map(|x| x.to_le_bytes()).collect();
-        d.set_item(k, PyBytes::new(py, &bytes))?;
+        d.set_item(k, packed(py, &col, |x| x.to_le_bytes())?)?;
     }
     Ok(d)
 }
