@@ -20,8 +20,7 @@ py="$KEEL_VENV/bin/python"
 
 stamp="$KEEL_VENV/.keel-wheel.sha256"
 want="$(
-  { find engine/src python/src python/keel -type f \( -name '*.rs' -o -name '*.py' \) -print0 | sort -z \
-      | xargs -0 sha256sum
+  { find engine/src python/src python/keel -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum
     sha256sum Cargo.toml Cargo.lock engine/Cargo.toml python/Cargo.toml python/pyproject.toml \
       scripts/python-wheel.sh
   } | sha256sum | cut -d' ' -f1
