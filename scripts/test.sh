@@ -206,13 +206,14 @@ if [ -f ui/package.json ] && node -e 'process.exit(require("./ui/package.json").
   ui_pid=$!
 fi
 # The Python package (wheel build in the py-release profile, parity with the CLI, notebooks) runs
-# beside the end-to-end tests too; it needs the CLI binary of the build.
+# beside the end-to-end tests too, at a lower priority so its compile never starves the stack;
+# it needs the CLI binary of the build.
 py_pid=""
 if [ "$build_rc" = 0 ]; then
-  printf '\n=== python (beside e2e; output when it ends): bash scripts/test-python.sh\n'
+  printf '\n=== python (beside e2e; output when it ends): nice -n 10 bash scripts/test-python.sh\n'
   (
     start=$SECONDS
-    bash scripts/test-python.sh
+    nice -n 10 bash scripts/test-python.sh
     rc=$?
     echo "$((SECONDS - start))" >"$logs/python.seconds"
     exit "$rc"
