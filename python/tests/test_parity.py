@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import keel
-from keelcli import START_MS, BENCH, bench_bars, cli_backtest, import_data, write_csv
+from keelcli import BENCH, CLI_FLAGS, ROOT, START_MS, bench_bars, cli, cli_backtest, import_data, write_csv
 
 N = 100_000
 START = str(START_MS)
@@ -66,6 +66,24 @@ def test_fills_and_net_pnl_equal_the_cli_as_decimal_strings(data, native):
     assert json.dumps(res.document(), default=str, sort_keys=True) == json.dumps(native, default=str, sort_keys=True)
     print(f"\nparity: {len(native['fills'])} fills, net P&L {native['metrics']['net_pnl']} "
           f"(CLI) == {res.net_pnl} (Python) on {N} bench bars")
+
+
+def test_a_declarative_spec_runs_as_in_the_cli(data):
+    """A strategy spec document (engine/specs/donchian_breakout.json) through `--spec FILE` and
+    through `spec=`: the same report."""
+    spec_path = ROOT / "engine" / "specs" / "donchian_breakout.json"
+    out = data["root"] / "cli-spec"
+    args = ["backtest", "--spec", str(spec_path), "--params", "{}", "--data", str(data["dir"]),
+            "--timeframe", "15m", "--from", START, "--to", END, "--out", str(out)]
+    for k, v in RUN.items():
+        args += [CLI_FLAGS[k], str(v)]
+    cli(*args)
+    native = keel._loads((out / "report.json").read_text())
+    candles = keel.load(data["dir"], "binance", "linear", "BTCUSDT", "1m", START, END)
+    res = keel.backtest(candles, spec=json.loads(spec_path.read_text()), timeframe="15m", **RUN)
+    assert len(native["fills"]) > 5
+    assert str(res.net_pnl) == str(native["metrics"]["net_pnl"])
+    assert json.dumps(res.document(), default=str, sort_keys=True) == json.dumps(native, default=str, sort_keys=True)
 
 
 def test_csv_frame_and_keelbars_loaders_agree(data, native):
