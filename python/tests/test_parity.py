@@ -101,6 +101,21 @@ def test_csv_frame_and_keelbars_loaders_agree(data, native):
     assert len(keel.from_frame(decimal_frame, "1m")) == N
 
 
+def test_backtests_in_threads_equal_the_sequential_ones(data):
+    """The engine runs with the GIL released on immutable candles: runs from several threads at
+    once give exactly the sequential results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    candles = keel.read_csv(data["csv"], "1m")
+    grid = [{"fast": f, "slow": s} for f in (20.0, 50.0) for s in (100.0, 200.0)]
+    one = lambda p: str(keel.backtest(candles, "ma_crossover", p, timeframe="5m", **RUN).net_pnl)
+    sequential = [one(p) for p in grid]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(one, grid))
+    assert threaded == sequential
+    assert len(set(sequential)) == len(grid)
+
+
 def test_bad_input_raises_keel_error_not_a_crash(data):
     candles = keel.read_csv(data["csv"], "1m")
     cases = [
