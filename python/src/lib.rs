@@ -197,7 +197,7 @@ fn load_keelbars(
 ) -> PyResult<Candles> {
     let tf = self::timeframe(timeframe)?;
     let inst: Instrument = serde_json::from_value(serde_json::json!({
-        "exchange": exchange, "market": market, "symbol": symbol
+        "exchange": exchange, "market": market, "symbol": symbol.to_ascii_uppercase()
     }))
     .map_err(|e| err(format!("instrument: {e}")))?;
     let from = store::parse_date("start", start).map_err(err)?;
@@ -208,6 +208,14 @@ fn load_keelbars(
     let candles = py
         .detach(|| load_months(&data_dir, &inst, tf, from, to))
         .map_err(err)?;
+    if candles.is_empty() {
+        // As `keel backtest`: say what is missing rather than hand back nothing.
+        return Err(err(format!(
+            "no stored {exchange} {market} {} {timeframe} candles in [{start}, {end}) in {} (run `keel data import` first)",
+            inst.symbol.as_str(),
+            data_dir.display()
+        )));
+    }
     checked(candles, tf, symbol)
 }
 

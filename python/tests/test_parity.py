@@ -52,7 +52,7 @@ def _fill_key(f: dict) -> tuple:
 
 
 def test_fills_and_net_pnl_equal_the_cli_as_decimal_strings(data, native):
-    candles = keel.load(data["dir"], "binance", "linear", "BTCUSDT", "1m", START, END)
+    candles = keel.load(data["dir"], "binance", "linear", "btcusdt", "1m", START, END)
     assert len(candles) == N
     res = _py(candles)
     assert len(native["fills"]) > 20, "the run must trade for the comparison to mean anything"
@@ -142,6 +142,7 @@ def test_bad_input_raises_keel_error_not_a_crash(data):
         lambda: keel.walk_forward(candles, "ma_crossover", {"fast": [5.0]}, in_sample=1.5),
         lambda: keel.load(data["dir"], "binance", "linear", "BTCUSDT", "1m", "2024-13-01", END),
         lambda: keel.load(data["dir"], "kraken", "linear", "BTCUSDT", "1m", START, END),
+        lambda: keel.load(data["dir"], "binance", "spot", "BTCUSDT", "1m", START, END),
     ]
     for i, case in enumerate(cases):
         with pytest.raises(keel.KeelError) as e:
