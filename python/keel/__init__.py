@@ -126,8 +126,8 @@ def _column(values) -> bytes | list[str]:
     arr = np.asarray(values)
     if arr.dtype.kind in "fiu":
         return np.ascontiguousarray(arr, dtype="<f8").tobytes()
-    # Decimal or text values keep every digit.
-    return [str(v) for v in arr.tolist()]
+    # Decimal or text values keep every digit (a Decimal in positional notation: 1E+3 -> 1000).
+    return [format(v, "f") if isinstance(v, Decimal) else str(v) for v in arr.tolist()]
 
 
 def _open_times(df) -> np.ndarray:
@@ -214,7 +214,9 @@ def factor(name: str, data, **params):
 def _money(name: str, v) -> str:
     if isinstance(v, float):
         raise KeelError(f"{name}: money is exact: give a Decimal, an int or a string, not the float {v!r}")
-    if isinstance(v, (Decimal, int, str)) and not isinstance(v, bool):
+    if isinstance(v, Decimal):
+        return format(v, "f")
+    if isinstance(v, (int, str)) and not isinstance(v, bool):
         return str(v)
     raise KeelError(f"{name}: {v!r} is not a decimal")
 

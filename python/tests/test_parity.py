@@ -99,6 +99,11 @@ def test_csv_frame_and_keelbars_loaders_agree(data, native):
     assert exact["close"].iloc[0] == Decimal(repr(float(data["bars"]["close"][0])))
     decimal_frame = exact.reset_index()
     assert len(keel.from_frame(decimal_frame, "1m")) == N
+    # Decimals in exponent notation are read at their value.
+    tiny = pd.DataFrame({"open_time_ms": [0], "open": [Decimal("1E+3")], "high": [Decimal("1000.5")],
+                         "low": [Decimal("999")], "close": [Decimal("1000")], "volume": [Decimal("1E-7")]})
+    row = keel.candles_frame(keel.from_frame(tiny, "1m")).iloc[0]
+    assert (row["open"], row["volume"]) == (Decimal("1000"), Decimal("0.0000001"))
 
 
 def test_backtests_in_threads_equal_the_sequential_ones(data):
