@@ -105,7 +105,8 @@ if [ -f ui/package-lock.json ]; then
   npm_ci_if_changed "$KEEL_ROOT/ui" & side_pids+=($!)
 fi
 
-# 5. Python tools for tests (load generator, analysis), pinned in tests/python/requirements.txt.
+# 5. Python tools for tests (load generator, analysis), pinned in tests/python/requirements.txt,
+#    then the keel Python package built from this checkout.
 python_tools() {
   [ -f tests/python/requirements.txt ] || return 0
   local req_sum
@@ -119,6 +120,13 @@ python_tools() {
     "$KEEL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
       -r tests/python/requirements.txt >&2
     echo "$req_sum" > "$KEEL_VENV/.keel-req.sha256"
+  fi
+  # The `keel` Python package (python/, docs/python.md): its wheel compiled from crates.io by the
+  # maturin just installed, into the venv. The test command defers it (KEEL_DEFER_WHEEL=1) to
+  # its python step beside e2e, which rebuilds it whenever the engine changed.
+  if [ "${KEEL_DEFER_WHEEL:-0}" != 1 ]; then
+    log "building the keel Python wheel into .tools/venv (scripts/python-wheel.sh)"
+    bash scripts/python-wheel.sh >&2
   fi
 }
 python_tools & side_pids+=($!)

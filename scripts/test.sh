@@ -6,7 +6,8 @@
 #   beside it, the build for tests (both Workers: release code without LTO or wasm-opt, compiled by
 #   clippy-driver -D warnings, which is the wasm32 clippy pass; the simulator and CLI binaries in the dev
 #   profile) → tests/python/check_*.sh → end-to-end tests against the real stack (vitest, tests/e2e, files in
-#   a seeded random order) and, beside them, the dashboard unit tests (ui) when ui defines them.
+#   a seeded random order) and, beside them, the dashboard unit tests (ui) when ui defines them and the
+#   Python package's wheel build and tests (scripts/test-python.sh: parity with the CLI, notebooks).
 #
 # Seeds, printed first: KEEL_TEST_SEED orders the end-to-end files (fresh each run unless given; set it to
 # replay an order), PROPTEST_RNG_SEED drives the property tests (fixed unless given; `npm run
@@ -68,6 +69,17 @@ count_cargo() {
   failed=$((failed + f))
 }
 
+# Adds up pytest's closing line ("N passed, M failed in Xs") from a log.
+count_pytest() {
+  [ -f "$1" ] || return 0
+  local line p f
+  line=$(grep -E '^[=[:space:]]*[0-9]+ (passed|failed)' "$1" | tail -1)
+  p=$(printf '%s' "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || echo 0)
+  f=$(printf '%s' "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+' || echo 0)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+}
+
 # Adds up a vitest JSON report (numPassedTests / numFailedTests).
 count_vitest() {
   [ -f "$1" ] || return 0
@@ -112,13 +124,15 @@ if [ -n "${CI:-}" ]; then
 fi
 echo "keel: seeds KEEL_TEST_SEED=$KEEL_TEST_SEED PROPTEST_RNG_SEED=$PROPTEST_RNG_SEED (set them to replay this run)"
 
-step bootstrap bash scripts/bootstrap.sh || { echo "bootstrap failed; nothing else can run" >&2; exit 1; }
+# The Python wheel is built by the python step beside e2e (whose time is mostly waiting on the
+# stack), not by bootstrap on the critical path (KEEL_DEFER_WHEEL).
+step bootstrap env KEEL_DEFER_WHEEL=1 bash scripts/bootstrap.sh || { echo "bootstrap failed; nothing else can run" >&2; exit 1; }
 
 step fmt cargo fmt --all -- --check
 step ts-lint bash -c 'tsc --noEmit -p tsconfig.json && eslint --max-warnings 0 tests/e2e scripts eslint.config.js && node scripts/check-docs.ts && node scripts/check-layers.ts'
 native=(-p keel-engine -p keel-exchange-sim -p keel-cli -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy)
 if [ "$mode" = unit ]; then
-  step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim -p keel-cli --all-targets --locked -- -D warnings
+  step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim -p keel-cli -p keel-py --all-targets --locked -- -D warnings
   step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
     -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy -p keel-engine -- -D warnings
   # The Worker crates' pure unit tests (JWT checks, token bucket, Query API parsing, ...) run
@@ -191,6 +205,23 @@ if [ -f ui/package.json ] && node -e 'process.exit(require("./ui/package.json").
   ) >"$logs/ui-test.log" 2>&1 &
   ui_pid=$!
 fi
+# The Python package (wheel build in the py-release profile, parity with the CLI, notebooks) runs
+# beside the end-to-end tests too, at a lower priority so its compile never starves the stack;
+# it needs the CLI binary of the build.
+py_pid=""
+if [ "$build_rc" = 0 ]; then
+  printf '\n=== python (beside e2e; output when it ends): nice -n 10 bash scripts/test-python.sh\n'
+  (
+    start=$SECONDS
+    nice -n 10 bash scripts/test-python.sh
+    rc=$?
+    echo "$((SECONDS - start))" >"$logs/python.seconds"
+    exit "$rc"
+  ) >"$logs/python.log" 2>&1 &
+  py_pid=$!
+else
+  summary+=("SKIP  python         (build failed: no CLI to compare with)")
+fi
 if [ "$build_rc" = 0 ]; then
   step e2e node node_modules/vitest/vitest.mjs run --config tests/e2e/vitest.config.ts \
     --reporter=default --reporter=json --outputFile.json="$logs/e2e.json"
@@ -212,6 +243,21 @@ if [ -n "$ui_pid" ]; then
     any_failed=1
   fi
   count_vitest "$logs/ui.json"
+fi
+
+if [ -n "$py_pid" ]; then
+  wait "$py_pid"
+  py_rc=$?
+  py_took="$(cat "$logs/python.seconds" 2>/dev/null || echo '?')"
+  printf '\n=== python (ran beside e2e; %ss)\n' "$py_took"
+  cat "$logs/python.log"
+  if [ "$py_rc" = 0 ]; then
+    summary+=("ok    $(printf '%-14s' python) ${py_took}s (beside e2e)")
+  else
+    summary+=("FAIL  $(printf '%-14s' python) ${py_took}s (exit $py_rc, log .keel/test-logs/python.log)")
+    any_failed=1
+  fi
+  count_pytest "$logs/python.log"
 fi
 
 finish
