@@ -2,6 +2,7 @@
 //! from a command line to the admin API contract is unit-tested without a server.
 
 use crate::args::Command;
+use crate::portfolio::PortfolioCommand;
 use serde_json::{json, Value};
 
 /// HTTP methods the admin API uses.
@@ -57,13 +58,51 @@ fn reason(reason: &Option<String>) -> Value {
     json!({ "reason": reason })
 }
 
+/// The calls of a `keel portfolio …` command; `input` is its file's JSON.
+pub fn portfolio_calls(cmd: &PortfolioCommand, input: Option<Value>) -> Vec<Call> {
+    use Method::{Delete, Get, Post, Put};
+    let scope =
+        |name: &str, tail: &str| format!("/api/v1/portfolio/scopes/{}{tail}", segment(name));
+    match cmd {
+        PortfolioCommand::Show => vec![Call::new(Get, "/api/v1/portfolio".into(), None)],
+        PortfolioCommand::Set { name, .. } => vec![Call::new(Put, scope(name, ""), input)],
+        PortfolioCommand::Delete { name } => vec![Call::new(Delete, scope(name, ""), None)],
+        PortfolioCommand::Halt { name, reason } => vec![Call::new(
+            Post,
+            scope(name, "/halt"),
+            Some(json!({ "reason": reason })),
+        )],
+        PortfolioCommand::Resume { name, reason } => vec![Call::new(
+            Post,
+            scope(name, "/resume"),
+            Some(json!({ "reason": reason })),
+        )],
+        PortfolioCommand::Allocate { .. } => vec![Call::new(
+            Post,
+            "/api/v1/portfolio/allocation".into(),
+            input,
+        )],
+        PortfolioCommand::Accept { .. } => {
+            // The proposal as `allocate --json` printed it: only its id and transfers are sent.
+            let v = input.unwrap_or(Value::Null);
+            let body =
+                json!({"proposal_id": v.get("proposal_id"), "transfers": v.get("transfers")});
+            vec![Call::new(
+                Post,
+                "/api/v1/portfolio/allocation/accept".into(),
+                Some(body),
+            )]
+        }
+    }
+}
+
 /// The calls a command makes, in order. `input` is the JSON read from `--file` (create, patch)
 /// or the credentials object built from `--api-key` and stdin (set-credentials).
 pub fn plan(command: &Command, input: Option<Value>) -> Vec<Call> {
     use Method::{Delete, Get, Patch, Post, Put};
     match command {
         Command::Help => Vec::new(),
-        Command::Portfolio(p) => p.plan(input),
+        Command::Portfolio(p) => portfolio_calls(p, input),
         Command::Status => vec![
             Call::new(Get, "/health".into(), None),
             Call::new(Get, "/api/v1/bots".into(), None),

@@ -2,8 +2,7 @@
 //! proposals. The calls and the tables, kept apart from the per-bot commands.
 
 use crate::output::{align, cell};
-use crate::plan::{segment, Call, Method};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A portfolio subcommand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,42 +53,6 @@ impl PortfolioCommand {
         match self {
             Self::Set { file, .. } | Self::Allocate { file } | Self::Accept { file } => Some(file),
             _ => None,
-        }
-    }
-
-    /// The calls it makes; `input` is the file's JSON.
-    pub fn plan(&self, input: Option<Value>) -> Vec<Call> {
-        let scope =
-            |name: &str, tail: &str| format!("/api/v1/portfolio/scopes/{}{tail}", segment(name));
-        match self {
-            Self::Show => vec![Call::new(Method::Get, "/api/v1/portfolio".into(), None)],
-            Self::Set { name, .. } => vec![Call::new(Method::Put, scope(name, ""), input)],
-            Self::Delete { name } => vec![Call::new(Method::Delete, scope(name, ""), None)],
-            Self::Halt { name, reason } => vec![Call::new(
-                Method::Post,
-                scope(name, "/halt"),
-                Some(json!({ "reason": reason })),
-            )],
-            Self::Resume { name, reason } => vec![Call::new(
-                Method::Post,
-                scope(name, "/resume"),
-                Some(json!({ "reason": reason })),
-            )],
-            Self::Allocate { .. } => vec![Call::new(
-                Method::Post,
-                "/api/v1/portfolio/allocation".into(),
-                input,
-            )],
-            Self::Accept { .. } => {
-                let v = input.unwrap_or(Value::Null);
-                let body =
-                    json!({"proposal_id": v.get("proposal_id"), "transfers": v.get("transfers")});
-                vec![Call::new(
-                    Method::Post,
-                    "/api/v1/portfolio/allocation/accept".into(),
-                    Some(body),
-                )]
-            }
         }
     }
 
@@ -218,6 +181,8 @@ fn accepted(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{portfolio_calls, Method};
+    use serde_json::json;
 
     #[test]
     fn calls_and_bodies() {
@@ -225,15 +190,16 @@ mod tests {
             name: "desk a".into(),
             file: "s.json".into(),
         };
-        let calls = set.plan(Some(json!({"members": {"kind": "platform"}})));
+        let calls = portfolio_calls(&set, Some(json!({"members": {"kind": "platform"}})));
         assert_eq!(calls[0].path, "/api/v1/portfolio/scopes/desk%20a");
         assert_eq!(calls[0].method, Method::Put);
         let accept = PortfolioCommand::Accept {
             file: "p.json".into(),
         };
-        let calls = accept.plan(Some(
-            json!({"proposal_id": "alloc-1", "transfers": {"a": "5"}, "bots": []}),
-        ));
+        let calls = portfolio_calls(
+            &accept,
+            Some(json!({"proposal_id": "alloc-1", "transfers": {"a": "5"}, "bots": []})),
+        );
         assert_eq!(
             calls[0].body,
             Some(json!({"proposal_id": "alloc-1", "transfers": {"a": "5"}}))
@@ -242,7 +208,10 @@ mod tests {
             name: "g".into(),
             reason: Some("risk off".into()),
         };
-        assert_eq!(halt.plan(None)[0].path, "/api/v1/portfolio/scopes/g/halt");
+        assert_eq!(
+            portfolio_calls(&halt, None)[0].path,
+            "/api/v1/portfolio/scopes/g/halt"
+        );
     }
 
     #[test]
