@@ -10,6 +10,7 @@ import { BotPage } from './components/BotPage';
 import { ComparePage } from './components/ComparePage';
 import { Layout } from './components/Layout';
 import { Login } from './components/Login';
+import { OptimizePage } from './components/OptimizePage';
 import { Overview } from './components/Overview';
 import { SignalChainPage } from './components/SignalChain';
 import { SessionContext, type Session } from './context';
@@ -26,6 +27,8 @@ function Page({ route, canWrite }: { route: Route; canWrite: boolean }) {
       return <SignalChainPage key={route.id} id={route.id} />;
     case 'backtest':
       return canWrite ? <BacktestPage key={route.bot ?? ''} bot={route.bot} /> : <Overview />;
+    case 'optimize':
+      return canWrite ? <OptimizePage /> : <Overview />;
     case 'compare':
       return <ComparePage a={route.a} b={route.b} period={route.period} />;
     default:
