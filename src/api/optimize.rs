@@ -55,6 +55,13 @@ pub async fn handle(req: &mut Request, env: &Env) -> Result<Response, ApiError> 
         OptimizeError::Field { field, reason } => invalid(&format!("optimize.{field}"), reason),
         other => invalid("optimize", other.to_string()),
     })?;
+    // CSCV over 20 blocks is 184,756 splits per trial set: more CPU than a Worker has.
+    if spec.cscv_blocks > 16 {
+        return Err(invalid(
+            "optimize.cscv_blocks",
+            "at most 16 blocks here (12,870 splits); `keel optimize` takes up to 20",
+        ));
+    }
     let runs = spec.walk_forward.map_or(1, |w| w.windows);
     let trials = spec.trials.saturating_mul(runs);
     if trials > MAX_TRIALS {

@@ -71,15 +71,49 @@ pub struct Space {
     pub ranges: BTreeMap<String, Range>,
 }
 
-/// A discrete axis: its values in order; `None` for a continuous one.
-fn lattice(r: &Range) -> Option<Vec<f64>> {
+/// A discrete axis: `count` values `min + i·step` (computed, never materialised for sampling).
+#[derive(Debug, Clone, Copy)]
+struct Lattice {
+    min: f64,
+    step: f64,
+    count: usize,
+}
+
+impl Lattice {
+    fn value(&self, i: usize) -> f64 {
+        self.min + self.step * i as f64
+    }
+
+    /// The index of the lattice value nearest `v`.
+    fn index(&self, v: f64) -> usize {
+        let i = ((v - self.min) / self.step).round();
+        if i.is_nan() || i < 0.0 {
+            0
+        } else {
+            (i as usize).min(self.count - 1)
+        }
+    }
+}
+
+/// The axis's lattice; `None` for a continuous one. A count beyond [`MAX_GRID`] saturates
+/// there + 1 ([`Space::for_strategy`] refuses such a range).
+fn lattice(r: &Range) -> Option<Lattice> {
     let step = match (r.step, r.integer) {
         (Some(s), _) => s,
         (None, true) => 1.0,
         (None, false) => return None,
     };
-    let count = ((r.max - r.min) / step + 1e-9).floor() as usize + 1;
-    Some((0..count).map(|i| r.min + step * i as f64).collect())
+    let n = ((r.max - r.min) / step + 1e-9).floor() + 1.0;
+    let count = if n.is_finite() && n >= 1.0 && n <= MAX_GRID as f64 {
+        n as usize
+    } else {
+        MAX_GRID + 1
+    };
+    Some(Lattice {
+        min: r.min,
+        step,
+        count,
+    })
 }
 
 impl Space {
@@ -132,6 +166,11 @@ impl Space {
                     return Err(bad("step must be positive (whole for integers)".into()));
                 }
             }
+            if lattice(&r).is_some_and(|l| l.count > MAX_GRID) {
+                return Err(bad(format!(
+                    "more than {MAX_GRID} values: give a larger step"
+                )));
+            }
             if r.log && (r.min <= 0.0 || r.step.is_some() || r.integer) {
                 return Err(bad("log needs a continuous real range with min > 0".into()));
             }
@@ -142,20 +181,24 @@ impl Space {
 
     /// The grid's axes: each discrete axis's lattice, a continuous one as
     /// [`REAL_GRID_POINTS`] evenly spaced values (both ends included).
-    fn axes(&self) -> Vec<(&str, Vec<f64>)> {
+    fn axes(&self) -> Vec<(&str, Lattice)> {
         self.ranges
             .iter()
             .map(|(name, r)| {
-                let values = lattice(r).unwrap_or_else(|| {
-                    if r.min == r.max {
-                        return vec![r.min];
+                let axis = lattice(r).unwrap_or(if r.min == r.max {
+                    Lattice {
+                        min: r.min,
+                        step: 1.0,
+                        count: 1,
                     }
-                    let n = REAL_GRID_POINTS - 1;
-                    (0..=n)
-                        .map(|i| r.min + (r.max - r.min) * i as f64 / n as f64)
-                        .collect()
+                } else {
+                    Lattice {
+                        min: r.min,
+                        step: (r.max - r.min) / (REAL_GRID_POINTS - 1) as f64,
+                        count: REAL_GRID_POINTS,
+                    }
                 });
-                (name.as_str(), values)
+                (name.as_str(), axis)
             })
             .collect()
     }
@@ -165,8 +208,8 @@ impl Space {
     /// # Errors
     /// [`SpaceError::GridTooLarge`] over [`MAX_GRID`].
     pub fn grid_size(&self) -> Result<usize, SpaceError> {
-        self.axes().iter().try_fold(1usize, |acc, (_, v)| {
-            acc.checked_mul(v.len())
+        self.axes().iter().try_fold(1usize, |acc, (_, a)| {
+            acc.checked_mul(a.count)
                 .filter(|n| *n <= MAX_GRID)
                 .ok_or(SpaceError::GridTooLarge)
         })
@@ -181,9 +224,9 @@ impl Space {
         }
         let mut rest = index;
         let mut out = BTreeMap::new();
-        for (name, values) in axes.iter().rev() {
-            out.insert((*name).to_string(), values[rest % values.len()]);
-            rest /= values.len();
+        for (name, axis) in axes.iter().rev() {
+            out.insert((*name).to_string(), axis.value(rest % axis.count));
+            rest /= axis.count;
         }
         Some(out)
     }
@@ -197,7 +240,7 @@ impl Space {
             .map(|((name, r), &u)| {
                 let u = u.clamp(0.0, 1.0);
                 let v = match lattice(r) {
-                    Some(vals) => vals[((u * vals.len() as f64) as usize).min(vals.len() - 1)],
+                    Some(l) => l.value(((u * l.count as f64) as usize).min(l.count - 1)),
                     None if r.log => (r.min.ln() + u * (r.max.ln() - r.min.ln())).exp(),
                     None => r.min + u * (r.max - r.min),
                 };
@@ -213,13 +256,7 @@ impl Space {
             .map(|(name, r)| {
                 let v = params.get(name).copied().unwrap_or(r.min);
                 match lattice(r) {
-                    Some(vals) => {
-                        let i = vals
-                            .iter()
-                            .position(|x| (x - v).abs() <= 1e-9 * x.abs().max(1.0))
-                            .unwrap_or(0);
-                        (i as f64 + 0.5) / vals.len() as f64
-                    }
+                    Some(l) => (l.index(v) as f64 + 0.5) / l.count as f64,
                     None if r.min == r.max => 0.5,
                     None if r.log => (v.ln() - r.min.ln()) / (r.max.ln() - r.min.ln()),
                     None => (v - r.min) / (r.max - r.min),
@@ -232,7 +269,7 @@ impl Space {
     fn cells(&self) -> Vec<Option<usize>> {
         self.ranges
             .values()
-            .map(|r| lattice(r).map(|v| v.len()))
+            .map(|r| lattice(r).map(|l| l.count))
             .collect()
     }
 }
@@ -544,6 +581,8 @@ mod tests {
             (ov(&[("n", r(2.0, 20.5, None))]), "space.n"),
             (ov(&[("k", r(3.0, 1.0, None))]), "space.k"),
             (ov(&[("k", r(1.0, 2.0, Some(0.0)))]), "space.k"),
+            // A lattice of 3.5e9 values is refused, not allocated.
+            (ov(&[("k", r(0.5, 4.0, Some(1e-9)))]), "space.k"),
         ] {
             let e = Space::for_strategy(&SPECS, &o).unwrap_err().to_string();
             assert!(e.starts_with(want), "{e}");
