@@ -241,8 +241,11 @@ impl Space {
                 let u = u.clamp(0.0, 1.0);
                 let v = match lattice(r) {
                     Some(l) => l.value(((u * l.count as f64) as usize).min(l.count - 1)),
-                    None if r.log => (r.min.ln() + u * (r.max.ln() - r.min.ln())).exp(),
-                    None => r.min + u * (r.max - r.min),
+                    // Clamped: `exp(ln x)` may land an ulp outside the range.
+                    None if r.log => (r.min.ln() + u * (r.max.ln() - r.min.ln()))
+                        .exp()
+                        .clamp(r.min, r.max),
+                    None => (r.min + u * (r.max - r.min)).clamp(r.min, r.max),
                 };
                 (name.clone(), v)
             })
@@ -682,5 +685,36 @@ mod tests {
         };
         let (tpe, random) = (best(SamplerKind::Tpe), best(SamplerKind::Random));
         assert!(tpe > random, "tpe {tpe} random {random}");
+    }
+
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(crate::prop_seed::config(300))]
+
+            /// Any user range the space accepts maps every point of the unit cube into the
+            /// strategy's accepted values (inside the range, whole where whole, on the step), and
+            /// a lattice value's coordinates map back to it.
+            #[test]
+            fn the_unit_cube_maps_into_the_ranges(
+                lo in 2u32..20, span in 0u32..30, step in 1u32..7,
+                kmin in 0.5f64..2.0, kspan in 0.0f64..2.0, log in any::<bool>(),
+                u in proptest::collection::vec(0.0f64..=1.0, 2),
+            ) {
+                let (nmin, nmax) = (f64::from(lo), f64::from(lo + span));
+                let space = Space::for_strategy(&SPECS, &ov(&[
+                    ("n", Range { min: nmin, max: nmax, step: Some(f64::from(step)), integer: true, log: false }),
+                    ("k", Range { min: kmin, max: kmin + kspan, step: None, integer: false, log }),
+                ])).unwrap();
+                let p = space.at(&u);
+                let given: BTreeMap<String, f64> = p.clone();
+                prop_assert!(crate::strategy::Params::validate("s", &SPECS, &given).is_ok(), "{p:?}");
+                prop_assert!(p["n"] >= nmin && p["n"] <= nmax && (p["n"] - nmin) % f64::from(step) == 0.0);
+                prop_assert!(p["k"] >= kmin - 1e-12 && p["k"] <= kmin + kspan + 1e-9);
+                prop_assert_eq!(space.at(&space.unit(&p))["n"], p["n"]);
+            }
+        }
     }
 }
