@@ -23,7 +23,7 @@ pub const MAX_BARS: usize = 50_000;
 /// Largest request body (50k inline rows of ~70 bytes, with room).
 const MAX_BODY: usize = 6 * 1024 * 1024;
 
-fn unprocessable(field: &str, message: impl Into<String>) -> ApiError {
+pub(super) fn unprocessable(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::unprocessable("invalid_backtest", message).with_field(field)
 }
 
@@ -39,11 +39,23 @@ pub(super) fn too_many(requested: usize, max: usize, what: &str) -> ApiError {
 
 /// Where a `from`/`to` backtest takes its candles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
+pub(super) enum Source {
     /// Fetched from the configured exchange or simulator (the default).
     Exchange,
     /// Read from the R2 history.
     Stored,
+}
+
+impl Source {
+    /// The body's `source` field (absent: the exchange).
+    pub(super) fn parse(v: Option<Value>) -> Result<Self, ApiError> {
+        match v {
+            None | Some(Value::Null) => Ok(Source::Exchange),
+            Some(Value::String(s)) if s == "exchange" => Ok(Source::Exchange),
+            Some(Value::String(s)) if s == "stored" => Ok(Source::Stored),
+            Some(_) => Err(unprocessable("source", "`exchange` (default) or `stored`")),
+        }
+    }
 }
 
 /// Handles `POST /api/v1/backtest` (the caller has already authenticated an admin).
@@ -72,12 +84,7 @@ pub async fn handle(
     let bars = obj.remove("bars");
     let from = obj.remove("from");
     let to = obj.remove("to");
-    let source = match obj.remove("source") {
-        None | Some(Value::Null) => Source::Exchange,
-        Some(Value::String(s)) if s == "exchange" => Source::Exchange,
-        Some(Value::String(s)) if s == "stored" => Source::Stored,
-        Some(_) => return Err(unprocessable("source", "`exchange` (default) or `stored`")),
-    };
+    let source = Source::parse(obj.remove("source"))?;
     let request: BacktestRequest =
         serde_json::from_value(body).map_err(|e| unprocessable("body", e.to_string()))?;
     let tf = request
@@ -90,7 +97,31 @@ pub async fn handle(
     if let Some(symbols) = feeds {
         return multi(env, &request, tf, symbols, bars, from, to, source, query).await;
     }
-    let (candles, source_tf) = match (bars, from, to) {
+    let (candles, source_tf) = single(env, &request, tf, bars, from, to, source).await?;
+    let rep = request.execute(&candles, source_tf).map_err(|e| match e {
+        RequestError::Field { field, reason } => unprocessable(field, reason),
+        RequestError::Backtest(b) => ApiError::unprocessable("backtest_failed", b.to_string()),
+    })?;
+    let html = query.is_some_and(|q| q.split('&').any(|kv| kv == "format=html"));
+    if html {
+        return Ok(Response::from_html(report::html(&rep))?);
+    }
+    Ok(json(200, &rep)?)
+}
+
+/// The candles of a single-instrument run (and their timeframe): inline `bars` rows, fetched
+/// from the exchange (`from`/`to`) or read from the R2 history (`source: stored`), capped at
+/// [`MAX_BARS`]. `POST /api/v1/optimize` loads its bars the same way.
+pub(super) async fn single(
+    env: &Env,
+    request: &BacktestRequest,
+    tf: Timeframe,
+    bars: Option<Value>,
+    from: Option<Value>,
+    to: Option<Value>,
+    source: Source,
+) -> Result<(Vec<Candle>, Timeframe), ApiError> {
+    Ok(match (bars, from, to) {
         (Some(_), None, None) if source == Source::Stored => {
             return Err(unprocessable(
                 "source",
@@ -131,16 +162,7 @@ pub async fn handle(
                 "give either `bars` (inline kline rows) or both `from` and `to` (fetched from the exchange, or read from R2 with \"source\": \"stored\")",
             ))
         }
-    };
-    let rep = request.execute(&candles, source_tf).map_err(|e| match e {
-        RequestError::Field { field, reason } => unprocessable(field, reason),
-        RequestError::Backtest(b) => ApiError::unprocessable("backtest_failed", b.to_string()),
-    })?;
-    let html = query.is_some_and(|q| q.split('&').any(|kv| kv == "format=html"));
-    if html {
-        return Ok(Response::from_html(report::html(&rep))?);
-    }
-    Ok(json(200, &rep)?)
+    })
 }
 
 /// A multi-series spec's backtest: one history per instrument the spec reads, inline

@@ -10,6 +10,7 @@ mod data;
 pub(crate) mod gateway;
 mod history_store;
 mod klines;
+mod optimize;
 mod platform;
 mod portfolio;
 mod shadow;
@@ -53,6 +54,10 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         // Its own (larger) body cap: inline bars do not fit the admin API's 64 KiB.
         let query = req.url().ok().and_then(|u| u.query().map(String::from));
         return backtest::handle(&mut req, env, query.as_deref()).await;
+    }
+    if rest.trim_matches('/') == "optimize" {
+        // A bounded parameter search: like a backtest, reads no bot and changes nothing.
+        return optimize::handle(&mut req, env).await;
     }
     let body = read_body(&mut req, &method).await?;
     // Path parameters decoded once, here: handlers see `strat:…`, never `strat%3A…`.

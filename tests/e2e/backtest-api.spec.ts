@@ -2,7 +2,8 @@
 // simulator (paged kline requests) or given inline; the JSON report is validated against the
 // served OpenAPI document, `?format=html` answers the self-contained page, caps answer 413, bad
 // fields 422. The same candles imported by `keel data import` and run by `keel backtest` give
-// the same exact final equity as the API.
+// the same exact final equity as the API. POST /api/v1/optimize (issue 21) searches on the same
+// inline candles: its best trial is the plain backtest of its parameters, to the decimal.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -187,5 +188,31 @@ describe("POST /api/v1/backtest", () => {
     expect(again.imported).toBe(0);
     expect(again.holes_refetched).toBe(0);
     expect(again.gaps.missing).toBe(0);
+  });
+});
+
+describe("POST /api/v1/optimize", () => {
+  it("runs a seeded grid whose best trial is the backtest of its parameters, and enforces its caps", async () => {
+    const base = { ...common, params: { short: 0 }, exchange: "binance", market: "linear", timeframe: "1m", bars: bars.slice(0, 2000) };
+    const optimize = { sampler: "grid", trials: 8, seed: 1, objective: "net", space: { fast: { min: 3, max: 6 }, slow: { min: 15, max: 20, step: 5 } } };
+    const res = await api.call<{
+      result: { trials: number; best: { params: Record<string, number>; metrics: { net: string } }[]; deflated: { trials: number }; pbo: unknown };
+    }>("post", "/optimize", {}, { json: { ...base, optimize } });
+    expect(res.status, res.text).toBe(200);
+    const r = res.body!.result;
+    expect(r.trials).toBe(8);
+    expect(r.deflated.trials).toBe(8);
+    const best = r.best[0];
+    const bt = await api.call<Report>("post", "/backtest", {}, { json: { ...base, params: best.params } });
+    expect(bt.status, bt.text).toBe(200);
+    expect(best.metrics.net).toBe(bt.body!.metrics.net_pnl);
+    const again = await api.call<typeof res.body>("post", "/optimize", {}, { json: { ...base, optimize } });
+    expect(again.body).toEqual(res.body);
+    const tooMany = await api.call<ApiError>("post", "/optimize", {}, { json: { ...base, optimize: { ...optimize, trials: 201 } } });
+    expect(tooMany.status, tooMany.text).toBe(413);
+    expect(tooMany.body?.code).toBe("too_many_trials");
+    const bad = await api.call<ApiError>("post", "/optimize", {}, { json: { ...base, optimize: { ...optimize, space: { fast: { min: 0, max: 6 } } } } });
+    expect(bad.status, bad.text).toBe(422);
+    expect(bad.body?.field).toBe("optimize.space");
   });
 });

@@ -8,10 +8,11 @@ import { BacktestPage } from './components/BacktestPage';
 import { BotEditor } from './components/BotEditor';
 import { BotPage } from './components/BotPage';
 import { ComparePage } from './components/ComparePage';
-import { PortfolioPage } from './components/PortfolioPage';
 import { Layout } from './components/Layout';
 import { Login } from './components/Login';
+import { OptimizePage } from './components/OptimizePage';
 import { Overview } from './components/Overview';
+import { PortfolioPage } from './components/PortfolioPage';
 import { SignalChainPage } from './components/SignalChain';
 import { SessionContext, type Session } from './context';
 import { useRoute, type Route } from './route';
@@ -29,6 +30,8 @@ function Page({ route, canWrite }: { route: Route; canWrite: boolean }) {
       return canWrite ? <BacktestPage key={route.bot ?? ''} bot={route.bot} /> : <Overview />;
     case 'portfolio':
       return <PortfolioPage />;
+    case 'optimize':
+      return canWrite ? <OptimizePage /> : <Overview />;
     case 'compare':
       return <ComparePage a={route.a} b={route.b} period={route.period} />;
     default:

@@ -550,6 +550,8 @@ export function createClient(opts: ClientOptions) {
     strategies: () => request<StrategyCatalogue>('GET', '/strategies'),
     validateSpec: (spec: unknown, params: Record<string, number>) =>
       request<SpecValidation>('POST', '/strategies/validate', { spec, params }),
+    /** `POST /optimize`: a bounded parameter search's report (normalised by `optimize.ts`). */
+    optimize: (body: Record<string, unknown>) => request<unknown>('POST', '/optimize', body),
     /** `POST /backtest`: the JSON report (normalised by `backtest.ts`). */
     backtest: (body: Record<string, unknown>) => request<unknown>('POST', '/backtest', body),
     /** The same run as the self-contained HTML report (`?format=html`); errors as for JSON. */

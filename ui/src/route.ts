@@ -12,6 +12,8 @@ export type Route =
   | { page: 'signal'; id: string }
   /** The Backtest view; `bot` prefills it with that strategy bot's strategy, symbol and timeframe. */
   | { page: 'backtest'; bot?: string }
+  /** The Optimize view: a bounded parameter search (`POST /api/v1/optimize`). */
+  | { page: 'optimize' }
   /** The A/B page: bots `a` and `b` compared over `period` (each optional until chosen). */
   | { page: 'compare'; a?: string; b?: string; period?: string }
   /** Limits across bots (scopes), their use and halts, and capital allocation proposals. */
@@ -25,6 +27,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'signals' && parts[1]) return { page: 'signal', id: parts[1] };
   if (parts[0] === 'backtest') return parts[1] ? { page: 'backtest', bot: parts[1] } : { page: 'backtest' };
   if (parts[0] === 'portfolio') return { page: 'portfolio' };
+  if (parts[0] === 'optimize') return { page: 'optimize' };
   if (parts[0] === 'compare') {
     const r: Route = { page: 'compare' };
     if (parts[1] && parts[1] !== '-') r.a = parts[1];
@@ -50,6 +53,8 @@ export function href(r: Route): string {
       return r.bot ? `#/backtest/${encodeURIComponent(r.bot)}` : '#/backtest';
     case 'portfolio':
       return '#/portfolio';
+    case 'optimize':
+      return '#/optimize';
     case 'compare': {
       // `-` holds the place of a bot not chosen yet, so `#/compare/-/b` keeps b in its slot.
       const parts = [r.a ?? '-', r.b ?? '-', r.period ?? ''].map((p) => (p === '-' ? p : encodeURIComponent(p)));

@@ -35,7 +35,7 @@ const FLAGS: &[&str] = &[
 ];
 
 /// Builds the request JSON from flags, so the CLI and the admin API deserialize the same shape.
-fn request(f: &Flags) -> Result<BacktestRequest, Failure> {
+pub(super) fn request(f: &Flags) -> Result<BacktestRequest, Failure> {
     let inst = f.instrument()?;
     let mut body = Map::new();
     match (f.get("strategy"), f.get("spec")) {

@@ -1,6 +1,7 @@
 //! Commands that run on this machine without the admin API: `keel data …` (historical candles
 //! into a local folder), `keel backtest …` (a strategy over that folder, report files out),
-//! `keel strategy …` (spec checks) and `keel compare …` (A/B statistics over paired returns).
+//! `keel strategy …` (spec checks), `keel compare …` (A/B statistics over paired returns) and
+//! `keel optimize …` (a parameter search with its trial ledger).
 //! The decisions (file format, paging, rate limits, resampling, the backtest itself, the report)
 //! are the engine's; this module only reads and writes files and sends HTTP.
 
@@ -9,6 +10,7 @@ mod compare;
 mod data;
 mod flags;
 mod fsstore;
+mod optimize;
 mod strategy;
 
 use std::process::ExitCode;
@@ -28,6 +30,13 @@ local commands (no API URL or token needed; DIR defaults to $KEEL_DATA, else ./d
             --fee-rate R --maker-fee-rate R --capital Q --tick T --step S --min-notional N
             --config bot.json] --out DIR
                                            run a backtest; writes report.json and report.html
+  optimize --strategy NAME --symbol S --timeframe 1h --from DATE --to DATE [backtest flags]
+           [--sampler grid|random|tpe --trials N --seed N --batch N --resume
+            --objective sharpe|sortino|calmar|net|weighted --weights JSON
+            --min-trades N --max-drawdown F --space JSON --params JSON (pinned)
+            --walk-forward N --in-sample F --anchored --ledger FILE --top N --out FILE]
+                                           parameter search; every trial goes to the ledger
+                                           (DIR/ledger/NAME.json); prints the best, DSR and PBO
   strategy validate FILE [--params JSON]   check a declarative strategy spec (every problem with
                                            its path); prints its version id and warm-up
   strategy schema                          print the spec's JSON Schema
@@ -39,7 +48,10 @@ local commands (no API URL or token needed; DIR defaults to $KEEL_DATA, else ./d
 
 /// Whether `word` names a local command.
 pub fn is_local(word: &str) -> bool {
-    matches!(word, "data" | "backtest" | "strategy" | "compare")
+    matches!(
+        word,
+        "data" | "backtest" | "strategy" | "compare" | "optimize"
+    )
 }
 
 /// Runs a local command (`args` starts with its name) and prints its result.
@@ -49,6 +61,7 @@ pub fn main(args: &[String]) -> ExitCode {
         Some("backtest") => backtest::run(&args[1..]),
         Some("strategy") => strategy::run(&args[1..]),
         Some("compare") => compare::run(&args[1..]),
+        Some("optimize") => optimize::run(&args[1..]),
         _ => Err(Failure::Usage("unknown local command".into())),
     };
     match result {

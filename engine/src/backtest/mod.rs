@@ -28,7 +28,7 @@ mod engine;
 pub(crate) mod metrics;
 #[cfg(test)]
 mod metrics_golden_tests;
-mod optimize;
+pub mod optimize;
 pub mod report;
 pub mod request;
 

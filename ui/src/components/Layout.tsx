@@ -44,6 +44,11 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout: 
               Backtest
             </a>
           )}
+          {canWrite && (
+            <a href={href({ page: 'optimize' })} data-testid="nav-optimize">
+              Optimize
+            </a>
+          )}
         </nav>
         <div className="row">
           <span className="badge role" data-testid="role">

@@ -1,6 +1,19 @@
 //! Parameter search: a grid over parameter values, each point backtested on an in-sample span
 //! and, untouched by the choice, on the out-of-sample span that follows (walk-forward split).
 //! Both are reported so over-fitting shows as the gap between them.
+//!
+//! The research workbench (issue 21) lives in the submodules: typed ranges and the grid, random
+//! and TPE samplers ([`space`]), the search with objectives, constraints and walk-forward
+//! ([`search`]), the trial ledger ([`ledger`]), the deflated Sharpe ratio and the PBO
+//! ([`stats`]), and the request runner the CLI and the admin API share ([`request`]).
+
+pub mod ledger;
+pub mod request;
+pub mod search;
+#[cfg(test)]
+mod search_tests;
+pub mod space;
+pub mod stats;
 
 use super::{run, BacktestConfig, BacktestError, Metrics};
 use crate::market::Bar;
@@ -68,6 +81,25 @@ pub enum OptimizeError {
     /// Unknown strategy.
     #[error(transparent)]
     Strategy(#[from] StrategyError),
+    /// A bad search space.
+    #[error(transparent)]
+    Space(#[from] space::SpaceError),
+    /// A setting with an unusable value.
+    #[error("{field}: {reason}")]
+    Field {
+        /// Field name.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The run already has trials in the ledger: resume it (or change the seed).
+    #[error("run {run} already has {trials} trials in the ledger: resume it or change the seed")]
+    AlreadyRun {
+        /// Run id.
+        run: String,
+        /// Its trials.
+        trials: usize,
+    },
 }
 
 /// Runs `strategy` for every point of `ranges` on the first `in_sample` fraction of `bars` and
@@ -141,7 +173,7 @@ fn threads() -> usize {
 
 /// `items.map(f)` in order, split into contiguous chunks over [`threads`] scoped threads
 /// (each item is a whole backtest: chunking costs nothing measurable).
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let n = threads().min(items.len());
     if n <= 1 {
         return items.iter().map(f).collect();
