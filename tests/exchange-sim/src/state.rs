@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::accounts::Account;
 use crate::conditional::Conditional;
 use crate::config::{InstrumentConfig, SimConfig, Venue};
-use crate::model::{Income, Order, Trade, FIRST_ORDER_ID};
+use crate::model::{Income, Order, OrderChange, Trade, FIRST_ORDER_ID};
 
 /// An instrument at run time.
 #[derive(Clone, Debug)]
@@ -60,6 +60,9 @@ pub struct State {
     pub tapes: BTreeMap<(Venue, String), crate::klines::Tape>,
     /// Wall-clock ms when the state began (the first derived candle opens at it).
     pub epoch_ms: i64,
+    /// Order changes not yet pushed to the user-data streams, in the order they happened
+    /// ([`crate::Sim::publish`] drains it under the same lock, so streams and REST agree).
+    pub outbox: Vec<OrderChange>,
 }
 
 impl State {
@@ -96,6 +99,7 @@ impl State {
             klines: BTreeMap::new(),
             tapes: BTreeMap::new(),
             epoch_ms: crate::real_now_us() / 1000,
+            outbox: Vec::new(),
         }
     }
 
@@ -112,6 +116,13 @@ impl State {
     /// Account index by admin name.
     pub fn account_by_name(&self, name: &str) -> Option<usize> {
         self.accounts.iter().position(|a| a.cfg.name == name)
+    }
+
+    /// Records an order's change (and its fill) for the user-data streams.
+    pub fn record_change(&mut self, id: u64, trade: Option<Trade>) {
+        if let Some(order) = self.order(id).cloned() {
+            self.outbox.push(OrderChange { order, trade });
+        }
     }
 
     /// Order by exchange id.
