@@ -1,6 +1,6 @@
 //! User-data streams (issue 25): what the simulator pushes when an order changes or fills, the
 //! per-account broadcast that carries it to the WebSocket connections ([`crate::ws`]), USDⓈ-M
-//! listenKeys, and the stream faults (drop every connection, stall, duplicate).
+//! listenKeys, and the stream faults (drop every connection, stall, duplicate, reorder).
 //!
 //! Why it is rendered here, from the matching engine's own records: the matching engine records
 //! each order change in [`State::outbox`]; [`crate::Sim::publish`] drains it under the state lock
@@ -67,6 +67,8 @@ pub struct Hub {
     drops: watch::Sender<u64>,
     stall_until: Mutex<Option<Instant>>,
     duplicate: AtomicU64,
+    reorder: AtomicU64,
+    held: Mutex<BTreeMap<usize, Push>>,
     next_key: AtomicU64,
     /// Open WebSocket connections (a gauge for the admin API).
     pub connections: AtomicU64,
@@ -81,6 +83,8 @@ impl Default for Hub {
             drops: watch::Sender::new(0),
             stall_until: Mutex::new(None),
             duplicate: AtomicU64::new(0),
+            reorder: AtomicU64::new(0),
+            held: Mutex::new(BTreeMap::new()),
             next_key: AtomicU64::new(1),
             connections: AtomicU64::new(0),
         }
@@ -100,9 +104,29 @@ impl Hub {
         self.sender(account).subscribe()
     }
 
-    /// Sends one event to the account's connections (twice while the duplicate fault is armed).
+    /// Sends one event to the account's connections (twice while the duplicate fault is armed;
+    /// held back and sent after the account's next event while the reorder fault is armed).
     pub fn publish(&self, account: usize, push: Push) {
         let tx = self.sender(account);
+        let mut held = lock(&self.held);
+        if let Some(earlier) = held.remove(&account) {
+            self.send(&tx, push);
+            self.send(&tx, earlier);
+            return;
+        }
+        let swap = self
+            .reorder
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if swap {
+            held.insert(account, push);
+            return;
+        }
+        drop(held);
+        self.send(&tx, push);
+    }
+
+    fn send(&self, tx: &broadcast::Sender<Push>, push: Push) {
         let dup = self
             .duplicate
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -112,6 +136,11 @@ impl Hub {
         }
         // No connection listening is not an error: the event is on REST anyway.
         let _ = tx.send(push);
+    }
+
+    /// Fault: the next `n` events each swap places with the account's event after them.
+    pub fn reorder_next(&self, n: u64) {
+        self.reorder.store(n, Ordering::SeqCst);
     }
 
     /// Fault: closes every stream connection without a close frame.
@@ -388,7 +417,7 @@ pub fn listen_key(sim: &Sim, req: &Req) -> Resp {
 
 /// Admin: `GET /__admin/streams` (connections, live listenKeys) and `POST /__admin/streams`
 /// with `{"action": "drop"}`, `{"action": "stall", "ms": N}`, `{"action": "duplicate",
-/// "count": N}` or `{"action": "expire_listen_keys"}`.
+/// "count": N}`, `{"action": "reorder", "count": N}` or `{"action": "expire_listen_keys"}`.
 pub fn admin(sim: &Sim, req: &Req) -> Resp {
     let now = sim.now_ms();
     if req.method == "GET" {
@@ -404,11 +433,12 @@ pub fn admin(sim: &Sim, req: &Req) -> Resp {
         (Some("drop"), _, _) => sim.streams.drop_all(),
         (Some("stall"), Some(ms), _) => sim.streams.stall(ms),
         (Some("duplicate"), _, Some(count)) => sim.streams.duplicate_next(count),
+        (Some("reorder"), _, Some(count)) => sim.streams.reorder_next(count),
         (Some("expire_listen_keys"), _, _) => sim.streams.expire_keys(),
         _ => {
             return Resp::json(
                 400,
-                &json!({"error": "body must be {\"action\": \"drop\"}, {\"action\": \"stall\", \"ms\": N}, {\"action\": \"duplicate\", \"count\": N} or {\"action\": \"expire_listen_keys\"}"}),
+                &json!({"error": "body must be {\"action\": \"drop\"}, {\"action\": \"stall\", \"ms\": N}, {\"action\": \"duplicate\" | \"reorder\", \"count\": N} or {\"action\": \"expire_listen_keys\"}"}),
             )
         }
     }

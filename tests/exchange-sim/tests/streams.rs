@@ -513,7 +513,7 @@ async fn bybit_private_stream_executions_equal_execution_list() {
 }
 
 #[tokio::test]
-async fn stream_faults_drop_stall_and_duplicate() {
+async fn stream_faults_drop_stall_duplicate_reorder_expire() {
     let a = start().await;
     let (mut ws, _key, v, ch) = futures_stream(a).await;
     let gauge = admin(a, "GET", "/__admin/streams", Value::Null).await;
@@ -561,6 +561,35 @@ async fn stream_faults_drop_stall_and_duplicate() {
     assert_binance_fills(&fills, &rest.body, "commission", "maker");
     assert_nothing_pushed(&mut ws).await;
 
+    // Reorder: the next event (NEW) is held and sent after the one after it (the TRADE).
+    let r = admin(
+        a,
+        "POST",
+        "/__admin/streams",
+        json!({"action": "reorder", "count": 1}),
+    )
+    .await;
+    assert_eq!(r["ok"], true);
+    let order = binance(
+        a,
+        "POST",
+        "/fapi/v1/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01&newClientOrderId=ro1",
+    )
+    .await;
+    assert_eq!(order.status, 200);
+    let first: Value = serde_json::from_str(&next_text(&mut ws).await).expect("json");
+    let second: Value = serde_json::from_str(&next_text(&mut ws).await).expect("json");
+    assert_eq!(
+        (first["o"]["x"].as_str(), first["o"]["c"].as_str()),
+        (Some("TRADE"), Some("ro1"))
+    );
+    assert_eq!(
+        (second["o"]["x"].as_str(), second["o"]["c"].as_str()),
+        (Some("NEW"), Some("ro1"))
+    );
+    assert_nothing_pushed(&mut ws).await;
+
     // Stall: events wait (in order) and then arrive.
     let r = admin(
         a,
@@ -580,7 +609,7 @@ async fn stream_faults_drop_stall_and_duplicate() {
     assert_eq!(order.status, 200);
     let (fills, _) = read_fills(&mut ws, v.as_ref(), &ch, 1).await;
     let rest = binance(a, "GET", "/fapi/v1/userTrades", "symbol=BTCUSDT").await;
-    assert_eq!(fills[0].trade_id, text(&rest.body[1]["id"]));
+    assert_eq!(fills[0].trade_id, text(&rest.body[2]["id"]));
 
     // Stall long, then drop: the held event is never delivered and the socket ends without a
     // close frame.
@@ -615,7 +644,7 @@ async fn stream_faults_drop_stall_and_duplicate() {
     // A new connection works; the missed fill is on REST (the engine's gap recovery reads it).
     let (mut ws, _key, v, ch) = futures_stream(a).await;
     let rest = binance(a, "GET", "/fapi/v1/userTrades", "symbol=BTCUSDT").await;
-    assert_eq!(rest.body.as_array().map(Vec::len), Some(3));
+    assert_eq!(rest.body.as_array().map(Vec::len), Some(4));
     let order = binance(
         a,
         "POST",
@@ -626,7 +655,7 @@ async fn stream_faults_drop_stall_and_duplicate() {
     assert_eq!(order.status, 200);
     let (fills, _) = read_fills(&mut ws, v.as_ref(), &ch, 1).await;
     let rest = binance(a, "GET", "/fapi/v1/userTrades", "symbol=BTCUSDT").await;
-    assert_eq!(fills[0].trade_id, text(&rest.body[3]["id"]));
+    assert_eq!(fills[0].trade_id, text(&rest.body[4]["id"]));
 
     // Expired listenKeys: listenKeyExpired on the open stream.
     let r = admin(
