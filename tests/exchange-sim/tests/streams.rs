@@ -672,3 +672,56 @@ async fn stream_faults_drop_stall_duplicate_reorder_expire() {
         vec![StreamEvent::Session(SessionSignal::ListenKeyExpired)]
     );
 }
+
+#[tokio::test]
+async fn bybit_exchange_side_stop_loss_fill_is_pushed_with_the_rest_exec_id() {
+    let a = start().await;
+    let (mut ws, v, ch) = bybit_stream(a, BY_SECRET).await;
+    for _ in 0..2 {
+        let t = next_text(&mut ws).await;
+        assert!(
+            matches!(
+                v.parse_frame(&ch, &t).expect("parse").as_slice(),
+                [StreamEvent::Session(
+                    SessionSignal::Authenticated | SessionSignal::Subscribed
+                )]
+            ),
+            "{t}"
+        );
+    }
+    let r = bybit(a, "POST", "/v5/order/create", r#"{"category":"linear","symbol":"ETHUSDT","side":"Buy","orderType":"Market","qty":"1","orderLinkId":"sl1","stopLoss":"3000","tpslMode":"Full","slTriggerBy":"MarkPrice"}"#).await;
+    assert_eq!(r.ret(), 0, "{:?}", r.body);
+    // The exchange fires the stop: its close order fills with no request from the client.
+    let r = admin(
+        a,
+        "POST",
+        "/__admin/price",
+        json!({"symbol": "ETHUSDT", "price": "2990", "venue": "bybit_linear"}),
+    )
+    .await;
+    assert_eq!(r["ok"], true, "{r}");
+    let (fills, _) = read_fills(&mut ws, v.as_ref(), &ch, 2).await;
+    let list = bybit(
+        a,
+        "GET",
+        "/v5/execution/list",
+        "category=linear&symbol=ETHUSDT",
+    )
+    .await;
+    let mut rest = list.body["result"]["list"]
+        .as_array()
+        .cloned()
+        .expect("list");
+    rest.reverse();
+    assert_eq!(fills.len(), rest.len());
+    for (f, e) in fills.iter().zip(&rest) {
+        assert_eq!(f.trade_id, text(&e["execId"]));
+        assert_eq!(
+            (f.price, f.qty, f.fee),
+            (d(&e["execPrice"]), d(&e["execQty"]), d(&e["execFee"]))
+        );
+    }
+    assert_eq!(rest[1]["stopOrderType"], "StopLoss");
+    assert_eq!(format!("{:?}", fills[1].side), "Sell");
+    assert_nothing_pushed(&mut ws).await;
+}
