@@ -96,10 +96,14 @@ impl Sim {
     /// values REST serves).
     pub fn publish(&self) {
         let mut st = lock(&self.state);
+        let now = real_now_us() / 1000 + st.clock_offset_ms;
+        // Triggers first: a fired trigger's update precedes its close order's, as on Binance.
+        for (account, push) in stream::trigger_updates(&mut st, now) {
+            self.streams.publish(account, push);
+        }
         if st.outbox.is_empty() {
             return;
         }
-        let now = real_now_us() / 1000 + st.clock_offset_ms;
         let changes = std::mem::take(&mut st.outbox);
         for ch in &changes {
             for push in stream::render(&st, ch, now) {

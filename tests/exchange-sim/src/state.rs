@@ -63,6 +63,9 @@ pub struct State {
     /// Order changes not yet pushed to the user-data streams, in the order they happened
     /// ([`crate::Sim::publish`] drains it under the same lock, so streams and REST agree).
     pub outbox: Vec<OrderChange>,
+    /// The last state of each Binance USDⓈ-M trigger pushed as `ALGO_UPDATE` (a trigger whose
+    /// state differs is pushed at the next [`crate::Sim::publish`]).
+    pub triggers_pushed: BTreeMap<u64, crate::conditional::TriggerStatus>,
 }
 
 impl State {
@@ -100,6 +103,7 @@ impl State {
             tapes: BTreeMap::new(),
             epoch_ms: crate::real_now_us() / 1000,
             outbox: Vec::new(),
+            triggers_pushed: BTreeMap::new(),
         }
     }
 

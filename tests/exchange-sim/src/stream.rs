@@ -16,6 +16,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use crate::binance::{by_step, fixed, side_str, status_str, tif_str};
+use crate::conditional::{Conditional, ExitKind, TriggerStatus};
 use crate::config::Venue;
 use crate::http::{Req, Resp};
 use crate::model::{OrdType, OrderChange, Status};
@@ -367,6 +368,52 @@ pub fn render(st: &State, ch: &OrderChange, now: i64) -> Vec<Push> {
             out
         }
     }
+}
+
+/// Binance USDⓈ-M triggers (algo orders) whose state changed since last pushed, as
+/// `ALGO_UPDATE` events (statuses as `GET /fapi/v1/algoOrder` reports them: `NEW`, `FINISHED`
+/// once fired, with `ai` = the close order, `CANCELED`), with the accounts they belong to.
+pub fn trigger_updates(st: &mut State, now: i64) -> Vec<(usize, Push)> {
+    let changed: Vec<Conditional> = st
+        .conditionals
+        .iter()
+        .filter(|c| c.venue == Venue::BinanceFutures)
+        .filter(|c| st.triggers_pushed.get(&c.id) != Some(&c.status))
+        .cloned()
+        .collect();
+    let mut out = Vec::new();
+    for c in changed {
+        st.triggers_pushed.insert(c.id, c.status);
+        let status = match c.status {
+            TriggerStatus::Untriggered => "NEW",
+            TriggerStatus::Triggered => "FINISHED",
+            TriggerStatus::Deactivated => "CANCELED",
+        };
+        let order_type = match c.kind {
+            ExitKind::StopLoss => "STOP_MARKET",
+            ExitKind::TakeProfit => "TAKE_PROFIT_MARKET",
+        };
+        let close = c.order_id.and_then(|o| st.order(o));
+        let (avg, filled) = close.map_or(
+            (rust_decimal::Decimal::ZERO, rust_decimal::Decimal::ZERO),
+            |o| (o.avg_price(), o.executed_qty),
+        );
+        let message = json!({"e": "ALGO_UPDATE", "T": now, "E": now, "o": {"caid": c.client_id, "aid": c.id,
+            "at": "CONDITIONAL", "o": order_type, "s": c.symbol, "S": side_str(c.close_side), "ps": "BOTH", "f": "GTC",
+            "q": "0", "X": status, "ai": c.order_id.map(|o| o.to_string()).unwrap_or_default(),
+            "ap": avg.normalize().to_string(), "aq": filled.normalize().to_string(), "act": "0",
+            "tp": c.trigger.normalize().to_string(), "p": "0", "V": "EXPIRE_MAKER", "wt": "MARK_PRICE",
+            "pm": "NONE", "cp": true, "pP": false, "R": true, "tt": 0, "gtd": 0}});
+        out.push((
+            c.account,
+            Push {
+                feed: Feed::BinanceFutures,
+                category: "",
+                message,
+            },
+        ));
+    }
+    out
 }
 
 /// `POST`/`PUT`/`DELETE /fapi/v1/listenKey`: API-key auth (no signature), weight 1; `-1125`

@@ -725,3 +725,47 @@ async fn bybit_exchange_side_stop_loss_fill_is_pushed_with_the_rest_exec_id() {
     assert_eq!(format!("{:?}", fills[1].side), "Sell");
     assert_nothing_pushed(&mut ws).await;
 }
+
+#[tokio::test]
+async fn binance_futures_algo_stop_is_pushed_as_algo_update_then_its_close_fill() {
+    let a = start().await;
+    let (mut ws, _key, v, ch) = futures_stream(a).await;
+    let buy = binance(
+        a,
+        "POST",
+        "/fapi/v1/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01&newClientOrderId=e1",
+    )
+    .await;
+    assert_eq!(buy.status, 200, "{:?}", buy.body);
+    let sl = binance(a, "POST", "/fapi/v1/algoOrder", "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type=STOP_MARKET&triggerPrice=64000&workingType=MARK_PRICE&closePosition=true&clientAlgoId=k-sl").await;
+    assert_eq!(sl.status, 200, "{:?}", sl.body);
+    set_price(a, "binance_futures", "63900").await;
+    // The entry's fill, the stop's NEW and FINISHED updates, and the stop's close fill.
+    let (fills, events) = read_fills(&mut ws, v.as_ref(), &ch, 2).await;
+    let triggers: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::Trigger(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(triggers.len(), 2, "{triggers:?}");
+    assert_eq!(triggers[0].trigger_id, text(&sl.body["algoId"]));
+    assert!(!triggers[0].finished && triggers[0].actual_order_id.is_none());
+    assert!(triggers[1].finished, "{:?}", triggers[1]);
+    assert_eq!(
+        triggers[1].actual_order_id.as_ref(),
+        Some(&fills[1].order_id)
+    );
+    assert_eq!(
+        triggers[1].client_order_id.as_ref().map(|c| c.as_str()),
+        Some("k-sl")
+    );
+    let rest = binance(a, "GET", "/fapi/v1/userTrades", "symbol=BTCUSDT").await;
+    assert_binance_fills(&fills, &rest.body, "commission", "maker");
+    let query = binance(a, "GET", "/fapi/v1/algoOrder", "clientAlgoId=k-sl").await;
+    assert_eq!(query.body["algoStatus"], "FINISHED");
+    assert_eq!(text(&query.body["actualOrderId"]), fills[1].order_id);
+    assert_nothing_pushed(&mut ws).await;
+}
