@@ -700,7 +700,7 @@ pub fn executions(st: &mut State, account: usize, p: &Params, now: i64) -> R {
 
 /// One funding settlement as Bybit lists it among executions: `execFee` is the fee paid
 /// (negative when received), `execPrice` the mark price, `feeRate` the funding rate.
-fn funding_execution(i: &crate::model::Income) -> Value {
+pub fn funding_execution(i: &crate::model::Income) -> Value {
     let (amt, mark, rate) = i.funding_basis.unwrap_or_default();
     json!({"symbol": i.symbol, "orderId": "", "orderLinkId": "", "side": if amt >= Decimal::ZERO { "Buy" } else { "Sell" },
         "orderPrice": "", "orderQty": "", "leavesQty": "", "createType": "", "orderType": "UNKNOWN", "stopOrderType": "",

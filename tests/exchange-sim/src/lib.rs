@@ -101,6 +101,9 @@ impl Sim {
         for (account, push) in stream::trigger_updates(&mut st, now) {
             self.streams.publish(account, push);
         }
+        for (account, push) in stream::funding_updates(&mut st, now) {
+            self.streams.publish(account, push);
+        }
         if st.outbox.is_empty() {
             return;
         }

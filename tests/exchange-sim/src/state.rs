@@ -66,6 +66,8 @@ pub struct State {
     /// The last state of each Binance USDⓈ-M trigger pushed as `ALGO_UPDATE` (a trigger whose
     /// state differs is pushed at the next [`crate::Sim::publish`]).
     pub triggers_pushed: BTreeMap<u64, crate::conditional::TriggerStatus>,
+    /// How many [`State::income`] rows the streams have seen (funding rows after it are pushed).
+    pub income_pushed: usize,
 }
 
 impl State {
@@ -104,6 +106,7 @@ impl State {
             epoch_ms: crate::real_now_us() / 1000,
             outbox: Vec::new(),
             triggers_pushed: BTreeMap::new(),
+            income_pushed: 0,
         }
     }
 

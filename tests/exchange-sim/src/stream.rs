@@ -416,6 +416,39 @@ pub fn trigger_updates(st: &mut State, now: i64) -> Vec<(usize, Push)> {
     out
 }
 
+/// Funding settled since last pushed: Binance USDⓈ-M `ACCOUNT_UPDATE` (`m` = `FUNDING_FEE`,
+/// `bc` = the `FUNDING_FEE` income row's amount), Bybit linear an `execution` row with
+/// `execType` `Funding` (the same row `execution/list` serves), with the accounts they belong to.
+pub fn funding_updates(st: &mut State, now: i64) -> Vec<(usize, Push)> {
+    let start = st.income_pushed.min(st.income.len());
+    st.income_pushed = st.income.len();
+    let mut out = Vec::new();
+    for i in st.income.get(start..).unwrap_or_default() {
+        let push = match (i.venue, i.kind) {
+            (Venue::BinanceFutures, "FUNDING_FEE") => Push {
+                feed: Feed::BinanceFutures,
+                category: "",
+                message: json!({"e": "ACCOUNT_UPDATE", "E": now, "T": i.time, "a": {"m": "FUNDING_FEE",
+                    "B": [{"a": i.asset, "wb": fixed(i.balance_after, 8), "cw": fixed(i.balance_after, 8),
+                           "bc": fixed(i.income, 8)}], "P": []}}),
+            },
+            (Venue::BybitLinear, "SETTLEMENT") => {
+                let mut row = crate::bybit_trade::funding_execution(i);
+                row["category"] = json!("linear");
+                Push {
+                    feed: Feed::BybitExecution,
+                    category: "linear",
+                    message: json!({"id": format!("sim-funding-{}", i.tran_id), "topic": "execution",
+                        "creationTime": now, "data": [row]}),
+                }
+            }
+            _ => continue,
+        };
+        out.push((i.account, push));
+    }
+    out
+}
+
 /// `POST`/`PUT`/`DELETE /fapi/v1/listenKey`: API-key auth (no signature), weight 1; `-1125`
 /// when there is no live key to extend or close.
 pub fn listen_key(sim: &Sim, req: &Req) -> Resp {

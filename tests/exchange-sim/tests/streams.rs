@@ -769,3 +769,83 @@ async fn binance_futures_algo_stop_is_pushed_as_algo_update_then_its_close_fill(
     assert_eq!(text(&query.body["actualOrderId"]), fills[1].order_id);
     assert_nothing_pushed(&mut ws).await;
 }
+
+fn funding_hints(events: Vec<StreamEvent>) -> Vec<(String, Decimal)> {
+    events
+        .into_iter()
+        .filter_map(|e| match e {
+            StreamEvent::FundingHint { asset, amount, .. } => Some((asset, amount)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn funding_is_pushed_with_the_rest_ledger_amount_on_both_exchanges() {
+    let a = start().await;
+    // Binance USDⓈ-M: ACCOUNT_UPDATE FUNDING_FEE, `bc` = the income row.
+    let (mut ws, _key, v, ch) = futures_stream(a).await;
+    let buy = binance(
+        a,
+        "POST",
+        "/fapi/v1/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01",
+    )
+    .await;
+    assert_eq!(buy.status, 200);
+    read_fills(&mut ws, v.as_ref(), &ch, 1).await;
+    let paid = admin(
+        a,
+        "POST",
+        "/__admin/funding",
+        json!({"symbol": "BTCUSDT", "rate": "0.0001", "venue": "binance_futures"}),
+    )
+    .await;
+    assert_eq!(paid["positions_paid"], 1, "{paid}");
+    let hints = funding_hints(
+        v.parse_frame(&ch, &next_text(&mut ws).await)
+            .expect("parse"),
+    );
+    let income = binance(a, "GET", "/fapi/v1/income", "incomeType=FUNDING_FEE").await;
+    let row = &income.body[0];
+    assert_eq!(hints, vec![(text(&row["asset"]), d(&row["income"]))]);
+    assert!(hints[0].1 < Decimal::ZERO, "a long pays positive funding");
+    assert_nothing_pushed(&mut ws).await;
+
+    // Bybit linear: an `execution` row with execType Funding, as execution/list has it.
+    let (mut ws, v, ch) = bybit_stream(a, BY_SECRET).await;
+    for _ in 0..2 {
+        next_text(&mut ws).await;
+    }
+    let buy = bybit(a, "POST", "/v5/order/create", r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.01"}"#).await;
+    assert_eq!(buy.ret(), 0);
+    read_fills(&mut ws, v.as_ref(), &ch, 1).await;
+    let paid = admin(
+        a,
+        "POST",
+        "/__admin/funding",
+        json!({"symbol": "BTCUSDT", "rate": "0.0001", "venue": "bybit_linear"}),
+    )
+    .await;
+    assert_eq!(paid["positions_paid"], 1, "{paid}");
+    let hints = funding_hints(
+        v.parse_frame(&ch, &next_text(&mut ws).await)
+            .expect("parse"),
+    );
+    let list = bybit(
+        a,
+        "GET",
+        "/v5/execution/list",
+        "category=linear&symbol=BTCUSDT",
+    )
+    .await;
+    let funding = list.body["result"]["list"]
+        .as_array()
+        .and_then(|l| l.iter().find(|e| e["execType"] == "Funding").cloned())
+        .expect("a funding execution on REST");
+    assert_eq!(
+        hints,
+        vec![(text(&funding["feeCurrency"]), -d(&funding["execFee"]))]
+    );
+    assert_nothing_pushed(&mut ws).await;
+}
