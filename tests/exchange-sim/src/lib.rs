@@ -104,6 +104,9 @@ impl Sim {
         for (account, push) in stream::funding_updates(&mut st, now) {
             self.streams.publish(account, push);
         }
+        for tick in stream::price_updates(&mut st, now) {
+            self.streams.publish_tick(tick);
+        }
         if st.outbox.is_empty() {
             return;
         }

@@ -68,12 +68,14 @@ pub struct State {
     pub triggers_pushed: BTreeMap<u64, crate::conditional::TriggerStatus>,
     /// How many [`State::income`] rows the streams have seen (funding rows after it are pushed).
     pub income_pushed: usize,
+    /// The last price of each instrument pushed on the market-data streams.
+    pub prices_pushed: BTreeMap<(Venue, String), Decimal>,
 }
 
 impl State {
     /// Fresh state from a configuration and a random-walk seed.
     pub fn new(cfg: SimConfig, seed: u64) -> Self {
-        let instruments = cfg
+        let instruments: BTreeMap<(Venue, String), Instrument> = cfg
             .instruments
             .iter()
             .map(|i| {
@@ -91,7 +93,6 @@ impl State {
         let accounts = cfg.accounts.iter().map(Account::new).collect();
         State {
             cfg,
-            instruments,
             accounts,
             orders: Vec::new(),
             trades: Vec::new(),
@@ -107,6 +108,12 @@ impl State {
             outbox: Vec::new(),
             triggers_pushed: BTreeMap::new(),
             income_pushed: 0,
+            // The starting prices are no change: only moves are pushed.
+            prices_pushed: instruments
+                .iter()
+                .map(|(k, i)| (k.clone(), i.price))
+                .collect(),
+            instruments,
         }
     }
 

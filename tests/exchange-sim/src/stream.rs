@@ -19,9 +19,10 @@ use crate::binance::{by_step, fixed, side_str, status_str, tif_str};
 use crate::conditional::{Conditional, ExitKind, TriggerStatus};
 use crate::config::Venue;
 use crate::http::{Req, Resp};
-use crate::model::{OrdType, OrderChange, Status};
+use crate::model::{OrdType, OrderChange, Side, Status};
 use crate::state::State;
 use crate::{lock, Sim};
+use rust_decimal::Decimal;
 
 /// A USDⓈ-M listenKey lives 60 minutes from its creation or last keepalive.
 pub const LISTEN_KEY_LIFE_MS: i64 = 60 * 60_000;
@@ -40,6 +41,58 @@ pub enum Feed {
     BybitOrder,
     /// Bybit `execution` topic.
     BybitExecution,
+}
+
+/// An instrument's prices after a change, for the market-data streams.
+#[derive(Clone, Debug)]
+pub struct Tick {
+    /// Market.
+    pub venue: Venue,
+    /// Symbol.
+    pub symbol: String,
+    /// Best bid (the price a taker sells at).
+    pub bid: Decimal,
+    /// Best ask (the price a taker buys at).
+    pub ask: Decimal,
+    /// Last / mark price.
+    pub price: Decimal,
+    /// Tick size (Binance renders prices with its decimals).
+    pub tick_size: Decimal,
+    /// Funding rate (USDⓈ-M mark price events).
+    pub funding_rate: Decimal,
+    /// Server time, ms.
+    pub time_ms: i64,
+}
+
+/// The current prices of an instrument, if it exists.
+pub fn tick_of(st: &State, venue: Venue, symbol: &str, now: i64) -> Option<Tick> {
+    let inst = st.instrument(venue, symbol)?;
+    Some(Tick {
+        venue,
+        symbol: symbol.to_string(),
+        bid: st.taker_price(venue, symbol, Side::Sell)?,
+        ask: st.taker_price(venue, symbol, Side::Buy)?,
+        price: inst.price,
+        tick_size: inst.cfg.tick_size,
+        funding_rate: inst.funding_rate,
+        time_ms: now,
+    })
+}
+
+/// Instruments whose price changed since last pushed (admin price, random walk, klines load).
+pub fn price_updates(st: &mut State, now: i64) -> Vec<Tick> {
+    let changed: Vec<(Venue, String, Decimal)> = st
+        .instruments
+        .iter()
+        .filter(|(k, i)| st.prices_pushed.get(k) != Some(&i.price))
+        .map(|((v, s), i)| (*v, s.clone(), i.price))
+        .collect();
+    let mut out = Vec::new();
+    for (venue, symbol, price) in changed {
+        st.prices_pushed.insert((venue, symbol.clone()), price);
+        out.extend(tick_of(st, venue, &symbol, now));
+    }
+    out
 }
 
 /// One event for an account's connections.
@@ -63,6 +116,7 @@ struct ListenKey {
 #[derive(Debug)]
 pub struct Hub {
     accounts: Mutex<BTreeMap<usize, broadcast::Sender<Push>>>,
+    market: broadcast::Sender<Tick>,
     listen_keys: Mutex<BTreeMap<String, ListenKey>>,
     keys_changed: watch::Sender<u64>,
     drops: watch::Sender<u64>,
@@ -79,6 +133,7 @@ impl Default for Hub {
     fn default() -> Self {
         Hub {
             accounts: Mutex::new(BTreeMap::new()),
+            market: broadcast::channel(BACKLOG).0,
             listen_keys: Mutex::new(BTreeMap::new()),
             keys_changed: watch::Sender::new(0),
             drops: watch::Sender::new(0),
@@ -142,6 +197,16 @@ impl Hub {
     /// Fault: the next `n` events each swap places with the account's event after them.
     pub fn reorder_next(&self, n: u64) {
         self.reorder.store(n, Ordering::SeqCst);
+    }
+
+    /// Receives every price change from now on (market-data connections).
+    pub fn market(&self) -> broadcast::Receiver<Tick> {
+        self.market.subscribe()
+    }
+
+    /// Sends a price change to the market-data connections (none listening is fine).
+    pub fn publish_tick(&self, tick: Tick) {
+        let _ = self.market.send(tick);
     }
 
     /// Fault: closes every stream connection without a close frame.
@@ -312,7 +377,7 @@ fn spot_event(ch: &OrderChange, now: i64) -> Value {
     };
     let mut e = json!({"e": "executionReport", "E": now, "s": o.symbol, "c": c, "S": side_str(o.side), "o": typ,
         "f": if o.kind == OrdType::Market { "GTC" } else { tif_str(o.tif) }, "q": fixed(o.orig_qty, 8),
-        "p": fixed(if o.kind == OrdType::Market { rust_decimal::Decimal::ZERO } else { o.price }, 8),
+        "p": fixed(if o.kind == OrdType::Market { Decimal::ZERO } else { o.price }, 8),
         "P": "0.00000000", "F": "0.00000000", "g": -1, "C": orig, "x": exec_type(ch), "X": status_str(o.status),
         "r": "NONE", "i": o.id, "l": "0.00000000", "z": fixed(o.executed_qty, 8), "L": "0.00000000", "n": "0",
         "N": null, "T": o.update_time, "t": -1, "I": 0, "w": o.status.is_open(), "m": false, "M": false,
@@ -394,10 +459,9 @@ pub fn trigger_updates(st: &mut State, now: i64) -> Vec<(usize, Push)> {
             ExitKind::TakeProfit => "TAKE_PROFIT_MARKET",
         };
         let close = c.order_id.and_then(|o| st.order(o));
-        let (avg, filled) = close.map_or(
-            (rust_decimal::Decimal::ZERO, rust_decimal::Decimal::ZERO),
-            |o| (o.avg_price(), o.executed_qty),
-        );
+        let (avg, filled) = close.map_or((Decimal::ZERO, Decimal::ZERO), |o| {
+            (o.avg_price(), o.executed_qty)
+        });
         let message = json!({"e": "ALGO_UPDATE", "T": now, "E": now, "o": {"caid": c.client_id, "aid": c.id,
             "at": "CONDITIONAL", "o": order_type, "s": c.symbol, "S": side_str(c.close_side), "ps": "BOTH", "f": "GTC",
             "q": "0", "X": status, "ai": c.order_id.map(|o| o.to_string()).unwrap_or_default(),

@@ -2,7 +2,9 @@
 //! tungstenite's codec): Binance Spot's WebSocket API (`/ws-api/v3`,
 //! `userDataStream.subscribe.signature`), Binance USDⓈ-M's listenKey stream (`/private/ws`) and
 //! Bybit's private stream (`/v5/private`, `auth` / `subscribe` / `ping`), each with the
-//! exchange's own auth checks. Events come from [`crate::stream::Hub`]; faults act here.
+//! exchange's own auth checks; and the market-data streams (Binance `/stream`,
+//! `/market/stream`, Bybit `/v5/public/{spot,linear}`: book ticker, mark price, tickers, order
+//! book level 1). Events come from [`crate::stream::Hub`]; faults act here.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -22,14 +24,26 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::auth::hmac_hex;
-use crate::config::Exchange;
+use crate::binance::{by_step, fixed};
+use crate::config::{Exchange, Venue};
 use crate::http::Params;
-use crate::stream::{Feed, Push};
+use crate::stream::{tick_of, Feed, Push, Tick};
 use crate::{lock, real_now_us, Sim};
+use rust_decimal::Decimal;
 
 /// Paths answered with a WebSocket.
 pub fn is_stream_path(path: &str) -> bool {
-    matches!(path, "/ws-api/v3" | "/private/ws" | "/v5/private")
+    matches!(
+        path,
+        "/ws-api/v3"
+            | "/private/ws"
+            | "/v5/private"
+            | "/stream"
+            | "/market/stream"
+            | "/public/stream"
+            | "/v5/public/spot"
+            | "/v5/public/linear"
+    )
 }
 
 fn answer(status: u16, v: &Value) -> Response<Full<Bytes>> {
@@ -52,6 +66,8 @@ enum Proto {
         conn_id: String,
         topics: Vec<String>,
     },
+    /// Market data of one market: Binance stream names or Bybit public topics subscribed.
+    Market { venue: Venue, subs: Vec<String> },
 }
 
 /// One connection: protocol state, the account it serves once known, and its event feed.
@@ -61,6 +77,7 @@ struct Conn {
     proto: Proto,
     account: Option<usize>,
     rx: Option<broadcast::Receiver<Push>>,
+    market: Option<broadcast::Receiver<Tick>>,
 }
 
 /// Handles a request to a stream path: checks the upgrade (and the listenKey), answers 101 and
@@ -111,6 +128,27 @@ pub async fn upgrade(sim: Arc<Sim>, mut req: Request<Incoming>) -> Response<Full
                 Some(rx),
             )
         }
+        "/stream" | "/market/stream" | "/public/stream" | "/v5/public/spot"
+        | "/v5/public/linear" => {
+            let venue = match path.as_str() {
+                "/stream" => Venue::BinanceSpot,
+                "/v5/public/spot" => Venue::BybitSpot,
+                "/v5/public/linear" => Venue::BybitLinear,
+                _ => Venue::BinanceFutures,
+            };
+            // `?streams=a/b` subscribes in the URL (Binance combined streams).
+            let subs: Vec<String> = query
+                .get("streams")
+                .map(|s| s.split('/').map(str::to_string).collect())
+                .unwrap_or_default();
+            if let Some(bad) = subs.iter().find(|s| !valid_binance_stream(&sim, venue, s)) {
+                return answer(
+                    400,
+                    &json!({"code": -1121, "msg": format!("Invalid stream {bad}")}),
+                );
+            }
+            (Proto::Market { venue, subs }, None, None)
+        }
         "/ws-api/v3" => (
             Proto::Spot {
                 next_id: 0,
@@ -133,11 +171,14 @@ pub async fn upgrade(sim: Arc<Sim>, mut req: Request<Incoming>) -> Response<Full
     // Counted from the 101 on, so the admin gauge is exact once the client sees the socket open.
     sim.streams.connections.fetch_add(1, Ordering::SeqCst);
     let gauge = Gauge(sim.clone());
+    // Market connections listen from the 101 on, like the listenKey stream.
+    let market = matches!(proto, Proto::Market { .. }).then(|| sim.streams.market());
     let conn = Conn {
         sim,
         proto,
         account,
         rx,
+        market,
     };
     tokio::spawn(async move {
         let _gauge = gauge;
@@ -153,6 +194,13 @@ pub async fn upgrade(sim: Arc<Sim>, mut req: Request<Incoming>) -> Response<Full
         .header("sec-websocket-accept", accept)
         .body(Full::new(Bytes::new()))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+async fn next_tick(rx: &mut Option<broadcast::Receiver<Tick>>) -> Result<Tick, RecvError> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn next_push(rx: &mut Option<broadcast::Receiver<Push>>) -> Result<Push, RecvError> {
@@ -238,6 +286,21 @@ where
                 Err(RecvError::Lagged(_)) => return,
                 Err(RecvError::Closed) => conn.rx = None,
             },
+            tick = next_tick(&mut conn.market) => match tick {
+                Ok(t) => {
+                    for text in conn.tick_frames(&t) {
+                        tokio::select! {
+                            _ = sim.streams.stall_wait() => {}
+                            _ = drops.changed() => return,
+                        }
+                        if ws.send(Message::text(text)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(_)) => return,
+                Err(RecvError::Closed) => conn.market = None,
+            },
             _ = key_check => {
                 if let Some(text) = conn.expired_key() {
                     if ws.send(Message::text(text)).await.is_err() {
@@ -303,6 +366,10 @@ impl Conn {
         match &self.proto {
             Proto::Spot { .. } => vec![self.spot_request(&v)],
             Proto::Bybit { .. } => vec![self.bybit_request(&v)],
+            Proto::Market { venue, .. } if venue.exchange() == Exchange::Binance => {
+                self.binance_market_request(&v)
+            }
+            Proto::Market { .. } => self.bybit_public_request(&v),
             // The listenKey stream takes no requests (subscription is in the URL).
             Proto::Futures { .. } => Vec::new(),
         }
@@ -532,5 +599,198 @@ impl Conn {
             return Err("Signature verification failed".into());
         }
         Ok(account)
+    }
+}
+
+/// A Binance stream name this simulator serves on `venue`: `{symbol}@bookTicker`,
+/// `{symbol}@kline_{interval}` (accepted; candles are not pushed) and, on USDⓈ-M,
+/// `{symbol}@markPrice[@1s]`, for a listed symbol.
+fn valid_binance_stream(sim: &Sim, venue: Venue, name: &str) -> bool {
+    let Some((sym, kind)) = name.split_once('@') else {
+        return false;
+    };
+    let listed = lock(&sim.state)
+        .instrument(venue, &sym.to_ascii_uppercase())
+        .is_some();
+    let futures = venue == Venue::BinanceFutures;
+    listed
+        && sym == sym.to_ascii_lowercase()
+        && (kind == "bookTicker"
+            || kind.starts_with("kline_")
+            || (futures && (kind == "markPrice" || kind == "markPrice@1s")))
+}
+
+/// A Bybit public topic this simulator serves on `venue`: `orderbook.1.{SYMBOL}`,
+/// `tickers.{SYMBOL}`, `kline.{interval}.{SYMBOL}` (accepted; candles are not pushed).
+fn valid_bybit_topic(sim: &Sim, venue: Venue, topic: &str) -> bool {
+    let symbol = topic.rsplit('.').next().unwrap_or("");
+    let listed = lock(&sim.state).instrument(venue, symbol).is_some();
+    listed
+        && (topic == format!("orderbook.1.{symbol}")
+            || topic == format!("tickers.{symbol}")
+            || topic.starts_with("kline."))
+}
+
+fn plain(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// The frame of one subscription for a price change, if the subscription is about it.
+fn tick_frame(venue: Venue, sub: &str, t: &Tick) -> Option<String> {
+    if venue.exchange() == Exchange::Binance {
+        let lower = t.symbol.to_ascii_lowercase();
+        let px = |d: Decimal| by_step(d, t.tick_size);
+        let data = if sub == format!("{lower}@bookTicker") {
+            let mut d = json!({"u": t.time_ms, "s": t.symbol, "b": px(t.bid), "B": "1", "a": px(t.ask), "A": "1"});
+            if venue == Venue::BinanceFutures {
+                d["e"] = json!("bookTicker");
+                d["E"] = json!(t.time_ms);
+                d["T"] = json!(t.time_ms);
+            }
+            d
+        } else if sub.starts_with(&format!("{lower}@markPrice")) {
+            let next_funding = (t.time_ms / 28_800_000 + 1) * 28_800_000;
+            json!({"e": "markPriceUpdate", "E": t.time_ms, "s": t.symbol, "p": px(t.price), "i": px(t.price),
+                "P": px(t.price), "r": fixed(t.funding_rate, 8), "T": next_funding})
+        } else {
+            return None;
+        };
+        return Some(json!({"stream": sub, "data": data}).to_string());
+    }
+    let data = if sub == format!("orderbook.1.{}", t.symbol) {
+        json!({"s": t.symbol, "b": [[plain(t.bid), "1"]], "a": [[plain(t.ask), "1"]], "u": t.time_ms, "seq": t.time_ms})
+    } else if sub == format!("tickers.{}", t.symbol) {
+        let mut d = json!({"symbol": t.symbol, "lastPrice": plain(t.price), "bid1Price": plain(t.bid), "bid1Size": "1",
+            "ask1Price": plain(t.ask), "ask1Size": "1"});
+        if venue == Venue::BybitLinear {
+            d["markPrice"] = json!(plain(t.price));
+            d["indexPrice"] = json!(plain(t.price));
+            d["fundingRate"] = json!(plain(t.funding_rate));
+        }
+        d
+    } else {
+        return None;
+    };
+    Some(
+        json!({"topic": sub, "type": "snapshot", "ts": t.time_ms, "cs": t.time_ms, "data": data})
+            .to_string(),
+    )
+}
+
+impl Conn {
+    /// Frames for a price change, one per matching subscription.
+    fn tick_frames(&self, t: &Tick) -> Vec<String> {
+        match &self.proto {
+            Proto::Market { venue, subs } if *venue == t.venue => subs
+                .iter()
+                .filter_map(|s| tick_frame(*venue, s, t))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The current prices for new subscriptions (a snapshot first, as Bybit sends; Binance
+    /// pushes on the next change, which the walk makes frequent: a snapshot spares the wait).
+    fn snapshots(&self, new: &[String]) -> Vec<String> {
+        let Proto::Market { venue, .. } = &self.proto else {
+            return Vec::new();
+        };
+        let st = lock(&self.sim.state);
+        let now = real_now_us() / 1000 + st.clock_offset_ms;
+        let mut out = Vec::new();
+        for sub in new {
+            let symbol = if venue.exchange() == Exchange::Binance {
+                sub.split('@').next().unwrap_or("").to_ascii_uppercase()
+            } else {
+                sub.rsplit('.').next().unwrap_or("").to_string()
+            };
+            if let Some(t) = tick_of(&st, *venue, &symbol, now) {
+                out.extend(tick_frame(*venue, sub, &t));
+            }
+        }
+        out
+    }
+
+    /// Binance `{"method": "SUBSCRIBE" | "UNSUBSCRIBE" | "LIST_SUBSCRIPTIONS", "params", "id"}`.
+    fn binance_market_request(&mut self, v: &Value) -> Vec<String> {
+        let id = v.get("id").cloned().unwrap_or(Value::Null);
+        let Proto::Market { venue, subs } = &mut self.proto else {
+            return Vec::new();
+        };
+        let venue = *venue;
+        let names: Vec<String> = v
+            .get("params")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(as_text).collect())
+            .unwrap_or_default();
+        match v.get("method").and_then(Value::as_str).unwrap_or("") {
+            "SUBSCRIBE" => {
+                if let Some(bad) = names
+                    .iter()
+                    .find(|n| !valid_binance_stream(&self.sim, venue, n))
+                {
+                    return vec![json!({"error": {"code": 2, "msg": format!("Invalid request: unknown stream {bad}")}, "id": id}).to_string()];
+                }
+                let new: Vec<String> = names.into_iter().filter(|n| !subs.contains(n)).collect();
+                subs.extend(new.iter().cloned());
+                let mut out = vec![json!({"result": null, "id": id}).to_string()];
+                out.extend(self.snapshots(&new));
+                out
+            }
+            "UNSUBSCRIBE" => {
+                subs.retain(|s| !names.contains(s));
+                vec![json!({"result": null, "id": id}).to_string()]
+            }
+            "LIST_SUBSCRIPTIONS" => vec![json!({"result": subs, "id": id}).to_string()],
+            _ => vec![
+                json!({"error": {"code": 2, "msg": "Invalid request: unknown method"}, "id": id})
+                    .to_string(),
+            ],
+        }
+    }
+
+    /// Bybit public `{"req_id", "op": "subscribe" | "unsubscribe" | "ping", "args"}`.
+    fn bybit_public_request(&mut self, v: &Value) -> Vec<String> {
+        let op = v
+            .get("op")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let req_id = v.get("req_id").cloned().unwrap_or(Value::Null);
+        let conn_id = format!("sim-public-{}", self.sim.now_ms());
+        let Proto::Market { venue, subs } = &mut self.proto else {
+            return Vec::new();
+        };
+        let venue = *venue;
+        let reply = |ok: bool, msg: &str| {
+            json!({"success": ok, "ret_msg": msg, "conn_id": conn_id, "req_id": req_id, "op": op})
+                .to_string()
+        };
+        let topics: Vec<String> = v
+            .get("args")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(as_text).collect())
+            .unwrap_or_default();
+        match op.as_str() {
+            "ping" => vec![reply(true, "pong")],
+            "subscribe" => {
+                if let Some(bad) = topics
+                    .iter()
+                    .find(|t| !valid_bybit_topic(&self.sim, venue, t))
+                {
+                    return vec![reply(false, &format!("Invalid topic: {bad}"))];
+                }
+                let new: Vec<String> = topics.into_iter().filter(|t| !subs.contains(t)).collect();
+                subs.extend(new.iter().cloned());
+                let mut out = vec![reply(true, "subscribe")];
+                out.extend(self.snapshots(&new));
+                out
+            }
+            "unsubscribe" => {
+                subs.retain(|s| !topics.contains(s));
+                vec![reply(true, "")]
+            }
+            _ => vec![reply(false, &format!("error:unknown op {op}"))],
+        }
     }
 }

@@ -849,3 +849,121 @@ async fn funding_is_pushed_with_the_rest_ledger_amount_on_both_exchanges() {
     );
     assert_nothing_pushed(&mut ws).await;
 }
+
+/// Reads frames until `n` price events arrived (after the subscription answer).
+async fn read_prices(
+    ws: &mut Ws,
+    v: &dyn StreamVenue,
+    ch: &Channel,
+    n: usize,
+) -> Vec<keel_engine::venue::stream::PriceUpdate> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let t = next_text(ws).await;
+        for e in v.parse_frame(ch, &t).expect("parse") {
+            match e {
+                StreamEvent::Price(p) => out.push(p),
+                other => panic!("expected prices only, got {other:?} from {t}"),
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn market_streams_push_prices_on_all_four_markets() {
+    let a = start().await;
+    let symbol = keel_engine::ids::Symbol::new("BTCUSDT").expect("symbol");
+    let ch = Channel::Market {
+        symbols: vec![symbol],
+        kline_interval: Some("1".into()),
+    };
+    let markets = [
+        (Exchange::Binance, Market::Spot, "binance_spot", 1),
+        (Exchange::Binance, Market::Linear, "binance_futures", 2),
+        (Exchange::Bybit, Market::Spot, "bybit_spot", 1),
+        (Exchange::Bybit, Market::Linear, "bybit_linear", 1),
+    ];
+    for (exchange, market, sim_venue, per_change) in markets {
+        let v = venue(exchange, market);
+        let mut ch = ch.clone();
+        if exchange == Exchange::Binance {
+            ch = Channel::Market {
+                symbols: vec![keel_engine::ids::Symbol::new("BTCUSDT").expect("symbol")],
+                kline_interval: Some("1m".into()),
+            };
+        }
+        let plan = v
+            .stream_plan(&ch, &format!("ws://{a}"), None, now_ms())
+            .expect("plan");
+        let mut ws = open(&plan).await;
+        let answer = next_text(&mut ws).await;
+        assert_eq!(
+            v.parse_frame(&ch, &answer).expect("parse"),
+            vec![StreamEvent::Session(SessionSignal::Subscribed)],
+            "{sim_venue}: {answer}"
+        );
+        // A snapshot on subscribe, then one update per change.
+        let snap = read_prices(&mut ws, v.as_ref(), &ch, per_change).await;
+        set_price(a, sim_venue, "70000").await;
+        let moved = read_prices(&mut ws, v.as_ref(), &ch, per_change).await;
+        for (before, after) in snap.iter().zip(&moved) {
+            assert_eq!(after.symbol.as_str(), "BTCUSDT");
+            if let (Some(b), Some(a)) = (after.bid, after.ask) {
+                assert!(b <= a, "{sim_venue}: bid {b} ask {a}");
+                assert!(
+                    b > Decimal::from(69_000) && a < Decimal::from(71_000),
+                    "{sim_venue}: {after:?}"
+                );
+                assert!(
+                    before.bid.is_some_and(|x| x < b),
+                    "{sim_venue}: the bid moved up"
+                );
+            }
+            if let Some(m) = after.mark {
+                assert_eq!(m, Decimal::from(70_000), "{sim_venue}");
+            }
+        }
+        if exchange == Exchange::Bybit && market == Market::Linear {
+            let rest = get(a, "/v5/market/tickers?category=linear&symbol=BTCUSDT").await;
+            let row = &rest.body["result"]["list"][0];
+            assert_eq!(moved[0].bid, Some(d(&row["bid1Price"])));
+            assert_eq!(moved[0].ask, Some(d(&row["ask1Price"])));
+            assert_eq!(moved[0].mark, Some(d(&row["markPrice"])));
+        }
+        assert_nothing_pushed(&mut ws).await;
+    }
+    // Unknown symbols are refused (Binance error answer, Bybit success=false).
+    let (mut ws, _) = connect_async(format!("ws://{a}/stream")).await.expect("ws");
+    ws.send(Message::text(
+        r#"{"method":"SUBSCRIBE","params":["nopeusdt@bookTicker"],"id":7}"#,
+    ))
+    .await
+    .expect("send");
+    let t = next_text(&mut ws).await;
+    let v = venue(Exchange::Binance, Market::Spot);
+    assert!(
+        matches!(
+            v.parse_frame(&ch, &t).expect("parse").as_slice(),
+            [StreamEvent::Session(SessionSignal::Refused { .. })]
+        ),
+        "{t}"
+    );
+    let (mut ws, _) = connect_async(format!("ws://{a}/v5/public/linear"))
+        .await
+        .expect("ws");
+    ws.send(Message::text(
+        r#"{"op":"subscribe","args":["tickers.NOPEUSDT"]}"#,
+    ))
+    .await
+    .expect("send");
+    let t = next_text(&mut ws).await;
+    let v = venue(Exchange::Bybit, Market::Linear);
+    assert!(
+        matches!(
+            v.parse_frame(&ch, &t).expect("parse").as_slice(),
+            [StreamEvent::Session(SessionSignal::Refused { .. })]
+        ),
+        "{t}"
+    );
+}
