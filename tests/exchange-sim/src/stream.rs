@@ -1,5 +1,5 @@
 //! User-data streams (issue 25): what the simulator pushes when an order changes or fills, the
-//! per-account broadcast that carries it to the WebSocket connections ([`crate::ws`]), USDⓈ-M
+//! per-account broadcast that carries it to the WebSocket connections (the `ws` module), USDⓈ-M
 //! listenKeys, and the stream faults (drop every connection, stall, duplicate, reorder).
 //!
 //! Why it is rendered here, from the matching engine's own records: the matching engine records
