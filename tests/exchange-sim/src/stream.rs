@@ -120,6 +120,7 @@ pub struct Hub {
     listen_keys: Mutex<BTreeMap<String, ListenKey>>,
     keys_changed: watch::Sender<u64>,
     drops: watch::Sender<u64>,
+    shutdowns: watch::Sender<u64>,
     stall_until: Mutex<Option<Instant>>,
     duplicate: AtomicU64,
     reorder: AtomicU64,
@@ -137,6 +138,7 @@ impl Default for Hub {
             listen_keys: Mutex::new(BTreeMap::new()),
             keys_changed: watch::Sender::new(0),
             drops: watch::Sender::new(0),
+            shutdowns: watch::Sender::new(0),
             stall_until: Mutex::new(None),
             duplicate: AtomicU64::new(0),
             reorder: AtomicU64::new(0),
@@ -222,6 +224,17 @@ impl Hub {
     /// Fault: the next `n` events are pushed twice.
     pub fn duplicate_next(&self, n: u64) {
         self.duplicate.store(n, Ordering::SeqCst);
+    }
+
+    /// Fault: a planned server shutdown: Binance Spot WebSocket API connections get
+    /// `serverShutdown`, then every stream connection is closed with a close frame.
+    pub fn shutdown_all(&self) {
+        self.shutdowns.send_modify(|g| *g += 1);
+    }
+
+    /// Watches the shutdown fault (a change = announce and close now).
+    pub fn shutdowns(&self) -> watch::Receiver<u64> {
+        self.shutdowns.subscribe()
     }
 
     /// Watches the drop fault (a change = drop now).
@@ -560,7 +573,7 @@ pub fn listen_key(sim: &Sim, req: &Req) -> Resp {
 }
 
 /// Admin: `GET /__admin/streams` (connections, live listenKeys) and `POST /__admin/streams`
-/// with `{"action": "drop"}`, `{"action": "stall", "ms": N}`, `{"action": "duplicate",
+/// with `{"action": "drop"}`, `{"action": "shutdown"}`, `{"action": "stall", "ms": N}`, `{"action": "duplicate",
 /// "count": N}`, `{"action": "reorder", "count": N}` or `{"action": "expire_listen_keys"}`.
 pub fn admin(sim: &Sim, req: &Req) -> Resp {
     let now = sim.now_ms();
@@ -575,6 +588,7 @@ pub fn admin(sim: &Sim, req: &Req) -> Resp {
     let n = |k: &str| b.get(k).and_then(Value::as_u64);
     match (b.get("action").and_then(Value::as_str), n("ms"), n("count")) {
         (Some("drop"), _, _) => sim.streams.drop_all(),
+        (Some("shutdown"), _, _) => sim.streams.shutdown_all(),
         (Some("stall"), Some(ms), _) => sim.streams.stall(ms),
         (Some("duplicate"), _, Some(count)) => sim.streams.duplicate_next(count),
         (Some("reorder"), _, Some(count)) => sim.streams.reorder_next(count),
@@ -582,7 +596,7 @@ pub fn admin(sim: &Sim, req: &Req) -> Resp {
         _ => {
             return Resp::json(
                 400,
-                &json!({"error": "body must be {\"action\": \"drop\"}, {\"action\": \"stall\", \"ms\": N}, {\"action\": \"duplicate\" | \"reorder\", \"count\": N} or {\"action\": \"expire_listen_keys\"}"}),
+                &json!({"error": "body must be {\"action\": \"drop\" | \"shutdown\"}, {\"action\": \"stall\", \"ms\": N}, {\"action\": \"duplicate\" | \"reorder\", \"count\": N} or {\"action\": \"expire_listen_keys\"}"}),
             )
         }
     }

@@ -228,6 +228,8 @@ where
     drops.borrow_and_update();
     let mut keys = sim.streams.keys_changed();
     keys.borrow_and_update();
+    let mut shutdowns = sim.streams.shutdowns();
+    shutdowns.borrow_and_update();
     loop {
         // USDⓈ-M: wake when the key would expire (a keepalive moves it; re-checked on wake).
         let key_deadline = match (&conn.proto, &conn.rx) {
@@ -253,6 +255,14 @@ where
         };
         tokio::select! {
             _ = drops.changed() => return,
+            _ = shutdowns.changed() => {
+                if matches!(conn.proto, Proto::Spot { .. }) {
+                    let notice = json!({"event": {"e": "serverShutdown", "E": sim.now_ms()}});
+                    let _ = ws.send(Message::text(notice.to_string())).await;
+                }
+                let _ = ws.close(None).await;
+                return;
+            }
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(t))) => {
                     for reply in conn.on_text(t.as_str()) {
@@ -364,7 +374,7 @@ impl Conn {
     fn on_text(&mut self, text: &str) -> Vec<String> {
         let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
         match &self.proto {
-            Proto::Spot { .. } => vec![self.spot_request(&v)],
+            Proto::Spot { .. } => self.spot_request(&v),
             Proto::Bybit { .. } => vec![self.bybit_request(&v)],
             Proto::Market { venue, .. } if venue.exchange() == Exchange::Binance => {
                 self.binance_market_request(&v)
@@ -376,20 +386,29 @@ impl Conn {
     }
 
     /// Binance WebSocket API request `{"id", "method", "params"}`.
-    fn spot_request(&mut self, v: &Value) -> String {
+    fn spot_request(&mut self, v: &Value) -> Vec<String> {
         let id = v.get("id").cloned().unwrap_or(Value::Null);
         let fail = |status: u16, code: i64, msg: &str| {
-            json!({"id": id, "status": status, "error": {"code": code, "msg": msg}}).to_string()
+            vec![
+                json!({"id": id, "status": status, "error": {"code": code, "msg": msg}})
+                    .to_string(),
+            ]
         };
         let method = v.get("method").and_then(Value::as_str).unwrap_or("");
         match method {
-            "ping" => json!({"id": id, "status": 200, "result": {}}).to_string(),
+            "ping" => vec![json!({"id": id, "status": 200, "result": {}}).to_string()],
             "userDataStream.unsubscribe" => {
+                let mut ended = None;
                 if let Proto::Spot { sub, .. } = &mut self.proto {
-                    *sub = None;
+                    ended = sub.take();
                 }
                 self.rx = None;
-                json!({"id": id, "status": 200, "result": {}}).to_string()
+                let answer = json!({"id": id, "status": 200, "result": {}}).to_string();
+                match ended {
+                    // The subscription's last event says it ended, as Binance sends it.
+                    Some(sid) => vec![answer, json!({"subscriptionId": sid, "event": {"e": "eventStreamTerminated", "E": self.sim.now_ms()}}).to_string()],
+                    None => vec![answer],
+                }
             }
             "userDataStream.subscribe.signature" => {
                 let params = v.get("params").cloned().unwrap_or(Value::Null);
@@ -405,7 +424,9 @@ impl Conn {
                 *sub = Some(sid);
                 self.account = Some(account);
                 self.rx = Some(self.sim.streams.subscribe(account));
-                json!({"id": id, "status": 200, "result": {"subscriptionId": sid}}).to_string()
+                vec![
+                    json!({"id": id, "status": 200, "result": {"subscriptionId": sid}}).to_string(),
+                ]
             }
             "" => fail(400, -1102, "Mandatory parameter 'method' was not sent."),
             _ => fail(400, -1000, "Unsupported method."),

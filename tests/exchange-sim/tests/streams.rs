@@ -967,3 +967,71 @@ async fn market_streams_push_prices_on_all_four_markets() {
         "{t}"
     );
 }
+
+#[tokio::test]
+async fn binance_spot_unsubscribe_terminates_and_shutdown_announces_then_closes() {
+    let a = start().await;
+    let v = venue(Exchange::Binance, Market::Spot);
+    let ch = user(None);
+    let plan = v
+        .stream_plan(
+            &ch,
+            &format!("ws://{a}"),
+            Some(&creds(BN_KEY, BN_SECRET)),
+            now_ms(),
+        )
+        .expect("plan");
+    let mut ws = open(&plan).await;
+    next_text(&mut ws).await;
+    ws.send(Message::text(
+        r#"{"id":"u1","method":"userDataStream.unsubscribe"}"#,
+    ))
+    .await
+    .expect("send");
+    let answer: Value = serde_json::from_str(&next_text(&mut ws).await).expect("json");
+    assert_eq!(
+        (answer["id"].as_str(), answer["status"].as_i64()),
+        (Some("u1"), Some(200))
+    );
+    let ended = next_text(&mut ws).await;
+    assert_eq!(
+        v.parse_frame(&ch, &ended).expect("parse"),
+        vec![StreamEvent::Session(SessionSignal::Terminated)]
+    );
+    let order = binance(
+        a,
+        "POST",
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01",
+    )
+    .await;
+    assert_eq!(order.status, 200);
+    assert_nothing_pushed(&mut ws).await;
+
+    // A second subscription on the same socket gets the next id.
+    let again = v
+        .stream_plan(
+            &ch,
+            &format!("ws://{a}"),
+            Some(&creds(BN_KEY, BN_SECRET)),
+            now_ms(),
+        )
+        .expect("plan");
+    ws.send(Message::text(again.open_frames[0].clone()))
+        .await
+        .expect("send");
+    let answer: Value = serde_json::from_str(&next_text(&mut ws).await).expect("json");
+    assert_eq!(answer["result"], json!({"subscriptionId": 1}));
+
+    let r = admin(a, "POST", "/__admin/streams", json!({"action": "shutdown"})).await;
+    assert_eq!(r["ok"], true);
+    let notice = next_text(&mut ws).await;
+    assert_eq!(
+        v.parse_frame(&ch, &notice).expect("parse"),
+        vec![StreamEvent::Session(SessionSignal::ServerShutdown)]
+    );
+    match next(&mut ws).await {
+        Some(Message::Close(_)) | None => {}
+        other => panic!("expected the close, got {other:?}"),
+    }
+}
