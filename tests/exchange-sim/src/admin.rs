@@ -177,6 +177,7 @@ fn route(sim: &Sim, req: &Req) -> Result<Resp, Resp> {
                 f.armed.extend(list);
                 ok(json!({"armed": f.armed}))
             }
+            ("GET" | "POST", "/__admin/streams") => crate::stream::admin(sim, req),
             ("GET", "/__admin/faults") => ok(json!({"armed": lock(&sim.faults).armed})),
             ("DELETE", "/__admin/faults") => {
                 lock(&sim.faults).armed.clear();

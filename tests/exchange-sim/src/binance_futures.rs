@@ -81,6 +81,7 @@ pub fn handle(sim: &Sim, req: &Req) -> Resp {
         ("GET", "/fapi/v3/positionRisk") => run(sim, req, ep(5, true), |st, a, p, now| {
             position_risk(st, a, p, now, true)
         }),
+        ("POST" | "PUT" | "DELETE", "/fapi/v1/listenKey") => crate::stream::listen_key(sim, req),
         ("GET", "/fapi/v1/userTrades") => run(sim, req, ep(5, true), user_trades),
         ("GET", "/fapi/v1/income") => run(sim, req, ep(30, true), income),
         ("POST", "/fapi/v1/leverage") => run(sim, req, ep(1, true), leverage),

@@ -10,7 +10,7 @@ use crate::config::Venue;
 use crate::filters::{self, FilterFail};
 use crate::http::Params;
 use crate::matching::{NewOrder, Reject};
-use crate::model::{id_of_uuid, uuid_of, OrdType, Order, Side, Status, Tif};
+use crate::model::{id_of_uuid, uuid_of, OrdType, Order, Side, Status, Tif, Trade};
 use crate::state::State;
 
 type R = Result<Value, (i64, String)>;
@@ -490,7 +490,8 @@ fn status_str(o: &Order) -> &'static str {
     }
 }
 
-fn order_json(st: &State, o: &Order) -> Value {
+/// An order row as `GET /v5/order/realtime` serves it (the `order` stream topic reuses it).
+pub fn order_json(st: &State, o: &Order) -> Value {
     let quote_unit = !o.quote_qty.is_zero();
     let qty = if quote_unit { o.quote_qty } else { o.orig_qty };
     let leaves = if o.status.is_open() {
@@ -610,6 +611,36 @@ pub fn orders(st: &mut State, account: usize, p: &Params, history: bool) -> R {
     Ok(json!({"category": p.get("category"), "list": list, "nextPageCursor": next}))
 }
 
+/// An execution row as `GET /v5/execution/list` serves it (the `execution` stream topic reuses it,
+/// so a fill has the same `execId` on both).
+pub fn execution_row(st: &State, venue: Venue, t: &Trade) -> Value {
+    let o = st.order(t.order_id);
+    let mark = st
+        .instrument(venue, &t.symbol)
+        .map(|i| i.price)
+        .unwrap_or_default();
+    // A close sent by a fired TP/SL says so, as Bybit's executions do.
+    let (create_type, stop_type) = match st
+        .conditionals
+        .iter()
+        .find(|c| c.venue == venue && c.order_id == Some(t.order_id))
+        .map(|c| c.kind)
+    {
+        Some(ExitKind::StopLoss) => ("CreateByStopLoss", "StopLoss"),
+        Some(ExitKind::TakeProfit) => ("CreateByTakeProfit", "TakeProfit"),
+        None => ("CreateByUser", ""),
+    };
+    json!({"symbol": t.symbol, "orderId": uuid_of("5f3c1a2b", t.order_id), "orderLinkId": o.map(|o| o.client_id.clone()).unwrap_or_default(),
+                "side": if t.side == Side::Buy { "Buy" } else { "Sell" }, "orderPrice": o.map(|o| s(o.price)).unwrap_or_default(),
+                "orderQty": o.map(|o| s(o.orig_qty)).unwrap_or_default(), "leavesQty": o.map(|o| s(o.remaining())).unwrap_or_default(),
+                "createType": create_type, "orderType": o.map(|o| if o.kind == OrdType::Market { "Market" } else { "Limit" }).unwrap_or_default(),
+                "stopOrderType": stop_type, "execFee": s(t.commission), "execFeeV2": "", "execId": uuid_of("e0e0e0e0", t.id), "execPrice": s(t.price),
+                "execQty": s(t.qty), "execType": "Trade", "execValue": s(t.quote_qty), "execTime": t.time.to_string(),
+                "feeCurrency": t.commission_asset, "isMaker": t.is_maker, "feeRate": s(t.fee_rate), "tradeIv": "", "markIv": "",
+                "markPrice": s(mark), "indexPrice": "", "underlyingPrice": "", "blockTradeId": "", "closedSize": s(t.closed_size),
+                "seq": t.id, "extraFees": ""})
+}
+
 /// `GET /v5/execution/list`: newest first, 50 per page by default, `cursor` pages.
 ///
 /// # Errors
@@ -646,31 +677,7 @@ pub fn executions(st: &mut State, account: usize, p: &Params, now: i64) -> R {
         .collect();
     let mut rows: Vec<(i64, Value)> = list
         .into_iter()
-        .map(|t| {
-            let o = st.order(t.order_id);
-            let mark = st.instrument(venue, &t.symbol).map(|i| i.price).unwrap_or_default();
-            // A close sent by a fired TP/SL says so, as Bybit's executions do.
-            let (create_type, stop_type) = match st
-                .conditionals
-                .iter()
-                .find(|c| c.venue == venue && c.order_id == Some(t.order_id))
-                .map(|c| c.kind)
-            {
-                Some(ExitKind::StopLoss) => ("CreateByStopLoss", "StopLoss"),
-                Some(ExitKind::TakeProfit) => ("CreateByTakeProfit", "TakeProfit"),
-                None => ("CreateByUser", ""),
-            };
-            let row = json!({"symbol": t.symbol, "orderId": uuid_of("5f3c1a2b", t.order_id), "orderLinkId": o.map(|o| o.client_id.clone()).unwrap_or_default(),
-                "side": if t.side == Side::Buy { "Buy" } else { "Sell" }, "orderPrice": o.map(|o| s(o.price)).unwrap_or_default(),
-                "orderQty": o.map(|o| s(o.orig_qty)).unwrap_or_default(), "leavesQty": o.map(|o| s(o.remaining())).unwrap_or_default(),
-                "createType": create_type, "orderType": o.map(|o| if o.kind == OrdType::Market { "Market" } else { "Limit" }).unwrap_or_default(),
-                "stopOrderType": stop_type, "execFee": s(t.commission), "execFeeV2": "", "execId": uuid_of("e0e0e0e0", t.id), "execPrice": s(t.price),
-                "execQty": s(t.qty), "execType": "Trade", "execValue": s(t.quote_qty), "execTime": t.time.to_string(),
-                "feeCurrency": t.commission_asset, "isMaker": t.is_maker, "feeRate": s(t.fee_rate), "tradeIv": "", "markIv": "",
-                "markPrice": s(mark), "indexPrice": "", "underlyingPrice": "", "blockTradeId": "", "closedSize": s(t.closed_size),
-                "seq": t.id, "extraFees": ""});
-            (t.time, row)
-        })
+        .map(|t| (t.time, execution_row(st, venue, t)))
         .collect();
     // Funding settlements are executions too (`execType` `Funding`, `execFee` the fee paid),
     // as on Bybit; they belong to no order.
@@ -693,7 +700,7 @@ pub fn executions(st: &mut State, account: usize, p: &Params, now: i64) -> R {
 
 /// One funding settlement as Bybit lists it among executions: `execFee` is the fee paid
 /// (negative when received), `execPrice` the mark price, `feeRate` the funding rate.
-fn funding_execution(i: &crate::model::Income) -> Value {
+pub fn funding_execution(i: &crate::model::Income) -> Value {
     let (amt, mark, rate) = i.funding_basis.unwrap_or_default();
     json!({"symbol": i.symbol, "orderId": "", "orderLinkId": "", "side": if amt >= Decimal::ZERO { "Buy" } else { "Sell" },
         "orderPrice": "", "orderQty": "", "leavesQty": "", "createType": "", "orderType": "UNKNOWN", "stopOrderType": "",

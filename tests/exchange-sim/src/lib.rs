@@ -32,6 +32,8 @@ pub mod positions;
 pub mod ratelimit;
 pub mod server;
 pub mod state;
+pub mod stream;
+pub mod ws;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard};
@@ -58,6 +60,8 @@ pub struct Sim {
     pub initial: (SimConfig, u64),
     /// Random price walk on/off.
     pub walk: AtomicBool,
+    /// User-data streams: per-account broadcasts, listenKeys, stream faults.
+    pub streams: stream::Hub,
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked (state stays usable).
@@ -83,6 +87,34 @@ impl Sim {
             limits: Mutex::new(RateLimiter::new(cfg.rate_limits.clone())),
             initial: (cfg, seed),
             walk: AtomicBool::new(false),
+            streams: stream::Hub::default(),
+        }
+    }
+
+    /// Pushes the order changes recorded since the last call to the accounts' stream
+    /// connections, rendered under the state lock (so in the order they happened, with the
+    /// values REST serves).
+    pub fn publish(&self) {
+        let mut st = lock(&self.state);
+        let now = real_now_us() / 1000 + st.clock_offset_ms;
+        // Triggers first: a fired trigger's update precedes its close order's, as on Binance.
+        for (account, push) in stream::trigger_updates(&mut st, now) {
+            self.streams.publish(account, push);
+        }
+        for (account, push) in stream::funding_updates(&mut st, now) {
+            self.streams.publish(account, push);
+        }
+        for tick in stream::price_updates(&mut st, now) {
+            self.streams.publish_tick(tick);
+        }
+        if st.outbox.is_empty() {
+            return;
+        }
+        let changes = std::mem::take(&mut st.outbox);
+        for ch in &changes {
+            for push in stream::render(&st, ch, now) {
+                self.streams.publish(ch.order.account, push);
+            }
         }
     }
 

@@ -252,6 +252,7 @@ impl State {
             locked,
             lock_asset,
         });
+        self.record_change(id, None);
         if status == Status::New && crosses {
             self.take(id, taker, req.now);
         }
@@ -295,6 +296,10 @@ impl State {
             if let Some(acc) = self.accounts.get_mut(account) {
                 acc.spot.unlock(&asset, locked);
             }
+        }
+        // A fill that completes the order was already pushed with its trade.
+        if status != Status::Filled {
+            self.record_change(id, None);
         }
     }
 
@@ -427,7 +432,7 @@ impl State {
                 locked_left -= excess;
             }
         }
-        self.trades.push(Trade {
+        let trade = Trade {
             id: trade_id,
             venue: o.venue,
             account: o.account,
@@ -445,7 +450,8 @@ impl State {
             position_after,
             time: now,
             is_maker: maker,
-        });
+        };
+        self.trades.push(trade.clone());
         let idx = (id - FIRST_ORDER_ID) as usize;
         if let Some(m) = self.orders.get_mut(idx) {
             m.executed_qty += qty;
@@ -460,6 +466,7 @@ impl State {
                 Status::PartiallyFilled
             };
         }
+        self.record_change(id, Some(trade));
         if remaining_after.is_zero() {
             self.finish(id, Status::Filled, now);
         }

@@ -195,6 +195,16 @@ pub struct Income {
     pub funding_basis: Option<(Decimal, Decimal, Decimal)>,
 }
 
+/// One change of an order, as the user-data streams push it: the order right after the change
+/// and, for an execution, the trade booked (the same record the REST trade lists serve).
+#[derive(Clone, Debug)]
+pub struct OrderChange {
+    /// The order after the change.
+    pub order: Order,
+    /// The fill, when the change is one.
+    pub trade: Option<Trade>,
+}
+
 /// Bybit-style UUID rendering of a numeric id (orderId, execId).
 pub fn uuid_of(prefix: &str, id: u64) -> String {
     format!("{prefix}-0000-4000-8000-{id:012}")

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::http::{Req, Resp};
-use crate::{admin, binance_futures, binance_spot, bybit, lock, real_now_us, Sim};
+use crate::{admin, binance_futures, binance_spot, bybit, lock, real_now_us, ws, Sim};
 
 /// Error returned to hyper to close a connection without answering (the `drop` fault).
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +40,7 @@ pub async fn start(sim: Arc<Sim>, port: u16) -> std::io::Result<(SocketAddr, Joi
             if walker.walk.load(Ordering::Relaxed) {
                 let now = walker.now_ms();
                 lock(&walker.state).walk_step(now);
+                walker.publish();
             }
         }
     });
@@ -53,6 +54,7 @@ pub async fn start(sim: Arc<Sim>, port: u16) -> std::io::Result<(SocketAddr, Joi
                 let svc = service_fn(move |r| handle(sim.clone(), r));
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), svc)
+                    .with_upgrades()
                     .await;
             });
         }
@@ -129,9 +131,14 @@ pub fn dispatch(sim: &Sim, req: &Req) -> Resp {
 }
 
 async fn handle(sim: Arc<Sim>, raw: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
+    if ws::is_stream_path(raw.uri().path()) {
+        return Ok(ws::upgrade(sim, raw).await);
+    }
     let req = read(raw).await;
     if req.path.starts_with("/__admin") {
-        return Ok(to_hyper(admin::handle(&sim, &req)));
+        let resp = admin::handle(&sim, &req);
+        sim.publish();
+        return Ok(to_hyper(resp));
     }
     let seq = lock(&sim.log).push(&req);
     let actions = lock(&sim.faults).take(&req.method, &req.path);
@@ -146,6 +153,7 @@ async fn handle(sim: Arc<Sim>, raw: Request<Incoming>) -> Result<Response<Full<B
         }
         None => dispatch(&sim, &req),
     };
+    sim.publish();
     if actions.delay_after_ms > 0 {
         tokio::time::sleep(Duration::from_millis(actions.delay_after_ms)).await;
     }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::accounts::Account;
 use crate::conditional::Conditional;
 use crate::config::{InstrumentConfig, SimConfig, Venue};
-use crate::model::{Income, Order, Trade, FIRST_ORDER_ID};
+use crate::model::{Income, Order, OrderChange, Trade, FIRST_ORDER_ID};
 
 /// An instrument at run time.
 #[derive(Clone, Debug)]
@@ -60,12 +60,22 @@ pub struct State {
     pub tapes: BTreeMap<(Venue, String), crate::klines::Tape>,
     /// Wall-clock ms when the state began (the first derived candle opens at it).
     pub epoch_ms: i64,
+    /// Order changes not yet pushed to the user-data streams, in the order they happened
+    /// ([`crate::Sim::publish`] drains it under the same lock, so streams and REST agree).
+    pub outbox: Vec<OrderChange>,
+    /// The last state of each Binance USDⓈ-M trigger pushed as `ALGO_UPDATE` (a trigger whose
+    /// state differs is pushed at the next [`crate::Sim::publish`]).
+    pub triggers_pushed: BTreeMap<u64, crate::conditional::TriggerStatus>,
+    /// How many [`State::income`] rows the streams have seen (funding rows after it are pushed).
+    pub income_pushed: usize,
+    /// The last price of each instrument pushed on the market-data streams.
+    pub prices_pushed: BTreeMap<(Venue, String), Decimal>,
 }
 
 impl State {
     /// Fresh state from a configuration and a random-walk seed.
     pub fn new(cfg: SimConfig, seed: u64) -> Self {
-        let instruments = cfg
+        let instruments: BTreeMap<(Venue, String), Instrument> = cfg
             .instruments
             .iter()
             .map(|i| {
@@ -83,7 +93,6 @@ impl State {
         let accounts = cfg.accounts.iter().map(Account::new).collect();
         State {
             cfg,
-            instruments,
             accounts,
             orders: Vec::new(),
             trades: Vec::new(),
@@ -96,6 +105,15 @@ impl State {
             klines: BTreeMap::new(),
             tapes: BTreeMap::new(),
             epoch_ms: crate::real_now_us() / 1000,
+            outbox: Vec::new(),
+            triggers_pushed: BTreeMap::new(),
+            income_pushed: 0,
+            // The starting prices are no change: only moves are pushed.
+            prices_pushed: instruments
+                .iter()
+                .map(|(k, i)| (k.clone(), i.price))
+                .collect(),
+            instruments,
         }
     }
 
@@ -112,6 +130,13 @@ impl State {
     /// Account index by admin name.
     pub fn account_by_name(&self, name: &str) -> Option<usize> {
         self.accounts.iter().position(|a| a.cfg.name == name)
+    }
+
+    /// Records an order's change (and its fill) for the user-data streams.
+    pub fn record_change(&mut self, id: u64, trade: Option<Trade>) {
+        if let Some(order) = self.order(id).cloned() {
+            self.outbox.push(OrderChange { order, trade });
+        }
     }
 
     /// Order by exchange id.
