@@ -14,6 +14,8 @@
 //! - [`bot`]: the synchronous decision core composing all of the above (live and backtest).
 //! - [`audit`]: hash-chained audit events; [`vault`]: credentials sealed at rest.
 //! - [`schedule`]: trading hours (cron keep-alive) and the daily summary's day.
+//! - [`calls`]: the influencer/channel call logger: a grammar for pasted signal messages, versioned
+//!   calls hashed into a chain, scoring against exact candles and a leaderboard per source.
 //! - [`calendar`]: UTC calendar maths and the strict ISO-8601 parser (chrono), written once.
 //! - [`market`]: historical bars (OHLCV of one timeframe) and their timeframes, shared by the
 //!   venues' kline reads, the factors, the strategies, the history store and the backtester.
@@ -33,6 +35,7 @@ pub mod audit;
 pub mod backtest;
 pub mod bot;
 pub mod calendar;
+pub mod calls;
 pub mod config;
 pub mod factor;
 /// Numbers for humans: one display rule for dashboard, CLI and report.
