@@ -5,6 +5,7 @@
 mod audit_verify;
 mod backtest;
 mod bots;
+mod calls;
 mod compare;
 mod data;
 pub(crate) mod gateway;
@@ -90,6 +91,8 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         ["strategies", ..] => strategies::route(&ctx, &method, &segs[1..]),
         // Two bots' analytics side by side (A/B tests); its bots are checked against the scope.
         ["compare"] if method == Method::Get => compare::route(&ctx).await,
+        // Influencer/channel calls, their scores and leaderboard (platform-wide, ControlDO).
+        ["calls", ..] => calls::route(&ctx, &method, &segs[1..]).await,
         _ => platform::route(&ctx, &method, &segs).await,
     }
 }

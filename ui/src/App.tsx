@@ -7,6 +7,7 @@ import { ApiError, createClient, type WhoAmI } from './api';
 import { BacktestPage } from './components/BacktestPage';
 import { BotEditor } from './components/BotEditor';
 import { BotPage } from './components/BotPage';
+import { CallsPage } from './components/CallsPage';
 import { ComparePage } from './components/ComparePage';
 import { Layout } from './components/Layout';
 import { Login } from './components/Login';
@@ -26,6 +27,8 @@ function Page({ route, canWrite }: { route: Route; canWrite: boolean }) {
       return <SignalChainPage key={route.id} id={route.id} />;
     case 'backtest':
       return canWrite ? <BacktestPage key={route.bot ?? ''} bot={route.bot} /> : <Overview />;
+    case 'calls':
+      return <CallsPage />;
     case 'compare':
       return <ComparePage a={route.a} b={route.b} period={route.period} />;
     default:

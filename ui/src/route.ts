@@ -13,7 +13,9 @@ export type Route =
   /** The Backtest view; `bot` prefills it with that strategy bot's strategy, symbol and timeframe. */
   | { page: 'backtest'; bot?: string }
   /** The A/B page: bots `a` and `b` compared over `period` (each optional until chosen). */
-  | { page: 'compare'; a?: string; b?: string; period?: string };
+  | { page: 'compare'; a?: string; b?: string; period?: string }
+  /** Influencer/channel calls: the leaderboard and the recorded calls. */
+  | { page: 'calls' };
 
 /** Parse a `location.hash`. Unknown hashes land on the overview. */
 export function parseRoute(hash: string): Route {
@@ -22,6 +24,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'new') return { page: 'new' };
   if (parts[0] === 'signals' && parts[1]) return { page: 'signal', id: parts[1] };
   if (parts[0] === 'backtest') return parts[1] ? { page: 'backtest', bot: parts[1] } : { page: 'backtest' };
+  if (parts[0] === 'calls') return { page: 'calls' };
   if (parts[0] === 'compare') {
     const r: Route = { page: 'compare' };
     if (parts[1] && parts[1] !== '-') r.a = parts[1];
@@ -45,6 +48,8 @@ export function href(r: Route): string {
       return `#/signals/${encodeURIComponent(r.id)}`;
     case 'backtest':
       return r.bot ? `#/backtest/${encodeURIComponent(r.bot)}` : '#/backtest';
+    case 'calls':
+      return '#/calls';
     case 'compare': {
       // `-` holds the place of a bot not chosen yet, so `#/compare/-/b` keeps b in its slot.
       const parts = [r.a ?? '-', r.b ?? '-', r.period ?? ''].map((p) => (p === '-' ? p : encodeURIComponent(p)));

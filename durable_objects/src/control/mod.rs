@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod bucket;
+pub mod calls;
 pub mod tokens;
 
 use crate::db::{int, text, Db, WriteBatch};
@@ -192,6 +193,8 @@ impl DurableObject for ControlDO {
             "CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             audit::SCHEMA,
+            calls::SCHEMA[0],
+            calls::SCHEMA[1],
         ] {
             if let Err(e) = db.exec(ddl, vec![]) {
                 worker::console_error!("ControlDO schema: {e}");
@@ -225,6 +228,9 @@ impl ControlDO {
     ) -> std::result::Result<Response, ApiError> {
         let now = worker::Date::now().as_millis() as i64;
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if segments.first() == Some(&"calls") {
+            return calls::route(&self.db, req, method, &segments, now).await;
+        }
         match (method, segments.as_slice()) {
             (Method::Get, ["bots"]) => {
                 let rows: Vec<BotRow> = self.db.rows(

@@ -1,6 +1,6 @@
 //! The vocabulary of a call: what a signal channel asks its followers to do, as read from its
 //! message. Every field is optional because a message may not say it; the parser never fills a
-//! field the message does not state (see [`super::grammar`]).
+//! field the message does not state (the grammar module says how).
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

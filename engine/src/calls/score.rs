@@ -103,8 +103,11 @@ impl CallScore {
     }
 }
 
+/// Rounds to 8 places (banker's rounding) and drops trailing zeros, so answers read `-1`, not
+/// `-1.00000000`.
 fn r8(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(8, RoundingStrategy::MidpointNearestEven)
+        .normalize()
 }
 
 /// Scores `fields` made at `call_time_ms` against `candles` (ascending, complete up to
@@ -291,7 +294,7 @@ fn score_inner(
         status,
         reason: None,
         fill_time_ms: Some(fill_time),
-        fill_price: Some(entry_px),
+        fill_price: Some(entry_px.normalize()),
         exit_time_ms: exit_time,
         r_multiple: Some(r8(r)),
         time_to_target_ms: hit,

@@ -36,6 +36,9 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout: 
           <a href={href({ page: 'compare' })} data-testid="nav-compare">
             Compare
           </a>
+          <a href={href({ page: 'calls' })} data-testid="nav-calls">
+            Calls
+          </a>
           {canWrite && (
             <a href={href({ page: 'backtest' })} data-testid="nav-backtest">
               Backtest
