@@ -14,6 +14,7 @@
 //! - [`bot`]: the synchronous decision core composing all of the above (live and backtest).
 //! - [`audit`]: hash-chained audit events; [`vault`]: credentials sealed at rest.
 //! - [`schedule`]: trading hours (cron keep-alive) and the daily summary's day.
+//! - [`insights`]: execution-quality anomaly detection (robust z-scores, CUSUM).
 //! - [`calls`]: the influencer/channel call logger: a grammar for pasted signal messages, versioned
 //!   calls hashed into a chain, scoring against exact candles and a leaderboard per source.
 //! - [`calendar`]: UTC calendar maths and the strict ISO-8601 parser (chrono), written once.
@@ -45,6 +46,7 @@ pub mod history;
 #[cfg(test)]
 mod hostile_tests;
 pub mod ids;
+pub mod insights;
 pub mod ledger;
 pub mod market;
 pub mod model;
