@@ -128,6 +128,7 @@ fn scope_of<'a>(method: &Method, segs: &[&'a str]) -> Scope<'a> {
         ["credentials", ..] => Scope::Platform("credential rotation"),
         ["health"] => Scope::Platform("platform health"),
         ["signals", ..] => Scope::Platform("the signal graph across bots"),
+        ["calls", ..] => Scope::Platform("the call logger"),
         _ => Scope::Platform("this route"),
     }
 }
@@ -346,6 +347,8 @@ mod tests {
             &["health"],
             &["signals", "s1"],
             &["data", "import"],
+            &["calls"],
+            &["calls", "c1", "score"],
             &["something-new"],
         ] {
             assert!(
