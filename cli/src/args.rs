@@ -135,6 +135,38 @@ pub enum Command {
         /// Only events with `seq > after`.
         after: Option<u64>,
     },
+    /// `keel calls add SOURCE CALL_ID --file message.txt`: record a pasted channel call.
+    CallsAdd {
+        /// Source id (influencer, channel).
+        source: String,
+        /// Call id.
+        id: String,
+        /// Path of the message text.
+        file: String,
+    },
+    /// `keel calls edit CALL_ID --file message.txt`: a new version (the score stays the first's).
+    CallsEdit {
+        /// Call id.
+        id: String,
+        /// Path of the edited message text.
+        file: String,
+    },
+    /// `keel calls list`.
+    CallsList,
+    /// `keel calls get CALL_ID`: versions and stored score.
+    CallsGet {
+        /// Call id.
+        id: String,
+    },
+    /// `keel calls score CALL_ID --file candles.json`: score the first version.
+    CallsScore {
+        /// Call id.
+        id: String,
+        /// Path of `{"candles": [...], "as_of_ms", "slippage", "fee_rate"}`.
+        file: String,
+    },
+    /// `keel calls leaderboard`: sources by the lower bound of mean R.
+    CallsLeaderboard,
     /// `keel tokens list`: every API token (never the token itself).
     TokensList,
     /// `keel tokens create [--name N] [--role admin|viewer] [--ttl 30d] [--bots a,b]`.
@@ -223,6 +255,11 @@ usage: keel [--url URL] [--token TOKEN] [--json] COMMAND
                                            apply shadow B's version to A (refused until the
                                            mSPRT decides B is better, unless forced; audited)
   audit ID [--after N]                     the bot's audit chain
+  calls add SOURCE ID --file msg.txt       record a pasted channel call (parsed; unread parts flagged)
+  calls edit ID --file msg.txt             a new version of the call (its score stays the first's)
+  calls list | calls get ID                calls with their versions and stored scores
+  calls score ID --file candles.json       score the call's first version against the candles
+  calls leaderboard                        sources ranked by the lower bound of mean R
   tokens list                              API tokens: id, role, scope, expiry (never the token)
   tokens create [--name N] [--role admin|viewer] [--ttl 30d] [--bots a,b]
                                            mint a token (shown once); --ttl in s/m/h/d, at most 365d
@@ -383,6 +420,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, ArgError> {
         "resume-all" => Command::ResumeAll,
         "tokens" => tokens(&mut rest)?,
         "portfolio" => Command::Portfolio(portfolio(&mut rest)?),
+        "calls" => calls(&mut rest)?,
         "pnl" => Command::Pnl {
             id: rest.positional("bot id")?,
         },
@@ -534,6 +572,32 @@ fn duration_secs(text: &str) -> Option<i64> {
     n.checked_mul(per)
 }
 
+fn calls(rest: &mut Rest) -> Result<Command, ArgError> {
+    let sub = rest.positional("calls subcommand (add, edit, list, get, score, leaderboard)")?;
+    let file = |rest: &mut Rest| rest.value("--file")?.ok_or(ArgError::Missing("--file"));
+    Ok(match sub.as_str() {
+        "add" => Command::CallsAdd {
+            source: rest.positional("source id")?,
+            id: rest.positional("call id")?,
+            file: file(rest)?,
+        },
+        "edit" => Command::CallsEdit {
+            id: rest.positional("call id")?,
+            file: file(rest)?,
+        },
+        "list" => Command::CallsList,
+        "get" => Command::CallsGet {
+            id: rest.positional("call id")?,
+        },
+        "score" => Command::CallsScore {
+            id: rest.positional("call id")?,
+            file: file(rest)?,
+        },
+        "leaderboard" => Command::CallsLeaderboard,
+        other => return Err(ArgError::UnknownCommand(format!("calls {other}"))),
+    })
+}
+
 fn bots(rest: &mut Rest) -> Result<Command, ArgError> {
     let sub =
         rest.positional("bots subcommand (list, create, get, patch, delete, set-credentials)")?;
@@ -643,6 +707,31 @@ mod tests {
                 },
             ),
             ("bots get a", Command::BotsGet { id: "a".into() }),
+            (
+                "calls add chan c1 --file m.txt",
+                Command::CallsAdd {
+                    source: "chan".into(),
+                    id: "c1".into(),
+                    file: "m.txt".into(),
+                },
+            ),
+            (
+                "calls edit c1 --file m.txt",
+                Command::CallsEdit {
+                    id: "c1".into(),
+                    file: "m.txt".into(),
+                },
+            ),
+            ("calls list", Command::CallsList),
+            ("calls get c1", Command::CallsGet { id: "c1".into() }),
+            (
+                "calls score c1 --file k.json",
+                Command::CallsScore {
+                    id: "c1".into(),
+                    file: "k.json".into(),
+                },
+            ),
+            ("calls leaderboard", Command::CallsLeaderboard),
             (
                 "bots patch a --file p.json",
                 Command::BotsPatch {

@@ -69,12 +69,27 @@ fn read_json_file(path: &str) -> Result<Value, Failure> {
     serde_json::from_str(&text).map_err(|e| Failure::Usage(format!("{path} is not JSON: {e}")))
 }
 
+fn read_text_file(path: &str) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("cannot read {path}: {e}")))
+}
+
 /// The JSON a command sends that does not come from its arguments: a file or stdin.
 fn input(command: &Command) -> Result<Option<Value>, Failure> {
     match command {
         Command::BotsCreate { file } | Command::BotsPatch { file, .. } => {
             read_json_file(file).map(Some)
         }
+        Command::CallsAdd { source, id, file } => {
+            let text = read_text_file(file)?;
+            Ok(Some(
+                serde_json::json!({"source": source, "call_id": id, "text": text}),
+            ))
+        }
+        Command::CallsEdit { file, .. } => {
+            let text = read_text_file(file)?;
+            Ok(Some(serde_json::json!({ "text": text })))
+        }
+        Command::CallsScore { file, .. } => read_json_file(file).map(Some),
         Command::SetCredentials { api_key, .. } => {
             let mut stdin = String::new();
             std::io::stdin().read_to_string(&mut stdin).map_err(|e| {

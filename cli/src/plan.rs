@@ -208,6 +208,26 @@ pub fn plan(command: &Command, input: Option<Value>) -> Vec<Call> {
             }
             vec![Call::new(Post, "/api/v1/tokens".into(), Some(body))]
         }
+        Command::CallsAdd { .. } => vec![Call::new(Post, "/api/v1/calls".into(), input)],
+        Command::CallsEdit { id, .. } => vec![Call::new(
+            Post,
+            format!("/api/v1/calls/{}/versions", segment(id)),
+            input,
+        )],
+        Command::CallsList => vec![Call::new(Get, "/api/v1/calls".into(), None)],
+        Command::CallsGet { id } => vec![Call::new(
+            Get,
+            format!("/api/v1/calls/{}", segment(id)),
+            None,
+        )],
+        Command::CallsScore { id, .. } => vec![Call::new(
+            Post,
+            format!("/api/v1/calls/{}/score", segment(id)),
+            input,
+        )],
+        Command::CallsLeaderboard => {
+            vec![Call::new(Get, "/api/v1/calls/leaderboard".into(), None)]
+        }
         Command::TokensRevoke { id } => vec![Call::new(
             Delete,
             format!("/api/v1/tokens/{}", segment(id)),

@@ -14,6 +14,9 @@
 //! - [`bot`]: the synchronous decision core composing all of the above (live and backtest).
 //! - [`audit`]: hash-chained audit events; [`vault`]: credentials sealed at rest.
 //! - [`schedule`]: trading hours (cron keep-alive) and the daily summary's day.
+//! - [`insights`]: execution-quality anomaly detection (robust z-scores, CUSUM).
+//! - [`calls`]: the influencer/channel call logger: a grammar for pasted signal messages, versioned
+//!   calls hashed into a chain, scoring against exact candles and a leaderboard per source.
 //! - [`calendar`]: UTC calendar maths and the strict ISO-8601 parser (chrono), written once.
 //! - [`market`]: historical bars (OHLCV of one timeframe) and their timeframes, shared by the
 //!   venues' kline reads, the factors, the strategies, the history store and the backtester.
@@ -35,6 +38,7 @@ pub mod audit;
 pub mod backtest;
 pub mod bot;
 pub mod calendar;
+pub mod calls;
 pub mod config;
 pub mod factor;
 /// Numbers for humans: one display rule for dashboard, CLI and report.
@@ -44,6 +48,7 @@ pub mod history;
 #[cfg(test)]
 mod hostile_tests;
 pub mod ids;
+pub mod insights;
 pub mod ledger;
 pub mod market;
 pub mod model;

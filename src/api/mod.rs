@@ -5,6 +5,7 @@
 mod audit_verify;
 mod backtest;
 mod bots;
+mod calls;
 mod compare;
 mod data;
 pub(crate) mod gateway;
@@ -98,6 +99,8 @@ async fn dispatch(mut req: Request, env: &Env, rest: &str) -> Result<Response, A
         ["compare"] if method == Method::Get => compare::route(&ctx).await,
         // Limits across bots (ControlDO scopes) and capital allocation proposals.
         ["portfolio", rest @ ..] => portfolio::route(&ctx, &method, rest).await,
+        // Influencer/channel calls, their scores and leaderboard (platform-wide, ControlDO).
+        ["calls", ..] => calls::route(&ctx, &method, &segs[1..]).await,
         _ => platform::route(&ctx, &method, &segs).await,
     }
 }
@@ -134,6 +137,7 @@ fn scope_of<'a>(method: &Method, segs: &[&'a str]) -> Scope<'a> {
         ["health"] => Scope::Platform("platform health"),
         ["signals", ..] => Scope::Platform("the signal graph across bots"),
         ["portfolio", ..] => Scope::Platform("portfolio limits and allocation across bots"),
+        ["calls", ..] => Scope::Platform("the call logger"),
         _ => Scope::Platform("this route"),
     }
 }
@@ -352,6 +356,8 @@ mod tests {
             &["health"],
             &["signals", "s1"],
             &["data", "import"],
+            &["calls"],
+            &["calls", "c1", "score"],
             &["something-new"],
         ] {
             assert!(

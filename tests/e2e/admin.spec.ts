@@ -87,15 +87,8 @@ function sameRoute(routerPath: string, template: string): boolean {
   return a.length === b.length && a.every((seg, i) => seg === "*" || /^\{\w+\}$/.test(b[i] ?? "") || seg === b[i]);
 }
 
-/**
- * Client IPs of the two unauthenticated sweeps over every route (TEST-NET-3, never a file's own
- * IP): three answers per documented operation spend most of an IP's 300 per 10 s, and on the
- * file's own IP they left the tests after them refused `429 rate_limited`.
- */
-const SWEEP_IPS = ["203.0.113.10", "203.0.113.11"] as const;
-
 /** Example path parameters for routes of the document. */
-const SAMPLE: Record<string, string> = { bot_id: "no-such-bot", token_id: "tok_none", signal_id: "sig-none", name: "no-such-scope" };
+const SAMPLE: Record<string, string> = { bot_id: "no-such-bot", token_id: "tok_none", signal_id: "sig-none", name: "no-such-scope", call_id: "no-such-call" };
 
 beforeAll(async () => {
   api = await openApi();
@@ -114,13 +107,15 @@ describe("OpenAPI document", () => {
 });
 
 describe("authentication on every route", () => {
+  // The two sweeps send a few hundred unauthenticated requests: each from a client IP of its own,
+  // so they do not spend the per-IP budget (300 per 10 s) the rest of this file's calls share.
   it("answers 401 to every documented operation without a token or with a wrong one", async () => {
     const ops = operations(api.doc).filter((o) => o.path !== "/openapi.json");
     for (const { method, path: template } of ops) {
       for (const auth of [undefined, "Bearer keel_not-a-real-token", "Basic YWRtaW46YWRtaW4="]) {
         const res = await fetchJson<ApiError>(`/api/v1${fillPath(template, SAMPLE)}`, {
           method: method.toUpperCase(),
-          headers: { ...(auth ? { authorization: auth } : {}), "cf-connecting-ip": SWEEP_IPS[0] },
+          headers: { "cf-connecting-ip": "198.51.100.21", ...(auth ? { authorization: auth } : {}) },
           json: method === "get" || method === "delete" ? undefined : {},
         });
         expect(res.status, `${method} ${template} with ${auth ?? "no auth"}: ${res.text}`).toBe(401);
@@ -137,7 +132,7 @@ describe("authentication on every route", () => {
       expect(documented.some((d) => d.method === r.method && sameRoute(r.path, d.path)), `${r.method} ${r.path} not in openapi.json`).toBe(true);
       const url = `/api/v1${r.path.replace(/\*/g, "no-such-bot")}`;
       for (const auth of [undefined, "Bearer keel_wrong"]) {
-        const res = await fetchJson(url, { method: r.method, headers: { ...(auth ? { authorization: auth } : {}), "cf-connecting-ip": SWEEP_IPS[1] } });
+        const res = await fetchJson(url, { method: r.method, headers: { "cf-connecting-ip": "198.51.100.22", ...(auth ? { authorization: auth } : {}) } });
         expect(res.status, `${r.method} ${url} with ${auth ?? "no auth"}`).toBe(401);
       }
     }
@@ -428,6 +423,61 @@ describe("gateway", () => {
     expect(perIp.limited?.code).toBe("rate_limited");
     expect(perIp.limited?.field).toBe("ip");
     expect(perIp.ok).toBeGreaterThanOrEqual(290);
+  });
+});
+
+describe("call logger (issue 24)", () => {
+  interface CallVersion { version: number; hash: string; prev_hash: string; fields: { stop?: string; targets?: string[] } }
+  interface Scored { version: number; final: boolean; score: { status: string; r_multiple?: string; fill_price?: string } }
+  it("an edited call cannot change its stored score", async () => {
+    const source = uniqueId("chan");
+    const id = uniqueId("call");
+    const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 600_000;
+    const text = "🔥 #BTCUSDT LONG 🔥\nEntry 100\nSL 90\nTP1 110\nTP2 120\nLeverage cross 10x";
+    const created = await api.call<CallVersion>("post", "/calls", {}, { json: { call_id: id, source, call_time_ms: t0, text } });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body?.version).toBe(1);
+    expect(created.body?.fields.stop).toBe("90");
+    expect(created.body?.fields.targets).toEqual(["110", "120"]);
+    // After the loss, the channel moves its stop below the low: a new version on the chain.
+    const edited = await api.call<CallVersion>("post", "/calls/{call_id}/versions", { call_id: id }, { json: { text: text.replace("SL 90", "SL 80") } });
+    expect(edited.status, edited.text).toBe(201);
+    expect(edited.body?.version).toBe(2);
+    expect(edited.body?.prev_hash).toBe(created.body?.hash);
+    expect(edited.body?.fields.stop).toBe("80");
+    // Fill at 100 on the first candle, the second trades down to 85: stopped by the first
+    // version's stop 90 (R = -1); the edited stop 80 would have left it open.
+    const candle = (m: number, o: string, h: string, l: string, c: string) => ({ open_time_ms: t0 + m * 60_000, open: o, high: h, low: l, close: c, volume: "1" });
+    const scoreBody = { candles: [candle(0, "101", "102", "99", "100"), candle(1, "99", "100", "85", "88")], as_of_ms: t0 + 120_000 };
+    const scored = await api.call<Scored>("post", "/calls/{call_id}/score", { call_id: id }, { json: scoreBody });
+    expect(scored.status, scored.text).toBe(200);
+    expect(scored.body?.version).toBe(1);
+    expect(scored.body?.score.status).toBe("stopped");
+    expect(scored.body?.score.r_multiple).toBe("-1");
+    // A further edit, then scoring again: the stored score does not move.
+    const again = await api.call<CallVersion>("post", "/calls/{call_id}/versions", { call_id: id }, { json: { text: text.replace("SL 90", "SL 50") } });
+    expect(again.status, again.text).toBe(201);
+    const rescored = await api.call<Scored>("post", "/calls/{call_id}/score", { call_id: id }, { json: scoreBody });
+    expect(rescored.status, rescored.text).toBe(200);
+    expect(rescored.body?.final).toBe(true);
+    expect(rescored.body?.score).toEqual(scored.body?.score);
+    const detail = await api.call<{ versions: CallVersion[]; score: Scored["score"] }>("get", "/calls/{call_id}", { call_id: id });
+    expect(detail.status, detail.text).toBe(200);
+    expect(detail.body?.versions.map((v) => v.version)).toEqual([1, 2, 3]);
+    expect(detail.body?.score).toEqual(scored.body?.score);
+    const list = await api.call<{ calls: { call_id: string }[]; chain_break: number | null }>("get", "/calls");
+    expect(list.status, list.text).toBe(200);
+    expect(list.body?.calls.map((c) => c.call_id)).toContain(id);
+    expect(list.body?.chain_break).toBeNull();
+    const board = await api.call<{ sources: { source: string; closed: number; mean_r: number; lcb_r: number | null }[] }>("get", "/calls/leaderboard");
+    expect(board.status, board.text).toBe(200);
+    expect(board.body?.sources.find((s) => s.source === source)).toMatchObject({ closed: 1, mean_r: -1, lcb_r: null });
+    // Refusals: duplicate id, text and fields together, an unknown call.
+    expect((await api.call<ApiError>("post", "/calls", {}, { json: { call_id: id, source, text } })).status).toBe(409);
+    const both = await api.call<ApiError>("post", "/calls", {}, { json: { call_id: uniqueId("call"), source, text, fields: {} } });
+    expect(both.status, both.text).toBe(400);
+    expect(both.body?.code).toBe("text_or_fields");
+    expect((await api.call<ApiError>("get", "/calls/{call_id}", { call_id: "no-such-call" })).status).toBe(404);
   });
 });
 

@@ -7,6 +7,7 @@ import { ApiError, createClient, type WhoAmI } from './api';
 import { BacktestPage } from './components/BacktestPage';
 import { BotEditor } from './components/BotEditor';
 import { BotPage } from './components/BotPage';
+import { CallsPage } from './components/CallsPage';
 import { ComparePage } from './components/ComparePage';
 import { Layout } from './components/Layout';
 import { Login } from './components/Login';
@@ -32,6 +33,8 @@ function Page({ route, canWrite }: { route: Route; canWrite: boolean }) {
       return <PortfolioPage />;
     case 'optimize':
       return canWrite ? <OptimizePage /> : <Overview />;
+    case 'calls':
+      return <CallsPage />;
     case 'compare':
       return <ComparePage a={route.a} b={route.b} period={route.period} />;
     default:

@@ -445,6 +445,62 @@ const list =
     Array.isArray(v) ? v.map(f) : [];
 
 /** Build a client bound to one token. All paths are relative to `/api/v1`. */
+/** A call's fields as read from a channel message (docs/calls.md); absent when not stated. */
+export interface CallFields {
+  pair?: string;
+  side?: 'long' | 'short';
+  entry?: 'market' | { price: Decimal } | { zone: { low: Decimal; high: Decimal } };
+  stop?: Decimal;
+  targets?: Decimal[];
+  leverage?: { x: Decimal; mode?: 'cross' | 'isolated' };
+  validity_ms?: number;
+}
+
+/** One immutable version of a call, hashed into the call chain. */
+export interface CallVersion {
+  seq: number;
+  call_id: string;
+  source: string;
+  version: number;
+  received_ms: number;
+  call_time_ms: number;
+  text?: string;
+  fields: CallFields;
+  flags?: { line: number; field?: string; reason: string }[];
+  hash: string;
+}
+
+/** A call's stored score (of its first version). */
+export interface CallScore {
+  status: 'not_scorable' | 'pending' | 'expired' | 'stopped' | 'done' | 'open';
+  reason?: string;
+  r_multiple?: Decimal;
+  time_to_target_ms: (number | null)[];
+  mfe_r?: Decimal;
+  mae_r?: Decimal;
+}
+
+/** `GET /calls`. */
+export interface CallList {
+  calls: { call_id: string; versions: number; scored: CallVersion; latest: CallVersion; score?: CallScore | null }[];
+  chain_head: string;
+  chain_break?: number | null;
+}
+
+/** One source of `GET /calls/leaderboard`. */
+export interface SourceStats {
+  source: string;
+  calls: number;
+  closed: number;
+  expired: number;
+  pending?: number;
+  open?: number;
+  not_scorable?: number;
+  mean_r: number | null;
+  lcb_r: number | null;
+  hit_rate?: number[];
+}
+
 export function createClient(opts: ClientOptions) {
   const base = (opts.baseUrl ?? '') + '/api/v1';
   const doFetch = opts.fetchImpl ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
@@ -554,6 +610,12 @@ export function createClient(opts: ClientOptions) {
     optimize: (body: Record<string, unknown>) => request<unknown>('POST', '/optimize', body),
     /** `POST /backtest`: the JSON report (normalised by `backtest.ts`). */
     backtest: (body: Record<string, unknown>) => request<unknown>('POST', '/backtest', body),
+    /** `GET /calls`: every call with its first (scored) and latest versions. */
+    calls: () => request<CallList>('GET', '/calls'),
+    /** `GET /calls/leaderboard`: sources by the lower bound of mean R. */
+    callLeaderboard: () => request<{ sources: SourceStats[] }>('GET', '/calls/leaderboard'),
+    /** `POST /calls`: record a pasted channel message. */
+    createCall: (source: string, call_id: string, text: string) => request<CallVersion>('POST', '/calls', { source, call_id, text }),
     /** The same run as the self-contained HTML report (`?format=html`); errors as for JSON. */
     backtestHtml: async (body: Record<string, unknown>): Promise<string> => {
       let res: Response;

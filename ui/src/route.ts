@@ -17,7 +17,9 @@ export type Route =
   /** The A/B page: bots `a` and `b` compared over `period` (each optional until chosen). */
   | { page: 'compare'; a?: string; b?: string; period?: string }
   /** Limits across bots (scopes), their use and halts, and capital allocation proposals. */
-  | { page: 'portfolio' };
+  | { page: 'portfolio' }
+  /** Influencer/channel calls: the leaderboard and the recorded calls. */
+  | { page: 'calls' };
 
 /** Parse a `location.hash`. Unknown hashes land on the overview. */
 export function parseRoute(hash: string): Route {
@@ -28,6 +30,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'backtest') return parts[1] ? { page: 'backtest', bot: parts[1] } : { page: 'backtest' };
   if (parts[0] === 'portfolio') return { page: 'portfolio' };
   if (parts[0] === 'optimize') return { page: 'optimize' };
+  if (parts[0] === 'calls') return { page: 'calls' };
   if (parts[0] === 'compare') {
     const r: Route = { page: 'compare' };
     if (parts[1] && parts[1] !== '-') r.a = parts[1];
@@ -55,6 +58,8 @@ export function href(r: Route): string {
       return '#/portfolio';
     case 'optimize':
       return '#/optimize';
+    case 'calls':
+      return '#/calls';
     case 'compare': {
       // `-` holds the place of a bot not chosen yet, so `#/compare/-/b` keeps b in its slot.
       const parts = [r.a ?? '-', r.b ?? '-', r.period ?? ''].map((p) => (p === '-' ? p : encodeURIComponent(p)));

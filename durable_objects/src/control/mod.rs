@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod bucket;
+pub mod calls;
 pub mod portfolio;
 pub mod tokens;
 
@@ -194,6 +195,8 @@ impl DurableObject for ControlDO {
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             audit::SCHEMA,
             portfolio::SCHEMA,
+            calls::SCHEMA[0],
+            calls::SCHEMA[1],
         ] {
             if let Err(e) = db.exec(ddl, vec![]) {
                 worker::console_error!("ControlDO schema: {e}");
@@ -227,6 +230,9 @@ impl ControlDO {
     ) -> std::result::Result<Response, ApiError> {
         let now = worker::Date::now().as_millis() as i64;
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if segments.first() == Some(&"calls") {
+            return calls::route(&self.db, req, method, &segments, now).await;
+        }
         match (method, segments.as_slice()) {
             (Method::Get, ["bots"]) => {
                 let rows: Vec<BotRow> = self.db.rows(

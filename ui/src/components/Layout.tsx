@@ -39,6 +39,9 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout: 
           <a href={href({ page: 'portfolio' })} data-testid="nav-portfolio">
             Portfolio
           </a>
+          <a href={href({ page: 'calls' })} data-testid="nav-calls">
+            Calls
+          </a>
           {canWrite && (
             <a href={href({ page: 'backtest' })} data-testid="nav-backtest">
               Backtest
