@@ -143,7 +143,25 @@ async fn place_inner(
     bot.commit(j).await?;
 
     let sent_ms = now_ms();
-    let outcome = link.call(&op).await;
+    let outcome = match link.call(&op).await {
+        // An answer that is no order report cannot say whether the order exists: ask for it
+        // by its client id (never send it again); without an answer it stays unknown for the
+        // tick's poll (it was left `sent` and answered as executed before).
+        Ok(other) if !matches!(other, VenueReply::Order(_)) => {
+            let query = VenueOp::QueryOrder {
+                symbol: req.symbol.clone(),
+                client_order_id: coid.clone(),
+            };
+            match link.call(&query).await {
+                Ok(VenueReply::Order(r)) => Ok(VenueReply::Order(r)),
+                Ok(_) | Err(_) => Err(CallError::Unknown {
+                    client_order_id: coid.clone(),
+                    reason: format!("{} answered with no order report", op.name()),
+                }),
+            }
+        }
+        other => other,
+    };
     let outcome = link.settle_placement(&req, sent_ms, outcome).await;
     let result = apply_outcome(
         bot,
@@ -333,7 +351,7 @@ pub async fn apply_outcome(
                 VenueReply::Order(r) => Some(r.clone()),
                 _ => None,
             };
-            let (new_ledger, booking) = super::ledger::booking(
+            let booked = super::ledger::booking(
                 bot,
                 config,
                 &fills,
@@ -342,6 +360,13 @@ pub async fn apply_outcome(
                 signal_id,
                 &fee_prices,
             )?;
+            let (new_ledger, booking) = match booked {
+                Ok(b) => b,
+                Err(e) => {
+                    return unbookable(bot, link, j, flags, order, signal_id, report, config, e)
+                        .await
+                }
+            };
             for d in booking.drafts {
                 j.audit(d)?;
             }
@@ -391,7 +416,9 @@ pub async fn apply_outcome(
                     flags.paused,
                 ) {
                     flags.paused = true;
-                    flags.pause_reason = Some(why);
+                    // Named like the loss-limit pause, so an operator tells an automatic
+                    // pause apart.
+                    flags.pause_reason = Some(format!("auto-paused: {why}"));
                     j.audit(AuditDraft::new(
                         now_ms(),
                         keel_engine::audit::Actor::System,
@@ -404,7 +431,7 @@ pub async fn apply_outcome(
                         config.id.as_str(),
                         AlertKind::AutoPaused,
                         "",
-                        flags.pause_reason.clone().unwrap_or_default(),
+                        why,
                     )));
                 }
             }
@@ -447,6 +474,54 @@ pub async fn apply_outcome(
         }
     }
     Ok(result)
+}
+
+/// The ledger refused the fills of an answer: the order's own transition is still committed (a
+/// final order is not queried again; before, the journal was dropped and the tick re-queried the
+/// order every minute, failing the same way) and the bot needs attention, alerted, because its
+/// ledger now misses fills that reconciliation must book. Answers the ledger's error.
+#[allow(clippy::too_many_arguments)] // the journal and facts of the outcome being applied
+async fn unbookable(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    mut j: Journal,
+    mut flags: super::Flags,
+    order: &mut Order,
+    signal_id: Option<&SignalId>,
+    report: Option<keel_engine::venue::OrderReport>,
+    config: &BotConfig,
+    e: keel_engine::ledger::LedgerError,
+) -> Result<PlaceResult, ApiError> {
+    let coid = order.request.client_order_id.clone();
+    if let Some(r) = &report {
+        lifecycle::apply_report(order, r, now_ms())
+            .map_err(|err| ApiError::internal(format!("order {coid}: {err}; ledger: {e}")))?;
+    }
+    let reason = format!("fills of order {coid} not booked: ledger: {e}");
+    upsert_order(&mut j, order, signal_id);
+    flags.needs_attention = true;
+    flags.attention_reason = Some(reason.clone());
+    j.put("flags", &flags)?;
+    j.put("venue_state", &link.state)?;
+    if let Some(p) = link.paper.as_mut() {
+        p.prune(
+            super::exchange::PAPER_KEEP_ORDERS,
+            super::exchange::PAPER_KEEP_FILLS,
+        );
+        j.put("paper", p)?;
+    }
+    super::alerts::stage(
+        bot,
+        &mut j,
+        vec![Signal::Raise(Alert::new(
+            config.id.as_str(),
+            AlertKind::ReconciliationMismatch,
+            coid.as_str(),
+            reason,
+        ))],
+    )?;
+    bot.commit(j).await?;
+    Err(ApiError::internal(format!("ledger: {e}")))
 }
 
 /// Cancels every open order of the bot (of one symbol, or of every whitelisted symbol traded).

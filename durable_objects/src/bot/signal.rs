@@ -473,12 +473,16 @@ fn bot_state(bot: &BotDO, flags: &super::Flags) -> Result<BotState, ApiError> {
         n: i64,
     }
     let day_start = now_ms() - now_ms().rem_euclid(86_400_000);
+    // By placement time: a later update (a poll of yesterday's order, a late fill) is no trade
+    // of today and restarts no cooldown. Exit rows have no `created_ms`: their row time counts.
     let last: Vec<Last> = bot.db.rows(
-        "SELECT symbol, MAX(updated_ms) AS t FROM orders WHERE status NOT IN ('rejected','intent') GROUP BY symbol",
+        "SELECT symbol, MAX(COALESCE(json_extract(body, '$.created_ms'), updated_ms)) AS t FROM orders \
+         WHERE status NOT IN ('rejected','intent') GROUP BY symbol",
         vec![],
     )?;
     let n: Option<N> = bot.db.row(
-        "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('rejected','intent') AND updated_ms >= ?",
+        "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('rejected','intent') \
+         AND COALESCE(json_extract(body, '$.created_ms'), updated_ms) >= ?",
         vec![int(day_start)],
     )?;
     Ok(BotState {

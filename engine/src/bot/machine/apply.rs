@@ -101,6 +101,41 @@ impl Apply {
         }
     }
 
+    /// The ledger refused the fills of an answer: the order's own transition is still
+    /// committed (a final order is never queried again; the DO re-queried it every tick,
+    /// failing the same way each time) and the bot needs attention, alerted, because its ledger
+    /// now misses fills that reconciliation must book.
+    fn unbookable(&self, cx: &mut Ctx<'_>, reply: &VenueReply, why: String) -> Applied {
+        let coid = self.order.request.client_order_id.clone();
+        let mut order = self.order.clone();
+        if let VenueReply::Order(r) = reply {
+            if let Err(e) = lifecycle::apply_report(&mut order, r, cx.now) {
+                return self.internal(format!("order {coid}: {e}; {why}"));
+            }
+        }
+        let reason = format!("fills of order {coid} not booked: {why}");
+        cx.io.drain_trail(self.signal_id.as_ref(), Some(&coid));
+        cx.io.record(Record::Order {
+            order: Box::new(order.clone()),
+            signal_id: self.signal_id.clone(),
+        });
+        cx.book.track(&order, self.signal_id.as_ref());
+        cx.book.flags.needs_attention = true;
+        cx.book.flags.attention_reason = Some(reason.clone());
+        cx.io.record(Record::Flags(cx.book.flags.clone()));
+        cx.io.alert(AlertChange::Raise(Alert::new(
+            cx.config.id.as_str(),
+            AlertKind::ReconciliationMismatch,
+            coid.as_str(),
+            reason,
+        )));
+        cx.io.flush();
+        Applied {
+            order,
+            failed: Some(Failure::Internal(why)),
+        }
+    }
+
     fn succeeded(&self, cx: &mut Ctx<'_>, reply: VenueReply, prices: &FeePrices) -> Applied {
         let coid = self.order.request.client_order_id.clone();
         let fills = fills_of(&reply);
@@ -118,7 +153,7 @@ impl Apply {
             attribution.as_deref(),
         ) {
             Ok(b) => b,
-            Err(e) => return self.internal(format!("ledger: {e}")),
+            Err(e) => return self.unbookable(cx, &reply, format!("ledger: {e}")),
         };
         let mut order = self.order.clone();
         if let VenueReply::Order(r) = &reply {
