@@ -2,7 +2,7 @@
 //! and the exchange's answer (fills, position, P&L) committed with its audit events.
 
 use super::alerts::Signal;
-use super::exchange::{drain_trail, save_link, CallError, Link};
+use super::exchange::{drain_trail, save_link, Link};
 use super::facts::fee_asset_prices;
 use super::store::Journal;
 use super::{ledger, now_ms, BotDO};
@@ -16,6 +16,7 @@ use keel_engine::ids::{SignalId, Symbol};
 use keel_engine::model::InstrumentRules;
 use keel_engine::order::{Order, OrderEvent};
 use keel_engine::risk::{Approved, ProposedOrder, RiskCheck};
+use keel_engine::venue::CallFailure;
 use keel_engine::venue::{VenueError, VenueOp, VenueReply};
 use serde_json::{json, Value};
 
@@ -154,7 +155,7 @@ async fn place_inner(
             };
             match link.call(&query).await {
                 Ok(VenueReply::Order(r)) => Ok(VenueReply::Order(r)),
-                Ok(_) | Err(_) => Err(CallError::Unknown {
+                Ok(_) | Err(_) => Err(CallFailure::Unknown {
                     client_order_id: coid.clone(),
                     reason: format!("{} answered with no order report", op.name()),
                 }),
@@ -312,7 +313,7 @@ pub async fn apply_outcome(
     signal_id: Option<&SignalId>,
     rules: &InstrumentRules,
     config: &BotConfig,
-    outcome: Result<VenueReply, CallError>,
+    outcome: Result<VenueReply, CallFailure>,
     learnt: Learnt,
 ) -> Result<PlaceResult, ApiError> {
     let req = order.request.clone();
@@ -390,13 +391,11 @@ pub async fn apply_outcome(
             }
         }
         Err(e) => {
-            let unknown = matches!(
-                e,
-                CallError::Unknown { .. } | CallError::Venue(VenueError::Unavailable { .. })
-            );
-            let rejected_by_exchange = matches!(e, CallError::Venue(_)) && !unknown;
+            // The bot machine's classification of the one failure type.
+            let unknown = e.is_unknown();
+            let rejected_by_exchange = e.is_exchange_rejection();
             // Refused credentials are alerted once as `credentials_failing` by the link.
-            let credentials = matches!(e, CallError::Venue(VenueError::Auth { .. }));
+            let credentials = e.is_credentials();
             let api: ApiError = e.into();
             lifecycle::apply_failure(order, unknown, &api.message, now_ms())
                 .map_err(|e| ApiError::internal(format!("order {coid}: {e}")))?;
@@ -536,7 +535,7 @@ pub async fn cancel_all(
     link: &mut Link<'_>,
     symbol: Option<Symbol>,
     signal_id: Option<&SignalId>,
-) -> Result<Value, CallError> {
+) -> Result<Value, CallFailure> {
     #[derive(serde::Deserialize)]
     struct Sym {
         symbol: String,
@@ -546,13 +545,13 @@ pub async fn cancel_all(
         signal_id: Option<String>,
         body: String,
     }
-    let internal = |e: ApiError| CallError::Internal(e.message);
+    let internal = |e: ApiError| CallFailure::Internal(e.message);
     let symbols: Vec<Symbol> = match symbol {
         Some(s) => vec![s],
         None => bot
             .db
             .rows::<Sym>("SELECT DISTINCT symbol FROM orders", vec![])
-            .map_err(|e| CallError::Internal(e.to_string()))?
+            .map_err(|e| CallFailure::Internal(e.to_string()))?
             .into_iter()
             .filter_map(|s| Symbol::new(s.symbol).ok())
             .collect(),
@@ -567,7 +566,7 @@ pub async fn cancel_all(
                 "SELECT signal_id, body FROM orders WHERE symbol = ? AND status IN ('accepted','partially_filled','cancel_sent')",
                 vec![text(s.as_str())],
             )
-            .map_err(|e| CallError::Internal(e.to_string()))?;
+            .map_err(|e| CallFailure::Internal(e.to_string()))?;
         for row in rows {
             let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
             let Ok(mut order) = stored_order(&body) else {
@@ -594,7 +593,7 @@ pub async fn cancel_all(
     let mut j = bot.journal().map_err(internal)?;
     drain_trail(&mut j, link, signal_id, None).map_err(internal)?;
     j.put("venue_state", &link.state)
-        .map_err(|e| CallError::Internal(e.to_string()))?;
+        .map_err(|e| CallFailure::Internal(e.to_string()))?;
     bot.commit(j).await.map_err(internal)?;
     // The exchange's word on each order: its status and any fill that raced the cancel.
     let stored = super::config::load_config(bot).map_err(internal)?;
@@ -695,7 +694,7 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
             client_order_id: req.client_order_id.clone(),
         };
         let answer = link.call(&query).await;
-        if let Err(CallError::Venue(VenueError::UnknownOrder { .. })) = &answer {
+        if let Err(CallFailure::Venue(VenueError::UnknownOrder { .. })) = &answer {
             if order.status == keel_engine::order::OrderStatus::Unknown
                 && now_ms() - order.updated_ms > UNKNOWN_SETTLES_AFTER_MS
             {

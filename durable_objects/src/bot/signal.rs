@@ -3,7 +3,7 @@
 //! ledger, each step's state change committed with its audit events.
 
 use super::config::{load_config, StoredConfig};
-use super::exchange::{CallError, Link};
+use super::exchange::Link;
 use super::{ledger, now_ms, BotDO};
 use crate::db::{int, text};
 use crate::http::{json, read_json, ApiError};
@@ -11,6 +11,7 @@ use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
 use keel_engine::bot::{self, BotState, Inbound, Rejection};
 use keel_engine::ids::SignalId;
 use keel_engine::signal::{Action, ParsedSignal};
+use keel_engine::venue::CallFailure;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -322,7 +323,7 @@ async fn record_rejection(
 
 type Failure = (Rejection, Vec<AuditDraft>);
 
-fn call_failure(e: CallError, trail: Vec<AuditDraft>) -> Failure {
+fn call_failure(e: CallFailure, trail: Vec<AuditDraft>) -> Failure {
     let api: ApiError = e.into();
     (Rejection::new(api.status, &api.code, api.message), trail)
 }

@@ -5,7 +5,6 @@
 
 use super::ctx::{Ctx, Event, Step};
 use super::effect::{AlertChange, Record};
-use super::failure::Failure;
 use super::fees::Fees;
 use super::limits::{check_limits, count_rejection};
 use crate::alert::{Alert, AlertKind};
@@ -14,6 +13,7 @@ use crate::ids::SignalId;
 use crate::ledger::{FeePrices, LedgerEntry};
 use crate::model::InstrumentRules;
 use crate::order::Order;
+use crate::venue::CallFailure;
 use crate::venue::VenueReply;
 
 /// When the fills of an outcome were learnt, which decides how a third-asset fee is valued.
@@ -31,7 +31,7 @@ pub struct Applied {
     /// The order record (unchanged when the outcome could not be applied).
     pub order: Order,
     /// The failure answered for this order.
-    pub failed: Option<Failure>,
+    pub failed: Option<CallFailure>,
 }
 
 /// Applies one outcome to one order.
@@ -40,7 +40,7 @@ pub struct Apply {
     order: Order,
     signal_id: Option<SignalId>,
     rules: InstrumentRules,
-    outcome: Option<Result<VenueReply, Failure>>,
+    outcome: Option<Result<VenueReply, CallFailure>>,
     learnt: Learnt,
     fees: Option<Fees>,
 }
@@ -51,7 +51,7 @@ impl Apply {
         order: Order,
         signal_id: Option<SignalId>,
         rules: InstrumentRules,
-        outcome: Result<VenueReply, Failure>,
+        outcome: Result<VenueReply, CallFailure>,
         learnt: Learnt,
     ) -> Self {
         Self {
@@ -85,7 +85,7 @@ impl Apply {
         let outcome = self
             .outcome
             .take()
-            .unwrap_or_else(|| Err(Failure::Internal("outcome applied twice".into())));
+            .unwrap_or_else(|| Err(CallFailure::Internal("outcome applied twice".into())));
         Step::Done(match outcome {
             Ok(reply) => self.succeeded(cx, reply, &prices),
             Err(e) => self.failed(cx, e),
@@ -97,7 +97,7 @@ impl Apply {
     fn internal(&self, why: String) -> Applied {
         Applied {
             order: self.order.clone(),
-            failed: Some(Failure::Internal(why)),
+            failed: Some(CallFailure::Internal(why)),
         }
     }
 
@@ -132,7 +132,7 @@ impl Apply {
         cx.io.flush();
         Applied {
             order,
-            failed: Some(Failure::Internal(why)),
+            failed: Some(CallFailure::Internal(why)),
         }
     }
 
@@ -203,7 +203,7 @@ impl Apply {
         }
     }
 
-    fn failed(&self, cx: &mut Ctx<'_>, e: Failure) -> Applied {
+    fn failed(&self, cx: &mut Ctx<'_>, e: CallFailure) -> Applied {
         let coid = self.order.request.client_order_id.clone();
         let mut order = self.order.clone();
         let message = e.rejection().message;
