@@ -17,7 +17,7 @@ use keel_engine::venue::paper::{PaperConfig, PaperVenue};
 use keel_engine::venue::{
     live_venue, BaseUrls, BuildCtx, CallContext, CallFailure, CallState, CredentialCheck,
     Credentials, Environment, ExchangeCall, Outgoing, Planned, SettleStep, Settlement, Step,
-    Transport, Venue, VenueError, VenueOp, VenueReply, VenueSpec,
+    Transport, Venue, VenueOp, VenueReply, VenueSpec,
 };
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -27,63 +27,12 @@ use worker::{Method, Request, RequestInit};
 /// [`CallState`], under the name the rest of the bot uses.
 pub type VenueState = CallState;
 
-/// Why a call failed, beyond the venue's own errors.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    /// The exchange (or the rules) said no, or it could not be reached.
-    #[error(transparent)]
-    Venue(#[from] VenueError),
-    /// The circuit is open: entries are refused until `retry_at_ms`.
-    #[error("exchange circuit open until {retry_at_ms}")]
-    CircuitOpen {
-        /// When a probe is allowed.
-        retry_at_ms: i64,
-    },
-    /// An order was sent but its outcome is still unknown after querying.
-    #[error("order {client_order_id} outcome unknown: {reason}")]
-    Unknown {
-        /// The order.
-        client_order_id: ClientOrderId,
-        /// Why it is unknown.
-        reason: String,
-    },
-    /// Infrastructure failure (AccountDO unreachable, bad answer).
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl From<CallFailure> for CallError {
+impl From<CallFailure> for ApiError {
+    /// The engine's one mapping of a call failure to a refusal ([`CallFailure::rejection`]),
+    /// so a signal refused by the DO and by the bot machine answers alike.
     fn from(e: CallFailure) -> Self {
-        match e {
-            CallFailure::Venue(v) => CallError::Venue(v),
-            CallFailure::CircuitOpen { retry_at_ms } => CallError::CircuitOpen { retry_at_ms },
-            CallFailure::Unknown {
-                client_order_id,
-                reason,
-            } => CallError::Unknown {
-                client_order_id,
-                reason,
-            },
-            other @ CallFailure::UnexpectedReply { .. } => CallError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<CallError> for ApiError {
-    fn from(e: CallError) -> Self {
-        match &e {
-            CallError::CircuitOpen { .. } => ApiError::unavailable("circuit_open", e.to_string()),
-            CallError::Venue(
-                VenueError::Unavailable { .. }
-                | VenueError::Banned { .. }
-                | VenueError::RateLimited { .. },
-            ) => ApiError::unavailable("exchange_unavailable", e.to_string()),
-            CallError::Venue(v) => ApiError::unprocessable("exchange_rejected", v.to_string()),
-            CallError::Unknown { .. } => {
-                ApiError::unavailable("order_outcome_unknown", e.to_string())
-            }
-            CallError::Internal(m) => ApiError::internal(m.clone()),
-        }
+        let r = e.rejection();
+        ApiError::new(r.status, r.code, r.message)
     }
 }
 
@@ -225,8 +174,8 @@ impl<'a> Link<'a> {
     /// Performs one operation with the full retry policy.
     ///
     /// # Errors
-    /// [`CallError`].
-    pub async fn call(&mut self, op: &VenueOp) -> Result<VenueReply, CallError> {
+    /// [`CallFailure`].
+    pub async fn call(&mut self, op: &VenueOp) -> Result<VenueReply, CallFailure> {
         if let Some(paper) = self.paper.as_mut() {
             if routes_to_paper(op) {
                 let base = self.state.urls.current().to_string();
@@ -239,7 +188,7 @@ impl<'a> Link<'a> {
                 return match paper.build(op, &ctx)? {
                     Planned::Immediate(reply) => Ok(reply),
                     Planned::Http(_) => {
-                        Err(CallError::Internal("paper venue asked for I/O".into()))
+                        Err(CallFailure::Internal("paper venue asked for I/O".into()))
                     }
                 };
             }
@@ -265,7 +214,7 @@ impl<'a> Link<'a> {
                         }
                         CredentialCheck::NotExercised => {}
                     }
-                    return finished.result.map_err(CallError::from);
+                    return finished.result;
                 }
             };
             let reply = self.send(&out).await?;
@@ -305,8 +254,8 @@ impl<'a> Link<'a> {
         &mut self,
         req: &keel_engine::model::OrderRequest,
         placed_at_ms: i64,
-        outcome: Result<VenueReply, CallError>,
-    ) -> Result<VenueReply, CallError> {
+        outcome: Result<VenueReply, CallFailure>,
+    ) -> Result<VenueReply, CallFailure> {
         let Ok(VenueReply::Order(report)) = outcome else {
             return outcome;
         };
@@ -331,34 +280,35 @@ impl<'a> Link<'a> {
     /// became of it.
     ///
     /// # Errors
-    /// [`CallError::Internal`] when the AccountDO cannot be asked or answers nonsense.
-    async fn send(&self, out: &Outgoing) -> Result<Transport, CallError> {
+    /// [`CallFailure::Internal`] when the AccountDO cannot be asked or answers nonsense.
+    async fn send(&self, out: &Outgoing) -> Result<Transport, CallFailure> {
         let body = SendRequest {
             spec: self.spec.clone(),
             op: out.op.clone(),
             request: out.request.clone(),
             bot: Some(self.bot_id.clone()),
         };
-        let text = serde_json::to_string(&body).map_err(|e| CallError::Internal(e.to_string()))?;
+        let text =
+            serde_json::to_string(&body).map_err(|e| CallFailure::Internal(e.to_string()))?;
         let ns = self
             .bot
             .env
             .durable_object("ACCOUNT")
-            .map_err(|e| CallError::Internal(e.to_string()))?;
+            .map_err(|e| CallFailure::Internal(e.to_string()))?;
         let stub = ns
             .get_by_name(&self.account)
-            .map_err(|e| CallError::Internal(e.to_string()))?;
+            .map_err(|e| CallFailure::Internal(e.to_string()))?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_body(Some(text.into()));
         let req = Request::new_with_init("https://account/send", &init)
-            .map_err(|e| CallError::Internal(e.to_string()))?;
+            .map_err(|e| CallFailure::Internal(e.to_string()))?;
         let mut resp = stub
             .fetch_with_request(req)
             .await
-            .map_err(|e| CallError::Internal(e.to_string()))?;
+            .map_err(|e| CallFailure::Internal(e.to_string()))?;
         if resp.status_code() != 200 {
             let t = resp.text().await.unwrap_or_default();
-            return Err(CallError::Internal(format!(
+            return Err(CallFailure::Internal(format!(
                 "AccountDO {}: {t}",
                 resp.status_code()
             )));
@@ -366,7 +316,7 @@ impl<'a> Link<'a> {
         let outcome = resp
             .json::<SendOutcome>()
             .await
-            .map_err(|e| CallError::Internal(e.to_string()))?;
+            .map_err(|e| CallFailure::Internal(e.to_string()))?;
         Ok(match outcome {
             SendOutcome::Answered {
                 response,

@@ -5,7 +5,7 @@
 //! [`VenueOp::CancelExit`] (the adapter knows the exchange's endpoint); the rows and the
 //! request trail are committed together, after the calls (a journal never spans an await).
 
-use super::exchange::{CallError, Link};
+use super::exchange::Link;
 use super::protection::stage_row;
 use super::{now_ms, BotDO};
 use crate::db::text;
@@ -14,6 +14,7 @@ use keel_engine::config::BotConfig;
 use keel_engine::ids::{ClientOrderId, SignalId, Symbol};
 use keel_engine::model::Market;
 use keel_engine::risk::{Approved, ProposedOrder};
+use keel_engine::venue::CallFailure;
 use keel_engine::venue::{protect, ExitRef, VenueError, VenueOp, VenueReply};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -106,7 +107,7 @@ pub async fn clear_exits(
     for (x, legs) in calls {
         match link.call(&VenueOp::CancelExit(x.clone())).await {
             Ok(VenueReply::Trigger(_)) => done.extend(legs),
-            Err(CallError::Venue(VenueError::UnknownOrder { .. })) => {
+            Err(CallFailure::Venue(VenueError::UnknownOrder { .. })) => {
                 out.gone.push(x.client_order_id.to_string());
             }
             Ok(other) => out

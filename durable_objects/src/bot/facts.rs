@@ -3,12 +3,13 @@
 //! asset. A low layer over the [`Link`]: the signal path, order placement, exits and
 //! reconciliation all read the market through here, none of them through another.
 
-use super::exchange::{CallError, Link};
+use super::exchange::Link;
 use super::{now_ms, BotDO};
 use crate::db::text;
 use keel_engine::bot::MarketFacts;
 use keel_engine::ids::Symbol;
 use keel_engine::model::InstrumentRules;
+use keel_engine::venue::CallFailure;
 use keel_engine::venue::{VenueOp, VenueReply};
 
 /// Price and rules of a symbol (rules cached for an hour).
@@ -16,7 +17,7 @@ pub async fn market_facts(
     bot: &BotDO,
     link: &mut Link<'_>,
     symbol: &keel_engine::ids::Symbol,
-) -> Result<MarketFacts, CallError> {
+) -> Result<MarketFacts, CallFailure> {
     let key = format!("rules:{symbol}");
     let cached: Option<(i64, InstrumentRules)> = super::store::kv_get(&bot.db, &key).ok().flatten();
     let rules = match cached {
@@ -28,7 +29,7 @@ pub async fn market_facts(
                 })
                 .await?;
             let VenueReply::Rules(list) = reply else {
-                return Err(CallError::Internal(
+                return Err(CallFailure::Internal(
                     "instrument rules: unexpected reply".into(),
                 ));
             };
@@ -36,7 +37,7 @@ pub async fn market_facts(
                 .into_iter()
                 .find(|r| &r.symbol == symbol)
                 .ok_or_else(|| {
-                    CallError::Venue(keel_engine::venue::VenueError::Rejected {
+                    CallFailure::Venue(keel_engine::venue::VenueError::Rejected {
                         code: -1121,
                         msg: format!("unknown symbol {symbol}"),
                     })
@@ -59,7 +60,7 @@ pub async fn market_facts(
         .await?
     {
         VenueReply::Ticker(t) => t.mark_price.unwrap_or(t.price),
-        _ => return Err(CallError::Internal("ticker: unexpected reply".into())),
+        _ => return Err(CallFailure::Internal("ticker: unexpected reply".into())),
     };
     link.prime_paper(&rules, price);
     Ok(MarketFacts {

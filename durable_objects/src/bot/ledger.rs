@@ -8,7 +8,7 @@ use keel_engine::audit::Actor;
 use keel_engine::bot::book_fills;
 use keel_engine::config::BotConfig;
 use keel_engine::ids::SignalId;
-use keel_engine::ledger::{Ledger, LedgerConfig, LedgerEntry, PnlMethod};
+use keel_engine::ledger::{Ledger, LedgerConfig, LedgerEntry, LedgerError, PnlMethod};
 use keel_engine::model::InstrumentRules;
 use serde::Deserialize;
 
@@ -132,7 +132,8 @@ pub fn stage_equity_point(
     Ok(())
 }
 
-/// Books fills (used by orders and reconciliation).
+/// Books fills into a copy of the stored ledger (used by orders). The outer error is storage's;
+/// the inner one is the ledger refusing a fill, which the caller records instead of failing.
 #[allow(clippy::too_many_arguments)]
 pub fn booking(
     bot: &BotDO,
@@ -142,9 +143,9 @@ pub fn booking(
     actor: &Actor,
     signal_id: Option<&SignalId>,
     fee_prices: &keel_engine::ledger::FeePrices,
-) -> Result<(keel_engine::ledger::Ledger, keel_engine::bot::Booking), ApiError> {
+) -> Result<Result<(Ledger, keel_engine::bot::Booking), LedgerError>, ApiError> {
     let mut ledger = load(bot, config)?;
-    let booking = book_fills(
+    Ok(book_fills(
         &mut ledger,
         fills,
         rules,
@@ -155,6 +156,5 @@ pub fn booking(
         signal_id,
         keel_engine::strategy::live::attribution(config).as_deref(),
     )
-    .map_err(|e| ApiError::internal(format!("ledger: {e}")))?;
-    Ok((ledger, booking))
+    .map(|booking| (ledger, booking)))
 }

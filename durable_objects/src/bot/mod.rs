@@ -54,27 +54,14 @@ use crate::db::Db;
 use crate::http::{respond, ApiError};
 use keel_engine::audit::AuditChain;
 use keel_engine::ids::BotId;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::cell::RefCell;
 use store::{kv_get, load_chain, Journal, StoreError, SCHEMA};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
-/// Operational flags of a bot (design: pause/halt/needs_attention), kept under `flags`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Flags {
-    /// Paused: no new entries; cancels and reduce-only allowed.
-    pub paused: bool,
-    /// Why it is paused (operator reason or automatic rule).
-    pub pause_reason: Option<String>,
-    /// Platform halted (pushed by the ControlDO).
-    pub halted: bool,
-    /// A reconciliation mismatch or similar needs an operator.
-    pub needs_attention: bool,
-    /// Why attention is needed.
-    pub attention_reason: Option<String>,
-    /// Consecutive exchange rejections (auto-pause after a threshold).
-    pub consecutive_rejections: u32,
-}
+/// Operational flags of a bot (design: pause/halt/needs_attention), kept under `flags`: the bot
+/// machine's type (one definition; the stored field names are unchanged).
+pub use keel_engine::bot::machine::Flags;
 
 /// What the object keeps in memory between requests (rebuilt from storage on start).
 #[derive(Debug)]

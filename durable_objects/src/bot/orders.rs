@@ -2,7 +2,7 @@
 //! and the exchange's answer (fills, position, P&L) committed with its audit events.
 
 use super::alerts::Signal;
-use super::exchange::{drain_trail, save_link, CallError, Link};
+use super::exchange::{drain_trail, save_link, Link};
 use super::facts::fee_asset_prices;
 use super::store::Journal;
 use super::{ledger, now_ms, BotDO};
@@ -16,6 +16,7 @@ use keel_engine::ids::{SignalId, Symbol};
 use keel_engine::model::InstrumentRules;
 use keel_engine::order::{Order, OrderEvent};
 use keel_engine::risk::{Approved, ProposedOrder, RiskCheck};
+use keel_engine::venue::CallFailure;
 use keel_engine::venue::{VenueError, VenueOp, VenueReply};
 use serde_json::{json, Value};
 
@@ -143,7 +144,25 @@ async fn place_inner(
     bot.commit(j).await?;
 
     let sent_ms = now_ms();
-    let outcome = link.call(&op).await;
+    let outcome = match link.call(&op).await {
+        // An answer that is no order report cannot say whether the order exists: ask for it
+        // by its client id (never send it again); without an answer it stays unknown for the
+        // tick's poll (it was left `sent` and answered as executed before).
+        Ok(other) if !matches!(other, VenueReply::Order(_)) => {
+            let query = VenueOp::QueryOrder {
+                symbol: req.symbol.clone(),
+                client_order_id: coid.clone(),
+            };
+            match link.call(&query).await {
+                Ok(VenueReply::Order(r)) => Ok(VenueReply::Order(r)),
+                Ok(_) | Err(_) => Err(CallFailure::Unknown {
+                    client_order_id: coid.clone(),
+                    reason: format!("{} answered with no order report", op.name()),
+                }),
+            }
+        }
+        other => other,
+    };
     let outcome = link.settle_placement(&req, sent_ms, outcome).await;
     let result = apply_outcome(
         bot,
@@ -294,7 +313,7 @@ pub async fn apply_outcome(
     signal_id: Option<&SignalId>,
     rules: &InstrumentRules,
     config: &BotConfig,
-    outcome: Result<VenueReply, CallError>,
+    outcome: Result<VenueReply, CallFailure>,
     learnt: Learnt,
 ) -> Result<PlaceResult, ApiError> {
     let req = order.request.clone();
@@ -333,7 +352,7 @@ pub async fn apply_outcome(
                 VenueReply::Order(r) => Some(r.clone()),
                 _ => None,
             };
-            let (new_ledger, booking) = super::ledger::booking(
+            let booked = super::ledger::booking(
                 bot,
                 config,
                 &fills,
@@ -342,6 +361,13 @@ pub async fn apply_outcome(
                 signal_id,
                 &fee_prices,
             )?;
+            let (new_ledger, booking) = match booked {
+                Ok(b) => b,
+                Err(e) => {
+                    return unbookable(bot, link, j, flags, order, signal_id, report, config, e)
+                        .await
+                }
+            };
             for d in booking.drafts {
                 j.audit(d)?;
             }
@@ -365,13 +391,11 @@ pub async fn apply_outcome(
             }
         }
         Err(e) => {
-            let unknown = matches!(
-                e,
-                CallError::Unknown { .. } | CallError::Venue(VenueError::Unavailable { .. })
-            );
-            let rejected_by_exchange = matches!(e, CallError::Venue(_)) && !unknown;
+            // The bot machine's classification of the one failure type.
+            let unknown = e.is_unknown();
+            let rejected_by_exchange = e.is_exchange_rejection();
             // Refused credentials are alerted once as `credentials_failing` by the link.
-            let credentials = matches!(e, CallError::Venue(VenueError::Auth { .. }));
+            let credentials = e.is_credentials();
             let api: ApiError = e.into();
             lifecycle::apply_failure(order, unknown, &api.message, now_ms())
                 .map_err(|e| ApiError::internal(format!("order {coid}: {e}")))?;
@@ -391,7 +415,9 @@ pub async fn apply_outcome(
                     flags.paused,
                 ) {
                     flags.paused = true;
-                    flags.pause_reason = Some(why);
+                    // Named like the loss-limit pause, so an operator tells an automatic
+                    // pause apart.
+                    flags.pause_reason = Some(format!("auto-paused: {why}"));
                     j.audit(AuditDraft::new(
                         now_ms(),
                         keel_engine::audit::Actor::System,
@@ -404,7 +430,7 @@ pub async fn apply_outcome(
                         config.id.as_str(),
                         AlertKind::AutoPaused,
                         "",
-                        flags.pause_reason.clone().unwrap_or_default(),
+                        why,
                     )));
                 }
             }
@@ -449,6 +475,54 @@ pub async fn apply_outcome(
     Ok(result)
 }
 
+/// The ledger refused the fills of an answer: the order's own transition is still committed (a
+/// final order is not queried again; before, the journal was dropped and the tick re-queried the
+/// order every minute, failing the same way) and the bot needs attention, alerted, because its
+/// ledger now misses fills that reconciliation must book. Answers the ledger's error.
+#[allow(clippy::too_many_arguments)] // the journal and facts of the outcome being applied
+async fn unbookable(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    mut j: Journal,
+    mut flags: super::Flags,
+    order: &mut Order,
+    signal_id: Option<&SignalId>,
+    report: Option<keel_engine::venue::OrderReport>,
+    config: &BotConfig,
+    e: keel_engine::ledger::LedgerError,
+) -> Result<PlaceResult, ApiError> {
+    let coid = order.request.client_order_id.clone();
+    if let Some(r) = &report {
+        lifecycle::apply_report(order, r, now_ms())
+            .map_err(|err| ApiError::internal(format!("order {coid}: {err}; ledger: {e}")))?;
+    }
+    let reason = format!("fills of order {coid} not booked: ledger: {e}");
+    upsert_order(&mut j, order, signal_id);
+    flags.needs_attention = true;
+    flags.attention_reason = Some(reason.clone());
+    j.put("flags", &flags)?;
+    j.put("venue_state", &link.state)?;
+    if let Some(p) = link.paper.as_mut() {
+        p.prune(
+            super::exchange::PAPER_KEEP_ORDERS,
+            super::exchange::PAPER_KEEP_FILLS,
+        );
+        j.put("paper", p)?;
+    }
+    super::alerts::stage(
+        bot,
+        &mut j,
+        vec![Signal::Raise(Alert::new(
+            config.id.as_str(),
+            AlertKind::ReconciliationMismatch,
+            coid.as_str(),
+            reason,
+        ))],
+    )?;
+    bot.commit(j).await?;
+    Err(ApiError::internal(format!("ledger: {e}")))
+}
+
 /// Cancels every open order of the bot (of one symbol, or of every whitelisted symbol traded).
 ///
 /// An order is final only when the exchange says so: each working order is first recorded as
@@ -461,7 +535,7 @@ pub async fn cancel_all(
     link: &mut Link<'_>,
     symbol: Option<Symbol>,
     signal_id: Option<&SignalId>,
-) -> Result<Value, CallError> {
+) -> Result<Value, CallFailure> {
     #[derive(serde::Deserialize)]
     struct Sym {
         symbol: String,
@@ -471,13 +545,13 @@ pub async fn cancel_all(
         signal_id: Option<String>,
         body: String,
     }
-    let internal = |e: ApiError| CallError::Internal(e.message);
+    let internal = |e: ApiError| CallFailure::Internal(e.message);
     let symbols: Vec<Symbol> = match symbol {
         Some(s) => vec![s],
         None => bot
             .db
             .rows::<Sym>("SELECT DISTINCT symbol FROM orders", vec![])
-            .map_err(|e| CallError::Internal(e.to_string()))?
+            .map_err(|e| CallFailure::Internal(e.to_string()))?
             .into_iter()
             .filter_map(|s| Symbol::new(s.symbol).ok())
             .collect(),
@@ -492,7 +566,7 @@ pub async fn cancel_all(
                 "SELECT signal_id, body FROM orders WHERE symbol = ? AND status IN ('accepted','partially_filled','cancel_sent')",
                 vec![text(s.as_str())],
             )
-            .map_err(|e| CallError::Internal(e.to_string()))?;
+            .map_err(|e| CallFailure::Internal(e.to_string()))?;
         for row in rows {
             let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
             let Ok(mut order) = stored_order(&body) else {
@@ -519,7 +593,7 @@ pub async fn cancel_all(
     let mut j = bot.journal().map_err(internal)?;
     drain_trail(&mut j, link, signal_id, None).map_err(internal)?;
     j.put("venue_state", &link.state)
-        .map_err(|e| CallError::Internal(e.to_string()))?;
+        .map_err(|e| CallFailure::Internal(e.to_string()))?;
     bot.commit(j).await.map_err(internal)?;
     // The exchange's word on each order: its status and any fill that raced the cancel.
     let stored = super::config::load_config(bot).map_err(internal)?;
@@ -620,7 +694,7 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
             client_order_id: req.client_order_id.clone(),
         };
         let answer = link.call(&query).await;
-        if let Err(CallError::Venue(VenueError::UnknownOrder { .. })) = &answer {
+        if let Err(CallFailure::Venue(VenueError::UnknownOrder { .. })) = &answer {
             if order.status == keel_engine::order::OrderStatus::Unknown
                 && now_ms() - order.updated_ms > UNKNOWN_SETTLES_AFTER_MS
             {

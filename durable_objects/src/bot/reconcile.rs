@@ -5,7 +5,7 @@
 //! Open orders on the exchange that the bot does not know are reported, never adopted.
 
 use super::config::load_config;
-use super::exchange::{CallError, Link};
+use super::exchange::Link;
 use super::{ledger, now_ms, BotDO};
 use crate::db::text;
 use crate::http::{json, read_json, ApiError};
@@ -17,6 +17,7 @@ use keel_engine::ledger::{
     ReconcileInput, Verdict,
 };
 use keel_engine::model::{Fill, Market};
+use keel_engine::venue::CallFailure;
 use keel_engine::venue::{TradeCursor, VenueOp, VenueReply};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -376,7 +377,7 @@ async fn fetch_trades(
     link: &mut Link<'_>,
     symbol: &Symbol,
     start: i64,
-) -> Result<Vec<Fill>, CallError> {
+) -> Result<Vec<Fill>, CallFailure> {
     let mut cursor = TradeCursor::from_time(start);
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -388,7 +389,7 @@ async fn fetch_trades(
             })
             .await?
         else {
-            return Err(CallError::Internal("trades: unexpected reply".into()));
+            return Err(CallFailure::Internal("trades: unexpected reply".into()));
         };
         for f in page.fills {
             if seen.insert(f.trade_id.clone()) {
@@ -444,7 +445,7 @@ async fn fetch_funding(
     link: &mut Link<'_>,
     symbol: &Symbol,
     start: i64,
-) -> Result<Vec<FundingPayment>, CallError> {
+) -> Result<Vec<FundingPayment>, CallFailure> {
     let mut cursor = TradeCursor::from_time(start);
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -456,7 +457,7 @@ async fn fetch_funding(
             })
             .await?
         else {
-            return Err(CallError::Internal("funding: unexpected reply".into()));
+            return Err(CallFailure::Internal("funding: unexpected reply".into()));
         };
         for e in page.events {
             if seen.insert(e.id.clone()) {

@@ -3,7 +3,7 @@
 //! ledger, each step's state change committed with its audit events.
 
 use super::config::{load_config, StoredConfig};
-use super::exchange::{CallError, Link};
+use super::exchange::Link;
 use super::{ledger, now_ms, BotDO};
 use crate::db::{int, text};
 use crate::http::{json, read_json, ApiError};
@@ -11,6 +11,7 @@ use keel_engine::audit::{Actor, AuditDraft, AuditEvent};
 use keel_engine::bot::{self, BotState, Inbound, Rejection};
 use keel_engine::ids::SignalId;
 use keel_engine::signal::{Action, ParsedSignal};
+use keel_engine::venue::CallFailure;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -322,7 +323,7 @@ async fn record_rejection(
 
 type Failure = (Rejection, Vec<AuditDraft>);
 
-fn call_failure(e: CallError, trail: Vec<AuditDraft>) -> Failure {
+fn call_failure(e: CallFailure, trail: Vec<AuditDraft>) -> Failure {
     let api: ApiError = e.into();
     (Rejection::new(api.status, &api.code, api.message), trail)
 }
@@ -473,12 +474,16 @@ fn bot_state(bot: &BotDO, flags: &super::Flags) -> Result<BotState, ApiError> {
         n: i64,
     }
     let day_start = now_ms() - now_ms().rem_euclid(86_400_000);
+    // By placement time: a later update (a poll of yesterday's order, a late fill) is no trade
+    // of today and restarts no cooldown. Exit rows have no `created_ms`: their row time counts.
     let last: Vec<Last> = bot.db.rows(
-        "SELECT symbol, MAX(updated_ms) AS t FROM orders WHERE status NOT IN ('rejected','intent') GROUP BY symbol",
+        "SELECT symbol, MAX(COALESCE(json_extract(body, '$.created_ms'), updated_ms)) AS t FROM orders \
+         WHERE status NOT IN ('rejected','intent') GROUP BY symbol",
         vec![],
     )?;
     let n: Option<N> = bot.db.row(
-        "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('rejected','intent') AND updated_ms >= ?",
+        "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('rejected','intent') \
+         AND COALESCE(json_extract(body, '$.created_ms'), updated_ms) >= ?",
         vec![int(day_start)],
     )?;
     Ok(BotState {

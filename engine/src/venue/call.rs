@@ -206,7 +206,8 @@ pub enum CredentialCheck {
     },
 }
 
-/// Why a call produced no reply.
+/// Why a call produced no reply: the one failure type of a venue call, from the exchange-call
+/// machine through the bot machine to the Durable Object's answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallFailure {
     /// The exchange (or the instrument rules) said no, or could not be reached.
@@ -232,6 +233,11 @@ pub enum CallFailure {
         /// The operation asked.
         op: &'static str,
     },
+    /// The driver (or the bot machine) could not go on: the account object unreachable, a bad
+    /// answer, an impossible record change. One failure type serves the exchange-call machine,
+    /// the bot machine and the Durable Object, so no layer re-maps another's copy.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 /// An ambiguous order being settled by queries.

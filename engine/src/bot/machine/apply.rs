@@ -5,7 +5,6 @@
 
 use super::ctx::{Ctx, Event, Step};
 use super::effect::{AlertChange, Record};
-use super::failure::Failure;
 use super::fees::Fees;
 use super::limits::{check_limits, count_rejection};
 use crate::alert::{Alert, AlertKind};
@@ -14,6 +13,7 @@ use crate::ids::SignalId;
 use crate::ledger::{FeePrices, LedgerEntry};
 use crate::model::InstrumentRules;
 use crate::order::Order;
+use crate::venue::CallFailure;
 use crate::venue::VenueReply;
 
 /// When the fills of an outcome were learnt, which decides how a third-asset fee is valued.
@@ -31,7 +31,7 @@ pub struct Applied {
     /// The order record (unchanged when the outcome could not be applied).
     pub order: Order,
     /// The failure answered for this order.
-    pub failed: Option<Failure>,
+    pub failed: Option<CallFailure>,
 }
 
 /// Applies one outcome to one order.
@@ -40,7 +40,7 @@ pub struct Apply {
     order: Order,
     signal_id: Option<SignalId>,
     rules: InstrumentRules,
-    outcome: Option<Result<VenueReply, Failure>>,
+    outcome: Option<Result<VenueReply, CallFailure>>,
     learnt: Learnt,
     fees: Option<Fees>,
 }
@@ -51,7 +51,7 @@ impl Apply {
         order: Order,
         signal_id: Option<SignalId>,
         rules: InstrumentRules,
-        outcome: Result<VenueReply, Failure>,
+        outcome: Result<VenueReply, CallFailure>,
         learnt: Learnt,
     ) -> Self {
         Self {
@@ -85,7 +85,7 @@ impl Apply {
         let outcome = self
             .outcome
             .take()
-            .unwrap_or_else(|| Err(Failure::Internal("outcome applied twice".into())));
+            .unwrap_or_else(|| Err(CallFailure::Internal("outcome applied twice".into())));
         Step::Done(match outcome {
             Ok(reply) => self.succeeded(cx, reply, &prices),
             Err(e) => self.failed(cx, e),
@@ -97,7 +97,42 @@ impl Apply {
     fn internal(&self, why: String) -> Applied {
         Applied {
             order: self.order.clone(),
-            failed: Some(Failure::Internal(why)),
+            failed: Some(CallFailure::Internal(why)),
+        }
+    }
+
+    /// The ledger refused the fills of an answer: the order's own transition is still
+    /// committed (a final order is never queried again; the DO re-queried it every tick,
+    /// failing the same way each time) and the bot needs attention, alerted, because its ledger
+    /// now misses fills that reconciliation must book.
+    fn unbookable(&self, cx: &mut Ctx<'_>, reply: &VenueReply, why: String) -> Applied {
+        let coid = self.order.request.client_order_id.clone();
+        let mut order = self.order.clone();
+        if let VenueReply::Order(r) = reply {
+            if let Err(e) = lifecycle::apply_report(&mut order, r, cx.now) {
+                return self.internal(format!("order {coid}: {e}; {why}"));
+            }
+        }
+        let reason = format!("fills of order {coid} not booked: {why}");
+        cx.io.drain_trail(self.signal_id.as_ref(), Some(&coid));
+        cx.io.record(Record::Order {
+            order: Box::new(order.clone()),
+            signal_id: self.signal_id.clone(),
+        });
+        cx.book.track(&order, self.signal_id.as_ref());
+        cx.book.flags.needs_attention = true;
+        cx.book.flags.attention_reason = Some(reason.clone());
+        cx.io.record(Record::Flags(cx.book.flags.clone()));
+        cx.io.alert(AlertChange::Raise(Alert::new(
+            cx.config.id.as_str(),
+            AlertKind::ReconciliationMismatch,
+            coid.as_str(),
+            reason,
+        )));
+        cx.io.flush();
+        Applied {
+            order,
+            failed: Some(CallFailure::Internal(why)),
         }
     }
 
@@ -118,7 +153,7 @@ impl Apply {
             attribution.as_deref(),
         ) {
             Ok(b) => b,
-            Err(e) => return self.internal(format!("ledger: {e}")),
+            Err(e) => return self.unbookable(cx, &reply, format!("ledger: {e}")),
         };
         let mut order = self.order.clone();
         if let VenueReply::Order(r) = &reply {
@@ -168,7 +203,7 @@ impl Apply {
         }
     }
 
-    fn failed(&self, cx: &mut Ctx<'_>, e: Failure) -> Applied {
+    fn failed(&self, cx: &mut Ctx<'_>, e: CallFailure) -> Applied {
         let coid = self.order.request.client_order_id.clone();
         let mut order = self.order.clone();
         let message = e.rejection().message;

@@ -141,7 +141,7 @@ pub struct Snapshot {
     pub live_exits: Vec<ExitRecord>,
     /// Every symbol the bot ever ordered (a `cancel_all` without a symbol covers them).
     pub traded_symbols: BTreeSet<Symbol>,
-    /// Last order time per symbol (cooldown rule), orders not rejected.
+    /// Last placement time per symbol (cooldown rule), orders not rejected.
     pub last_trade_ms: BTreeMap<Symbol, i64>,
     /// Orders placed since the start of the current UTC day (trades-per-day rule).
     pub trades_today: u32,
@@ -173,16 +173,17 @@ impl Book {
     /// The machine's state from a snapshot taken at `now_ms`.
     pub fn new(s: Snapshot, now_ms: i64) -> Self {
         let trades_day = now_ms.div_euclid(DAY_MS);
-        // Open orders of today are counted in the snapshot's figure; they are tracked from here.
+        // Open orders placed today are counted in the snapshot's figure; they are tracked from
+        // here.
         let today: BTreeMap<ClientOrderId, (Symbol, i64, bool)> = s
             .open_orders
             .iter()
-            .filter(|(o, _)| o.updated_ms.div_euclid(DAY_MS) == trades_day)
+            .filter(|(o, _)| o.created_ms.div_euclid(DAY_MS) == trades_day)
             .map(|(o, _)| {
                 let counts = !matches!(o.status, OrderStatus::Intent | OrderStatus::Rejected);
                 (
                     o.request.client_order_id.clone(),
-                    (o.request.symbol.clone(), o.updated_ms, counts),
+                    (o.request.symbol.clone(), o.created_ms, counts),
                 )
             })
             .collect();
@@ -239,21 +240,30 @@ impl Book {
 
     /// Keeps the machine's copy of an order (and the counters) in step with a stored row. An
     /// order counts for the cooldown and the daily count while its row is neither `intent` nor
-    /// `rejected`, exactly as the stored rows are counted today.
+    /// `rejected`, as of when it was placed: a later update (a poll of yesterday's order, a
+    /// late fill) is no trade of today and restarts no cooldown.
     pub(super) fn track(&mut self, order: &Order, signal_id: Option<&SignalId>) {
         let coid = order.request.client_order_id.clone();
         let symbol = order.request.symbol.clone();
         self.traded.insert(symbol.clone());
         let counts = !matches!(order.status, OrderStatus::Intent | OrderStatus::Rejected);
-        let day = order.updated_ms.div_euclid(DAY_MS);
-        if day > self.trades_day {
-            self.trades_day = day;
+        let placed_day = order.created_ms.div_euclid(DAY_MS);
+        // The day rolls over with the clock, not with the order's placement.
+        let today = self.trades_day.max(order.updated_ms.div_euclid(DAY_MS));
+        if today > self.trades_day {
+            // Yesterday's orders leave the daily count but keep their cooldown.
+            for (symbol, t, counts) in std::mem::take(&mut self.today).into_values() {
+                if counts {
+                    let e = self.last_trade_ms.entry(symbol).or_insert(t);
+                    *e = (*e).max(t);
+                }
+            }
+            self.trades_day = today;
             self.trades_base = 0;
-            self.today.clear();
         }
-        if day == self.trades_day {
+        if placed_day == self.trades_day {
             self.today
-                .insert(coid.clone(), (symbol, order.updated_ms, counts));
+                .insert(coid.clone(), (symbol, order.created_ms, counts));
         }
         if order.status.is_terminal() {
             self.orders.remove(&coid);

@@ -6,10 +6,10 @@
 
 use super::ctx::{Ctx, Event, Step};
 use super::effect::{CancelReport, Record};
-use super::failure::Failure;
 use super::requery::{Miss, Requery};
 use crate::ids::{SignalId, Symbol};
 use crate::order::{Order, OrderEvent, OrderStatus};
+use crate::venue::CallFailure;
 use crate::venue::VenueOp;
 use std::collections::VecDeque;
 
@@ -105,7 +105,10 @@ impl CancelAll {
                         self.stage = Stage::Cancelling(symbol);
                         return Step::Pending;
                     };
-                    let error = reply.result.err().map(|e| Failure::of_call(e).to_string());
+                    let error = reply
+                        .result
+                        .err()
+                        .map(|e| CallFailure::of_call(e).to_string());
                     self.report.cancels.push((symbol, error));
                     Stage::Next
                 }

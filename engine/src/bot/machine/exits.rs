@@ -9,13 +9,12 @@
 use super::book::{ExitRecord, ExitState};
 use super::ctx::{Ctx, Event, Step};
 use super::effect::{Cleared, Record};
-use super::failure::Failure;
-use super::input::CallFailure;
 use super::settle::kind;
 use crate::ids::{ClientOrderId, SignalId, Symbol};
 use crate::model::{InstrumentRules, Market};
 use crate::order::Order;
 use crate::risk::{Approved, ProposedOrder};
+use crate::venue::CallFailure;
 use crate::venue::{
     protect, ExitKind, ExitRef, ExitTrigger, OcoExit, Protection, VenueError, VenueOp, VenueReply,
 };
@@ -35,9 +34,9 @@ pub fn record_attached(
     entry: &ClientOrderId,
     signal_id: &SignalId,
     since_ms: i64,
-) -> Result<Vec<ExitRecord>, Failure> {
+) -> Result<Vec<ExitRecord>, CallFailure> {
     let exits = protect::attached_exits(&cx.config.id, signal_id, op)
-        .map_err(|e| Failure::Internal(e.to_string()))?;
+        .map_err(|e| CallFailure::Internal(e.to_string()))?;
     let mut out = Vec::new();
     for t in exits {
         let mut e = ExitRecord::new(t, entry.clone(), Some(signal_id.clone()));
@@ -74,16 +73,16 @@ impl Protect {
     /// choice, in the DO's order (triggers, else OCO, else spot TP/SL).
     ///
     /// # Errors
-    /// [`Failure::Internal`] when a client id cannot be derived (not expected).
+    /// [`CallFailure::Internal`] when a client id cannot be derived (not expected).
     pub fn new(
         cx: &Ctx<'_>,
         entry: Order,
         protection: Protection,
         rules: &InstrumentRules,
         signal_id: SignalId,
-    ) -> Result<Self, Failure> {
+    ) -> Result<Self, CallFailure> {
         let c = cx.config;
-        let internal = |e: crate::ids::IdError| Failure::Internal(e.to_string());
+        let internal = |e: crate::ids::IdError| CallFailure::Internal(e.to_string());
         let mut queue: VecDeque<Pending> = protect::exit_triggers(
             c.exchange,
             c.market,
@@ -156,7 +155,7 @@ impl Protect {
     }
 
     fn refused(result: Result<VenueReply, CallFailure>) -> Result<VenueReply, String> {
-        result.map_err(|e| Failure::of_call(e).rejection().message)
+        result.map_err(|e| CallFailure::of_call(e).rejection().message)
     }
 
     /// Advances: one exit call per step; ends with every exit recorded.
@@ -333,10 +332,10 @@ impl Clear {
                     x.client_order_id,
                     format!("unexpected reply {}", kind(&other)),
                 )),
-                Err(e) => self
-                    .out
-                    .failed
-                    .push((x.client_order_id, Failure::of_call(e).rejection().message)),
+                Err(e) => self.out.failed.push((
+                    x.client_order_id,
+                    CallFailure::of_call(e).rejection().message,
+                )),
             }
         }
         if let Some((x, legs)) = self.calls.pop_front() {

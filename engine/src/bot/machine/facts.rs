@@ -3,10 +3,10 @@
 //! price on linear markets).
 
 use super::ctx::{Ctx, Event, Step};
-use super::failure::Failure;
 use crate::bot::MarketFacts;
 use crate::ids::Symbol;
 use crate::model::InstrumentRules;
+use crate::venue::CallFailure;
 use crate::venue::{VenueError, VenueOp, VenueReply};
 
 /// How long cached instrument rules are trusted.
@@ -31,7 +31,7 @@ impl Facts {
     }
 
     /// Advances the fetch.
-    pub fn step(&mut self, cx: &mut Ctx<'_>, ev: Event) -> Step<Result<MarketFacts, Failure>> {
+    pub fn step(&mut self, cx: &mut Ctx<'_>, ev: Event) -> Step<Result<MarketFacts, CallFailure>> {
         match ev {
             Event::Start if !self.asked => {
                 self.asked = true;
@@ -51,7 +51,7 @@ impl Facts {
             Event::Reply(reply) => match (self.rules.is_some(), reply.result) {
                 (false, Ok(VenueReply::Rules(list))) => {
                     let Some(r) = list.into_iter().find(|r| r.symbol == self.symbol) else {
-                        return Step::Done(Err(Failure::Venue(VenueError::Rejected {
+                        return Step::Done(Err(CallFailure::Venue(VenueError::Rejected {
                             code: -1121,
                             msg: format!("unknown symbol {}", self.symbol),
                         })));
@@ -63,7 +63,7 @@ impl Facts {
                     });
                     Step::Pending
                 }
-                (false, Ok(_)) => Step::Done(Err(Failure::Internal(
+                (false, Ok(_)) => Step::Done(Err(CallFailure::Internal(
                     "instrument rules: unexpected reply".into(),
                 ))),
                 (true, Ok(VenueReply::Ticker(t))) => match self.rules.take() {
@@ -72,12 +72,12 @@ impl Facts {
                         rules,
                         free_base: None,
                     })),
-                    None => Step::Done(Err(Failure::Internal("ticker before rules".into()))),
+                    None => Step::Done(Err(CallFailure::Internal("ticker before rules".into()))),
                 },
-                (true, Ok(_)) => {
-                    Step::Done(Err(Failure::Internal("ticker: unexpected reply".into())))
-                }
-                (_, Err(e)) => Step::Done(Err(Failure::of_call(e))),
+                (true, Ok(_)) => Step::Done(Err(CallFailure::Internal(
+                    "ticker: unexpected reply".into(),
+                ))),
+                (_, Err(e)) => Step::Done(Err(CallFailure::of_call(e))),
             },
             Event::Start | Event::Consulted(_) | Event::Woke => Step::Pending,
         }

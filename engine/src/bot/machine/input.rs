@@ -9,7 +9,7 @@ use crate::bot::{MarketFacts, Rejection};
 use crate::ledger::Ledger;
 use crate::model::InstrumentRules;
 use crate::signal::ParsedSignal;
-use crate::venue::{VenueError, VenueReply};
+use crate::venue::{CallFailure, VenueReply};
 
 /// An admitted, deduplicated signal (the driver keeps the 24 h dedupe claims: they are a
 /// storage lookup).
@@ -43,7 +43,9 @@ pub enum FactsInput {
 /// The result of one venue call, as the exchange-call machine reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
-    /// The answer, or why there is none.
+    /// The answer, or why there is none. A placement whose answer was lost is resolved by the
+    /// exchange-call machine (by querying its client id, the one ambiguity resolver); what it
+    /// could not settle arrives as [`CallFailure::Unknown`] and stays unknown for the poll.
     pub result: Result<VenueReply, CallFailure>,
     /// Audit drafts of the requests and responses the call made (committed with the outcome,
     /// correlated with its signal and order by the machine).
@@ -79,42 +81,6 @@ impl Reply {
             at_ms,
         }
     }
-}
-
-/// Why a venue call produced no answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CallFailure {
-    /// The exchange (or the venue's rules) said no, or could not be reached for a read.
-    #[error(transparent)]
-    Venue(#[from] VenueError),
-    /// A mutation was sent and its answer was lost (timeout, dropped connection, 5xx): the
-    /// order may exist. The machine resolves it by querying the client order id.
-    #[error("outcome unknown: {reason}")]
-    Ambiguous {
-        /// What happened.
-        reason: String,
-        /// Local time after which the request can no longer reach the book (the end of its
-        /// signed receive window, converted by the driver); when absent the machine assumes
-        /// the default 5 s window from the reply time, as the DO does for unsigned requests.
-        settles_at_ms: Option<i64>,
-    },
-    /// The exchange-call machine already queried the client order id of a lost answer and
-    /// could not tell whether the order exists: it stays unknown for the tick's poll, and the
-    /// machine queries no more now.
-    #[error("outcome unknown after querying: {reason}")]
-    Unresolved {
-        /// Why it is unknown.
-        reason: String,
-    },
-    /// The exchange circuit is open: entries are refused until `retry_at_ms`.
-    #[error("exchange circuit open until {retry_at_ms}")]
-    CircuitOpen {
-        /// When a probe is allowed.
-        retry_at_ms: i64,
-    },
-    /// The driver could not perform the call (account object unreachable, bad answer).
-    #[error("internal: {0}")]
-    Internal(String),
 }
 
 /// The answer to a [`super::Need`].

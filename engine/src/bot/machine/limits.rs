@@ -47,7 +47,8 @@ pub fn count_rejection(cx: &mut Ctx<'_>) {
     flags.consecutive_rejections = flags.consecutive_rejections.saturating_add(1);
     if let Some(why) = rejection_pause_reason(flags.consecutive_rejections, flags.paused) {
         flags.paused = true;
-        flags.pause_reason = Some(why);
+        // Named like the loss-limit pause, so an operator tells an automatic pause apart.
+        flags.pause_reason = Some(format!("auto-paused: {why}"));
         let reason = flags.pause_reason.clone();
         cx.io.audit(AuditDraft::new(
             cx.now,
@@ -61,7 +62,7 @@ pub fn count_rejection(cx: &mut Ctx<'_>) {
             cx.config.id.as_str(),
             AlertKind::AutoPaused,
             "",
-            reason.unwrap_or_default(),
+            why,
         )));
     }
 }

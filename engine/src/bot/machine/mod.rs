@@ -58,14 +58,15 @@ mod scripted;
 #[cfg(test)]
 mod tests;
 
+/// The one failure type of a venue call (the exchange-call machine's), as replies carry it.
+pub use crate::venue::CallFailure;
 pub use apply::{ledger_entries, Learnt};
 pub use book::{Book, ExitRecord, ExitState, Flags, Snapshot};
 pub use effect::{
     AlertChange, Answer, Batch, CallId, CancelReport, Cleared, Effect, FlattenReport,
     InstrumentClose, Need, Placed, Record, SignalOutcome,
 };
-pub use failure::Failure;
-pub use input::{CallFailure, Consulted, FactsInput, MachineError, Reply, SignalInput};
+pub use input::{Consulted, FactsInput, MachineError, Reply, SignalInput};
 
 use crate::audit::Actor;
 use crate::config::BotConfig;

@@ -7,8 +7,6 @@ use super::apply::{Applied, Apply, Learnt};
 use super::ctx::{Ctx, Event, Step};
 use super::effect::{Placed, Record};
 use super::exits::{record_attached, Protect};
-use super::failure::Failure;
-use super::input::CallFailure;
 use super::settle::{Resolve, Settle, DEFAULT_WINDOW_MS};
 use crate::audit::{AuditDraft, AuditEvent};
 use crate::bot::risk_drafts;
@@ -16,6 +14,7 @@ use crate::ids::SignalId;
 use crate::model::InstrumentRules;
 use crate::order::{Order, OrderEvent};
 use crate::risk::{Approved, ProposedOrder, RiskCheck};
+use crate::venue::CallFailure;
 use crate::venue::{protect, Protection, VenueError, VenueOp, VenueReply};
 use rust_decimal::Decimal;
 
@@ -101,7 +100,7 @@ impl Place {
             return Some(Placed {
                 order: self.order.clone(),
                 exits: Vec::new(),
-                failed: Some(Failure::Internal(e.to_string()).rejection()),
+                failed: Some(CallFailure::Internal(e.to_string()).rejection()),
             });
         }
         cx.io.record(Record::Order {
@@ -114,7 +113,7 @@ impl Place {
         None
     }
 
-    fn apply(&mut self, outcome: Result<VenueReply, Failure>) -> Stage {
+    fn apply(&mut self, outcome: Result<VenueReply, CallFailure>) -> Stage {
         Stage::Applying(Apply::new(
             self.order.clone(),
             Some(self.signal_id.clone()),
@@ -141,7 +140,7 @@ impl Place {
         let mut placed = Placed {
             order: applied.order,
             exits: Vec::new(),
-            failed: applied.failed.as_ref().map(Failure::rejection),
+            failed: applied.failed.as_ref().map(CallFailure::rejection),
         };
         if applied.failed.is_some() {
             self.result = Some(placed);
@@ -184,7 +183,9 @@ impl Place {
         Step::Done(self.result.take().unwrap_or_else(|| Placed {
             order: self.order.clone(),
             exits: Vec::new(),
-            failed: Some(Failure::Internal("placement ended without a result".into()).rejection()),
+            failed: Some(
+                CallFailure::Internal("placement ended without a result".into()).rejection(),
+            ),
         }))
     }
 
@@ -204,12 +205,9 @@ impl Place {
                     };
                     match reply.result {
                         Ok(VenueReply::Order(report)) => self.settle_or_apply(cx, report),
-                        Err(CallFailure::Ambiguous { settles_at_ms, .. }) => Stage::Resolving(
-                            self.resolver(settles_at_ms.unwrap_or(reply.at_ms + DEFAULT_WINDOW_MS)),
-                        ),
                         // Already queried by the exchange-call machine: unknown, for the poll.
-                        Err(CallFailure::Unresolved { reason }) => {
-                            self.apply(Err(Failure::Unknown {
+                        Err(CallFailure::Unknown { reason, .. }) => {
+                            self.apply(Err(CallFailure::Unknown {
                                 client_order_id: self.proposed.request.client_order_id.clone(),
                                 reason,
                             }))
@@ -220,7 +218,7 @@ impl Place {
                         }
                         // An answer that is no order report cannot say whether it exists.
                         Ok(_) => Stage::Resolving(self.resolver(reply.at_ms + DEFAULT_WINDOW_MS)),
-                        Err(e) => self.apply(Err(Failure::of_call(e))),
+                        Err(e) => self.apply(Err(e.of_call())),
                     }
                 }
                 Stage::Resolving(r) => match r.step(cx, ev.take()) {

@@ -5,12 +5,11 @@
 use super::apply::{Applied, Apply, Learnt};
 use super::ctx::{Ctx, Event, Step};
 use super::facts::Facts;
-use super::failure::Failure;
-use super::input::CallFailure;
 use super::settle::{kind, Settle};
 use crate::bot::MarketFacts;
 use crate::ids::SignalId;
 use crate::order::Order;
+use crate::venue::CallFailure;
 use crate::venue::{OrderReport, VenueError, VenueOp, VenueReply};
 
 /// Why a requery applied nothing.
@@ -97,7 +96,9 @@ impl Requery {
                             return Step::Done(Err(Miss::NotFound))
                         }
                         Err(e) => {
-                            return Step::Done(Err(Miss::Failed(Failure::of_call(e).to_string())))
+                            return Step::Done(Err(Miss::Failed(
+                                CallFailure::of_call(e).to_string(),
+                            )))
                         }
                     }
                 }

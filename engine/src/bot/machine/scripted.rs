@@ -1,9 +1,9 @@
 //! The scripted venue of the harness: an exchange that fills, rejects, loses answers and fires
 //! exits as a test tells it, answering each operation the machine sends.
 
-use super::input::CallFailure;
 use crate::ids::{ClientOrderId, Symbol};
 use crate::model::{Fill, InstrumentRules, OrderQty, Side};
+use crate::venue::CallFailure;
 use crate::venue::{
     ExitTrigger, OrderReport, OrderStatus as VStatus, Ticker, TradeCursor, TradePage,
     TriggerReport, TriggerState, VenueError, VenueOp, VenueReply,
@@ -29,6 +29,15 @@ pub enum PlaceScript {
     AckOnly,
     /// Answers with a reply that is no order report.
     Malformed,
+}
+
+/// A placement's lost answer as a driver without a resolving call machine sees it: the exchange
+/// could not be heard (the machine then asks for the order by its client id).
+fn lost_answer() -> CallFailure {
+    CallFailure::Venue(VenueError::Unavailable {
+        status: 0,
+        msg: "no answer in time".into(),
+    })
 }
 
 /// One order in the venue's book.
@@ -160,10 +169,7 @@ impl ScriptedVenue {
             return Err(CallFailure::Venue(e.clone()));
         }
         if script == PlaceScript::LostNeverPlaced {
-            return Err(CallFailure::Ambiguous {
-                reason: "no answer in time".into(),
-                settles_at_ms: Some(now + 5_000),
-            });
+            return Err(lost_answer());
         }
         let order_id = self.next_id();
         let qty = self.base_qty(req.qty);
@@ -204,10 +210,7 @@ impl ScriptedVenue {
             },
         );
         match script {
-            PlaceScript::LostAck => Err(CallFailure::Ambiguous {
-                reason: "no answer in time".into(),
-                settles_at_ms: Some(now + 5_000),
-            }),
+            PlaceScript::LostAck => Err(lost_answer()),
             PlaceScript::AckOnly => Ok(VenueReply::Order(OrderReport {
                 status: VStatus::New,
                 executed_qty: Decimal::ZERO,

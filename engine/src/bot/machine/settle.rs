@@ -5,10 +5,9 @@
 //!   querying the order until final, then reading this order's trades since the placement.
 
 use super::ctx::{Ctx, Event, Step};
-use super::failure::Failure;
-use super::input::CallFailure;
 use crate::ids::{ClientOrderId, Symbol};
 use crate::model::OrderRequest;
+use crate::venue::CallFailure;
 use crate::venue::{
     AmbiguousOrder, OrderReport, Resolution, TradeCursor, VenueError, VenueOp, VenueReply,
 };
@@ -53,16 +52,16 @@ impl Resolve {
         });
     }
 
-    fn unknown(&self, reason: String) -> Step<Result<OrderReport, Failure>> {
-        Step::Done(Err(Failure::Unknown {
+    fn unknown(&self, reason: String) -> Step<Result<OrderReport, CallFailure>> {
+        Step::Done(Err(CallFailure::Unknown {
             client_order_id: self.ambiguous.client_order_id.clone(),
             reason,
         }))
     }
 
     /// Advances the resolution: the report when the order exists, a refusal when it provably
-    /// never reached the book, [`Failure::Unknown`] when the exchange cannot tell.
-    pub fn step(&mut self, cx: &mut Ctx<'_>, ev: Event) -> Step<Result<OrderReport, Failure>> {
+    /// never reached the book, [`CallFailure::Unknown`] when the exchange cannot tell.
+    pub fn step(&mut self, cx: &mut Ctx<'_>, ev: Event) -> Step<Result<OrderReport, CallFailure>> {
         match ev {
             Event::Start | Event::Woke => {
                 self.query(cx);
@@ -80,7 +79,7 @@ impl Resolve {
                 };
                 match self.ambiguous.resolve(result, cx.now) {
                     Ok(Resolution::Placed(report)) => Step::Done(Ok(report)),
-                    Ok(Resolution::NotPlaced) => Step::Done(Err(Failure::Venue(
+                    Ok(Resolution::NotPlaced) => Step::Done(Err(CallFailure::Venue(
                         VenueError::Rejected {
                             code: 0,
                             msg: "the order never reached the exchange (confirmed after its receive window)"

@@ -291,10 +291,12 @@ fn no_reply_makes_it_panic() {
         Err(CallFailure::CircuitOpen {
             retry_at_ms: T0 + 60_000,
         }),
-        Err(CallFailure::Ambiguous {
+        Err(CallFailure::Unknown {
+            client_order_id: crate::ids::ClientOrderId::new("k-lost")
+                .unwrap_or_else(|e| panic!("{e}")),
             reason: "lost".into(),
-            settles_at_ms: None,
         }),
+        Err(CallFailure::UnexpectedReply { op: "place_order" }),
         Err(CallFailure::Venue(VenueError::Parse {
             what: "body".into(),
             detail: "{".into(),
@@ -510,7 +512,9 @@ fn a_placement_the_call_machine_could_not_resolve_stays_unknown_without_more_que
     let mut h = Harness::new(json!({}), dec!(65000));
     h.venue.fail_next(
         "place_order",
-        CallFailure::Unresolved {
+        CallFailure::Unknown {
+            client_order_id: crate::ids::ClientOrderId::new("k-other")
+                .unwrap_or_else(|e| panic!("{e}")),
             reason: "still unknown after repeated queries".into(),
         },
     );

@@ -167,3 +167,91 @@ fn a_resting_order_filled_later_is_booked_by_the_tick() {
     assert_eq!(status_of(&h, &coid), Some(OrderStatus::Filled));
     assert_eq!(h.position(), dec!(0.00153));
 }
+
+/// A partially filled entry of `s1` at T0 whose rest (`rest_qty` at `rest_price`) trades on the
+/// exchange at `at_ms`; returns its client id.
+fn rest_trades_later(
+    h: &mut Harness,
+    rest_price: rust_decimal::Decimal,
+    at_ms: i64,
+) -> crate::ids::ClientOrderId {
+    h.venue
+        .placements
+        .push_back(PlaceScript::Partial(dec!(0.001)));
+    let out = h.signal("s1", Action::Buy, (None, None));
+    let SignalOutcome::Executed { orders, .. } = out else {
+        panic!("{out:?}")
+    };
+    let coid = orders[0].order.request.client_order_id.clone();
+    let Some(o) = h.venue.orders.get_mut(&coid) else {
+        panic!("no order")
+    };
+    let mut f = o.fills[0].clone();
+    f.trade_id = "t-rest".into();
+    f.qty = dec!(0.00053);
+    f.price = rest_price;
+    f.time_ms = at_ms;
+    o.fills.push(f);
+    o.report.status = VStatus::Filled;
+    o.report.executed_qty = dec!(0.00153);
+    coid
+}
+
+#[test]
+fn a_poll_of_yesterdays_order_is_no_trade_of_today_and_restarts_no_cooldown() {
+    const DAY: i64 = 86_400_000;
+    let mut h = Harness::new(json!({"risk": {"cooldown_secs": 60}}), dec!(65000));
+    let coid = rest_trades_later(&mut h, dec!(65000), T0 + DAY);
+    let placed = h
+        .machine
+        .book()
+        .open_orders()
+        .find(|o| o.request.client_order_id == coid)
+        .map(|o| o.created_ms)
+        .unwrap_or_else(|| panic!("not working"));
+    assert_eq!(h.machine.book().bot_state(h.clock).trades_today, 1);
+    // The next day the poll learns of the rest's fill: the order is updated today.
+    h.tick(DAY);
+    assert_eq!(status_of(&h, &coid), Some(OrderStatus::Filled));
+    let state = h.machine.book().bot_state(h.clock);
+    assert_eq!(state.trades_today, 0, "placed yesterday");
+    assert_eq!(state.last_trade_ms.get(&btc()), Some(&placed));
+    // So a signal now is not held back by a cooldown the poll restarted.
+    h.venue.placements.push_back(PlaceScript::Fill);
+    let out = h.signal("s2", Action::Buy, (None, None));
+    assert!(
+        matches!(out, SignalOutcome::Executed { .. }),
+        "refused: {out:?}"
+    );
+}
+
+#[test]
+fn fills_the_ledger_refuses_end_the_order_and_need_attention_instead_of_a_query_per_tick() {
+    let mut h = Harness::new(json!({}), dec!(65000));
+    let coid = rest_trades_later(&mut h, dec!(65000), T0 + 1_000);
+    // The symbol's rules (read again past the cache's hour) now name another quote asset: the
+    // ledger refuses the fill.
+    h.venue.rules.quote_asset = "USDC".into();
+    h.tick(2 * 3_600_000);
+    assert_eq!(status_of(&h, &coid), Some(OrderStatus::Filled));
+    let flags = h.machine.book().flags();
+    assert!(flags.needs_attention);
+    assert!(flags
+        .attention_reason
+        .as_deref()
+        .is_some_and(|r| r.contains(coid.as_str())));
+    assert!(h.alerts().iter().any(|a| matches!(a,
+        AlertChange::Raise(a) if a.kind == crate::alert::AlertKind::ReconciliationMismatch)));
+    assert_eq!(h.position(), dec!(0.001), "the refused fill is not booked");
+    // The order is final: the next ticks query it no more.
+    let queries = |h: &Harness| {
+        h.sent()
+            .iter()
+            .filter(|op| matches!(op, VenueOp::QueryOrder { client_order_id, .. } if *client_order_id == coid))
+            .count()
+    };
+    let before = queries(&h);
+    h.tick(60_000);
+    h.tick(60_000);
+    assert_eq!(queries(&h), before);
+}

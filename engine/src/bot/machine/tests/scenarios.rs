@@ -321,7 +321,8 @@ fn a_rejection_storm_pauses_the_bot_on_the_third() {
     let flags = h.machine.book().flags();
     assert_eq!(
         flags.pause_reason.as_deref(),
-        Some("3 consecutive exchange rejections")
+        Some("auto-paused: 3 consecutive exchange rejections"),
+        "named like the loss-limit pause"
     );
     let raised: Vec<AlertKind> = h
         .alerts()
