@@ -26,8 +26,8 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     .with_field(field)
 }
 
-/// The `[[time, value], …]` curve of an analytics answer.
-fn curve(v: &Value) -> Vec<(i64, f64)> {
+/// The `[[time, value], …]` curve of an analytics answer (also the portfolio allocation's input).
+pub(super) fn curve(v: &Value) -> Vec<(i64, f64)> {
     v.get("curve")
         .and_then(Value::as_array)
         .map(|points| {

@@ -96,19 +96,6 @@ fn allocation_error(e: AllocationError) -> ApiError {
     invalid(e.to_string())
 }
 
-/// The `[[time, value], …]` performance index of an analytics answer.
-fn curve(v: &Value) -> Vec<(i64, f64)> {
-    v.get("curve")
-        .and_then(Value::as_array)
-        .map(|points| {
-            points
-                .iter()
-                .filter_map(|p| Some((p.get(0)?.as_i64()?, p.get(1)?.as_f64()?)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A content id for a proposal: the same proposal accepted twice books nothing twice.
 fn proposal_id(transfers: &BTreeMap<String, Decimal>) -> String {
     let text = serde_json::to_string(transfers).unwrap_or_default();
@@ -142,7 +129,7 @@ async fn propose(ctx: &Call<'_>) -> Result<Response, ApiError> {
     .await;
     let mut curves = Vec::with_capacity(body.bots.len());
     for (_, res) in analytics {
-        curves.push(curve(&res?));
+        curves.push(super::compare::curve(&res?));
     }
     let summaries = call_bots(
         ctx.env,

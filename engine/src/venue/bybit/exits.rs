@@ -3,17 +3,16 @@
 //! (`createType` / `stopOrderType` on the execution) tells it apart from someone else's trade;
 //! the bot claims these for the protection it placed (`durable_objects` `protection`).
 
-use super::enums::{bybit_side, parse_bybit_side};
+use super::enums::bybit_side;
 use super::models::{ByExecution, ByList, ByOrderAck};
 use super::parse::payload;
-use crate::model::Fill;
 use crate::model::Market;
 use crate::venue::error::VenueError;
 use crate::venue::http::HttpResponse;
 use crate::venue::op::{
     ExitFill, ExitKind, ExitRef, ExitTrigger, OrderReport, OrderStatus, TriggerReport, TriggerState,
 };
-use crate::venue::wire::{client_id, dec, fmt_dec, int, symbol};
+use crate::venue::wire::{client_id, fmt_dec};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
@@ -136,22 +135,9 @@ pub fn parse_exit_fills(resp: &HttpResponse) -> Result<Vec<ExitFill>, VenueError
         let Some(kind) = exit_origin(&e.create_type, &e.stop_order_type) else {
             continue;
         };
-        let side = parse_bybit_side(&e.side)?.ok_or_else(|| VenueError::parse("side", "empty"))?;
         out.push(ExitFill {
             kind,
-            fill: Fill {
-                trade_id: e.exec_id.clone(),
-                order_id: e.order_id.clone(),
-                client_order_id: client_id(&e.order_link_id),
-                symbol: symbol(&e.symbol)?,
-                side,
-                price: dec("execPrice", &e.exec_price)?,
-                qty: dec("execQty", &e.exec_qty)?,
-                fee: dec("execFee", &e.exec_fee)?,
-                fee_asset: e.fee_currency.clone(),
-                time_ms: int("execTime", &e.exec_time)?,
-                is_maker: e.is_maker,
-            },
+            fill: crate::venue::bybit::parse::fill_of(e)?,
         });
     }
     out.sort_by(|a, b| (a.fill.time_ms, &a.fill.trade_id).cmp(&(b.fill.time_ms, &b.fill.trade_id)));
