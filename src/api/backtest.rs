@@ -15,7 +15,7 @@ use keel_engine::history::store::{self, tf_label};
 use keel_engine::history::{kline, Candle, Instrument};
 use keel_engine::market::Timeframe;
 use serde_json::Value;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Request, Response};
 
 /// Most candles one API backtest may use (inline, fetched or read from R2), and one import call
 /// may fetch.
@@ -68,25 +68,16 @@ pub async fn handle(
     env: &Env,
     query: Option<&str>,
 ) -> Result<Response, ApiError> {
-    if req.method() != Method::Post {
-        return Err(ApiError::new(
-            405,
-            "method_not_allowed",
-            "use POST /api/v1/backtest",
-        ));
-    }
-    let bytes = super::read_capped(req, MAX_BODY, "backtest").await?;
-    let mut body: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))?;
-    let obj = body
-        .as_object_mut()
-        .ok_or_else(|| unprocessable(".", "the body must be a JSON object"))?;
+    let mut obj = super::post_object(req, MAX_BODY, "backtest", "/api/v1/backtest", || {
+        unprocessable(".", "the body must be a JSON object")
+    })
+    .await?;
     let bars = obj.remove("bars");
     let from = obj.remove("from");
     let to = obj.remove("to");
     let source = Source::parse(obj.remove("source"))?;
-    let request: BacktestRequest =
-        serde_json::from_value(body).map_err(|e| unprocessable("body", e.to_string()))?;
+    let request: BacktestRequest = serde_json::from_value(Value::Object(obj))
+        .map_err(|e| unprocessable("body", e.to_string()))?;
     let tf = request
         .bar_timeframe()
         .map_err(|e| unprocessable("timeframe", e.to_string()))?;

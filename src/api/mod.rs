@@ -155,6 +155,33 @@ pub struct Call<'a> {
     pub query: Option<String>,
 }
 
+/// A POST route's body as a JSON object, read under `cap`: 405 naming `path` for another method,
+/// 413 over the cap (`what` names the body), 400 for text that is not JSON, and the route's own
+/// 422 (`not_object`) for JSON that is not an object. One reader for the backtest and optimize
+/// routes, which take their own larger bodies outside the admin API's cap.
+pub(crate) async fn post_object(
+    req: &mut Request,
+    cap: usize,
+    what: &str,
+    path: &str,
+    not_object: impl FnOnce() -> ApiError,
+) -> Result<serde_json::Map<String, Value>, ApiError> {
+    if req.method() != Method::Post {
+        return Err(ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("use POST {path}"),
+        ));
+    }
+    let bytes = read_capped(req, cap, what).await?;
+    match serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))?
+    {
+        Value::Object(obj) => Ok(obj),
+        _ => Err(not_object()),
+    }
+}
+
 /// Largest admin request body.
 const MAX_ADMIN_BODY: usize = 64 * 1024;
 

@@ -15,7 +15,7 @@ use keel_engine::backtest::optimize::search::SearchSpec;
 use keel_engine::backtest::optimize::OptimizeError;
 use keel_engine::backtest::request::BacktestRequest;
 use serde_json::Value;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Request, Response};
 
 /// Most trials one API search may run (over all walk-forward windows).
 pub const MAX_TRIALS: usize = 200;
@@ -34,19 +34,10 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
 /// 405 for other methods, 413 for a body, range or search over the caps, 422 naming the bad
 /// field, 502/503 when the exchange cannot serve the candles.
 pub async fn handle(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    if req.method() != Method::Post {
-        return Err(ApiError::new(
-            405,
-            "method_not_allowed",
-            "use POST /api/v1/optimize",
-        ));
-    }
-    let bytes = super::read_capped(req, MAX_BODY, "optimize").await?;
-    let mut body: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))?;
-    let obj = body
-        .as_object_mut()
-        .ok_or_else(|| invalid(".", "the body must be a JSON object"))?;
+    let mut obj = super::post_object(req, MAX_BODY, "optimize", "/api/v1/optimize", || {
+        invalid(".", "the body must be a JSON object")
+    })
+    .await?;
     let spec: SearchSpec = match obj.remove("optimize") {
         None | Some(Value::Null) => SearchSpec::default(),
         Some(v) => serde_json::from_value(v).map_err(|e| invalid("optimize", e.to_string()))?,
@@ -76,8 +67,8 @@ pub async fn handle(req: &mut Request, env: &Env) -> Result<Response, ApiError> 
     let from = obj.remove("from");
     let to = obj.remove("to");
     let source = Source::parse(obj.remove("source"))?;
-    let request: BacktestRequest =
-        serde_json::from_value(body).map_err(|e| unprocessable("body", e.to_string()))?;
+    let request: BacktestRequest = serde_json::from_value(Value::Object(obj))
+        .map_err(|e| unprocessable("body", e.to_string()))?;
     if request.spec.is_some() {
         return Err(invalid(
             "spec",
