@@ -126,11 +126,27 @@ echo "keel: seeds KEEL_TEST_SEED=$KEEL_TEST_SEED PROPTEST_RNG_SEED=$PROPTEST_RNG
 
 # The Python wheel is built by the python step beside e2e (whose time is mostly waiting on the
 # stack), not by bootstrap on the critical path (KEEL_DEFER_WHEEL).
-step bootstrap env KEEL_DEFER_WHEEL=1 bash scripts/bootstrap.sh || { echo "bootstrap failed; nothing else can run" >&2; exit 1; }
+native=(-p keel-engine -p keel-exchange-sim -p keel-cli -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy)
+
+# The full run compiles the native test targets beside bootstrap: bootstrap mostly waits on npm,
+# pip and Maven caches, and the compile needs nothing it installs (only the Rust toolchain, which
+# `rustup` already has). The cargo-test step below waits for this compile, prints it, then runs the
+# tests. Lints: scripts/clippy-wrapper.sh is the compiler of engine, simulator and CLI here (see
+# below), so a lint fails cargo-test.
+test_build_pid=""
+if [ "$mode" = all ]; then
+  export RUSTC_WORKSPACE_WRAPPER="$KEEL_ROOT/scripts/clippy-wrapper.sh"
+  export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+  test_build_start=$SECONDS
+  printf '\n=== cargo-test compile (beside bootstrap; output in the cargo-test step)\n'
+  cargo test "${native[@]}" --all-targets --locked --no-run >"$logs/cargo-test-compile.log" 2>&1 &
+  test_build_pid=$!
+fi
+
+step bootstrap env KEEL_DEFER_WHEEL=1 bash scripts/bootstrap.sh || { echo "bootstrap failed; nothing else can run" >&2; [ -n "$test_build_pid" ] && kill "$test_build_pid" 2>/dev/null; exit 1; }
 
 step fmt cargo fmt --all -- --check
 step ts-lint bash -c 'tsc --noEmit -p tsconfig.json && eslint --max-warnings 0 tests/e2e scripts eslint.config.js && node scripts/check-docs.ts && node scripts/check-layers.ts'
-native=(-p keel-engine -p keel-exchange-sim -p keel-cli -p keel-edge -p keel-durable-objects -p keel-neo4j-proxy)
 if [ "$mode" = unit ]; then
   step clippy-native cargo clippy -p keel-engine -p keel-exchange-sim -p keel-cli -p keel-py --all-targets --locked -- -D warnings
   step clippy-wasm cargo clippy --target wasm32-unknown-unknown --locked \
@@ -151,8 +167,6 @@ fi
 #   of `cargo test --all-targets` (benches and examples included), as `cargo clippy --all-targets`.
 # A lint fails the step that compiled it (build, cargo-test).
 export KEEL_CLIPPY_WORKERS=1
-export RUSTC_WORKSPACE_WRAPPER="$KEEL_ROOT/scripts/clippy-wrapper.sh"
-export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
 # The end-to-end stack runs the Workers' release code built without LTO and wasm-opt (minutes
 # less; the same Rust, the same optimisation level) and the simulator and CLI in the dev profile,
@@ -171,7 +185,18 @@ printf '\n=== build (beside cargo-test; output when it ends): bash scripts/build
 bash scripts/build.sh >"$logs/build.log" 2>&1 &
 build_pid=$!
 
-step cargo-test bash -c 'cargo test "$@" --all-targets --locked --no-run && cargo test "$@" --locked' _ "${native[@]}"
+# The compile started beside bootstrap (waited for here, in this shell: a step's command runs in a
+# pipeline's subshell); the step prints its output, then runs the tests.
+wait "$test_build_pid"
+test_build_rc=$?
+test_build_took=$((SECONDS - test_build_start))
+cargo_test_after_compile() {
+  cat "$logs/cargo-test-compile.log"
+  echo "cargo-test: the compile beside bootstrap took ${test_build_took} s (exit $test_build_rc)"
+  [ "$test_build_rc" = 0 ] || return "$test_build_rc"
+  cargo test "$@" --locked
+}
+step cargo-test cargo_test_after_compile "${native[@]}"
 count_cargo "$logs/cargo-test.log"
 
 

@@ -16,6 +16,7 @@
 // and the ControlDO (platform halt, tokens), which specs restore when they change it.
 import { afterAll, expect, inject } from "vitest";
 import { adminRateLimitWaits, fetchJson, hash32, setFileContext } from "./harness.js";
+import { laneOf } from "./lanes.ts";
 
 const stack = inject("keel");
 const testPath = expect.getState().testPath ?? "";
@@ -24,6 +25,18 @@ const h = hash32(`${stack.seed ?? 0}:${label}`);
 const clientIp = `198.${18 + ((h >>> 16) & 1)}.${(h >>> 8) & 255}.${Math.max(1, h & 255)}`;
 
 if (!stack.control) throw new Error("the e2e stack has no control endpoint (global-setup.ts)");
+const control = stack.control;
+
+/** POSTs to the stack's control endpoint (a lane wait answers within 20 s, inside fetchJson's 30 s). */
+async function controlPost<T>(route: string, json: Record<string, unknown>): Promise<T> {
+  const res = await fetchJson<T & { error?: string }>(`${control.url}${route}`, {
+    method: "POST",
+    json,
+    headers: { "x-control-token": control.token },
+  });
+  if (res.status !== 200 || !res.body) throw new Error(`control ${route}: ${res.status} ${res.text}`);
+  return res.body;
+}
 
 // This file's simulator.
 const sim = await fetchJson<{ url?: string; error?: string }>(`${stack.control.url}/sim`, {
@@ -44,12 +57,32 @@ if (minted.status !== 201 || !minted.body?.token || !minted.body.id) {
   throw new Error(`minting this file's admin token: ${minted.status} ${minted.text}`);
 }
 
+// This file's lane (lanes.ts): wait until it may run beside whatever runs now, and hold the lane
+// until its last afterAll has run (this one is registered first, so it runs last). Taken last in
+// this setup, after the file's own simulator and token, so nothing here can fail while holding it.
+const lane = laneOf(label);
+const laneStart = Date.now();
+const { ticket } = await controlPost<{ ticket: number }>("/lane/enter", { file: label, mode: lane });
+let beside: string[] = [];
+for (;;) {
+  const answer = await controlPost<{ granted: boolean; holders: string[] }>("/lane/wait", { ticket });
+  if (answer.granted) {
+    beside = answer.holders.filter((h) => !h.startsWith(`${label} `));
+    break;
+  }
+}
+const laneWaitMs = Date.now() - laneStart;
+afterAll(async () => {
+  await controlPost("/lane/leave", { ticket });
+});
+
 setFileContext({ label, adminToken: minted.body.token, adminTokenId: minted.body.id, simUrl: sim.body.url, clientIp });
 
 afterAll(() => {
   const waits = adminRateLimitWaits.count;
   console.log(
     `e2e ${label}: own simulator ${sim.body?.url}, own token ${minted.body?.id}, client IP ${clientIp}; ` +
-      `admin 429 waits ${waits}${waits ? " (this file's own polling outran its budget)" : ""}`,
+      `admin 429 waits ${waits}${waits ? " (this file's own polling outran its budget)" : ""}; ` +
+      `lane ${lane} after ${laneWaitMs} ms${beside.length ? `, beside ${beside.join(", ")}` : ""}`,
   );
 });

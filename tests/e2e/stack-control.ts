@@ -15,10 +15,15 @@
 //   POST /workers/restart {"kill": true}    SIGKILL (crash) or SIGTERM of the Workers process, then
 //                                           a start on the same port with the same Durable Object
 //                                           state; answers once /health answers again
+//   POST /lane/enter  {"file","mode"}       joins the files' readers–writer lock (lanes.ts): {"ticket"}
+//   POST /lane/wait   {"ticket"}            answers {"granted": true} once granted, else false
+//                                           after 20 s (the caller asks again)
+//   POST /lane/leave  {"ticket"}            the file ended
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DropPlan } from "../../scripts/neo4j-relay.ts";
 import type { Stack } from "../../scripts/stack.ts";
+import { Lanes, type LaneMode } from "./lanes.ts";
 
 /** A running control endpoint. */
 export interface StackControl {
@@ -53,6 +58,8 @@ export async function startStackControl(stack: Stack, token: string): Promise<St
     return next;
   };
 
+  const lanes = new Lanes();
+
   const server = http.createServer((req, res) => {
     const send = (status: number, body: unknown): void => {
       res.writeHead(status, { "content-type": "application/json" });
@@ -83,6 +90,15 @@ export async function startStackControl(stack: Stack, token: string): Promise<St
         }
         case "POST /sim":
           return send(200, { url: await stack.startSimulator(String(body.name ?? "spec")) });
+        case "POST /lane/enter": {
+          const mode: LaneMode = body.mode === "shared" ? "shared" : "exclusive";
+          return send(200, { ticket: lanes.enter(String(body.file ?? "?"), mode), holders: lanes.holders() });
+        }
+        case "POST /lane/wait":
+          return send(200, { granted: await lanes.wait(Number(body.ticket), 20_000), holders: lanes.holders() });
+        case "POST /lane/leave":
+          lanes.leave(Number(body.ticket));
+          return send(200, { holders: lanes.holders() });
       }
       if (!relay) return send(409, { error: "the stack runs without the Neo4j relay" });
       switch (`${req.method} ${req.url}`) {

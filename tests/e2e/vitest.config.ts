@@ -33,9 +33,12 @@ export default defineConfig({
     include: ["tests/e2e/**/*.spec.ts"],
     globalSetup: [path.join(here, "global-setup.ts")],
     setupFiles: [path.join(here, "file-context.ts")],
-    // One stack, one file at a time: the machine has 2 cores and the Workers run in one workerd.
-    // Files are isolated by construction (file-context.ts), not by running apart.
-    fileParallelism: false,
+    // One stack, two files at a time where they may (lanes.ts): a file that changes what every
+    // file shares (platform halt, cron, restarts) runs alone; files that touch only what they own
+    // (file-context.ts) run two at a time, so one's waits (token expiry, bar closes, held
+    // orders) overlap the other's work. The machine has 2 cores and the Workers run in one workerd.
+    fileParallelism: true,
+    maxWorkers: 2,
     sequence: { shuffle: { files: true, tests: false }, seed },
     testTimeout: 60_000,
     hookTimeout: 120_000,
