@@ -1,53 +1,7 @@
-// The dashboard's browser tests (ui/e2e, Debian chromium driven by playwright-core), run against
-// this run's stack so the whole suite starts the platform only once. Skipped when ui/ defines no
-// `test:e2e` script or chromium is missing; their node:test output is attached on failure.
-import { spawn } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
-import { describe, expect, it } from "vitest";
-import { ROOT } from "../../scripts/stack.ts";
-import { keel } from "./harness.js";
+// The dashboard's browser scenarios that change what every file shares: the emergency panel
+// halts the platform (dashboard.test.mjs) and the spec editor imports candles into the shared
+// store (spec-editor.test.mjs), so this file runs in an exclusive lane (lanes.ts). The views run
+// in dashboard-views.spec.ts, beside other files.
+import { browserSuite } from "./browser-tests.ts";
 
-const uiPackage = path.join(ROOT, "ui/package.json");
-const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-function hasBrowserTests(): boolean {
-  if (!fs.existsSync(uiPackage) || !fs.existsSync(chromium)) return false;
-  const pkg = JSON.parse(fs.readFileSync(uiPackage, "utf8")) as { scripts?: Record<string, string> };
-  return typeof pkg.scripts?.["test:e2e"] === "string";
-}
-
-/** Runs `npm --prefix ui run test:e2e` with the stack's URL and token; resolves with its exit and output. */
-function runBrowserTests(): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["--prefix", path.join(ROOT, "ui"), "run", "test:e2e"], {
-      env: {
-        ...process.env,
-        KEEL_URL: keel().baseUrl,
-        KEEL_ADMIN_TOKEN: keel().adminToken,
-        KEEL_SIM_URL: keel().simUrl,
-        // Backtests read candles from the Worker's own simulator (KEEL_EXCHANGE_URLS), not a bot's.
-        KEEL_STACK_SIM_URL: keel().stackSimUrl,
-        CHROMIUM_PATH: chromium,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-  });
-}
-
-describe.skipIf(!hasBrowserTests())("dashboard in Chromium (ui/e2e)", () => {
-  it("passes every browser scenario against the live stack", { timeout: 300_000 }, async () => {
-    const { code, output } = await runBrowserTests();
-    // The scenarios' own counts (both files), for the run's log.
-    console.log(`dashboard browser scenarios: ${(output.match(/^# (tests|pass|fail) \d+/gm) ?? []).join(", ")}`);
-    expect(code, output.slice(-6000)).toBe(0);
-    // node:test ends with a "# fail N" summary; a run that tested nothing is not a pass.
-    expect(output, output.slice(-3000)).toMatch(/# pass [1-9]/);
-    expect(output).toMatch(/# fail 0/);
-  });
-});
+browserSuite(["dashboard.test.mjs", "spec-editor.test.mjs"]);
