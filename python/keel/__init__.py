@@ -98,7 +98,9 @@ def _f64(b: bytes) -> np.ndarray:
 
 
 def _times(ms: np.ndarray) -> pd.DatetimeIndex:
-    return pd.to_datetime(ms, unit="ms", utc=True)
+    # A cast of the integer milliseconds, then UTC: the index `pd.to_datetime(ms, unit="ms",
+    # utc=True)` gives, in a fraction of its time on a 1M-bar curve.
+    return pd.DatetimeIndex(ms.astype("datetime64[ms]").astype("datetime64[ns]")).tz_localize("UTC")
 
 
 # --- candles -----------------------------------------------------------------------------------
@@ -271,10 +273,12 @@ class BacktestResult:
     def equity(self) -> pd.DataFrame:
         """Equity and drawdown per bar (the engine's f64 curve, for plots and ratios; the exact
         final equity is ``metrics["final_equity"]``), indexed by bar close time."""
-        frame = pd.DataFrame(
-            {"equity": _f64(self._raw["equity"]), "drawdown": _f64(self._raw["drawdown"])},
-            index=_times(_i64(self._raw["equity_time_ms"])),
-        )
+        # One float block filled in place (a dict of columns would be copied twice).
+        values = np.empty((len(self._raw["equity"]) // 8, 2))
+        values[:, 0] = _f64(self._raw["equity"])
+        values[:, 1] = _f64(self._raw["drawdown"])
+        frame = pd.DataFrame(values, columns=["equity", "drawdown"],
+                             index=_times(_i64(self._raw["equity_time_ms"])), copy=False)
         frame.index.name = "close_time"
         return frame
 

@@ -7,6 +7,7 @@
 //! ([`search`]), the trial ledger ([`ledger`]), the deflated Sharpe ratio and the PBO
 //! ([`stats`]), and the request runner the CLI and the admin API share ([`request`]).
 
+mod fast;
 pub mod ledger;
 pub mod request;
 pub mod search;

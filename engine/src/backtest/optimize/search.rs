@@ -8,6 +8,7 @@
 //! fixed `batch`, not the number of cores), so a seed gives the same trials on any machine and a
 //! run restarted from its ledger continues exactly.
 
+use super::fast::Shared;
 use super::ledger::{Trial, TrialLedger, TrialMetrics, METRIC_NAMES};
 use super::space::{propose, Range, SamplerKind, Seen, Space, TpeSettings};
 use super::stats::{self, Deflated, Pbo, ReturnStats};
@@ -379,11 +380,18 @@ pub struct SearchReport {
 pub fn fingerprint(config: &BacktestConfig, bars: &[Bar]) -> String {
     let mut h = Sha256::new();
     h.update(format!("{config:?}").as_bytes());
-    for b in bars {
-        h.update(b.open_time_ms.to_le_bytes());
-        for x in [b.open, b.high, b.low, b.close, b.volume] {
-            h.update(x.to_bits().to_le_bytes());
+    // The same bytes as one `update` per field, handed over in chunks of bars (a hasher call
+    // per 8 bytes costs more than the hashing of a million bars).
+    let mut buf = Vec::with_capacity(48 * 1024);
+    for chunk in bars.chunks(1024) {
+        buf.clear();
+        for b in chunk {
+            buf.extend_from_slice(&b.open_time_ms.to_le_bytes());
+            for x in [b.open, b.high, b.low, b.close, b.volume] {
+                buf.extend_from_slice(&x.to_bits().to_le_bytes());
+            }
         }
+        h.update(&buf);
     }
     hex::encode(h.finalize())[..16].to_string()
 }
@@ -423,19 +431,6 @@ fn trial_metrics(rep: &crate::backtest::BacktestReport) -> TrialMetrics {
     }
 }
 
-fn returns(curve: &[(i64, f64)]) -> Vec<f64> {
-    curve
-        .windows(2)
-        .map(|w| {
-            if w[0].1 != 0.0 {
-                w[1].1 / w[0].1 - 1.0
-            } else {
-                0.0
-            }
-        })
-        .collect()
-}
-
 /// What evaluating one configuration gives.
 struct Eval {
     version: Option<String>,
@@ -444,7 +439,13 @@ struct Eval {
     error: Option<String>,
 }
 
-fn evaluate(p: &Problem, bars: &[Bar], params: &BTreeMap<String, f64>, blocks: usize) -> Eval {
+fn evaluate(
+    p: &Problem,
+    shared: &Shared,
+    bars: &[Bar],
+    params: &BTreeMap<String, f64>,
+    blocks: usize,
+) -> Eval {
     let mut s = match p.registry.build(p.strategy, params) {
         Ok(s) => s,
         Err(e) => {
@@ -457,11 +458,17 @@ fn evaluate(p: &Problem, bars: &[Bar], params: &BTreeMap<String, f64>, blocks: u
         }
     };
     let version = Some(s.version().id.clone());
-    match run(p.config, s.as_mut(), bars) {
+    // The same backtest with the targets derived from shared indicator series, when the
+    // strategy allows it (module `fast`); the real strategy otherwise.
+    let ran = match shared.replay(s.as_ref()) {
+        Some(mut replay) => run(p.config, &mut replay, bars),
+        None => run(p.config, s.as_mut(), bars),
+    };
+    match ran {
         Ok(rep) => Eval {
             version,
             metrics: Some(trial_metrics(&rep)),
-            returns: Some(ReturnStats::of(&returns(&rep.equity_curve), blocks)),
+            returns: Some(ReturnStats::of_curve(&rep.equity_curve, blocks)),
             error: None,
         },
         Err(e) => Eval {
@@ -531,6 +538,7 @@ impl RunCtx<'_> {
         let earlier = trials.len().min(target);
         self.done += earlier;
         let new_from = trials.len();
+        let shared = Shared::new(bars);
         while trials.len() < target {
             let start = trials.len();
             let batch_start = start / spec.batch * spec.batch;
@@ -555,7 +563,7 @@ impl RunCtx<'_> {
                 break;
             }
             let evals = par_map(&todo, |(_, params)| {
-                evaluate(self.p, bars, params, spec.cscv_blocks)
+                evaluate(self.p, &shared, bars, params, spec.cscv_blocks)
             });
             let batch: Vec<Trial> = todo
                 .into_iter()

@@ -255,3 +255,54 @@ fn walk_forward_stitches_the_windows_exactly() {
         assert_eq!(rep.result, wf.windows[2].search);
     }
 }
+
+#[test]
+fn every_trial_of_a_search_is_the_plain_backtest_of_its_configuration() {
+    // The search evaluates ma_crossover through its fast path (shared moving averages replayed
+    // through `run`); each trial must hold what the plain backtest of the real strategy gives.
+    let data = bars();
+    let mut s = spec(SamplerKind::Grid, 1000);
+    s.cscv_blocks = 6;
+    let mut ledger = TrialLedger::default();
+    go(&s, &data, &mut ledger, false).unwrap();
+    let reg = Registry::builtin();
+    let mut checked = 0;
+    for t in &ledger.trials {
+        let Ok(mut real) = reg.build("ma_crossover", &t.params) else {
+            assert!(t.error.is_some() && t.metrics.is_none(), "{:?}", t.params);
+            continue;
+        };
+        let rep = run(&cfg(), real.as_mut(), &data).unwrap();
+        let m = t.metrics.as_ref().unwrap();
+        assert_eq!(m.net, rep.pnl.net, "{:?}", t.params);
+        assert_eq!(m.fees, rep.metrics.fees);
+        assert_eq!(m.executions, rep.metrics.executions);
+        for (a, b) in [
+            (m.sharpe, rep.metrics.sharpe),
+            (m.sortino, rep.metrics.sortino),
+            (m.calmar, rep.metrics.calmar),
+            (m.max_drawdown, rep.metrics.max_drawdown),
+            (m.total_return, rep.metrics.total_return),
+            (m.win_rate, rep.metrics.win_rate),
+            (m.exposure, rep.metrics.exposure),
+        ] {
+            assert_eq!(a.to_bits(), b.to_bits(), "{:?}", t.params);
+        }
+        let rets: Vec<f64> = rep
+            .equity_curve
+            .windows(2)
+            .map(|w| {
+                if w[0].1 != 0.0 {
+                    w[1].1 / w[0].1 - 1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let want = super::stats::ReturnStats::of(&rets, 6);
+        assert_eq!(format!("{:?}", t.returns), format!("{:?}", Some(want)));
+        assert_eq!(t.strategy_version.as_deref(), Some(rep.strategy.as_str()));
+        checked += 1;
+    }
+    assert!(checked > 100, "{checked}");
+}

@@ -89,6 +89,51 @@ pub struct ReturnStats {
 }
 
 impl ReturnStats {
+    /// [`ReturnStats::of`] the bar returns of an equity curve (`b / a - 1`, 0 after a zero
+    /// equity), bit for bit, without collecting them: the same sums in the same order, over
+    /// two walks of the curve instead of an allocated series and four walks of it.
+    pub fn of_curve(curve: &[(i64, f64)], blocks: usize) -> Self {
+        let ret = |w: &[(i64, f64)]| {
+            if w[0].1 != 0.0 {
+                w[1].1 / w[0].1 - 1.0
+            } else {
+                0.0
+            }
+        };
+        let n = curve.len().saturating_sub(1);
+        if n == 0 {
+            return Self::default();
+        }
+        let mean = curve.windows(2).map(ret).sum::<f64>() / n as f64;
+        let per = n.checked_div(blocks).unwrap_or(0);
+        // `Iterator::sum`'s own neutral element, so an all-zero block keeps its sign of zero.
+        let zero = std::iter::empty::<f64>().sum::<f64>();
+        let mut sums = vec![[0.0, zero, zero]; if per == 0 { 0 } else { blocks }];
+        let (mut m2, mut m3, mut m4) = (0.0, 0.0, 0.0);
+        let (mut b, mut left) = (0usize, per);
+        for w in curve.windows(2) {
+            let r = ret(w);
+            let d = r - mean;
+            m2 += d * d;
+            m3 += d * d * d;
+            m4 += d * d * d * d;
+            if let Some(s) = sums.get_mut(b) {
+                s[0] += 1.0;
+                s[1] += r;
+                s[2] += r * r;
+                // The last block takes the remainder: only the others count down.
+                if b + 1 < blocks {
+                    left -= 1;
+                    if left == 0 {
+                        b += 1;
+                        left = per;
+                    }
+                }
+            }
+        }
+        Self::finish(n, mean, m2, m3, m4, sums)
+    }
+
     /// Statistics of `returns`, split into `blocks` contiguous blocks (the remainder goes to
     /// the last one; no blocks when there are fewer returns than blocks).
     pub fn of(returns: &[f64], blocks: usize) -> Self {
@@ -104,15 +149,8 @@ impl ReturnStats {
             m3 += d * d * d;
             m4 += d * d * d * d;
         }
-        let (m2p, m3p, m4p) = (m2 / n as f64, m3 / n as f64, m4 / n as f64);
-        let sd = if n > 1 {
-            (m2 / (n as f64 - 1.0)).sqrt()
-        } else {
-            0.0
-        };
-        let flat = m2p <= 0.0;
         let per = n.checked_div(blocks).unwrap_or(0);
-        let blocks = if per == 0 {
+        let sums = if per == 0 {
             Vec::new()
         } else {
             (0..blocks)
@@ -127,6 +165,18 @@ impl ReturnStats {
                 })
                 .collect()
         };
+        Self::finish(n, mean, m2, m3, m4, sums)
+    }
+
+    /// The moments' ratios from the central sums (shared by both constructors).
+    fn finish(n: usize, mean: f64, m2: f64, m3: f64, m4: f64, blocks: Vec<[f64; 3]>) -> Self {
+        let (m2p, m3p, m4p) = (m2 / n as f64, m3 / n as f64, m4 / n as f64);
+        let sd = if n > 1 {
+            (m2 / (n as f64 - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        let flat = m2p <= 0.0;
         Self {
             n,
             sharpe: if sd > 0.0 { mean / sd } else { 0.0 },
@@ -449,5 +499,52 @@ mod tests {
         assert_eq!(pbo_of_returns(&noise, 8).unwrap().pbo, 0.0);
         assert!(pbo_of_returns(&noise[..1], 8).is_none());
         assert!(pbo_of_returns(&noise, 7).is_none());
+    }
+
+    #[test]
+    fn return_stats_of_a_curve_are_those_of_its_collected_returns_bit_for_bit() {
+        let seed = 0x5eed_0c01;
+        eprintln!("curve seed {seed:#x}");
+        let mut r = SplitMix(seed);
+        for len in [0usize, 1, 2, 3, 7, 16, 17, 100, 1001] {
+            // A walk with flat stretches and zero equity (a return of 0 after it).
+            let curve: Vec<(i64, f64)> = (0..len)
+                .map(|i| {
+                    let e = match i % 13 {
+                        5 => 0.0,
+                        6 | 7 => 100.0,
+                        _ => 100.0 + 10.0 * r.normal(),
+                    };
+                    (i as i64, e)
+                })
+                .collect();
+            let rets: Vec<f64> = curve
+                .windows(2)
+                .map(|w| {
+                    if w[0].1 != 0.0 {
+                        w[1].1 / w[0].1 - 1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            for blocks in [0, 2, 4, 16, 2000] {
+                let (a, b) = (
+                    ReturnStats::of(&rets, blocks),
+                    ReturnStats::of_curve(&curve, blocks),
+                );
+                let bits = |s: &ReturnStats| {
+                    let mut v = vec![
+                        s.n as u64,
+                        s.sharpe.to_bits(),
+                        s.skew.to_bits(),
+                        s.kurtosis.to_bits(),
+                    ];
+                    v.extend(s.blocks.iter().flatten().map(|x| x.to_bits()));
+                    v
+                };
+                assert_eq!(bits(&a), bits(&b), "len {len}, blocks {blocks}");
+            }
+        }
     }
 }
