@@ -11,6 +11,7 @@
 //! share and the shares sum exactly to the exchange's charge.
 #![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.
 
+use crate::account_stream::AccountStream;
 use crate::db::{text, Db, WriteBatch};
 use crate::http::{json, read_json, respond, ApiError};
 use futures_util::future::{select, Either};
@@ -122,6 +123,8 @@ pub struct AccountDO {
     limiter: RefCell<Option<AccountLimiter>>,
     /// Bots known to trade on this account (mirrors table `bots`).
     bots: RefCell<Option<BTreeSet<String>>>,
+    /// The account's user-data stream (account_stream.rs; docs/streams.md).
+    stream: AccountStream,
 }
 
 impl std::fmt::Debug for AccountDO {
@@ -148,6 +151,7 @@ impl DurableObject for AccountDO {
             }
         }
         Self {
+            stream: AccountStream::new(db.clone()),
             db,
             env,
             limiter: RefCell::new(None),
@@ -204,7 +208,7 @@ impl AccountDO {
         let banned = l.as_ref().and_then(|l| l.banned_until(now_ms()));
         Ok(json(
             200,
-            &serde_json::json!({"banned_until_ms": banned, "limiter": l}),
+            &serde_json::json!({"banned_until_ms": banned, "limiter": l, "stream": self.stream.view()}),
         )?)
     }
 
@@ -341,6 +345,15 @@ impl AccountDO {
         let body: SendRequest = read_json(req).await?;
         if let Some(bot) = &body.bot {
             self.register(bot)?;
+            let known = self.known_bots()?;
+            self.stream.relayed(
+                &self.env,
+                bot.as_str(),
+                &body.spec,
+                &body.op,
+                &body.request,
+                &known,
+            );
         }
         let venue = live_venue(&body.spec);
         let cost = venue.cost(&body.op);
