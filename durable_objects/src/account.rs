@@ -163,6 +163,7 @@ impl DurableObject for AccountDO {
         let result = match (req.method(), req.path().as_str()) {
             (Method::Post, "/send") => self.send(&mut req).await,
             (Method::Get, "/state") => self.state_view(),
+            (Method::Post, "/stream") => self.stream_switch(&mut req).await,
             (Method::Post, "/funding/share") => self.funding_share(&mut req).await,
             _ => Err(ApiError::not_found("no_route", "AccountDO: no such route")),
         };
@@ -210,6 +211,18 @@ impl AccountDO {
             200,
             &serde_json::json!({"banned_until_ms": banned, "limiter": l, "stream": self.stream.view()}),
         )?)
+    }
+
+    /// `POST /stream` `{"enabled": bool}`: switches the account's user-data stream on or off
+    /// (docs/streams.md), answering the account's view.
+    async fn stream_switch(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
+        #[derive(Deserialize)]
+        struct Body {
+            enabled: bool,
+        }
+        let body: Body = read_json(req).await?;
+        self.stream.set_enabled(&self.env, body.enabled)?;
+        self.state_view()
     }
 
     /// Records a bot as trading on this account (once; later calls are answered from memory).

@@ -42,8 +42,9 @@ pub struct StreamConfig {
 /// The stream's health, for the account's `/state` view (and `/health`, metrics, alerts).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StreamView {
-    /// `off` (no bot used the account lately), `needs_secret` (the venue signs its stream with
-    /// the API secret, which only the bots hold), or the session's phase.
+    /// `disabled` (not switched on for this account), `off` (no bot used the account lately),
+    /// `needs_secret` (the venue signs its stream with the API secret, which only the bots
+    /// hold), or the session's phase.
     pub state: String,
     /// Only a live stream whose gap was recovered is trusted (REST polling stays on regardless).
     pub trusted: bool,
@@ -83,6 +84,8 @@ struct Hub {
     unclaimed: u64,
     needs_secret: bool,
     recovering: bool,
+    /// Switched on for this account (`POST /stream`), or for all by `KEEL_USER_STREAMS=on`.
+    enabled: bool,
 }
 
 /// The account's stream (cheap to clone: one shared state).
@@ -134,6 +137,11 @@ impl AccountStream {
             .ok()
             .flatten()
             .and_then(|r| serde_json::from_str(&r.value).ok());
+        let enabled = db
+            .row::<KvRow>("SELECT value FROM kv WHERE key = 'stream_enabled'", vec![])
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.value == "true");
         Self {
             hub: Rc::new(RefCell::new(Hub {
                 config,
@@ -148,6 +156,7 @@ impl AccountStream {
                 unclaimed: 0,
                 needs_secret: false,
                 recovering: false,
+                enabled,
             })),
             db,
         }
@@ -207,11 +216,32 @@ impl AccountStream {
         self.ensure_running(env);
     }
 
+    /// Switches the stream on or off for this account (stored; off closes it at the next look).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn set_enabled(&self, env: &Env, on: bool) -> Result<(), crate::db::DbError> {
+        self.db.exec(
+            "INSERT INTO kv (key, value) VALUES ('stream_enabled', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![text(if on { "true" } else { "false" })],
+        )?;
+        self.hub.borrow_mut().enabled = on;
+        if on {
+            self.ensure_running(env);
+        }
+        Ok(())
+    }
+
     /// Starts the stream's task unless it runs (or nobody wants it, or it cannot open).
     pub fn ensure_running(&self, env: &Env) {
+        let everywhere = env
+            .var("KEEL_USER_STREAMS")
+            .is_ok_and(|v| v.to_string() == "on");
         {
             let mut hub = self.hub.borrow_mut();
+            hub.enabled |= everywhere;
             if hub.running
+                || !hub.enabled
                 || hub.config.is_none()
                 || !stream_account::wanted(hub.last_use_ms, now_ms())
             {
@@ -237,7 +267,9 @@ impl AccountStream {
     pub fn view(&self) -> StreamView {
         let hub = self.hub.borrow();
         let now = now_ms();
-        let state = if hub.needs_secret && hub.config.is_none() {
+        let state = if !hub.enabled {
+            "disabled".to_string()
+        } else if hub.needs_secret && hub.config.is_none() {
             "needs_secret".to_string()
         } else if !hub.running {
             "off".to_string()
@@ -264,7 +296,8 @@ impl AccountStream {
     }
 
     fn still_wanted(&self) -> bool {
-        stream_account::wanted(self.hub.borrow().last_use_ms, now_ms())
+        let hub = self.hub.borrow();
+        hub.enabled && stream_account::wanted(hub.last_use_ms, now_ms())
     }
 
     fn poll(&self) -> Action {
