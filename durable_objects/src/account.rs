@@ -11,6 +11,7 @@
 //! share and the shares sum exactly to the exchange's charge.
 #![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.
 
+use crate::account_stream::AccountStream;
 use crate::db::{text, Db, WriteBatch};
 use crate::http::{json, read_json, respond, ApiError};
 use futures_util::future::{select, Either};
@@ -122,6 +123,8 @@ pub struct AccountDO {
     limiter: RefCell<Option<AccountLimiter>>,
     /// Bots known to trade on this account (mirrors table `bots`).
     bots: RefCell<Option<BTreeSet<String>>>,
+    /// The account's user-data stream (account_stream.rs; docs/streams.md).
+    stream: AccountStream,
 }
 
 impl std::fmt::Debug for AccountDO {
@@ -148,6 +151,7 @@ impl DurableObject for AccountDO {
             }
         }
         Self {
+            stream: AccountStream::new(db.clone()),
             db,
             env,
             limiter: RefCell::new(None),
@@ -159,6 +163,7 @@ impl DurableObject for AccountDO {
         let result = match (req.method(), req.path().as_str()) {
             (Method::Post, "/send") => self.send(&mut req).await,
             (Method::Get, "/state") => self.state_view(),
+            (Method::Post, "/stream") => self.stream_switch(&mut req).await,
             (Method::Post, "/funding/share") => self.funding_share(&mut req).await,
             _ => Err(ApiError::not_found("no_route", "AccountDO: no such route")),
         };
@@ -204,8 +209,20 @@ impl AccountDO {
         let banned = l.as_ref().and_then(|l| l.banned_until(now_ms()));
         Ok(json(
             200,
-            &serde_json::json!({"banned_until_ms": banned, "limiter": l}),
+            &serde_json::json!({"banned_until_ms": banned, "limiter": l, "stream": self.stream.view()}),
         )?)
+    }
+
+    /// `POST /stream` `{"enabled": bool}`: switches the account's user-data stream on or off
+    /// (docs/streams.md), answering the account's view.
+    async fn stream_switch(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
+        #[derive(Deserialize)]
+        struct Body {
+            enabled: bool,
+        }
+        let body: Body = read_json(req).await?;
+        self.stream.set_enabled(&self.env, body.enabled)?;
+        self.state_view()
     }
 
     /// Records a bot as trading on this account (once; later calls are answered from memory).
@@ -341,6 +358,15 @@ impl AccountDO {
         let body: SendRequest = read_json(req).await?;
         if let Some(bot) = &body.bot {
             self.register(bot)?;
+            let known = self.known_bots()?;
+            self.stream.relayed(
+                &self.env,
+                bot.as_str(),
+                &body.spec,
+                &body.op,
+                &body.request,
+                &known,
+            );
         }
         let venue = live_venue(&body.spec);
         let cost = venue.cost(&body.op);

@@ -5,6 +5,7 @@
 //! - `BotDO`: one per bot; config, risk state, orders, positions, ledger, audit outbox.
 
 pub mod account;
+pub mod account_stream;
 pub mod bot;
 pub mod control;
 pub mod db;

@@ -63,6 +63,8 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
         (Method::Post, ["halt"]) => halt(ctx, true).await,
         (Method::Post, ["resume"]) => halt(ctx, false).await,
         (Method::Get, ["health"]) => crate::health::platform(ctx.env).await,
+        (Method::Get, ["accounts", "state"]) => account_state(ctx).await,
+        (Method::Post, ["accounts", "stream"]) => account_stream(ctx).await,
         (Method::Get, ["pnl"]) => fan_out(ctx, "/view/pnl").await,
         (Method::Get, ["reconciliation"]) => fan_out(ctx, "/view/reconciliation").await,
         (Method::Post, ["reconcile"]) => fan_out_post(ctx, "/control/reconcile").await,
@@ -277,4 +279,57 @@ async fn signal_chain(ctx: &Call<'_>, id: &str) -> Result<Response, ApiError> {
         return Err(super::error_from(status, &value));
     }
     ok(200, &value)
+}
+
+/// `GET /api/v1/accounts/state?account=NAME`: an exchange account's AccountDO view (rate
+/// budget, ban, user-data stream health: docs/streams.md). `NAME` is the account's name as the
+/// bots derive it: `{Exchange}-{Market}-{REST base URL}-{first 8 bytes of SHA-256(API key), hex}`.
+///
+/// # Errors
+/// 400 without a valid `account`; the AccountDO's error.
+async fn account_state(ctx: &Call<'_>) -> Result<Response, ApiError> {
+    let stub = account_stub(ctx)?;
+    let mut resp = stub.fetch_with_str("https://account/state").await?;
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    ok(200, &value)
+}
+
+/// `POST /api/v1/accounts/stream?account=NAME` `{"enabled": bool}`: switches the account's
+/// user-data stream on or off (off by default; `KEEL_USER_STREAMS=on` switches every account on),
+/// answering the account's view.
+///
+/// # Errors
+/// 400 without a valid `account`; 422 without a boolean `enabled`; the AccountDO's error.
+async fn account_stream(ctx: &Call<'_>) -> Result<Response, ApiError> {
+    let enabled = ctx.body["enabled"].as_bool().ok_or_else(|| {
+        ApiError::unprocessable("enabled_required", "give {\"enabled\": true|false}")
+    })?;
+    let stub = account_stub(ctx)?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(Method::Post);
+    init.with_body(Some(json!({ "enabled": enabled }).to_string().into()));
+    let req = worker::Request::new_with_init("https://account/stream", &init)?;
+    let mut resp = stub.fetch_with_request(req).await?;
+    let status = resp.status_code();
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    ok(status, &value)
+}
+
+/// The AccountDO named by `?account=`.
+fn account_stub(ctx: &Call<'_>) -> Result<worker::Stub, ApiError> {
+    let name = ctx
+        .query
+        .as_deref()
+        .and_then(|q| {
+            worker::Url::parse(&format!("https://q/?{q}"))
+                .ok()?
+                .query_pairs()
+                .find(|(k, _)| k == "account")
+                .map(|(_, v)| v.into_owned())
+        })
+        .filter(|n| !n.is_empty() && n.len() <= 300)
+        .ok_or_else(|| {
+            ApiError::bad_request("account_required", "give ?account=NAME (docs/streams.md)")
+        })?;
+    Ok(ctx.env.durable_object("ACCOUNT")?.get_by_name(&name)?)
 }

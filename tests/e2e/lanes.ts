@@ -38,6 +38,7 @@ export const SHARED_FILES: ReadonlySet<string> = new Set([
   "strategy-live.spec.ts",
   "strategy-multi.spec.ts",
   "strategy-spec.spec.ts",
+  "streams.spec.ts",
   "tokens.spec.ts",
   "webhook.spec.ts",
 ]);

@@ -35,6 +35,7 @@ pub mod rules;
 pub mod settle;
 pub mod sign;
 pub mod stream;
+pub mod stream_account;
 pub mod stream_session;
 pub mod wire;
 
