@@ -327,9 +327,75 @@ fn account_stub(ctx: &Call<'_>) -> Result<worker::Stub, ApiError> {
                 .find(|(k, _)| k == "account")
                 .map(|(_, v)| v.into_owned())
         })
-        .filter(|n| !n.is_empty() && n.len() <= 300)
         .ok_or_else(|| {
             ApiError::bad_request("account_required", "give ?account=NAME (docs/streams.md)")
         })?;
+    if !is_account_name(&name) {
+        return Err(ApiError::bad_request(
+            "invalid_account",
+            "account names read {Binance|Bybit}-{Spot|Linear}-{REST base URL}-{16 hex digits of the key's SHA-256, or public} (docs/streams.md)",
+        ));
+    }
     Ok(ctx.env.durable_object("ACCOUNT")?.get_by_name(&name)?)
+}
+
+/// Whether `name` has the shape bots give their AccountDO (`exchange.rs`): an operator's typo is
+/// refused instead of creating an empty AccountDO under that name.
+fn is_account_name(name: &str) -> bool {
+    if name.len() > 300 {
+        return false;
+    }
+    let Some(rest) = ["Binance-", "Bybit-"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+    else {
+        return false;
+    };
+    let Some(rest) = ["Spot-", "Linear-"]
+        .iter()
+        .find_map(|p| rest.strip_prefix(p))
+    else {
+        return false;
+    };
+    let Some((url, key)) = rest.rsplit_once('-') else {
+        return false;
+    };
+    let key_ok = key == "public"
+        || (key.len() == 16
+            && key
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+    key_ok
+        && (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > "https://".len()
+}
+
+#[cfg(test)]
+mod account_name_tests {
+    use super::is_account_name;
+
+    #[test]
+    fn accepts_what_bots_derive_and_refuses_the_rest() {
+        assert!(is_account_name(
+            "Binance-Linear-http://127.0.0.1:8080-0123456789abcdef"
+        ));
+        assert!(is_account_name("Bybit-Spot-https://api.bybit.com-public"));
+        for bad in [
+            "",
+            "nonsense",
+            "Kraken-Spot-https://x-0123456789abcdef",
+            "Binance-Margin-https://x-0123456789abcdef",
+            "Binance-Spot-ftp://x-0123456789abcdef",
+            "Binance-Spot-https://-0123456789abcdef",
+            "Binance-Spot-https://x-0123456789ABCDEF",
+            "Binance-Spot-https://x-0123",
+            "Binance-Spot-https://x-ééééééééééééééé",
+        ] {
+            assert!(!is_account_name(bad), "{bad}");
+        }
+        assert!(!is_account_name(&format!(
+            "Binance-Spot-https://{}-public",
+            "x".repeat(300)
+        )));
+    }
 }

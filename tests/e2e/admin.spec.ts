@@ -1,6 +1,7 @@
 // Issue 7 end to end: the secure admin API. Every answer these tests receive from /api/v1 is
 // validated against the served OpenAPI 3.1 document (admin-openapi.ts), and the routes checked for
 // authentication are generated from that document, not listed here.
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -531,6 +532,28 @@ describe("portfolio scopes", () => {
       ...as,
     });
     expect([forged.status, forged.body?.field], forged.text).toEqual([422, "proposal_id"]);
+  });
+});
+
+describe("exchange accounts (issue 25)", () => {
+  it("shows an account's view and switches its user-data stream, naming what is wrong", async () => {
+    // An account of this file's simulator under a key no bot uses: switching its stream off
+    // changes nothing anywhere else.
+    const hash = createHash("sha256").update(uniqueId("acct-key")).digest("hex").slice(0, 16);
+    const account = `Binance-Linear-${keel().simUrl.replace(/\/$/, "")}-${hash}`;
+    const query = `account=${encodeURIComponent(account)}`;
+    const state = await api.call<{ stream: { state: string } }>("get", "/accounts/state", {}, { query });
+    expect(state.status, state.text).toBe(200);
+    expect(state.body?.stream.state, state.text).toBe("disabled");
+    const off = await api.call<{ stream: { state: string } }>("post", "/accounts/stream", {}, { query, json: { enabled: false } });
+    expect(off.status, off.text).toBe(200);
+    expect(off.body?.stream.state, off.text).toBe("disabled");
+    const noFlag = await api.call<ApiError>("post", "/accounts/stream", {}, { query, json: { enabled: "yes" } });
+    expect(noFlag.status, noFlag.text).toBe(422);
+    const badName = await api.call<ApiError>("get", "/accounts/state", {}, { query: "account=nonsense" });
+    expect([badName.status, badName.body?.code], badName.text).toEqual([400, "invalid_account"]);
+    const noName = await api.call<ApiError>("get", "/accounts/state", {}, { query: "x=1" });
+    expect([noName.status, noName.body?.code], noName.text).toEqual([400, "account_required"]);
   });
 });
 
