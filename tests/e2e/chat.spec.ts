@@ -160,6 +160,6 @@ describe("Telegram chat control", () => {
     const halt = page.events.find((e) => e.kind === "halt");
     expect(halt?.actor, JSON.stringify(page.events)).toBe(`token:telegram-${OPERATOR_CHAT}`);
     const cmd = page.events.find((e) => e.kind === "chat_command")?.record.event;
-    expect(cmd).toEqual({ kind: "chat_command", chat_id: OPERATOR_CHAT, user_id: OPERATOR_CHAT + 1, username: "op", command: "halt", bot: null, outcome: "ok" });
+    expect(cmd).toEqual({ kind: "chat_command", chat_id: OPERATOR_CHAT, user_id: OPERATOR_CHAT + 1, username: "op", command: "halt", outcome: "ok" });
   });
 });
