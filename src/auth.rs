@@ -5,7 +5,6 @@
 use crate::env;
 use keel_durable_objects::control::{tokens, Role, TokenRow};
 use keel_durable_objects::http::ApiError;
-use subtle_eq::ct_eq;
 use worker::{Env, Request};
 
 /// Who is calling: the token's public id (used in audit records), role, expiry and scope.
@@ -80,6 +79,9 @@ impl Principal {
         format!("token:{}", self.id)
     }
 }
+
+/// Constant-time comparison, shared with the Telegram webhook's secret check.
+pub(crate) use subtle_eq::ct_eq;
 
 mod subtle_eq {
     /// Constant-time byte comparison (length leak only).

@@ -9,6 +9,7 @@
 mod access;
 mod api;
 mod auth;
+mod chat;
 mod cron;
 mod env;
 mod health;

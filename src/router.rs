@@ -21,6 +21,13 @@ pub async fn handle(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         } else {
             ApiError::new(405, "method_not_allowed", "webhooks are POST").to_response()
         }
+    } else if path == "/telegram/webhook" {
+        // Two-way chat control (docs/chat.md): authenticated by Telegram's secret header.
+        if method == Method::Post {
+            respond(crate::chat::handle(req, &env).await)
+        } else {
+            ApiError::new(405, "method_not_allowed", "the Telegram webhook is POST").to_response()
+        }
     } else if let Some(rest) = path.strip_prefix("/api/v1") {
         let rest = rest.to_string();
         respond(api::handle(req, &env, &rest).await)

@@ -135,6 +135,13 @@ pub enum Command {
         /// Only events with `seq > after`.
         after: Option<u64>,
     },
+    /// `keel chat show`: the Telegram chat control settings (never the secrets).
+    ChatShow,
+    /// `keel chat set --file chat.json`: set them (token and secret from a file, not argv).
+    ChatSet {
+        /// JSON file of `ChatSettingsRequest` (docs/chat.md).
+        file: String,
+    },
     /// `keel calls add SOURCE CALL_ID --file message.txt`: record a pasted channel call.
     CallsAdd {
         /// Source id (influencer, channel).
@@ -260,6 +267,8 @@ usage: keel [--url URL] [--token TOKEN] [--json] COMMAND
   calls list | calls get ID                calls with their versions and stored scores
   calls score ID --file candles.json       score the call's first version against the candles
   calls leaderboard                        sources ranked by the lower bound of mean R
+  chat show                                Telegram chat control: allowlisted chats, Bot API URL
+  chat set --file chat.json                set bot token, webhook secret, allowlist (docs/chat.md)
   tokens list                              API tokens: id, role, scope, expiry (never the token)
   tokens create [--name N] [--role admin|viewer] [--ttl 30d] [--bots a,b]
                                            mint a token (shown once); --ttl in s/m/h/d, at most 365d
@@ -421,6 +430,13 @@ pub fn parse(args: &[String]) -> Result<Invocation, ArgError> {
         "tokens" => tokens(&mut rest)?,
         "portfolio" => Command::Portfolio(portfolio(&mut rest)?),
         "calls" => calls(&mut rest)?,
+        "chat" => match rest.positional("chat subcommand (show, set)")?.as_str() {
+            "show" => Command::ChatShow,
+            "set" => Command::ChatSet {
+                file: rest.value("--file")?.ok_or(ArgError::Missing("--file"))?,
+            },
+            other => return Err(ArgError::UnknownCommand(format!("chat {other}"))),
+        },
         "pnl" => Command::Pnl {
             id: rest.positional("bot id")?,
         },
@@ -732,6 +748,13 @@ mod tests {
                 },
             ),
             ("calls leaderboard", Command::CallsLeaderboard),
+            ("chat show", Command::ChatShow),
+            (
+                "chat set --file chat.json",
+                Command::ChatSet {
+                    file: "chat.json".into(),
+                },
+            ),
             (
                 "bots patch a --file p.json",
                 Command::BotsPatch {

@@ -89,7 +89,9 @@ fn input(command: &Command) -> Result<Option<Value>, Failure> {
             let text = read_text_file(file)?;
             Ok(Some(serde_json::json!({ "text": text })))
         }
-        Command::CallsScore { file, .. } => read_json_file(file).map(Some),
+        Command::CallsScore { file, .. } | Command::ChatSet { file } => {
+            read_json_file(file).map(Some)
+        }
         Command::SetCredentials { api_key, .. } => {
             let mut stdin = String::new();
             std::io::stdin().read_to_string(&mut stdin).map_err(|e| {

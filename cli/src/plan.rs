@@ -215,6 +215,8 @@ pub fn plan(command: &Command, input: Option<Value>) -> Vec<Call> {
             input,
         )],
         Command::CallsList => vec![Call::new(Get, "/api/v1/calls".into(), None)],
+        Command::ChatShow => vec![Call::new(Get, "/api/v1/chat".into(), None)],
+        Command::ChatSet { .. } => vec![Call::new(Put, "/api/v1/chat".into(), input)],
         Command::CallsGet { id } => vec![Call::new(
             Get,
             format!("/api/v1/calls/{}", segment(id)),

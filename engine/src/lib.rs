@@ -39,6 +39,7 @@ pub mod backtest;
 pub mod bot;
 pub mod calendar;
 pub mod calls;
+pub mod chat;
 pub mod config;
 pub mod factor;
 /// Numbers for humans: one display rule for dashboard, CLI and report.

@@ -12,7 +12,7 @@ pub(crate) mod gateway;
 mod history_store;
 mod klines;
 mod optimize;
-mod platform;
+pub(crate) mod platform;
 mod portfolio;
 mod shadow;
 mod strategies;
@@ -138,6 +138,7 @@ fn scope_of<'a>(method: &Method, segs: &[&'a str]) -> Scope<'a> {
         ["signals", ..] => Scope::Platform("the signal graph across bots"),
         ["portfolio", ..] => Scope::Platform("portfolio limits and allocation across bots"),
         ["calls", ..] => Scope::Platform("the call logger"),
+        ["chat", ..] => Scope::Platform("chat control settings"),
         _ => Scope::Platform("this route"),
     }
 }

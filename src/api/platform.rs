@@ -70,6 +70,11 @@ pub async fn route(ctx: &Call<'_>, method: &Method, segs: &[&str]) -> Result<Res
         (Method::Post, ["reconcile"]) => fan_out_post(ctx, "/control/reconcile").await,
         (Method::Get, ["metrics"]) => crate::metrics::handle(ctx, "").await,
         (Method::Get, ["signals", id]) => signal_chain(ctx, id).await,
+        (Method::Get, ["chat"]) => ok(
+            200,
+            &call_control(ctx.env, Method::Get, "/chat", None).await?,
+        ),
+        (Method::Put, ["chat"]) => set_chat(ctx).await,
         _ => Err(ApiError::not_found("no_route", "no such API route")),
     }
 }
@@ -137,13 +142,21 @@ async fn rotate_credentials(ctx: &Call<'_>) -> Result<Response, ApiError> {
 
 /// Every registered bot the caller's token covers (all of them for an unscoped token).
 async fn bot_ids(ctx: &Call<'_>) -> Result<Vec<String>, ApiError> {
-    let rows = call_control(ctx.env, Method::Get, "/bots", None).await?;
+    registered_bots(ctx.env, |id| ctx.principal.covers(id)).await
+}
+
+/// Every registered bot `covers` accepts, in the registry's order.
+async fn registered_bots(
+    env: &worker::Env,
+    covers: impl Fn(&str) -> bool,
+) -> Result<Vec<String>, ApiError> {
+    let rows = call_control(env, Method::Get, "/bots", None).await?;
     Ok(rows
         .as_array()
         .map(|a| {
             a.iter()
                 .filter_map(|r| r["id"].as_str().map(String::from))
-                .filter(|id| ctx.principal.covers(id))
+                .filter(|id| covers(id))
                 .collect()
         })
         .unwrap_or_default())
@@ -176,7 +189,6 @@ async fn push_within(
 }
 
 async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
-    let actor = ctx.principal.actor();
     let flatten = halted
         && ctx
             .body
@@ -184,8 +196,34 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
             .and_then(Value::as_bool)
             .unwrap_or(false);
     let reason = ctx.body.get("reason").cloned().unwrap_or(Value::Null);
-    let state = call_control(
+    let report = set_halt(
         ctx.env,
+        &ctx.principal.actor(),
+        halted,
+        flatten,
+        reason,
+        |id| ctx.principal.covers(id),
+    )
+    .await?;
+    ok(200, &report)
+}
+
+/// The platform halt (or resume) as `actor`: stores the flag in the ControlDO (audited there),
+/// pushes it to every registered bot `covers` accepts, and with `flatten` has them close
+/// everything. One code path for the admin API and the Telegram `/halt` (src/chat.rs).
+///
+/// # Errors
+/// The ControlDO's errors; a bot's failure is reported in the answer, never an error.
+pub(crate) async fn set_halt(
+    env: &worker::Env,
+    actor: &str,
+    halted: bool,
+    flatten: bool,
+    reason: Value,
+    covers: impl Fn(&str) -> bool,
+) -> Result<Value, ApiError> {
+    let state = call_control(
+        env,
         Method::Post,
         "/halt",
         Some(json!({"halted": halted, "reason": reason, "actor": actor, "flatten": flatten})),
@@ -196,18 +234,12 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
     // HALT_PUSH_WITHIN starts when it is sent, not while it waits for a slot (all at once, the
     // last ones timed out queued behind the first and were reported unreached). Until its push
     // arrives a bot is still stopped: it re-reads the platform state before every decision.
-    let ids = bot_ids(ctx).await?;
+    let ids = registered_bots(env, covers).await?;
     let results: Vec<Result<Value, ApiError>> = {
         use futures_util::stream::{self, StreamExt};
         stream::iter(ids.iter().map(|id| {
             let body = json!({"halted": halted, "actor": actor, "flatten": flatten});
-            push_within(call_bot(
-                ctx.env,
-                id,
-                Method::Post,
-                "/control/halt",
-                Some(body),
-            ))
+            push_within(call_bot(env, id, Method::Post, "/control/halt", Some(body)))
         }))
         .buffered(super::BOT_FAN_OUT)
         .collect()
@@ -232,15 +264,30 @@ async fn halt(ctx: &Call<'_>, halted: bool) -> Result<Response, ApiError> {
         let ids: Vec<String> = bots.keys().cloned().collect();
         let body = json!({"actor": actor, "reason": "platform halt with flatten"});
         for (id, res) in
-            super::call_bots(ctx.env, ids, Method::Post, "/control/flatten", Some(body)).await
+            super::call_bots(env, ids, Method::Post, "/control/flatten", Some(body)).await
         {
             flattened.insert(id, res.unwrap_or_else(|e| json!({"error": e.body()})));
         }
     }
+    Ok(
+        json!({"halt": state, "flatten": flatten, "bots": bots, "flattened": flattened,
+              "unreached": unreached}),
+    )
+}
+
+/// `PUT /chat`: the Telegram chat control settings (docs/chat.md), validated and audited by the
+/// ControlDO; the answer never carries the bot token or the webhook secret.
+async fn set_chat(ctx: &Call<'_>) -> Result<Response, ApiError> {
+    let Value::Object(mut body) = ctx.body.clone() else {
+        return Err(ApiError::unprocessable(
+            "not_object",
+            "the chat settings are a JSON object",
+        ));
+    };
+    body.insert("actor".into(), Value::String(ctx.principal.actor()));
     ok(
         200,
-        &json!({"halt": state, "flatten": flatten, "bots": bots, "flattened": flattened,
-                "unreached": unreached}),
+        &call_control(ctx.env, Method::Put, "/chat", Some(Value::Object(body))).await?,
     )
 }
 

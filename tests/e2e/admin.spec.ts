@@ -557,6 +557,17 @@ describe("exchange accounts (issue 25)", () => {
   });
 });
 
+describe("chat control settings (issue 24, docs/chat.md)", () => {
+  it("reads the settings without secrets and refuses a bad field by name, changing nothing", async () => {
+    const before = await api.call<{ enabled: boolean; allowed_chat_ids: number[] }>("get", "/chat");
+    expect(before.status, before.text).toBe(200);
+    const bad = await api.call<ApiError & { field?: string }>("put", "/chat", {}, { json: { webhook_secret: "short" } });
+    expect([bad.status, bad.body?.code, bad.body?.field], bad.text).toEqual([422, "invalid_chat_settings", "webhook_secret"]);
+    const after = await api.call("get", "/chat");
+    expect(after.body).toEqual(before.body);
+  });
+});
+
 describe("OpenAPI coverage", () => {
   it("validated live answers of most documented operations", () => {
     const seen = new Set([...api.checked.keys()].map((k) => k.split(" ").slice(0, 2).join(" ")));

@@ -480,6 +480,23 @@ export interface CallScore {
   mae_r?: Decimal;
 }
 
+/** `GET /chat` (docs/chat.md): whether each secret is set, never its value. */
+export interface ChatSettings {
+  enabled: boolean;
+  bot_token_set: boolean;
+  webhook_secret_set: boolean;
+  allowed_chat_ids: number[];
+  api_base_url: string;
+}
+
+/** `PUT /chat`: the fields to change. */
+export interface ChatSettingsUpdate {
+  bot_token?: string;
+  webhook_secret?: string;
+  allowed_chat_ids?: number[];
+  api_base_url?: string;
+}
+
 /** `GET /calls`. */
 export interface CallList {
   calls: { call_id: string; versions: number; scored: CallVersion; latest: CallVersion; score?: CallScore | null }[];
@@ -616,6 +633,10 @@ export function createClient(opts: ClientOptions) {
     callLeaderboard: () => request<{ sources: SourceStats[] }>('GET', '/calls/leaderboard'),
     /** `POST /calls`: record a pasted channel message. */
     createCall: (source: string, call_id: string, text: string) => request<CallVersion>('POST', '/calls', { source, call_id, text }),
+    /** `GET /chat`: Telegram chat control settings (docs/chat.md), never the secrets. */
+    chatSettings: () => request<ChatSettings>('GET', '/chat'),
+    /** `PUT /chat`: set the fields given (a field left out is kept). */
+    setChatSettings: (body: ChatSettingsUpdate) => request<ChatSettings>('PUT', '/chat', body),
     /** The same run as the self-contained HTML report (`?format=html`); errors as for JSON. */
     backtestHtml: async (body: Record<string, unknown>): Promise<string> => {
       let res: Response;

@@ -95,6 +95,45 @@ pub enum PlatformEvent {
         /// Operator's reason.
         reason: Option<String>,
     },
+    /// The chat control settings changed (never the bot token or the webhook secret themselves:
+    /// only whether each is set).
+    ChatSettingsSet {
+        /// Chats allowed to command.
+        allowed_chat_ids: Vec<i64>,
+        /// Bot API base URL in use.
+        api_base_url: String,
+        /// Whether a bot token is set.
+        bot_token_set: bool,
+        /// Whether a webhook secret is set.
+        webhook_secret_set: bool,
+    },
+    /// A chat command was executed (or answered with an error after it was read).
+    ChatCommand {
+        /// The chat it came from (allowlisted).
+        chat_id: i64,
+        /// The sending user, when Telegram named one.
+        user_id: Option<i64>,
+        /// The sender's username (informative).
+        username: Option<String>,
+        /// The command (`halt`, `pause`, ...).
+        command: String,
+        /// The bot it named, if any.
+        bot: Option<String>,
+        /// `ok`, `asked_confirmation`, or the error code.
+        outcome: String,
+    },
+    /// A chat update was refused unexecuted: a wrong or missing secret, or a chat not on the
+    /// allowlist.
+    ChatRefused {
+        /// The chat it claimed to come from, when the update could be read.
+        chat_id: Option<i64>,
+        /// The sending user, when named.
+        user_id: Option<i64>,
+        /// `bad_secret` or `chat_not_allowed`.
+        reason: String,
+        /// The command word it carried, if any (at most 32 characters; never the whole text).
+        command: Option<String>,
+    },
 }
 
 impl PlatformEvent {
@@ -109,6 +148,9 @@ impl PlatformEvent {
             PlatformEvent::PortfolioScopeDeleted { .. } => "portfolio_scope_deleted",
             PlatformEvent::PortfolioHalted { .. } => "portfolio_halted",
             PlatformEvent::PortfolioResumed { .. } => "portfolio_resumed",
+            PlatformEvent::ChatSettingsSet { .. } => "chat_settings_set",
+            PlatformEvent::ChatCommand { .. } => "chat_command",
+            PlatformEvent::ChatRefused { .. } => "chat_refused",
         }
     }
 }

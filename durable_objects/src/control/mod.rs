@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod bucket;
 pub mod calls;
+pub mod chat;
 pub mod portfolio;
 pub mod tokens;
 
@@ -232,6 +233,9 @@ impl ControlDO {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         if segments.first() == Some(&"calls") {
             return calls::route(&self.db, req, method, &segments, now).await;
+        }
+        if segments.first() == Some(&"chat") {
+            return chat::route(&self.db, req, method, &segments, now).await;
         }
         match (method, segments.as_slice()) {
             (Method::Get, ["bots"]) => {

@@ -8,6 +8,7 @@ import { useState } from 'react';
 import type { CallFields, CallVersion, SourceStats } from '../api';
 import { useSession } from '../context';
 import { usePoll } from '../hooks';
+import { ChatSettingsPanel } from './ChatSettingsPanel';
 import { Status } from './Status';
 
 /** Calls change when someone records or scores one: 15 s is fresh enough. */
@@ -157,6 +158,7 @@ export function CallsPage() {
         </>
       )}
       {canWrite && <PasteForm onDone={() => list.reload()} />}
+      <ChatSettingsPanel />
     </main>
   );
 }
