@@ -10,7 +10,6 @@
 //! persisted batch by handing its ledger entries, booked fills and exit rows to the backtester,
 //! which books the entries into its own ledger in order: that ledger equals the machine's.
 
-use super::engine::BacktestError;
 use crate::audit::Actor;
 use crate::bot::machine::{
     Answer, Consulted, Effect, ExitRecord, ExitState, FactsInput, Flags, Machine, Need, Placed,
@@ -30,6 +29,11 @@ use std::collections::BTreeMap;
 /// Effects one drive can take before the backtest stops as stuck (a machine never needs
 /// nearly as many for one signal or one refresh).
 const MAX_EFFECTS: usize = 100_000;
+
+/// Why a drive stopped: the machine refused an input of the driver or did not settle (a bug,
+/// never skipped; the backtest reports it as `BacktestError::Machine`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DriveError(pub String);
 
 /// What the machine committed during one drive, in order.
 #[derive(Debug, Default)]
@@ -99,7 +103,7 @@ impl Driven {
         parsed: ParsedSignal,
         facts: MarketFacts,
         now_ms: i64,
-    ) -> Result<Committed, BacktestError> {
+    ) -> Result<Committed, DriveError> {
         let input = SignalInput {
             parsed,
             received_ms: now_ms,
@@ -118,11 +122,9 @@ impl Driven {
         venue: &mut PaperVenue,
         entries: Vec<LedgerEntry>,
         now_ms: i64,
-    ) -> Result<Committed, BacktestError> {
+    ) -> Result<Committed, DriveError> {
         if let Some((e, why)) = self.machine.on_ledger_entries(entries, now_ms).pop() {
-            return Err(BacktestError::Machine(format!(
-                "ledger refused {e:?}: {why}"
-            )));
+            return Err(DriveError(format!("ledger refused {e:?}: {why}")));
         }
         self.drive(venue, now_ms)
     }
@@ -132,13 +134,13 @@ impl Driven {
         &mut self,
         venue: &mut PaperVenue,
         now_ms: i64,
-    ) -> Result<Committed, BacktestError> {
+    ) -> Result<Committed, DriveError> {
         self.machine.on_exits_moved(now_ms);
         self.drive(venue, now_ms)
     }
 
     /// Performs the machine's effects until it waits for an input the backtest does not make.
-    fn drive(&mut self, venue: &mut PaperVenue, now_ms: i64) -> Result<Committed, BacktestError> {
+    fn drive(&mut self, venue: &mut PaperVenue, now_ms: i64) -> Result<Committed, DriveError> {
         let mut out = Committed::default();
         let mut exits: BTreeMap<String, ExitKind> = BTreeMap::new();
         let mut now = now_ms;
@@ -175,7 +177,7 @@ impl Driven {
                     let result = self.answer(venue, &op, now);
                     self.machine
                         .on_reply(call_id, Reply::ok_or(result, now))
-                        .map_err(|e| BacktestError::Machine(e.to_string()))?;
+                        .map_err(|e| DriveError(e.to_string()))?;
                 }
                 Effect::Consult { call_id, need } => {
                     let answer = match need {
@@ -188,7 +190,7 @@ impl Driven {
                     };
                     self.machine
                         .on_consulted(call_id, answer)
-                        .map_err(|e| BacktestError::Machine(e.to_string()))?;
+                        .map_err(|e| DriveError(e.to_string()))?;
                 }
                 Effect::Wait { until_ms } => {
                     // The virtual clock moves to the wake-up (a paper answer never needs one).
@@ -201,7 +203,7 @@ impl Driven {
                 Effect::Answer(Answer::Flatten(_)) => {}
             }
         }
-        Err(BacktestError::Machine(format!(
+        Err(DriveError(format!(
             "the bot machine did not settle in {MAX_EFFECTS} effects"
         )))
     }

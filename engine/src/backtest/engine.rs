@@ -1,7 +1,7 @@
 //! The bar loop: strategy on each close → target signal → `bot::decide` → paper venue →
 //! `bot::book_fill` → ledger.
 
-use super::driven::{Committed, Driven};
+use super::driven::{Committed, DriveError, Driven};
 use super::metrics::{self, Metrics};
 use crate::bot::FillLedgerBooking;
 use crate::bot::{self, BotState, MarketFacts};
@@ -147,6 +147,12 @@ pub enum BacktestError {
     /// The bot machine refused an input of the driver or did not settle (a bug, never skipped).
     #[error("bot machine: {0}")]
     Machine(String),
+}
+
+impl From<DriveError> for BacktestError {
+    fn from(e: DriveError) -> Self {
+        BacktestError::Machine(e.0)
+    }
 }
 
 /// What the loop carries between bars.
