@@ -169,7 +169,7 @@ pub fn run(args: &[String]) -> Result<String, Failure> {
     let m = &rep.metrics;
     Ok(format!(
         "{} {} {} {} ({} bars from {} candles of {}, {:.0} ms)\n\
-         net P&L {} · final equity {} · return {:.2}% · Sharpe {:.2} · max DD {:.2}% · {} round trips · fees {}\n\
+         net P&L {} · final equity {} · return {:.2}% · Sharpe {:.2} · max DD {:.2}% · {} round trips · fees {}{}\n\
          wrote {} and {}\n",
         rep.run.strategy_name,
         rep.run.symbol,
@@ -186,6 +186,14 @@ pub fn run(args: &[String]) -> Result<String, Failure> {
         m.ratios.max_drawdown * 100.0,
         m.round_trips,
         keel_engine::format::money(m.ratios.fees, &rep.precision.quote_asset),
+        if rep.exits.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " · exits (stop-loss / take-profit) {}",
+                report::exit_counts(&rep.exits)
+            )
+        },
         json_path.display(),
         html_path.display()
     ))

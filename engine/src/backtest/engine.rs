@@ -1,6 +1,7 @@
 //! The bar loop: strategy on each close → target signal → `bot::decide` → paper venue →
 //! `bot::book_fill` → ledger.
 
+use super::driven::{Committed, DriveError, Driven};
 use super::metrics::{self, Metrics};
 use crate::bot::FillLedgerBooking;
 use crate::bot::{self, BotState, MarketFacts};
@@ -143,6 +144,15 @@ pub enum BacktestError {
     /// Multi-series bars or rules that do not match the strategy's feeds.
     #[error("feeds: {0}")]
     Feeds(String),
+    /// The bot machine refused an input of the driver or did not settle (a bug, never skipped).
+    #[error("bot machine: {0}")]
+    Machine(String),
+}
+
+impl From<DriveError> for BacktestError {
+    fn from(e: DriveError) -> Self {
+        BacktestError::Machine(e.0)
+    }
 }
 
 /// What the loop carries between bars.
@@ -173,6 +183,9 @@ struct Sim<'a> {
     lot: f64,
     /// Whether the position counts as exposure (at least one lot), for the exposure metric.
     exposed: bool,
+    /// The bot machine that executes each signal when the bot has exits (see [`super::driven`]);
+    /// `None`: the direct path (decide, place, book), which trades identically without exits.
+    driven: Option<Driven>,
 }
 
 fn to_dec(x: f64, index: usize, field: &'static str) -> Result<Decimal, BacktestError> {
@@ -208,11 +221,7 @@ impl Sim<'_> {
         let target_in = target;
         let target = ExactTarget::of(target).ok_or(BacktestError::Overflow("target"))?;
         // Equity for sizing is marked at this bar's price, not at the last fill's.
-        let marked = self.ledger.book(&LedgerEntry::Mark(MarkPrice {
-            symbol: self.symbol.clone(),
-            price: reference,
-            time_ms: now_ms,
-        }))?;
+        let marked = self.mark(reference, now_ms)?;
         self.refresh_exact(&marked)?;
         // Sized as the live strategy bot sizes: direction at the reference, quantity at the same
         // slipped price the paper venue fills at (against the trader, on the tick), so a fully
@@ -238,11 +247,7 @@ impl Sim<'_> {
             self.state.trades_today = 0;
         }
         // The latest booking, whose effect carries the ledger's equity after it.
-        let mut last = self.ledger.book(&LedgerEntry::Mark(MarkPrice {
-            symbol: self.symbol.clone(),
-            price: fill_price,
-            time_ms: now_ms,
-        }))?;
+        let mut last = self.mark(fill_price, now_ms)?;
         let signal_id = SignalId::new(format!("bt-{index}"))?;
         // Exits are asked for by an order that adds exposure, at distances from its fill price.
         let protection = match self.cfg.bot.exits {
@@ -291,6 +296,9 @@ impl Sim<'_> {
         };
         self.facts.price = fill_price;
         self.facts.free_base = free_base;
+        if self.driven.is_some() {
+            return self.execute_driven(strategy, parsed, fill_price, now_ms);
+        }
         let decision = match bot::decide(
             &self.cfg.bot.id,
             &self.cfg.bot,
@@ -475,6 +483,9 @@ impl Sim<'_> {
         if observed.exits.is_empty() && observed.fills.is_empty() {
             return Ok(false);
         }
+        if self.driven.is_some() {
+            return self.book_exits_driven(strategy, now_ms);
+        }
         let realized_before = self.ledger.totals.realized - self.ledger.totals.fees_quote;
         let mut last = None;
         let plain = observed
@@ -512,6 +523,109 @@ impl Sim<'_> {
         let realized_after = self.ledger.totals.realized - self.ledger.totals.fees_quote;
         self.realized_trades.push(realized_after - realized_before);
         self.refresh(&last.unwrap_or(Booked::Duplicate), mark)?;
+        Ok(true)
+    }
+
+    /// Marks the position at `price`: booked by the machine when it runs the bot (its loss
+    /// limits see the mark, as a live bot's tick), then into the backtest's ledger.
+    fn mark(&mut self, price: Decimal, now_ms: i64) -> Result<Booked, BacktestError> {
+        let entry = LedgerEntry::Mark(MarkPrice {
+            symbol: self.symbol.clone(),
+            price,
+            time_ms: now_ms,
+        });
+        match self.driven.as_mut() {
+            None => Ok(self.ledger.book(&entry)?),
+            Some(d) => {
+                let committed = d.book(&mut self.venue, vec![entry], now_ms)?;
+                self.commit(None, committed, now_ms)
+            }
+        }
+    }
+
+    /// Books what the machine committed into the backtest's ledger in the machine's order (so
+    /// the two ledgers stay equal), lists its fills (exits with their reason) and refusals, and
+    /// tells the strategy of each fill. Returns the last applied booking.
+    fn commit(
+        &mut self,
+        mut strategy: Option<&mut dyn Strategy>,
+        committed: Committed,
+        now_ms: i64,
+    ) -> Result<Booked, BacktestError> {
+        let mut last = Booked::Duplicate;
+        for e in &committed.entries {
+            if let b @ Booked::Applied(_) = self.ledger.book(e)? {
+                last = b;
+            }
+        }
+        for (fill, reason) in committed.fills {
+            if let Some(s) = strategy.as_mut() {
+                s.on_fill(&fill);
+            }
+            if let Some(reason) = reason {
+                self.exits.push(ExitRecord {
+                    trade_id: fill.trade_id.clone(),
+                    time_ms: now_ms,
+                    reason,
+                });
+            }
+            self.fills.push(fill);
+        }
+        for (status, code) in committed.refused {
+            self.rejected.push(Rejected {
+                time_ms: now_ms,
+                status,
+                code,
+            });
+        }
+        Ok(last)
+    }
+
+    /// Runs the signal through the bot machine (decide, clear exits before a close, place,
+    /// book, protect the entry, count rejections) against the paper venue.
+    fn execute_driven(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        parsed: ParsedSignal,
+        fill_price: Decimal,
+        now_ms: i64,
+    ) -> Result<(), BacktestError> {
+        let Some(d) = self.driven.as_mut() else {
+            return Ok(());
+        };
+        let realized_before = self.ledger.totals.realized - self.ledger.totals.fees_quote;
+        let committed = d.signal(&mut self.venue, parsed, self.facts.clone(), now_ms)?;
+        let traded = !committed.fills.is_empty();
+        let last = self.commit(Some(strategy), committed, now_ms)?;
+        if traded {
+            // As the direct path: the ledger and `self.fills` hold the history.
+            self.venue.prune(0, 0);
+            let realized_after = self.ledger.totals.realized - self.ledger.totals.fees_quote;
+            self.realized_trades.push(realized_after - realized_before);
+        }
+        self.refresh(&last, fill_price)
+    }
+
+    /// The venue's prices fired exits: the machine's refresh finds and books them (by the
+    /// venue's queries, as live). Whether anything was booked.
+    fn book_exits_driven(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        now_ms: i64,
+    ) -> Result<bool, BacktestError> {
+        let Some(d) = self.driven.as_mut() else {
+            return Ok(false);
+        };
+        let realized_before = self.ledger.totals.realized - self.ledger.totals.fees_quote;
+        let committed = d.exits_moved(&mut self.venue, now_ms)?;
+        let Some(mark) = committed.fills.last().map(|(f, _)| f.price) else {
+            return Ok(false);
+        };
+        let last = self.commit(Some(strategy), committed, now_ms)?;
+        self.venue.prune(0, 0);
+        let realized_after = self.ledger.totals.realized - self.ledger.totals.fees_quote;
+        self.realized_trades.push(realized_after - realized_before);
+        self.refresh(&last, mark)?;
         Ok(true)
     }
 
@@ -633,6 +747,26 @@ pub fn run(
     strategy: &mut dyn Strategy,
     bars: &[Bar],
 ) -> Result<BacktestReport, BacktestError> {
+    run_with(config, strategy, bars, RunOptions::default())
+}
+
+/// How [`run_with`] runs (tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct RunOptions {
+    /// The venue refuses the first this many placements (a rejection storm).
+    pub refuse_places: u32,
+    /// Through the bot machine even without exits.
+    pub machine: bool,
+}
+
+/// [`run`] with test options (the machine path is taken when the bot has exits or `opts`
+/// asks for it).
+pub(super) fn run_with(
+    config: &BacktestConfig,
+    strategy: &mut dyn Strategy,
+    bars: &[Bar],
+    opts: RunOptions,
+) -> Result<BacktestReport, BacktestError> {
     let first = bars.first().ok_or(BacktestError::NoBars)?;
     let symbol = config.rules.symbol.clone();
     let quote = config.rules.quote_asset.clone();
@@ -657,6 +791,17 @@ pub fn run(
     });
     venue.set_rules(config.rules.clone());
     venue.deposit(&quote, config.initial_capital);
+    let mut driven = (config.bot.exits.is_some() || opts.machine).then(|| {
+        Driven::new(
+            &config.bot,
+            &strategy.version().id,
+            ledger.clone(),
+            first.open_time_ms,
+        )
+    });
+    if let Some(d) = driven.as_mut() {
+        d.refuse_places = opts.refuse_places;
+    }
     let mut sim = Sim {
         cfg: config,
         symbol: symbol.clone(),
@@ -682,6 +827,7 @@ pub fn run(
         qty: 0.0,
         lot: config.rules.step_size.to_f64().unwrap_or(0.0),
         exposed: false,
+        driven,
     };
     let tf = config.timeframe.ms();
     let mut curve = Vec::with_capacity(bars.len());
@@ -906,6 +1052,11 @@ pub fn run_multi(
         venue.set_rules(r.clone());
     }
     venue.deposit(&quote, config.initial_capital);
+    let driven = config
+        .bot
+        .exits
+        .is_some()
+        .then(|| Driven::new(&config.bot, &strategy.version().id, ledger.clone(), first_t));
     let lots: Vec<f64> = rules
         .iter()
         .map(|r| r.step_size.to_f64().unwrap_or(0.0))
@@ -935,6 +1086,7 @@ pub fn run_multi(
         qty: 0.0,
         lot: lots[0],
         exposed: false,
+        driven,
     };
     let tf = config.timeframe.ms();
     let count = steps.len() / n;

@@ -22,7 +22,7 @@ use serde_json::json;
 
 /// Holds `script[i]` as its target exposure from bar `i` on (the last one after the end).
 #[derive(Debug)]
-struct Scripted {
+pub(super) struct Scripted {
     version: StrategyVersion,
     script: Vec<f64>,
     seen: usize,
@@ -48,7 +48,7 @@ impl Strategy for Scripted {
     }
 }
 
-fn scripted(script: &[f64]) -> Scripted {
+pub(super) fn scripted(script: &[f64]) -> Scripted {
     Scripted {
         version: StrategyVersion::new("scripted", 1, Params::default()),
         script: script.to_vec(),
@@ -56,11 +56,11 @@ fn scripted(script: &[f64]) -> Scripted {
     }
 }
 
-const TAKER: Decimal = dec!(0.001);
-const MAKER: Decimal = dec!(0.0002);
-const SLIP: Decimal = dec!(5);
+pub(super) const TAKER: Decimal = dec!(0.001);
+pub(super) const MAKER: Decimal = dec!(0.0002);
+pub(super) const SLIP: Decimal = dec!(5);
 
-fn rules() -> InstrumentRules {
+pub(super) fn rules() -> InstrumentRules {
     InstrumentRules {
         symbol: Symbol::new("BNBUSDT").unwrap(),
         base_asset: "BNB".into(),
@@ -76,7 +76,11 @@ fn rules() -> InstrumentRules {
     }
 }
 
-fn config(exchange: &str, market: &str, exits: Option<serde_json::Value>) -> BacktestConfig {
+pub(super) fn config(
+    exchange: &str,
+    market: &str,
+    exits: Option<serde_json::Value>,
+) -> BacktestConfig {
     let mut doc = json!({
         "id": "exits", "name": "Exits", "exchange": exchange, "market": market, "mode": "paper",
         "instruments": ["BNBUSDT"], "sizing": {"mode": "fixed_qty", "value": "10"},
@@ -99,7 +103,7 @@ fn config(exchange: &str, market: &str, exits: Option<serde_json::Value>) -> Bac
 }
 
 /// `(open, high, low, close)` per bar, a minute apart.
-fn bars(ohlc: &[(f64, f64, f64, f64)]) -> Vec<Bar> {
+pub(super) fn bars(ohlc: &[(f64, f64, f64, f64)]) -> Vec<Bar> {
     ohlc.iter()
         .enumerate()
         .map(|(i, &(open, high, low, close))| Bar {
@@ -114,9 +118,9 @@ fn bars(ohlc: &[(f64, f64, f64, f64)]) -> Vec<Bar> {
 }
 
 /// What the parity compares per fill.
-type Seen = (Side, Decimal, Decimal, Decimal, Option<ExitKind>);
+pub(super) type Seen = (Side, Decimal, Decimal, Decimal, Option<ExitKind>);
 
-fn seen_of(report: &BacktestReport) -> Vec<Seen> {
+pub(super) fn seen_of(report: &BacktestReport) -> Vec<Seen> {
     report
         .fills
         .iter()
@@ -133,10 +137,10 @@ fn seen_of(report: &BacktestReport) -> Vec<Seen> {
 
 /// Entry at 100 on bar 0's close (fills at 100.05 after 5 bps); stop 2 % → 98.05, target 3 % →
 /// 103.05 (on the tick, never looser).
-const FLAT: (f64, f64, f64, f64) = (100.0, 100.0, 100.0, 100.0);
-const QUIET: (f64, f64, f64, f64) = (100.0, 101.0, 99.0, 100.5);
+pub(super) const FLAT: (f64, f64, f64, f64) = (100.0, 100.0, 100.0, 100.0);
+pub(super) const QUIET: (f64, f64, f64, f64) = (100.0, 101.0, 99.0, 100.5);
 
-fn distances() -> serde_json::Value {
+pub(super) fn distances() -> serde_json::Value {
     json!({"stop_loss_pct": "2", "take_profit_pct": "3"})
 }
 

@@ -24,6 +24,7 @@
 //! [`bot::book_fills`]: crate::bot::book_fills
 //! [`bot::book_fill`]: crate::bot::book_fill
 
+mod driven;
 mod engine;
 pub(crate) mod metrics;
 #[cfg(test)]
@@ -36,6 +37,8 @@ pub mod request;
 mod exit_tests;
 #[cfg(test)]
 pub(crate) mod golden_tests;
+#[cfg(test)]
+mod machine_tests;
 #[cfg(test)]
 mod peer_tests;
 #[cfg(test)]

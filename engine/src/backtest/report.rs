@@ -490,6 +490,10 @@ pub fn html(rep: &Report) -> String {
         ("Fees", money(r.fees)),
         ("Funding", money(m.funding)),
         ("Rejected signals", rep.rejected.len().to_string()),
+        (
+            "Exit fills (stop-loss / take-profit)",
+            exit_counts(&rep.exits),
+        ),
     ];
     let mut table = String::new();
     for (k, v) in rows {
@@ -557,6 +561,16 @@ td{{font-variant-numeric:tabular-nums}}svg{{width:100%;height:auto;background:#f
             String::new()
         },
     )
+}
+
+/// `"<stop-losses> / <take-profits>"` among `exits`: what the report's summary shows of them (the
+/// fills themselves are in `exits`, each with its reason).
+pub fn exit_counts(exits: &[super::ExitRecord]) -> String {
+    let stops = exits
+        .iter()
+        .filter(|x| x.reason == crate::venue::ExitKind::StopLoss)
+        .count();
+    format!("{stops} / {}", exits.len() - stops)
 }
 
 #[cfg(test)]

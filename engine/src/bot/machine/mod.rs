@@ -44,6 +44,7 @@ mod fees;
 mod flatten;
 mod input;
 mod limits;
+mod moved;
 mod place;
 mod poll;
 mod refresh;
