@@ -49,6 +49,7 @@ mod poll;
 mod refresh;
 mod requery;
 mod settle;
+mod turn;
 mod upkeep;
 
 #[cfg(test)]
