@@ -50,6 +50,7 @@ mod poll;
 mod refresh;
 mod requery;
 mod settle;
+mod turn;
 mod upkeep;
 
 #[cfg(test)]

@@ -6,3 +6,4 @@ mod paper;
 mod poll;
 mod scenarios;
 mod stop_out;
+mod turn;
