@@ -12,8 +12,8 @@
 
 use crate::audit::Actor;
 use crate::bot::machine::{
-    Answer, Consulted, Effect, ExitRecord, ExitState, FactsInput, Flags, Machine, Need, Placed,
-    Record, Reply, SignalInput, SignalOutcome, Snapshot,
+    Answer, Consulted, Effect, ExitRecord, ExitState, FactsInput, Machine, Need, Placed, Record,
+    Reply, SignalInput, SignalOutcome, Snapshot,
 };
 use crate::bot::MarketFacts;
 use crate::config::{BotConfig, SignalSource};
@@ -72,16 +72,7 @@ impl Driven {
         config.source = SignalSource::Strategy;
         config.strategy = Some(tag.to_string());
         config.strategy_spec = None;
-        let snapshot = Snapshot {
-            ledger,
-            flags: Flags::default(),
-            open_orders: Vec::new(),
-            live_exits: Vec::new(),
-            traded_symbols: Default::default(),
-            last_trade_ms: BTreeMap::new(),
-            trades_today: 0,
-            last_reconcile_ms: Some(now_ms),
-        };
+        let snapshot = Snapshot::fresh(ledger, now_ms);
         Self {
             machine: Machine::new(config, snapshot, now_ms),
             clock: ServerClock::new(),
@@ -91,7 +82,7 @@ impl Driven {
 
     /// The machine's flags (pause, rejection count).
     #[cfg(test)]
-    pub fn flags(&self) -> &Flags {
+    pub fn flags(&self) -> &crate::bot::machine::Flags {
         self.machine.book().flags()
     }
 

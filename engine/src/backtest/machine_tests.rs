@@ -12,8 +12,8 @@ use super::exit_tests::{
 use super::*;
 use crate::audit::Actor;
 use crate::bot::machine::{
-    Answer, Consulted, Effect, ExitState, FactsInput, Flags, Machine, Need, Record, Reply,
-    SignalInput, SignalOutcome, Snapshot,
+    Answer, Consulted, Effect, ExitState, FactsInput, Machine, Need, Record, Reply, SignalInput,
+    SignalOutcome, Snapshot,
 };
 use crate::ids::SignalId;
 use crate::ledger::{Ledger, LedgerConfig, LedgerEntry, PnlMethod, Transfer};
@@ -143,16 +143,7 @@ fn paper_bot(exs: &str, ms: &str, path: &[Bar], target: Decimal) -> PaperBot {
     let cfg = config(exs, ms, Some(distances()));
     let r = rules();
     let (exchange, market) = (cfg.bot.exchange, cfg.bot.market);
-    let snapshot = Snapshot {
-        ledger: capital(market),
-        flags: Flags::default(),
-        open_orders: Vec::new(),
-        live_exits: Vec::new(),
-        traded_symbols: Default::default(),
-        last_trade_ms: BTreeMap::new(),
-        trades_today: 0,
-        last_reconcile_ms: Some(0),
-    };
+    let snapshot = Snapshot::fresh(capital(market), 0);
     let mut bot = PaperBot {
         m: Machine::new(cfg.bot.clone(), snapshot, 0),
         v: venue(exchange, market),

@@ -149,6 +149,23 @@ pub struct Snapshot {
     pub last_reconcile_ms: Option<i64>,
 }
 
+impl Snapshot {
+    /// A bot with nothing open or traded yet, over `ledger`, just reconciled at `now_ms`: how
+    /// the backtester and the test harness start a machine (the Durable Object loads its rows).
+    pub fn fresh(ledger: Ledger, now_ms: i64) -> Self {
+        Self {
+            ledger,
+            flags: Flags::default(),
+            open_orders: Vec::new(),
+            live_exits: Vec::new(),
+            traded_symbols: BTreeSet::new(),
+            last_trade_ms: BTreeMap::new(),
+            trades_today: 0,
+            last_reconcile_ms: Some(now_ms),
+        }
+    }
+}
+
 /// Milliseconds per UTC day.
 const DAY_MS: i64 = 86_400_000;
 

@@ -13,7 +13,6 @@ use crate::signal::{Action, ParsedSignal, Signal};
 use crate::venue::VenueOp;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use std::collections::BTreeMap;
 
 /// The harness's start time (a weekday, 2026-11-24 12:00 UTC).
 pub const T0: i64 = 1_795_560_000_000;
@@ -74,16 +73,7 @@ impl Harness {
             amount: dec!(10000),
             time_ms: T0 - 60_000,
         }));
-        let snapshot = Snapshot {
-            ledger,
-            flags: Flags::default(),
-            open_orders: Vec::new(),
-            live_exits: Vec::new(),
-            traded_symbols: Default::default(),
-            last_trade_ms: BTreeMap::new(),
-            trades_today: 0,
-            last_reconcile_ms: Some(T0),
-        };
+        let snapshot = Snapshot::fresh(ledger, T0);
         Self {
             machine: Machine::new(config, snapshot, T0),
             venue: ScriptedVenue::new(price),
