@@ -6,9 +6,9 @@
 # `*_BIN` variables name existing files, Miniflare fetches cf.json, wrangler checks npm for updates.
 # See docs/local.md (toolchain).
 
-if [ -z "${KEEL_ROOT:-}" ]; then
-  KEEL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-fi
+# Always this checkout: a KEEL_ROOT inherited from a shell that sourced another checkout's env.sh
+# would make a fresh clone's `npm test` build and test that other checkout.
+KEEL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export KEEL_ROOT
 export KEEL_TOOLS="$KEEL_ROOT/.tools"
 
