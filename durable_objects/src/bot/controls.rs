@@ -2,10 +2,10 @@
 //!
 //! - `POST /control/flatten`: cancel every open order, then close every position with a
 //!   reduce-only market order (spot: the held quantity rounded down to the step), retrying until
-//!   the ledger is flat or a per-instrument failure is clear: the bot machine's flatten
-//!   (`keel_engine::bot::machine`), driven by [`super::driver`]. Every order goes through the
-//!   risk engine, which lets reduce-only orders pass while paused or halted. The answer is sent
-//!   after everything is committed.
+//!   the ledger is flat or a per-instrument failure is clear. Every order goes through the
+//!   ordinary journal path ([`super::orders::place`]: durable intent, then the call, then the
+//!   outcome with its audit) and through the risk engine, which lets reduce-only orders pass
+//!   while paused or halted. The answer is sent after everything is committed.
 //! - `POST /control/tick`: clock/circuit probe (a ServerTime call through the link), marks of open
 //!   positions, the loss and drawdown auto-pause, the audit-outbox lag alert, and an outbox flush.
 //! - the loss and drawdown auto-pause ([`super::limits::check_limits`]), also run after every
@@ -17,16 +17,21 @@ use super::exchange::Link;
 use super::{ledger, now_ms, outbox, BotDO};
 use crate::http::{json, read_json, ApiError};
 use keel_engine::alert::{Alert, AlertKind};
-use keel_engine::audit::Actor;
-use keel_engine::bot::machine::{Answer, Machine};
+use keel_engine::audit::{Actor, AuditDraft, AuditEvent, ControlAction};
+use keel_engine::bot::{self as engine_bot, BotState};
 use keel_engine::config::BotConfig;
-use keel_engine::ids::Symbol;
+use keel_engine::ids::{SignalId, Symbol};
 use keel_engine::ledger::{LedgerEntry, MarkPrice};
+use keel_engine::model::OrderType;
+use keel_engine::signal::{Action, ParsedSignal, Signal as TvSignal};
 use keel_engine::venue::{CircuitState, VenueOp};
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Request, Response};
 
+/// Close attempts per instrument before flatten reports a failure.
+const FLATTEN_ATTEMPTS: u32 = 3;
 /// Audit outbox depth that raises the lag alert.
 const OUTBOX_MAX_DEPTH: u64 = 1_000;
 /// Age of the oldest unshipped event that raises the lag alert.
@@ -73,26 +78,230 @@ pub async fn flatten_route(bot: &BotDO, req: &mut Request) -> Result<Response, A
     Ok(json(status, &out)?)
 }
 
-/// Flattens the bot (also called by the platform halt with `flatten: true`), through the bot
-/// machine (`Machine::on_flatten`): cancel-all, then every open instrument closed by reduce-only
-/// orders until flat, every step audited.
+/// Flattens the bot (also called by the platform halt with `flatten: true`).
 ///
 /// # Errors
 /// Storage failures.
 pub async fn flatten(bot: &BotDO, actor: Actor, reason: Option<String>) -> Result<Value, ApiError> {
     let stored = load_config(bot)?;
     let config = &stored.config;
-    let snapshot = super::driver::snapshot(bot, config)?;
-    let link = Link::open(bot, config, actor.clone())?;
-    let mut driver = super::driver::Driver::new(bot, config, Some(link), snapshot.flags.clone());
-    let mut machine = Machine::new(config.clone(), snapshot, now_ms());
-    machine.on_flatten(actor, reason, now_ms());
-    match driver.run(&mut machine, None).await? {
-        Some(Answer::Flatten(report)) => Ok(super::driver::flatten_report(config, &report)),
-        _ => Err(ApiError::internal(
-            "the bot machine gave no answer to the flatten",
-        )),
+    let started = now_ms();
+    // The operator's intent is durable and audited before any exchange call.
+    let mut j = bot.journal()?;
+    j.audit(AuditDraft::new(
+        started,
+        actor.clone(),
+        AuditEvent::Control {
+            action: ControlAction::Flatten,
+            reason: reason.clone().or_else(|| Some("flatten requested".into())),
+        },
+    ))?;
+    bot.commit(j).await?;
+
+    let mut link = Link::open(bot, config, actor.clone())?;
+    let cancels = match super::orders::cancel_all(bot, &mut link, None, None).await {
+        Ok(v) => v["cancels"].clone(),
+        Err(e) => json!({"error": e.to_string()}),
+    };
+    let mut instruments = serde_json::Map::new();
+    let mut all_flat = true;
+    for symbol in open_symbols(bot, config)? {
+        let r = close_symbol(bot, &mut link, config, &symbol, started).await;
+        all_flat &= r["flat"].as_bool() == Some(true);
+        instruments.insert(symbol.to_string(), r);
     }
+    let summary = format!(
+        "flatten by {actor}: {} instrument(s), {}",
+        instruments.len(),
+        if all_flat { "all flat" } else { "NOT all flat" }
+    );
+    let mut j = bot.journal()?;
+    drain(&mut j, &mut link)?;
+    j.put("venue_state", &link.state)?;
+    if let Some(p) = link.paper.as_mut() {
+        p.prune(
+            super::exchange::PAPER_KEEP_ORDERS,
+            super::exchange::PAPER_KEEP_FILLS,
+        );
+        j.put("paper", p)?;
+    }
+    j.audit(AuditDraft::new(
+        now_ms(),
+        actor,
+        AuditEvent::Control {
+            action: ControlAction::Flatten,
+            reason: Some(summary.clone()),
+        },
+    ))?;
+    let bot_id = config.id.to_string();
+    let mut sig = vec![Signal::Raise(Alert::new(
+        &bot_id,
+        AlertKind::Flattened,
+        "",
+        summary,
+    ))];
+    for (sym, r) in &instruments {
+        if r["flat"].as_bool() != Some(true) {
+            let why = r["error"]
+                .as_str()
+                .unwrap_or("still open after retries")
+                .to_string();
+            sig.push(Signal::Raise(Alert::new(
+                &bot_id,
+                AlertKind::OrderRejected,
+                sym.clone(),
+                format!("flatten could not close {sym}: {why}"),
+            )));
+        }
+    }
+    alerts::stage(bot, &mut j, sig)?;
+    bot.commit(j).await?;
+    Ok(
+        json!({"bot_id": bot_id, "flat": all_flat, "cancels": cancels, "instruments": instruments, "took_ms": now_ms() - started}),
+    )
+}
+
+fn drain(j: &mut super::store::Journal, link: &mut Link<'_>) -> Result<(), ApiError> {
+    for d in std::mem::take(&mut link.trail) {
+        j.audit(d)?;
+    }
+    Ok(())
+}
+
+/// Symbols with an open position in the ledger (dust below one lot is none: no order sells it).
+fn open_symbols(bot: &BotDO, config: &BotConfig) -> Result<Vec<Symbol>, ApiError> {
+    let l = ledger::load(bot, config)?;
+    let snap = l
+        .risk_snapshot(now_ms())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(snap
+        .positions
+        .iter()
+        .filter(|(_, p)| !p.qty.is_zero() && !p.dust)
+        .map(|(s, _)| s.clone())
+        .collect())
+}
+
+fn position(bot: &BotDO, config: &BotConfig, symbol: &Symbol) -> Result<Decimal, ApiError> {
+    let l = ledger::load(bot, config)?;
+    Ok(l.position(symbol).map(|p| p.qty).unwrap_or(Decimal::ZERO))
+}
+
+/// A synthetic `close` signal: the close goes through the same sizing and risk as a webhook's.
+fn close_signal(symbol: &Symbol, started: i64, attempt: u32) -> Result<ParsedSignal, ApiError> {
+    let signal_id = SignalId::new(format!("flatten-{started}-{attempt}-{symbol}"))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(ParsedSignal {
+        signal: TvSignal {
+            id: None,
+            action: Action::Close,
+            symbol: Some(symbol.clone()),
+            sizing: None,
+            target_position: None,
+            order_type: OrderType::Market,
+            price: None,
+            stop_loss: None,
+            take_profit: None,
+            time_ms: Some(now_ms()),
+        },
+        secret: None,
+        signal_id,
+    })
+}
+
+async fn close_symbol(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    config: &BotConfig,
+    symbol: &Symbol,
+    started: i64,
+) -> Value {
+    let mut attempts = Vec::new();
+    let mut last_error: Option<String> = None;
+    for attempt in 1..=FLATTEN_ATTEMPTS {
+        let qty = match position(bot, config, symbol) {
+            Ok(q) => q,
+            Err(e) => return json!({"flat": false, "error": e.message, "attempts": attempts}),
+        };
+        if qty.is_zero() {
+            return json!({"flat": true, "position": qty, "attempts": attempts});
+        }
+        match close_once(bot, link, config, symbol, started, attempt).await {
+            Ok(Some(summary)) => {
+                if let Some(err) = summary["error"].as_str() {
+                    last_error = Some(err.to_string());
+                }
+                attempts.push(summary);
+            }
+            // Nothing to close at the instrument's step: what is left is dust.
+            Ok(None) => return json!({"flat": true, "dust": qty, "attempts": attempts}),
+            Err(e) => {
+                last_error = Some(e.message.clone());
+                attempts.push(json!({"error": e.body()}));
+            }
+        }
+    }
+    let left = position(bot, config, symbol).unwrap_or(Decimal::ZERO);
+    if left.is_zero() {
+        return json!({"flat": true, "position": left, "attempts": attempts});
+    }
+    json!({"flat": false, "position": left, "error": last_error.unwrap_or_else(|| "position still open".into()), "attempts": attempts})
+}
+
+/// One close order. `Ok(None)` when sizing finds nothing sellable (dust below the step).
+async fn close_once(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    config: &BotConfig,
+    symbol: &Symbol,
+    started: i64,
+    attempt: u32,
+) -> Result<Option<Value>, ApiError> {
+    let parsed = close_signal(symbol, started, attempt)?;
+    let facts = super::facts::market_facts(bot, link, symbol)
+        .await
+        .map_err(ApiError::from)?;
+    let l = ledger::load(bot, config)?;
+    let flags = bot.flags()?;
+    let state = BotState {
+        paused: flags.paused,
+        halted: flags.halted,
+        ..BotState::default()
+    };
+    let decision = engine_bot::decide(&config.id, config, &parsed, &facts, &l, &state, now_ms())
+        .map_err(|r| ApiError::new(r.status, r.code.clone(), r.message.clone()))?;
+    let position = l.position(symbol).map(|p| p.qty).unwrap_or_default();
+    let exits = super::exit_cancel::before_close(
+        bot,
+        link,
+        config,
+        symbol,
+        position,
+        &decision.orders,
+        Some(&parsed.signal_id),
+    )
+    .await?;
+    let Some((approved, checks)) = decision.orders.into_iter().zip(decision.checks).next() else {
+        return Ok(None);
+    };
+    let r = super::orders::place(
+        bot,
+        link,
+        approved,
+        &checks,
+        &facts.rules,
+        &parsed.signal_id,
+        config,
+    )
+    .await;
+    let mut summary = r.summary;
+    if let Some(x) = exits {
+        summary["exits_cancelled"] = x;
+    }
+    if let Some(e) = r.failed {
+        summary["error"] = Value::String(e.message);
+    }
+    Ok(Some(summary))
 }
 
 /// `POST /control/tick` (cron): keep-alive and the periodic checks. Always answers 200 with what
@@ -222,27 +431,6 @@ pub async fn tick(bot: &BotDO, req: &mut Request) -> Result<Response, ApiError> 
             "daily_summary": daily_summary,
         }),
     )?)
-}
-
-fn drain(j: &mut super::store::Journal, link: &mut Link<'_>) -> Result<(), ApiError> {
-    for d in std::mem::take(&mut link.trail) {
-        j.audit(d)?;
-    }
-    Ok(())
-}
-
-/// Symbols with an open position in the ledger (dust below one lot is none: no order sells it).
-fn open_symbols(bot: &BotDO, config: &BotConfig) -> Result<Vec<Symbol>, ApiError> {
-    let l = ledger::load(bot, config)?;
-    let snap = l
-        .risk_snapshot(now_ms())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(snap
-        .positions
-        .iter()
-        .filter(|(_, p)| !p.qty.is_zero() && !p.dust)
-        .map(|(s, _)| s.clone())
-        .collect())
 }
 
 fn oldest_unshipped_ms(bot: &BotDO, shipped: u64) -> Result<Option<i64>, ApiError> {

@@ -360,7 +360,7 @@ fn routes_to_paper(op: &VenueOp) -> bool {
     )
 }
 
-pub async fn sleep(ms: i64) {
+async fn sleep(ms: i64) {
     worker::Delay::from(Duration::from_millis(ms.max(1) as u64)).await;
 }
 

@@ -11,8 +11,7 @@
 //!    `keel_engine::analytics`);
 //! 2. the exchange link and what reads through it: `exchange` (the `Link` and its persistence),
 //!    `limits` (auto-pause), `facts` (price, rules, fee valuations), `funding`, `market`;
-//! 3. execution: `protection` (exit refresh), `orders` (rows, the poll), `reconcile`, `driver`
-//!    (the bot machine's driver: signals and flatten);
+//! 3. execution: `protection` (exit triggers), `orders`, `exit_cancel`, `reconcile`;
 //! 4. entry points: `signal`, `strategy`, `controls`, `book_views`, `views`, `admin`.
 #![allow(missing_docs)] // `#[durable_object]` generates undocumented wasm-bindgen glue.
 
@@ -25,8 +24,8 @@ mod config;
 pub mod controls;
 mod credentials;
 mod drift;
-mod driver;
 mod exchange;
+mod exit_cancel;
 mod facts;
 mod funding;
 mod interrupted;

@@ -12,15 +12,25 @@ use keel_engine::alert::{Alert, AlertKind};
 use keel_engine::audit::{AuditDraft, AuditEvent, ControlAction};
 use keel_engine::bot::lifecycle::{self, status_name};
 use keel_engine::config::BotConfig;
-use keel_engine::ids::SignalId;
+use keel_engine::ids::{SignalId, Symbol};
 use keel_engine::model::InstrumentRules;
 use keel_engine::order::{Order, OrderEvent};
+use keel_engine::risk::{Approved, ProposedOrder, RiskCheck};
 use keel_engine::venue::CallFailure;
 use keel_engine::venue::{VenueError, VenueOp, VenueReply};
 use serde_json::{json, Value};
 
+/// What happened to one order.
+#[derive(Debug)]
+pub struct PlaceResult {
+    /// JSON summary for the webhook answer and the orders view.
+    pub summary: Value,
+    /// Set when the order was not placed (or its outcome is unknown).
+    pub failed: Option<ApiError>,
+}
+
 /// The stored and answered form of an order: the [`Order`] record plus its correlation.
-pub fn order_body(order: &Order, signal_id: Option<&SignalId>) -> Value {
+fn order_body(order: &Order, signal_id: Option<&SignalId>) -> Value {
     let req = &order.request;
     json!({
         "client_order_id": req.client_order_id.as_str(),
@@ -44,12 +54,12 @@ pub fn order_body(order: &Order, signal_id: Option<&SignalId>) -> Value {
 }
 
 /// The [`Order`] record kept inside a stored order row (see [`order_body`]).
-pub fn stored_order(body: &Value) -> Result<Order, serde_json::Error> {
+fn stored_order(body: &Value) -> Result<Order, serde_json::Error> {
     serde_json::from_value(body["record"].clone())
 }
 
 /// Stages the order row (status column = the record's state, for the views' filters).
-pub fn upsert_order(j: &mut Journal, order: &Order, signal_id: Option<&SignalId>) -> Value {
+fn upsert_order(j: &mut Journal, order: &Order, signal_id: Option<&SignalId>) -> Value {
     let body = order_body(order, signal_id);
     j.exec(
         "INSERT INTO orders (client_order_id, signal_id, symbol, status, updated_ms, body) VALUES (?, ?, ?, ?, ?, ?) \
@@ -66,8 +76,236 @@ pub fn upsert_order(j: &mut Journal, order: &Order, signal_id: Option<&SignalId>
     body
 }
 
-/// Commits what a poll of an order learnt (its fills are of the past: a third-asset fee is
-/// valued at its trade's minute candle, [`fee_asset_prices`]).
+/// Places one approved order: intent first (durable), then the request, then the outcome.
+pub async fn place(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    approved: Approved<ProposedOrder>,
+    checks: &[RiskCheck],
+    rules: &InstrumentRules,
+    signal_id: &SignalId,
+    config: &BotConfig,
+) -> PlaceResult {
+    match place_inner(bot, link, approved, checks, rules, signal_id, config).await {
+        Ok(r) => r,
+        Err(e) => PlaceResult {
+            summary: json!({"error": e.body()}),
+            failed: Some(e),
+        },
+    }
+}
+
+async fn place_inner(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    approved: Approved<ProposedOrder>,
+    checks: &[RiskCheck],
+    rules: &InstrumentRules,
+    signal_id: &SignalId,
+    config: &BotConfig,
+) -> Result<PlaceResult, ApiError> {
+    let proposed = approved.into_inner();
+    let req = proposed.request;
+    // Protection rides on the entry where the exchange holds it (Bybit), so it survives our outage.
+    let op = keel_engine::venue::protect::entry_op(
+        config.exchange,
+        config.market,
+        &req,
+        proposed.stop_loss,
+        proposed.take_profit,
+        rules.tick_size,
+    );
+    let coid = req.client_order_id.clone();
+    let mut j = bot.journal()?;
+    for d in keel_engine::bot::risk_drafts(&[checks.to_vec()], now_ms(), signal_id) {
+        j.audit(d.order(coid.clone()))?;
+    }
+    j.audit(
+        AuditDraft::new(
+            now_ms(),
+            link.actor.clone(),
+            AuditEvent::OrderIntent {
+                exchange: config.exchange,
+                market: config.market,
+                order: req.clone(),
+            },
+        )
+        .signal(signal_id.clone())
+        .order(coid.clone()),
+    )?;
+    // The intent is committed as in flight before the request leaves: a crash after this point
+    // is resolved by querying the client order id, never by sending again.
+    let mut order = Order::new(req.clone(), now_ms());
+    let _in_flight = super::InFlight::new(bot, coid.as_str());
+    order
+        .apply_event(OrderEvent::Submitted, now_ms())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    upsert_order(&mut j, &order, Some(signal_id));
+    bot.commit(j).await?;
+
+    let sent_ms = now_ms();
+    let outcome = match link.call(&op).await {
+        // An answer that is no order report cannot say whether the order exists: ask for it
+        // by its client id (never send it again); without an answer it stays unknown for the
+        // tick's poll (it was left `sent` and answered as executed before).
+        Ok(other) if !matches!(other, VenueReply::Order(_)) => {
+            let query = VenueOp::QueryOrder {
+                symbol: req.symbol.clone(),
+                client_order_id: coid.clone(),
+            };
+            match link.call(&query).await {
+                Ok(VenueReply::Order(r)) => Ok(VenueReply::Order(r)),
+                Ok(_) | Err(_) => Err(CallFailure::Unknown {
+                    client_order_id: coid.clone(),
+                    reason: format!("{} answered with no order report", op.name()),
+                }),
+            }
+        }
+        other => other,
+    };
+    let outcome = link.settle_placement(&req, sent_ms, outcome).await;
+    let result = apply_outcome(
+        bot,
+        link,
+        &mut order,
+        Some(signal_id),
+        rules,
+        config,
+        outcome,
+        Learnt::InAnswer,
+    )
+    .await;
+    super::metrics::record_order(bot, Some(signal_id), sent_ms, now_ms());
+    let mut result = result?;
+    if result.failed.is_none() {
+        // TP/SL riding on the entry (Bybit) are recorded, so their fills can be claimed.
+        let attached =
+            super::protection::record_attached(bot, config, &op, &coid, signal_id, sent_ms).await?;
+        if !attached.is_empty() {
+            result.summary["exit_triggers"] = Value::Array(attached);
+        }
+    }
+    if result.failed.is_none() && order.filled_qty > rust_decimal::Decimal::ZERO {
+        let protection = keel_engine::venue::Protection {
+            stop_loss: proposed.stop_loss,
+            take_profit: proposed.take_profit,
+        };
+        let mut exits =
+            place_exit_triggers(bot, link, &req, &protection, rules, signal_id, config).await?;
+        if exits.is_empty() {
+            // Binance spot: the holding is protected by an OCO pair.
+            exits = super::protection::place_oco(
+                bot,
+                link,
+                &order,
+                &protection,
+                rules,
+                signal_id,
+                config,
+            )
+            .await?;
+        }
+        if exits.is_empty() {
+            // Bybit spot market buy: a spot TP/SL order for the holding.
+            exits = super::protection::place_spot_tpsl(
+                bot,
+                link,
+                &order,
+                &protection,
+                rules,
+                signal_id,
+                config,
+            )
+            .await?;
+        }
+        if !exits.is_empty() {
+            result.summary["exit_triggers"] = Value::Array(exits);
+        }
+    }
+    Ok(result)
+}
+
+/// After a filled entry on a venue that takes no TP/SL on the entry (Binance USDⓈ-M), places
+/// its close-position triggers, each recorded as an orders row (status `trigger_open` or
+/// `trigger_rejected`, outside the statuses the recovery loops re-query) with the request and
+/// response audited. A refused trigger does not undo the entry; it is answered in the summary.
+async fn place_exit_triggers(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    entry: &keel_engine::model::OrderRequest,
+    protection: &keel_engine::venue::Protection,
+    rules: &InstrumentRules,
+    signal_id: &SignalId,
+    config: &BotConfig,
+) -> Result<Vec<Value>, ApiError> {
+    let triggers = keel_engine::venue::protect::exit_triggers(
+        config.exchange,
+        config.market,
+        &config.id,
+        signal_id,
+        entry,
+        protection,
+        rules.tick_size,
+    )
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut out = Vec::new();
+    for t in triggers {
+        // Fixed at placement: the refresh reads a fired trigger's fills from here on, however
+        // often the row changes later (it used the row's `updated_ms`, which a `trigger_fired`
+        // update moves past fills made more than a minute before).
+        let placed_ms = now_ms();
+        let outcome = link.call(&VenueOp::PlaceExitTrigger(t.clone())).await;
+        let (status, order_id, error) = match outcome {
+            Ok(VenueReply::Order(r)) => ("trigger_open", Some(r.order_id), None),
+            Ok(other) => (
+                "trigger_rejected",
+                None,
+                Some(format!("unexpected reply {other:?}")),
+            ),
+            Err(e) => ("trigger_rejected", None, Some(ApiError::from(e).message)),
+        };
+        let body = super::protection::exit_body(
+            &t,
+            status,
+            order_id.as_deref(),
+            &entry.client_order_id,
+            false,
+            error,
+            placed_ms,
+        );
+        let mut j = bot.journal()?;
+        drain_trail(&mut j, link, Some(signal_id), Some(&t.client_order_id))?;
+        super::protection::stage_paper(&mut j, link)?;
+        j.exec(
+            "INSERT INTO orders (client_order_id, signal_id, symbol, status, updated_ms, body) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, updated_ms = excluded.updated_ms, body = excluded.body",
+            vec![
+                text(t.client_order_id.as_str()),
+                text(signal_id.as_str()),
+                text(t.symbol.as_str()),
+                text(status),
+                int(now_ms()),
+                text(body.to_string()),
+            ],
+        );
+        bot.commit(j).await?;
+        out.push(body);
+    }
+    Ok(out)
+}
+
+/// When the fills of an outcome were learnt, which decides how a third-asset fee is valued
+/// ([`fee_asset_prices`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Learnt {
+    /// In the answer to the order request itself (the trades are of now).
+    InAnswer,
+    /// Later: a poll of a resting order, a cancel's answer, reconciliation.
+    Late,
+}
+
+/// Commits what an order request produced.
+#[allow(clippy::too_many_arguments)] // each argument is a distinct fact of the outcome
 pub async fn apply_outcome(
     bot: &BotDO,
     link: &mut Link<'_>,
@@ -76,7 +314,8 @@ pub async fn apply_outcome(
     rules: &InstrumentRules,
     config: &BotConfig,
     outcome: Result<VenueReply, CallFailure>,
-) -> Result<Value, ApiError> {
+    learnt: Learnt,
+) -> Result<PlaceResult, ApiError> {
     let req = order.request.clone();
     let coid = req.client_order_id.clone();
     let mut booked_ledger = None;
@@ -87,9 +326,15 @@ pub async fn apply_outcome(
         Ok(reply) => {
             let carried = keel_engine::bot::fills_of(reply);
             let pending = std::mem::take(&mut link.pending_fills);
-            // A poll's answer (and the paper book's resting fills) reports trades of the past.
-            let all: Vec<_> = carried.iter().chain(&pending).cloned().collect();
-            let prices = fee_asset_prices(link, &[], &all, rules).await;
+            // Only the answer to the order request itself carries fills of "now"; a poll's answer
+            // (and the paper book's resting fills) reports trades of the past.
+            let prices = match learnt {
+                Learnt::InAnswer => fee_asset_prices(link, &carried, &pending, rules).await,
+                Learnt::Late => {
+                    let all: Vec<_> = carried.iter().chain(&pending).cloned().collect();
+                    fee_asset_prices(link, &[], &all, rules).await
+                }
+            };
             let mut fills = carried;
             fills.extend(pending);
             (fills, prices)
@@ -140,7 +385,10 @@ pub async fn apply_outcome(
                 req.symbol.to_string(),
             ));
             booked_ledger = Some(new_ledger);
-            body
+            PlaceResult {
+                summary: body,
+                failed: None,
+            }
         }
         Err(e) => {
             // The bot machine's classification of the one failure type.
@@ -186,7 +434,10 @@ pub async fn apply_outcome(
                     )));
                 }
             }
-            body
+            PlaceResult {
+                summary: body,
+                failed: Some(api),
+            }
         }
     };
     j.put("flags", &flags)?;
@@ -239,7 +490,7 @@ async fn unbookable(
     report: Option<keel_engine::venue::OrderReport>,
     config: &BotConfig,
     e: keel_engine::ledger::LedgerError,
-) -> Result<Value, ApiError> {
+) -> Result<PlaceResult, ApiError> {
     let coid = order.request.client_order_id.clone();
     if let Some(r) = &report {
         lifecycle::apply_report(order, r, now_ms())
@@ -270,6 +521,137 @@ async fn unbookable(
     )?;
     bot.commit(j).await?;
     Err(ApiError::internal(format!("ledger: {e}")))
+}
+
+/// Cancels every open order of the bot (of one symbol, or of every whitelisted symbol traded).
+///
+/// An order is final only when the exchange says so: each working order is first recorded as
+/// `cancel_sent` (durable before the request leaves), and after the cancel-all each is queried by
+/// its client id and its answer applied like a poll's, so a fill that raced the cancel is booked
+/// at once and the order ends `cancelled`, `filled` or `expired` as the exchange reports it. An
+/// order whose query fails stays `cancel_sent` and the cron's poll ([`refresh_open`]) settles it.
+pub async fn cancel_all(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    symbol: Option<Symbol>,
+    signal_id: Option<&SignalId>,
+) -> Result<Value, CallFailure> {
+    #[derive(serde::Deserialize)]
+    struct Sym {
+        symbol: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Row {
+        signal_id: Option<String>,
+        body: String,
+    }
+    let internal = |e: ApiError| CallFailure::Internal(e.message);
+    let symbols: Vec<Symbol> = match symbol {
+        Some(s) => vec![s],
+        None => bot
+            .db
+            .rows::<Sym>("SELECT DISTINCT symbol FROM orders", vec![])
+            .map_err(|e| CallFailure::Internal(e.to_string()))?
+            .into_iter()
+            .filter_map(|s| Symbol::new(s.symbol).ok())
+            .collect(),
+    };
+    // Intent first: every working order of those symbols goes to CancelSent before any request.
+    let mut working: Vec<(Order, Option<SignalId>)> = Vec::new();
+    let mut j = bot.journal().map_err(internal)?;
+    for s in &symbols {
+        let rows: Vec<Row> = bot
+            .db
+            .rows(
+                "SELECT signal_id, body FROM orders WHERE symbol = ? AND status IN ('accepted','partially_filled','cancel_sent')",
+                vec![text(s.as_str())],
+            )
+            .map_err(|e| CallFailure::Internal(e.to_string()))?;
+        for row in rows {
+            let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+            let Ok(mut order) = stored_order(&body) else {
+                continue;
+            };
+            if order
+                .apply_event(OrderEvent::CancelRequested, now_ms())
+                .is_ok()
+            {
+                let sid = row.signal_id.and_then(|s| SignalId::new(s).ok());
+                upsert_order(&mut j, &order, sid.as_ref());
+                working.push((order, sid));
+            }
+        }
+    }
+    bot.commit(j).await.map_err(internal)?;
+    let mut out = Vec::new();
+    for s in &symbols {
+        let r = link.call(&VenueOp::CancelAll { symbol: s.clone() }).await;
+        out.push(
+            json!({"symbol": s.as_str(), "ok": r.is_ok(), "error": r.err().map(|e| e.to_string())}),
+        );
+    }
+    let mut j = bot.journal().map_err(internal)?;
+    drain_trail(&mut j, link, signal_id, None).map_err(internal)?;
+    j.put("venue_state", &link.state)
+        .map_err(|e| CallFailure::Internal(e.to_string()))?;
+    bot.commit(j).await.map_err(internal)?;
+    // The exchange's word on each order: its status and any fill that raced the cancel.
+    let stored = super::config::load_config(bot).map_err(internal)?;
+    let config = &stored.config;
+    let mut orders = Vec::new();
+    for (mut order, sid) in working {
+        let req = order.request.clone();
+        let answer = link
+            .call(&VenueOp::QueryOrder {
+                symbol: req.symbol.clone(),
+                client_order_id: req.client_order_id.clone(),
+            })
+            .await;
+        let settled = match answer {
+            Ok(reply) => {
+                link.settle_placement(&req, order.created_ms, Ok(reply))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let applied = match settled {
+            Ok(reply) => match super::facts::market_facts(bot, link, &req.symbol).await {
+                Ok(facts) => apply_outcome(
+                    bot,
+                    link,
+                    &mut order,
+                    sid.as_ref(),
+                    &facts.rules,
+                    config,
+                    Ok(reply),
+                    Learnt::Late,
+                )
+                .await
+                .map(|r| r.summary)
+                .map_err(|e| e.message),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        orders.push(match applied {
+            Ok(summary) => summary,
+            // Still `cancel_sent`: the poll settles it from the exchange's answer.
+            Err(why) => json!({
+                "client_order_id": req.client_order_id.as_str(),
+                "status": "cancel_sent",
+                "error": why,
+            }),
+        });
+    }
+    save_link(bot, link, signal_id).await.map_err(internal)?;
+    let status = if orders.iter().all(|o| o["status"] != "cancel_sent") {
+        "cancelled"
+    } else {
+        "cancel_pending"
+    };
+    Ok(
+        json!({"signal_id": signal_id.map(|s| s.as_str()), "status": status, "cancels": out, "orders": orders}),
+    )
 }
 
 /// Working or unresolved orders are polled (from the cron tick): fills of a resting limit order
@@ -344,6 +726,7 @@ pub async fn refresh_open(bot: &BotDO, config: &BotConfig) -> Result<usize, ApiE
             &facts.rules,
             config,
             Ok(settled),
+            Learnt::Late,
         )
         .await?;
         refreshed += 1;

@@ -21,7 +21,9 @@ use crate::http::ApiError;
 use keel_engine::audit::Actor;
 use keel_engine::config::BotConfig;
 use keel_engine::ids::{ClientOrderId, SignalId, Symbol};
-use keel_engine::model::{Exchange, Fill, Market, Side};
+use keel_engine::model::{Exchange, Fill, InstrumentRules, Market, Side};
+use keel_engine::order::Order;
+use keel_engine::venue::{protect, Protection};
 use keel_engine::venue::{ExitFill, ExitKind, ExitTrigger, TriggerState, VenueOp, VenueReply};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -90,6 +92,227 @@ pub fn stage_row(
             text(body.to_string()),
         ],
     );
+}
+
+/// Records the exits an accepted entry carries on the exchange (Bybit TP/SL on create), so
+/// their fills can be claimed when one fires. Nothing for an entry without attached protection.
+///
+/// # Errors
+/// Storage failures.
+pub async fn record_attached(
+    bot: &BotDO,
+    config: &BotConfig,
+    op: &VenueOp,
+    entry: &ClientOrderId,
+    signal_id: &SignalId,
+    since_ms: i64,
+) -> Result<Vec<Value>, ApiError> {
+    let exits = keel_engine::venue::protect::attached_exits(&config.id, signal_id, op)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if exits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut j = bot.journal()?;
+    let mut out = Vec::new();
+    for t in &exits {
+        let body = exit_body(t, "trigger_open", None, entry, true, None, since_ms);
+        stage_row(
+            &mut j,
+            t.client_order_id.as_str(),
+            Some(signal_id.as_str()),
+            t.symbol.as_str(),
+            "trigger_open",
+            &body,
+        );
+        out.push(body);
+    }
+    bot.commit(j).await?;
+    Ok(out)
+}
+
+/// After a filled spot buy on Binance with both a stop-loss and a take-profit, places the OCO
+/// exit pair for what the entry left held (net of base-asset fees, on the step) and records
+/// both legs (`oco` = the list's client id, `order_id` = each leg's exchange id). A refused pair
+/// does not undo the entry; it is recorded (`trigger_rejected`) and answered.
+///
+/// # Errors
+/// Storage failures.
+pub async fn place_oco(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    entry: &Order,
+    protection: &Protection,
+    rules: &InstrumentRules,
+    signal_id: &SignalId,
+    config: &BotConfig,
+) -> Result<Vec<Value>, ApiError> {
+    let qty = protect::net_holding(
+        entry.filled_qty,
+        &entry.fees,
+        &rules.base_asset,
+        rules.step_size,
+    );
+    let Some(oco) = protect::oco_exit(
+        config.exchange,
+        config.market,
+        &config.id,
+        signal_id,
+        &entry.request,
+        protection,
+        rules.tick_size,
+        qty,
+    )
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    else {
+        return Ok(Vec::new());
+    };
+    let outcome = link.call(&VenueOp::PlaceOcoExit(oco.clone())).await;
+    let (status, legs, error) = match outcome {
+        Ok(VenueReply::Orders(legs)) => ("trigger_open", legs, None),
+        Ok(other) => (
+            "trigger_rejected",
+            Vec::new(),
+            Some(format!("unexpected reply {other:?}")),
+        ),
+        Err(e) => (
+            "trigger_rejected",
+            Vec::new(),
+            Some(ApiError::from(e).message),
+        ),
+    };
+    let leg_id = |c: &ClientOrderId| {
+        legs.iter()
+            .find(|r| r.client_order_id.as_ref() == Some(c))
+            .map(|r| r.order_id.clone())
+    };
+    let now = now_ms();
+    let mut j = bot.journal()?;
+    for d in std::mem::take(&mut link.trail) {
+        j.audit(
+            d.signal(signal_id.clone())
+                .order(oco.list_client_order_id.clone()),
+        )?;
+    }
+    let mut out = Vec::new();
+    for (kind, leg) in [
+        (ExitKind::StopLoss, &oco.stop_loss),
+        (ExitKind::TakeProfit, &oco.take_profit),
+    ] {
+        let t = ExitTrigger {
+            client_order_id: leg.client_order_id.clone(),
+            symbol: oco.symbol.clone(),
+            close_side: oco.close_side,
+            kind,
+            trigger_price: leg.price,
+            qty: Some(oco.qty),
+        };
+        let mut body = exit_body(
+            &t,
+            status,
+            leg_id(&leg.client_order_id).as_deref(),
+            &entry.request.client_order_id,
+            false,
+            error.clone(),
+            now,
+        );
+        body["oco"] = json!(oco.list_client_order_id);
+        body["qty"] = json!(oco.qty);
+        stage_row(
+            &mut j,
+            t.client_order_id.as_str(),
+            Some(signal_id.as_str()),
+            t.symbol.as_str(),
+            status,
+            &body,
+        );
+        out.push(body);
+    }
+    j.put("venue_state", &link.state)?;
+    stage_paper(&mut j, link)?;
+    bot.commit(j).await?;
+    Ok(out)
+}
+
+/// After a filled Bybit spot market buy with protection, places the spot TP/SL order
+/// (`tpslOrder`) for the holding and records it; its fills are claimed like Bybit's other exits.
+/// Bybit locks a spot TP/SL order's quantity from placement, so a holding carries one: the
+/// stop-loss when the alert has one (the answer says so when a take-profit was left out).
+///
+/// # Errors
+/// Storage failures.
+#[allow(clippy::too_many_arguments)]
+pub async fn place_spot_tpsl(
+    bot: &BotDO,
+    link: &mut Link<'_>,
+    entry: &Order,
+    protection: &Protection,
+    rules: &InstrumentRules,
+    signal_id: &SignalId,
+    config: &BotConfig,
+) -> Result<Vec<Value>, ApiError> {
+    let qty = protect::net_holding(
+        entry.filled_qty,
+        &entry.fees,
+        &rules.base_asset,
+        rules.step_size,
+    );
+    let Some(t) = protect::spot_tpsl(
+        config.exchange,
+        config.market,
+        &config.id,
+        signal_id,
+        &entry.request,
+        protection,
+        rules.tick_size,
+        qty,
+    )
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    else {
+        return Ok(Vec::new());
+    };
+    let outcome = link.call(&VenueOp::PlaceExitTrigger(t.clone())).await;
+    let (status, order_id, mut error) = match outcome {
+        Ok(VenueReply::Order(r)) => ("trigger_open", Some(r.order_id), None),
+        Ok(other) => (
+            "trigger_rejected",
+            None,
+            Some(format!("unexpected reply {other:?}")),
+        ),
+        Err(e) => ("trigger_rejected", None, Some(ApiError::from(e).message)),
+    };
+    if error.is_none() && t.kind == ExitKind::StopLoss && protection.take_profit.is_some() {
+        error = Some(
+            "take-profit not placed: Bybit locks a spot TP/SL order's quantity, one per holding"
+                .into(),
+        );
+    }
+    let now = now_ms();
+    let mut j = bot.journal()?;
+    for d in std::mem::take(&mut link.trail) {
+        j.audit(d.signal(signal_id.clone()).order(t.client_order_id.clone()))?;
+    }
+    let mut body = exit_body(
+        &t,
+        status,
+        order_id.as_deref(),
+        &entry.request.client_order_id,
+        false,
+        error,
+        now,
+    );
+    body["qty"] = json!(t.qty);
+    stage_row(
+        &mut j,
+        t.client_order_id.as_str(),
+        Some(signal_id.as_str()),
+        t.symbol.as_str(),
+        status,
+        &body,
+    );
+    j.put("venue_state", &link.state)?;
+    stage_paper(&mut j, link)?;
+    bot.commit(j).await?;
+    Ok(vec![body])
 }
 
 #[derive(Debug, Deserialize)]

@@ -30,6 +30,8 @@ const CURSOR_OVERLAP_MS: i64 = 60_000;
 const MAX_PAGES: usize = 20;
 /// How often the cron tick reconciles a bot with history.
 pub const EVERY_MS: i64 = 5 * 60_000;
+/// A bot whose last reconciliation is older than this reconciles before trading again.
+pub const STALE_AFTER_MS: i64 = 15 * 60_000;
 
 #[derive(Debug, Deserialize)]
 struct ActorBody {

@@ -50,7 +50,6 @@ mod poll;
 mod refresh;
 mod requery;
 mod settle;
-mod turn;
 mod upkeep;
 
 #[cfg(test)]

@@ -6,4 +6,3 @@ mod paper;
 mod poll;
 mod scenarios;
 mod stop_out;
-mod turn;
