@@ -117,14 +117,7 @@ pub async fn flatten(bot: &BotDO, actor: Actor, reason: Option<String>) -> Resul
     );
     let mut j = bot.journal()?;
     drain(&mut j, &mut link)?;
-    j.put("venue_state", &link.state)?;
-    if let Some(p) = link.paper.as_mut() {
-        p.prune(
-            super::exchange::PAPER_KEEP_ORDERS,
-            super::exchange::PAPER_KEEP_FILLS,
-        );
-        j.put("paper", p)?;
-    }
+    link.stage(&mut j)?;
     j.audit(AuditDraft::new(
         now_ms(),
         actor,

@@ -80,6 +80,29 @@ pub fn spec_of(config: &BotConfig) -> VenueSpec {
 }
 
 impl<'a> Link<'a> {
+    /// Stages a paper bot's venue (its exits and book changed with the calls just made),
+    /// bounded as every other save of it. Nothing for a live bot.
+    ///
+    /// # Errors
+    /// Serialization failures.
+    pub fn stage_paper(&mut self, j: &mut Journal) -> Result<(), ApiError> {
+        if let Some(p) = self.paper.as_mut() {
+            p.prune(PAPER_KEEP_ORDERS, PAPER_KEEP_FILLS);
+            j.put("paper", p)?;
+        }
+        Ok(())
+    }
+
+    /// Stages everything the exchange calls just made changed: the clock/circuit/host state and,
+    /// for a paper bot, its venue. One place, so no save of the link forgets the paper venue.
+    ///
+    /// # Errors
+    /// Serialization failures.
+    pub fn stage(&mut self, j: &mut Journal) -> Result<(), ApiError> {
+        j.put("venue_state", &self.state)?;
+        self.stage_paper(j)
+    }
+
     /// Opens the link: loads state, credentials (when stored) and the account name.
     ///
     /// # Errors
@@ -391,10 +414,6 @@ pub async fn save_link(
 ) -> Result<(), ApiError> {
     let mut j = bot.journal()?;
     drain_trail(&mut j, link, signal_id, None)?;
-    j.put("venue_state", &link.state)?;
-    if let Some(p) = link.paper.as_mut() {
-        p.prune(PAPER_KEEP_ORDERS, PAPER_KEEP_FILLS);
-        j.put("paper", p)?;
-    }
+    link.stage(&mut j)?;
     bot.commit(j).await
 }

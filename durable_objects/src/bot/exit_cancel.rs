@@ -142,8 +142,7 @@ pub async fn clear_exits(
         );
         out.cancelled.push(body);
     }
-    j.put("venue_state", &link.state)?;
-    super::protection::stage_paper(&mut j, link)?;
+    link.stage(&mut j)?;
     bot.commit(j).await?;
     Ok(out)
 }

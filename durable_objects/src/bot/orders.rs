@@ -275,7 +275,7 @@ async fn place_exit_triggers(
         );
         let mut j = bot.journal()?;
         drain_trail(&mut j, link, Some(signal_id), Some(&t.client_order_id))?;
-        super::protection::stage_paper(&mut j, link)?;
+        link.stage_paper(&mut j)?;
         j.exec(
             "INSERT INTO orders (client_order_id, signal_id, symbol, status, updated_ms, body) VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, updated_ms = excluded.updated_ms, body = excluded.body",
@@ -441,14 +441,7 @@ pub async fn apply_outcome(
         }
     };
     j.put("flags", &flags)?;
-    j.put("venue_state", &link.state)?;
-    if let Some(p) = link.paper.as_mut() {
-        p.prune(
-            super::exchange::PAPER_KEEP_ORDERS,
-            super::exchange::PAPER_KEEP_FILLS,
-        );
-        j.put("paper", p)?;
-    }
+    link.stage(&mut j)?;
     // Circuit transitions seen by the order path (the cron tick sees the others).
     match link.state.circuit.state(now_ms()) {
         keel_engine::venue::CircuitState::Open { .. } => {
@@ -501,14 +494,7 @@ async fn unbookable(
     flags.needs_attention = true;
     flags.attention_reason = Some(reason.clone());
     j.put("flags", &flags)?;
-    j.put("venue_state", &link.state)?;
-    if let Some(p) = link.paper.as_mut() {
-        p.prune(
-            super::exchange::PAPER_KEEP_ORDERS,
-            super::exchange::PAPER_KEEP_FILLS,
-        );
-        j.put("paper", p)?;
-    }
+    link.stage(&mut j)?;
     super::alerts::stage(
         bot,
         &mut j,

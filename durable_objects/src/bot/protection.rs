@@ -37,22 +37,6 @@ const PER_RUN: i64 = 20;
 /// Slack before an exit's placement when reading executions (clock differences).
 const SINCE_SLACK_MS: i64 = 60_000;
 
-/// Stages a paper bot's venue (its exits and book changed with the calls just made), bounded
-/// as every other save of it. Nothing for a live bot.
-///
-/// # Errors
-/// Serialization failures.
-pub fn stage_paper(j: &mut Journal, link: &mut Link<'_>) -> Result<(), ApiError> {
-    if let Some(p) = link.paper.as_mut() {
-        p.prune(
-            super::exchange::PAPER_KEEP_ORDERS,
-            super::exchange::PAPER_KEEP_FILLS,
-        );
-        j.put("paper", p)?;
-    }
-    Ok(())
-}
-
 /// The body of an exit's orders row.
 pub fn exit_body(
     t: &ExitTrigger,
@@ -227,8 +211,7 @@ pub async fn place_oco(
         );
         out.push(body);
     }
-    j.put("venue_state", &link.state)?;
-    stage_paper(&mut j, link)?;
+    link.stage(&mut j)?;
     bot.commit(j).await?;
     Ok(out)
 }
@@ -309,8 +292,7 @@ pub async fn place_spot_tpsl(
         status,
         &body,
     );
-    j.put("venue_state", &link.state)?;
-    stage_paper(&mut j, link)?;
+    link.stage(&mut j)?;
     bot.commit(j).await?;
     Ok(vec![body])
 }
@@ -753,8 +735,7 @@ async fn commit(
             body,
         );
     }
-    j.put("venue_state", &link.state)?;
-    stage_paper(&mut j, link)?;
+    link.stage(&mut j)?;
     bot.commit(j).await?;
     if let Some(l) = ledger_now {
         *bot.ledger.borrow_mut() = Some(l);

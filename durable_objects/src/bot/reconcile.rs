@@ -327,14 +327,7 @@ pub async fn run(bot: &BotDO, actor: Actor) -> Result<Value, ApiError> {
     });
     j.put("reconciliation", &summary)?
         .put("recon_cursor", &cursors)?;
-    j.put("venue_state", &link.state)?;
-    if let Some(p) = link.paper.as_mut() {
-        p.prune(
-            super::exchange::PAPER_KEEP_ORDERS,
-            super::exchange::PAPER_KEEP_FILLS,
-        );
-        j.put("paper", p)?;
-    }
+    link.stage(&mut j)?;
     bot.commit(j).await?;
     *bot.ledger.borrow_mut() = Some(ledger_now);
     // Then the orders themselves are settled by client id (their fills booked above are
