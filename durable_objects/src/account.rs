@@ -358,6 +358,11 @@ impl AccountDO {
         let body: SendRequest = read_json(req).await?;
         if let Some(bot) = &body.bot {
             self.register(bot)?;
+        }
+        // Stream bookkeeping (owners of client order ids, the key to open with) only while the
+        // stream is on: an account without it pays no query or write per order for it. Orders
+        // placed before it was switched on are covered by the catch-up every (re)connect runs.
+        if let Some(bot) = body.bot.as_ref().filter(|_| self.stream.is_on(&self.env)) {
             let known = self.known_bots()?;
             self.stream.relayed(
                 &self.env,

@@ -232,6 +232,15 @@ impl AccountStream {
         Ok(())
     }
 
+    /// Whether the stream is switched on for this account (its own switch or
+    /// `KEEL_USER_STREAMS=on`): while it is off, the order path does no stream bookkeeping.
+    pub fn is_on(&self, env: &Env) -> bool {
+        self.hub.borrow().enabled
+            || env
+                .var("KEEL_USER_STREAMS")
+                .is_ok_and(|v| v.to_string() == "on")
+    }
+
     /// Starts the stream's task unless it runs (or nobody wants it, or it cannot open).
     pub fn ensure_running(&self, env: &Env) {
         let everywhere = env
